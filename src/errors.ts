@@ -1,0 +1,56 @@
+/**
+ * Errors are values a person can act on. Every boundary throws an ImagegateError with a code from
+ * its own union; review.ts is the one place that turns them into findings.
+ *
+ * `indeterminate` separates "the check could not complete" (registry down, timeout: the policy's
+ * onError decides) from "the check completed and found a violation" (tampered digest: always deny).
+ */
+export class ImagegateError<Code extends string = string> extends Error {
+  readonly code: Code;
+  readonly indeterminate: boolean;
+
+  constructor(code: Code, message: string, options: { cause?: unknown; indeterminate?: boolean } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.indeterminate = options.indeterminate ?? false;
+  }
+}
+
+export type ConfigErrorCode = 'CONFIG_INVALID' | 'POLICY_INVALID' | 'USAGE';
+export class ConfigError extends ImagegateError<ConfigErrorCode> {}
+
+export type AdmissionErrorCode =
+  | 'BODY_NOT_JSON'
+  | 'BODY_TOO_LARGE'
+  | 'NOT_ADMISSION_REVIEW'
+  | 'UNSUPPORTED_API_VERSION'
+  | 'MISSING_UID'
+  | 'NO_POD_SPEC'
+  | 'UNSUPPORTED_MEDIA_TYPE';
+export class AdmissionError extends ImagegateError<AdmissionErrorCode> {}
+
+export type ReferenceErrorCode = 'INVALID_REFERENCE';
+export class ReferenceError extends ImagegateError<ReferenceErrorCode> {}
+
+export type RegistryErrorCode =
+  | 'REGISTRY_NOT_ALLOWED'
+  | 'REGISTRY_UNAVAILABLE'
+  | 'REGISTRY_ERROR'
+  | 'RATE_LIMITED'
+  | 'UNAUTHORIZED'
+  | 'MANIFEST_UNKNOWN'
+  | 'BLOB_UNKNOWN'
+  | 'DIGEST_MISMATCH'
+  | 'RESPONSE_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'TOO_MANY_REDIRECTS'
+  | 'PLATFORM_NOT_FOUND'
+  | 'TIMEOUT';
+export class RegistryError extends ImagegateError<RegistryErrorCode> {}
+
+/** Message of an unknown thrown value, without stack or object dumps. */
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

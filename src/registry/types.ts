@@ -1,0 +1,103 @@
+/**
+ * The registry contract that checks and the review orchestration rely on. The implementation lives
+ * beside this file (client.ts, resolve.ts); checks only see these types.
+ */
+import type { ImageReference } from './reference.js';
+
+export interface Platform {
+  os: string;
+  architecture: string;
+  variant?: string;
+}
+
+export interface Descriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+  annotations?: Record<string, string>;
+  platform?: Platform;
+  artifactType?: string;
+}
+
+/** OCI image manifest or Docker v2 schema 2 manifest. */
+export interface ImageManifestJson {
+  schemaVersion: 2;
+  mediaType?: string;
+  artifactType?: string;
+  config: Descriptor;
+  layers: Descriptor[];
+  subject?: Descriptor;
+  annotations?: Record<string, string>;
+}
+
+/** OCI image index or Docker manifest list. */
+export interface ImageIndexJson {
+  schemaVersion: 2;
+  mediaType?: string;
+  artifactType?: string;
+  manifests: Descriptor[];
+  subject?: Descriptor;
+  annotations?: Record<string, string>;
+}
+
+/** A manifest as fetched: its digest was verified against `bytes`. */
+export type FetchedManifest =
+  | { kind: 'image'; digest: string; mediaType: string; bytes: Uint8Array; json: ImageManifestJson }
+  | { kind: 'index'; digest: string; mediaType: string; bytes: Uint8Array; json: ImageIndexJson };
+
+export interface HistoryEntry {
+  created?: string;
+  created_by?: string;
+  comment?: string;
+  empty_layer?: boolean;
+}
+
+/** The parts of an OCI image config imagegate reads. */
+export interface ImageConfigJson {
+  architecture?: string;
+  os?: string;
+  variant?: string;
+  created?: string;
+  config?: { Labels?: Record<string, string> | null };
+  rootfs?: { type?: string; diff_ids?: string[] | null };
+  history?: HistoryEntry[];
+}
+
+/** One platform of an image: an image manifest and its config, both digest-verified. */
+export interface PlatformImage {
+  platform: string; // "linux/amd64", "linux/arm64/v8"
+  manifest: Extract<FetchedManifest, { kind: 'image' }>;
+  config: ImageConfigJson;
+  configDigest: string;
+}
+
+/**
+ * An image resolved to a digest. `platforms()` fetches (and caches) the per-platform manifests and
+ * configs the policy asks for; ["all"] means every platform except attestation entries.
+ */
+export interface ResolvedImage {
+  reference: ImageReference;
+  /** Digest of the top-level manifest (index or image manifest) the reference resolved to. */
+  digest: string;
+  manifest: FetchedManifest;
+  platforms(selector: readonly string[], signal: AbortSignal): Promise<PlatformImage[]>;
+}
+
+/** Per-request registry access: shares one deadline and the pod's pull credentials. */
+export interface RegistryAccess {
+  resolve(reference: ImageReference, signal: AbortSignal): Promise<ResolvedImage>;
+  getManifest(repository: ImageReference, tagOrDigest: string, signal: AbortSignal): Promise<FetchedManifest>;
+  getBlob(
+    repository: ImageReference,
+    descriptor: Descriptor,
+    maxBytes: number,
+    signal: AbortSignal,
+  ): Promise<Uint8Array>;
+  /** Referrers of `digest` (OCI 1.1 API, falling back to the sha256-<hex> tag schema). */
+  getReferrers(
+    repository: ImageReference,
+    digest: string,
+    artifactType: string | undefined,
+    signal: AbortSignal,
+  ): Promise<Descriptor[]>;
+}
