@@ -26,14 +26,10 @@ export const ImageGlob = Type.Object(
 );
 
 /** Kubernetes quantity (e.g. 300Mi, 1G, 1048576). */
-export const Quantity = Type.Unsafe<string | number>({
-  'x-kubernetes-int-or-string': true,
-  anyOf: [
-    { type: 'integer', minimum: 0 },
-    { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$' },
-  ],
-  description: 'Kubernetes quantity, e.g. 300Mi.',
-});
+export const Quantity = Type.Union(
+  [Type.Integer({ minimum: 0 }), Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$' })],
+  { 'x-kubernetes-int-or-string': true, description: 'Kubernetes quantity, e.g. 300Mi.' },
+);
 
 export const SecretKeyRef = Type.Object(
   {

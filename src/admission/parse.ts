@@ -1,0 +1,49 @@
+/**
+ * Turns an untrusted body into a typed AdmissionReview request, or an AdmissionError naming the
+ * problem (the route answers it with a 4xx).
+ */
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { AdmissionError } from '../errors.js';
+import { ADMISSION_API_VERSION, AdmissionRequest, type AdmissionReviewRequest } from './review.schema.js';
+
+const requestChecker = TypeCompiler.Compile(AdmissionRequest);
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function parseAdmissionReview(body: unknown): AdmissionReviewRequest {
+  if (!isRecord(body)) {
+    throw new AdmissionError(
+      'NOT_ADMISSION_REVIEW',
+      'body is not a JSON object: expected an AdmissionReview',
+    );
+  }
+  if (body.kind !== 'AdmissionReview') {
+    throw new AdmissionError(
+      'NOT_ADMISSION_REVIEW',
+      `expected kind AdmissionReview, found ${JSON.stringify(body.kind ?? null)?.slice(0, 64)}`,
+    );
+  }
+  if (body.apiVersion !== ADMISSION_API_VERSION) {
+    throw new AdmissionError(
+      'UNSUPPORTED_API_VERSION',
+      `unsupported apiVersion ${JSON.stringify(body.apiVersion ?? null)?.slice(0, 64)}: imagegate accepts ${ADMISSION_API_VERSION} (set admissionReviewVersions: [v1])`,
+    );
+  }
+  const request = body.request;
+  if (!isRecord(request)) {
+    throw new AdmissionError('NOT_ADMISSION_REVIEW', 'AdmissionReview has no request object');
+  }
+  if (typeof request.uid !== 'string' || request.uid.length === 0) {
+    throw new AdmissionError('MISSING_UID', 'AdmissionReview request.uid is missing or empty');
+  }
+  const first = requestChecker.Errors(request).First();
+  if (first !== undefined) {
+    throw new AdmissionError(
+      'NOT_ADMISSION_REVIEW',
+      `AdmissionReview request${first.path.replace(/\//g, '.')}: ${first.message}`,
+    );
+  }
+  return { apiVersion: ADMISSION_API_VERSION, kind: 'AdmissionReview', request: request as AdmissionRequest };
+}

@@ -1,0 +1,201 @@
+/**
+ * Command-line parsing for `imagegate serve|check|review`. Flag names are public contract: extend,
+ * never rename. Usage errors are ConfigError('USAGE') → exit code 2.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ConfigError } from '../errors.js';
+import type { Unmatched } from '../evaluate.js';
+import type { PolicyMode } from '../policy/policy.schema.js';
+
+export const USAGE = `imagegate: admit Kubernetes pods only when their images pass policy
+
+Usage:
+  imagegate serve  [--policy PATH]... [--listen HOST:PORT] [--tls-cert F --tls-key F] [--mode enforce|audit]
+  imagegate check  [--policy PATH]... [--output text|json] IMAGE...
+  imagegate review [--policy PATH]... FILE|-
+
+Common options:
+  --policy PATH                 ImagePolicy YAML file or directory (repeatable); default: built-in audit policy
+  --mode enforce|audit          override every policy's mode (audit: never deny, warn and log)
+  --unmatched allow|audit|deny  decision for images no policy governs (default allow)
+  --registry-config FILE        registry options YAML (credentials, CAs, mirrors, allowlist)
+  --insecure-registry HOST[:PORT]  allow plain HTTP to this registry (repeatable)
+  --allow-registry HOST[:PORT]  only ever contact these registries (repeatable)
+  --trusted-root NAME=FILE      Sigstore trusted_root.json for authorities naming NAME (repeatable)
+  --log-level LEVEL             fatal|error|warn|info|debug (default info)
+
+serve:
+  --listen HOST:PORT            default 0.0.0.0:8443
+  --tls-cert FILE --tls-key FILE  serving certificate (reloaded on change); default: a generated dev certificate
+  --client-ca FILE              require API-server client certificates signed by this CA
+  --watch-policies              also load ImagePolicy resources from the cluster (in-cluster config)
+  --audit-log FILE              write audit records to FILE instead of stdout
+
+check:
+  --output text|json            default text
+  --namespace NAME              evaluate as if the pod ran in NAME (default "default")
+
+Exit codes: 0 allowed, 1 denied, 2 usage or configuration error.
+`;
+
+export interface CommonOptions {
+  policy: string[];
+  mode?: PolicyMode;
+  unmatched?: Unmatched;
+  registryConfig?: string;
+  insecureRegistry: string[];
+  allowRegistry: string[];
+  trustedRoot: string[];
+  logLevel: string;
+}
+
+export type Command =
+  | {
+      command: 'serve';
+      common: CommonOptions;
+      listen: { host: string; port: number };
+      tlsCert?: string;
+      tlsKey?: string;
+      clientCa?: string;
+      watchPolicies: boolean;
+      auditLog?: string;
+    }
+  | { command: 'check'; common: CommonOptions; output: 'text' | 'json'; namespace: string; images: string[] }
+  | { command: 'review'; common: CommonOptions; file: string }
+  | { command: 'help' }
+  | { command: 'version' };
+
+const common = {
+  policy: { type: 'string', multiple: true },
+  mode: { type: 'string' },
+  unmatched: { type: 'string' },
+  'registry-config': { type: 'string' },
+  'insecure-registry': { type: 'string', multiple: true },
+  'allow-registry': { type: 'string', multiple: true },
+  'trusted-root': { type: 'string', multiple: true },
+  'log-level': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
+function usage(message: string): ConfigError {
+  return new ConfigError('USAGE', `${message}\nRun "imagegate --help" for usage.`);
+}
+
+function oneOf<T extends string>(
+  flag: string,
+  value: string | undefined,
+  allowed: readonly T[],
+): T | undefined {
+  if (value === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw usage(`--${flag} must be one of ${allowed.join(', ')} (got "${value}")`);
+  }
+  return value as T;
+}
+
+export function parseListen(value: string): { host: string; port: number } {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^:[\]]*):(\d{1,5})$/.exec(value);
+  const port = m === null ? NaN : Number(m[2]);
+  if (m === null || !(port >= 0 && port <= 65535)) throw usage(`--listen must be HOST:PORT (got "${value}")`);
+  const host = (m[1] ?? '').replace(/^\[|\]$/g, '');
+  return { host: host === '' ? '0.0.0.0' : host, port };
+}
+
+function commonOf(
+  values: Record<string, string | boolean | (string | boolean)[] | undefined>,
+): CommonOptions {
+  const list = (k: string): string[] => (values[k] as string[] | undefined) ?? [];
+  const str = (k: string): string | undefined => values[k] as string | undefined;
+  const mode = oneOf('mode', str('mode'), ['enforce', 'audit'] as const);
+  const unmatched = oneOf('unmatched', str('unmatched'), ['allow', 'audit', 'deny'] as const);
+  const logLevel = oneOf('log-level', str('log-level'), [
+    'fatal',
+    'error',
+    'warn',
+    'info',
+    'debug',
+    'trace',
+    'silent',
+  ] as const);
+  const registryConfig = str('registry-config');
+  return {
+    policy: list('policy'),
+    ...(mode !== undefined ? { mode } : {}),
+    ...(unmatched !== undefined ? { unmatched } : {}),
+    ...(registryConfig !== undefined ? { registryConfig } : {}),
+    insecureRegistry: list('insecure-registry'),
+    allowRegistry: list('allow-registry'),
+    trustedRoot: list('trusted-root'),
+    logLevel: logLevel ?? 'info',
+  };
+}
+
+export function parseCommand(argv: readonly string[]): Command {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') return { command: 'help' };
+  if (name === '--version' || name === 'version') return { command: 'version' };
+  type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
+  const parse = (options: ParseArgsConfig['options']): { values: Values; positionals: string[] } => {
+    try {
+      const r = parseArgs({
+        args: [...rest],
+        options: { ...common, ...options },
+        allowPositionals: true,
+        strict: true,
+      });
+      return { values: r.values as Values, positionals: r.positionals };
+    } catch (err) {
+      throw usage((err as Error).message);
+    }
+  };
+  switch (name) {
+    case 'serve': {
+      const { values, positionals } = parse({
+        listen: { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'client-ca': { type: 'string' },
+        'watch-policies': { type: 'boolean' },
+        'audit-log': { type: 'string' },
+      });
+      if (values.help === true) return { command: 'help' };
+      if (positionals.length > 0) throw usage(`serve takes no arguments (got "${positionals[0]}")`);
+      const tlsCert = values['tls-cert'] as string | undefined;
+      const tlsKey = values['tls-key'] as string | undefined;
+      if ((tlsCert === undefined) !== (tlsKey === undefined))
+        throw usage('--tls-cert and --tls-key go together');
+      const clientCa = values['client-ca'] as string | undefined;
+      const auditLog = values['audit-log'] as string | undefined;
+      return {
+        command: 'serve',
+        common: commonOf(values),
+        listen: parseListen((values.listen as string | undefined) ?? '0.0.0.0:8443'),
+        ...(tlsCert !== undefined ? { tlsCert } : {}),
+        ...(tlsKey !== undefined ? { tlsKey } : {}),
+        ...(clientCa !== undefined ? { clientCa } : {}),
+        ...(auditLog !== undefined ? { auditLog } : {}),
+        watchPolicies: values['watch-policies'] === true,
+      };
+    }
+    case 'check': {
+      const { values, positionals } = parse({ output: { type: 'string' }, namespace: { type: 'string' } });
+      if (values.help === true) return { command: 'help' };
+      if (positionals.length === 0) throw usage('check needs at least one IMAGE');
+      return {
+        command: 'check',
+        common: commonOf(values),
+        output: oneOf('output', values.output as string | undefined, ['text', 'json'] as const) ?? 'text',
+        namespace: (values.namespace as string | undefined) ?? 'default',
+        images: positionals,
+      };
+    }
+    case 'review': {
+      const { values, positionals } = parse({});
+      if (values.help === true) return { command: 'help' };
+      if (positionals.length !== 1) throw usage('review needs exactly one FILE (or - for standard input)');
+      return { command: 'review', common: commonOf(values), file: positionals[0] ?? '-' };
+    }
+    default:
+      throw usage(`unknown command "${name}"`);
+  }
+}

@@ -1,0 +1,25 @@
+/**
+ * The engine: everything a decision needs, built once at start-up and shared by the webhook and the
+ * CLI. Holds no request state.
+ */
+import type { CheckName } from './checks/check.js';
+import type { EvaluationSettings } from './evaluate.js';
+import type { CompiledPolicy } from './policy/compile.js';
+import type { RegistryAccess } from './registry/types.js';
+
+export interface RequestScope {
+  namespace: string;
+  /** Names of the pod's imagePullSecrets (resolved by the registry layer when configured). */
+  pullSecrets?: readonly string[];
+  serviceAccount?: string;
+}
+
+export interface Engine {
+  policies(): readonly CompiledPolicy[];
+  settings: EvaluationSettings;
+  /** Per-request registry access (shared deadline, pull credentials); absent: no registry configured. */
+  registry?: (scope: RequestScope) => RegistryAccess;
+  /** Labels of a namespace for label-selector matching; undefined when unknown. */
+  namespaceLabels?: (namespace: string, signal: AbortSignal) => Promise<Record<string, string> | undefined>;
+  onCheck?: (check: CheckName, policy: string, seconds: number, passed: boolean) => void;
+}

@@ -1,0 +1,106 @@
+/**
+ * Orchestrates one admission review: images → (changed on UPDATE) → evaluate → response + the one
+ * audit record. Throws AdmissionError only for malformed reviews (the route answers 4xx).
+ */
+import { imagesOf, objectName, podSpecOf } from './admission/pod-spec.js';
+import type { AdmissionReviewRequest, AdmissionReviewResponse } from './admission/review.schema.js';
+import { toAdmissionResponse, toAllowedResponse } from './admission/response.js';
+import type { AuditRecord } from './audit/record.js';
+import { toAuditImages } from './audit/record.js';
+import type { Engine } from './engine.js';
+import { evaluateImages, type Verdict } from './evaluate.js';
+
+export interface ReviewResult {
+  response: AdmissionReviewResponse;
+  record: AuditRecord;
+  verdict?: Verdict;
+}
+
+function pullSecretsOf(podSpec: Record<string, unknown>): string[] {
+  const list = podSpec.imagePullSecrets;
+  if (!Array.isArray(list)) return [];
+  return list
+    .map((s: unknown) => (typeof s === 'object' && s !== null ? (s as { name?: unknown }).name : undefined))
+    .filter((n): n is string => typeof n === 'string' && n.length > 0);
+}
+
+export async function reviewAdmission(
+  review: AdmissionReviewRequest,
+  engine: Engine,
+  signal: AbortSignal,
+): Promise<ReviewResult> {
+  const started = performance.now();
+  const req = review.request;
+  const kind = req.kind.kind;
+  const namespace = req.namespace ?? '';
+  const name = objectName(req.object ?? req.oldObject, req.name);
+  const subject = `${kind} ${namespace === '' ? '' : `${namespace}/`}${name}`;
+  const base = {
+    event: 'imagegate.decision' as const,
+    uid: req.uid,
+    operation: req.operation,
+    dryRun: req.dryRun ?? false,
+    ...(req.userInfo?.username !== undefined ? { user: req.userInfo.username } : {}),
+    namespace,
+    kind,
+    name,
+    ...(engine.settings.modeOverride !== undefined ? { mode: engine.settings.modeOverride } : {}),
+  };
+  const finish = (
+    response: AdmissionReviewResponse,
+    verdict: Verdict | undefined,
+    skipped?: string,
+  ): ReviewResult => ({
+    response,
+    verdict,
+    record: {
+      ...base,
+      decision: response.response.allowed ? 'allowed' : 'denied',
+      wouldDeny: verdict?.wouldDeny ?? false,
+      ...(skipped !== undefined ? { skipped } : {}),
+      images: toAuditImages(verdict),
+      latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
+    },
+  });
+
+  if (req.operation === 'DELETE' || req.operation === 'CONNECT') {
+    const why = `operation ${req.operation} is not checked`;
+    return finish(toAllowedResponse(req.uid, why), undefined, why);
+  }
+
+  const images = imagesOf(kind, req.object);
+  let toCheck = images.map((i) => i.image);
+  if (req.operation === 'UPDATE' && req.oldObject !== undefined && req.oldObject !== null) {
+    // Only images that changed: an unchanged image was admitted before (and re-checking it would let
+    // a policy change block unrelated updates such as scaling).
+    let previous: Set<string>;
+    try {
+      previous = new Set(imagesOf(kind, req.oldObject).map((i) => i.image));
+    } catch {
+      previous = new Set();
+    }
+    toCheck = toCheck.filter((image) => !previous.has(image));
+    if (toCheck.length === 0) {
+      const why = 'no image changed';
+      return finish(toAllowedResponse(req.uid, why), undefined, why);
+    }
+  }
+
+  const podSpec = podSpecOf(kind, req.object).spec;
+  const pullSecrets = pullSecretsOf(podSpec);
+  const serviceAccount = podSpec.serviceAccountName;
+  const registry = engine.registry?.({
+    namespace,
+    pullSecrets,
+    ...(typeof serviceAccount === 'string' ? { serviceAccount } : {}),
+  });
+  const namespaceLabels = namespace !== '' ? await engine.namespaceLabels?.(namespace, signal) : undefined;
+  const verdict = await evaluateImages(toCheck, engine.policies(), engine.settings, {
+    namespace,
+    signal,
+    ...(namespaceLabels !== undefined ? { namespaceLabels } : {}),
+    ...(registry !== undefined ? { registry } : {}),
+    ...(engine.onCheck !== undefined ? { onCheck: engine.onCheck } : {}),
+  });
+  return finish(toAdmissionResponse(req.uid, verdict, subject), verdict);
+}

@@ -1,0 +1,203 @@
+/**
+ * buildApp(deps): the Fastify instance with every route. Never listens and never reads the
+ * environment: main.ts and tests decide how it runs.
+ */
+import type { ServerOptions as HttpsServerOptions } from 'node:https';
+import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { parseAdmissionReview } from '../admission/parse.js';
+import type { AdmissionReviewRequest, AdmissionReviewResponse } from '../admission/review.schema.js';
+import { ADMISSION_API_VERSION } from '../admission/review.schema.js';
+import type { AuditWriter } from '../audit/writer.js';
+import type { Engine } from '../engine.js';
+import { AdmissionError, errorMessage } from '../errors.js';
+import { reviewAdmission, type ReviewResult } from '../review.js';
+import { budgetFor, DEFAULT_TIMEOUT_MS, parseTimeout } from './deadline.js';
+import type { Metrics } from './metrics.js';
+
+/** API objects may be 1.5 MiB and a review carries object + oldObject. */
+export const DEFAULT_BODY_LIMIT = 3 * 1024 * 1024;
+
+export interface AppDeps {
+  engine: Engine;
+  audit: AuditWriter;
+  metrics: Metrics;
+  logger: Logger;
+  readiness: () => { ready: boolean; reason?: string };
+  https?: HttpsServerOptions;
+  bodyLimit?: number;
+  /** Optional /mutate handler (digest pinning), supplied when the registry is configured. */
+  mutate?: (review: AdmissionReviewRequest, signal: AbortSignal) => Promise<ReviewResult>;
+}
+
+interface ErrorBody {
+  error: { code: string; message: string };
+}
+
+function errorBody(code: string, message: string): ErrorBody {
+  return { error: { code, message } };
+}
+
+/** Fastify's own errors for bad bodies, mapped to codes people can search for. */
+function describeFastifyError(
+  err: FastifyError,
+  bodyLimit: number,
+): { status: number; code: string; message: string } {
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return {
+        status: 413,
+        code: 'BODY_TOO_LARGE',
+        message: `request body is larger than the limit of ${bodyLimit} bytes`,
+      };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return {
+        status: 415,
+        code: 'UNSUPPORTED_MEDIA_TYPE',
+        message: 'Content-Type must be application/json',
+      };
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return {
+        status: 400,
+        code: 'BODY_NOT_JSON',
+        message: 'request body is empty: expected an AdmissionReview',
+      };
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return {
+        status: 400,
+        code: 'BODY_NOT_JSON',
+        message: `request body is not valid JSON: ${err.message}`,
+      };
+    default:
+      break;
+  }
+  if (err instanceof SyntaxError || err.statusCode === 400) {
+    return { status: 400, code: 'BODY_NOT_JSON', message: `request body is not valid JSON: ${err.message}` };
+  }
+  const status =
+    err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+  return {
+    status,
+    code: status === 500 ? 'INTERNAL_ERROR' : (err.code ?? 'BAD_REQUEST'),
+    message: err.message,
+  };
+}
+
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const { engine, audit, metrics } = deps;
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: deps.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    return503OnClosing: true,
+    requestTimeout: 60_000,
+    ...(deps.https !== undefined ? { https: deps.https } : {}),
+  }) as unknown as FastifyInstance; // The https variant has a different server type; routes are the same.
+
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    if (err instanceof AdmissionError) {
+      metrics.badRequests.inc({ code: err.code });
+      request.log.warn({ code: err.code }, err.message);
+      return reply.code(400).send(errorBody(err.code, err.message));
+    }
+    const d = describeFastifyError(err, deps.bodyLimit ?? DEFAULT_BODY_LIMIT);
+    if (d.status >= 500) request.log.error({ err }, 'unexpected error');
+    else {
+      metrics.badRequests.inc({ code: d.code });
+      request.log.warn({ code: d.code }, d.message);
+    }
+    return reply.code(d.status).send(errorBody(d.code, d.message));
+  });
+  app.setNotFoundHandler((request, reply) => {
+    return reply
+      .code(404)
+      .send(errorBody('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
+  });
+
+  /** Runs a review under the deadline; a bug or overrun never becomes a 500 or a lost record. */
+  async function answer(
+    body: unknown,
+    timeoutParam: unknown,
+    run: (review: AdmissionReviewRequest, signal: AbortSignal) => Promise<ReviewResult>,
+  ): Promise<AdmissionReviewResponse> {
+    const review = parseAdmissionReview(body);
+    const budget = budgetFor(parseTimeout(timeoutParam) ?? DEFAULT_TIMEOUT_MS);
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new Error('deadline reached')), budget);
+    let result: ReviewResult;
+    try {
+      result = await run(review, controller.signal);
+    } catch (err) {
+      if (err instanceof AdmissionError) throw err;
+      result = fallback(review, errorMessage(err));
+    } finally {
+      clearTimeout(timer);
+    }
+    audit.write(result.record);
+    metrics.reviews.inc({ decision: result.record.decision, operation: result.record.operation });
+    metrics.reviewDuration.observe({ decision: result.record.decision }, result.record.latencyMs / 1000);
+    for (const image of result.verdict?.images ?? []) {
+      for (const p of image.policies)
+        metrics.policyDecisions.inc({ policy: p.policy, result: p.result, mode: p.mode });
+    }
+    return result.response;
+  }
+
+  /** Unexpected failure: fail closed only when some enforcing policy asks for it. */
+  function fallback(review: AdmissionReviewRequest, why: string): ReviewResult {
+    const req = review.request;
+    const deny = engine
+      .policies()
+      .some((p) => (engine.settings.modeOverride ?? p.mode) === 'enforce' && p.onError === 'deny');
+    const message = `imagegate could not evaluate this request: ${why}`;
+    return {
+      response: {
+        apiVersion: ADMISSION_API_VERSION,
+        kind: 'AdmissionReview',
+        response: {
+          uid: req.uid,
+          allowed: !deny,
+          ...(deny ? { status: { code: 500, message } } : { warnings: [`imagegate: ${message} (allowed)`] }),
+          auditAnnotations: { decision: deny ? 'denied' : 'allowed', error: 'true' },
+        },
+      },
+      record: {
+        event: 'imagegate.decision',
+        uid: req.uid,
+        operation: req.operation,
+        dryRun: req.dryRun ?? false,
+        namespace: req.namespace ?? '',
+        kind: req.kind.kind,
+        name: req.name ?? '',
+        decision: deny ? 'denied' : 'allowed',
+        wouldDeny: false,
+        skipped: message,
+        images: [],
+        latencyMs: 0,
+      },
+    };
+  }
+
+  app.post<{ Querystring: { timeout?: string } }>('/validate', async (request) =>
+    answer(request.body, request.query.timeout, (review, signal) => reviewAdmission(review, engine, signal)),
+  );
+
+  const mutate = deps.mutate;
+  if (mutate !== undefined) {
+    app.post<{ Querystring: { timeout?: string } }>('/mutate', async (request) =>
+      answer(request.body, request.query.timeout, mutate),
+    );
+  }
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    const r = deps.readiness();
+    return reply
+      .code(r.ready ? 200 : 503)
+      .send(r.ready ? { status: 'ready' } : { status: 'not ready', reason: r.reason });
+  });
+  app.get('/metrics', async (_request, reply) => {
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  return app;
+}

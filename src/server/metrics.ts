@@ -1,0 +1,73 @@
+/** Prometheus metrics, one registry per app (tests build several apps in one process). */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface Metrics {
+  registry: Registry;
+  reviews: Counter<'decision' | 'operation'>;
+  policyDecisions: Counter<'policy' | 'result' | 'mode'>;
+  checkDuration: Histogram<'check'>;
+  reviewDuration: Histogram<'decision'>;
+  registryRequests: Counter<'registry' | 'status'>;
+  badRequests: Counter<'code'>;
+  policiesLoaded: Gauge<'source'>;
+  policyErrors: Gauge<'source'>;
+}
+
+export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  if (options.defaultMetrics ?? false) collectDefaultMetrics({ register: registry, prefix: 'imagegate_' });
+  const registers = [registry];
+  return {
+    registry,
+    reviews: new Counter({
+      name: 'imagegate_reviews_total',
+      help: 'Admission reviews answered, by decision and operation.',
+      labelNames: ['decision', 'operation'],
+      registers,
+    }),
+    policyDecisions: new Counter({
+      name: 'imagegate_policy_decisions_total',
+      help: 'Per-image policy results (pass, fail, error-allowed) by policy and effective mode.',
+      labelNames: ['policy', 'result', 'mode'],
+      registers,
+    }),
+    checkDuration: new Histogram({
+      name: 'imagegate_check_duration_seconds',
+      help: 'Duration of each check (signature, size, base, ...).',
+      labelNames: ['check'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    reviewDuration: new Histogram({
+      name: 'imagegate_review_duration_seconds',
+      help: 'Time to answer an admission review.',
+      labelNames: ['decision'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    registryRequests: new Counter({
+      name: 'imagegate_registry_requests_total',
+      help: 'HTTP requests to OCI registries, by registry host and status (HTTP code or error).',
+      labelNames: ['registry', 'status'],
+      registers,
+    }),
+    badRequests: new Counter({
+      name: 'imagegate_bad_requests_total',
+      help: 'Requests answered with a 4xx, by error code.',
+      labelNames: ['code'],
+      registers,
+    }),
+    policiesLoaded: new Gauge({
+      name: 'imagegate_policies_loaded',
+      help: 'ImagePolicies in force, by source.',
+      labelNames: ['source'],
+      registers,
+    }),
+    policyErrors: new Gauge({
+      name: 'imagegate_policy_errors',
+      help: '1 when the latest policy set from a source was rejected (the last good set stays in force).',
+      labelNames: ['source'],
+      registers,
+    }),
+  };
+}
