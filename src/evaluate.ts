@@ -208,7 +208,8 @@ async function evaluateImage(
                 check: 'digest',
                 passed: false,
                 code: 'DIGEST_REQUIRED',
-                message: `referenced by tag only (${full}); the policy requires a digest (name@sha256:…) so that what is checked is what runs`,
+                message:
+                  'referenced by tag only; the policy requires name@sha256:… (a tag can move between admission and pull)',
               },
         );
       }
