@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { createAuditWriter } from '../audit/writer.js';
 import { ConfigError, errorMessage } from '../errors.js';
+import { mutateAdmission } from '../mutate.js';
 import { buildApp } from '../server/app.js';
 import { createDevCertificate } from '../server/dev-cert.js';
 import { createMetrics } from '../server/metrics.js';
@@ -64,6 +65,7 @@ export async function runServe(cmd: Extract<Command, { command: 'serve' }>, logg
     metrics,
     logger,
     readiness: () => store.readiness(),
+    mutate: (review, signal) => mutateAdmission(review, engine, signal),
     https: {
       cert,
       key,
