@@ -94,8 +94,12 @@ export async function reviewAdmission(
     pullSecrets,
     ...(typeof serviceAccount === 'string' ? { serviceAccount } : {}),
   });
-  const namespaceLabels = namespace !== '' ? await engine.namespaceLabels?.(namespace, signal) : undefined;
-  const verdict = await evaluateImages(toCheck, engine.policies(), engine.settings, {
+  const policies = engine.policies();
+  const namespaceLabels =
+    namespace !== '' && policies.some((p) => p.usesNamespaceLabels)
+      ? await engine.namespaceLabels?.(namespace, signal)
+      : undefined;
+  const verdict = await evaluateImages(toCheck, policies, engine.settings, {
     namespace,
     signal,
     ...(namespaceLabels !== undefined ? { namespaceLabels } : {}),

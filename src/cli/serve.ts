@@ -5,9 +5,11 @@
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import { createAuditWriter } from '../audit/writer.js';
 import { ConfigError, errorMessage } from '../errors.js';
+import { createNamespaceLabels } from '../kube/namespace-labels.js';
 import { mutateAdmission } from '../mutate.js';
 import { buildApp } from '../server/app.js';
 import { createDevCertificate } from '../server/dev-cert.js';
@@ -23,6 +25,26 @@ async function readPem(path: string, what: string): Promise<string> {
   }
 }
 
+function kubeConfigFromEnvironment(required: boolean): KubeConfig | undefined {
+  if (
+    !required &&
+    process.env.KUBERNETES_SERVICE_HOST === undefined &&
+    process.env.KUBECONFIG === undefined
+  ) {
+    return undefined;
+  }
+  const kc = new KubeConfig();
+  try {
+    kc.loadFromDefault();
+  } catch (err) {
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      `cannot load Kubernetes client configuration: ${errorMessage(err)}`,
+    );
+  }
+  return kc;
+}
+
 export async function runServe(cmd: Extract<Command, { command: 'serve' }>, logger: Logger): Promise<number> {
   const metrics = createMetrics({ defaultMetrics: true });
   const { engine, store } = await setupEngine(cmd.common, logger, {
@@ -36,6 +58,10 @@ export async function runServe(cmd: Extract<Command, { command: 'serve' }>, logg
     onRegistryRequest: (registry, status) => metrics.registryRequests.inc({ registry, status }),
   });
   engine.onCheck = (check, _policy, seconds) => metrics.checkDuration.observe({ check }, seconds);
+
+  // In a cluster (or with KUBECONFIG) imagegate talks to the API server: namespace labels, policies.
+  const kubeConfig = kubeConfigFromEnvironment(cmd.watchPolicies);
+  if (kubeConfig !== undefined) engine.namespaceLabels = createNamespaceLabels(kubeConfig, logger);
 
   let cert: string;
   let key: string;

@@ -34,6 +34,8 @@ export interface CompiledPolicy {
   matchesImage(repository: string, fullReference: string): boolean;
   /** Does it apply in this namespace? `labels` undefined = unknown (then label selectors apply). */
   matchesNamespace(namespace: string, labels: Record<string, string> | undefined): boolean;
+  /** True when matchesNamespace needs the namespace's labels. */
+  usesNamespaceLabels: boolean;
   checks: readonly Check[];
   /** The source document, for status reporting. */
   document: ImagePolicyDocument;
@@ -105,6 +107,9 @@ export function compilePolicy(doc: ImagePolicyDocument, compilers: CheckCompiler
     platforms: spec.platforms ?? DEFAULT_PLATFORMS,
     matchesImage: (repository, full) => include(repository, full) && !exclude(repository, full),
     matchesNamespace: namespaceMatcher(spec.namespaces),
+    usesNamespaceLabels:
+      Object.keys(spec.namespaces?.matchLabels ?? {}).length > 0 ||
+      (spec.namespaces?.matchExpressions ?? []).length > 0,
     checks,
     document: doc,
   };
