@@ -65,5 +65,12 @@ export async function pushBundleReferrer(
       ...(predicateType !== undefined ? { 'dev.sigstore.bundle.predicateType': predicateType } : {}),
     },
   };
-  return s.putManifest(repo, Buffer.from(JSON.stringify(manifest)));
+  const bytes2 = Buffer.from(JSON.stringify(manifest));
+  const digest = await s.putManifest(repo, bytes2);
+  // Registries without the referrers API (distribution 2.8): maintain the tag fallback index.
+  const withIndex = s as Seeder & {
+    addReferrer?: (repo: string, subject: string, referrer: Buffer) => Promise<void>;
+  };
+  if (withIndex.addReferrer !== undefined) await withIndex.addReferrer(repo, subject.digest, bytes2);
+  return digest;
 }
