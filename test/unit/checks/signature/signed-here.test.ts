@@ -216,6 +216,60 @@ describe('signatures made by the tests', () => {
     });
   });
 
+  describe('when attested in the legacy format (.att tag)', () => {
+    it('verifies the DSSE layer and exposes the statement as an attestation', async () => {
+      const verdict = await verify(keyless(), async (s, d) => {
+        const b = (await instance.signBundle({ digest: d, identity: ACME, predicateType: SLSA })) as {
+          verificationMaterial: {
+            certificate: { rawBytes: string };
+            tlogEntries: {
+              logIndex: string;
+              logId: { keyId: string };
+              integratedTime: string;
+              inclusionPromise: { signedEntryTimestamp: string };
+              canonicalizedBody: string;
+            }[];
+          };
+          dsseEnvelope: object;
+        };
+        const e = b.verificationMaterial.tlogEntries[0]!;
+        const der = Buffer.from(b.verificationMaterial.certificate.rawBytes, 'base64');
+        const certPem = `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`;
+        await pushLegacySignatures(
+          s,
+          repo,
+          d,
+          [
+            {
+              payload: Buffer.from(JSON.stringify(b.dsseEnvelope)),
+              annotations: {
+                'dev.sigstore.cosign/certificate': certPem,
+                'dev.sigstore.cosign/chain': instance.rootPem,
+                'dev.sigstore.cosign/bundle': JSON.stringify({
+                  SignedEntryTimestamp: e.inclusionPromise.signedEntryTimestamp,
+                  Payload: {
+                    body: e.canonicalizedBody,
+                    integratedTime: Number(e.integratedTime),
+                    logIndex: Number(e.logIndex),
+                    logID: Buffer.from(e.logId.keyId, 'base64').toString('hex'),
+                  },
+                }),
+              },
+            },
+          ],
+          'att',
+        );
+      });
+      expect(verdict.passed).toBe(false);
+      expect(verdict.attestations).toHaveLength(1);
+      expect(verdict.attestations[0]).toMatchObject({
+        format: 'cosign-legacy',
+        predicateType: SLSA,
+        authority: 'ci',
+      });
+    });
+  });
+
   describe('when keyless-signed in the bundle format (OCI referrer)', () => {
     it('passes a cosign v3 signature bundle and keeps attestations apart', async () => {
       const verdict = await verify(keyless(), async (s, d) => {
