@@ -54,3 +54,34 @@ export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+export type SignatureErrorCode =
+  /** No signature (legacy tag or bundle referrer) was found for the digest. */
+  | 'NO_SIGNATURES'
+  /** The signature does not verify with the key or certificate (altered or signed by someone else). */
+  | 'SIGNATURE_INVALID'
+  /** A signature or attestation artifact could not be parsed (bad JSON, bad base64, bad bundle). */
+  | 'SIGNATURE_MALFORMED'
+  /** Signed by a certificate whose issuer/subject the authority does not trust. */
+  | 'IDENTITY_MISMATCH'
+  /** The authority requires a transparency log entry (or a signing time) and there is none. */
+  | 'TLOG_MISSING'
+  /** A transparency log entry is present but its SET, inclusion proof or body does not verify. */
+  | 'TLOG_INVALID'
+  /** An RFC 3161 timestamp does not verify. */
+  | 'TIMESTAMP_INVALID'
+  /** The signature verifies but the signed payload names another digest. */
+  | 'DIGEST_MISMATCH'
+  /** The certificate does not chain to the trusted root, is expired at signing time, or its SCT fails. */
+  | 'CERTIFICATE_INVALID'
+  /** The trusted root a check needs could not be loaded (e.g. TUF unreachable): indeterminate. */
+  | 'TRUSTED_ROOT_UNAVAILABLE'
+  /** A trusted_root.json file is unreadable or invalid. */
+  | 'TRUSTED_ROOT_INVALID'
+  /** A policy key is not a supported PEM public key. */
+  | 'KEY_INVALID'
+  /** A key referenced through secretRef could not be read: indeterminate. */
+  | 'SECRET_UNAVAILABLE'
+  /** Some authorities verified, but fewer than the policy's threshold. */
+  | 'THRESHOLD_NOT_MET';
+export class SignatureError extends ImagegateError<SignatureErrorCode> {}

@@ -47,6 +47,14 @@ export const KeyAuthority = Type.Object(
     hashAlgorithm: Type.Optional(
       Type.Union([Type.Literal('sha256'), Type.Literal('sha384'), Type.Literal('sha512')]),
     ),
+    trustedRoot: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 253,
+        description:
+          "Trusted root whose transparency logs and TSAs verify this key's entries; default public-good.",
+      }),
+    ),
   },
   {
     ...strict,

@@ -1,0 +1,133 @@
+/**
+ * Finds what claims to sign a digest, in both storage formats: legacy cosign tags
+ * (`sha256-<hex>.sig`, `.att`) and Sigstore bundle referrers (OCI 1.1 referrers API or its tag
+ * fallback, which the registry client handles). Nothing found here is believed until verify.ts has
+ * checked it; unreadable items are kept as `malformed` so denials can say what was found.
+ */
+import { bundleFromJSON, type Bundle } from '@sigstore/bundle';
+import { RegistryError, errorMessage } from '../../errors.js';
+import type { ImageReference } from '../../registry/reference.js';
+import type { RegistryAccess } from '../../registry/types.js';
+import { MAX_PAYLOAD_BYTES, toBundle } from './cosign-legacy.js';
+
+export const BUNDLE_ARTIFACT_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+const BUNDLE_MEDIA_TYPE =
+  /^application\/vnd\.dev\.sigstore\.bundle(\.v0\.[1-3]\+json|\+json;version=0\.[1-3])$/;
+
+/** Bounds the work one digest can cause (a registry may list thousands of referrers). */
+export const MAX_CANDIDATES = 32;
+
+export type Candidate =
+  | {
+      ok: true;
+      /** Where it was found, for messages: `tag sha256-….sig layer 2`, `referrer sha256:…`. */
+      source: string;
+      format: 'cosign-legacy' | 'sigstore-bundle';
+      /** The digest it was stored under: what it must cover. */
+      subjectDigest: string;
+      bundle: Bundle;
+      /** The bytes a message signature signs, when known up front (legacy payload). */
+      artifact?: Buffer;
+    }
+  | { ok: false; source: string; reason: string };
+
+export interface FetchOptions {
+  /** Also read legacy `.att` tags (attestations). */
+  attestations: boolean;
+}
+
+function legacyTag(digest: string, suffix: 'sig' | 'att'): string {
+  return `${digest.replace(':', '-')}.${suffix}`;
+}
+
+function isMissing(err: unknown): boolean {
+  return err instanceof RegistryError && err.code === 'MANIFEST_UNKNOWN';
+}
+
+async function fetchLegacy(
+  registry: RegistryAccess,
+  ref: ImageReference,
+  digest: string,
+  suffix: 'sig' | 'att',
+  signal: AbortSignal,
+): Promise<Candidate[]> {
+  const tag = legacyTag(digest, suffix);
+  let manifest;
+  try {
+    manifest = await registry.getManifest(ref, tag, signal);
+  } catch (err) {
+    if (isMissing(err)) return [];
+    throw err;
+  }
+  if (manifest.kind !== 'image')
+    return [{ ok: false, source: `tag ${tag}`, reason: 'is an index, not a signature manifest' }];
+  const out: Candidate[] = [];
+  for (const [i, layer] of manifest.json.layers.slice(0, MAX_CANDIDATES).entries()) {
+    const source = `tag ${tag} layer ${i + 1}`;
+    if (layer.size > MAX_PAYLOAD_BYTES) {
+      out.push({ ok: false, source, reason: `payload of ${layer.size} bytes exceeds ${MAX_PAYLOAD_BYTES}` });
+      continue;
+    }
+    try {
+      const blob = await registry.getBlob(ref, layer, MAX_PAYLOAD_BYTES, signal);
+      const converted = toBundle({ mediaType: layer.mediaType, annotations: layer.annotations ?? {}, blob });
+      out.push({
+        ok: true,
+        source,
+        format: 'cosign-legacy',
+        subjectDigest: digest,
+        bundle: converted.bundle,
+        ...(converted.artifact !== undefined ? { artifact: converted.artifact } : {}),
+      });
+    } catch (err) {
+      if (err instanceof RegistryError && err.indeterminate) throw err;
+      out.push({ ok: false, source, reason: errorMessage(err) });
+    }
+  }
+  return out;
+}
+
+async function fetchReferrers(
+  registry: RegistryAccess,
+  ref: ImageReference,
+  digest: string,
+  signal: AbortSignal,
+): Promise<Candidate[]> {
+  const descriptors = await registry.getReferrers(ref, digest, BUNDLE_ARTIFACT_TYPE, signal);
+  const out: Candidate[] = [];
+  for (const d of descriptors
+    .filter((x) => BUNDLE_MEDIA_TYPE.test(x.artifactType ?? ''))
+    .slice(0, MAX_CANDIDATES)) {
+    const source = `referrer ${d.digest}`;
+    try {
+      const manifest = await registry.getManifest(ref, d.digest, signal);
+      if (manifest.kind !== 'image') throw new Error('is not an image manifest');
+      if (manifest.json.subject?.digest !== digest) throw new Error(`its subject is not ${digest}`);
+      const layer = manifest.json.layers.find((l) => BUNDLE_MEDIA_TYPE.test(l.mediaType));
+      if (layer === undefined) throw new Error('has no Sigstore bundle layer');
+      const blob = await registry.getBlob(ref, layer, MAX_PAYLOAD_BYTES, signal);
+      const bundle = bundleFromJSON(JSON.parse(Buffer.from(blob).toString('utf8')));
+      out.push({ ok: true, source, format: 'sigstore-bundle', subjectDigest: digest, bundle });
+    } catch (err) {
+      if (err instanceof RegistryError && err.indeterminate) throw err;
+      out.push({ ok: false, source, reason: errorMessage(err) });
+    }
+  }
+  return out;
+}
+
+/** Everything stored for `digest` that may be a signature or an attestation. */
+export async function fetchCandidates(
+  registry: RegistryAccess,
+  ref: ImageReference,
+  digest: string,
+  options: FetchOptions,
+  signal: AbortSignal,
+): Promise<Candidate[]> {
+  const [sig, att, referrers] = await Promise.all([
+    fetchLegacy(registry, ref, digest, 'sig', signal),
+    options.attestations ? fetchLegacy(registry, ref, digest, 'att', signal) : Promise.resolve([]),
+    fetchReferrers(registry, ref, digest, signal),
+  ]);
+  return [...sig, ...att, ...referrers];
+}

@@ -1,0 +1,223 @@
+/**
+ * Named Sigstore trusted roots (TrustedRoot JSON, as published by sigstore/root-signing or made by
+ * `cosign trusted-root create`). Each root is parsed once into sigstore-js trust material and reused
+ * by every check; `public-good` comes from TUF (@sigstore/tuf, cached on disk) unless a file replaces
+ * it with `--trusted-root public-good=FILE`.
+ *
+ * Start-up never fails because TUF is unreachable: the root is marked unavailable with a reason
+ * (for readiness), and checks that need it throw an indeterminate TRUSTED_ROOT_UNAVAILABLE.
+ */
+import { readFile } from 'node:fs/promises';
+import { TrustedRoot } from '@sigstore/protobuf-specs';
+import { getTrustedRoot } from '@sigstore/tuf';
+import { toTrustMaterial, type TrustMaterial } from '@sigstore/verify';
+import { ConfigError, SignatureError, errorMessage } from '../../errors.js';
+
+export const PUBLIC_GOOD = 'public-good';
+
+const ROOT_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+
+export interface TrustedRootFile {
+  name: string;
+  path: string;
+}
+
+export interface LoadedTrustedRoot {
+  name: string;
+  source: 'file' | 'tuf';
+  /** File path, or the TUF cache directory. */
+  location: string;
+  material: TrustMaterial;
+  /** Counts, for logs and readiness. */
+  summary: { certificateAuthorities: number; tlogs: number; ctlogs: number; timestampAuthorities: number };
+}
+
+export interface TrustedRootStatus {
+  name: string;
+  available: boolean;
+  source: 'file' | 'tuf';
+  reason?: string;
+}
+
+export interface TrustedRootStore {
+  /** Names this store knows (available or not). */
+  names(): string[];
+  has(name: string): boolean;
+  /** The root, or an indeterminate TRUSTED_ROOT_UNAVAILABLE error saying why it is missing. */
+  get(name: string): LoadedTrustedRoot;
+  /** One line per root for readiness and start-up logs. */
+  status(): TrustedRootStatus[];
+  /** Re-fetch TUF-sourced roots (public-good); file roots are not re-read. Never throws. */
+  refresh(): Promise<void>;
+}
+
+/** Fetches the public-good TrustedRoot JSON; injectable so tests never contact TUF. */
+export type TufFetcher = (options: { cachePath?: string; forceCache: boolean }) => Promise<TrustedRoot>;
+
+export interface LoadTrustedRootsOptions {
+  /** From `--trusted-root NAME=FILE` (repeatable) and the trusted-roots ConfigMap. */
+  files?: readonly TrustedRootFile[];
+  /** TUF metadata cache; default: sigstore-js's per-user app-data directory. */
+  tufCacheDir?: string;
+  /** Never contact TUF: public-good is only available from a file. */
+  offline?: boolean;
+  /** Replaces @sigstore/tuf (tests). */
+  tuf?: TufFetcher;
+}
+
+const defaultTuf: TufFetcher = ({ cachePath, forceCache }) =>
+  getTrustedRoot({ ...(cachePath !== undefined ? { cachePath } : {}), forceCache });
+
+/** Parses the public flag value `NAME=FILE`. */
+export function parseTrustedRootFlag(value: string): TrustedRootFile {
+  const eq = value.indexOf('=');
+  const name = eq > 0 ? value.slice(0, eq) : '';
+  const path = eq > 0 ? value.slice(eq + 1) : '';
+  if (!ROOT_NAME.test(name) || path.length === 0) {
+    throw new ConfigError(
+      'USAGE',
+      `--trusted-root expects NAME=FILE with a lowercase name (e.g. public-good=/etc/sigstore/trusted_root.json), got "${value}"`,
+    );
+  }
+  return { name, path };
+}
+
+/** Parses TrustedRoot JSON text into trust material (pure; throws TRUSTED_ROOT_INVALID). */
+export function toTrustedRoot(json: string | object, where: string): TrustedRoot {
+  try {
+    const obj: unknown = typeof json === 'string' ? JSON.parse(json) : json;
+    if (typeof obj !== 'object' || obj === null || !('mediaType' in obj)) {
+      throw new Error('not a Sigstore TrustedRoot document (no mediaType)');
+    }
+    const root = TrustedRoot.fromJSON(obj);
+    // toTrustMaterial parses every key and certificate: do it here so a broken file fails at load.
+    toTrustMaterial(root);
+    return root;
+  } catch (err) {
+    throw new SignatureError(
+      'TRUSTED_ROOT_INVALID',
+      `trusted root ${where} is invalid: ${errorMessage(err)}`,
+      {
+        cause: err,
+      },
+    );
+  }
+}
+
+function toLoaded(
+  name: string,
+  source: 'file' | 'tuf',
+  location: string,
+  root: TrustedRoot,
+): LoadedTrustedRoot {
+  return {
+    name,
+    source,
+    location,
+    material: toTrustMaterial(root),
+    summary: {
+      certificateAuthorities: root.certificateAuthorities.length,
+      tlogs: root.tlogs.length,
+      ctlogs: root.ctlogs.length,
+      timestampAuthorities: root.timestampAuthorities.length,
+    },
+  };
+}
+
+type Slot =
+  { kind: 'ready'; root: LoadedTrustedRoot } | { kind: 'unavailable'; source: 'tuf'; reason: string };
+
+/**
+ * Loads every named root. A bad file is a configuration error (thrown); an unreachable TUF is not
+ * (public-good is then unavailable, with the reason).
+ */
+export async function loadTrustedRoots(options: LoadTrustedRootsOptions = {}): Promise<TrustedRootStore> {
+  const slots = new Map<string, Slot>();
+  for (const file of options.files ?? []) {
+    if (slots.has(file.name)) throw new ConfigError('USAGE', `--trusted-root ${file.name} given twice`);
+    let text: string;
+    try {
+      text = await readFile(file.path, 'utf8');
+    } catch (err) {
+      throw new SignatureError(
+        'TRUSTED_ROOT_INVALID',
+        `cannot read trusted root "${file.name}" from ${file.path}: ${errorMessage(err)}`,
+        { cause: err },
+      );
+    }
+    const root = toTrustedRoot(text, `"${file.name}" (${file.path})`);
+    slots.set(file.name, { kind: 'ready', root: toLoaded(file.name, 'file', file.path, root) });
+  }
+
+  const tuf = options.tuf ?? defaultTuf;
+  const cacheLocation = options.tufCacheDir ?? 'sigstore-js app-data cache';
+  const fetchPublicGood = async (): Promise<Slot> => {
+    if (options.offline === true) {
+      return {
+        kind: 'unavailable',
+        source: 'tuf',
+        reason: 'offline mode and no --trusted-root public-good=FILE given',
+      };
+    }
+    const base = options.tufCacheDir !== undefined ? { cachePath: options.tufCacheDir } : {};
+    try {
+      const root = await tuf({ ...base, forceCache: false });
+      return { kind: 'ready', root: toLoaded(PUBLIC_GOOD, 'tuf', cacheLocation, root) };
+    } catch (online) {
+      // TUF unreachable: fall back to the last root cached on disk, even if its metadata expired.
+      try {
+        const root = await tuf({ ...base, forceCache: true });
+        return { kind: 'ready', root: toLoaded(PUBLIC_GOOD, 'tuf', cacheLocation, root) };
+      } catch {
+        return {
+          kind: 'unavailable',
+          source: 'tuf',
+          reason: `Sigstore TUF repository unreachable and no cached root: ${errorMessage(online)}`,
+        };
+      }
+    }
+  };
+
+  if (!slots.has(PUBLIC_GOOD)) slots.set(PUBLIC_GOOD, await fetchPublicGood());
+
+  return {
+    names: () => [...slots.keys()],
+    has: (name) => slots.has(name),
+    get(name) {
+      const slot = slots.get(name);
+      if (slot === undefined) {
+        throw new SignatureError(
+          'TRUSTED_ROOT_UNAVAILABLE',
+          `no trusted root named "${name}" is configured`,
+          {
+            indeterminate: true,
+          },
+        );
+      }
+      if (slot.kind === 'unavailable') {
+        throw new SignatureError(
+          'TRUSTED_ROOT_UNAVAILABLE',
+          `trusted root "${name}" is unavailable: ${slot.reason}`,
+          {
+            indeterminate: true,
+          },
+        );
+      }
+      return slot.root;
+    },
+    status() {
+      return [...slots.entries()].map(([name, slot]) =>
+        slot.kind === 'ready'
+          ? { name, available: true, source: slot.root.source }
+          : { name, available: false, source: slot.source, reason: slot.reason },
+      );
+    },
+    async refresh() {
+      const current = slots.get(PUBLIC_GOOD);
+      if (current === undefined || (current.kind === 'ready' && current.root.source === 'file')) return;
+      const next = await fetchPublicGood();
+      // Keep a working root when a refresh fails.
+      if (next.kind === 'ready' || current.kind === 'unavailable') slots.set(PUBLIC_GOOD, next);
+    },
+  };
+}

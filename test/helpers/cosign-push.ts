@@ -1,0 +1,76 @@
+/**
+ * Stores signature artifacts the way cosign does, through a Seeder (memory or real registry):
+ * legacy `sha256-<hex>.sig` manifests and Sigstore bundle referrers (OCI 1.1 `subject`).
+ */
+import type { LegacySignature } from './test-sigstore.js';
+import type { Seeder } from './legacy-cases.js';
+import { sha256 } from './memory-registry.js';
+
+const EMPTY = Buffer.from('{}');
+
+export async function pushLegacySignatures(
+  s: Seeder,
+  repo: string,
+  digest: string,
+  sigs: LegacySignature[],
+  suffix: 'sig' | 'att' = 'sig',
+): Promise<string> {
+  await s.putBlob(repo, EMPTY);
+  const layers = [];
+  for (const sig of sigs) {
+    await s.putBlob(repo, sig.payload);
+    layers.push({
+      mediaType:
+        suffix === 'sig'
+          ? 'application/vnd.dev.cosign.simplesigning.v1+json'
+          : 'application/vnd.dsse.envelope.v1+json',
+      digest: sha256(sig.payload),
+      size: sig.payload.byteLength,
+      annotations: sig.annotations,
+    });
+  }
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: {
+      mediaType: 'application/vnd.oci.image.config.v1+json',
+      digest: sha256(EMPTY),
+      size: EMPTY.byteLength,
+    },
+    layers,
+  };
+  return s.putManifest(repo, Buffer.from(JSON.stringify(manifest)), `${digest.replace(':', '-')}.${suffix}`);
+}
+
+export async function pushBundleReferrer(
+  s: Seeder,
+  repo: string,
+  subject: { digest: string; mediaType: string; size: number },
+  bundle: object,
+  predicateType?: string,
+): Promise<string> {
+  const bytes = Buffer.from(JSON.stringify(bundle));
+  await s.putBlob(repo, bytes);
+  await s.putBlob(repo, EMPTY);
+  const type = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    artifactType: type,
+    config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256(EMPTY), size: EMPTY.byteLength },
+    layers: [{ mediaType: type, digest: sha256(bytes), size: bytes.byteLength }],
+    subject,
+    annotations: {
+      'dev.sigstore.bundle.content': 'dsse-envelope',
+      ...(predicateType !== undefined ? { 'dev.sigstore.bundle.predicateType': predicateType } : {}),
+    },
+  };
+  const bytes2 = Buffer.from(JSON.stringify(manifest));
+  const digest = await s.putManifest(repo, bytes2);
+  // Registries without the referrers API (distribution 2.8): maintain the tag fallback index.
+  const withIndex = s as Seeder & {
+    addReferrer?: (repo: string, subject: string, referrer: Buffer) => Promise<void>;
+  };
+  if (withIndex.addReferrer !== undefined) await withIndex.addReferrer(repo, subject.digest, bytes2);
+  return digest;
+}

@@ -1,0 +1,177 @@
+/**
+ * The signature suite through a real registry (Debian docker-registry on loopback): third-party
+ * cosign fixtures pushed (or, where a fixture lacks blobs, seeded into storage) under the signed
+ * digests, test-made signatures in both formats, and the cosign OCI attestation bundle as a referrer.
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  compileSignatureVerifier,
+  loadTrustedRoots,
+  type TrustedRootStore,
+} from '../../src/checks/signature/index.js';
+import { parseReference } from '../../src/registry/reference.js';
+import { pushBundleReferrer, pushLegacySignatures } from '../helpers/cosign-push.js';
+import { HAVE_FIXTURES, fixturePath } from '../helpers/fixtures.js';
+import { HttpRegistryAccess } from '../helpers/http-registry-access.js';
+import { LEGACY_CASES, seedCase } from '../helpers/legacy-cases.js';
+import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { RegistrySeeder } from '../helpers/registry-seeder.js';
+import { fixtureRoots, signal, tempDir } from '../helpers/signature-setup.js';
+import { createTestInstance, type TestInstance } from '../helpers/test-sigstore.js';
+
+const ACME = {
+  issuer: 'https://token.actions.githubusercontent.com',
+  subject: 'https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main',
+};
+
+describe('signature verification through a real registry', () => {
+  let registry: TestRegistry;
+  let seeder: RegistrySeeder;
+  const access = new HttpRegistryAccess();
+
+  beforeAll(async () => {
+    registry = await startRegistry();
+    seeder = new RegistrySeeder(registry);
+  });
+  afterAll(async () => {
+    await registry?.stop();
+  });
+
+  describe.skipIf(!HAVE_FIXTURES)('third-party cosign legacy fixtures', () => {
+    let roots: TrustedRootStore;
+    beforeAll(async () => {
+      roots = await fixtureRoots();
+    });
+
+    for (const [i, c] of LEGACY_CASES.entries()) {
+      it(`${c.name} → ${c.expect}`, async () => {
+        const repo = `fixtures/case${i}`;
+        const digest = await seedCase(seeder, repo, c);
+        const ref = parseReference(`${registry.host}/${repo}@${digest}`);
+        const verdict = await compileSignatureVerifier(c.spec(), 'test', { trustedRoots: roots }).verify(
+          access,
+          ref,
+          digest,
+          signal(),
+        );
+        expect(verdict.code, verdict.message).toBe(c.expect);
+        for (const s of c.messageHas ?? []) expect(verdict.message).toContain(s);
+      });
+    }
+
+    it('verifies the cosign OCI attestation bundle pushed as a referrer', async () => {
+      const repo = 'fixtures/oci-attestation';
+      const dir = fixturePath('sigstore-bundles', 'cosign', 'reconstructed-empty-image');
+      await seeder.putBlob(repo, readFileSync(`${dir}/config.json`));
+      const manifest = readFileSync(`${dir}/manifest.json`);
+      const digest = await seeder.putManifest(repo, manifest, 'latest');
+      const bundle = JSON.parse(
+        readFileSync(fixturePath('sigstore-bundles', 'cosign', 'oci-attestation.sigstore.json'), 'utf8'),
+      );
+      await pushBundleReferrer(
+        seeder,
+        repo,
+        { digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: manifest.length },
+        bundle,
+      );
+      const verdict = await compileSignatureVerifier(
+        {
+          authorities: [
+            {
+              name: 'cody',
+              keyless: { issuer: 'https://github.com/login/oauth', subject: 'cody@soyland.com' },
+            },
+          ],
+        },
+        'test',
+        { trustedRoots: roots },
+      ).verify(access, parseReference(`${registry.host}/${repo}@${digest}`), digest, signal());
+      expect(verdict.attestations).toHaveLength(1);
+      expect(verdict.attestations[0]!.statement?.subject[0]?.digest.sha256).toBe(digest.slice(7));
+    });
+  });
+
+  describe('signatures made by the tests, both formats', () => {
+    let instance: TestInstance;
+    let roots: TrustedRootStore;
+    beforeAll(async () => {
+      instance = await createTestInstance(tempDir());
+      roots = await loadTrustedRoots({
+        files: [{ name: 'corp', path: instance.trustedRootPath }],
+        offline: true,
+      });
+    });
+
+    async function pushImage(repo: string): Promise<string> {
+      const config = Buffer.from(
+        JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }),
+      );
+      await seeder.putBlob(repo, config);
+      const { createHash } = await import('node:crypto');
+      const manifest = Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          config: {
+            mediaType: 'application/vnd.oci.image.config.v1+json',
+            digest: `sha256:${createHash('sha256').update(config).digest('hex')}`,
+            size: config.length,
+          },
+          layers: [],
+        }),
+      );
+      return seeder.putManifest(repo, manifest, 'v1');
+    }
+
+    const spec = { authorities: [{ name: 'ci', keyless: { ...ACME, trustedRoot: 'corp' } }] };
+
+    it('verifies a keyless legacy signature', async () => {
+      const digest = await pushImage('made/legacy');
+      await pushLegacySignatures(seeder, 'made/legacy', digest, [
+        await instance.signLegacy({ digest, identity: ACME }),
+      ]);
+      const verdict = await compileSignatureVerifier(spec, 't', { trustedRoots: roots }).verify(
+        access,
+        parseReference(`${registry.host}/made/legacy@${digest}`),
+        digest,
+        signal(),
+      );
+      expect(verdict.code, verdict.message).toBe('OK');
+    });
+
+    it('verifies a keyless bundle referrer found through the referrers tag fallback', async () => {
+      const digest = await pushImage('made/bundle');
+      const bundle = await instance.signBundle({
+        digest,
+        identity: ACME,
+        predicateType: 'https://sigstore.dev/cosign/sign/v1',
+      });
+      await pushBundleReferrer(
+        seeder,
+        'made/bundle',
+        { digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 1 },
+        bundle,
+      );
+      const verdict = await compileSignatureVerifier(spec, 't', { trustedRoots: roots }).verify(
+        access,
+        parseReference(`${registry.host}/made/bundle@${digest}`),
+        digest,
+        signal(),
+      );
+      expect(verdict.code, verdict.message).toBe('OK');
+      expect(verdict.signatures[0]!.format).toBe('sigstore-bundle');
+    });
+
+    it('denies an unsigned image with NO_SIGNATURES', async () => {
+      const digest = await pushImage('made/unsigned');
+      const verdict = await compileSignatureVerifier(spec, 't', { trustedRoots: roots }).verify(
+        access,
+        parseReference(`${registry.host}/made/unsigned@${digest}`),
+        digest,
+        signal(),
+      );
+      expect(verdict.code).toBe('NO_SIGNATURES');
+    });
+  });
+});
