@@ -32,17 +32,15 @@ describe('createNamespaceLabels', () => {
       } else if (req.url === '/api/v1/namespaces/slow') {
         setTimeout(() => res.writeHead(200).end('{}'), 3000);
       } else {
-        res
-          .writeHead(404, { 'content-type': 'application/json' })
-          .end(
-            JSON.stringify({
-              kind: 'Status',
-              apiVersion: 'v1',
-              status: 'Failure',
-              reason: 'NotFound',
-              code: 404,
-            }),
-          );
+        res.writeHead(404, { 'content-type': 'application/json' }).end(
+          JSON.stringify({
+            kind: 'Status',
+            apiVersion: 'v1',
+            status: 'Failure',
+            reason: 'NotFound',
+            code: 404,
+          }),
+        );
       }
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
