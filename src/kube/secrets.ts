@@ -1,0 +1,63 @@
+/**
+ * Reads keys referenced by policies (`key.secretRef`) from Kubernetes Secrets. Values are cached
+ * briefly and never logged. RBAC: get on the named Secrets only.
+ */
+import { readFileSync } from 'node:fs';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { SecretKeyReference, SecretReader } from '../checks/signature/index.js';
+import { SignatureError, errorMessage } from '../errors.js';
+
+const TTL_MS = 60_000;
+const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+/** The namespace imagegate runs in: POD_NAMESPACE, the service account file, else "imagegate". */
+export function ownNamespace(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.POD_NAMESPACE !== undefined && env.POD_NAMESPACE !== '') return env.POD_NAMESPACE;
+  try {
+    return readFileSync(SA_NAMESPACE_FILE, 'utf8').trim();
+  } catch {
+    return 'imagegate';
+  }
+}
+
+export function createSecretReader(kubeConfig: KubeConfig, defaultNamespace: string, timeoutMs = 3000): SecretReader {
+  const api = kubeConfig.makeApiClient(CoreV1Api);
+  const cache = new Map<string, { at: number; data: Promise<Record<string, string>> }>();
+  return {
+    async read(ref: SecretKeyReference, signal: AbortSignal): Promise<string> {
+      const namespace = ref.namespace ?? defaultNamespace;
+      const id = `${namespace}/${ref.name}`;
+      const hit = cache.get(id);
+      let data: Promise<Record<string, string>>;
+      if (hit !== undefined && Date.now() - hit.at < TTL_MS) {
+        data = hit.data;
+      } else {
+        let timer: NodeJS.Timeout | undefined;
+        data = Promise.race([
+          api.readNamespacedSecret({ name: ref.name, namespace }).then((s) => s.data ?? {}),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
+            signal.addEventListener('abort', () => reject(new Error('deadline reached')), { once: true });
+          }),
+        ]).finally(() => clearTimeout(timer));
+        cache.set(id, { at: Date.now(), data });
+        data.catch(() => cache.delete(id));
+      }
+      let values: Record<string, string>;
+      try {
+        values = await data;
+      } catch (err) {
+        throw new SignatureError('SECRET_UNAVAILABLE', `cannot read Secret ${id}: ${errorMessage(err)}`, {
+          indeterminate: true,
+        });
+      }
+      const b64 = values[ref.key];
+      if (b64 === undefined) {
+        throw new SignatureError('SECRET_UNAVAILABLE', `Secret ${id} has no key "${ref.key}"`, {
+          indeterminate: true,
+        });
+      }
+      return Buffer.from(b64, 'base64').toString('utf8');
+    },
+  };
+}
