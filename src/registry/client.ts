@@ -217,7 +217,8 @@ export class RegistryClient {
     let h = { ...headers };
     for (let hops = 0; ; hops++) {
       const target = current;
-      const dispatcher = target.host === url.host ? this.#agent(registry) : this.#defaultAgent;
+      // the registry's own TLS settings; another host uses its own entry (if any) or the system roots
+      const dispatcher = this.#agent(target.host === url.host ? registry : target.host);
       const res = await this.#timed(registry, () =>
         send(
           { method: opts.method, url: target, headers: h, dispatcher, signal, timeoutMs: this.#timeoutMs },
@@ -274,8 +275,10 @@ export class RegistryClient {
       const last = i === endpoints.length - 1;
       try {
         const res = await this.#exchangeWith(ctx, endpoint, target.repository, opts, signal);
-        if (!last && res.status === 404) {
+        // a mirror that lacks the content, refuses us or fails: try the next endpoint
+        if (!last && (res.status === 404 || res.status === 401 || res.status === 403 || res.status >= 429)) {
           await discard(res);
+          lastError = statusError(res.status, opts.what, '', 'MANIFEST_UNKNOWN');
           continue;
         }
         return res;

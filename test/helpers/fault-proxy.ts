@@ -1,6 +1,6 @@
 /**
  * A small HTTP proxy in front of the real test registry that counts requests and injects faults:
- * stall, a status (500, 429 + Retry-After), wrong bytes, an oversized body, a redirect loop, a
+ * stall, delay, a status (500, 429 + Retry-After), wrong bytes, an oversized body, a redirect loop, a
  * connection reset in the middle of the body, or a redirect to another host.
  */
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -8,6 +8,7 @@ import type { AddressInfo, Socket } from 'node:net';
 
 export type Fault =
   | { kind: 'stall' }
+  | { kind: 'delay'; ms: number }
   | { kind: 'status'; status: number; headers?: Record<string, string> }
   | { kind: 'wrongBytes' }
   | { kind: 'oversize'; bytes: number; contentType?: string; declareLength?: boolean }
@@ -85,6 +86,9 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     switch (f.kind) {
       case 'stall':
         return; // never answer; the socket is destroyed on stop()
+      case 'delay':
+        setTimeout(() => forward(req, res), f.ms);
+        return;
       case 'status':
         res.writeHead(f.status, { 'content-type': 'application/json', ...(f.headers ?? {}) });
         res.end('{"errors":[{"code":"INJECTED","message":"injected fault"}]}');
