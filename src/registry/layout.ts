@@ -5,8 +5,8 @@
 import { open, readFile } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
 import { RegistryError, ReferenceError, errorMessage } from '../errors.js';
-import { isDigest, verifyDigest, verifySize } from './digest.js';
-import { MAX_MANIFEST_BYTES, INDEX_TYPES } from './media-types.js';
+import { computeDigest, isDigest, verifyDigest, verifySize } from './digest.js';
+import { MAX_MANIFEST_BYTES, INDEX_TYPES, OCI_INDEX } from './media-types.js';
 import type { ImageReference } from './reference.js';
 import { parseManifest, toResolvedImage } from './resolve.js';
 import type { Descriptor, FetchedManifest, ImageIndexJson, RegistryAccess, ResolvedImage } from './types.js';
@@ -56,30 +56,28 @@ export function parseLayoutReference(input: string): { path: string; reference: 
 
 export function createLayoutAccess(layoutPath: string): RegistryAccess {
   const root = resolvePath(layoutPath);
-  let indexPromise: Promise<ImageIndexJson> | undefined;
+  let indexPromise: Promise<Extract<FetchedManifest, { kind: 'index' }>> | undefined;
 
-  const index = (): Promise<ImageIndexJson> => {
+  /** index.json itself; its digest is that of its bytes (apko writes a multi-arch image this way). */
+  const layoutIndex = (): Promise<Extract<FetchedManifest, { kind: 'index' }>> => {
     indexPromise ??= (async () => {
-      let text: string;
+      let bytes: Uint8Array;
       try {
-        text = await readFile(join(root, 'index.json'), 'utf8');
+        bytes = new Uint8Array(await readFile(join(root, 'index.json')));
       } catch (err) {
         throw new RegistryError('MANIFEST_UNKNOWN', `${root} is not an OCI layout: ${errorMessage(err)}`, {
           cause: err,
         });
       }
-      const m = parseManifest(
-        Buffer.from(text),
-        'sha256:' + '0'.repeat(64),
-        INDEX_TYPES[0],
-        `${root}/index.json`,
-      );
+      const m = parseManifest(bytes, computeDigest(bytes), OCI_INDEX, `${root}/index.json`);
       if (m.kind !== 'index')
         throw new RegistryError('UNSUPPORTED_MEDIA_TYPE', `${root}/index.json is not an index`);
-      return m.json;
+      return m;
     })();
+    indexPromise.catch(() => (indexPromise = undefined));
     return indexPromise;
   };
+  const index = async (): Promise<ImageIndexJson> => (await layoutIndex()).json;
 
   const readBlob = async (
     digest: string,
@@ -134,6 +132,17 @@ export function createLayoutAccess(layoutPath: string): RegistryAccess {
 
   const access: RegistryAccess = {
     async resolve(ref, signal): Promise<ResolvedImage> {
+      if (ref.digest === undefined && ref.tag === undefined) {
+        const top = await layoutIndex();
+        const entries = top.json.manifests;
+        // a layout whose index.json lists the platforms of one image (no tags): index.json is the image
+        if (
+          entries.length > 1 &&
+          entries.every((d) => d.platform !== undefined && !d.annotations?.[REF_NAME])
+        ) {
+          return toResolvedImage(ref, top, access);
+        }
+      }
       const digest = ref.digest ?? (await findTag(ref.tag)).digest;
       return toResolvedImage(ref, await manifestByDigest(digest, signal), access);
     },

@@ -269,3 +269,44 @@ export async function pushIndex(
   for (const img of idx.images) await pushImage(baseUrl, repo, img.manifest.digest, img, opts);
   await pushManifest(baseUrl, repo, tag, idx.index, opts);
 }
+
+/**
+ * Pushes from an OCI layout with the plain API: the manifests reachable from the entry tagged `tag`
+ * with their blobs (children first), under `tag`. Without `tag`, index.json itself is the image (as
+ * apko writes it). Returns the pushed top-level digest.
+ */
+export async function pushLayout(
+  baseUrl: string,
+  repo: string,
+  layoutDir: string,
+  options: { tag?: string; as: string } & PushOptions,
+): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  type Desc = { mediaType: string; digest: string; annotations?: Record<string, string> };
+  const dir = join(layoutDir, 'blobs', 'sha256');
+  const read = (digest: string): Promise<Buffer> => readFile(join(dir, digest.slice('sha256:'.length)));
+  const pushTree = async (d: Desc, ref: string): Promise<void> => {
+    const bytes = await read(d.digest);
+    const json = JSON.parse(bytes.toString('utf8')) as { manifests?: Desc[]; config?: Desc; layers?: Desc[] };
+    for (const child of json.manifests ?? []) await pushTree(child, child.digest);
+    for (const b of [...(json.config ? [json.config] : []), ...(json.layers ?? [])]) {
+      await pushBlob(baseUrl, repo, blob(b.mediaType, await read(b.digest)), options);
+    }
+    await pushManifest(baseUrl, repo, ref, blob(d.mediaType, bytes), options);
+  };
+  const indexBytes = await readFile(join(layoutDir, 'index.json'));
+  const index = JSON.parse(indexBytes.toString('utf8')) as { manifests: Desc[] };
+  if (options.tag === undefined) {
+    for (const m of index.manifests) await pushTree(m, m.digest);
+    const top = blob('application/vnd.oci.image.index.v1+json', indexBytes);
+    await pushManifest(baseUrl, repo, options.as, top, options);
+    return top.digest;
+  }
+  const entry = index.manifests.find(
+    (m) => m.annotations?.['org.opencontainers.image.ref.name'] === options.tag,
+  );
+  if (entry === undefined) throw new Error(`${layoutDir} has no tag ${options.tag}`);
+  await pushTree(entry, options.as);
+  return entry.digest;
+}
