@@ -4,6 +4,7 @@
  * connection reset in the middle of the body, or a redirect to another host.
  */
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 
 export type Fault =
@@ -27,6 +28,8 @@ export interface FaultProxy {
   url: string;
   /** Every request seen, as "METHOD /path?query". */
   log: string[];
+  /** Whether each logged request carried an Authorization header. */
+  authorized: boolean[];
   count(match: RegExp): number;
   /** Applies `fault` to the next `times` requests whose "METHOD /path" matches (default: all). */
   inject(match: RegExp, fault: Fault, times?: number): void;
@@ -34,10 +37,14 @@ export interface FaultProxy {
   stop(): Promise<void>;
 }
 
-export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
+export async function startFaultProxy(
+  upstream: string,
+  options: { tls?: { keyPem: string; certPem: string } } = {},
+): Promise<FaultProxy> {
   const target = new URL(upstream);
   const rules: Rule[] = [];
   const log: string[] = [];
+  const authorized: boolean[] = [];
   const sockets = new Set<Socket>();
 
   const forward = (
@@ -76,9 +83,10 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     req.pipe(up);
   };
 
-  const server = createServer((req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const line = `${req.method} ${req.url}`;
     log.push(line);
+    authorized.push(req.headers.authorization !== undefined);
     const rule = rules.find((r) => r.remaining > 0 && r.match.test(line));
     if (rule === undefined) return forward(req, res);
     rule.remaining--;
@@ -132,7 +140,11 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
         res.writeHead(307, { location: f.to }).end();
         return;
     }
-  });
+  };
+  const server =
+    options.tls !== undefined
+      ? createHttpsServer({ key: options.tls.keyPem, cert: options.tls.certPem }, handler)
+      : createServer(handler);
   server.on('connection', (s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
@@ -141,8 +153,9 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
   const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     host,
-    url: `http://${host}`,
+    url: `${options.tls !== undefined ? 'https' : 'http'}://${host}`,
     log,
+    authorized,
     count: (match) => log.filter((l) => match.test(l)).length,
     inject(match, fault, times = Number.POSITIVE_INFINITY) {
       rules.unshift({ match, fault, remaining: times });
@@ -150,6 +163,7 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     clear() {
       rules.length = 0;
       log.length = 0;
+      authorized.length = 0;
     },
     stop: () =>
       new Promise<void>((r) => {
