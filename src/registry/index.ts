@@ -19,6 +19,7 @@ export {
   type CredentialStore,
   type PullSecretLike,
 } from './credentials.js';
+export { readPullSecrets, type PullSecretRefs, type SecretReader } from './pull-secrets.js';
 export { createLayoutAccess, isLayoutReference, parseLayoutReference, LAYOUT_REGISTRY } from './layout.js';
 export { DEFAULT_PLATFORMS, formatPlatform, isAttestation } from './resolve.js';
 export { computeDigest } from './digest.js';
