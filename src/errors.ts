@@ -46,6 +46,7 @@ export type RegistryErrorCode =
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'TOO_MANY_REDIRECTS'
   | 'PLATFORM_NOT_FOUND'
+  | 'CREDENTIALS_UNAVAILABLE'
   | 'TIMEOUT';
 export class RegistryError extends ImagegateError<RegistryErrorCode> {}
 

@@ -1,0 +1,26 @@
+/** Public API of the registry module. */
+export * from './types.js';
+export * from './reference.js';
+export { createRegistry, type AccessOptions, type Registry, type RegistryHooks } from './client.js';
+export {
+  loadRegistryConfig,
+  registryOptionsFrom,
+  mergeRegistryFlags,
+  isRegistryAllowed,
+  type RegistryOptions,
+  type RegistryEndpointOptions,
+} from './options.js';
+export {
+  credentialsFromPullSecrets,
+  parseDockerConfig,
+  loadDockerConfig,
+  chainCredentials,
+  type Credential,
+  type CredentialStore,
+  type PullSecretLike,
+} from './credentials.js';
+export { readPullSecrets, type PullSecretRefs, type SecretReader } from './pull-secrets.js';
+export { createLayoutAccess, isLayoutReference, parseLayoutReference, LAYOUT_REGISTRY } from './layout.js';
+export { DEFAULT_PLATFORMS, formatPlatform, isAttestation } from './resolve.js';
+export { computeDigest } from './digest.js';
+export * from './media-types.js';

@@ -1,0 +1,188 @@
+/**
+ * Registry options: which registries may be contacted, how (plain HTTP, extra CAs, mirrors,
+ * credentials) and how long one request may take. Built once at start-up from the YAML file and the
+ * `--insecure-registry` / `--allow-registry` flags.
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve as resolvePath } from 'node:path';
+import { Value } from '@sinclair/typebox/value';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError, errorMessage } from '../errors.js';
+import {
+  type Credential,
+  type CredentialStore,
+  loadDockerConfig,
+  StaticCredentialStore,
+  chainCredentials,
+} from './credentials.js';
+import { HOST_PATTERN, RegistryConfigFile } from './options.schema.js';
+
+export interface RegistryEndpointOptions {
+  insecure?: boolean;
+  /** Extra CA certificates (PEM), added to the system roots. */
+  ca?: string[];
+  /** Pull-through mirrors (HOST[:PORT]) tried in order before the registry itself. */
+  mirrors?: string[];
+}
+
+export interface RegistryOptions {
+  /** When set, only these registries (exact HOST[:PORT], or `*.suffix`) are ever contacted. */
+  allow?: string[];
+  registries?: Record<string, RegistryEndpointOptions>;
+  credentials?: CredentialStore;
+  /** Per HTTP request, including connect; default 10 s. */
+  requestTimeoutMs?: number;
+  /** Digest-addressed cache size; default 64 MiB. */
+  cacheMaxBytes?: number;
+  /** Tag → digest TTL; default 30 s. */
+  tagTtlMs?: number;
+  /** Redirects followed per request; default 5. */
+  maxRedirects?: number;
+}
+
+const HOST_RE = new RegExp(HOST_PATTERN);
+
+export function normaliseHost(host: string): string {
+  const h = host.trim().toLowerCase();
+  return h === 'index.docker.io' || h === 'registry-1.docker.io' ? 'docker.io' : h;
+}
+
+function checkHost(host: string, flag: string): string {
+  if (!HOST_RE.test(host)) {
+    throw new ConfigError('USAGE', `${flag} expects HOST[:PORT], got "${host}"`);
+  }
+  return normaliseHost(host);
+}
+
+/** Is `registry` in the allowlist? Undefined allowlist allows everything. */
+export function isRegistryAllowed(allow: readonly string[] | undefined, registry: string): boolean {
+  if (allow === undefined) return true;
+  const r = normaliseHost(registry);
+  return allow.some((a) => {
+    const entry = normaliseHost(a);
+    if (entry.startsWith('*.')) return r.endsWith(entry.slice(1)) && r.length > entry.length - 1;
+    return entry === r;
+  });
+}
+
+export function parseDuration(value: number | string, what: string): number {
+  if (typeof value === 'number') return value * 1000;
+  const m = /^([0-9]+(?:\.[0-9]+)?)(ms|s|m)$/.exec(value);
+  if (m === null) throw new ConfigError('CONFIG_INVALID', `${what}: "${value}" is not a duration like 10s`);
+  const n = Number(m[1]);
+  return m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : n * 60_000;
+}
+
+/** Reads and validates a `--registry-config` YAML file. Relative paths in it are relative to the file. */
+export async function loadRegistryConfig(file: string): Promise<RegistryOptions> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError('CONFIG_INVALID', `cannot read registry config ${file}: ${errorMessage(err)}`, {
+      cause: err,
+    });
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text) ?? {};
+  } catch (err) {
+    throw new ConfigError('CONFIG_INVALID', `${file}: not valid YAML: ${errorMessage(err)}`, { cause: err });
+  }
+  if (!Value.Check(RegistryConfigFile, doc)) {
+    const problems = [...Value.Errors(RegistryConfigFile, doc)]
+      .slice(0, 5)
+      .map((e) => `${e.path || '/'}: ${e.message}`)
+      .join('; ');
+    throw new ConfigError('CONFIG_INVALID', `${file}: ${problems}`);
+  }
+  const base = dirname(file);
+  const at = (p: string): string => resolvePath(base, p);
+  const registries: Record<string, RegistryEndpointOptions> = {};
+  const staticCreds: Array<[string, Credential]> = [];
+  for (const [rawHost, cfg] of Object.entries(doc.registries ?? {})) {
+    const host = normaliseHost(rawHost);
+    const ca: string[] = [];
+    if (cfg.ca !== undefined) ca.push(cfg.ca);
+    if (cfg.caFile !== undefined)
+      ca.push(await readText(at(cfg.caFile), `${file}: registries.${rawHost}.caFile`));
+    registries[host] = {
+      ...(cfg.insecure !== undefined ? { insecure: cfg.insecure } : {}),
+      ...(ca.length > 0 ? { ca } : {}),
+      ...(cfg.mirrors !== undefined ? { mirrors: cfg.mirrors.map(normaliseHost) } : {}),
+    };
+    if (cfg.username !== undefined) {
+      if (cfg.password !== undefined && cfg.passwordFile !== undefined) {
+        throw new ConfigError(
+          'CONFIG_INVALID',
+          `${file}: registries.${rawHost}: give password or passwordFile, not both`,
+        );
+      }
+      const password =
+        cfg.passwordFile !== undefined
+          ? (await readText(at(cfg.passwordFile), `${file}: registries.${rawHost}.passwordFile`)).trimEnd()
+          : (cfg.password ?? '');
+      staticCreds.push([host, { kind: 'basic', username: cfg.username, password }]);
+    } else if (cfg.password !== undefined || cfg.passwordFile !== undefined) {
+      throw new ConfigError('CONFIG_INVALID', `${file}: registries.${rawHost}: password without username`);
+    }
+  }
+  const docker = doc.dockerConfig !== undefined ? await loadDockerConfig(at(doc.dockerConfig)) : undefined;
+  return {
+    ...(doc.allow !== undefined ? { allow: doc.allow.map(normaliseHost) } : {}),
+    registries,
+    ...(staticCreds.length > 0 || docker !== undefined
+      ? { credentials: chainCredentials(new StaticCredentialStore(staticCreds), docker) }
+      : {}),
+    ...(doc.requestTimeout !== undefined
+      ? { requestTimeoutMs: parseDuration(doc.requestTimeout, `${file}: requestTimeout`) }
+      : {}),
+    ...(doc.tagTtl !== undefined ? { tagTtlMs: parseDuration(doc.tagTtl, `${file}: tagTtl`) } : {}),
+    ...(doc.cacheMaxBytes !== undefined ? { cacheMaxBytes: doc.cacheMaxBytes } : {}),
+  };
+}
+
+async function readText(file: string, what: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError('CONFIG_INVALID', `${what}: cannot read ${file}: ${errorMessage(err)}`, {
+      cause: err,
+    });
+  }
+}
+
+/**
+ * Merges `--registry-config FILE`, `--insecure-registry HOST[:PORT]` (repeatable) and
+ * `--allow-registry HOST[:PORT]` (repeatable). Flags add to the file: insecure hosts get plain HTTP,
+ * allowed hosts join the file's allowlist (giving either turns the allowlist on).
+ */
+export async function registryOptionsFrom(input: {
+  configFile?: string | undefined;
+  insecure?: readonly string[];
+  allow?: readonly string[];
+}): Promise<RegistryOptions> {
+  const base: RegistryOptions =
+    input.configFile !== undefined ? await loadRegistryConfig(input.configFile) : {};
+  return mergeRegistryFlags(base, input.insecure ?? [], input.allow ?? []);
+}
+
+export function mergeRegistryFlags(
+  base: RegistryOptions,
+  insecure: readonly string[],
+  allow: readonly string[],
+): RegistryOptions {
+  const registries = { ...(base.registries ?? {}) };
+  for (const raw of insecure) {
+    const host = checkHost(raw, '--insecure-registry');
+    if (host.startsWith('*.'))
+      throw new ConfigError('USAGE', `--insecure-registry takes no wildcard: "${raw}"`);
+    registries[host] = { ...(registries[host] ?? {}), insecure: true };
+  }
+  const allowed = allow.map((a) => checkHost(a, '--allow-registry'));
+  const merged =
+    base.allow === undefined && allowed.length === 0
+      ? undefined
+      : [...new Set([...(base.allow ?? []), ...allowed])];
+  return { ...base, registries, ...(merged !== undefined ? { allow: merged } : {}) };
+}

@@ -1,0 +1,214 @@
+/**
+ * Manifest parsing and the ResolvedImage implementation shared by registry and OCI-layout access:
+ * an index resolves to per-platform image manifests and their configs, all digest-verified.
+ */
+import { RegistryError } from '../errors.js';
+import type { ImageReference } from './reference.js';
+import { withDigest } from './reference.js';
+import { DOCKER_MANIFEST, INDEX_TYPES, MAX_CONFIG_BYTES, OCI_INDEX, OCI_MANIFEST } from './media-types.js';
+import type {
+  Descriptor,
+  FetchedManifest,
+  ImageConfigJson,
+  Platform,
+  PlatformImage,
+  RegistryAccess,
+  ResolvedImage,
+} from './types.js';
+
+export const DEFAULT_PLATFORMS: readonly string[] = ['linux/amd64'];
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isDescriptor(v: unknown): v is Descriptor {
+  return (
+    isObject(v) &&
+    typeof v.mediaType === 'string' &&
+    typeof v.digest === 'string' &&
+    typeof v.size === 'number' &&
+    Number.isSafeInteger(v.size) &&
+    v.size >= 0
+  );
+}
+
+/** Parses verified manifest bytes into an image manifest or an index; rejects anything else. */
+export function parseManifest(
+  bytes: Uint8Array,
+  digest: string,
+  contentType: string | undefined,
+  what: string,
+): FetchedManifest {
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch (err) {
+    throw new RegistryError('UNSUPPORTED_MEDIA_TYPE', `${what}: manifest is not JSON`, { cause: err });
+  }
+  if (!isObject(json) || json.schemaVersion !== 2) {
+    throw new RegistryError('UNSUPPORTED_MEDIA_TYPE', `${what}: not a schemaVersion 2 manifest`);
+  }
+  const declared = typeof json.mediaType === 'string' ? json.mediaType : undefined;
+  if (Array.isArray(json.manifests)) {
+    if (!json.manifests.every(isDescriptor)) {
+      throw new RegistryError('UNSUPPORTED_MEDIA_TYPE', `${what}: index has an invalid descriptor`);
+    }
+    const mediaType =
+      declared ?? (contentType && INDEX_TYPES.includes(contentType) ? contentType : OCI_INDEX);
+    return {
+      kind: 'index',
+      digest,
+      mediaType,
+      bytes,
+      json: json as unknown as FetchedManifest['json'],
+    } as FetchedManifest;
+  }
+  if (isDescriptor(json.config) && Array.isArray(json.layers) && json.layers.every(isDescriptor)) {
+    const mediaType = declared ?? (contentType === DOCKER_MANIFEST ? DOCKER_MANIFEST : OCI_MANIFEST);
+    return {
+      kind: 'image',
+      digest,
+      mediaType,
+      bytes,
+      json: json as unknown as FetchedManifest['json'],
+    } as FetchedManifest;
+  }
+  throw new RegistryError(
+    'UNSUPPORTED_MEDIA_TYPE',
+    `${what}: neither an image manifest nor an index (media type ${declared ?? contentType ?? 'unknown'})`,
+  );
+}
+
+export function formatPlatform(p: Platform): string {
+  return `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;
+}
+
+/** Attestation and other non-runnable index entries (BuildKit attestations, unknown/unknown). */
+export function isAttestation(d: Descriptor): boolean {
+  const type = d.annotations?.['vnd.docker.reference.type'];
+  if (type === 'attestation-manifest') return true;
+  return d.platform?.os === 'unknown' && d.platform.architecture === 'unknown';
+}
+
+/** `linux/arm64` matches `linux/arm64/v8`; `linux/arm/v7` needs variant v7. */
+export function matchesPlatform(selector: string, p: Platform): boolean {
+  const [os, arch, variant] = selector.split('/');
+  if (os !== p.os || arch !== p.architecture) return false;
+  return variant === undefined || variant === p.variant;
+}
+
+function configPlatform(config: ImageConfigJson): string {
+  if (typeof config.os !== 'string' || typeof config.architecture !== 'string') return 'unknown/unknown';
+  return formatPlatform({
+    os: config.os,
+    architecture: config.architecture,
+    ...(config.variant ? { variant: config.variant } : {}),
+  });
+}
+
+export function parseConfig(bytes: Uint8Array, what: string): ImageConfigJson {
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch (err) {
+    throw new RegistryError('UNSUPPORTED_MEDIA_TYPE', `${what}: config is not JSON`, { cause: err });
+  }
+  if (!isObject(json)) throw new RegistryError('UNSUPPORTED_MEDIA_TYPE', `${what}: config is not an object`);
+  return json as ImageConfigJson;
+}
+
+type Source = Pick<RegistryAccess, 'getManifest' | 'getBlob'>;
+
+class Resolved implements ResolvedImage {
+  #images = new Map<string, Promise<PlatformImage>>();
+
+  constructor(
+    readonly reference: ImageReference,
+    readonly manifest: FetchedManifest,
+    private readonly source: Source,
+  ) {}
+
+  get digest(): string {
+    return this.manifest.digest;
+  }
+
+  async platforms(selector: readonly string[], signal: AbortSignal): Promise<PlatformImage[]> {
+    const wanted = selector.length === 0 ? DEFAULT_PLATFORMS : selector;
+    if (this.manifest.kind === 'image') {
+      return [await this.#image(this.manifest.digest, undefined, signal)];
+    }
+    const entries = this.manifest.json.manifests.filter(
+      (d) => !isAttestation(d) && !INDEX_TYPES.includes(d.mediaType) && d.platform !== undefined,
+    );
+    let chosen: Descriptor[];
+    if (wanted.includes('all')) {
+      chosen = entries;
+      if (chosen.length === 0) {
+        throw new RegistryError(
+          'PLATFORM_NOT_FOUND',
+          `${this.reference.original}: the index lists no platforms`,
+        );
+      }
+    } else {
+      chosen = [];
+      for (const sel of wanted) {
+        const match = entries.find((d) => d.platform !== undefined && matchesPlatform(sel, d.platform));
+        if (match === undefined) {
+          const have = entries.map((d) => formatPlatform(d.platform!)).join(', ') || 'none';
+          throw new RegistryError(
+            'PLATFORM_NOT_FOUND',
+            `${this.reference.original}: platform ${sel} is not in the index (has ${have})`,
+          );
+        }
+        if (!chosen.includes(match)) chosen.push(match);
+      }
+    }
+    return Promise.all(chosen.map((d) => this.#image(d.digest, d, signal)));
+  }
+
+  #image(digest: string, descriptor: Descriptor | undefined, signal: AbortSignal): Promise<PlatformImage> {
+    let p = this.#images.get(digest);
+    if (p === undefined) {
+      p = this.#load(digest, descriptor, signal);
+      this.#images.set(digest, p);
+      p.catch(() => this.#images.delete(digest)); // never keep a failure
+    }
+    return p;
+  }
+
+  async #load(
+    digest: string,
+    descriptor: Descriptor | undefined,
+    signal: AbortSignal,
+  ): Promise<PlatformImage> {
+    const ref = withDigest(this.reference, digest);
+    const manifest =
+      descriptor === undefined && this.manifest.kind === 'image'
+        ? this.manifest
+        : await this.source.getManifest(ref, digest, signal);
+    if (manifest.kind !== 'image') {
+      throw new RegistryError('UNSUPPORTED_MEDIA_TYPE', `${digest}: index entry is not an image manifest`);
+    }
+    if (descriptor !== undefined && descriptor.size !== manifest.bytes.byteLength) {
+      throw new RegistryError(
+        'DIGEST_MISMATCH',
+        `${digest}: manifest has ${manifest.bytes.byteLength} bytes, index says ${descriptor.size}`,
+      );
+    }
+    const configDigest = manifest.json.config.digest;
+    const bytes = await this.source.getBlob(ref, manifest.json.config, MAX_CONFIG_BYTES, signal);
+    const config = parseConfig(bytes, `config ${configDigest}`);
+    const platform =
+      descriptor?.platform !== undefined ? formatPlatform(descriptor.platform) : configPlatform(config);
+    return { platform, manifest, config, configDigest };
+  }
+}
+
+export function toResolvedImage(
+  reference: ImageReference,
+  manifest: FetchedManifest,
+  source: Source,
+): ResolvedImage {
+  return new Resolved(reference, manifest, source);
+}

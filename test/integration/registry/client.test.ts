@@ -1,0 +1,160 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRegistry, type Registry } from '../../../src/registry/client.js';
+import { parseReference } from '../../../src/registry/reference.js';
+import { MAX_CONFIG_BYTES } from '../../../src/registry/media-types.js';
+import {
+  buildImage,
+  buildIndex,
+  pushImage,
+  pushIndex,
+  pushManifest,
+  type BuiltImage,
+} from '../../helpers/image-builder.js';
+import { startRegistry, type TestRegistry } from '../../helpers/registry.js';
+
+const signal = (): AbortSignal => AbortSignal.timeout(10_000);
+
+describe('registry client against a real registry', () => {
+  let reg: TestRegistry;
+  let client: Registry;
+  let oci: BuiltImage;
+  let docker: BuiltImage;
+
+  beforeAll(async () => {
+    reg = await startRegistry();
+    client = createRegistry({ registries: { [reg.host]: { insecure: true } } });
+    oci = buildImage({
+      steps: [
+        { createdBy: 'ADD rootfs /', files: { 'etc/os-release': 'ID=test\n' } },
+        { createdBy: 'CMD ["sh"]' },
+      ],
+    });
+    docker = buildImage({
+      format: 'docker',
+      steps: [{ createdBy: 'COPY app /app', files: { app: 'hello' } }],
+    });
+    await pushImage(reg.url, 'team/oci', 'v1', oci);
+    await pushImage(reg.url, 'team/docker', 'v1', docker);
+    const amd = buildImage({
+      platform: 'linux/amd64',
+      steps: [{ createdBy: 'ADD a /', files: { a: 'amd' } }],
+    });
+    const arm = buildImage({
+      platform: 'linux/arm64/v8',
+      steps: [{ createdBy: 'ADD a /', files: { a: 'arm' } }],
+    });
+    await pushIndex(reg.url, 'team/multi', 'v1', buildIndex([amd, arm], { attestation: true }));
+  });
+  afterAll(async () => {
+    await client?.close();
+    await reg?.stop();
+  });
+
+  describe('resolve', () => {
+    it('resolves an OCI image by tag to its verified digest and config', async () => {
+      const access = client.access();
+      const resolved = await access.resolve(parseReference(`${reg.host}/team/oci:v1`), signal());
+      expect(resolved.digest).toBe(oci.manifest.digest);
+      expect(resolved.manifest.kind).toBe('image');
+      expect(resolved.manifest.mediaType).toBe('application/vnd.oci.image.manifest.v1+json');
+      const [p] = await resolved.platforms(['linux/amd64'], signal());
+      expect(p?.configDigest).toBe(oci.config.digest);
+      expect(p?.config.history?.map((h) => h.created_by)).toEqual(['ADD rootfs /', 'CMD ["sh"]']);
+    });
+
+    it('resolves a Docker v2 image by digest', async () => {
+      const resolved = await client
+        .access()
+        .resolve(parseReference(`${reg.host}/team/docker@${docker.manifest.digest}`), signal());
+      expect(resolved.manifest.mediaType).toBe('application/vnd.docker.distribution.manifest.v2+json');
+      expect(resolved.digest).toBe(docker.manifest.digest);
+    });
+
+    it('returns the same ResolvedImage for the same reference within one access', async () => {
+      const access = client.access();
+      const ref = parseReference(`${reg.host}/team/oci:v1`);
+      expect(await access.resolve(ref, signal())).toBe(await access.resolve(ref, signal()));
+    });
+
+    it('fails with MANIFEST_UNKNOWN for a missing tag', async () => {
+      await expect(
+        client.access().resolve(parseReference(`${reg.host}/team/oci:nope`), signal()),
+      ).rejects.toMatchObject({
+        code: 'MANIFEST_UNKNOWN',
+        indeterminate: false,
+      });
+    });
+  });
+
+  describe('multi-arch', () => {
+    it('checks linux/amd64 by default and skips attestation entries with all', async () => {
+      const resolved = await client.access().resolve(parseReference(`${reg.host}/team/multi:v1`), signal());
+      expect(resolved.manifest.kind).toBe('index');
+      expect((await resolved.platforms(['linux/amd64'], signal())).map((p) => p.platform)).toEqual([
+        'linux/amd64',
+      ]);
+      expect((await resolved.platforms(['all'], signal())).map((p) => p.platform)).toEqual([
+        'linux/amd64',
+        'linux/arm64/v8',
+      ]);
+      expect((await resolved.platforms(['linux/arm64'], signal())).map((p) => p.platform)).toEqual([
+        'linux/arm64/v8',
+      ]);
+    });
+
+    it('fails with PLATFORM_NOT_FOUND (definitive) for a platform the index lacks', async () => {
+      const resolved = await client.access().resolve(parseReference(`${reg.host}/team/multi:v1`), signal());
+      await expect(resolved.platforms(['linux/s390x'], signal())).rejects.toMatchObject({
+        code: 'PLATFORM_NOT_FOUND',
+        indeterminate: false,
+      });
+    });
+  });
+
+  describe('blobs', () => {
+    it('refuses a blob whose descriptor is over the cap before fetching it', async () => {
+      const ref = parseReference(`${reg.host}/team/oci:v1`);
+      await expect(
+        client
+          .access()
+          .getBlob(ref, { ...oci.config, size: MAX_CONFIG_BYTES + 1 }, MAX_CONFIG_BYTES, signal()),
+      ).rejects.toMatchObject({ code: 'RESPONSE_TOO_LARGE' });
+    });
+  });
+
+  describe('referrers', () => {
+    it('falls back to the sha256-<hex> tag when the registry has no referrers API', async () => {
+      const artifact = buildImage({ steps: [{ createdBy: 'sig', files: { sig: 'x' } }] });
+      await pushImage(reg.url, 'team/oci', artifact.manifest.digest, artifact);
+      const fallback = {
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        digest: '',
+        size: 0,
+        bytes: Buffer.from(
+          JSON.stringify({
+            schemaVersion: 2,
+            mediaType: 'application/vnd.oci.image.index.v1+json',
+            manifests: [
+              {
+                mediaType: artifact.manifest.mediaType,
+                digest: artifact.manifest.digest,
+                size: artifact.manifest.size,
+                artifactType: 'application/vnd.example.sig',
+              },
+            ],
+          }),
+        ),
+      };
+      await pushManifest(reg.url, 'team/oci', oci.manifest.digest.replace(':', '-'), fallback);
+      const ref = parseReference(`${reg.host}/team/oci:v1`);
+      const all = await client.access().getReferrers(ref, oci.manifest.digest, undefined, signal());
+      expect(all.map((d) => d.digest)).toEqual([artifact.manifest.digest]);
+      expect(
+        await client.access().getReferrers(ref, oci.manifest.digest, 'application/other', signal()),
+      ).toEqual([]);
+      expect(await client.access().getReferrers(ref, docker.manifest.digest, undefined, signal())).toEqual(
+        [],
+      );
+    });
+  });
+});

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { formatBytes, parseQuantity } from '../../../src/checks/quantity.js';
+
+describe('parseQuantity', () => {
+  it.each([
+    ['300Mi', 300 * 2 ** 20],
+    ['1Gi', 2 ** 30],
+    ['1.5Gi', 1.5 * 2 ** 30],
+    ['512Ki', 512 * 1024],
+    ['500M', 500e6],
+    ['2k', 2000],
+    ['1G', 1e9],
+    ['1048576', 1048576],
+    [4096, 4096],
+    ['0.5Ki', 512],
+  ] as const)('reads %s as %d bytes', (q, bytes) => {
+    expect(parseQuantity(q)).toBe(bytes);
+  });
+
+  it('rounds fractional bytes up', () => {
+    expect(parseQuantity('0.1Ki')).toBe(103);
+  });
+
+  it.each(['', '10MB', '1m', '-1', 'Mi', '1 Gi', '1e6'])(
+    'rejects %j with POLICY_INVALID naming the field',
+    (q) => {
+      expect(() => parseQuantity(q, 'policy p: size.maxCompressed')).toThrow(/policy p: size\.maxCompressed/);
+      try {
+        parseQuantity(q);
+      } catch (err) {
+        expect(err).toMatchObject({ code: 'POLICY_INVALID' });
+      }
+    },
+  );
+});
+
+describe('formatBytes', () => {
+  it('uses binary units like docker', () => {
+    expect(formatBytes(512)).toBe('512 B');
+    expect(formatBytes(3.4 * 1024)).toBe('3.4 KiB');
+    expect(formatBytes(812 * 2 ** 20)).toBe('812 MiB');
+    expect(formatBytes(1.25 * 2 ** 30)).toBe('1.3 GiB');
+    expect(formatBytes(2 ** 20)).toBe('1 MiB');
+  });
+});

@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest';
+import { parseChallenge, parseTokenResponse } from '../../../src/registry/auth.js';
+import { ByteLru, SingleFlight, TtlCache } from '../../../src/registry/cache.js';
+import { parseLayoutReference } from '../../../src/registry/layout.js';
+import { isAttestation, matchesPlatform } from '../../../src/registry/resolve.js';
+
+describe('parseChallenge', () => {
+  it('reads bearer realm, service and a scope with commas', () => {
+    expect(
+      parseChallenge(
+        'Bearer realm="https://auth.io/token",service="reg.io",scope="repository:a/b:pull,push"',
+      ),
+    ).toEqual({
+      scheme: 'bearer',
+      realm: 'https://auth.io/token',
+      service: 'reg.io',
+      scope: 'repository:a/b:pull,push',
+    });
+    expect(parseChallenge('Basic realm="Registry Realm"')).toEqual({
+      scheme: 'basic',
+      realm: 'Registry Realm',
+    });
+    expect(parseChallenge('Negotiate abc')).toBeUndefined();
+    expect(parseChallenge(undefined)).toBeUndefined();
+  });
+});
+
+describe('parseTokenResponse', () => {
+  it('accepts token or access_token and reuses it until shortly before expiry', () => {
+    expect(parseTokenResponse('{"token":"t","expires_in":300}')).toEqual({ token: 't', ttlMs: 290_000 });
+    expect(parseTokenResponse('{"access_token":"a"}')).toEqual({ token: 'a', ttlMs: 54_000 });
+    expect(parseTokenResponse('{"token":""}')).toBeUndefined();
+    expect(parseTokenResponse('nope')).toBeUndefined();
+  });
+});
+
+describe('ByteLru', () => {
+  it('evicts least recently used entries past the byte bound and skips huge entries', () => {
+    const lru = new ByteLru<string>(100);
+    lru.set('a', 'a', 20);
+    lru.set('b', 'b', 20);
+    lru.get('a');
+    lru.set('c', 'c', 20);
+    lru.set('d', 'd', 20);
+    lru.set('e', 'e', 25);
+    expect(lru.get('b')).toBeUndefined();
+    expect(lru.get('a')).toBe('a');
+    expect(lru.bytes).toBeLessThanOrEqual(100);
+    lru.set('huge', 'h', 60);
+    expect(lru.get('huge')).toBeUndefined();
+  });
+});
+
+describe('TtlCache', () => {
+  it('expires entries after their TTL', () => {
+    let now = 0;
+    const c = new TtlCache<string>(10, () => now);
+    c.set('k', 'v', 30_000);
+    now = 29_999;
+    expect(c.get('k')).toBe('v');
+    now = 30_000;
+    expect(c.get('k')).toBeUndefined();
+  });
+});
+
+describe('SingleFlight', () => {
+  it('shares one call between concurrent callers and forgets it afterwards', async () => {
+    const sf = new SingleFlight();
+    let calls = 0;
+    const fn = async (): Promise<number> => {
+      calls++;
+      await new Promise((r) => setTimeout(r, 10));
+      return 42;
+    };
+    const s = AbortSignal.timeout(1000);
+    expect(await Promise.all([sf.do('k', s, fn), sf.do('k', s, fn), sf.do('k', s, fn)])).toEqual([
+      42, 42, 42,
+    ]);
+    expect(calls).toBe(1);
+    expect(sf.inFlight).toBe(0);
+    await sf.do('k', s, fn);
+    expect(calls).toBe(2);
+  });
+
+  it('aborts the shared call only when every caller gave up', async () => {
+    const sf = new SingleFlight();
+    let sharedSignal: AbortSignal | undefined;
+    const fn = (signal: AbortSignal): Promise<never> => {
+      sharedSignal = signal;
+      return new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))));
+    };
+    const a = new AbortController();
+    const b = new AbortController();
+    const pa = sf.do('k', a.signal, fn);
+    const pb = sf.do('k', b.signal, fn);
+    a.abort();
+    await expect(pa).rejects.toMatchObject({ code: 'TIMEOUT' });
+    expect(sharedSignal?.aborted).toBe(false);
+    b.abort();
+    await expect(pb).rejects.toMatchObject({ code: 'TIMEOUT' });
+    expect(sharedSignal?.aborted).toBe(true);
+  });
+});
+
+describe('parseLayoutReference', () => {
+  it('reads path, tag and digest', () => {
+    const d = `sha256:${'a'.repeat(64)}`;
+    expect(parseLayoutReference('oci:./out:v1').reference).toMatchObject({ repository: './out', tag: 'v1' });
+    expect(parseLayoutReference(`oci:/tmp/x@${d}`)).toMatchObject({
+      path: '/tmp/x',
+      reference: { digest: d },
+    });
+    expect(parseLayoutReference('oci:/tmp/x')).toMatchObject({ path: '/tmp/x' });
+    expect(parseLayoutReference('oci:/tmp/x').reference.tag).toBeUndefined();
+    expect(() => parseLayoutReference('oci:')).toThrow(/empty layout path/);
+    expect(() => parseLayoutReference('oci:/x@sha256:zz')).toThrow(/not a digest/);
+    expect(() => parseLayoutReference('docker://x')).toThrow(/oci:/);
+  });
+});
+
+describe('platform selection', () => {
+  it('matches variants only when asked and recognises attestation entries', () => {
+    expect(matchesPlatform('linux/arm64', { os: 'linux', architecture: 'arm64', variant: 'v8' })).toBe(true);
+    expect(matchesPlatform('linux/arm/v7', { os: 'linux', architecture: 'arm', variant: 'v6' })).toBe(false);
+    expect(
+      isAttestation({
+        mediaType: 'x',
+        digest: 'd',
+        size: 1,
+        platform: { os: 'unknown', architecture: 'unknown' },
+      }),
+    ).toBe(true);
+    expect(
+      isAttestation({
+        mediaType: 'x',
+        digest: 'd',
+        size: 1,
+        annotations: { 'vnd.docker.reference.type': 'attestation-manifest' },
+      }),
+    ).toBe(true);
+  });
+});
