@@ -1,9 +1,10 @@
 /**
- * Renders the ImagePolicy CustomResourceDefinition from the TypeBox schema in
- * src/policy/policy.schema.ts, the single source of truth, into charts/imagegate/crds/imagepolicy.yaml.
+ * Renders the chart files derived from the TypeBox schemas (npm run crd):
+ * - charts/imagegate/crds/imagepolicy.yaml: the ImagePolicy CRD from src/policy/policy.schema.ts;
+ * - charts/imagegate/values.schema.json: from scripts/chart-values.schema.ts (which embeds ImagePolicySpec).
  *
- *   npx tsx scripts/generate-crd.ts          # write the file (npm run crd)
- *   npx tsx scripts/generate-crd.ts --check  # exit 1 when the committed file is stale
+ *   npx tsx scripts/generate-crd.ts          # write both files
+ *   npx tsx scripts/generate-crd.ts --check  # exit 1 when a committed file is stale
  *
  * The CRD lives in the chart's crds/ directory (not templates/) because the chart also renders
  * ImagePolicy resources from values: Helm can only map those on a first install when the CRD is
@@ -14,13 +15,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import { valuesJsonSchema } from './chart-values.schema.js';
 import { API_GROUP, API_VERSION, ImagePolicySpec, POLICY_KIND } from '../src/policy/policy.schema.js';
 
-export const CRD_PATH = join(
-  dirname(fileURLToPath(import.meta.url)),
-  '..',
-  'charts/imagegate/crds/imagepolicy.yaml',
-);
+const CHART_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'charts/imagegate');
+export const CRD_PATH = join(CHART_DIR, 'crds/imagepolicy.yaml');
+export const VALUES_SCHEMA_PATH = join(CHART_DIR, 'values.schema.json');
 
 type Schema = Record<string, unknown>;
 
@@ -215,19 +215,28 @@ export function renderCrd(): string {
   return header + stringify(imagePolicyCrd(), { lineWidth: 0, aliasDuplicateObjects: false });
 }
 
+export function renderValuesSchema(): string {
+  return JSON.stringify(valuesJsonSchema(), null, 2) + '\n';
+}
+
 function main(argv: string[]): number {
-  const rendered = renderCrd();
-  if (argv.includes('--check')) {
-    const current = readFileSync(CRD_PATH, 'utf8');
-    if (current !== rendered) {
-      process.stderr.write(`${CRD_PATH} is stale: run npm run crd\n`);
-      return 1;
+  const outputs: [string, string][] = [
+    [CRD_PATH, renderCrd()],
+    [VALUES_SCHEMA_PATH, renderValuesSchema()],
+  ];
+  let status = 0;
+  for (const [path, rendered] of outputs) {
+    if (argv.includes('--check')) {
+      if (readFileSync(path, 'utf8') !== rendered) {
+        process.stderr.write(`${path} is stale: run npm run crd\n`);
+        status = 1;
+      }
+    } else {
+      writeFileSync(path, rendered);
+      process.stdout.write(`wrote ${path}\n`);
     }
-    return 0;
   }
-  writeFileSync(CRD_PATH, rendered);
-  process.stdout.write(`wrote ${CRD_PATH}\n`);
-  return 0;
+  return status;
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
