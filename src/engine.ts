@@ -12,13 +12,15 @@ export interface RequestScope {
   /** Names of the pod's imagePullSecrets (resolved by the registry layer when configured). */
   pullSecrets?: readonly string[];
   serviceAccount?: string;
+  /** Epoch ms when the review's budget ends. */
+  deadline?: number;
 }
 
 export interface Engine {
   policies(): readonly CompiledPolicy[];
   settings: EvaluationSettings;
   /** Per-request registry access (shared deadline, pull credentials); absent: no registry configured. */
-  registry?: (scope: RequestScope) => RegistryAccess;
+  registry?: (scope: RequestScope) => Promise<RegistryAccess>;
   /** Labels of a namespace for label-selector matching; undefined when unknown. */
   namespaceLabels?: (namespace: string, signal: AbortSignal) => Promise<Record<string, string> | undefined>;
   onCheck?: (check: CheckName, policy: string, seconds: number, passed: boolean) => void;

@@ -28,6 +28,8 @@ export interface EvaluationContext {
   namespaceLabels?: Record<string, string>;
   signal: AbortSignal;
   registry?: RegistryAccess;
+  /** Reference parser; the CLI adds `oci:PATH` layouts. The webhook never reads local files. */
+  parse?: (image: string) => ImageReference;
   /** Called with each check's duration, for metrics. */
   onCheck?: (check: CheckName, policy: string, seconds: number, passed: boolean) => void;
 }
@@ -165,7 +167,7 @@ async function evaluateImage(
 ): Promise<ImageOutcome> {
   let reference: ImageReference;
   try {
-    reference = parseReference(image);
+    reference = (ctx.parse ?? parseReference)(image);
   } catch (err) {
     return { image, policies: [], invalid: toOutcome('reference', err, performance.now()) };
   }

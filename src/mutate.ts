@@ -22,6 +22,7 @@ export async function mutateAdmission(
   review: AdmissionReviewRequest,
   engine: Engine,
   signal: AbortSignal,
+  deadline?: number,
 ): Promise<ReviewResult> {
   const started = performance.now();
   const req = review.request;
@@ -48,7 +49,7 @@ export async function mutateAdmission(
     };
   }
   const images = imagesOf(kind, req.object);
-  const registry = engine.registry?.({ namespace });
+  const registry = await engine.registry?.({ namespace, ...(deadline !== undefined ? { deadline } : {}) });
   const patch: PatchOp[] = [];
   const warnings: string[] = [];
   const audited: { image: string; reference?: string; digest?: string; policies: []; invalid?: string }[] =

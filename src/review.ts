@@ -28,6 +28,7 @@ export async function reviewAdmission(
   review: AdmissionReviewRequest,
   engine: Engine,
   signal: AbortSignal,
+  deadline?: number,
 ): Promise<ReviewResult> {
   const started = performance.now();
   const req = review.request;
@@ -89,7 +90,8 @@ export async function reviewAdmission(
   const podSpec = podSpecOf(kind, req.object).spec;
   const pullSecrets = pullSecretsOf(podSpec);
   const serviceAccount = podSpec.serviceAccountName;
-  const registry = engine.registry?.({
+  const registry = await engine.registry?.({
+    ...(deadline !== undefined ? { deadline } : {}),
     namespace,
     pullSecrets,
     ...(typeof serviceAccount === 'string' ? { serviceAccount } : {}),

@@ -29,6 +29,7 @@ serve:
   --tls-cert FILE --tls-key FILE  serving certificate (reloaded on change); default: a generated dev certificate
   --client-ca FILE              require API-server client certificates signed by this CA
   --watch-policies              also load ImagePolicy resources from the cluster (in-cluster config)
+  --pull-secrets                authenticate with each pod's imagePullSecrets and its service account's
   --audit-log FILE              write audit records to FILE instead of stdout
 
 check:
@@ -58,6 +59,7 @@ export type Command =
       tlsKey?: string;
       clientCa?: string;
       watchPolicies: boolean;
+      pullSecrets: boolean;
       auditLog?: string;
     }
   | { command: 'check'; common: CommonOptions; output: 'text' | 'json'; namespace: string; images: string[] }
@@ -156,6 +158,7 @@ export function parseCommand(argv: readonly string[]): Command {
         'tls-key': { type: 'string' },
         'client-ca': { type: 'string' },
         'watch-policies': { type: 'boolean' },
+        'pull-secrets': { type: 'boolean' },
         'audit-log': { type: 'string' },
       });
       if (values.help === true) return { command: 'help' };
@@ -175,6 +178,7 @@ export function parseCommand(argv: readonly string[]): Command {
         ...(clientCa !== undefined ? { clientCa } : {}),
         ...(auditLog !== undefined ? { auditLog } : {}),
         watchPolicies: values['watch-policies'] === true,
+        pullSecrets: values['pull-secrets'] === true,
       };
     }
     case 'check': {

@@ -1,11 +1,41 @@
 /** `imagegate check IMAGE...`: evaluate images as if a pod in a namespace used them (CI pipelines). */
 import type { Logger } from 'pino';
 import { evaluateImages, type Verdict } from '../evaluate.js';
+import {
+  createLayoutAccess,
+  isLayoutReference,
+  LAYOUT_REGISTRY,
+  parseLayoutReference,
+  parseReference,
+  type RegistryAccess,
+} from '../registry/index.js';
 import type { Command } from './args.js';
 import { setupEngine } from './setup.js';
 
 /** Time budget for a CLI check: generous, but never hang a pipeline. */
 const CHECK_TIMEOUT_MS = 120_000;
+
+/** Routes `oci:PATH` references (registry "oci-layout") to the local layout, the rest to the registry. */
+function withLayouts(remote: RegistryAccess): RegistryAccess {
+  const layouts = new Map<string, RegistryAccess>();
+  const pick = (registry: string, path: string): RegistryAccess => {
+    if (registry !== LAYOUT_REGISTRY) return remote;
+    let access = layouts.get(path);
+    if (access === undefined) {
+      access = createLayoutAccess(path);
+      layouts.set(path, access);
+    }
+    return access;
+  };
+  return {
+    resolve: (ref, signal) => pick(ref.registry, ref.repository).resolve(ref, signal),
+    getManifest: (repo, tagOrDigest, signal) =>
+      pick(repo.registry, repo.repository).getManifest(repo, tagOrDigest, signal),
+    getBlob: (repo, d, max, signal) => pick(repo.registry, repo.repository).getBlob(repo, d, max, signal),
+    getReferrers: (repo, digest, type, signal) =>
+      pick(repo.registry, repo.repository).getReferrers(repo, digest, type, signal),
+  };
+}
 
 export function formatVerdictText(verdict: Verdict): string {
   const lines: string[] = [];
@@ -51,13 +81,19 @@ export function formatVerdictText(verdict: Verdict): string {
 }
 
 export async function runCheck(cmd: Extract<Command, { command: 'check' }>, logger: Logger): Promise<number> {
-  const { engine } = await setupEngine(cmd.common, logger);
-  const registry = engine.registry?.({ namespace: cmd.namespace });
+  const { engine, registry: client } = await setupEngine(cmd.common, logger);
+  const remote = await engine.registry?.({
+    namespace: cmd.namespace,
+    deadline: Date.now() + CHECK_TIMEOUT_MS,
+  });
   const verdict = await evaluateImages(cmd.images, engine.policies(), engine.settings, {
     namespace: cmd.namespace,
     signal: AbortSignal.timeout(CHECK_TIMEOUT_MS),
-    ...(registry !== undefined ? { registry } : {}),
+    parse: (image) =>
+      isLayoutReference(image) ? parseLayoutReference(image).reference : parseReference(image),
+    ...(remote !== undefined ? { registry: withLayouts(remote) } : {}),
   });
+  await client.close();
   process.stdout.write(
     cmd.output === 'json'
       ? `${JSON.stringify({ allowed: verdict.allowed, wouldDeny: verdict.wouldDeny, denials: verdict.denials, warnings: [...verdict.audits, ...verdict.errorsAllowed], images: verdict.images }, null, 2)}\n`

@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { parseAdmissionReview } from '../admission/parse.js';
+import type { Engine } from '../engine.js';
 import { AdmissionError, ConfigError, errorMessage } from '../errors.js';
 import { reviewAdmission } from '../review.js';
 import { budgetFor, DEFAULT_TIMEOUT_MS } from '../server/deadline.js';
@@ -33,7 +34,19 @@ export async function runReview(
   cmd: Extract<Command, { command: 'review' }>,
   logger: Logger,
 ): Promise<number> {
-  const { engine } = await setupEngine(cmd.common, logger);
+  const { engine, registry } = await setupEngine(cmd.common, logger);
+  try {
+    return await reviewFile(cmd, engine, logger);
+  } finally {
+    await registry.close();
+  }
+}
+
+async function reviewFile(
+  cmd: Extract<Command, { command: 'review' }>,
+  engine: Engine,
+  logger: Logger,
+): Promise<number> {
   const text = await readInput(cmd.file);
   let body: unknown;
   try {
@@ -46,7 +59,8 @@ export async function runReview(
   }
   try {
     const review = parseAdmissionReview(body);
-    const result = await reviewAdmission(review, engine, AbortSignal.timeout(budgetFor(DEFAULT_TIMEOUT_MS)));
+    const budget = budgetFor(DEFAULT_TIMEOUT_MS);
+    const result = await reviewAdmission(review, engine, AbortSignal.timeout(budget), Date.now() + budget);
     logger.info(result.record, 'decision');
     process.stdout.write(`${JSON.stringify(result.response, null, 2)}\n`);
     return result.response.response.allowed ? 0 : 1;

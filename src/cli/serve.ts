@@ -2,7 +2,6 @@
  * `imagegate serve`: process wiring for the webhook. Load config → build dependencies → listen →
  * graceful shutdown on SIGTERM (stop accepting, finish in-flight reviews, flush audit records).
  */
-import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -11,19 +10,18 @@ import { createAuditWriter } from '../audit/writer.js';
 import { ConfigError, errorMessage } from '../errors.js';
 import { createNamespaceLabels } from '../kube/namespace-labels.js';
 import { mutateAdmission } from '../mutate.js';
+import { compilePolicy } from '../policy/compile.js';
+import type { ImagePolicyDocument } from '../policy/policy.schema.js';
+import { validatePolicyDocument } from '../policy/validate.js';
+import { watchImagePolicies, type PolicyVerdict, type PolicyWatch } from '../policy/watch.js';
 import { buildApp } from '../server/app.js';
 import { createDevCertificate } from '../server/dev-cert.js';
 import { createMetrics } from '../server/metrics.js';
+import { loadTlsOptions, watchTlsFiles, type TlsServerOptions, type TlsWatcher } from '../server/tls.js';
 import type { Command } from './args.js';
-import { setupEngine } from './setup.js';
+import { setupEngine, type Setup } from './setup.js';
 
-async function readPem(path: string, what: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    throw new ConfigError('CONFIG_INVALID', `cannot read ${what} ${path}: ${errorMessage(err)}`);
-  }
-}
+type ServeCommand = Extract<Command, { command: 'serve' }>;
 
 function kubeConfigFromEnvironment(required: boolean): KubeConfig | undefined {
   if (
@@ -45,10 +43,47 @@ function kubeConfigFromEnvironment(required: boolean): KubeConfig | undefined {
   return kc;
 }
 
-export async function runServe(cmd: Extract<Command, { command: 'serve' }>, logger: Logger): Promise<number> {
+/**
+ * Cluster policies: each resource is validated and compiled on its own, so one bad resource is
+ * rejected (with its status condition) while the others, and its own last good version, stay.
+ */
+function clusterPolicyHandler(setup: Setup, logger: Logger): (docs: unknown[]) => PolicyVerdict {
+  const lastGood = new Map<string, ImagePolicyDocument>();
+  return (docs) => {
+    const verdict: PolicyVerdict = { accepted: [], rejected: [] };
+    const present = new Set<string>();
+    for (const raw of docs) {
+      const name = (raw as { metadata?: { name?: unknown } }).metadata?.name;
+      const label = typeof name === 'string' ? name : '(unnamed)';
+      present.add(label);
+      try {
+        const doc = validatePolicyDocument(raw, `ImagePolicy ${label}`);
+        compilePolicy(doc, setup.compilers);
+        lastGood.set(label, doc);
+        verdict.accepted.push(label);
+      } catch (err) {
+        verdict.rejected.push({ name: label, error: errorMessage(err) });
+        logger.error(
+          { policy: label, keptPrevious: lastGood.has(label) },
+          `ImagePolicy rejected: ${errorMessage(err)}`,
+        );
+      }
+    }
+    for (const name of [...lastGood.keys()]) if (!present.has(name)) lastGood.delete(name);
+    setup.store.replace('cluster', [...lastGood.values()]);
+    return verdict;
+  };
+}
+
+export async function runServe(cmd: ServeCommand, logger: Logger): Promise<number> {
   const metrics = createMetrics({ defaultMetrics: true });
-  const { engine, store } = await setupEngine(cmd.common, logger, {
+  const kubeConfig = kubeConfigFromEnvironment(cmd.watchPolicies || cmd.pullSecrets);
+  const cacheDir = process.env.IMAGEGATE_CACHE_DIR;
+  const setup = await setupEngine(cmd.common, logger, {
     watchPolicies: cmd.watchPolicies,
+    pullSecrets: cmd.pullSecrets,
+    ...(kubeConfig !== undefined ? { kubeConfig } : {}),
+    ...(cacheDir !== undefined ? { cacheDir } : {}),
     onPolicyState: (source, state) => {
       metrics.policiesLoaded.set({ source }, state.count);
       metrics.policyErrors.set({ source }, state.error === undefined ? 0 : 1);
@@ -57,61 +92,96 @@ export async function runServe(cmd: Extract<Command, { command: 'serve' }>, logg
     },
     onRegistryRequest: (registry, status) => metrics.registryRequests.inc({ registry, status }),
   });
+  const { engine, store, trustedRoots } = setup;
   engine.onCheck = (check, _policy, seconds) => metrics.checkDuration.observe({ check }, seconds);
-
-  // In a cluster (or with KUBECONFIG) imagegate talks to the API server: namespace labels, policies.
-  const kubeConfig = kubeConfigFromEnvironment(cmd.watchPolicies);
   if (kubeConfig !== undefined) engine.namespaceLabels = createNamespaceLabels(kubeConfig, logger);
 
-  let cert: string;
-  let key: string;
+  let https: TlsServerOptions;
   if (cmd.tlsCert !== undefined && cmd.tlsKey !== undefined) {
-    cert = await readPem(cmd.tlsCert, 'TLS certificate');
-    key = await readPem(cmd.tlsKey, 'TLS key');
+    https = loadTlsOptions({
+      certFile: cmd.tlsCert,
+      keyFile: cmd.tlsKey,
+      ...(cmd.clientCa !== undefined ? { clientCaFile: cmd.clientCa } : {}),
+    });
   } else {
     const dir = process.env.IMAGEGATE_DATA_DIR ?? join(tmpdir(), 'imagegate');
     const dev = await createDevCertificate(dir);
-    cert = dev.cert;
-    key = dev.key;
+    https = {
+      cert: dev.cert,
+      key: dev.key,
+      minVersion: 'TLSv1.2',
+      requestCert: false,
+      rejectUnauthorized: false,
+    };
     logger.warn(
       { caFile: dev.caPath },
       `no --tls-cert given: serving a self-generated development certificate; its CA is at ${dev.caPath}`,
     );
   }
-  const clientCa = cmd.clientCa !== undefined ? await readPem(cmd.clientCa, 'client CA') : undefined;
 
   const audit = createAuditWriter(
     cmd.auditLog !== undefined
       ? pino.destination({ dest: cmd.auditLog, sync: false, mkdir: true })
       : undefined,
   );
+  let watch: PolicyWatch | undefined;
   const app = buildApp({
     engine,
     audit,
     metrics,
     logger,
-    readiness: () => store.readiness(),
-    mutate: (review, signal) => mutateAdmission(review, engine, signal),
-    https: {
-      cert,
-      key,
-      minVersion: 'TLSv1.2',
-      ...(clientCa !== undefined ? { ca: clientCa, requestCert: true, rejectUnauthorized: true } : {}),
+    readiness: () => {
+      const policies = store.readiness();
+      if (!policies.ready)
+        return watch?.lastError !== undefined
+          ? { ready: false, reason: `${policies.reason} (${watch.lastError})` }
+          : policies;
+      return policies;
     },
+    https,
+    mutate: (review, signal, deadline) => mutateAdmission(review, engine, signal, deadline),
   });
 
+  const stopping = new AbortController();
+  if (cmd.watchPolicies && kubeConfig !== undefined) {
+    watch = watchImagePolicies({
+      kubeConfig,
+      onChange: clusterPolicyHandler(setup, logger),
+      log: logger,
+      signal: stopping.signal,
+    });
+  }
+  let tlsWatcher: TlsWatcher | undefined;
   await app.listen({ host: cmd.listen.host, port: cmd.listen.port });
+  if (cmd.tlsCert !== undefined && cmd.tlsKey !== undefined) {
+    // cert-manager rotates the mounted Secret: new connections get the new certificate.
+    tlsWatcher = watchTlsFiles(
+      app.server as unknown as Parameters<typeof watchTlsFiles>[0], // the HTTPS server Fastify created
+      {
+        certFile: cmd.tlsCert,
+        keyFile: cmd.tlsKey,
+        ...(cmd.clientCa !== undefined ? { clientCaFile: cmd.clientCa } : {}),
+      },
+      { log: logger, signal: stopping.signal },
+    );
+  }
+  const refresh = setInterval(() => void trustedRoots.refresh(), 6 * 3600 * 1000);
+  refresh.unref();
   logger.info({ policies: engine.policies().map((p) => p.name) }, 'imagegate is serving');
 
   await new Promise<void>((resolve) => {
-    let stopping = false;
+    let stopped = false;
     const stop = (signal: string): void => {
-      if (stopping) return;
-      stopping = true;
+      if (stopped) return;
+      stopped = true;
       logger.info({ signal }, 'shutting down: finishing in-flight reviews');
-      app
-        .close()
+      stopping.abort();
+      clearInterval(refresh);
+      tlsWatcher?.close();
+      Promise.allSettled([watch?.stop()])
+        .then(() => app.close())
         .catch((err: unknown) => logger.error({ err }, 'error while closing'))
+        .then(() => setup.registry.close())
         .then(() => audit.flush())
         .finally(resolve);
     };

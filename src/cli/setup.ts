@@ -1,26 +1,96 @@
 /**
- * Builds the engine from command-line options: policies (files, or the built-in default), check
- * compilers, registry access and trust material. Shared by serve, check and review.
+ * Builds the engine from command-line options: registry access, trust material, check compilers and
+ * policies (files, or the built-in default). Shared by serve, check and review.
  */
+import { join } from 'node:path';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import type { Engine } from '../engine.js';
+import {
+  compileSignatureCheck,
+  loadTrustedRoots,
+  parseTrustedRootFlag,
+  PUBLIC_GOOD,
+  type TrustedRootStore,
+} from '../checks/signature/index.js';
+import { compileSizeCheck } from '../checks/size.js';
+import type { Engine, RequestScope } from '../engine.js';
+import { errorMessage } from '../errors.js';
+import { createSecretReader, ownNamespace } from '../kube/secrets.js';
 import { BUILTIN_POLICY } from '../policy/builtin.js';
 import type { CheckCompilers } from '../policy/compile.js';
 import { loadPolicyFiles } from '../policy/load.js';
+import type { Authority, ImagePolicyDocument } from '../policy/policy.schema.js';
 import { PolicyStore, type SourceState } from '../policy/store.js';
+import { createRegistry, readPullSecrets, registryOptionsFrom, type Registry } from '../registry/index.js';
+import type { CredentialStore } from '../registry/credentials.js';
 import type { CommonOptions } from './args.js';
 
 export interface Setup {
   engine: Engine;
   store: PolicyStore;
   compilers: CheckCompilers;
+  registry: Registry;
+  trustedRoots: TrustedRootStore;
 }
 
 export interface SetupOptions {
   /** Policies also come from the cluster (serve --watch-policies): no built-in fallback. */
   watchPolicies?: boolean;
+  /** API access in the cluster (secrets for key authorities, pull secrets). */
+  kubeConfig?: KubeConfig;
+  /** Read each pod's pull secrets (serve --pull-secrets). */
+  pullSecrets?: boolean;
+  /** Writable directory for caches (TUF); default: sigstore-js's own cache location. */
+  cacheDir?: string;
   onPolicyState?: (source: string, state: SourceState) => void;
-  onRegistryRequest?: (registry: string, status: string, seconds: number) => void;
+  onRegistryRequest?: (registry: string, status: string, ms: number) => void;
+}
+
+function authoritiesOf(doc: ImagePolicyDocument): Authority[] {
+  return [
+    ...(doc.spec.signature?.authorities ?? []),
+    ...(doc.spec.base?.allowed ?? []).flatMap((a) => a.signature?.authorities ?? []),
+  ];
+}
+
+/**
+ * Whether any policy may need the Sigstore public-good root. Only then is its TUF repository
+ * contacted: a CLI run with key-only policies never reaches the network for trust material.
+ */
+export function needsPublicGood(docs: readonly ImagePolicyDocument[]): boolean {
+  return docs.some((d) =>
+    authoritiesOf(d).some(
+      (a) =>
+        (a.keyless !== undefined && (a.keyless.trustedRoot ?? PUBLIC_GOOD) === PUBLIC_GOOD) ||
+        (a.key !== undefined && a.key.trustedRoot === PUBLIC_GOOD),
+    ),
+  );
+}
+
+const PULL_SECRET_TTL_MS = 30_000;
+
+/** Pull credentials per pod, read like the kubelet does, cached briefly per (namespace, names). */
+function pullCredentials(kubeConfig: KubeConfig, logger: Logger) {
+  const api = kubeConfig.makeApiClient(CoreV1Api);
+  const cache = new Map<string, { at: number; store: Promise<CredentialStore | undefined> }>();
+  return (scope: RequestScope): Promise<CredentialStore | undefined> => {
+    const key = `${scope.namespace}\n${scope.serviceAccount ?? 'default'}\n${(scope.pullSecrets ?? []).join(',')}`;
+    const hit = cache.get(key);
+    if (hit !== undefined && Date.now() - hit.at < PULL_SECRET_TTL_MS) return hit.store;
+    const store = readPullSecrets(api, {
+      namespace: scope.namespace,
+      imagePullSecrets: (scope.pullSecrets ?? []).map((name) => ({ name })),
+      serviceAccountName: scope.serviceAccount,
+    }).catch((err: unknown) => {
+      // Without the pod's credentials the registry may still answer anonymously; never cache this.
+      cache.delete(key);
+      logger.warn({ namespace: scope.namespace }, `cannot read pull secrets: ${errorMessage(err)}`);
+      return undefined;
+    });
+    if (cache.size > 5000) cache.clear();
+    cache.set(key, { at: Date.now(), store });
+    return store;
+  };
 }
 
 export async function setupEngine(
@@ -28,15 +98,41 @@ export async function setupEngine(
   logger: Logger,
   setup: SetupOptions = {},
 ): Promise<Setup> {
-  const compilers: CheckCompilers = {};
+  const registryOptions = await registryOptionsFrom({
+    ...(options.registryConfig !== undefined ? { configFile: options.registryConfig } : {}),
+    insecure: options.insecureRegistry,
+    allow: options.allowRegistry,
+  });
+  const registry = createRegistry(registryOptions, {
+    ...(setup.onRegistryRequest !== undefined ? { onRequest: setup.onRegistryRequest } : {}),
+  });
+
+  const fileDocs = options.policy.length > 0 ? await loadPolicyFiles(options.policy) : [];
+  const useBuiltin = options.policy.length === 0 && setup.watchPolicies !== true;
+  const trustedRoots = await loadTrustedRoots({
+    files: options.trustedRoot.map(parseTrustedRootFlag),
+    ...(setup.cacheDir !== undefined ? { tufCacheDir: join(setup.cacheDir, 'tuf') } : {}),
+    offline: !(setup.watchPolicies === true || needsPublicGood(fileDocs)),
+  });
+  for (const s of trustedRoots.status()) {
+    if (!s.available)
+      logger.warn({ trustedRoot: s.name }, `trusted root ${s.name} unavailable: ${s.reason ?? ''}`);
+  }
+  const secrets =
+    setup.kubeConfig !== undefined ? createSecretReader(setup.kubeConfig, ownNamespace()) : undefined;
+  const compilers: CheckCompilers = {
+    size: compileSizeCheck,
+    signature: (spec, name) =>
+      compileSignatureCheck(spec, name, { trustedRoots, ...(secrets !== undefined ? { secrets } : {}) }),
+  };
+
   const required = [
     ...(options.policy.length > 0 ? ['files'] : []),
     ...(setup.watchPolicies === true ? ['cluster'] : []),
   ];
-  const useBuiltin = required.length === 0;
   const store = new PolicyStore(compilers, useBuiltin ? ['builtin'] : required, setup.onPolicyState);
   if (options.policy.length > 0) {
-    store.replace('files', await loadPolicyFiles(options.policy));
+    store.replace('files', fileDocs);
   } else if (useBuiltin) {
     store.replace('builtin', [BUILTIN_POLICY]);
     logger.info(
@@ -52,9 +148,21 @@ export async function setupEngine(
   }
   if (options.mode !== undefined)
     logger.info({ mode: options.mode }, 'global mode override: every policy runs in this mode');
+
+  const credentialsFor =
+    setup.pullSecrets === true && setup.kubeConfig !== undefined
+      ? pullCredentials(setup.kubeConfig, logger)
+      : undefined;
   const engine: Engine = {
     policies: () => store.policies(),
     settings: { unmatched, ...(options.mode !== undefined ? { modeOverride: options.mode } : {}) },
+    registry: async (scope) => {
+      const credentials = await credentialsFor?.(scope);
+      return registry.access({
+        ...(credentials !== undefined ? { credentials } : {}),
+        ...(scope.deadline !== undefined ? { deadline: scope.deadline } : {}),
+      });
+    },
   };
-  return { engine, store, compilers };
+  return { engine, store, compilers, registry, trustedRoots };
 }

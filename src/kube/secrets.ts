@@ -20,7 +20,11 @@ export function ownNamespace(env: NodeJS.ProcessEnv = process.env): string {
   }
 }
 
-export function createSecretReader(kubeConfig: KubeConfig, defaultNamespace: string, timeoutMs = 3000): SecretReader {
+export function createSecretReader(
+  kubeConfig: KubeConfig,
+  defaultNamespace: string,
+  timeoutMs = 3000,
+): SecretReader {
   const api = kubeConfig.makeApiClient(CoreV1Api);
   const cache = new Map<string, { at: number; data: Promise<Record<string, string>> }>();
   return {

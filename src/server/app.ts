@@ -27,7 +27,7 @@ export interface AppDeps {
   https?: HttpsServerOptions;
   bodyLimit?: number;
   /** Optional /mutate handler (digest pinning), supplied when the registry is configured. */
-  mutate?: (review: AdmissionReviewRequest, signal: AbortSignal) => Promise<ReviewResult>;
+  mutate?: (review: AdmissionReviewRequest, signal: AbortSignal, deadline: number) => Promise<ReviewResult>;
 }
 
 interface ErrorBody {
@@ -118,7 +118,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   async function answer(
     body: unknown,
     timeoutParam: unknown,
-    run: (review: AdmissionReviewRequest, signal: AbortSignal) => Promise<ReviewResult>,
+    run: (review: AdmissionReviewRequest, signal: AbortSignal, deadline: number) => Promise<ReviewResult>,
   ): Promise<AdmissionReviewResponse> {
     const review = parseAdmissionReview(body);
     const budget = budgetFor(parseTimeout(timeoutParam) ?? DEFAULT_TIMEOUT_MS);
@@ -126,7 +126,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     const timer = setTimeout(() => controller.abort(new Error('deadline reached')), budget);
     let result: ReviewResult;
     try {
-      result = await run(review, controller.signal);
+      result = await run(review, controller.signal, Date.now() + budget);
     } catch (err) {
       if (err instanceof AdmissionError) throw err;
       result = fallback(review, errorMessage(err));
@@ -179,7 +179,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   }
 
   app.post<{ Querystring: { timeout?: string } }>('/validate', async (request) =>
-    answer(request.body, request.query.timeout, (review, signal) => reviewAdmission(review, engine, signal)),
+    answer(request.body, request.query.timeout, (review, signal, deadline) =>
+      reviewAdmission(review, engine, signal, deadline),
+    ),
   );
 
   const mutate = deps.mutate;
