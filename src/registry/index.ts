@@ -20,6 +20,7 @@ export {
   type PullSecretLike,
 } from './credentials.js';
 export { readPullSecrets, type PullSecretRefs, type SecretReader } from './pull-secrets.js';
+export { openImage, type OpenedImage } from './open.js';
 export { createLayoutAccess, isLayoutReference, parseLayoutReference, LAYOUT_REGISTRY } from './layout.js';
 export { DEFAULT_PLATFORMS, formatPlatform, isAttestation } from './resolve.js';
 export { computeDigest } from './digest.js';

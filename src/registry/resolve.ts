@@ -10,6 +10,8 @@ import type {
   Descriptor,
   FetchedManifest,
   ImageConfigJson,
+  ImageIndexJson,
+  ImageManifestJson,
   Platform,
   PlatformImage,
   RegistryAccess,
@@ -56,23 +58,13 @@ export function parseManifest(
     }
     const mediaType =
       declared ?? (contentType && INDEX_TYPES.includes(contentType) ? contentType : OCI_INDEX);
-    return {
-      kind: 'index',
-      digest,
-      mediaType,
-      bytes,
-      json: json as unknown as FetchedManifest['json'],
-    } as FetchedManifest;
+    // shape checked above: schemaVersion 2 and a descriptor list
+    return { kind: 'index', digest, mediaType, bytes, json: json as unknown as ImageIndexJson };
   }
   if (isDescriptor(json.config) && Array.isArray(json.layers) && json.layers.every(isDescriptor)) {
     const mediaType = declared ?? (contentType === DOCKER_MANIFEST ? DOCKER_MANIFEST : OCI_MANIFEST);
-    return {
-      kind: 'image',
-      digest,
-      mediaType,
-      bytes,
-      json: json as unknown as FetchedManifest['json'],
-    } as FetchedManifest;
+    // shape checked above: schemaVersion 2, a config descriptor and layer descriptors
+    return { kind: 'image', digest, mediaType, bytes, json: json as unknown as ImageManifestJson };
   }
   throw new RegistryError(
     'UNSUPPORTED_MEDIA_TYPE',

@@ -4,7 +4,7 @@
  */
 import { KeyObject, sign, webcrypto } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
@@ -31,6 +31,8 @@ const b64url = (b: Uint8Array | string): string => Buffer.from(b).toString('base
 export async function startTokenServer(options: {
   dir: string;
   users: Record<string, string>;
+  /** OAuth2 refresh tokens (Docker's identitytoken) → user, accepted with grant_type=refresh_token. */
+  refreshTokens?: Record<string, string>;
   anonymousPull?: boolean;
 }): Promise<TokenServer> {
   x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
@@ -70,10 +72,7 @@ export async function startTokenServer(options: {
     return user !== undefined && options.users[user] === pass ? user : false;
   };
 
-  const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    const scope = url.searchParams.get('scope');
-    const who = account(req);
+  const issue = (res: ServerResponse, scope: string | null, who: string | null | false): void => {
     state.requests.push({ scope, account: who === false ? 'invalid' : who });
     if (who === false || (who === null && options.anonymousPull !== true)) {
       res.writeHead(401, { 'content-type': 'application/json' }).end('{"details":"bad credentials"}');
@@ -100,14 +99,29 @@ export async function startTokenServer(options: {
     const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
     const sig = sign('sha256', Buffer.from(input), { key: privateKey, dsaEncoding: 'ieee-p1363' });
     const token = `${input}.${b64url(sig)}`;
-    res.writeHead(200, { 'content-type': 'application/json' }).end(
-      JSON.stringify({
-        token,
-        access_token: token,
-        expires_in: state.expiresIn,
-        issued_at: new Date().toISOString(),
-      }),
-    );
+    const body = {
+      token,
+      access_token: token,
+      expires_in: state.expiresIn,
+      issued_at: new Date().toISOString(),
+    };
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  };
+
+  const server = createServer((req, res) => {
+    if (req.method === 'POST') {
+      let text = '';
+      req.on('data', (c: Buffer) => (text += c.toString()));
+      req.on('end', () => {
+        const form = new URLSearchParams(text);
+        const refresh = form.get('grant_type') === 'refresh_token' ? form.get('refresh_token') : null;
+        const user = refresh !== null ? options.refreshTokens?.[refresh] : undefined;
+        issue(res, form.get('scope'), user ?? false);
+      });
+      return;
+    }
+    const url = new URL(req.url ?? '/', 'http://x');
+    issue(res, url.searchParams.get('scope'), account(req));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;

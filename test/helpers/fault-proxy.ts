@@ -10,7 +10,7 @@ import type { AddressInfo, Socket } from 'node:net';
 export type Fault =
   | { kind: 'stall' }
   | { kind: 'delay'; ms: number }
-  | { kind: 'status'; status: number; headers?: Record<string, string> }
+  | { kind: 'status'; status: number; headers?: Record<string, string>; body?: string }
   | { kind: 'wrongBytes' }
   | { kind: 'oversize'; bytes: number; contentType?: string; declareLength?: boolean }
   | { kind: 'redirectLoop' }
@@ -99,7 +99,7 @@ export async function startFaultProxy(
         return;
       case 'status':
         res.writeHead(f.status, { 'content-type': 'application/json', ...(f.headers ?? {}) });
-        res.end('{"errors":[{"code":"INJECTED","message":"injected fault"}]}');
+        res.end(f.body ?? '{"errors":[{"code":"INJECTED","message":"injected fault"}]}');
         return;
       case 'wrongBytes':
         return forward(req, res, (b) => {

@@ -10,4 +10,11 @@ export default function setup(): void {
         `(run "npm test" as root to install it, or: sudo apt-get install docker-registry)`,
     );
   }
+  const skopeo = spawnSync('skopeo', ['--version'], { encoding: 'utf8' });
+  if (skopeo.error !== undefined) {
+    throw new Error(
+      'skopeo not found: the OCI layout tests copy images with it ' +
+        '(run "npm test" as root to install it, or: sudo apt-get install skopeo)',
+    );
+  }
 }

@@ -74,7 +74,11 @@ describe('registry auth', () => {
     let img: BuiltImage;
     beforeAll(async () => {
       dir = await mkdtemp(join(tmpdir(), 'imagegate-token-'));
-      tokens = await startTokenServer({ dir, users: { bob: 'hunter2' } });
+      tokens = await startTokenServer({
+        dir,
+        users: { bob: 'hunter2' },
+        refreshTokens: { 'refresh-abc': 'bob' },
+      });
       reg = await startRegistry({ token: tokens });
       proxy = await startFaultProxy(reg.url);
       img = buildImage({ steps: [{ createdBy: 'ADD x /', files: { x: 'tok' } }] });
@@ -124,6 +128,20 @@ describe('registry auth', () => {
       await client.access().getBlob(ref, img.config, 1 << 20, signal());
       expect(tokens.requests).toHaveLength(2);
       tokens.expiresIn = 300;
+      await client.close();
+    });
+
+    it('exchanges a Docker identitytoken (OAuth2 refresh token) for an access token', async () => {
+      const client = createRegistry({
+        registries: { [proxy.host]: { insecure: true } },
+        credentials: new StaticCredentialStore([
+          [proxy.host, { kind: 'identityToken', token: 'refresh-abc' }],
+        ]),
+      });
+      tokens.requests.length = 0;
+      const resolved = await client.access().resolve(parseReference(`${proxy.host}/team/app:v1`), signal());
+      expect(resolved.digest).toBe(img.manifest.digest);
+      expect(tokens.requests).toEqual([{ scope: 'repository:team/app:pull', account: 'bob' }]);
       await client.close();
     });
 

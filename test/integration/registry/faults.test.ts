@@ -55,6 +55,46 @@ describe('registry faults', () => {
     expect(ms).toBeLessThan(1_000);
   });
 
+  it('reports every HTTP exchange to onRequest with its status or error code', async () => {
+    await client.access().resolve(ref(), AbortSignal.timeout(5_000));
+    expect(statuses).toEqual(['200']);
+    proxy.inject(/^GET \/v2\/app\/blobs\//, { kind: 'stall' });
+    const resolved = await client.access().resolve(ref(), AbortSignal.timeout(5_000));
+    await expect(resolved.platforms(['linux/amd64'], AbortSignal.timeout(200))).rejects.toMatchObject({
+      code: 'TIMEOUT',
+    });
+    expect(statuses).toEqual(['200', 'timeout']);
+  });
+
+  it('uses the referrers API when the registry answers it, filtering by artifactType', async () => {
+    const sig = {
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      size: 10,
+      artifactType: 'application/sig',
+    };
+    const index = {
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [
+        { ...sig, digest: `sha256:${'1'.repeat(64)}` },
+        { ...sig, digest: `sha256:${'2'.repeat(64)}`, artifactType: 'application/sbom' },
+      ],
+    };
+    proxy.inject(/^GET \/v2\/app\/referrers\//, {
+      kind: 'status',
+      status: 200,
+      headers: { 'content-type': 'application/vnd.oci.image.index.v1+json' },
+      body: JSON.stringify(index),
+    });
+    const found = await client
+      .access()
+      .getReferrers(ref(), img.manifest.digest, 'application/sig', AbortSignal.timeout(5_000));
+    expect(found.map((d) => d.digest)).toEqual([`sha256:${'1'.repeat(64)}`]);
+    expect(proxy.log).toEqual([
+      `GET /v2/app/referrers/${img.manifest.digest}?artifactType=${encodeURIComponent('application/sig')}`,
+    ]);
+  });
+
   it('gives TIMEOUT at the per-request timeout when no deadline is shorter', async () => {
     const short = createRegistry({ registries: { [proxy.host]: { insecure: true } }, requestTimeoutMs: 300 });
     proxy.inject(MANIFEST, { kind: 'stall' });

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { parseChallenge, parseTokenResponse } from '../../../src/registry/auth.js';
 import { ByteLru, SingleFlight, TtlCache } from '../../../src/registry/cache.js';
+import { createRegistry } from '../../../src/registry/client.js';
 import { parseLayoutReference } from '../../../src/registry/layout.js';
+import { openImage } from '../../../src/registry/open.js';
 import { isAttestation, matchesPlatform } from '../../../src/registry/resolve.js';
 
 describe('parseChallenge', () => {
@@ -138,5 +140,20 @@ describe('platform selection', () => {
         annotations: { 'vnd.docker.reference.type': 'attestation-manifest' },
       }),
     ).toBe(true);
+  });
+});
+
+describe('openImage', () => {
+  it('routes oci: references to the layout and others to the registry, fetching nothing', async () => {
+    const registry = createRegistry({ allow: [] });
+    const local = openImage('oci:/tmp/layout:v1', registry);
+    expect(local.reference).toMatchObject({ registry: 'oci-layout', repository: '/tmp/layout', tag: 'v1' });
+    const remote = openImage('ghcr.io/team/app:1', registry);
+    expect(remote.reference).toMatchObject({ registry: 'ghcr.io', repository: 'team/app', tag: '1' });
+    await expect(remote.access.resolve(remote.reference, AbortSignal.timeout(1000))).rejects.toMatchObject({
+      code: 'REGISTRY_NOT_ALLOWED',
+    });
+    expect(() => openImage('Bad Ref', registry)).toThrow(/invalid image reference/);
+    await registry.close();
   });
 });
