@@ -40,3 +40,33 @@ export function reviewBodyOf(relative: string): unknown {
   }
   return raw;
 }
+
+let counter = 0;
+
+/** A CREATE review of a Pod running the given images, with a fresh uid. */
+export function podReview(
+  images: readonly string[],
+  options: { namespace?: string; name?: string; user?: string; dryRun?: boolean; uid?: string } = {},
+): { apiVersion: string; kind: string; request: Record<string, unknown> & { uid: string } } {
+  counter += 1;
+  const uid = options.uid ?? `test-uid-${process.pid}-${counter}`;
+  return {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid,
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      resource: { group: '', version: 'v1', resource: 'pods' },
+      namespace: options.namespace ?? 'default',
+      operation: 'CREATE',
+      userInfo: { username: options.user ?? 'alice@example.com', groups: ['system:authenticated'] },
+      object: {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: options.name ?? 'web', namespace: options.namespace ?? 'default' },
+        spec: { containers: images.map((image, i) => ({ name: `c${i}`, image })) },
+      },
+      ...(options.dryRun !== undefined ? { dryRun: options.dryRun } : {}),
+    },
+  };
+}
