@@ -93,6 +93,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     requestTimeout: 60_000,
     ...(deps.https !== undefined ? { https: deps.https } : {}),
   }) as unknown as FastifyInstance; // The https variant has a different server type; routes are the same.
+  // Reviews are JSON only: without this, Fastify's built-in text/plain parser hands the handler a string
+  // and a JSON body sent as text/plain is answered "not a JSON object" instead of 415.
+  app.removeContentTypeParser('text/plain');
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (err instanceof AdmissionError) {
