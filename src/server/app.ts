@@ -6,6 +6,7 @@ import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { parseAdmissionReview } from '../admission/parse.js';
+import { objectName } from '../admission/pod-spec.js';
 import type { AdmissionReviewRequest, AdmissionReviewResponse } from '../admission/review.schema.js';
 import { ADMISSION_API_VERSION } from '../admission/review.schema.js';
 import type { AuditWriter } from '../audit/writer.js';
@@ -124,6 +125,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     run: (review: AdmissionReviewRequest, signal: AbortSignal) => Promise<ReviewResult>,
   ): Promise<AdmissionReviewResponse> {
     const review = parseAdmissionReview(body);
+    const started = performance.now();
     const budget = budgetFor(parseTimeout(timeoutParam) ?? DEFAULT_TIMEOUT_MS);
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new Error('deadline reached')), budget);
@@ -132,7 +134,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       result = await run(review, controller.signal);
     } catch (err) {
       if (err instanceof AdmissionError) throw err;
-      result = fallback(review, errorMessage(err));
+      result = fallback(review, errorMessage(err), started);
     } finally {
       clearTimeout(timer);
     }
@@ -147,7 +149,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   }
 
   /** Unexpected failure: fail closed only when some enforcing policy asks for it. */
-  function fallback(review: AdmissionReviewRequest, why: string): ReviewResult {
+  function fallback(review: AdmissionReviewRequest, why: string, started: number): ReviewResult {
     const req = review.request;
     const deny = engine
       .policies()
@@ -169,14 +171,16 @@ export function buildApp(deps: AppDeps): FastifyInstance {
         uid: req.uid,
         operation: req.operation,
         dryRun: req.dryRun ?? false,
+        ...(req.userInfo?.username !== undefined ? { user: req.userInfo.username } : {}),
         namespace: req.namespace ?? '',
         kind: req.kind.kind,
-        name: req.name ?? '',
+        name: objectName(req.object ?? req.oldObject, req.name),
+        ...(engine.settings.modeOverride !== undefined ? { mode: engine.settings.modeOverride } : {}),
         decision: deny ? 'denied' : 'allowed',
         wouldDeny: false,
         skipped: message,
         images: [],
-        latencyMs: 0,
+        latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
       },
     };
   }
