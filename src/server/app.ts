@@ -126,17 +126,29 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   ): Promise<AdmissionReviewResponse> {
     const review = parseAdmissionReview(body);
     const started = performance.now();
-    const budget = budgetFor(parseTimeout(timeoutParam) ?? DEFAULT_TIMEOUT_MS);
+    const timeoutMs = parseTimeout(timeoutParam) ?? DEFAULT_TIMEOUT_MS;
+    const budget = budgetFor(timeoutMs);
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new Error('deadline reached')), budget);
+    // Work that ignores the abort signal must not hold the answer past the API server's timeout:
+    // after the budget, checks get half the remaining margin to report, then onError decides.
+    const hardStop = budget + Math.max(0, timeoutMs - budget) / 2;
+    let hardTimer: NodeJS.Timeout | undefined;
+    const overrun = new Promise<never>((_, reject) => {
+      hardTimer = setTimeout(
+        () => reject(new Error(`no answer within the deadline (${Math.round(hardStop)} ms)`)),
+        hardStop,
+      );
+    });
     let result: ReviewResult;
     try {
-      result = await run(review, controller.signal);
+      result = await Promise.race([run(review, controller.signal), overrun]);
     } catch (err) {
       if (err instanceof AdmissionError) throw err;
       result = fallback(review, errorMessage(err), started);
     } finally {
       clearTimeout(timer);
+      clearTimeout(hardTimer);
     }
     audit.write(result.record);
     metrics.reviews.inc({ decision: result.record.decision, operation: result.record.operation });
