@@ -19,17 +19,25 @@ import { createMetrics, type Metrics } from '../../src/server/metrics.js';
 export interface LineSink {
   write(line: string): void;
   lines: Record<string, unknown>[];
+  /** Lines written so far (also counted when they are not retained). */
+  count: number;
 }
 
-export function lineSink(): LineSink {
-  const lines: Record<string, unknown>[] = [];
-  return {
-    lines,
+/** `retain: false` only parses and counts (long runs such as the fuzz test must not hold every line). */
+export function lineSink(retain = true): LineSink {
+  const sink: LineSink = {
+    lines: [],
+    count: 0,
     write(line: string) {
-      for (const l of line.split('\n'))
-        if (l.trim() !== '') lines.push(JSON.parse(l) as Record<string, unknown>);
+      for (const l of line.split('\n')) {
+        if (l.trim() === '') continue;
+        const parsed = JSON.parse(l) as Record<string, unknown>;
+        sink.count += 1;
+        if (retain) sink.lines.push(parsed);
+      }
     },
   };
+  return sink;
 }
 
 export interface Reply {
@@ -48,6 +56,8 @@ export interface TestServer {
   audit: AuditRecord[];
   /** Server log lines written so far (warnings for bad requests, errors). */
   log: Record<string, unknown>[];
+  /** Lines written so far, also when not retained. */
+  counts(): { audit: number; log: number };
   dispatcher: Agent;
   post(path: string, body: unknown, options?: { contentType?: string; raw?: boolean }): Promise<Reply>;
   get(path: string): Promise<Reply>;
@@ -60,6 +70,8 @@ export interface StartOptions {
   bodyLimit?: number;
   /** Concurrent connections of the client (keep-alive). */
   connections?: number;
+  /** Keep audit and log lines in memory (default true). */
+  retainLines?: boolean;
 }
 
 function parse(text: string): unknown {
@@ -73,8 +85,8 @@ function parse(text: string): unknown {
 export async function startServer(options: StartOptions): Promise<TestServer> {
   const dir = await mkdtemp(join(tmpdir(), 'imagegate-server-'));
   const cert = await createDevCertificate(dir);
-  const auditSink = lineSink();
-  const logSink = lineSink();
+  const auditSink = lineSink(options.retainLines ?? true);
+  const logSink = lineSink(options.retainLines ?? true);
   const logger: Logger = pino({ level: 'info' }, logSink);
   const metrics = createMetrics();
   const app = buildApp({
@@ -113,6 +125,7 @@ export async function startServer(options: StartOptions): Promise<TestServer> {
     metrics,
     audit: auditSink.lines as unknown as AuditRecord[],
     log: logSink.lines,
+    counts: () => ({ audit: auditSink.count, log: logSink.count }),
     dispatcher,
     post(path, body, opts = {}) {
       const text = opts.raw === true ? (body as string) : JSON.stringify(body);
