@@ -12,6 +12,16 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/**
+ * A short description of an untrusted value for error messages. Never JSON.stringify an object from
+ * the body: a deeply nested one (20,000 levels is a small body) overflows the stack and became a 500.
+ */
+function describeFound(v: unknown): string {
+  if (v === null || v === undefined) return 'null';
+  if (typeof v === 'object') return Array.isArray(v) ? 'an array' : 'an object';
+  return JSON.stringify(v).slice(0, 64);
+}
+
 export function parseAdmissionReview(body: unknown): AdmissionReviewRequest {
   if (!isRecord(body)) {
     throw new AdmissionError(
@@ -22,13 +32,13 @@ export function parseAdmissionReview(body: unknown): AdmissionReviewRequest {
   if (body.kind !== 'AdmissionReview') {
     throw new AdmissionError(
       'NOT_ADMISSION_REVIEW',
-      `expected kind AdmissionReview, found ${JSON.stringify(body.kind ?? null)?.slice(0, 64)}`,
+      `expected kind AdmissionReview, found ${describeFound(body.kind)}`,
     );
   }
   if (body.apiVersion !== ADMISSION_API_VERSION) {
     throw new AdmissionError(
       'UNSUPPORTED_API_VERSION',
-      `unsupported apiVersion ${JSON.stringify(body.apiVersion ?? null)?.slice(0, 64)}: imagegate accepts ${ADMISSION_API_VERSION} (set admissionReviewVersions: [v1])`,
+      `unsupported apiVersion ${describeFound(body.apiVersion)}: imagegate accepts ${ADMISSION_API_VERSION} (set admissionReviewVersions: [v1])`,
     );
   }
   const request = body.request;

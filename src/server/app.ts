@@ -6,6 +6,7 @@ import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { parseAdmissionReview } from '../admission/parse.js';
+import { objectName } from '../admission/pod-spec.js';
 import type { AdmissionReviewRequest, AdmissionReviewResponse } from '../admission/review.schema.js';
 import { ADMISSION_API_VERSION } from '../admission/review.schema.js';
 import type { AuditWriter } from '../audit/writer.js';
@@ -93,6 +94,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     requestTimeout: 60_000,
     ...(deps.https !== undefined ? { https: deps.https } : {}),
   }) as unknown as FastifyInstance; // The https variant has a different server type; routes are the same.
+  // Reviews are JSON only: without this, Fastify's built-in text/plain parser hands the handler a string
+  // and a JSON body sent as text/plain is answered "not a JSON object" instead of 415.
+  app.removeContentTypeParser('text/plain');
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (err instanceof AdmissionError) {
@@ -121,17 +125,30 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     run: (review: AdmissionReviewRequest, signal: AbortSignal, deadline: number) => Promise<ReviewResult>,
   ): Promise<AdmissionReviewResponse> {
     const review = parseAdmissionReview(body);
-    const budget = budgetFor(parseTimeout(timeoutParam) ?? DEFAULT_TIMEOUT_MS);
+    const started = performance.now();
+    const timeoutMs = parseTimeout(timeoutParam) ?? DEFAULT_TIMEOUT_MS;
+    const budget = budgetFor(timeoutMs);
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new Error('deadline reached')), budget);
+    // Work that ignores the abort signal must not hold the answer past the API server's timeout:
+    // after the budget, checks get half the remaining margin to report, then onError decides.
+    const hardStop = budget + Math.max(0, timeoutMs - budget) / 2;
+    let hardTimer: NodeJS.Timeout | undefined;
+    const overrun = new Promise<never>((_, reject) => {
+      hardTimer = setTimeout(
+        () => reject(new Error(`no answer within the deadline (${Math.round(hardStop)} ms)`)),
+        hardStop,
+      );
+    });
     let result: ReviewResult;
     try {
-      result = await run(review, controller.signal, Date.now() + budget);
+      result = await Promise.race([run(review, controller.signal, Date.now() + budget), overrun]);
     } catch (err) {
       if (err instanceof AdmissionError) throw err;
-      result = fallback(review, errorMessage(err));
+      result = fallback(review, errorMessage(err), started);
     } finally {
       clearTimeout(timer);
+      clearTimeout(hardTimer);
     }
     audit.write(result.record);
     metrics.reviews.inc({ decision: result.record.decision, operation: result.record.operation });
@@ -144,7 +161,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   }
 
   /** Unexpected failure: fail closed only when some enforcing policy asks for it. */
-  function fallback(review: AdmissionReviewRequest, why: string): ReviewResult {
+  function fallback(review: AdmissionReviewRequest, why: string, started: number): ReviewResult {
     const req = review.request;
     const deny = engine
       .policies()
@@ -157,7 +174,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
         response: {
           uid: req.uid,
           allowed: !deny,
-          ...(deny ? { status: { code: 500, message } } : { warnings: [`imagegate: ${message} (allowed)`] }),
+          ...(deny
+            ? { status: { code: 403, reason: 'Forbidden', message } }
+            : { warnings: [`imagegate: ${message} (allowed)`] }),
           auditAnnotations: { decision: deny ? 'denied' : 'allowed', error: 'true' },
         },
       },
@@ -166,14 +185,16 @@ export function buildApp(deps: AppDeps): FastifyInstance {
         uid: req.uid,
         operation: req.operation,
         dryRun: req.dryRun ?? false,
+        ...(req.userInfo?.username !== undefined ? { user: req.userInfo.username } : {}),
         namespace: req.namespace ?? '',
         kind: req.kind.kind,
-        name: req.name ?? '',
+        name: objectName(req.object ?? req.oldObject, req.name),
+        ...(engine.settings.modeOverride !== undefined ? { mode: engine.settings.modeOverride } : {}),
         decision: deny ? 'denied' : 'allowed',
         wouldDeny: false,
         skipped: message,
         images: [],
-        latencyMs: 0,
+        latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
       },
     };
   }

@@ -1,0 +1,432 @@
+/**
+ * Bad input over the real HTTPS server: every malformed request gets a 4xx JSON error naming the
+ * problem and exactly one log line, and the server keeps serving. Also the operational endpoints
+ * (/healthz, /readyz, /metrics) and the deadline.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { podReview } from '../helpers/admission-fixtures.js';
+import { buildEngine, writePolicyFile } from '../helpers/engine.js';
+import { startServer, type Reply, type TestServer } from '../helpers/server.js';
+
+const valid = (): ReturnType<typeof podReview> => podReview(['ghcr.io/org/app:1']);
+
+function withRequest(patch: Record<string, unknown>): unknown {
+  const body = valid();
+  return { ...body, request: { ...body.request, ...patch } };
+}
+
+interface BadCase {
+  name: string;
+  body: unknown;
+  raw?: boolean;
+  contentType?: string;
+  status: number;
+  code: string;
+  message: RegExp;
+}
+
+const CASES: BadCase[] = [
+  {
+    name: 'the body is malformed JSON',
+    body: '{"apiVersion": "admission.k8s.io/v1", "kind":',
+    raw: true,
+    status: 400,
+    code: 'BODY_NOT_JSON',
+    message: /not valid JSON/,
+  },
+  { name: 'the body is empty', body: '', raw: true, status: 400, code: 'BODY_NOT_JSON', message: /empty/ },
+  {
+    name: 'the body is a JSON array',
+    body: [valid()],
+    status: 400,
+    code: 'NOT_ADMISSION_REVIEW',
+    message: /not a JSON object/,
+  },
+  {
+    name: 'the body is a JSON string',
+    body: 'AdmissionReview',
+    status: 400,
+    code: 'NOT_ADMISSION_REVIEW',
+    message: /not a JSON object/,
+  },
+  {
+    name: 'the body is JSON null',
+    body: null,
+    status: 400,
+    code: 'NOT_ADMISSION_REVIEW',
+    message: /not a JSON object/,
+  },
+  {
+    name: 'the kind is not AdmissionReview',
+    body: { ...valid(), kind: 'Pod' },
+    status: 400,
+    code: 'NOT_ADMISSION_REVIEW',
+    message: /expected kind AdmissionReview, found "Pod"/,
+  },
+  {
+    name: 'the apiVersion is unknown',
+    body: { ...valid(), apiVersion: 'admission.k8s.io/v2' },
+    status: 400,
+    code: 'UNSUPPORTED_API_VERSION',
+    message: /unsupported apiVersion "admission.k8s.io\/v2"/,
+  },
+  {
+    name: 'the apiVersion is missing',
+    body: { ...valid(), apiVersion: undefined },
+    status: 400,
+    code: 'UNSUPPORTED_API_VERSION',
+    message: /unsupported apiVersion null/,
+  },
+  {
+    name: 'there is no request',
+    body: { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' },
+    status: 400,
+    code: 'NOT_ADMISSION_REVIEW',
+    message: /no request object/,
+  },
+  {
+    name: 'request.uid is missing',
+    body: withRequest({ uid: undefined }),
+    status: 400,
+    code: 'MISSING_UID',
+    message: /request\.uid is missing or empty/,
+  },
+  {
+    name: 'request.uid is empty',
+    body: withRequest({ uid: '' }),
+    status: 400,
+    code: 'MISSING_UID',
+    message: /request\.uid is missing or empty/,
+  },
+  {
+    name: 'request.uid is a number',
+    body: withRequest({ uid: 42 }),
+    status: 400,
+    code: 'MISSING_UID',
+    message: /request\.uid/,
+  },
+  {
+    name: 'the operation is unknown',
+    body: withRequest({ operation: 'PATCH' }),
+    status: 400,
+    code: 'NOT_ADMISSION_REVIEW',
+    message: /request\.operation/,
+  },
+  {
+    name: 'request.kind is missing',
+    body: withRequest({ kind: undefined }),
+    status: 400,
+    code: 'NOT_ADMISSION_REVIEW',
+    message: /request\.kind/,
+  },
+  {
+    name: 'the object kind has no pod spec',
+    body: withRequest({ kind: { group: '', version: 'v1', kind: 'ConfigMap' }, object: { data: {} } }),
+    status: 400,
+    code: 'NO_POD_SPEC',
+    message: /kind ConfigMap has no pod spec: imagegate reviews Pod, /,
+  },
+  {
+    name: 'a Pod has no spec',
+    body: withRequest({ object: { metadata: { name: 'x' } } }),
+    status: 400,
+    code: 'NO_POD_SPEC',
+    message: /Pod object has no spec/,
+  },
+  {
+    name: 'a CREATE carries no object',
+    body: withRequest({ object: undefined }),
+    status: 400,
+    code: 'NO_POD_SPEC',
+    message: /Pod object has no spec/,
+  },
+  {
+    name: 'containers is not a list',
+    body: withRequest({ object: { spec: { containers: { image: 'nginx' } } } }),
+    status: 400,
+    code: 'NO_POD_SPEC',
+    message: /Pod spec\.containers is not a list/,
+  },
+  {
+    name: 'a container has no image',
+    body: withRequest({ object: { spec: { containers: [{ name: 'app' }] } } }),
+    status: 400,
+    code: 'NO_POD_SPEC',
+    message: /Pod spec\.containers\[0\]\.image is missing/,
+  },
+  {
+    name: 'a container image is not a string',
+    body: withRequest({ object: { spec: { initContainers: [{ name: 'i', image: 7 }] } } }),
+    status: 400,
+    code: 'NO_POD_SPEC',
+    message: /spec\.initContainers\[0\]\.image is missing or not a string/,
+  },
+  {
+    name: 'the Content-Type is text/plain',
+    body: JSON.stringify(valid()),
+    raw: true,
+    contentType: 'text/plain',
+    status: 415,
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+    message: /application\/json/,
+  },
+  {
+    name: 'the Content-Type is form data',
+    body: 'a=b',
+    raw: true,
+    contentType: 'application/x-www-form-urlencoded',
+    status: 415,
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+    message: /application\/json/,
+  },
+];
+
+describe('bad input', () => {
+  let server: TestServer;
+  let small: TestServer;
+
+  beforeAll(async () => {
+    const { engine } = await buildEngine();
+    server = await startServer({ engine });
+    small = await startServer({ engine, bodyLimit: 4096 });
+  });
+  afterAll(async () => {
+    await server.close();
+    await small.close();
+  });
+
+  async function expectStillServing(s: TestServer): Promise<void> {
+    const body = valid();
+    const reply = await s.post('/validate', body);
+    expect(reply.status).toBe(200);
+    expect((reply.json as { response: { uid: string } }).response.uid).toBe(body.request.uid);
+  }
+
+  /** Sends a bad request; asserts the 4xx JSON error and exactly one warn log line carrying its code. */
+  async function expectRejected(
+    s: TestServer,
+    send: () => Promise<Reply>,
+    status: number,
+    code: string,
+    message: RegExp,
+  ): Promise<void> {
+    const logBefore = s.log.length;
+    const auditBefore = s.audit.length;
+    const reply = await send();
+    expect(reply.status).toBe(status);
+    expect(reply.headers['content-type']).toMatch(/^application\/json/);
+    expect(reply.json).toEqual({ error: { code, message: expect.stringMatching(message) } });
+    const lines = s.log.slice(logBefore);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ level: 40, code });
+    expect(s.audit.length).toBe(auditBefore);
+    await expectStillServing(s);
+  }
+
+  for (const c of CASES) {
+    describe(`when ${c.name}`, () => {
+      it(`answers ${c.status} ${c.code}, logs one line and keeps serving`, () =>
+        expectRejected(
+          server,
+          () =>
+            server.post('/validate', c.body, {
+              ...(c.raw === true ? { raw: true } : {}),
+              ...(c.contentType !== undefined ? { contentType: c.contentType } : {}),
+            }),
+          c.status,
+          c.code,
+          c.message,
+        ));
+    });
+  }
+
+  describe('when a malformed body carries a secret', () => {
+    it('does not copy the body into the log line', async () => {
+      const before = server.log.length;
+      await server.post('/validate', '{"token": "s3cr3t-value", ', { raw: true });
+      expect(JSON.stringify(server.log.slice(before))).not.toContain('s3cr3t-value');
+    });
+  });
+
+  describe('when the body is over a small configured limit', () => {
+    it('answers 413 BODY_TOO_LARGE naming the limit', () =>
+      expectRejected(
+        small,
+        () => small.post('/validate', podReview(['x'.repeat(5000)])),
+        413,
+        'BODY_TOO_LARGE',
+        /larger than the limit of 4096 bytes/,
+      ));
+  });
+
+  describe('with the default 3 MiB limit', () => {
+    const padded = (bytes: number): unknown => {
+      const body = valid();
+      (body.request.object as { metadata: Record<string, unknown> }).metadata.annotations = {
+        pad: 'p'.repeat(bytes),
+      };
+      return body;
+    };
+
+    it('answers a 3.5 MiB body with 413 BODY_TOO_LARGE', () =>
+      expectRejected(
+        server,
+        () => server.post('/validate', padded(3.5 * 1024 * 1024)),
+        413,
+        'BODY_TOO_LARGE',
+        /larger than the limit of 3145728 bytes/,
+      ));
+
+    it('reviews a 2.9 MiB body (object + oldObject of large API objects fit)', async () => {
+      const reply = await server.post('/validate', padded(2.9 * 1024 * 1024));
+      expect(reply.status).toBe(200);
+      expect(reply.json).toMatchObject({ response: { allowed: true } });
+    });
+  });
+
+  describe('when a route does not exist', () => {
+    it('answers 404 with a JSON error', async () => {
+      const reply = await server.get('/validate');
+      expect(reply.status).toBe(404);
+      expect(reply.json).toEqual({ error: { code: 'NOT_FOUND', message: 'no route GET /validate' } });
+    });
+  });
+});
+
+describe('operational endpoints', () => {
+  let server: TestServer;
+  let ready = false;
+
+  beforeAll(async () => {
+    const { engine } = await buildEngine();
+    server = await startServer({
+      engine,
+      readiness: () =>
+        ready ? { ready: true } : { ready: false, reason: 'policies from files not loaded yet' },
+    });
+  });
+  afterAll(() => server.close());
+
+  describe('GET /healthz', () => {
+    it('answers 200 while the process runs', async () => {
+      const reply = await server.get('/healthz');
+      expect(reply.status).toBe(200);
+      expect(reply.json).toEqual({ status: 'ok' });
+    });
+  });
+
+  describe('GET /readyz', () => {
+    it('answers 503 with the reason until policies are loaded, then 200', async () => {
+      ready = false;
+      const before = await server.get('/readyz');
+      expect(before.status).toBe(503);
+      expect(before.json).toEqual({ status: 'not ready', reason: 'policies from files not loaded yet' });
+      ready = true;
+      const after = await server.get('/readyz');
+      expect(after.status).toBe(200);
+      expect(after.json).toEqual({ status: 'ready' });
+    });
+  });
+
+  describe('GET /metrics', () => {
+    const value = (text: string, series: string): number => {
+      const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+      return line === undefined ? 0 : Number(line.slice(series.length + 1));
+    };
+
+    it('exposes Prometheus text whose counters move with reviews and bad requests', async () => {
+      const scrape = async (): Promise<string> => {
+        const r = await server.get('/metrics');
+        expect(r.status).toBe(200);
+        expect(r.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
+        return r.text;
+      };
+      const allowed = 'imagegate_reviews_total{decision="allowed",operation="CREATE"}';
+      const policy =
+        'imagegate_policy_decisions_total{policy="imagegate-default",result="fail",mode="audit"}';
+      const bad = 'imagegate_bad_requests_total{code="MISSING_UID"}';
+      const duration = 'imagegate_review_duration_seconds_count{decision="allowed"}';
+      const first = await scrape();
+      for (const name of [
+        'imagegate_reviews_total',
+        'imagegate_policy_decisions_total',
+        'imagegate_check_duration_seconds',
+        'imagegate_registry_requests_total',
+        'imagegate_bad_requests_total',
+      ]) {
+        expect(first).toContain(`# TYPE ${name} `);
+      }
+      await server.post('/validate', podReview(['nginx:1']));
+      await server.post('/validate', podReview(['nginx:2']));
+      await server.post('/validate', withRequest({ uid: '' }));
+      const second = await scrape();
+      expect(value(second, allowed) - value(first, allowed)).toBe(2);
+      expect(value(second, policy) - value(first, policy)).toBe(2);
+      expect(value(second, duration) - value(first, duration)).toBe(2);
+      expect(value(second, bad) - value(first, bad)).toBe(1);
+    });
+  });
+});
+
+describe('when evaluation fails or overruns the deadline', () => {
+  const POLICY = `
+apiVersion: imagegate.dev/v1alpha1
+kind: ImagePolicy
+metadata: { name: strict }
+spec:
+  mode: enforce
+  images: [{ glob: "**" }]
+  onError: deny
+`;
+  let server: TestServer;
+  let labels: (namespace: string, signal: AbortSignal) => Promise<Record<string, string> | undefined>;
+
+  beforeAll(async () => {
+    const { engine } = await buildEngine({ policy: [await writePolicyFile(POLICY)] });
+    engine.namespaceLabels = (namespace, signal) => labels(namespace, signal);
+    server = await startServer({ engine });
+  });
+  afterAll(() => server.close());
+
+  describe('when a dependency throws unexpectedly', () => {
+    it('answers 200 denied per onError and writes one complete audit record', async () => {
+      labels = async () => {
+        await new Promise((r) => setTimeout(r, 5));
+        throw new Error('namespace lookup exploded');
+      };
+      const body = podReview(['ghcr.io/org/app:1'], { namespace: 'prod', user: 'bob' });
+      const before = server.audit.length;
+      const reply = await server.post('/validate', body);
+      expect(reply.status).toBe(200);
+      expect(reply.json).toMatchObject({
+        response: {
+          uid: body.request.uid,
+          allowed: false,
+          status: { message: 'imagegate could not evaluate this request: namespace lookup exploded' },
+        },
+      });
+      const records = server.audit.slice(before);
+      expect(records).toHaveLength(1);
+      expect(records[0]).toMatchObject({
+        uid: body.request.uid,
+        user: 'bob',
+        namespace: 'prod',
+        decision: 'denied',
+      });
+      expect(records[0]?.latencyMs).toBeGreaterThanOrEqual(5);
+    });
+  });
+
+  describe('when a dependency ignores the deadline', () => {
+    it('still answers per onError before the API server gives up', async () => {
+      labels = () => new Promise(() => undefined); // never settles, ignores the signal
+      const body = podReview(['ghcr.io/org/app:1'], { namespace: 'prod' });
+      const started = Date.now();
+      const reply = await server.post('/validate?timeout=1s', body);
+      const elapsed = Date.now() - started;
+      expect(reply.status).toBe(200);
+      expect(reply.json).toMatchObject({ response: { uid: body.request.uid, allowed: false } });
+      expect(elapsed).toBeLessThan(1000);
+    });
+  });
+});

@@ -1,0 +1,165 @@
+/**
+ * The imagegate CLI as a user runs it: a real process (tsx), its stdout, stderr and exit code.
+ * Spawns are few (about a second each); argument parsing in depth is unit-tested in test/unit/cli.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { readFixture, wrapRequest } from '../helpers/admission-fixtures.js';
+import { fixturePath, HAVE_FIXTURES } from '../helpers/fixtures.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const DIGEST = `sha256:${'cd'.repeat(32)}`;
+
+const POLICY = `
+apiVersion: imagegate.dev/v1alpha1
+kind: ImagePolicy
+metadata:
+  name: prod-digests
+spec:
+  mode: enforce
+  images:
+    - glob: "registry.example.com/**"
+  requireDigest: true
+`;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function imagegate(args: string[], stdin?: string): Promise<Run> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, IMAGEGATE_DATA_DIR: join(tmpdir(), 'imagegate-cli-test') },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolvePromise({ code, stdout, stderr }));
+    child.stdin.end(stdin ?? '');
+  });
+}
+
+describe('imagegate CLI', () => {
+  let dir: string;
+  let policy: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'imagegate-cli-'));
+    policy = join(dir, 'prod.yaml');
+    await writeFile(policy, POLICY);
+  });
+
+  describe.skipIf(!HAVE_FIXTURES)('review FILE', () => {
+    it('prints the response AdmissionReview for a saved request and exits 0', async () => {
+      const run = await imagegate([
+        'review',
+        fixturePath('admission-review/connaisseur/05_replication_controller.json'),
+      ]);
+      expect(run.code).toBe(0);
+      const out = JSON.parse(run.stdout) as unknown;
+      expect(out).toEqual({
+        apiVersion: 'admission.k8s.io/v1',
+        kind: 'AdmissionReview',
+        response: {
+          uid: 'faa399ba-a51b-4790-a404-dd1aaac7421e',
+          allowed: true,
+          warnings: [
+            expect.stringMatching(
+              /^imagegate: \[audit\] docker\.io\/library\/nginx:latest would be denied by imagegate-default: digest DIGEST_REQUIRED/,
+            ),
+          ],
+          auditAnnotations: { decision: 'allowed', 'would-deny': 'true', images: '1' },
+        },
+      });
+    });
+  });
+
+  describe.skipIf(!HAVE_FIXTURES)('review -', () => {
+    it('reads the review from standard input', async () => {
+      const body = wrapRequest(readFixture('kubewarden-requests/echo/create_accept.json'));
+      const run = await imagegate(['review', '--policy', policy, '-'], JSON.stringify(body));
+      expect(run.code).toBe(0);
+      expect(JSON.parse(run.stdout)).toMatchObject({
+        kind: 'AdmissionReview',
+        response: { uid: '307362f8-ffb1-481a-9ce7-7e6192fbc699', allowed: true },
+      });
+    });
+  });
+
+  describe('check', () => {
+    describe('when an enforcing policy requires a digest and the image has only a tag', () => {
+      it('explains the denial and exits 1', async () => {
+        const run = await imagegate(['check', '--policy', policy, 'registry.example.com/app:1.0']);
+        expect(run.code).toBe(1);
+        expect(run.stdout).toContain('✗ registry.example.com/app:1.0');
+        expect(run.stdout).toContain('policy prod-digests (enforce): fail');
+        expect(run.stdout).toMatch(/FAIL digest: referenced by tag only .* \[DIGEST_REQUIRED\]/);
+        expect(run.stdout.trimEnd().endsWith('result: denied (1 reason)')).toBe(true);
+      });
+    });
+
+    describe('when every image is allowed and --output json is asked for', () => {
+      it('prints parseable JSON and exits 0', async () => {
+        const run = await imagegate([
+          'check',
+          '--policy',
+          policy,
+          '--output',
+          'json',
+          `registry.example.com/app@${DIGEST}`,
+          'quay.io/other/tool:1',
+        ]);
+        expect(run.code).toBe(0);
+        const out = JSON.parse(run.stdout) as {
+          allowed: boolean;
+          denials: unknown[];
+          images: { image: string }[];
+        };
+        expect(out).toMatchObject({ allowed: true, wouldDeny: false, denials: [], warnings: [] });
+        expect(out.images).toMatchObject([
+          {
+            image: `registry.example.com/app@${DIGEST}`,
+            digest: DIGEST,
+            policies: [{ policy: 'prod-digests', result: 'pass' }],
+          },
+          { image: 'quay.io/other/tool:1', unmatched: 'allow', policies: [] },
+        ]);
+      });
+    });
+  });
+
+  describe('when the command line is wrong', () => {
+    it('prints what is wrong and exits 2', async () => {
+      const run = await imagegate(['check', '--output', 'yaml', 'nginx']);
+      expect(run.code).toBe(2);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toContain('imagegate: --output must be one of text, json (got "yaml")');
+      expect(run.stderr).toContain('Run "imagegate --help" for usage.');
+    });
+  });
+
+  describe('when a policy file is invalid', () => {
+    it('exits 2 with a message naming the file, the document, the field and the problem', async () => {
+      const bad = join(dir, 'bad.yaml');
+      await writeFile(
+        bad,
+        `${POLICY}---\n${POLICY.replace('prod-digests', 'broken').replace('mode: enforce', 'mode: block')}`,
+      );
+      const run = await imagegate(['check', '--policy', bad, 'nginx']);
+      expect(run.code).toBe(2);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toContain(`imagegate: ${bad}#2 (ImagePolicy "broken"): invalid policy: spec.mode:`);
+      expect(run.stderr).toContain('(found "block")');
+    });
+  });
+});
