@@ -44,8 +44,9 @@ spec:
 `;
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
-const TAG_ONLY = (ref: string): string =>
-  `referenced by tag only (${ref}); the policy requires a digest (name@sha256:…) so that what is checked is what runs`;
+// The image is named by the record/warning around the message; the message says what was wanted.
+const TAG_ONLY = (_ref: string): string =>
+  'referenced by tag only; the policy requires name@sha256:… (a tag can move between admission and pull)';
 
 interface Response {
   uid: string;

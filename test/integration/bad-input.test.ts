@@ -376,6 +376,7 @@ metadata: { name: strict }
 spec:
   mode: enforce
   images: [{ glob: "**" }]
+  namespaces: { matchLabels: { env: prod } }
   onError: deny
 `;
   let server: TestServer;

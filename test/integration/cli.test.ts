@@ -103,7 +103,7 @@ describe('imagegate CLI', () => {
         expect(run.code).toBe(1);
         expect(run.stdout).toContain('✗ registry.example.com/app:1.0');
         expect(run.stdout).toContain('policy prod-digests (enforce): fail');
-        expect(run.stdout).toMatch(/FAIL digest: referenced by tag only .* \[DIGEST_REQUIRED\]/);
+        expect(run.stdout).toMatch(/FAIL digest: referenced by tag only; .* \[DIGEST_REQUIRED\]/);
         expect(run.stdout.trimEnd().endsWith('result: denied (1 reason)')).toBe(true);
       });
     });
