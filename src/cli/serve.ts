@@ -10,16 +10,14 @@ import { createAuditWriter } from '../audit/writer.js';
 import { ConfigError, errorMessage } from '../errors.js';
 import { createNamespaceLabels } from '../kube/namespace-labels.js';
 import { mutateAdmission } from '../mutate.js';
-import { compilePolicy } from '../policy/compile.js';
-import type { ImagePolicyDocument } from '../policy/policy.schema.js';
-import { validatePolicyDocument } from '../policy/validate.js';
-import { watchImagePolicies, type PolicyVerdict, type PolicyWatch } from '../policy/watch.js';
+import { clusterPolicyHandler } from '../policy/cluster-policies.js';
+import { watchImagePolicies, type PolicyWatch } from '../policy/watch.js';
 import { buildApp } from '../server/app.js';
 import { createDevCertificate } from '../server/dev-cert.js';
 import { createMetrics } from '../server/metrics.js';
 import { loadTlsOptions, watchTlsFiles, type TlsServerOptions, type TlsWatcher } from '../server/tls.js';
 import type { Command } from './args.js';
-import { setupEngine, type Setup } from './setup.js';
+import { setupEngine } from './setup.js';
 
 type ServeCommand = Extract<Command, { command: 'serve' }>;
 
@@ -41,38 +39,6 @@ function kubeConfigFromEnvironment(required: boolean): KubeConfig | undefined {
     );
   }
   return kc;
-}
-
-/**
- * Cluster policies: each resource is validated and compiled on its own, so one bad resource is
- * rejected (with its status condition) while the others, and its own last good version, stay.
- */
-function clusterPolicyHandler(setup: Setup, logger: Logger): (docs: unknown[]) => PolicyVerdict {
-  const lastGood = new Map<string, ImagePolicyDocument>();
-  return (docs) => {
-    const verdict: PolicyVerdict = { accepted: [], rejected: [] };
-    const present = new Set<string>();
-    for (const raw of docs) {
-      const name = (raw as { metadata?: { name?: unknown } }).metadata?.name;
-      const label = typeof name === 'string' ? name : '(unnamed)';
-      present.add(label);
-      try {
-        const doc = validatePolicyDocument(raw, `ImagePolicy ${label}`);
-        compilePolicy(doc, setup.compilers);
-        lastGood.set(label, doc);
-        verdict.accepted.push(label);
-      } catch (err) {
-        verdict.rejected.push({ name: label, error: errorMessage(err) });
-        logger.error(
-          { policy: label, keptPrevious: lastGood.has(label) },
-          `ImagePolicy rejected: ${errorMessage(err)}`,
-        );
-      }
-    }
-    for (const name of [...lastGood.keys()]) if (!present.has(name)) lastGood.delete(name);
-    setup.store.replace('cluster', [...lastGood.values()]);
-    return verdict;
-  };
 }
 
 export async function runServe(cmd: ServeCommand, logger: Logger): Promise<number> {
@@ -146,7 +112,9 @@ export async function runServe(cmd: ServeCommand, logger: Logger): Promise<numbe
   if (cmd.watchPolicies && kubeConfig !== undefined) {
     watch = watchImagePolicies({
       kubeConfig,
-      onChange: clusterPolicyHandler(setup, logger),
+      onChange: clusterPolicyHandler(setup.store, setup.compilers, logger, (n) =>
+        metrics.policiesRejected.set({ source: 'cluster' }, n),
+      ),
       log: logger,
       signal: stopping.signal,
     });

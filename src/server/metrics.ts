@@ -11,6 +11,7 @@ export interface Metrics {
   badRequests: Counter<'code'>;
   policiesLoaded: Gauge<'source'>;
   policyErrors: Gauge<'source'>;
+  policiesRejected: Gauge<'source'>;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -66,6 +67,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     policyErrors: new Gauge({
       name: 'imagegate_policy_errors',
       help: '1 when the latest policy set from a source was rejected (the last good set stays in force).',
+      labelNames: ['source'],
+      registers,
+    }),
+    policiesRejected: new Gauge({
+      name: 'imagegate_policies_rejected',
+      help: 'ImagePolicy resources currently rejected as invalid (their last good version, if any, stays).',
       labelNames: ['source'],
       registers,
     }),
