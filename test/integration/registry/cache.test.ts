@@ -37,7 +37,7 @@ describe('registry caching, dedup, allowlist and mirrors', () => {
   });
   beforeEach(() => {
     proxy.clear();
-    client = createRegistry({ registries: { [proxy.host]: { insecure: true } }, tagTtlMs: 200 });
+    client = createRegistry({ registries: { [proxy.host]: { insecure: true } }, tagTtlMs: 2000 }); // long enough that a push under CI load stays within it
   });
   afterEach(() => client.close());
 
@@ -72,7 +72,7 @@ describe('registry caching, dedup, allowlist and mirrors', () => {
       await client.access().resolve(ref, signal());
       await client.access().resolve(ref, signal());
       expect(proxy.log.filter((l) => l.includes('/manifests/'))).toEqual(['GET /v2/app/manifests/v1']);
-      await new Promise((r) => setTimeout(r, 250));
+      await new Promise((r) => setTimeout(r, 2100));
       const again = await client.access().resolve(ref, signal());
       expect(again.digest).toBe(img.manifest.digest);
       expect(proxy.log.filter((l) => l.includes('/manifests/'))).toEqual([
@@ -89,7 +89,7 @@ describe('registry caching, dedup, allowlist and mirrors', () => {
       expect((await client.access().resolve(ref, signal())).digest).toBe(first.manifest.digest);
       await pushImage(reg.url, 'app', 'moving', second);
       expect((await client.access().resolve(ref, signal())).digest).toBe(first.manifest.digest);
-      await new Promise((r) => setTimeout(r, 250));
+      await new Promise((r) => setTimeout(r, 2100));
       expect((await client.access().resolve(ref, signal())).digest).toBe(second.manifest.digest);
     });
   });
