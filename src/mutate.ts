@@ -4,7 +4,8 @@
  * digest, so what was checked is what runs. It never denies: an image that cannot be resolved is
  * left as written (with a warning) and the validating webhook decides about it.
  */
-import { imagesOf, objectName } from './admission/pod-spec.js';
+import { imagesOf } from './admission/pod-spec.js';
+import { elapsedMs, toRecordBase } from './audit/record.js';
 import type { AdmissionReviewRequest } from './admission/review.schema.js';
 import { ADMISSION_API_VERSION } from './admission/review.schema.js';
 import type { Engine } from './engine.js';
@@ -28,16 +29,8 @@ export async function mutateAdmission(
   const req = review.request;
   const kind = req.kind.kind;
   const namespace = req.namespace ?? '';
-  const name = objectName(req.object, req.name);
   const record = {
-    event: 'imagegate.decision' as const,
-    uid: req.uid,
-    operation: req.operation,
-    dryRun: req.dryRun ?? false,
-    ...(req.userInfo?.username !== undefined ? { user: req.userInfo.username } : {}),
-    namespace,
-    kind,
-    name,
+    ...toRecordBase(req, undefined),
     decision: 'allowed' as const,
     wouldDeny: false,
   };
@@ -103,7 +96,7 @@ export async function mutateAdmission(
       ...record,
       skipped: `mutate: pinned ${patch.length} image(s)`,
       images: audited,
-      latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
+      latencyMs: elapsedMs(started),
     },
   };
 }

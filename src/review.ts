@@ -6,7 +6,7 @@ import { imagesOf, objectName, podSpecOf } from './admission/pod-spec.js';
 import type { AdmissionReviewRequest, AdmissionReviewResponse } from './admission/review.schema.js';
 import { toAdmissionResponse, toAllowedResponse } from './admission/response.js';
 import type { AuditRecord } from './audit/record.js';
-import { toAuditImages } from './audit/record.js';
+import { elapsedMs, toAuditImages, toRecordBase } from './audit/record.js';
 import type { Engine } from './engine.js';
 import { evaluateImages, type Verdict } from './evaluate.js';
 
@@ -36,17 +36,7 @@ export async function reviewAdmission(
   const namespace = req.namespace ?? '';
   const name = objectName(req.object ?? req.oldObject, req.name);
   const subject = `${kind} ${namespace === '' ? '' : `${namespace}/`}${name}`;
-  const base = {
-    event: 'imagegate.decision' as const,
-    uid: req.uid,
-    operation: req.operation,
-    dryRun: req.dryRun ?? false,
-    ...(req.userInfo?.username !== undefined ? { user: req.userInfo.username } : {}),
-    namespace,
-    kind,
-    name,
-    ...(engine.settings.modeOverride !== undefined ? { mode: engine.settings.modeOverride } : {}),
-  };
+  const base = toRecordBase(req, engine.settings.modeOverride);
   const finish = (
     response: AdmissionReviewResponse,
     verdict: Verdict | undefined,
@@ -60,7 +50,7 @@ export async function reviewAdmission(
       wouldDeny: verdict?.wouldDeny ?? false,
       ...(skipped !== undefined ? { skipped } : {}),
       images: toAuditImages(verdict),
-      latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
+      latencyMs: elapsedMs(started),
     },
   });
 

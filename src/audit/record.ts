@@ -2,6 +2,8 @@
  * The audit record: exactly one per decision. Built from keys we control; never whole objects,
  * never credentials.
  */
+import { objectName } from '../admission/pod-spec.js';
+import type { AdmissionRequest } from '../admission/review.schema.js';
 import type { Verdict } from '../evaluate.js';
 
 export type Decision = 'allowed' | 'denied';
@@ -74,4 +76,30 @@ export function toAuditImages(verdict: Verdict | undefined): AuditImage[] {
       })),
     })),
   }));
+}
+
+/** The fields every record of a request carries, from keys we control (never the object itself). */
+export function toRecordBase(
+  req: AdmissionRequest,
+  modeOverride: string | undefined,
+): Pick<
+  AuditRecord,
+  'event' | 'uid' | 'operation' | 'dryRun' | 'user' | 'namespace' | 'kind' | 'name' | 'mode'
+> {
+  return {
+    event: 'imagegate.decision',
+    uid: req.uid,
+    operation: req.operation,
+    dryRun: req.dryRun ?? false,
+    ...(req.userInfo?.username !== undefined ? { user: req.userInfo.username } : {}),
+    namespace: req.namespace ?? '',
+    kind: req.kind.kind,
+    name: objectName(req.object ?? req.oldObject, req.name),
+    ...(modeOverride !== undefined ? { mode: modeOverride } : {}),
+  };
+}
+
+/** Milliseconds since `started` (performance.now()), rounded to microseconds. */
+export function elapsedMs(started: number): number {
+  return Math.round((performance.now() - started) * 1000) / 1000;
 }

@@ -5,6 +5,7 @@
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors.js';
+import { withTimeout } from './with-timeout.js';
 
 const TTL_MS = 60_000;
 const MAX_ENTRIES = 10_000;
@@ -26,23 +27,14 @@ export function createNamespaceLabels(
     const hit = cache.get(namespace);
     if (hit !== undefined && now - hit.at < TTL_MS) return hit.labels;
     const lookup = (async () => {
-      let timer: NodeJS.Timeout | undefined;
       try {
-        const ns = await Promise.race([
-          api.readNamespace({ name: namespace }),
-          new Promise<never>((_, reject) => {
-            timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
-            signal.addEventListener('abort', () => reject(new Error('deadline reached')), { once: true });
-          }),
-        ]);
+        const ns = await withTimeout(api.readNamespace({ name: namespace }), timeoutMs, signal);
         return ns.metadata?.labels ?? {};
       } catch (err) {
         // Unknown labels: selectors then apply (fail closed). Do not cache the failure.
         cache.delete(namespace);
         logger.warn({ namespace }, `cannot read namespace labels: ${errorMessage(err)}`);
         return undefined;
-      } finally {
-        clearTimeout(timer);
       }
     })();
     if (cache.size >= MAX_ENTRIES) cache.delete(cache.keys().next().value as string);

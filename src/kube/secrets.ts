@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { SecretKeyReference, SecretReader } from '../checks/signature/index.js';
 import { SignatureError, errorMessage } from '../errors.js';
+import { withTimeout } from './with-timeout.js';
 
 const TTL_MS = 60_000;
 const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
@@ -36,14 +37,11 @@ export function createSecretReader(
       if (hit !== undefined && Date.now() - hit.at < TTL_MS) {
         data = hit.data;
       } else {
-        let timer: NodeJS.Timeout | undefined;
-        data = Promise.race([
+        data = withTimeout(
           api.readNamespacedSecret({ name: ref.name, namespace }).then((s) => s.data ?? {}),
-          new Promise<never>((_, reject) => {
-            timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
-            signal.addEventListener('abort', () => reject(new Error('deadline reached')), { once: true });
-          }),
-        ]).finally(() => clearTimeout(timer));
+          timeoutMs,
+          signal,
+        );
         cache.set(id, { at: Date.now(), data });
         data.catch(() => cache.delete(id));
       }

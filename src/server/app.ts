@@ -6,9 +6,9 @@ import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { parseAdmissionReview } from '../admission/parse.js';
-import { objectName } from '../admission/pod-spec.js';
 import type { AdmissionReviewRequest, AdmissionReviewResponse } from '../admission/review.schema.js';
 import { ADMISSION_API_VERSION } from '../admission/review.schema.js';
+import { elapsedMs, toRecordBase } from '../audit/record.js';
 import type { AuditWriter } from '../audit/writer.js';
 import type { Engine } from '../engine.js';
 import { AdmissionError, errorMessage } from '../errors.js';
@@ -181,20 +181,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
         },
       },
       record: {
-        event: 'imagegate.decision',
-        uid: req.uid,
-        operation: req.operation,
-        dryRun: req.dryRun ?? false,
-        ...(req.userInfo?.username !== undefined ? { user: req.userInfo.username } : {}),
-        namespace: req.namespace ?? '',
-        kind: req.kind.kind,
-        name: objectName(req.object ?? req.oldObject, req.name),
-        ...(engine.settings.modeOverride !== undefined ? { mode: engine.settings.modeOverride } : {}),
+        ...toRecordBase(req, engine.settings.modeOverride),
         decision: deny ? 'denied' : 'allowed',
         wouldDeny: false,
         skipped: message,
         images: [],
-        latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
+        latencyMs: elapsedMs(started),
       },
     };
   }
