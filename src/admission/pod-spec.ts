@@ -1,6 +1,6 @@
 /**
- * Workload → pod spec → images. Every image of containers, initContainers and ephemeralContainers,
- * with the JSON path it came from (for messages and for /mutate patches).
+ * Workload → pod spec → images. Every image of containers, initContainers, ephemeralContainers and
+ * image volumes, with the JSON path it came from (for messages and for /mutate patches).
  */
 import { AdmissionError } from '../errors.js';
 
@@ -19,7 +19,8 @@ export const POD_SPEC_PATHS: Readonly<Record<string, readonly string[]>> = {
 export const SUPPORTED_KINDS = Object.keys(POD_SPEC_PATHS);
 
 const CONTAINER_FIELDS = ['initContainers', 'containers', 'ephemeralContainers'] as const;
-export type ContainerField = (typeof CONTAINER_FIELDS)[number];
+/** `volumes`: image volumes (`volumes[].image.reference`, Kubernetes 1.31+) run registry content too. */
+export type ContainerField = (typeof CONTAINER_FIELDS)[number] | 'volumes';
 
 export interface ContainerImage {
   /** The image exactly as written. */
@@ -79,6 +80,23 @@ export function imagesOf(kind: string, object: unknown): ContainerImage[] {
         container: typeof c.name === 'string' ? c.name : `#${i}`,
         field,
         pointer: `${pointer}/${field}/${i}/image`,
+      });
+    });
+  }
+  // Image volumes mount an OCI image's content into the pod: unchecked, they would be a bypass.
+  const volumes = spec.volumes;
+  if (Array.isArray(volumes)) {
+    volumes.forEach((v: unknown, i) => {
+      if (!isRecord(v) || !isRecord(v.image)) return;
+      const where = `${pointer.slice(1).replace(/\//g, '.')}.volumes[${i}].image.reference`;
+      if (typeof v.image.reference !== 'string' || v.image.reference.length === 0) {
+        throw new AdmissionError('NO_POD_SPEC', `${kind} ${where} is missing or not a string`);
+      }
+      out.push({
+        image: v.image.reference,
+        container: `volume ${typeof v.name === 'string' ? v.name : `#${i}`}`,
+        field: 'volumes',
+        pointer: `${pointer}/volumes/${i}/image/reference`,
       });
     });
   }

@@ -43,6 +43,8 @@ const V1BETA1: Answer = {
 const UNCHANGED: Answer = { status: 200, checked: [], skipped: 'no image changed' };
 const ok = (...checked: string[]): Answer => ({ status: 200, checked });
 
+const IMAGES_AND_VOLUME = ['imageValue', 'imageValue', 'imageValue', 'referenceValue'];
+
 const CASES: Case[] = [
   {
     file: 'connaisseur/01_deployment.json',
@@ -227,23 +229,27 @@ const CASES: Case[] = [
   },
   {
     file: 'k8s-api-roundtrip/core.v1.Pod.json',
-    images: ['imageValue', 'imageValue', 'imageValue'],
-    answer: ok('imageValue'),
+    // containers, initContainers, ephemeralContainers (Pod only: templates have none), image volume
+    images: IMAGES_AND_VOLUME,
+    answer: ok('imageValue', 'referenceValue'),
   },
   {
     file: 'k8s-api-roundtrip/apps.v1.Deployment.json',
-    images: ['imageValue', 'imageValue', 'imageValue'],
-    answer: ok('imageValue'),
+    // containers, initContainers, ephemeralContainers (Pod only: templates have none), image volume
+    images: IMAGES_AND_VOLUME,
+    answer: ok('imageValue', 'referenceValue'),
   },
   {
     file: 'k8s-api-roundtrip/batch.v1.Job.json',
-    images: ['imageValue', 'imageValue', 'imageValue'],
-    answer: ok('imageValue'),
+    // containers, initContainers, ephemeralContainers (Pod only: templates have none), image volume
+    images: IMAGES_AND_VOLUME,
+    answer: ok('imageValue', 'referenceValue'),
   },
   {
     file: 'k8s-api-roundtrip/batch.v1.CronJob.json',
-    images: ['imageValue', 'imageValue', 'imageValue'],
-    answer: ok('imageValue'),
+    // containers, initContainers, ephemeralContainers (Pod only: templates have none), image volume
+    images: IMAGES_AND_VOLUME,
+    answer: ok('imageValue', 'referenceValue'),
   },
 ];
 
