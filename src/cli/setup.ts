@@ -109,14 +109,18 @@ export async function setupEngine(
 
   const fileDocs = options.policy.length > 0 ? await loadPolicyFiles(options.policy) : [];
   const useBuiltin = options.policy.length === 0 && setup.watchPolicies !== true;
+  const offline = !(setup.watchPolicies === true || needsPublicGood(fileDocs));
   const trustedRoots = await loadTrustedRoots({
     files: options.trustedRoot.map(parseTrustedRootFlag),
     ...(setup.cacheDir !== undefined ? { tufCacheDir: join(setup.cacheDir, 'tuf') } : {}),
-    offline: !(setup.watchPolicies === true || needsPublicGood(fileDocs)),
+    offline,
   });
   for (const s of trustedRoots.status()) {
-    if (!s.available)
-      logger.warn({ trustedRoot: s.name }, `trusted root ${s.name} unavailable: ${s.reason ?? ''}`);
+    if (s.available) continue;
+    const message = `trusted root ${s.name} unavailable: ${s.reason ?? ''}`;
+    // Offline on purpose: no policy names public-good, so its absence is no news.
+    if (offline && s.name === PUBLIC_GOOD) logger.debug({ trustedRoot: s.name }, message);
+    else logger.warn({ trustedRoot: s.name }, message);
   }
   const secrets =
     setup.kubeConfig !== undefined ? createSecretReader(setup.kubeConfig, ownNamespace()) : undefined;
