@@ -19,7 +19,7 @@ import { createSecretReader, ownNamespace } from '../kube/secrets.js';
 import { BUILTIN_POLICY } from '../policy/builtin.js';
 import type { CheckCompilers } from '../policy/compile.js';
 import { loadPolicyFiles } from '../policy/load.js';
-import type { Authority, ImagePolicyDocument } from '../policy/policy.schema.js';
+import type { ImagePolicyDocument, SignatureSpec } from '../policy/policy.schema.js';
 import { PolicyStore, type SourceState } from '../policy/store.js';
 import { createRegistry, readPullSecrets, registryOptionsFrom, type Registry } from '../registry/index.js';
 import type { CredentialStore } from '../registry/credentials.js';
@@ -46,23 +46,29 @@ export interface SetupOptions {
   onRegistryRequest?: (registry: string, status: string, ms: number) => void;
 }
 
-function authoritiesOf(doc: ImagePolicyDocument): Authority[] {
+function signatureSpecsOf(doc: ImagePolicyDocument): SignatureSpec[] {
   return [
-    ...(doc.spec.signature?.authorities ?? []),
-    ...(doc.spec.base?.allowed ?? []).flatMap((a) => a.signature?.authorities ?? []),
+    ...(doc.spec.signature !== undefined ? [doc.spec.signature] : []),
+    ...(doc.spec.base?.allowed ?? []).flatMap((a) => (a.signature !== undefined ? [a.signature] : [])),
   ];
 }
 
 /**
  * Whether any policy may need the Sigstore public-good root. Only then is its TUF repository
- * contacted: a CLI run with key-only policies never reaches the network for trust material.
+ * contacted: a CLI run with key-only policies never reaches the network for trust material. A key
+ * authority needs it when it names it, or by default when the policy requires a transparency log
+ * entry (its Rekor entry is checked against public-good's log keys).
  */
 export function needsPublicGood(docs: readonly ImagePolicyDocument[]): boolean {
   return docs.some((d) =>
-    authoritiesOf(d).some(
-      (a) =>
-        (a.keyless !== undefined && (a.keyless.trustedRoot ?? PUBLIC_GOOD) === PUBLIC_GOOD) ||
-        (a.key !== undefined && a.key.trustedRoot === PUBLIC_GOOD),
+    signatureSpecsOf(d).some((spec) =>
+      spec.authorities.some(
+        (a) =>
+          (a.keyless !== undefined && (a.keyless.trustedRoot ?? PUBLIC_GOOD) === PUBLIC_GOOD) ||
+          (a.key !== undefined &&
+            (a.key.trustedRoot === PUBLIC_GOOD ||
+              (a.key.trustedRoot === undefined && spec.transparencyLog === 'required'))),
+      ),
     ),
   );
 }
