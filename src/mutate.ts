@@ -4,7 +4,7 @@
  * digest, so what was checked is what runs. It never denies: an image that cannot be resolved is
  * left as written (with a warning) and the validating webhook decides about it.
  */
-import { imagesOf } from './admission/pod-spec.js';
+import { imagesOf, podSpecOf, pullIdentityOf } from './admission/pod-spec.js';
 import { elapsedMs, toRecordBase } from './audit/record.js';
 import type { AdmissionReviewRequest } from './admission/review.schema.js';
 import { ADMISSION_API_VERSION } from './admission/review.schema.js';
@@ -42,7 +42,12 @@ export async function mutateAdmission(
     };
   }
   const images = imagesOf(kind, req.object);
-  const registry = await engine.registry?.({ namespace, ...(deadline !== undefined ? { deadline } : {}) });
+  // Resolve with the pod's own pull credentials, as the validating path and the kubelet do.
+  const registry = await engine.registry?.({
+    namespace,
+    ...pullIdentityOf(podSpecOf(kind, req.object).spec),
+    ...(deadline !== undefined ? { deadline } : {}),
+  });
   const patch: PatchOp[] = [];
   const warnings: string[] = [];
   const audited: { image: string; reference?: string; digest?: string; policies: []; invalid?: string }[] =

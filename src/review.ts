@@ -2,7 +2,7 @@
  * Orchestrates one admission review: images → (changed on UPDATE) → evaluate → response + the one
  * audit record. Throws AdmissionError only for malformed reviews (the route answers 4xx).
  */
-import { imagesOf, objectName, podSpecOf } from './admission/pod-spec.js';
+import { imagesOf, objectName, podSpecOf, pullIdentityOf } from './admission/pod-spec.js';
 import type { AdmissionReviewRequest, AdmissionReviewResponse } from './admission/review.schema.js';
 import { toAdmissionResponse, toAllowedResponse } from './admission/response.js';
 import type { AuditRecord } from './audit/record.js';
@@ -14,14 +14,6 @@ export interface ReviewResult {
   response: AdmissionReviewResponse;
   record: AuditRecord;
   verdict?: Verdict;
-}
-
-function pullSecretsOf(podSpec: Record<string, unknown>): string[] {
-  const list = podSpec.imagePullSecrets;
-  if (!Array.isArray(list)) return [];
-  return list
-    .map((s: unknown) => (typeof s === 'object' && s !== null ? (s as { name?: unknown }).name : undefined))
-    .filter((n): n is string => typeof n === 'string' && n.length > 0);
 }
 
 export async function reviewAdmission(
@@ -77,14 +69,10 @@ export async function reviewAdmission(
     }
   }
 
-  const podSpec = podSpecOf(kind, req.object).spec;
-  const pullSecrets = pullSecretsOf(podSpec);
-  const serviceAccount = podSpec.serviceAccountName;
   const registry = await engine.registry?.({
     ...(deadline !== undefined ? { deadline } : {}),
     namespace,
-    pullSecrets,
-    ...(typeof serviceAccount === 'string' ? { serviceAccount } : {}),
+    ...pullIdentityOf(podSpecOf(kind, req.object).spec),
   });
   const policies = engine.policies();
   const namespaceLabels =

@@ -112,3 +112,20 @@ export function objectName(object: unknown, fallback: string | undefined): strin
   }
   return fallback ?? '';
 }
+
+/** Whose registry credentials a pod pulls with: its imagePullSecrets and its service account. */
+export function pullIdentityOf(podSpec: Record<string, unknown>): {
+  pullSecrets: string[];
+  serviceAccount?: string;
+} {
+  const list = podSpec.imagePullSecrets;
+  const pullSecrets = Array.isArray(list)
+    ? list
+        .map((s: unknown) =>
+          typeof s === 'object' && s !== null ? (s as { name?: unknown }).name : undefined,
+        )
+        .filter((n): n is string => typeof n === 'string' && n.length > 0)
+    : [];
+  const sa = podSpec.serviceAccountName;
+  return { pullSecrets, ...(typeof sa === 'string' && sa !== '' ? { serviceAccount: sa } : {}) };
+}

@@ -19,7 +19,7 @@ import { createSecretReader, ownNamespace } from '../kube/secrets.js';
 import { BUILTIN_POLICY } from '../policy/builtin.js';
 import type { CheckCompilers } from '../policy/compile.js';
 import { loadPolicyFiles } from '../policy/load.js';
-import type { Authority, ImagePolicyDocument } from '../policy/policy.schema.js';
+import type { ImagePolicyDocument, SignatureSpec } from '../policy/policy.schema.js';
 import { PolicyStore, type SourceState } from '../policy/store.js';
 import { createRegistry, readPullSecrets, registryOptionsFrom, type Registry } from '../registry/index.js';
 import type { CredentialStore } from '../registry/credentials.js';
@@ -46,23 +46,29 @@ export interface SetupOptions {
   onRegistryRequest?: (registry: string, status: string, ms: number) => void;
 }
 
-function authoritiesOf(doc: ImagePolicyDocument): Authority[] {
+function signatureSpecsOf(doc: ImagePolicyDocument): SignatureSpec[] {
   return [
-    ...(doc.spec.signature?.authorities ?? []),
-    ...(doc.spec.base?.allowed ?? []).flatMap((a) => a.signature?.authorities ?? []),
+    ...(doc.spec.signature !== undefined ? [doc.spec.signature] : []),
+    ...(doc.spec.base?.allowed ?? []).flatMap((a) => (a.signature !== undefined ? [a.signature] : [])),
   ];
 }
 
 /**
  * Whether any policy may need the Sigstore public-good root. Only then is its TUF repository
- * contacted: a CLI run with key-only policies never reaches the network for trust material.
+ * contacted: a CLI run with key-only policies never reaches the network for trust material. A key
+ * authority needs it when it names it, or by default when the policy requires a transparency log
+ * entry (its Rekor entry is checked against public-good's log keys).
  */
 export function needsPublicGood(docs: readonly ImagePolicyDocument[]): boolean {
   return docs.some((d) =>
-    authoritiesOf(d).some(
-      (a) =>
-        (a.keyless !== undefined && (a.keyless.trustedRoot ?? PUBLIC_GOOD) === PUBLIC_GOOD) ||
-        (a.key !== undefined && a.key.trustedRoot === PUBLIC_GOOD),
+    signatureSpecsOf(d).some((spec) =>
+      spec.authorities.some(
+        (a) =>
+          (a.keyless !== undefined && (a.keyless.trustedRoot ?? PUBLIC_GOOD) === PUBLIC_GOOD) ||
+          (a.key !== undefined &&
+            (a.key.trustedRoot === PUBLIC_GOOD ||
+              (a.key.trustedRoot === undefined && spec.transparencyLog === 'required'))),
+      ),
     ),
   );
 }
@@ -109,14 +115,18 @@ export async function setupEngine(
 
   const fileDocs = options.policy.length > 0 ? await loadPolicyFiles(options.policy) : [];
   const useBuiltin = options.policy.length === 0 && setup.watchPolicies !== true;
+  const offline = !(setup.watchPolicies === true || needsPublicGood(fileDocs));
   const trustedRoots = await loadTrustedRoots({
     files: options.trustedRoot.map(parseTrustedRootFlag),
     ...(setup.cacheDir !== undefined ? { tufCacheDir: join(setup.cacheDir, 'tuf') } : {}),
-    offline: !(setup.watchPolicies === true || needsPublicGood(fileDocs)),
+    offline,
   });
   for (const s of trustedRoots.status()) {
-    if (!s.available)
-      logger.warn({ trustedRoot: s.name }, `trusted root ${s.name} unavailable: ${s.reason ?? ''}`);
+    if (s.available) continue;
+    const message = `trusted root ${s.name} unavailable: ${s.reason ?? ''}`;
+    // Offline on purpose: no policy names public-good, so its absence is no news.
+    if (offline && s.name === PUBLIC_GOOD) logger.debug({ trustedRoot: s.name }, message);
+    else logger.warn({ trustedRoot: s.name }, message);
   }
   const secrets =
     setup.kubeConfig !== undefined ? createSecretReader(setup.kubeConfig, ownNamespace()) : undefined;

@@ -123,6 +123,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     body: unknown,
     timeoutParam: unknown,
     run: (review: AdmissionReviewRequest, signal: AbortSignal, deadline: number) => Promise<ReviewResult>,
+    mayDeny = true,
   ): Promise<AdmissionReviewResponse> {
     const review = parseAdmissionReview(body);
     const started = performance.now();
@@ -145,7 +146,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       result = await Promise.race([run(review, controller.signal, Date.now() + budget), overrun]);
     } catch (err) {
       if (err instanceof AdmissionError) throw err;
-      result = fallback(review, errorMessage(err), started);
+      result = fallback(review, errorMessage(err), started, mayDeny);
     } finally {
       clearTimeout(timer);
       clearTimeout(hardTimer);
@@ -160,12 +161,22 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     return result.response;
   }
 
-  /** Unexpected failure: fail closed only when some enforcing policy asks for it. */
-  function fallback(review: AdmissionReviewRequest, why: string, started: number): ReviewResult {
+  /**
+   * Unexpected failure: fail closed only when some enforcing policy asks for it, and only on
+   * /validate. /mutate never denies: an unpinned image is still judged by the validating webhook.
+   */
+  function fallback(
+    review: AdmissionReviewRequest,
+    why: string,
+    started: number,
+    mayDeny: boolean,
+  ): ReviewResult {
     const req = review.request;
-    const deny = engine
-      .policies()
-      .some((p) => (engine.settings.modeOverride ?? p.mode) === 'enforce' && p.onError === 'deny');
+    const deny =
+      mayDeny &&
+      engine
+        .policies()
+        .some((p) => (engine.settings.modeOverride ?? p.mode) === 'enforce' && p.onError === 'deny');
     const message = `imagegate could not evaluate this request: ${why}`;
     return {
       response: {
@@ -200,7 +211,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const mutate = deps.mutate;
   if (mutate !== undefined) {
     app.post<{ Querystring: { timeout?: string } }>('/mutate', async (request) =>
-      answer(request.body, request.query.timeout, mutate),
+      answer(request.body, request.query.timeout, mutate, false),
     );
   }
 

@@ -11,6 +11,7 @@ import { Agent, request } from 'undici';
 import type { AuditRecord } from '../../src/audit/record.js';
 import { createAuditWriter } from '../../src/audit/writer.js';
 import type { Engine } from '../../src/engine.js';
+import { mutateAdmission } from '../../src/mutate.js';
 import { buildApp } from '../../src/server/app.js';
 import { createDevCertificate } from '../../src/server/dev-cert.js';
 import { createMetrics, type Metrics } from '../../src/server/metrics.js';
@@ -72,6 +73,8 @@ export interface StartOptions {
   connections?: number;
   /** Keep audit and log lines in memory (default true). */
   retainLines?: boolean;
+  /** Serve /mutate (digest pinning) with the same engine, as `imagegate serve` does. */
+  mutate?: boolean;
 }
 
 function parse(text: string): unknown {
@@ -97,6 +100,12 @@ export async function startServer(options: StartOptions): Promise<TestServer> {
     readiness: options.readiness ?? (() => ({ ready: true })),
     https: { cert: cert.cert, key: cert.key },
     ...(options.bodyLimit !== undefined ? { bodyLimit: options.bodyLimit } : {}),
+    ...(options.mutate === true
+      ? {
+          mutate: (review: Parameters<typeof mutateAdmission>[0], signal: AbortSignal, deadline: number) =>
+            mutateAdmission(review, options.engine, signal, deadline),
+        }
+      : {}),
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();

@@ -227,3 +227,32 @@ export function keyPair(type: 'ec-p256' | 'ec-p384' | 'rsa' | 'ed25519') {
       sign(type === 'ed25519' ? null : hash, data, pair.privateKey),
   };
 }
+
+/**
+ * A Sigstore bundle (v0.3, DSSE in-toto statement over `digest`) signed with a key and no log entry,
+ * as `cosign sign --key … --tlog-upload=false` stores it in the bundle format.
+ */
+export function signBundleWithKey(
+  signer: (data: Buffer) => Buffer,
+  opts: { digest: string; predicateType: string; predicate?: unknown },
+): object {
+  const [alg, hex] = opts.digest.split(':') as [string, string];
+  const payload = Buffer.from(
+    JSON.stringify({
+      _type: 'https://in-toto.io/Statement/v1',
+      subject: [{ name: 'registry.imagegate.test/app', digest: { [alg]: hex } }],
+      predicateType: opts.predicateType,
+      predicate: opts.predicate ?? {},
+    }),
+  );
+  const payloadType = 'application/vnd.in-toto+json';
+  const pae = Buffer.concat([
+    Buffer.from(`DSSEv1 ${payloadType.length} ${payloadType} ${payload.length} `),
+    payload,
+  ]);
+  return {
+    mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
+    verificationMaterial: { publicKey: { hint: '' }, tlogEntries: [] },
+    dsseEnvelope: { payload: b64(payload), payloadType, signatures: [{ sig: b64(signer(pae)), keyid: '' }] },
+  };
+}

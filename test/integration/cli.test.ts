@@ -2,16 +2,14 @@
  * The imagegate CLI as a user runs it: a real process (tsx), its stdout, stderr and exit code.
  * Spawns are few (about a second each); argument parsing in depth is unit-tested in test/unit/cli.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readFixture, wrapRequest } from '../helpers/admission-fixtures.js';
+import { imagegate } from '../helpers/cli.js';
 import { fixturePath, HAVE_FIXTURES } from '../helpers/fixtures.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DIGEST = `sha256:${'cd'.repeat(32)}`;
 
 const POLICY = `
@@ -25,29 +23,6 @@ spec:
     - glob: "registry.example.com/**"
   requireDigest: true
 `;
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function imagegate(args: string[], stdin?: string): Promise<Run> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, IMAGEGATE_DATA_DIR: join(tmpdir(), 'imagegate-cli-test') },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolvePromise({ code, stdout, stderr }));
-    child.stdin.end(stdin ?? '');
-  });
-}
 
 describe('imagegate CLI', () => {
   let dir: string;

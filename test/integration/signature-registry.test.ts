@@ -1,5 +1,6 @@
 /**
- * The signature suite through a real registry (Debian docker-registry on loopback): third-party
+ * The signature suite through a real registry (Debian docker-registry on loopback) and the product
+ * registry client (digest-checked, referrers API with its tag fallback): third-party
  * cosign fixtures pushed (or, where a fixture lacks blobs, seeded into storage) under the signed
  * digests, test-made signatures in both formats, and the cosign OCI attestation bundle as a referrer.
  */
@@ -10,10 +11,14 @@ import {
   loadTrustedRoots,
   type TrustedRootStore,
 } from '../../src/checks/signature/index.js';
-import { parseReference } from '../../src/registry/reference.js';
+import {
+  createRegistry,
+  parseReference,
+  type Registry,
+  type RegistryAccess,
+} from '../../src/registry/index.js';
 import { pushBundleReferrer, pushLegacySignatures } from '../helpers/cosign-push.js';
 import { HAVE_FIXTURES, fixturePath } from '../helpers/fixtures.js';
-import { HttpRegistryAccess } from '../helpers/http-registry-access.js';
 import { LEGACY_CASES, seedCase } from '../helpers/legacy-cases.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { RegistrySeeder } from '../helpers/registry-seeder.js';
@@ -28,13 +33,18 @@ const ACME = {
 describe('signature verification through a real registry', () => {
   let registry: TestRegistry;
   let seeder: RegistrySeeder;
-  const access = new HttpRegistryAccess();
+  let client: Registry;
+  let access: RegistryAccess;
 
   beforeAll(async () => {
     registry = await startRegistry();
     seeder = new RegistrySeeder(registry);
+    // The product client, as setupEngine builds it for `--insecure-registry HOST`.
+    client = createRegistry({ registries: { [registry.host]: { insecure: true } } });
+    access = client.access();
   });
   afterAll(async () => {
+    await client?.close();
     await registry?.stop();
   });
 

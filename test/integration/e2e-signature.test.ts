@@ -1,0 +1,245 @@
+/**
+ * End to end, issue 4: `imagegate check` and `POST /validate` (engine from setupEngine) verify images
+ * the tests signed and pushed to a real registry, in both storage formats (legacy `.sig` tag and
+ * Sigstore bundle referrer), with a key authority and a keyless authority from a private Sigstore
+ * instance loaded with `--trusted-root corp=FILE`. Nothing here contacts the public-good TUF service.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Setup } from '../../src/cli/setup.js';
+import { podReview } from '../helpers/admission-fixtures.js';
+import { imagegate } from '../helpers/cli.js';
+import { pushBundleReferrer, pushLegacySignatures } from '../helpers/cosign-push.js';
+import { buildEngine, writePolicyFile } from '../helpers/engine.js';
+import { buildImage, pushImage } from '../helpers/image-builder.js';
+import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { RegistrySeeder } from '../helpers/registry-seeder.js';
+import { startServer, type TestServer } from '../helpers/server.js';
+import { tempDir } from '../helpers/signature-setup.js';
+import {
+  createTestInstance,
+  keyPair,
+  signBundleWithKey,
+  type Identity,
+  type TestInstance,
+} from '../helpers/test-sigstore.js';
+
+const ACME: Identity = {
+  issuer: 'https://token.actions.githubusercontent.com',
+  subject: 'https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main',
+};
+const EVIL: Identity = {
+  ...ACME,
+  subject: 'https://github.com/evil/app/.github/workflows/release.yml@refs/heads/main',
+};
+const COSIGN_SIGN = 'https://sigstore.dev/cosign/sign/v1';
+
+function policies(host: string, keyPem: string): string {
+  const pem = keyPem
+    .trim()
+    .split('\n')
+    .map((l) => `              ${l}`)
+    .join('\n');
+  const keyAuthority = `        - name: release-key
+          key:
+            pem: |
+${pem}`;
+  const keylessAuthority = `        - name: ci
+          keyless:
+            issuer: ${ACME.issuer}
+            subject: ${ACME.subject}
+            trustedRoot: corp`;
+  const policy = (name: string, glob: string, authorities: string): string => `---
+apiVersion: imagegate.dev/v1alpha1
+kind: ImagePolicy
+metadata:
+  name: ${name}
+spec:
+  mode: enforce
+  images:
+    - glob: "${glob}"
+  onError: deny
+  signature:
+    authorities:
+${authorities}
+`;
+  return (
+    policy('key-signed', `${host}/key/**`, keyAuthority) +
+    policy('keyless-signed', `${host}/keyless/**`, keylessAuthority) +
+    policy('either', `${host}/either/**`, `${keyAuthority}\n${keylessAuthority}`)
+  );
+}
+
+describe('imagegate end to end: signatures through the real registry', () => {
+  let reg: TestRegistry;
+  let seeder: RegistrySeeder;
+  let instance: TestInstance;
+  let policyFile: string;
+  const key = keyPair('ec-p256');
+  const digests: Record<string, string> = {};
+
+  /** Pushes a distinct tiny image as `repo:1` and returns its digest. */
+  async function pushApp(repo: string): Promise<string> {
+    const img = buildImage({ steps: [{ createdBy: `COPY ${repo} /`, files: { name: repo } }] });
+    await pushImage(reg.url, repo, '1', img);
+    digests[repo] = img.manifest.digest;
+    return img.manifest.digest;
+  }
+
+  /** A legacy `.sig` layer signed with the key, as `cosign sign --key` stores it. */
+  function keyLegacy(digest: string) {
+    const payload = Buffer.from(
+      JSON.stringify({
+        critical: {
+          identity: { 'docker-reference': 'registry.imagegate.test/app' },
+          image: { 'docker-manifest-digest': digest },
+          type: 'cosign container image signature',
+        },
+        optional: null,
+      }),
+    );
+    return {
+      payload,
+      annotations: { 'dev.cosignproject.cosign/signature': key.sign(payload).toString('base64') },
+    };
+  }
+
+  async function referrer(repo: string, digest: string, bundle: object): Promise<void> {
+    await pushBundleReferrer(
+      seeder,
+      repo,
+      { digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 1 },
+      bundle,
+    );
+  }
+
+  beforeAll(async () => {
+    reg = await startRegistry();
+    seeder = new RegistrySeeder(reg);
+    const dir = tempDir();
+    instance = await createTestInstance(dir);
+    await writeFile(join(dir, 'key.pem'), key.publicPem);
+    policyFile = await writePolicyFile(policies(reg.host, key.publicPem));
+
+    let d = await pushApp('key/legacy');
+    await pushLegacySignatures(seeder, 'key/legacy', d, [keyLegacy(d)]);
+    d = await pushApp('key/bundle');
+    await referrer('key/bundle', d, signBundleWithKey(key.sign, { digest: d, predicateType: COSIGN_SIGN }));
+    d = await pushApp('keyless/legacy');
+    await pushLegacySignatures(seeder, 'keyless/legacy', d, [
+      await instance.signLegacy({ digest: d, identity: ACME }),
+    ]);
+    d = await pushApp('keyless/bundle');
+    await referrer(
+      'keyless/bundle',
+      d,
+      await instance.signBundle({ digest: d, identity: ACME, predicateType: COSIGN_SIGN }),
+    );
+    d = await pushApp('either/evil');
+    await pushLegacySignatures(seeder, 'either/evil', d, [
+      await instance.signLegacy({ digest: d, identity: EVIL }),
+    ]);
+    await pushApp('keyless/unsigned');
+  });
+  afterAll(async () => {
+    await reg?.stop();
+  });
+
+  describe('imagegate check', () => {
+    it('verifies key and keyless signatures in both formats, offline, and exits 0', async () => {
+      const run = await imagegate([
+        'check',
+        '--policy',
+        policyFile,
+        '--insecure-registry',
+        reg.host,
+        '--trusted-root',
+        `corp=${instance.trustedRootPath}`,
+        '--log-level',
+        'debug',
+        `${reg.host}/key/legacy:1`,
+        `${reg.host}/key/bundle:1`,
+        `${reg.host}/keyless/legacy:1`,
+        `${reg.host}/keyless/bundle:1`,
+      ]);
+      expect(run.code, run.stdout + run.stderr).toBe(0);
+      for (const repo of ['key/legacy', 'key/bundle', 'keyless/legacy', 'keyless/bundle']) {
+        expect(run.stdout).toContain(`✓ ${reg.host}/${repo}:1@${digests[repo]}`);
+      }
+      expect(run.stdout.match(/ok {3}signature: /g)).toHaveLength(4);
+      expect(run.stdout).toContain('result: allowed');
+      // Key and custom-root keyless policies never need public-good: TUF stays untouched.
+      expect(run.stderr).toContain('trusted root public-good unavailable: offline mode');
+    });
+
+    it('denies another identity and an unsigned image, saying which authorities were tried, and exits 1', async () => {
+      const run = await imagegate([
+        'check',
+        '--policy',
+        policyFile,
+        '--insecure-registry',
+        reg.host,
+        '--trusted-root',
+        `corp=${instance.trustedRootPath}`,
+        `${reg.host}/either/evil:1`,
+        `${reg.host}/keyless/unsigned:1`,
+      ]);
+      expect(run.code, run.stderr).toBe(1);
+      expect(run.stdout).toContain('no signature from authority "release-key" verified: found 1 signature');
+      expect(run.stdout).toContain(
+        `no signature from authority "ci" verified: found 1 signature; 1 by subject ${EVIL.subject} (wanted ${ACME.subject})`,
+      );
+      expect(run.stdout).toContain('[NO_SIGNATURES]');
+      expect(run.stdout.trimEnd().endsWith('result: denied (2 reasons)')).toBe(true);
+    });
+  });
+
+  describe('POST /validate', () => {
+    let setup: Setup;
+    let server: TestServer;
+
+    beforeAll(async () => {
+      setup = await buildEngine({
+        policy: [policyFile],
+        insecureRegistry: [reg.host],
+        trustedRoot: [`corp=${instance.trustedRootPath}`],
+      });
+      server = await startServer({ engine: setup.engine });
+    });
+    afterAll(async () => {
+      await server?.close();
+      await setup?.registry.close();
+    });
+
+    it('admits a pod whose images are signed in both formats by both authorities', async () => {
+      const res = await server.post(
+        '/validate?timeout=10s',
+        podReview(
+          ['key/legacy', 'key/bundle', 'keyless/legacy', 'keyless/bundle'].map((r) => `${reg.host}/${r}:1`),
+        ),
+      );
+      const response = (res.json as { response: { allowed: boolean; status?: unknown } }).response;
+      expect(response.status).toBeUndefined();
+      expect(response.allowed).toBe(true);
+      expect(server.audit.at(-1)?.images.map((i) => i.digest)).toEqual(
+        ['key/legacy', 'key/bundle', 'keyless/legacy', 'keyless/bundle'].map((r) => digests[r]),
+      );
+    });
+
+    it('denies with the signature denial message: each authority tried and why it failed', async () => {
+      const res = await server.post('/validate?timeout=10s', podReview([`${reg.host}/either/evil:1`]));
+      const response = (
+        res.json as { response: { allowed: boolean; status: { code: number; message: string } } }
+      ).response;
+      expect(response.allowed).toBe(false);
+      expect(response.status.code).toBe(403);
+      expect(response.status.message).toContain(`${reg.host}/either/evil:1`);
+      expect(response.status.message).toMatch(/\(policy either\): signature [A-Z_]+: /);
+      expect(response.status.message).toContain('no signature from authority "release-key" verified');
+      expect(response.status.message).toContain(
+        `no signature from authority "ci" verified: found 1 signature; 1 by subject ${EVIL.subject} (wanted ${ACME.subject})`,
+      );
+    });
+  });
+});
