@@ -327,7 +327,7 @@ export function compileBaseCheck(
           return { passed: false, code: 'BASE_NOT_PROVEN', reached: 'signed', parts, ...signed };
         }
         parts.push(
-          `layers: the base's ${prefix.baseLayers} diff_id${prefix.baseLayers === 1 ? '' : 's'} (${basePlatform.manifest.digest}) begin the image's`,
+          `layers: the base's ${prefix.baseLayers} diff_id${prefix.baseLayers === 1 ? '' : 's'} (${basePlatform.platform} manifest ${basePlatform.manifest.digest}) begin the image's`,
         );
         return { passed: true, code: 'OK', reached: 'layers', parts, ...signed };
       }
