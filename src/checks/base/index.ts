@@ -295,7 +295,9 @@ export function compileBaseCheck(
         if (maxAgeMs !== undefined) {
           if (signedAt === undefined) {
             parts.push(
-              `age: the base signature carries no verified time (no Rekor entry or RFC 3161 timestamp), so maxAge ${spec.maxAge} cannot be proven`,
+              signedBy.startsWith('no signature required')
+                ? `age: without a required signature there is no signing time, so maxAge ${spec.maxAge} cannot be proven`
+                : `age: the base signature carries no verified time (no Rekor entry or RFC 3161 timestamp), so maxAge ${spec.maxAge} cannot be proven`,
             );
             return { passed: false, code: 'BASE_AGE_UNKNOWN', reached: 'claim', claim, digest, parts };
           }
