@@ -12,6 +12,7 @@ import {
   PUBLIC_GOOD,
   type TrustedRootStore,
 } from '../checks/signature/index.js';
+import { compileBaseCheck } from '../checks/base/index.js';
 import { compileSizeCheck } from '../checks/size.js';
 import type { Engine, RequestScope } from '../engine.js';
 import { errorMessage } from '../errors.js';
@@ -130,10 +131,11 @@ export async function setupEngine(
   }
   const secrets =
     setup.kubeConfig !== undefined ? createSecretReader(setup.kubeConfig, ownNamespace()) : undefined;
+  const signatureDeps = { trustedRoots, ...(secrets !== undefined ? { secrets } : {}) };
   const compilers: CheckCompilers = {
     size: compileSizeCheck,
-    signature: (spec, name) =>
-      compileSignatureCheck(spec, name, { trustedRoots, ...(secrets !== undefined ? { secrets } : {}) }),
+    signature: (spec, name) => compileSignatureCheck(spec, name, signatureDeps),
+    base: (spec, name, imageSignature) => compileBaseCheck(spec, name, imageSignature, signatureDeps),
   };
 
   const required = [

@@ -21,7 +21,11 @@ export const DEFAULT_PLATFORMS: readonly string[] = ['linux/amd64'];
 export interface CheckCompilers {
   signature?: (spec: SignatureSpec, policyName: string) => Check;
   size?: (spec: SizeSpec, policyName: string) => Check;
-  base?: (spec: BaseSpec, policyName: string) => Check;
+  /**
+   * `imageSignature` is the same policy's `signature` section: the base check verifies provenance
+   * attestations of the image with it (and shares the verdict with the signature check).
+   */
+  base?: (spec: BaseSpec, policyName: string, imageSignature: SignatureSpec | undefined) => Check;
 }
 
 export interface CompiledPolicy {
@@ -97,7 +101,13 @@ export function compilePolicy(doc: ImagePolicyDocument, compilers: CheckCompiler
       );
     }
     // The compilers are typed per section; the tuple above loses the pairing.
-    checks.push((compiler as (s: typeof value, n: string) => Check)(value, name));
+    checks.push(
+      (compiler as (s: typeof value, n: string, sig: SignatureSpec | undefined) => Check)(
+        value,
+        name,
+        spec.signature,
+      ),
+    );
   }
   return {
     name,

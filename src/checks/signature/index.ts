@@ -30,6 +30,9 @@ export type { VerifiedItem, InTotoStatement, Rejection } from './verify.js';
 /** Scratch key holding `VerifiedItem[]` of kind 'attestation' (statement + predicateType + authority). */
 export const ATTESTATIONS_SCRATCH_KEY = 'signature.attestations';
 
+/** Scratch key prefix for the promise of a policy's image signature verdict (see imageVerdict). */
+export const VERDICT_SCRATCH_PREFIX = 'signature.verdict:';
+
 export interface SignatureDeps {
   trustedRoots: TrustedRootStore;
   /** Reads `key.secretRef` keys; without it such authorities fail as indeterminate. */
@@ -211,6 +214,33 @@ export async function verifyImageSignatures(
   return compileSignatureVerifier(spec, 'signature', deps).verify(registry, reference, digest, signal);
 }
 
+/**
+ * The image's own signature verdict under a policy's `signature` section, computed once per image
+ * and policy within a review: the checks of one policy run in parallel, so whichever asks first (the
+ * signature check or the base check, which needs verified provenance) starts the verification and
+ * stores its promise in the scratch; the other awaits the same promise. No ordering is assumed.
+ */
+export function imageVerdict(
+  input: CheckInput,
+  verifier: SignatureVerifier,
+  policyName: string,
+): Promise<SignatureVerdict> {
+  const key = `${VERDICT_SCRATCH_PREFIX}${policyName}`;
+  const existing = input.scratch.get<Promise<SignatureVerdict>>(key);
+  if (existing !== undefined) return existing;
+  const { resolved, signal } = input;
+  const verdict = (async () => {
+    let platformDigests: string[] = [];
+    if (resolved.manifest.kind === 'index') {
+      const platforms = await resolved.platforms(input.platforms, signal);
+      platformDigests = platforms.map((p) => p.manifest.digest);
+    }
+    return verifier.verify(input.registry, input.reference, resolved.digest, signal, platformDigests);
+  })();
+  input.scratch.set(key, verdict);
+  return verdict;
+}
+
 /** The policy's `signature` section as a Check (compile at policy load; throws ConfigError). */
 export function compileSignatureCheck(spec: SignatureSpec, policyName: string, deps: SignatureDeps): Check {
   const verifier = compileSignatureVerifier(spec, `policy "${policyName}" signature`, deps);
@@ -219,19 +249,8 @@ export function compileSignatureCheck(spec: SignatureSpec, policyName: string, d
     needsRegistry: true,
     async run(input: CheckInput): Promise<Finding> {
       const started = performance.now();
-      const { resolved, signal } = input;
-      let platformDigests: string[] = [];
-      if (resolved.manifest.kind === 'index') {
-        const platforms = await resolved.platforms(input.platforms, signal);
-        platformDigests = platforms.map((p) => p.manifest.digest);
-      }
-      const verdict = await verifier.verify(
-        input.registry,
-        input.reference,
-        resolved.digest,
-        signal,
-        platformDigests,
-      );
+      const { resolved } = input;
+      const verdict = await imageVerdict(input, verifier, policyName);
       const previous = input.scratch.get<VerifiedItem[]>(ATTESTATIONS_SCRATCH_KEY) ?? [];
       input.scratch.set(ATTESTATIONS_SCRATCH_KEY, [...previous, ...verdict.attestations]);
       const image = formatReference(withDigest(input.reference, resolved.digest));
@@ -248,6 +267,7 @@ export function compileSignatureCheck(spec: SignatureSpec, policyName: string, d
             format: s.format,
             ...s.signer,
             tlogEntries: s.tlogEntries,
+            ...(s.signedAt !== undefined ? { signedAt: s.signedAt, timeSource: s.timeSource } : {}),
             ...(s.dockerReference !== undefined ? { dockerReference: s.dockerReference } : {}),
           })),
           attestations: verdict.attestations.map((a) => ({

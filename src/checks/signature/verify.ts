@@ -52,6 +52,14 @@ export interface VerifiedItem {
   dockerReference?: string;
   predicateType?: string;
   statement?: InTotoStatement;
+  /**
+   * Earliest verified signing time (ISO 8601): a Rekor integrated time backed by a verified SET, or a
+   * verified RFC 3161 timestamp. Absent when the signature carries no verifiable time (e.g. a key
+   * signature without log entry or timestamp).
+   */
+  signedAt?: string;
+  /** Where signedAt comes from. */
+  timeSource?: 'rekor' | 'tsa';
 }
 
 export interface Rejection {
@@ -207,6 +215,30 @@ function hasTimestamp(entity: SignedEntity): boolean {
   return entity.timestamps.length > 0;
 }
 
+/**
+ * The earliest signing time of an entity that sigstore-js has verified: Verifier.verify checks every
+ * timestamp it carries (TSA signatures, Rekor SETs) and fails otherwise, so after it returned these
+ * times are trusted. A log entry without an inclusion promise has no signed time (as in sigstore-js).
+ */
+function signingTime(entity: SignedEntity): { signedAt: string; timeSource: 'rekor' | 'tsa' } | undefined {
+  let best: { at: Date; source: 'rekor' | 'tsa' } | undefined;
+  for (const t of entity.timestamps) {
+    let at: Date | undefined;
+    let source: 'rekor' | 'tsa';
+    if (t.$case === 'timestamp-authority') {
+      at = t.timestamp.signingTime;
+      source = 'tsa';
+    } else {
+      if (t.tlogEntry.inclusionPromise === undefined) continue;
+      at = new Date(Number(t.tlogEntry.integratedTime) * 1000);
+      source = 'rekor';
+    }
+    if (Number.isNaN(at.getTime())) continue;
+    if (best === undefined || at < best.at) best = { at, source };
+  }
+  return best === undefined ? undefined : { signedAt: best.at.toISOString(), timeSource: best.source };
+}
+
 /* ---------------------------------------------------------------- payload rules */
 
 function statementOf(bundle: Bundle): InTotoStatement {
@@ -253,6 +285,7 @@ async function verifyOne(
   let signer: Signer;
   let keyId: string | undefined;
   let tlogEntries: number;
+  let time: ReturnType<typeof signingTime>;
   if (authority.kind === 'key') {
     const { key, id } = await (authority as KeyAuthority).publicKey(ctx.signal);
     keyId = id;
@@ -271,6 +304,7 @@ async function verifyOne(
       throw new Rejected('TLOG_MISSING', 'without a transparency log entry');
     try {
       signer = keyVerifier(root, key, id, tlogRequired, authority).verify(entity);
+      time = signingTime(entity);
     } catch (err) {
       const m = mapError(err);
       throw new Rejected(m.code, m.code === 'SIGNATURE_INVALID' ? `not signed by key ${id}` : m.reason);
@@ -289,6 +323,7 @@ async function verifyOne(
         signer = verifyAtCurrentTime(entity, root);
       } else {
         signer = keylessVerifier(root, tlogRequired).verify(entity);
+        time = signingTime(entity);
       }
     } catch (err) {
       if (err instanceof Rejected) throw err;
@@ -320,6 +355,7 @@ async function verifyOne(
       ...(keyId !== undefined ? { keyId } : {}),
     },
     tlogEntries,
+    ...(time !== undefined ? time : {}),
   };
 
   // Only now is the content believed.
