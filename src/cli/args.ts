@@ -35,6 +35,7 @@ serve:
 check:
   --output text|json            default text
   --namespace NAME              evaluate as if the pod ran in NAME (default "default")
+  --as REF                      match oci:PATH images against policies as REF (the name they will be pushed as)
 
 Exit codes: 0 allowed, 1 denied, 2 usage or configuration error.
 `;
@@ -62,7 +63,14 @@ export type Command =
       pullSecrets: boolean;
       auditLog?: string;
     }
-  | { command: 'check'; common: CommonOptions; output: 'text' | 'json'; namespace: string; images: string[] }
+  | {
+      command: 'check';
+      common: CommonOptions;
+      output: 'text' | 'json';
+      namespace: string;
+      as?: string;
+      images: string[];
+    }
   | { command: 'review'; common: CommonOptions; file: string }
   | { command: 'help' }
   | { command: 'version' };
@@ -182,14 +190,20 @@ export function parseCommand(argv: readonly string[]): Command {
       };
     }
     case 'check': {
-      const { values, positionals } = parse({ output: { type: 'string' }, namespace: { type: 'string' } });
+      const { values, positionals } = parse({
+        output: { type: 'string' },
+        namespace: { type: 'string' },
+        as: { type: 'string' },
+      });
       if (values.help === true) return { command: 'help' };
       if (positionals.length === 0) throw usage('check needs at least one IMAGE');
+      const as = values.as as string | undefined;
       return {
         command: 'check',
         common: commonOf(values),
         output: oneOf('output', values.output as string | undefined, ['text', 'json'] as const) ?? 'text',
         namespace: (values.namespace as string | undefined) ?? 'default',
+        ...(as !== undefined ? { as } : {}),
         images: positionals,
       };
     }

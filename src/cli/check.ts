@@ -4,9 +4,10 @@ import { evaluateImages, type Verdict } from '../evaluate.js';
 import {
   createLayoutAccess,
   isLayoutReference,
-  LAYOUT_REGISTRY,
   parseLayoutReference,
   parseReference,
+  repositoryName,
+  type ImageReference,
   type RegistryAccess,
 } from '../registry/index.js';
 import type { Command } from './args.js';
@@ -15,26 +16,41 @@ import { setupEngine } from './setup.js';
 /** Time budget for a CLI check: generous, but never hang a pipeline. */
 const CHECK_TIMEOUT_MS = 120_000;
 
-/** Routes `oci:PATH` references (registry "oci-layout") to the local layout, the rest to the registry. */
-function withLayouts(remote: RegistryAccess): RegistryAccess {
-  const layouts = new Map<string, RegistryAccess>();
-  const pick = (registry: string, path: string): RegistryAccess => {
-    if (registry !== LAYOUT_REGISTRY) return remote;
-    let access = layouts.get(path);
+/**
+ * `oci:PATH` images: read from the local layout. Policies match them by `--as REF`'s name (the name the
+ * image will be pushed under), else by `oci-layout/PATH`. Everything else goes to the registry.
+ */
+function layoutRouting(remote: RegistryAccess, as: string | undefined) {
+  const paths = new Map<string, string>();
+  const accesses = new Map<string, RegistryAccess>();
+  const asName = as !== undefined ? parseReference(as) : undefined;
+  const parse = (image: string): ImageReference => {
+    if (!isLayoutReference(image)) return parseReference(image);
+    const { path, reference } = parseLayoutReference(image);
+    const ref: ImageReference =
+      asName === undefined
+        ? reference
+        : { ...reference, registry: asName.registry, repository: asName.repository };
+    paths.set(repositoryName(ref), path);
+    return ref;
+  };
+  const pick = (ref: Pick<ImageReference, 'registry' | 'repository'>): RegistryAccess => {
+    const path = paths.get(repositoryName(ref));
+    if (path === undefined) return remote;
+    let access = accesses.get(path);
     if (access === undefined) {
       access = createLayoutAccess(path);
-      layouts.set(path, access);
+      accesses.set(path, access);
     }
     return access;
   };
-  return {
-    resolve: (ref, signal) => pick(ref.registry, ref.repository).resolve(ref, signal),
-    getManifest: (repo, tagOrDigest, signal) =>
-      pick(repo.registry, repo.repository).getManifest(repo, tagOrDigest, signal),
-    getBlob: (repo, d, max, signal) => pick(repo.registry, repo.repository).getBlob(repo, d, max, signal),
-    getReferrers: (repo, digest, type, signal) =>
-      pick(repo.registry, repo.repository).getReferrers(repo, digest, type, signal),
+  const registry: RegistryAccess = {
+    resolve: (ref, signal) => pick(ref).resolve(ref, signal),
+    getManifest: (repo, tagOrDigest, signal) => pick(repo).getManifest(repo, tagOrDigest, signal),
+    getBlob: (repo, d, max, signal) => pick(repo).getBlob(repo, d, max, signal),
+    getReferrers: (repo, digest, type, signal) => pick(repo).getReferrers(repo, digest, type, signal),
   };
+  return { parse, registry };
 }
 
 export function formatVerdictText(verdict: Verdict): string {
@@ -86,12 +102,11 @@ export async function runCheck(cmd: Extract<Command, { command: 'check' }>, logg
     namespace: cmd.namespace,
     deadline: Date.now() + CHECK_TIMEOUT_MS,
   });
+  const routing = remote !== undefined ? layoutRouting(remote, cmd.as) : undefined;
   const verdict = await evaluateImages(cmd.images, engine.policies(), engine.settings, {
     namespace: cmd.namespace,
     signal: AbortSignal.timeout(CHECK_TIMEOUT_MS),
-    parse: (image) =>
-      isLayoutReference(image) ? parseLayoutReference(image).reference : parseReference(image),
-    ...(remote !== undefined ? { registry: withLayouts(remote) } : {}),
+    ...(routing !== undefined ? { parse: routing.parse, registry: routing.registry } : {}),
   });
   await client.close();
   process.stdout.write(

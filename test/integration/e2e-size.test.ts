@@ -292,14 +292,16 @@ describe('imagegate end to end: size, pinning and registry faults', () => {
       expect(run.stdout).toContain('result: allowed');
     });
 
-    it('denies a layout image over the limit with its build steps', async () => {
+    it('denies a layout image over the limit, matched by the name it will be pushed as (--as)', async () => {
       const file = await writePolicyFile(
-        sizePolicy('layouts', 'oci-layout/**', 'deny').replace('256Ki', '1Ki'),
+        sizePolicy('layouts', 'registry.example.com/team/**', 'deny').replace('256Ki', '1Ki'),
       );
       const run = await imagegate([
         'check',
         '--policy',
         file,
+        '--as',
+        'registry.example.com/team/top:1',
         `oci:${fixturePath('oci-images', 'apko-top_image')}`,
       ]);
       expect(run.code, run.stdout + run.stderr).toBe(1);
