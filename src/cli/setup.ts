@@ -10,6 +10,7 @@ import {
   loadTrustedRoots,
   parseTrustedRootFlag,
   PUBLIC_GOOD,
+  VerdictCache,
   type TrustedRootStore,
 } from '../checks/signature/index.js';
 import { compileSizeCheck } from '../checks/size.js';
@@ -31,6 +32,8 @@ export interface Setup {
   compilers: CheckCompilers;
   registry: Registry;
   trustedRoots: TrustedRootStore;
+  /** Passing signature verdicts, shared by every policy (reloads included). */
+  verdicts: VerdictCache;
 }
 
 export interface SetupOptions {
@@ -120,10 +123,15 @@ export async function setupEngine(
   }
   const secrets =
     setup.kubeConfig !== undefined ? createSecretReader(setup.kubeConfig, ownNamespace()) : undefined;
+  const verdicts = new VerdictCache();
   const compilers: CheckCompilers = {
     size: compileSizeCheck,
     signature: (spec, name) =>
-      compileSignatureCheck(spec, name, { trustedRoots, ...(secrets !== undefined ? { secrets } : {}) }),
+      compileSignatureCheck(spec, name, {
+        trustedRoots,
+        cache: verdicts,
+        ...(secrets !== undefined ? { secrets } : {}),
+      }),
   };
 
   const required = [
@@ -164,5 +172,5 @@ export async function setupEngine(
       });
     },
   };
-  return { engine, store, compilers, registry, trustedRoots };
+  return { engine, store, compilers, registry, trustedRoots, verdicts };
 }
