@@ -48,11 +48,15 @@ export function parseAdmissionReview(body: unknown): AdmissionReviewRequest {
   if (typeof request.uid !== 'string' || request.uid.length === 0) {
     throw new AdmissionError('MISSING_UID', 'AdmissionReview request.uid is missing or empty');
   }
-  const first = requestChecker.Errors(request).First();
-  if (first !== undefined) {
+  // Check() is the compiled validator; Errors() walks the value interpretively (a fifth of a cached
+  // review's handler CPU in the bench profile), so it only runs to describe a request that failed.
+  if (!requestChecker.Check(request)) {
+    const first = requestChecker.Errors(request).First();
     throw new AdmissionError(
       'NOT_ADMISSION_REVIEW',
-      `AdmissionReview request${first.path.replace(/\//g, '.')}: ${first.message}`,
+      first !== undefined
+        ? `AdmissionReview request${first.path.replace(/\//g, '.')}: ${first.message}`
+        : 'AdmissionReview request does not match the schema',
     );
   }
   return { apiVersion: ADMISSION_API_VERSION, kind: 'AdmissionReview', request: request as AdmissionRequest };

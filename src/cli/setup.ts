@@ -10,6 +10,7 @@ import {
   loadTrustedRoots,
   parseTrustedRootFlag,
   PUBLIC_GOOD,
+  VerdictCache,
   type TrustedRootStore,
 } from '../checks/signature/index.js';
 import { compileBaseCheck } from '../checks/base/index.js';
@@ -32,6 +33,8 @@ export interface Setup {
   compilers: CheckCompilers;
   registry: Registry;
   trustedRoots: TrustedRootStore;
+  /** Passing signature verdicts, shared by every policy (reloads included). */
+  verdicts: VerdictCache;
 }
 
 export interface SetupOptions {
@@ -131,7 +134,13 @@ export async function setupEngine(
   }
   const secrets =
     setup.kubeConfig !== undefined ? createSecretReader(setup.kubeConfig, ownNamespace()) : undefined;
-  const signatureDeps = { trustedRoots, ...(secrets !== undefined ? { secrets } : {}) };
+  // One verdict cache for the image signature and base checks: a verified digest is not re-verified.
+  const verdicts = new VerdictCache();
+  const signatureDeps = {
+    trustedRoots,
+    cache: verdicts,
+    ...(secrets !== undefined ? { secrets } : {}),
+  };
   const compilers: CheckCompilers = {
     size: compileSizeCheck,
     signature: (spec, name) => compileSignatureCheck(spec, name, signatureDeps),
@@ -176,5 +185,5 @@ export async function setupEngine(
       });
     },
   };
-  return { engine, store, compilers, registry, trustedRoots };
+  return { engine, store, compilers, registry, trustedRoots, verdicts };
 }

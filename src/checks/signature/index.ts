@@ -7,6 +7,7 @@
  * Public surface: compileSignatureCheck, compileSignatureVerifier / verifyImageSignatures,
  * loadTrustedRoots / parseTrustedRootFlag, and the types they use.
  */
+import { createHash } from 'node:crypto';
 import { SignatureError, type SignatureErrorCode } from '../../errors.js';
 import type { SignatureSpec } from '../../policy/policy.schema.js';
 import { formatReference, withDigest, type ImageReference } from '../../registry/reference.js';
@@ -15,6 +16,7 @@ import type { Check, CheckInput, Finding } from '../check.js';
 import { compileAuthorities, type CompiledAuthority, type SecretReader } from './authorities.js';
 import { fetchCandidates } from './fetch.js';
 import type { TrustedRootStore } from './trusted-roots.js';
+import type { VerdictCache } from './verdict-cache.js';
 import { verifyCandidate, type Rejection, type VerifiedItem } from './verify.js';
 
 export { parseTrustedRootFlag, loadTrustedRoots, PUBLIC_GOOD } from './trusted-roots.js';
@@ -26,6 +28,7 @@ export type {
 } from './trusted-roots.js';
 export type { SecretReader, SecretKeyReference } from './authorities.js';
 export type { VerifiedItem, InTotoStatement, Rejection } from './verify.js';
+export { VerdictCache, type VerdictCacheOptions } from './verdict-cache.js';
 
 /** Scratch key holding `VerifiedItem[]` of kind 'attestation' (statement + predicateType + authority). */
 export const ATTESTATIONS_SCRATCH_KEY = 'signature.attestations';
@@ -37,6 +40,8 @@ export interface SignatureDeps {
   trustedRoots: TrustedRootStore;
   /** Reads `key.secretRef` keys; without it such authorities fail as indeterminate. */
   secrets?: SecretReader;
+  /** Passing verdicts shared across reviews (and concurrent identical verifications); none: verify each time. */
+  cache?: VerdictCache;
 }
 
 export interface DigestVerification {
@@ -151,53 +156,69 @@ export function compileSignatureVerifier(
     return { digest, found: candidates.length, verified, rejections };
   }
 
+  // Verdicts depend on the authorities (not on the policy's name): equal specs share cache entries.
+  const specKey = createHash('sha256').update(JSON.stringify(spec)).digest('base64url').slice(0, 22);
+
+  async function verify(
+    registry: RegistryAccess,
+    reference: ImageReference,
+    digest: string,
+    signal: AbortSignal,
+    platformDigests: readonly string[],
+  ): Promise<SignatureVerdict> {
+    const top = await verifyDigest(registry, reference, digest, signal);
+    const digests = [top];
+    const attestations = (ds: DigestVerification[]): VerifiedItem[] =>
+      ds.flatMap((d) => d.verified.filter((v) => v.kind === 'attestation'));
+    const pass = (ds: DigestVerification[], message: string): SignatureVerdict => ({
+      passed: true,
+      code: 'OK',
+      message,
+      signatures: ds.flatMap((d) => d.verified.filter((v) => v.kind === 'signature')),
+      attestations: attestations(ds),
+      digests,
+    });
+    const describe = (d: DigestVerification): string => {
+      const names = [...authoritiesMet(d)];
+      return `${d.digest} signed by ${names.map((n) => `"${n}"`).join(', ')}`;
+    };
+
+    if (authoritiesMet(top).size >= threshold) return pass([top], describe(top));
+
+    const platforms = [];
+    for (const p of platformDigests.filter((p) => p !== digest)) {
+      platforms.push(await verifyDigest(registry, reference, p, signal));
+    }
+    digests.push(...platforms);
+    if (platforms.length > 0 && platforms.every((d) => authoritiesMet(d).size >= threshold)) {
+      return pass(platforms, `every checked platform is signed: ${platforms.map(describe).join('; ')}`);
+    }
+
+    const failing = [top, ...platforms.filter((d) => authoritiesMet(d).size < threshold)];
+    const all = failing.flatMap((d) => d.rejections);
+    const partly = failing.some((d) => authoritiesMet(d).size > 0);
+    const code: SignatureErrorCode = partly
+      ? 'THRESHOLD_NOT_MET'
+      : failing.every((d) => d.found === 0)
+        ? 'NO_SIGNATURES'
+        : worstCode(all);
+    const thresholdNote = threshold > 1 ? ` (threshold ${threshold})` : '';
+    return {
+      passed: false,
+      code,
+      message: failing.map((d) => explain(authorities, d)).join(' | ') + thresholdNote,
+      signatures: [],
+      attestations: attestations(digests),
+      digests,
+    };
+  }
+
   return {
-    async verify(registry, reference, digest, signal, platformDigests = []) {
-      const top = await verifyDigest(registry, reference, digest, signal);
-      const digests = [top];
-      const attestations = (ds: DigestVerification[]): VerifiedItem[] =>
-        ds.flatMap((d) => d.verified.filter((v) => v.kind === 'attestation'));
-      const pass = (ds: DigestVerification[], message: string): SignatureVerdict => ({
-        passed: true,
-        code: 'OK',
-        message,
-        signatures: ds.flatMap((d) => d.verified.filter((v) => v.kind === 'signature')),
-        attestations: attestations(ds),
-        digests,
-      });
-      const describe = (d: DigestVerification): string => {
-        const names = [...authoritiesMet(d)];
-        return `${d.digest} signed by ${names.map((n) => `"${n}"`).join(', ')}`;
-      };
-
-      if (authoritiesMet(top).size >= threshold) return pass([top], describe(top));
-
-      const platforms = [];
-      for (const p of platformDigests.filter((p) => p !== digest)) {
-        platforms.push(await verifyDigest(registry, reference, p, signal));
-      }
-      digests.push(...platforms);
-      if (platforms.length > 0 && platforms.every((d) => authoritiesMet(d).size >= threshold)) {
-        return pass(platforms, `every checked platform is signed: ${platforms.map(describe).join('; ')}`);
-      }
-
-      const failing = [top, ...platforms.filter((d) => authoritiesMet(d).size < threshold)];
-      const all = failing.flatMap((d) => d.rejections);
-      const partly = failing.some((d) => authoritiesMet(d).size > 0);
-      const code: SignatureErrorCode = partly
-        ? 'THRESHOLD_NOT_MET'
-        : failing.every((d) => d.found === 0)
-          ? 'NO_SIGNATURES'
-          : worstCode(all);
-      const thresholdNote = threshold > 1 ? ` (threshold ${threshold})` : '';
-      return {
-        passed: false,
-        code,
-        message: failing.map((d) => explain(authorities, d)).join(' | ') + thresholdNote,
-        signatures: [],
-        attestations: attestations(digests),
-        digests,
-      };
+    verify(registry, reference, digest, signal, platformDigests = []) {
+      const cache = deps.cache;
+      if (cache === undefined) return verify(registry, reference, digest, signal, platformDigests);
+      const key = `${specKey} ${reference.registry}/${reference.repository}@${digest} ${platformDigests.join(',')}`;
+      return cache.verify(key, signal, (s) => verify(registry, reference, digest, s, platformDigests));
     },
   };
 }

@@ -1,0 +1,500 @@
+/**
+ * `npm run bench`: imagegate against baselines measured in the same run, on loopback, with the real
+ * registry (docker-registry) and the real HTTPS server. Prints a ratio table and writes
+ * bench/results/latest.json. See docs/benchmarks.md. BENCH_SCALE=0.5 halves durations and trials.
+ */
+import { fork, execFileSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createDevCertificate } from '../src/server/dev-cert.js';
+import { startFaultProxy, type FaultProxy } from '../test/helpers/fault-proxy.js';
+import { startRegistry } from '../test/helpers/registry.js';
+import { RegistrySeeder } from '../test/helpers/registry-seeder.js';
+import { keyPolicyYaml, pushSignedImage, signingKey } from '../test/helpers/signed-images.js';
+import { closedLoop, fixedRate, percentile, pool, send, type LoadResult, type Target } from './load.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const SCALE = Number(process.env.BENCH_SCALE ?? '1');
+const SECONDS = Math.max(1, 4 * SCALE);
+const TRIALS = Math.max(2, Math.round(5 * SCALE));
+const CONNECTIONS = 16;
+/** BENCH_ONLY=cached,cold,memory runs some sections (the burst runs with cold). */
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'cached,cold,memory').split(','));
+/** Per image, digest-pinned, key-signed (legacy .sig), on a registry without the referrers API. */
+const ROUND_TRIPS_PER_IMAGE = 2; // .sig tag → its payload blob (the other lookups can run beside them)
+const REQUESTS_PER_IMAGE = 6; // manifest, .sig tag, payload blob, .att tag, referrers API, referrers tag
+
+/** What bench/server-child.mjs is told to run. */
+interface ChildConfig {
+  kind: 'baseline' | 'imagegate';
+  cert: string;
+  key: string;
+  policy?: string;
+  registry?: string;
+}
+
+interface Server {
+  url: string;
+  child: ChildProcess;
+  cpu(): Promise<NodeJS.CpuUsage>;
+  stop(): Promise<void>;
+}
+
+async function startChild(config: ChildConfig, profileDir?: string): Promise<Server> {
+  const child = fork(join(here, 'server-child.mjs'), [JSON.stringify(config)], {
+    execArgv: [...(profileDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`server child exited with ${code}`)));
+    child.on('message', (m: { type: string; port?: number }) => {
+      if (m.type === 'ready') resolve(m.port ?? 0);
+    });
+  });
+  return {
+    url: `https://127.0.0.1:${port}`,
+    child,
+    cpu: () =>
+      new Promise((resolve) => {
+        const on = (m: { type: string; usage?: NodeJS.CpuUsage }): void => {
+          if (m.type !== 'cpu' || m.usage === undefined) return;
+          child.off('message', on);
+          resolve(m.usage);
+        };
+        child.on('message', on);
+        child.send({ type: 'cpu' });
+      }),
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null || !child.connected) return resolve();
+        child.removeAllListeners('exit');
+        child.once('exit', () => resolve());
+        child.send({ type: 'stop' });
+      }),
+  };
+}
+
+const cpuMicros = (a: NodeJS.CpuUsage, b: NodeJS.CpuUsage): number => b.user - a.user + (b.system - a.system);
+
+let uidCounter = 0;
+function review(images: string[], targetBytes = 0, uid = `bench-${++uidCounter}`): string {
+  const pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'bench', namespace: 'default', labels: { app: 'bench' } },
+    spec: {
+      containers: images.map((image, i) => ({
+        name: `c${i}`,
+        image,
+        env: [] as { name: string; value: string }[],
+        resources: { requests: { cpu: '100m', memory: '64Mi' } },
+      })),
+    },
+  };
+  const wrap = (): string =>
+    JSON.stringify({
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      request: {
+        uid,
+        kind: { group: '', version: 'v1', kind: 'Pod' },
+        resource: { group: '', version: 'v1', resource: 'pods' },
+        namespace: 'default',
+        operation: 'CREATE',
+        userInfo: { username: 'system:serviceaccount:kube-system:replicaset-controller' },
+        object: pod,
+        dryRun: false,
+      },
+    });
+  // Pad with environment variables, as real pods carry, to the wanted size.
+  let n = 0;
+  while (wrap().length < targetBytes) {
+    const c = pod.spec.containers[n % pod.spec.containers.length]!;
+    c.env.push({ name: `SETTING_${n}`, value: 'x'.repeat(80) });
+    n++;
+  }
+  return wrap();
+}
+
+function withUid(body: string, uid: string): string {
+  return body.replace(/"uid":"[^"]*"/, `"uid":"${uid}"`);
+}
+
+async function main(): Promise<void> {
+  const startedAt = Date.now();
+  // The servers run the compiled code, as in production (tsx adds a loader and source-mapped stacks).
+  process.stderr.write('building dist/\n');
+  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+  const work = await mkdtemp(join(tmpdir(), 'imagegate-bench-'));
+  const registry = await startRegistry();
+  const seeder = new RegistrySeeder(registry);
+  const key = signingKey();
+  const policy = join(work, 'policy.yaml');
+  await writeFile(policy, keyPolicyYaml(key));
+  const cert = await createDevCertificate(work);
+  const proxies: FaultProxy[] = [];
+  const servers: Server[] = [];
+  const proxy = async (delayMs: number): Promise<FaultProxy> => {
+    const p = await startFaultProxy(registry.url);
+    if (delayMs > 0) p.inject(/./, { kind: 'delay', ms: delayMs });
+    proxies.push(p);
+    return p;
+  };
+  const child = async (config: Omit<ChildConfig, 'cert' | 'key'>, profile?: string): Promise<Server> => {
+    const s = await startChild({ ...config, cert: cert.cert, key: cert.key }, profile);
+    servers.push(s);
+    return s;
+  };
+  const results: Record<string, unknown> = {};
+  const rows: {
+    figure: string;
+    value: string;
+    baseline: string;
+    ratio: string;
+    target: string;
+    met: string;
+  }[] = [];
+  const row = (
+    figure: string,
+    value: string,
+    baseline: string,
+    ratio: number,
+    target: string,
+    met: boolean,
+  ): void => {
+    rows.push({ figure, value, baseline, ratio: ratio.toFixed(2), target, met: met ? 'yes' : 'NO' });
+    process.stderr.write(
+      `  ${figure}: ${value} vs ${baseline} → ${ratio.toFixed(2)} (${target}) ${met ? 'met' : 'MISSED'}\n`,
+    );
+  };
+
+  // BENCH_PROFILE=1: each imagegate server writes a --cpu-prof profile here when it stops.
+  const profileDir = join(here, 'results', 'profiles');
+  await rm(profileDir, { recursive: true, force: true });
+  async function cachedSection(): Promise<void> {
+    const fast = await proxy(0);
+    const cachedImages = [];
+    for (const name of ['app', 'sidecar']) {
+      const d = await pushSignedImage(seeder, fast.host, `cached/${name}`, key);
+      cachedImages.push(`${fast.host}/cached/${name}@${d}`);
+    }
+    const baseline = await child({ kind: 'baseline' });
+    const imagegate = await child(
+      { kind: 'imagegate', policy, registry: fast.host },
+      process.env.BENCH_PROFILE === '1' ? profileDir : undefined,
+    );
+    const cached: Record<string, unknown> = {};
+    for (const kb of [5, 20, 50]) {
+      const body = review(cachedImages, kb * 1024);
+      const tb: Target = { url: baseline.url, ca: cert.ca, path: '/validate', body };
+      const ti: Target = { url: imagegate.url, ca: cert.ca, path: '/validate', body };
+      const warm = pool(ti, 1);
+      const first = await send(warm, ti);
+      if (!first.allowed) throw new Error('the cached pod is not allowed: check the bench policy');
+      await warm.close();
+      await closedLoop(tb, CONNECTIONS, 1);
+      await closedLoop(ti, CONNECTIONS, 1);
+      const registryBefore = fast.log.length;
+      const c0 = await baseline.cpu();
+      const bMax = await closedLoop(tb, CONNECTIONS, SECONDS);
+      const c1 = await baseline.cpu();
+      const i0 = await imagegate.cpu();
+      const iMax = await closedLoop(ti, CONNECTIONS, SECONDS);
+      const i1 = await imagegate.cpu();
+      const cpuBase = cpuMicros(c0, c1) / bMax.requests;
+      const cpuIg = cpuMicros(i0, i1) / iMax.requests;
+      const rates: Record<string, { baseline: LoadResult; imagegate: LoadResult; rate: number }> = {};
+      for (const frac of [0.5, 0.8]) {
+        const rate = Math.round(bMax.rps * frac);
+        const b = await fixedRate(tb, rate, SECONDS);
+        const g = await fixedRate(ti, rate, SECONDS);
+        rates[String(frac)] = { rate, baseline: b, imagegate: g };
+      }
+      const registryRequests = fast.log.length - registryBefore;
+      cached[`${kb}KB`] = {
+        bytes: body.length,
+        baselineMax: bMax,
+        imagegateMax: iMax,
+        rates,
+        cpuMicrosPerRequest: { baseline: cpuBase, imagegate: cpuIg },
+        registryRequests,
+      };
+      const tr = iMax.rps / bMax.rps;
+      row(
+        `cached ${kb} KB: max throughput`,
+        `${iMax.rps.toFixed(0)}/s`,
+        `${bMax.rps.toFixed(0)}/s`,
+        tr,
+        '≥ 0.80',
+        tr >= 0.8,
+      );
+      for (const [frac, r] of Object.entries(rates)) {
+        const added = r.imagegate.p99 - r.baseline.p99;
+        row(
+          `cached ${kb} KB @${Number(frac) * 100}% (${r.rate}/s): p99 (p50 ${r.imagegate.p50.toFixed(2)} vs ${r.baseline.p50.toFixed(2)})`,
+          `${r.imagegate.p99.toFixed(2)} ms`,
+          `${r.baseline.p99.toFixed(2)} ms`,
+          r.imagegate.p99 / r.baseline.p99,
+          `added ≤ 2 ms (${added.toFixed(2)})`,
+          added <= 2,
+        );
+      }
+      row(
+        `cached ${kb} KB: CPU per request`,
+        `${cpuIg.toFixed(0)} µs`,
+        `${cpuBase.toFixed(0)} µs`,
+        cpuIg / cpuBase,
+        'recorded',
+        true,
+      );
+      row(
+        `cached ${kb} KB: registry requests under load`,
+        String(registryRequests),
+        '0',
+        registryRequests,
+        '0',
+        registryRequests === 0,
+      );
+    }
+    results.cached = cached;
+    await imagegate.stop();
+    await baseline.stop();
+  }
+  async function coldSection(): Promise<void> {
+    // ---------------------------------------------------------------- 2. cold pods
+    process.stderr.write('cold pods\n');
+    const cold: Record<string, unknown> = {};
+    for (const delay of [5, 20]) {
+      const p = await proxy(delay);
+      const server = await child(
+        { kind: 'imagegate', policy, registry: p.host },
+        process.env.BENCH_PROFILE === '1' ? profileDir : undefined,
+      );
+      const t: Target = { url: server.url, ca: cert.ca, path: '/validate', body: '' };
+      const client = pool(t, 2);
+      // Warm the connection and the process (JIT) with a signed image that is not measured.
+      const warmDigest = await pushSignedImage(seeder, p.host, `warm/d${delay}`, key);
+      await send(client, t, review([`${p.host}/warm/d${delay}@${warmDigest}`]));
+      // Baseline: one registry round trip through this proxy, measured now: a manifest GET (delay +
+      // loopback + the registry's own service time, 2-4 ms for docker-registry on this machine).
+      const rtts: number[] = [];
+      for (let i = 0; i < 10; i++) {
+        const s = performance.now();
+        const res = await fetch(`${p.url}/v2/warm/d${delay}/manifests/${warmDigest}`, {
+          headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+        });
+        await res.arrayBuffer();
+        rtts.push(performance.now() - s);
+      }
+      rtts.sort((a, b) => a - b);
+      const rtt = percentile(rtts, 50);
+      for (const n of [1, 4, 10, 20]) {
+        const trials = n === 20 ? Math.max(2, Math.round(TRIALS * 0.6)) : TRIALS;
+        const latencies: number[] = [];
+        const requests: number[] = [];
+        let denied = 0;
+        const c0 = await server.cpu();
+        for (let trial = 0; trial < trials; trial++) {
+          const images = await Promise.all(
+            Array.from({ length: n }, async (_, k) => {
+              const repo = `cold/d${delay}/n${n}/t${trial}/i${k}`;
+              return `${p.host}/${repo}@${await pushSignedImage(seeder, p.host, repo, key)}`;
+            }),
+          );
+          const before = p.log.length;
+          const r = await send(client, t, review(images));
+          latencies.push(r.ms);
+          requests.push(p.log.length - before);
+          if (!r.allowed) denied++;
+        }
+        const c1 = await server.cpu();
+        latencies.sort((a, b) => a - b);
+        const lMin = ROUND_TRIPS_PER_IMAGE * rtt;
+        const rMin = REQUESTS_PER_IMAGE * n;
+        const median = percentile(latencies, 50);
+        const maxRequests = Math.max(...requests);
+        cold[`d${delay}-n${n}`] = {
+          delayMs: delay,
+          images: n,
+          trials,
+          rttMs: rtt,
+          lMinMs: lMin,
+          latenciesMs: latencies,
+          requests,
+          rMin,
+          denied,
+          cpuMicrosPerReview: cpuMicros(c0, c1) / trials,
+        };
+        row(
+          `cold ${n} images, +${delay} ms: median latency`,
+          `${median.toFixed(1)} ms`,
+          `L_min ${lMin.toFixed(1)} ms`,
+          median / lMin,
+          '≤ 1.20',
+          median / lMin <= 1.2 && denied === 0,
+        );
+        row(
+          `cold ${n} images, +${delay} ms: registry requests`,
+          String(maxRequests),
+          `R_min ${rMin}`,
+          maxRequests / rMin,
+          '= 1.00',
+          requests.every((x) => x === rMin),
+        );
+        if (delay === 5)
+          row(
+            `cold ${n} images: CPU per review`,
+            `${(cpuMicros(c0, c1) / trials).toFixed(0)} µs`,
+            '-',
+            Number.NaN,
+            'recorded',
+            true,
+          );
+      }
+      await client.close();
+
+      // ---------------------------------------------------------------- 3. burst (on the 5 ms proxy)
+      if (delay === 5) {
+        process.stderr.write('burst\n');
+        const digest = await pushSignedImage(seeder, p.host, 'burst/app', key);
+        const body = review([`${p.host}/burst/app@${digest}`]);
+        const burstPool = pool(t, 250);
+        const before = p.log.length;
+        const started = performance.now();
+        const answers = await Promise.all(
+          Array.from({ length: 1000 }, (_, i) =>
+            send(burstPool, t, withUid(body, `burst-${i}`)).catch(() => undefined),
+          ),
+        );
+        const wall = performance.now() - started;
+        await burstPool.close();
+        const requests = p.log.length - before;
+        const latencies = answers
+          .filter((a) => a !== undefined)
+          .map((a) => a.ms)
+          .sort((a, b) => a - b);
+        const notAllowed = answers.filter((a) => a === undefined || !a.allowed || a.status !== 200).length;
+        results.burst = {
+          reviews: 1000,
+          answered: latencies.length,
+          notAllowed,
+          requests,
+          rMin: REQUESTS_PER_IMAGE,
+          p50: percentile(latencies, 50),
+          p99: percentile(latencies, 99),
+          wallMs: wall,
+        };
+        row(
+          'burst 1000 identical cold reviews: registry requests',
+          String(requests),
+          `R_min ${REQUESTS_PER_IMAGE}`,
+          requests / REQUESTS_PER_IMAGE,
+          '= 1.00',
+          requests === REQUESTS_PER_IMAGE,
+        );
+        row(
+          'burst: reviews not allowed (overload denials)',
+          String(notAllowed),
+          '0',
+          notAllowed,
+          '= 0',
+          notAllowed === 0,
+        );
+        row(
+          'burst: p99 latency',
+          `${percentile(latencies, 99).toFixed(0)} ms`,
+          `p50 ${percentile(latencies, 50).toFixed(0)} ms`,
+          percentile(latencies, 99) / percentile(latencies, 50),
+          'reported',
+          true,
+        );
+      }
+      await server.stop();
+    }
+    results.cold = cold;
+  }
+  function memorySection(): void {
+    // ---------------------------------------------------------------- 4. memory (child with --expose-gc)
+    process.stderr.write('memory\n');
+    const out = execFileSync(
+      process.execPath,
+      [
+        '--expose-gc',
+        '--import',
+        'tsx',
+        join(here, 'memory.ts'),
+        String(Math.round(100_000 * Math.min(1, SCALE))),
+      ],
+      { encoding: 'utf8' },
+    );
+    const memory = JSON.parse(out) as {
+      points: { entries: number; bytesPerEntry: number }[];
+      bound: { maxEntries: number; inserted: number; size: number; heapAtMax: number; heapAfter2x: number };
+    };
+    results.memory = memory;
+    for (const pt of memory.points) {
+      row(
+        `memory: bytes per cached decision (${pt.entries} entries)`,
+        `${pt.bytesPerEntry.toFixed(0)} B`,
+        '2048 B',
+        pt.bytesPerEntry / 2048,
+        '≤ 1.00',
+        pt.bytesPerEntry <= 2048,
+      );
+    }
+    const b = memory.bound;
+    const growth = b.heapAfter2x / b.heapAtMax;
+    row(
+      `memory: bound after inserting ${b.inserted}`,
+      `${b.size} entries, heap ×${growth.toFixed(2)}`,
+      `max ${b.maxEntries}`,
+      b.size / b.maxEntries,
+      '≤ 1.00',
+      b.size <= b.maxEntries && growth < 1.2,
+    );
+  }
+  try {
+    // ---------------------------------------------------------------- 1. cached decisions
+    if (ONLY.has('cached')) await cachedSection();
+    if (ONLY.has('cold')) await coldSection();
+    if (ONLY.has('memory')) memorySection();
+  } finally {
+    for (const s of servers) await s.stop().catch(() => undefined);
+    for (const p of proxies) await p.stop();
+    await registry.stop();
+    await rm(work, { recursive: true, force: true });
+  }
+
+  const machine = {
+    nproc: cpus().length,
+    cpu: /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown',
+    node: process.version,
+    scale: SCALE,
+    secondsPerLoadRun: SECONDS,
+    coldTrials: TRIALS,
+    durationSeconds: Math.round((Date.now() - startedAt) / 1000),
+    date: new Date().toISOString(),
+  };
+  await mkdir(join(here, 'results'), { recursive: true });
+  await writeFile(
+    join(here, 'results', 'latest.json'),
+    `${JSON.stringify({ machine, rows, results }, null, 2)}\n`,
+  );
+  const widths = (['figure', 'value', 'baseline', 'ratio', 'target', 'met'] as const).map((k) =>
+    Math.max(k.length, ...rows.map((r) => r[k].length)),
+  );
+  const line = (cells: string[]): string =>
+    `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+  console.log(
+    `\nimagegate bench — ${machine.nproc} × ${machine.cpu}, Node ${machine.node}, scale ${SCALE}, ${machine.durationSeconds} s\n`,
+  );
+  console.log(line(['figure', 'value', 'baseline', 'ratio', 'target', 'met']));
+  console.log(line(widths.map((w) => '-'.repeat(w))));
+  for (const r of rows) console.log(line([r.figure, r.value, r.baseline, r.ratio, r.target, r.met]));
+  console.log(`\nwritten to bench/results/latest.json`);
+}
+
+await main();

@@ -1,0 +1,66 @@
+/**
+ * One server under test, in its own process (the load generator gets the other core), run the way
+ * production runs it: plain node over the compiled dist/ (bench/run.ts builds it first). Either the
+ * baseline, a bare Fastify HTTPS server that parses the review and answers a fixed allowed review, or
+ * imagegate itself (setupEngine + buildApp, as `imagegate serve` builds them). Tells the parent its
+ * port over IPC and answers `cpu` messages with process.cpuUsage().
+ *
+ * argv[2]: JSON { kind: 'baseline' | 'imagegate', cert, key, policy?, registry? }
+ */
+import Fastify from 'fastify';
+import { pino } from 'pino';
+import { createAuditWriter } from '../dist/src/audit/writer.js';
+import { setupEngine } from '../dist/src/cli/setup.js';
+import { buildApp, DEFAULT_BODY_LIMIT } from '../dist/src/server/app.js';
+import { createMetrics } from '../dist/src/server/metrics.js';
+
+const config = JSON.parse(process.argv[2] ?? '{}');
+const https = { cert: config.cert, key: config.key };
+
+async function start() {
+  if (config.kind === 'baseline') {
+    const app = Fastify({ bodyLimit: DEFAULT_BODY_LIMIT, https });
+    app.post('/validate', async (request) => ({
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      response: { uid: request.body?.request?.uid, allowed: true },
+    }));
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    return { port: app.server.address().port, close: () => app.close() };
+  }
+  // Production-like: JSON logs and audit lines serialised and written (to /dev/null), asynchronously.
+  const logger = pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: false }));
+  const setup = await setupEngine(
+    {
+      policy: [config.policy],
+      insecureRegistry: [config.registry],
+      allowRegistry: [],
+      trustedRoot: [],
+      logLevel: 'info',
+    },
+    logger,
+  );
+  const app = buildApp({
+    engine: setup.engine,
+    audit: createAuditWriter(pino.destination({ dest: '/dev/null', sync: false })),
+    metrics: createMetrics(),
+    logger,
+    readiness: () => ({ ready: true }),
+    https,
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  return {
+    port: app.server.address().port,
+    close: async () => {
+      await app.close();
+      await setup.registry.close();
+    },
+  };
+}
+
+const server = await start();
+process.on('message', (m) => {
+  if (m.type === 'cpu') process.send?.({ type: 'cpu', usage: process.cpuUsage() });
+  if (m.type === 'stop') void server.close().finally(() => process.exit(0));
+});
+process.send?.({ type: 'ready', port: server.port });

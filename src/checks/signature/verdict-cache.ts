@@ -1,0 +1,81 @@
+/**
+ * Verified signature verdicts, shared across reviews: without it every admission of an already
+ * verified image re-reads the signature tags and referrers (failures are not cached by the registry
+ * client, so the `.att` and referrers lookups go out every time) and re-runs the crypto.
+ *
+ * Keyed by (authorities, repository, digest, platform digests): a policy whose authorities change gets
+ * new keys at once. Only passing verdicts are stored, each for `ttlMs` (a `secretRef` key may rotate),
+ * at most `maxEntries` of them (least recently used out first). Concurrent verifications of the same
+ * key share one run (a burst of identical cold reviews costs the registry one lookup).
+ */
+import { SingleFlight } from '../../registry/cache.js';
+import type { SignatureVerdict } from './index.js';
+
+export interface VerdictCacheOptions {
+  /** Default 10,000 entries (well under 2 KB each for key or keyless signatures without attestations). */
+  maxEntries?: number;
+  /** Default 5 minutes. */
+  ttlMs?: number;
+  now?: () => number;
+}
+
+export const DEFAULT_VERDICT_CACHE_ENTRIES = 10_000;
+export const DEFAULT_VERDICT_TTL_MS = 5 * 60_000;
+
+export class VerdictCache {
+  readonly maxEntries: number;
+  readonly ttlMs: number;
+  readonly #now: () => number;
+  readonly #entries = new Map<string, { verdict: SignatureVerdict; expires: number }>();
+  readonly #flights = new SingleFlight();
+
+  constructor(options: VerdictCacheOptions = {}) {
+    this.maxEntries = options.maxEntries ?? DEFAULT_VERDICT_CACHE_ENTRIES;
+    this.ttlMs = options.ttlMs ?? DEFAULT_VERDICT_TTL_MS;
+    this.#now = options.now ?? Date.now;
+  }
+
+  get(key: string): SignatureVerdict | undefined {
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return undefined;
+    this.#entries.delete(key);
+    if (entry.expires <= this.#now()) return undefined;
+    this.#entries.set(key, entry);
+    return entry.verdict;
+  }
+
+  /** Stores a passing verdict (anything else is ignored), without the per-digest rejection details. */
+  set(key: string, verdict: SignatureVerdict): void {
+    if (!verdict.passed || this.maxEntries <= 0 || this.ttlMs <= 0) return;
+    this.#entries.delete(key);
+    this.#entries.set(key, { verdict: { ...verdict, digests: [] }, expires: this.#now() + this.ttlMs });
+    while (this.#entries.size > this.maxEntries) {
+      const oldest = this.#entries.keys().next().value;
+      if (oldest === undefined) break;
+      this.#entries.delete(oldest);
+    }
+  }
+
+  /** The cached verdict, or `verify`'s, shared with concurrent callers of the same key. */
+  async verify(
+    key: string,
+    signal: AbortSignal,
+    verify: (signal: AbortSignal) => Promise<SignatureVerdict>,
+  ): Promise<SignatureVerdict> {
+    const hit = this.get(key);
+    if (hit !== undefined) return hit;
+    return this.#flights.do(key, signal, async (s) => {
+      const verdict = await verify(s);
+      this.set(key, verdict);
+      return verdict;
+    });
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  clear(): void {
+    this.#entries.clear();
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * Key-signed images for end-to-end tests and the benchmarks: a tiny OCI image (unique config) pushed
+ * to a registry, its cosign legacy `.sig` signature made with a test key, and an ImagePolicy file that
+ * requires that key.
+ */
+import type { Seeder } from './legacy-cases.js';
+import { pushLegacySignatures } from './cosign-push.js';
+import { sha256 } from './memory-registry.js';
+import { keyPair } from './test-sigstore.js';
+
+export type SigningKey = ReturnType<typeof keyPair>;
+
+export function signingKey(): SigningKey {
+  return keyPair('ec-p256');
+}
+
+let counter = 0;
+
+/** Pushes a fresh image to `repo` (tag `tag`) and, when `key` is given, signs it; returns the digest. */
+export async function pushSignedImage(
+  seeder: Seeder,
+  host: string,
+  repo: string,
+  key: SigningKey | undefined,
+  tag = 'v1',
+): Promise<string> {
+  counter += 1;
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      config: { Labels: { image: `${repo}#${counter}#${process.pid}#${Date.now()}` } },
+      rootfs: { type: 'layers', diff_ids: [] },
+    }),
+  );
+  await seeder.putBlob(repo, config);
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: {
+        mediaType: 'application/vnd.oci.image.config.v1+json',
+        digest: sha256(config),
+        size: config.length,
+      },
+      layers: [],
+    }),
+  );
+  const digest = await seeder.putManifest(repo, manifest, tag);
+  if (key !== undefined) {
+    const payload = Buffer.from(
+      JSON.stringify({
+        critical: {
+          identity: { 'docker-reference': `${host}/${repo}` },
+          image: { 'docker-manifest-digest': digest },
+          type: 'cosign container image signature',
+        },
+        optional: null,
+      }),
+    );
+    await pushLegacySignatures(seeder, repo, digest, [
+      {
+        payload,
+        annotations: { 'dev.cosignproject.cosign/signature': key.sign(payload).toString('base64') },
+      },
+    ]);
+  }
+  return digest;
+}
+
+/** One enforcing policy over every image: signed by `key`. */
+export function keyPolicyYaml(
+  key: SigningKey,
+  options: { name?: string; mode?: 'enforce' | 'audit'; onError?: 'deny' | 'allow' } = {},
+): string {
+  const pem = key.publicPem
+    .trim()
+    .split('\n')
+    .map((l) => `          ${l}`)
+    .join('\n');
+  return [
+    'apiVersion: imagegate.dev/v1alpha1',
+    'kind: ImagePolicy',
+    'metadata:',
+    `  name: ${options.name ?? 'signed'}`,
+    'spec:',
+    `  mode: ${options.mode ?? 'enforce'}`,
+    `  onError: ${options.onError ?? 'deny'}`,
+    '  images:',
+    "    - glob: '**'",
+    '  signature:',
+    '    authorities:',
+    '      - name: release',
+    '        key:',
+    '          pem: |',
+    pem.replace(/^ {10}/gm, '            '),
+    '',
+  ].join('\n');
+}

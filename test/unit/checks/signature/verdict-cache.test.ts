@@ -1,0 +1,173 @@
+import { describe, expect, it } from 'vitest';
+import {
+  compileSignatureVerifier,
+  VerdictCache,
+  type SignatureVerdict,
+} from '../../../../src/checks/signature/index.js';
+import type { TrustedRootStore } from '../../../../src/checks/signature/trusted-roots.js';
+import type { SignatureSpec } from '../../../../src/policy/policy.schema.js';
+import { parseReference } from '../../../../src/registry/reference.js';
+import { pushLegacySignatures } from '../../../helpers/cosign-push.js';
+import { MemoryRegistry } from '../../../helpers/memory-registry.js';
+import { signal } from '../../../helpers/signature-setup.js';
+import { keyPair } from '../../../helpers/test-sigstore.js';
+
+const verdict = (passed: boolean, digest = 'sha256:aa'): SignatureVerdict => ({
+  passed,
+  code: passed ? 'OK' : 'NO_SIGNATURES',
+  message: digest,
+  signatures: [],
+  attestations: [],
+  digests: [{ digest, found: 0, verified: [], rejections: [] }],
+});
+
+describe('VerdictCache', () => {
+  describe('when verdicts pass', () => {
+    it('returns them until the TTL ends, without the per-digest details', () => {
+      let now = 0;
+      const cache = new VerdictCache({ ttlMs: 1000, now: () => now });
+      cache.set('k', verdict(true));
+      expect(cache.get('k')).toMatchObject({ passed: true, digests: [] });
+      now = 1000;
+      expect(cache.get('k')).toBeUndefined();
+      expect(cache.size).toBe(0);
+    });
+  });
+
+  describe('when verdicts fail', () => {
+    it('never stores them', () => {
+      const cache = new VerdictCache();
+      cache.set('k', verdict(false));
+      expect(cache.get('k')).toBeUndefined();
+    });
+  });
+
+  describe('when inserting twice its maximum', () => {
+    it('keeps at most maxEntries, the most recently used', () => {
+      const cache = new VerdictCache({ maxEntries: 100 });
+      for (let i = 0; i < 200; i++) {
+        cache.set(`k${i}`, verdict(true));
+        if (i >= 1) cache.get('k0');
+      }
+      expect(cache.size).toBe(100);
+      expect(cache.get('k0')).toBeDefined();
+      expect(cache.get('k1')).toBeUndefined();
+      expect(cache.get('k199')).toBeDefined();
+    });
+  });
+
+  describe('when the same key is verified concurrently', () => {
+    it('runs the verification once', async () => {
+      const cache = new VerdictCache();
+      let runs = 0;
+      const run = async () => {
+        runs++;
+        await new Promise((r) => setTimeout(r, 10));
+        return verdict(true);
+      };
+      const all = await Promise.all(Array.from({ length: 50 }, () => cache.verify('k', signal(), run)));
+      expect(all.every((v) => v.passed)).toBe(true);
+      expect(runs).toBe(1);
+      await cache.verify('k', signal(), run);
+      expect(runs).toBe(1);
+    });
+  });
+});
+
+describe('compileSignatureVerifier with a VerdictCache', () => {
+  const repo = 'registry.imagegate.test/app';
+  const roots = { has: () => true } as unknown as TrustedRootStore;
+
+  async function signedImage(reg: MemoryRegistry, k: ReturnType<typeof keyPair>): Promise<string> {
+    const digest = reg.putManifest(
+      repo,
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: {
+          mediaType: 'application/vnd.oci.image.config.v1+json',
+          digest: `sha256:${'0'.repeat(64)}`,
+          size: 2,
+        },
+        layers: [],
+      }),
+    );
+    const payload = Buffer.from(
+      JSON.stringify({
+        critical: {
+          identity: { 'docker-reference': repo },
+          image: { 'docker-manifest-digest': digest },
+          type: 'cosign container image signature',
+        },
+        optional: null,
+      }),
+    );
+    await pushLegacySignatures(
+      {
+        putBlob: async (_r, b) => void reg.putBlob(b),
+        putManifest: async (r, b, t) => reg.putManifest(r, b, t),
+      },
+      repo,
+      digest,
+      [
+        {
+          payload,
+          annotations: { 'dev.cosignproject.cosign/signature': k.sign(payload).toString('base64') },
+        },
+      ],
+    );
+    return digest;
+  }
+
+  function counting(reg: MemoryRegistry): { access: MemoryRegistry; calls: () => number } {
+    let calls = 0;
+    const access = new Proxy(reg, {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        if (typeof v !== 'function') return v;
+        return (...args: unknown[]) => {
+          calls++;
+          return (v as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    return { access, calls: () => calls };
+  }
+
+  it('verifies a signed digest once, then answers from the cache', async () => {
+    const k = keyPair('ec-p256');
+    const reg = new MemoryRegistry();
+    const digest = await signedImage(reg, k);
+    const { access, calls } = counting(reg);
+    const spec: SignatureSpec = { authorities: [{ name: 'release', key: { pem: k.publicPem } }] };
+    const cache = new VerdictCache();
+    const v = compileSignatureVerifier(spec, 'p', { trustedRoots: roots, cache });
+    const ref = parseReference(`${repo}@${digest}`);
+    expect((await v.verify(access, ref, digest, signal())).code).toBe('OK');
+    const first = calls();
+    expect(first).toBeGreaterThan(0);
+    expect((await v.verify(access, ref, digest, signal())).code).toBe('OK');
+    expect(calls()).toBe(first);
+    expect(cache.size).toBe(1);
+  });
+
+  it('does not share entries between different authorities and never caches a denial', async () => {
+    const k = keyPair('ec-p256');
+    const other = keyPair('ec-p256');
+    const reg = new MemoryRegistry();
+    const digest = await signedImage(reg, k);
+    const cache = new VerdictCache();
+    const ref = parseReference(`${repo}@${digest}`);
+    const good = compileSignatureVerifier({ authorities: [{ key: { pem: k.publicPem } }] }, 'p', {
+      trustedRoots: roots,
+      cache,
+    });
+    const wrong = compileSignatureVerifier({ authorities: [{ key: { pem: other.publicPem } }] }, 'p', {
+      trustedRoots: roots,
+      cache,
+    });
+    expect((await good.verify(reg, ref, digest, signal())).passed).toBe(true);
+    expect((await wrong.verify(reg, ref, digest, signal())).passed).toBe(false);
+    expect(cache.size).toBe(1);
+  });
+});
