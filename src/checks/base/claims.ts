@@ -1,7 +1,7 @@
 /**
  * Where a base claim comes from: OCI `org.opencontainers.image.base.*` annotations, and SLSA
  * provenance (v0.2 `materials`, v1 `resolvedDependencies`). Pure parsing: nothing here is believed
- * until index.ts has checked the claim against the policy and the registry.
+ * until proof.ts has checked the claim against the policy and the registry.
  */
 import { parseReference, type ImageReference } from '../../registry/reference.js';
 import type { InTotoStatement } from '../signature/index.js';
