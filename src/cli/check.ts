@@ -1,6 +1,7 @@
 /** `imagegate check IMAGE...`: evaluate images as if a pod in a namespace used them (CI pipelines). */
 import type { Logger } from 'pino';
 import { evaluateImages, type Verdict } from '../evaluate.js';
+import { forManyListeners } from '../server/deadline.js';
 import {
   createLayoutAccess,
   isLayoutReference,
@@ -105,7 +106,7 @@ export async function runCheck(cmd: Extract<Command, { command: 'check' }>, logg
   const routing = remote !== undefined ? layoutRouting(remote, cmd.as) : undefined;
   const verdict = await evaluateImages(cmd.images, engine.policies(), engine.settings, {
     namespace: cmd.namespace,
-    signal: AbortSignal.timeout(CHECK_TIMEOUT_MS),
+    signal: forManyListeners(AbortSignal.timeout(CHECK_TIMEOUT_MS)),
     ...(routing !== undefined ? { parse: routing.parse, registry: routing.registry } : {}),
   });
   await client.close();

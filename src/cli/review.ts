@@ -5,7 +5,7 @@ import { parseAdmissionReview } from '../admission/parse.js';
 import type { Engine } from '../engine.js';
 import { AdmissionError, ConfigError, errorMessage } from '../errors.js';
 import { reviewAdmission } from '../review.js';
-import { budgetFor, DEFAULT_TIMEOUT_MS } from '../server/deadline.js';
+import { budgetFor, DEFAULT_TIMEOUT_MS, forManyListeners } from '../server/deadline.js';
 import type { Command } from './args.js';
 import { setupEngine } from './setup.js';
 
@@ -60,7 +60,12 @@ async function reviewFile(
   try {
     const review = parseAdmissionReview(body);
     const budget = budgetFor(DEFAULT_TIMEOUT_MS);
-    const result = await reviewAdmission(review, engine, AbortSignal.timeout(budget), Date.now() + budget);
+    const result = await reviewAdmission(
+      review,
+      engine,
+      forManyListeners(AbortSignal.timeout(budget)),
+      Date.now() + budget,
+    );
     logger.info(result.record, 'decision');
     process.stdout.write(`${JSON.stringify(result.response, null, 2)}\n`);
     return result.response.response.allowed ? 0 : 1;

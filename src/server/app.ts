@@ -13,7 +13,7 @@ import type { AuditWriter } from '../audit/writer.js';
 import type { Engine } from '../engine.js';
 import { AdmissionError, errorMessage } from '../errors.js';
 import { reviewAdmission, type ReviewResult } from '../review.js';
-import { budgetFor, DEFAULT_TIMEOUT_MS, parseTimeout } from './deadline.js';
+import { budgetFor, DEFAULT_TIMEOUT_MS, forManyListeners, parseTimeout } from './deadline.js';
 import type { Metrics } from './metrics.js';
 
 /** API objects may be 1.5 MiB and a review carries object + oldObject. */
@@ -130,6 +130,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     const timeoutMs = parseTimeout(timeoutParam) ?? DEFAULT_TIMEOUT_MS;
     const budget = budgetFor(timeoutMs);
     const controller = new AbortController();
+    forManyListeners(controller.signal);
     const timer = setTimeout(() => controller.abort(new Error('deadline reached')), budget);
     // Work that ignores the abort signal must not hold the answer past the API server's timeout:
     // after the budget, checks get half the remaining margin to report, then onError decides.

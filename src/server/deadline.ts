@@ -2,6 +2,8 @@
  * The webhook deadline: the API server appends ?timeout=10s and gives up after it. imagegate's
  * budget ends safely before, so an answer (per onError) always arrives in time.
  */
+import { setMaxListeners } from 'node:events';
+
 export const DEFAULT_TIMEOUT_MS = 10_000;
 export const MAX_TIMEOUT_MS = 30_000;
 const MIN_BUDGET_MS = 100;
@@ -19,4 +21,13 @@ export function parseTimeout(value: unknown): number | undefined {
 /** Budget for all registry work: the timeout less a margin of 10% (at least 500 ms) for the answer. */
 export function budgetFor(timeoutMs: number): number {
   return Math.max(MIN_BUDGET_MS, timeoutMs - Math.max(500, timeoutMs * 0.1));
+}
+
+/**
+ * Every registry call of one review listens to its signal, and a pod with 20 images has over a
+ * hundred fetches in flight: lift Node's listener warning threshold (10) for that signal.
+ */
+export function forManyListeners<T extends AbortSignal>(signal: T): T {
+  setMaxListeners(1024, signal);
+  return signal;
 }
