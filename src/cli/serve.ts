@@ -17,7 +17,8 @@ import { createDevCertificate } from '../server/dev-cert.js';
 import { createMetrics } from '../server/metrics.js';
 import { loadTlsOptions, watchTlsFiles, type TlsServerOptions, type TlsWatcher } from '../server/tls.js';
 import type { Command } from './args.js';
-import { setupEngine } from './setup.js';
+import { needsPublicGood, setupEngine } from './setup.js';
+import { PUBLIC_GOOD } from '../checks/signature/index.js';
 
 type ServeCommand = Extract<Command, { command: 'serve' }>;
 
@@ -102,7 +103,11 @@ export async function runServe(cmd: ServeCommand, logger: Logger): Promise<numbe
         return watch?.lastError !== undefined
           ? { ready: false, reason: `${policies.reason} (${watch.lastError})` }
           : policies;
-      return policies;
+      const degraded = trustedRoots
+        .status()
+        .filter((r) => !r.available && (r.name !== PUBLIC_GOOD || needsPublicGood(store.documents())))
+        .map((r) => `trusted root ${r.name} unavailable: ${r.reason ?? 'unknown'}`);
+      return { ...policies, degraded };
     },
     https,
     mutate: (review, signal, deadline) => mutateAdmission(review, engine, signal, deadline),

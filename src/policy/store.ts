@@ -67,6 +67,11 @@ export class PolicyStore {
     return this.current;
   }
 
+  /** The source documents of the policies in force. */
+  documents(): ImagePolicyDocument[] {
+    return this.current.map((p) => p.document);
+  }
+
   /** Ready when every required source has loaded at least once. */
   readiness(): { ready: boolean; reason?: string } {
     for (const s of this.required) {

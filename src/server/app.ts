@@ -24,7 +24,11 @@ export interface AppDeps {
   audit: AuditWriter;
   metrics: Metrics;
   logger: Logger;
-  readiness: () => { ready: boolean; reason?: string };
+  /**
+   * Ready once policies are loaded. `degraded` lists what works partially (e.g. an unavailable trusted
+   * root): the server stays ready — taking every replica out would stop all admissions — and says why.
+   */
+  readiness: () => { ready: boolean; reason?: string; degraded?: string[] };
   https?: HttpsServerOptions;
   bodyLimit?: number;
   /** Optional /mutate handler (digest pinning), supplied when the registry is configured. */
@@ -221,7 +225,14 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     const r = deps.readiness();
     return reply
       .code(r.ready ? 200 : 503)
-      .send(r.ready ? { status: 'ready' } : { status: 'not ready', reason: r.reason });
+      .send(
+        r.ready
+          ? {
+              status: 'ready',
+              ...(r.degraded !== undefined && r.degraded.length > 0 ? { degraded: r.degraded } : {}),
+            }
+          : { status: 'not ready', reason: r.reason },
+      );
   });
   app.get('/metrics', async (_request, reply) => {
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());

@@ -67,7 +67,7 @@ export interface TestServer {
 
 export interface StartOptions {
   engine: Engine;
-  readiness?: () => { ready: boolean; reason?: string };
+  readiness?: () => { ready: boolean; reason?: string; degraded?: string[] };
   bodyLimit?: number;
   /** Concurrent connections of the client (keep-alive). */
   connections?: number;

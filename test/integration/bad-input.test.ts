@@ -296,13 +296,16 @@ describe('bad input', () => {
 describe('operational endpoints', () => {
   let server: TestServer;
   let ready = false;
+  let degraded: string[] | undefined;
 
   beforeAll(async () => {
     const { engine } = await buildEngine();
     server = await startServer({
       engine,
       readiness: () =>
-        ready ? { ready: true } : { ready: false, reason: 'policies from files not loaded yet' },
+        ready
+          ? { ready: true, ...(degraded !== undefined ? { degraded } : {}) }
+          : { ready: false, reason: 'policies from files not loaded yet' },
     });
   });
   afterAll(() => server.close());
@@ -325,6 +328,18 @@ describe('operational endpoints', () => {
       const after = await server.get('/readyz');
       expect(after.status).toBe(200);
       expect(after.json).toEqual({ status: 'ready' });
+    });
+
+    it('stays ready but says why when a trusted root is unavailable', async () => {
+      ready = true;
+      degraded = ['trusted root public-good unavailable: Sigstore TUF repository unreachable'];
+      const reply = await server.get('/readyz');
+      degraded = undefined;
+      expect(reply.status).toBe(200);
+      expect(reply.json).toEqual({
+        status: 'ready',
+        degraded: ['trusted root public-good unavailable: Sigstore TUF repository unreachable'],
+      });
     });
   });
 
