@@ -223,16 +223,14 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
     const r = deps.readiness();
-    return reply
-      .code(r.ready ? 200 : 503)
-      .send(
-        r.ready
-          ? {
-              status: 'ready',
-              ...(r.degraded !== undefined && r.degraded.length > 0 ? { degraded: r.degraded } : {}),
-            }
-          : { status: 'not ready', reason: r.reason },
-      );
+    return reply.code(r.ready ? 200 : 503).send(
+      r.ready
+        ? {
+            status: 'ready',
+            ...(r.degraded !== undefined && r.degraded.length > 0 ? { degraded: r.degraded } : {}),
+          }
+        : { status: 'not ready', reason: r.reason },
+    );
   });
   app.get('/metrics', async (_request, reply) => {
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
