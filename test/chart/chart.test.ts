@@ -18,7 +18,7 @@ const FULL = [
   '--set-string',
   'tls.clientCA.pem=PEM',
   '--set',
-  'registry.config.timeoutSeconds=5',
+  'registry.config.requestTimeout=5s',
   '--set-json',
   'trustedRoots.roots={"private":"{}"}',
 ];
@@ -300,6 +300,13 @@ describe('charts/imagegate', () => {
       ).toBe('system-cluster-critical');
     });
 
+    it('passes --mode only for audit (enforce lets each policy decide) and --pull-secrets when enabled', () => {
+      const r = helmTemplate(['--set', 'mode=enforce,registry.pullSecrets.enabled=true']);
+      expect(args(r).some((a) => a.startsWith('--mode'))).toBe(false);
+      expect(args(r)).toContain('--pull-secrets');
+      expect(args(defaults)).not.toContain('--pull-secrets');
+    });
+
     it('passes registry options, trusted roots and the client CA as flags over mounted files', () => {
       const r = helmTemplate([
         ...FULL,
@@ -317,7 +324,7 @@ describe('charts/imagegate', () => {
         ]),
       );
       expect(parse(r.one('Secret', 'ig-imagegate-registry').stringData['registries.yaml'])).toEqual({
-        timeoutSeconds: 5,
+        requestTimeout: '5s',
       });
       expect(r.one('ConfigMap', 'ig-imagegate-trusted-roots').data).toEqual({ 'private.json': '{}\n' });
       expect(r.one('ConfigMap', 'ig-imagegate-client-ca').data).toEqual({ 'ca.crt': 'PEM\n' });
