@@ -1,0 +1,81 @@
+/**
+ * Checks a bundle against a keyless authority: certificate chain to the trusted root, SCTs, log
+ * entries and timestamps through sigstore-js, then the certificate identity against the authority's
+ * anchored subject and issuer patterns.
+ */
+import type { Bundle } from '@sigstore/bundle';
+import type { SignedEntity, Signer } from '@sigstore/verify';
+// sigstore-js requires a signing time for certificates; for signatures that carry none (BYO PKI
+// without Rekor or TSA, transparencyLog: optional) the chain is checked at the current time with
+// sigstore-js's own certificate verification, as cosign does.
+import { verifyCertificate } from '@sigstore/verify/dist/key/index.js';
+import type { KeylessAuthority } from './authorities.js';
+import { Rejected, classifyError } from './rejection.js';
+import {
+  countTlogEntries,
+  hasTimestamp,
+  signingTime,
+  toVerifiableEntity,
+  type SigningTime,
+  type VerifiedSignature,
+} from './signed-entity.js';
+import type { LoadedTrustedRoot, TrustedRootStore } from './trusted-roots.js';
+import { keylessVerifier } from './verifier-cache.js';
+
+export function verifyCertificateSignature(
+  bundle: Bundle,
+  artifact: Buffer | undefined,
+  authority: KeylessAuthority,
+  trustedRoots: TrustedRootStore,
+): VerifiedSignature {
+  const tlogRequired = authority.transparencyLog === 'required';
+  if (bundle.verificationMaterial.content.$case === 'publicKey') {
+    throw new Rejected('IDENTITY_MISMATCH', 'signed with a key, not a certificate');
+  }
+  const root = trustedRoots.get(authority.trustedRoot);
+  const entity = toVerifiableEntity(bundle, artifact);
+  const tlogEntries = countTlogEntries(entity, tlogRequired);
+  let signer: Signer;
+  let time: SigningTime | undefined;
+  try {
+    if (!hasTimestamp(entity) && tlogEntries === 0 && !tlogRequired) {
+      signer = verifyAtCurrentTime(entity, root);
+    } else {
+      signer = keylessVerifier(root, tlogRequired).verify(entity);
+      time = signingTime(entity);
+    }
+  } catch (err) {
+    if (err instanceof Rejected) throw err;
+    const m = classifyError(err);
+    throw new Rejected(m.code, m.reason);
+  }
+  assertIdentityMatches(signer, authority);
+  return { signer, tlogEntries, time };
+}
+
+function verifyAtCurrentTime(entity: SignedEntity, root: LoadedTrustedRoot): Signer {
+  if (entity.key.$case !== 'certificate')
+    throw new Rejected('IDENTITY_MISMATCH', 'signed with a key, not a certificate');
+  const result = verifyCertificate(entity.key.certificate, [new Date()], root.material);
+  if (root.summary.ctlogs > 0 && result.scts.length === 0) {
+    throw new Rejected('CERTIFICATE_INVALID', 'with a certificate without SCT');
+  }
+  if (!entity.signature.verifySignature(result.signer.key)) {
+    throw new Rejected('SIGNATURE_INVALID', 'with a signature that does not verify');
+  }
+  return result.signer;
+}
+
+function assertIdentityMatches(signer: Signer, authority: KeylessAuthority): void {
+  const subject = signer.identity?.subjectAlternativeName;
+  const issuer = signer.identity?.extensions?.issuer;
+  const subjectOk = subject !== undefined && authority.subject.test(subject);
+  // Certificates from a private PKI carry no Fulcio issuer: only `issuerRegExp: .*` accepts that.
+  const issuerOk = authority.issuer.test(issuer ?? '');
+  if (!subjectOk || !issuerOk) {
+    const parts: string[] = [];
+    if (!subjectOk) parts.push(`by subject ${subject ?? '(none)'} (wanted ${authority.subject.describe})`);
+    if (!issuerOk) parts.push(`from issuer ${issuer ?? '(none)'} (wanted ${authority.issuer.describe})`);
+    throw new Rejected('IDENTITY_MISMATCH', parts.join(' '));
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * Turns a bundle into the SignedEntity sigstore-js verifies, with the adjustments imagegate needs, and
+ * reads what a verified entity proves: its transparency log entries and its signing time.
+ */
+import type { Bundle } from '@sigstore/bundle';
+import { crypto } from '@sigstore/core';
+import { toSignedEntity, type SignedEntity, type Signer } from '@sigstore/verify';
+import { Rejected } from './rejection.js';
+
+export interface SigningTime {
+  signedAt: string;
+  timeSource: 'rekor' | 'tsa';
+}
+
+/** What the key or certificate check established about one bundle. */
+export interface VerifiedSignature {
+  signer: Signer;
+  keyId?: string;
+  tlogEntries: number;
+  time?: SigningTime;
+}
+
+export function toVerifiableEntity(bundle: Bundle, artifact: Buffer | undefined): SignedEntity {
+  return ed25519Aware(toSignedEntity(bundle, artifact), artifact);
+}
+
+/**
+ * Node rejects a digest name for Ed25519 (it signs the message itself); sigstore-js 3.1.1 always
+ * passes one for message signatures. Route Ed25519 keys to `verify(null, …)`, everything else as is.
+ */
+function ed25519Aware(entity: SignedEntity, artifact: Buffer | undefined): SignedEntity {
+  const content = entity.signature;
+  if (artifact === undefined) return entity;
+  return {
+    ...entity,
+    signature: {
+      signature: content.signature,
+      compareSignature: (s) => content.compareSignature(s),
+      compareDigest: (d) => content.compareDigest(d),
+      verifySignature: (key) =>
+        key.asymmetricKeyType === 'ed25519'
+          ? crypto.verify(artifact, key, content.signature)
+          : content.verifySignature(key),
+    },
+  };
+}
+
+export function withPublicKeyHint(bundle: Bundle, hint: string): Bundle {
+  return {
+    ...bundle,
+    verificationMaterial: {
+      ...bundle.verificationMaterial,
+      content: { $case: 'publicKey', publicKey: { hint } },
+    },
+  } as Bundle;
+}
+
+/** The number of log entries; rejects up front when the authority requires one and there is none. */
+export function countTlogEntries(entity: SignedEntity, required: boolean): number {
+  const n = entity.tlogEntries.length;
+  if (required && n === 0) throw new Rejected('TLOG_MISSING', 'without a transparency log entry');
+  return n;
+}
+
+export function hasTimestamp(entity: SignedEntity): boolean {
+  return entity.timestamps.length > 0;
+}
+
+/**
+ * The earliest signing time of an entity that sigstore-js has verified: Verifier.verify checks every
+ * timestamp it carries (TSA signatures, Rekor SETs) and fails otherwise, so after it returned these
+ * times are trusted. A log entry without an inclusion promise has no signed time (as in sigstore-js).
+ */
+export function signingTime(entity: SignedEntity): SigningTime | undefined {
+  let best: { at: Date; source: 'rekor' | 'tsa' } | undefined;
+  for (const t of entity.timestamps) {
+    let at: Date | undefined;
+    let source: 'rekor' | 'tsa';
+    if (t.$case === 'timestamp-authority') {
+      at = t.timestamp.signingTime;
+      source = 'tsa';
+    } else {
+      if (t.tlogEntry.inclusionPromise === undefined) continue;
+      at = new Date(Number(t.tlogEntry.integratedTime) * 1000);
+      source = 'rekor';
+    }
+    if (Number.isNaN(at.getTime())) continue;
+    if (best === undefined || at < best.at) best = { at, source };
+  }
+  return best === undefined ? undefined : { signedAt: best.at.toISOString(), timeSource: best.source };
+}
