@@ -1,0 +1,165 @@
+/**
+ * Registry authorization: remembers each endpoint's challenge, answers basic challenges from the
+ * credential, and fetches bearer tokens (one request per key at a time) reused until shortly before expiry.
+ */
+import { RegistryError } from '../errors.js';
+import { parseChallenge, parseTokenResponse, type Challenge } from './auth.js';
+import { SingleFlight, TtlCache } from './cache.js';
+import { apiHost, type Connections } from './connections.js';
+import { credentialKey, type Credential } from './credentials.js';
+import { describeErrorBody, discard, header, readBody, send, type HttpResponse } from './http.js';
+import { statusError } from './status-error.js';
+
+function basicAuthorization(cred: Extract<Credential, { kind: 'basic' }>): string {
+  return `Basic ${Buffer.from(`${cred.username}:${cred.password}`).toString('base64')}`;
+}
+
+export class Authorizer {
+  readonly #connections: Connections;
+  readonly #challenges = new Map<string, Challenge>();
+  readonly #tokens = new TtlCache<string>(1024);
+  readonly #flights = new SingleFlight();
+
+  constructor(connections: Connections) {
+    this.#connections = connections;
+  }
+
+  /** The Authorization header for an endpoint whose challenge we already know, so it needs no 401 first. */
+  async known(
+    endpoint: string,
+    scope: string,
+    cred: Credential | undefined,
+    signal: AbortSignal,
+  ): Promise<string | undefined> {
+    const challenge = this.#challenges.get(endpoint);
+    if (challenge === undefined) return undefined;
+    return this.#authorize(endpoint, challenge, scope, cred, signal, false);
+  }
+
+  /** Consumes a 401, remembers its challenge and returns a fresh Authorization header for the retry. */
+  async answer(
+    res: HttpResponse,
+    endpoint: string,
+    scope: string,
+    cred: Credential | undefined,
+    what: string,
+    signal: AbortSignal,
+  ): Promise<string> {
+    const challenge = parseChallenge(header(res, 'www-authenticate'));
+    await discard(res);
+    if (challenge === undefined)
+      throw statusError(401, what, 'no usable WWW-Authenticate challenge', 'MANIFEST_UNKNOWN');
+    this.#challenges.set(endpoint, challenge);
+    const authorization = await this.#authorize(
+      endpoint,
+      challenge,
+      challenge.scope ?? scope,
+      cred,
+      signal,
+      true,
+    );
+    if (authorization === undefined) {
+      throw new RegistryError('UNAUTHORIZED', `${what}: registry ${endpoint} requires credentials`, {
+        indeterminate: true,
+      });
+    }
+    return authorization;
+  }
+
+  async #authorize(
+    endpoint: string,
+    challenge: Challenge,
+    scope: string,
+    cred: Credential | undefined,
+    signal: AbortSignal,
+    refresh: boolean,
+  ): Promise<string | undefined> {
+    if (challenge.scheme === 'basic') {
+      if (cred?.kind !== 'basic') return undefined;
+      return basicAuthorization(cred);
+    }
+    if (challenge.realm === undefined) return undefined;
+    const key = `${endpoint}|${challenge.realm}|${challenge.service ?? ''}|${scope}|${credentialKey(cred)}`;
+    if (refresh) this.#tokens.delete(key);
+    const cached = this.#tokens.get(key);
+    if (cached !== undefined) return `Bearer ${cached}`;
+    const token = await this.#flights.do(`token:${key}`, signal, (s) =>
+      this.#fetchToken(endpoint, challenge.realm!, challenge.service, scope, cred, s),
+    );
+    this.#tokens.set(key, token.token, token.ttlMs);
+    return `Bearer ${token.token}`;
+  }
+
+  async #fetchToken(
+    endpoint: string,
+    realm: string,
+    service: string | undefined,
+    scope: string,
+    cred: Credential | undefined,
+    signal: AbortSignal,
+  ): Promise<{ token: string; ttlMs: number }> {
+    const connections = this.#connections;
+    const what = `token from ${realm}`;
+    let url: URL;
+    try {
+      url = new URL(realm);
+    } catch {
+      throw new RegistryError('UNAUTHORIZED', `registry ${endpoint} sent an invalid token realm`, {
+        indeterminate: true,
+      });
+    }
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && connections.endpoint(endpoint).insecure)) {
+      throw new RegistryError('UNAUTHORIZED', `${what}: token realm must be https`, { indeterminate: true });
+    }
+    const headers: Record<string, string> = { 'user-agent': 'imagegate' };
+    let method: 'GET' | 'POST' = 'GET';
+    let body: string | undefined;
+    if (cred?.kind === 'identityToken') {
+      method = 'POST';
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+      const form = new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: cred.token,
+        client_id: 'imagegate',
+        scope,
+      });
+      if (service !== undefined) form.set('service', service);
+      body = form.toString();
+    } else {
+      if (service !== undefined) url.searchParams.set('service', service);
+      url.searchParams.set('scope', scope);
+      if (cred?.kind === 'basic') headers.authorization = basicAuthorization(cred);
+    }
+    // the registry's own CA only when the token service is the registry itself
+    const dispatcher =
+      url.host === apiHost(endpoint) ? connections.agent(endpoint) : connections.defaultAgent;
+    const res = await connections.timed(endpoint, () =>
+      send(
+        {
+          method,
+          url,
+          headers,
+          ...(body !== undefined ? { body } : {}),
+          dispatcher,
+          signal,
+          timeoutMs: connections.timeoutMs,
+        },
+        what,
+      ),
+    );
+    if (res.status !== 200) {
+      const text = await discard(res);
+      throw statusError(
+        res.status === 400 ? 401 : res.status,
+        what,
+        describeErrorBody(text),
+        'MANIFEST_UNKNOWN',
+      );
+    }
+    const bytes = await readBody(res, 1024 * 1024, signal, what);
+    const token = parseTokenResponse(Buffer.from(bytes).toString('utf8'));
+    if (token === undefined)
+      throw new RegistryError('UNAUTHORIZED', `${what}: no token in the answer`, { indeterminate: true });
+    return token;
+  }
+}

@@ -1,0 +1,68 @@
+/** Redirect following that never leaks the registry's credentials to another origin. */
+import { RegistryError } from '../errors.js';
+import type { Connections } from './connections.js';
+import { discard, header, send, type HttpResponse } from './http.js';
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+export interface RedirectingRequest {
+  method: 'GET' | 'HEAD';
+  url: URL;
+  headers: Record<string, string>;
+  what: string;
+  maxRedirects: number;
+}
+
+/** GET/HEAD following redirects; credentials are only sent to the registry's own origin. */
+export async function followRedirects(
+  connections: Connections,
+  registry: string,
+  req: RedirectingRequest,
+  signal: AbortSignal,
+): Promise<HttpResponse> {
+  const { url, what, maxRedirects } = req;
+  const origin = url.origin;
+  let current = url;
+  let h = { ...req.headers };
+  for (let hops = 0; ; hops++) {
+    const target = current;
+    // the registry's own TLS settings; another host uses its own entry (if any) or the system roots
+    const dispatcher = connections.agent(target.host === url.host ? registry : target.host);
+    const res = await connections.timed(registry, () =>
+      send(
+        { method: req.method, url: target, headers: h, dispatcher, signal, timeoutMs: connections.timeoutMs },
+        what,
+      ),
+    );
+    if (!REDIRECTS.has(res.status)) return res;
+    const location = header(res, 'location');
+    await discard(res);
+    if (location === undefined) {
+      throw new RegistryError('REGISTRY_ERROR', `${what}: redirect without Location`, {
+        indeterminate: true,
+      });
+    }
+    if (hops >= maxRedirects) {
+      throw new RegistryError('TOO_MANY_REDIRECTS', `${what}: more than ${maxRedirects} redirects`, {
+        indeterminate: true,
+      });
+    }
+    const next = new URL(location, current);
+    const sameOrigin = next.origin === origin;
+    // plain http only where the registry itself already is (an `insecure` registry)
+    if (next.protocol !== 'https:' && !(next.protocol === 'http:' && sameOrigin)) {
+      throw new RegistryError(
+        'REGISTRY_ERROR',
+        `${what}: refusing redirect to ${next.protocol}//${next.host}`,
+        {
+          indeterminate: true,
+        },
+      );
+    }
+    if (!sameOrigin) {
+      const { authorization: _dropped, ...rest } = h;
+      h = rest;
+    }
+    current = next;
+  }
+}
