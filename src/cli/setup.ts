@@ -24,6 +24,7 @@ import { loadPolicyFiles } from '../policy/load.js';
 import type { ImagePolicyDocument, SignatureSpec } from '../policy/policy.schema.js';
 import { PolicyStore, type SourceState } from '../policy/store.js';
 import { createRegistry, readPullSecrets, registryOptionsFrom, type Registry } from '../registry/index.js';
+import { TtlCache } from '../registry/cache.js';
 import type { CredentialStore } from '../registry/credentials.js';
 import type { CommonOptions } from './args.js';
 
@@ -82,11 +83,11 @@ const PULL_SECRET_TTL_MS = 30_000;
 /** Pull credentials per pod, read like the kubelet does, cached briefly per (namespace, names). */
 function pullCredentials(kubeConfig: KubeConfig, logger: Logger) {
   const api = kubeConfig.makeApiClient(CoreV1Api);
-  const cache = new Map<string, { at: number; store: Promise<CredentialStore | undefined> }>();
+  const cache = new TtlCache<Promise<CredentialStore | undefined>>(5000);
   return (scope: RequestScope): Promise<CredentialStore | undefined> => {
     const key = `${scope.namespace}\n${scope.serviceAccount ?? 'default'}\n${(scope.pullSecrets ?? []).join(',')}`;
     const hit = cache.get(key);
-    if (hit !== undefined && Date.now() - hit.at < PULL_SECRET_TTL_MS) return hit.store;
+    if (hit !== undefined) return hit;
     const store = readPullSecrets(api, {
       namespace: scope.namespace,
       imagePullSecrets: (scope.pullSecrets ?? []).map((name) => ({ name })),
@@ -97,8 +98,7 @@ function pullCredentials(kubeConfig: KubeConfig, logger: Logger) {
       logger.warn({ namespace: scope.namespace }, `cannot read pull secrets: ${errorMessage(err)}`);
       return undefined;
     });
-    if (cache.size > 5000) cache.clear();
-    cache.set(key, { at: Date.now(), store });
+    cache.set(key, store, PULL_SECRET_TTL_MS);
     return store;
   };
 }

@@ -5,6 +5,7 @@
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors.js';
+import { TtlCache } from '../registry/cache.js';
 import { withTimeout } from './with-timeout.js';
 
 const TTL_MS = 60_000;
@@ -21,24 +22,20 @@ export function createNamespaceLabels(
   timeoutMs = 2000,
 ): NamespaceLabels {
   const api = kubeConfig.makeApiClient(CoreV1Api);
-  const cache = new Map<string, { at: number; labels: Promise<Record<string, string> | undefined> }>();
-  return async (namespace, signal) => {
-    const now = Date.now();
+  const cache = new TtlCache<Promise<Record<string, string> | undefined>>(MAX_ENTRIES);
+  return (namespace, signal) => {
     const hit = cache.get(namespace);
-    if (hit !== undefined && now - hit.at < TTL_MS) return hit.labels;
-    const lookup = (async () => {
-      try {
-        const ns = await withTimeout(api.readNamespace({ name: namespace }), timeoutMs, signal);
-        return ns.metadata?.labels ?? {};
-      } catch (err) {
+    if (hit !== undefined) return hit;
+    const lookup = withTimeout(api.readNamespace({ name: namespace }), timeoutMs, signal).then(
+      (ns) => ns.metadata?.labels ?? {},
+      (err: unknown) => {
         // Unknown labels: selectors then apply (fail closed). Do not cache the failure.
         cache.delete(namespace);
         logger.warn({ namespace }, `cannot read namespace labels: ${errorMessage(err)}`);
         return undefined;
-      }
-    })();
-    if (cache.size >= MAX_ENTRIES) cache.delete(cache.keys().next().value as string);
-    cache.set(namespace, { at: now, labels: lookup });
+      },
+    );
+    cache.set(namespace, lookup, TTL_MS);
     return lookup;
   };
 }

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { SecretKeyReference, SecretReader } from '../checks/signature/index.js';
 import { SignatureError, errorMessage } from '../errors.js';
+import { TtlCache } from '../registry/cache.js';
 import { withTimeout } from './with-timeout.js';
 
 const TTL_MS = 60_000;
@@ -27,22 +28,19 @@ export function createSecretReader(
   timeoutMs = 3000,
 ): SecretReader {
   const api = kubeConfig.makeApiClient(CoreV1Api);
-  const cache = new Map<string, { at: number; data: Promise<Record<string, string>> }>();
+  const cache = new TtlCache<Promise<Record<string, string>>>(1000);
   return {
     async read(ref: SecretKeyReference, signal: AbortSignal): Promise<string> {
       const namespace = ref.namespace ?? defaultNamespace;
       const id = `${namespace}/${ref.name}`;
-      const hit = cache.get(id);
-      let data: Promise<Record<string, string>>;
-      if (hit !== undefined && Date.now() - hit.at < TTL_MS) {
-        data = hit.data;
-      } else {
+      let data = cache.get(id);
+      if (data === undefined) {
         data = withTimeout(
           api.readNamespacedSecret({ name: ref.name, namespace }).then((s) => s.data ?? {}),
           timeoutMs,
           signal,
         );
-        cache.set(id, { at: Date.now(), data });
+        cache.set(id, data, TTL_MS);
         data.catch(() => cache.delete(id));
       }
       let values: Record<string, string>;

@@ -1,0 +1,80 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { KubeConfig } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSecretReader } from '../../../src/kube/secrets.js';
+
+// A recorded GET /api/v1/namespaces/imagegate/secrets/release-key, served on loopback.
+const PEM = '-----BEGIN PUBLIC KEY-----\nMFkw...\n-----END PUBLIC KEY-----\n';
+const RECORDED = {
+  kind: 'Secret',
+  apiVersion: 'v1',
+  metadata: { name: 'release-key', namespace: 'imagegate', resourceVersion: '77' },
+  type: 'Opaque',
+  data: { 'cosign.pub': Buffer.from(PEM).toString('base64') },
+};
+
+describe('createSecretReader', () => {
+  let server: Server;
+  let requests: string[];
+  let kc: KubeConfig;
+  beforeAll(async () => {
+    requests = [];
+    server = createServer((req, res) => {
+      requests.push(req.url ?? '');
+      if (req.url === '/api/v1/namespaces/imagegate/secrets/release-key') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(RECORDED));
+      } else {
+        res.writeHead(404, { 'content-type': 'application/json' }).end(
+          JSON.stringify({
+            kind: 'Status',
+            apiVersion: 'v1',
+            status: 'Failure',
+            reason: 'NotFound',
+            code: 404,
+          }),
+        );
+      }
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [
+        {
+          name: 't',
+          server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+          skipTLSVerify: true,
+        },
+      ],
+      users: [{ name: 't', token: 'test-token' }],
+      contexts: [{ name: 't', cluster: 't', user: 't' }],
+      currentContext: 't',
+    });
+  });
+  afterAll(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+
+  it('decodes the key from the default namespace and reads the Secret once', async () => {
+    const reader = createSecretReader(kc, 'imagegate');
+    const signal = AbortSignal.timeout(5000);
+    expect(await reader.read({ name: 'release-key', key: 'cosign.pub' }, signal)).toBe(PEM);
+    expect(await reader.read({ name: 'release-key', key: 'cosign.pub' }, signal)).toBe(PEM);
+    expect(requests.filter((r) => r.endsWith('/release-key'))).toHaveLength(1);
+  });
+
+  it('fails as indeterminate (onError decides) for a missing key or Secret, naming it', async () => {
+    const reader = createSecretReader(kc, 'imagegate');
+    const signal = AbortSignal.timeout(5000);
+    await expect(reader.read({ name: 'release-key', key: 'other' }, signal)).rejects.toMatchObject({
+      code: 'SECRET_UNAVAILABLE',
+      indeterminate: true,
+      message: 'Secret imagegate/release-key has no key "other"',
+    });
+    await expect(reader.read({ namespace: 'ops', name: 'gone', key: 'k' }, signal)).rejects.toMatchObject({
+      code: 'SECRET_UNAVAILABLE',
+      message: expect.stringMatching(/^cannot read Secret ops\/gone: /),
+    });
+  });
+});
