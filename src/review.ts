@@ -69,12 +69,15 @@ export async function reviewAdmission(
     }
   }
 
-  const registry = await engine.registry?.({
-    ...(deadline !== undefined ? { deadline } : {}),
-    namespace,
-    ...pullIdentityOf(podSpecOf(kind, req.object).spec),
-  });
   const policies = engine.policies();
+  // Registry access (and, in the cluster, reading the pod's pull secrets) only when a check needs it.
+  const registry = policies.some((p) => p.checks.length > 0)
+    ? await engine.registry?.({
+        ...(deadline !== undefined ? { deadline } : {}),
+        namespace,
+        ...pullIdentityOf(podSpecOf(kind, req.object).spec),
+      })
+    : undefined;
   const namespaceLabels =
     namespace !== '' && policies.some((p) => p.usesNamespaceLabels)
       ? await engine.namespaceLabels?.(namespace, signal)
