@@ -3,12 +3,12 @@ import type { Logger } from 'pino';
 import { evaluateImages, type Verdict } from '../evaluate.js';
 import { forManyListeners } from '../server/deadline.js';
 import {
-  createLayoutAccess,
   isLayoutReference,
-  parseLayoutReference,
+  openImage,
   parseReference,
   repositoryName,
   type ImageReference,
+  type Registry,
   type RegistryAccess,
 } from '../registry/index.js';
 import type { Command } from './args.js';
@@ -21,30 +21,21 @@ const CHECK_TIMEOUT_MS = 120_000;
  * `oci:PATH` images: read from the local layout. Policies match them by `--as REF`'s name (the name the
  * image will be pushed under), else by `oci-layout/PATH`. Everything else goes to the registry.
  */
-function layoutRouting(remote: RegistryAccess, as: string | undefined) {
-  const paths = new Map<string, string>();
-  const accesses = new Map<string, RegistryAccess>();
+function layoutRouting(client: Registry, remote: RegistryAccess, as: string | undefined) {
+  const layouts = new Map<string, RegistryAccess>();
   const asName = as !== undefined ? parseReference(as) : undefined;
   const parse = (image: string): ImageReference => {
     if (!isLayoutReference(image)) return parseReference(image);
-    const { path, reference } = parseLayoutReference(image);
+    const { reference, access } = openImage(image, client);
     const ref: ImageReference =
       asName === undefined
         ? reference
         : { ...reference, registry: asName.registry, repository: asName.repository };
-    paths.set(repositoryName(ref), path);
+    layouts.set(repositoryName(ref), access);
     return ref;
   };
-  const pick = (ref: Pick<ImageReference, 'registry' | 'repository'>): RegistryAccess => {
-    const path = paths.get(repositoryName(ref));
-    if (path === undefined) return remote;
-    let access = accesses.get(path);
-    if (access === undefined) {
-      access = createLayoutAccess(path);
-      accesses.set(path, access);
-    }
-    return access;
-  };
+  const pick = (ref: Pick<ImageReference, 'registry' | 'repository'>): RegistryAccess =>
+    layouts.get(repositoryName(ref)) ?? remote;
   const registry: RegistryAccess = {
     resolve: (ref, signal) => pick(ref).resolve(ref, signal),
     getManifest: (repo, tagOrDigest, signal) => pick(repo).getManifest(repo, tagOrDigest, signal),
@@ -103,7 +94,7 @@ export async function runCheck(cmd: Extract<Command, { command: 'check' }>, logg
     namespace: cmd.namespace,
     deadline: Date.now() + CHECK_TIMEOUT_MS,
   });
-  const routing = remote !== undefined ? layoutRouting(remote, cmd.as) : undefined;
+  const routing = remote !== undefined ? layoutRouting(client, remote, cmd.as) : undefined;
   const verdict = await evaluateImages(cmd.images, engine.policies(), engine.settings, {
     namespace: cmd.namespace,
     signal: forManyListeners(AbortSignal.timeout(CHECK_TIMEOUT_MS)),
