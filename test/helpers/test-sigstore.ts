@@ -20,6 +20,16 @@ export interface Identity {
   issuer: string;
 }
 
+/** A release workflow identity the tests trust, and a look-alike they must not. */
+export const ACME: Identity = {
+  issuer: 'https://token.actions.githubusercontent.com',
+  subject: 'https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main',
+};
+export const EVIL: Identity = {
+  ...ACME,
+  subject: 'https://github.com/evil/app/.github/workflows/release.yml@refs/heads/main',
+};
+
 export interface LegacySignature {
   payload: Buffer;
   annotations: Record<string, string>;

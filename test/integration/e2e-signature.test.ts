@@ -7,6 +7,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COSIGN_SIGN_PREDICATE } from '../../src/checks/signature/signed-payload.js';
 import type { Setup } from '../../src/cli/setup.js';
 import { podReview } from '../helpers/admission-fixtures.js';
 import { imagegate } from '../helpers/cli.js';
@@ -18,22 +19,13 @@ import { RegistrySeeder } from '../helpers/registry-seeder.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { tempDir } from '../helpers/signature-setup.js';
 import {
+  ACME,
   createTestInstance,
+  EVIL,
   keyPair,
   signBundleWithKey,
-  type Identity,
   type TestInstance,
 } from '../helpers/test-sigstore.js';
-
-const ACME: Identity = {
-  issuer: 'https://token.actions.githubusercontent.com',
-  subject: 'https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main',
-};
-const EVIL: Identity = {
-  ...ACME,
-  subject: 'https://github.com/evil/app/.github/workflows/release.yml@refs/heads/main',
-};
-const COSIGN_SIGN = 'https://sigstore.dev/cosign/sign/v1';
 
 function policies(host: string, keyPem: string): string {
   const pem = keyPem
@@ -125,7 +117,11 @@ describe('imagegate end to end: signatures through the real registry', () => {
     let d = await pushApp('key/legacy');
     await pushLegacySignatures(seeder, 'key/legacy', d, [keyLegacy(d)]);
     d = await pushApp('key/bundle');
-    await referrer('key/bundle', d, signBundleWithKey(key.sign, { digest: d, predicateType: COSIGN_SIGN }));
+    await referrer(
+      'key/bundle',
+      d,
+      signBundleWithKey(key.sign, { digest: d, predicateType: COSIGN_SIGN_PREDICATE }),
+    );
     d = await pushApp('keyless/legacy');
     await pushLegacySignatures(seeder, 'keyless/legacy', d, [
       await instance.signLegacy({ digest: d, identity: ACME }),
@@ -134,7 +130,7 @@ describe('imagegate end to end: signatures through the real registry', () => {
     await referrer(
       'keyless/bundle',
       d,
-      await instance.signBundle({ digest: d, identity: ACME, predicateType: COSIGN_SIGN }),
+      await instance.signBundle({ digest: d, identity: ACME, predicateType: COSIGN_SIGN_PREDICATE }),
     );
     d = await pushApp('either/evil');
     await pushLegacySignatures(seeder, 'either/evil', d, [

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { COSIGN_SIGN_PREDICATE } from '../../../../src/checks/signature/signed-payload.js';
 import {
   ATTESTATIONS_SCRATCH_KEY,
   compileSignatureCheck,
@@ -23,22 +24,15 @@ import type { Seeder } from '../../../helpers/legacy-cases.js';
 import { MemoryRegistry, sha256 } from '../../../helpers/memory-registry.js';
 import { signal, tempDir } from '../../../helpers/signature-setup.js';
 import {
+  ACME,
   createTestInstance,
+  EVIL,
   keyPair,
   type Identity,
   type TestInstance,
 } from '../../../helpers/test-sigstore.js';
 
-const ACME: Identity = {
-  issuer: 'https://token.actions.githubusercontent.com',
-  subject: 'https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main',
-};
-const EVIL: Identity = {
-  ...ACME,
-  subject: 'https://github.com/evil/app/.github/workflows/release.yml@refs/heads/main',
-};
 const SLSA = 'https://slsa.dev/provenance/v1';
-const COSIGN_SIGN = 'https://sigstore.dev/cosign/sign/v1';
 
 const keyless = (
   extra: Partial<SignatureSpec> = {},
@@ -278,7 +272,7 @@ describe('signatures made by the tests', () => {
           s,
           repo,
           sub,
-          await instance.signBundle({ digest: d, identity: ACME, predicateType: COSIGN_SIGN }),
+          await instance.signBundle({ digest: d, identity: ACME, predicateType: COSIGN_SIGN_PREDICATE }),
         );
         await pushBundleReferrer(
           s,
@@ -315,7 +309,11 @@ describe('signatures made by the tests', () => {
 
     it('denies a bundle with a bad inclusion proof with TLOG_INVALID', async () => {
       const verdict = await verify(keyless(), async (s, d) => {
-        const b = (await instance.signBundle({ digest: d, identity: ACME, predicateType: COSIGN_SIGN })) as {
+        const b = (await instance.signBundle({
+          digest: d,
+          identity: ACME,
+          predicateType: COSIGN_SIGN_PREDICATE,
+        })) as {
           verificationMaterial: { tlogEntries: { inclusionProof: { hashes: string[] } }[] };
         };
         // A sibling hash the log never had: the computed root no longer matches the signed checkpoint.
@@ -337,7 +335,7 @@ describe('signatures made by the tests', () => {
         const b = await instance.signBundle({
           digest: sha256('other'),
           identity: ACME,
-          predicateType: COSIGN_SIGN,
+          predicateType: COSIGN_SIGN_PREDICATE,
         });
         await pushBundleReferrer(
           s,
