@@ -165,10 +165,15 @@ export function watchImagePolicies(options: WatchImagePoliciesOptions): PolicyWa
   });
   ready.catch(() => undefined);
 
+  // What this process last wrote per policy: the informer's copy lags behind our own patch, and a
+  // delivery in between must not write the same conditions again.
+  const written = new Map<string, Condition[]>();
   const patchStatus = async (obj: PolicyObject, conditions: Condition[]): Promise<void> => {
     const name = obj.metadata?.name;
     if (name === undefined || sameConditions(obj.status?.conditions, conditions)) return;
     const generation = obj.metadata?.generation;
+    if (sameConditions(written.get(name), conditions)) return;
+    written.set(name, conditions);
     const body = {
       status: { ...(generation === undefined ? {} : { observedGeneration: generation }), conditions },
     };
@@ -178,6 +183,7 @@ export function watchImagePolicies(options: WatchImagePoliciesOptions): PolicyWa
         setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
       );
     } catch (err) {
+      written.delete(name);
       const code = statusCode(err);
       if (code === 403) {
         if (!forbiddenLogged)
