@@ -28,7 +28,9 @@ serve:
   --listen HOST:PORT            default 0.0.0.0:8443
   --tls-cert FILE --tls-key FILE  serving certificate (reloaded on change); default: a generated dev certificate
   --client-ca FILE              require API-server client certificates signed by this CA
-  --watch-policies              also load ImagePolicy resources from the cluster (in-cluster config)
+  --watch-policies              also load ImagePolicy resources from the cluster
+  --kubeconfig FILE             Kubernetes client configuration (default: $KUBECONFIG, else in-cluster)
+  --context NAME                context of that configuration (default: its current-context)
   --pull-secrets                authenticate with each pod's imagePullSecrets and its service account's
   --audit-log FILE              write audit records to FILE instead of stdout
 
@@ -62,6 +64,8 @@ export type Command =
       watchPolicies: boolean;
       pullSecrets: boolean;
       auditLog?: string;
+      kubeconfig?: string;
+      context?: string;
     }
   | {
       command: 'check';
@@ -168,6 +172,8 @@ export function parseCommand(argv: readonly string[]): Command {
         'watch-policies': { type: 'boolean' },
         'pull-secrets': { type: 'boolean' },
         'audit-log': { type: 'string' },
+        kubeconfig: { type: 'string' },
+        context: { type: 'string' },
       });
       if (values.help === true) return { command: 'help' };
       if (positionals.length > 0) throw usage(`serve takes no arguments (got "${positionals[0]}")`);
@@ -177,6 +183,8 @@ export function parseCommand(argv: readonly string[]): Command {
         throw usage('--tls-cert and --tls-key go together');
       const clientCa = values['client-ca'] as string | undefined;
       const auditLog = values['audit-log'] as string | undefined;
+      const kubeconfig = values.kubeconfig as string | undefined;
+      const context = values.context as string | undefined;
       return {
         command: 'serve',
         common: commonOf(values),
@@ -185,6 +193,8 @@ export function parseCommand(argv: readonly string[]): Command {
         ...(tlsKey !== undefined ? { tlsKey } : {}),
         ...(clientCa !== undefined ? { clientCa } : {}),
         ...(auditLog !== undefined ? { auditLog } : {}),
+        ...(kubeconfig !== undefined ? { kubeconfig } : {}),
+        ...(context !== undefined ? { context } : {}),
         watchPolicies: values['watch-policies'] === true,
         pullSecrets: values['pull-secrets'] === true,
       };

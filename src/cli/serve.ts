@@ -4,14 +4,11 @@
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import { createAuditWriter } from '../audit/writer.js';
-import { ConfigError, errorMessage } from '../errors.js';
-import { createNamespaceLabels } from '../kube/namespace-labels.js';
+import { createKubeAccess, loadKubeConfig, watchImagePolicies, type PolicyWatch } from '../kube/index.js';
 import { mutateAdmission } from '../mutate.js';
 import { clusterPolicyHandler } from '../policy/cluster-policies.js';
-import { watchImagePolicies, type PolicyWatch } from '../policy/watch.js';
 import { buildApp } from '../server/app.js';
 import { createDevCertificate } from '../server/dev-cert.js';
 import { createMetrics } from '../server/metrics.js';
@@ -22,34 +19,19 @@ import { PUBLIC_GOOD } from '../checks/signature/index.js';
 
 type ServeCommand = Extract<Command, { command: 'serve' }>;
 
-function kubeConfigFromEnvironment(required: boolean): KubeConfig | undefined {
-  if (
-    !required &&
-    process.env.KUBERNETES_SERVICE_HOST === undefined &&
-    process.env.KUBECONFIG === undefined
-  ) {
-    return undefined;
-  }
-  const kc = new KubeConfig();
-  try {
-    kc.loadFromDefault();
-  } catch (err) {
-    throw new ConfigError(
-      'CONFIG_INVALID',
-      `cannot load Kubernetes client configuration: ${errorMessage(err)}`,
-    );
-  }
-  return kc;
-}
-
 export async function runServe(cmd: ServeCommand, logger: Logger): Promise<number> {
   const metrics = createMetrics({ defaultMetrics: true });
-  const kubeConfig = kubeConfigFromEnvironment(cmd.watchPolicies || cmd.pullSecrets);
+  const kubeConfig = loadKubeConfig({
+    ...(cmd.kubeconfig !== undefined ? { file: cmd.kubeconfig } : {}),
+    ...(cmd.context !== undefined ? { context: cmd.context } : {}),
+    required: cmd.watchPolicies || cmd.pullSecrets,
+  });
+  const kube = kubeConfig !== undefined ? createKubeAccess(kubeConfig, logger) : undefined;
   const cacheDir = process.env.IMAGEGATE_CACHE_DIR;
   const setup = await setupEngine(cmd.common, logger, {
     watchPolicies: cmd.watchPolicies,
     pullSecrets: cmd.pullSecrets,
-    ...(kubeConfig !== undefined ? { kubeConfig } : {}),
+    ...(kube !== undefined ? { kube } : {}),
     ...(cacheDir !== undefined ? { cacheDir } : {}),
     onPolicyState: (source, state) => {
       metrics.policiesLoaded.set({ source }, state.count);
@@ -61,7 +43,6 @@ export async function runServe(cmd: ServeCommand, logger: Logger): Promise<numbe
   });
   const { engine, store, trustedRoots } = setup;
   engine.onCheck = (check, _policy, seconds) => metrics.checkDuration.observe({ check }, seconds);
-  if (kubeConfig !== undefined) engine.namespaceLabels = createNamespaceLabels(kubeConfig, logger);
 
   let https: TlsServerOptions;
   if (cmd.tlsCert !== undefined && cmd.tlsKey !== undefined) {

@@ -3,7 +3,6 @@
  * policies (files, or the built-in default). Shared by serve, check and review.
  */
 import { join } from 'node:path';
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import {
   compileSignatureCheck,
@@ -15,17 +14,14 @@ import {
 } from '../checks/signature/index.js';
 import { compileBaseCheck } from '../checks/base/index.js';
 import { compileSizeCheck } from '../checks/size.js';
-import type { Engine, RequestScope } from '../engine.js';
-import { errorMessage } from '../errors.js';
-import { createSecretReader, ownNamespace } from '../kube/secrets.js';
+import type { Engine } from '../engine.js';
+import type { KubeAccess } from '../kube/index.js';
 import { BUILTIN_POLICY } from '../policy/builtin.js';
 import type { CheckCompilers } from '../policy/compile.js';
 import { loadPolicyFiles } from '../policy/load.js';
 import type { ImagePolicyDocument, SignatureSpec } from '../policy/policy.schema.js';
 import { PolicyStore, type SourceState } from '../policy/store.js';
-import { createRegistry, readPullSecrets, registryOptionsFrom, type Registry } from '../registry/index.js';
-import { TtlCache } from '../registry/cache.js';
-import type { CredentialStore } from '../registry/credentials.js';
+import { createRegistry, registryOptionsFrom, type Registry } from '../registry/index.js';
 import type { CommonOptions } from './args.js';
 
 export interface Setup {
@@ -41,8 +37,8 @@ export interface Setup {
 export interface SetupOptions {
   /** Policies also come from the cluster (serve --watch-policies): no built-in fallback. */
   watchPolicies?: boolean;
-  /** API access in the cluster (secrets for key authorities, pull secrets). */
-  kubeConfig?: KubeConfig;
+  /** API access (secrets for key authorities, pull secrets, namespace labels), built in src/kube/. */
+  kube?: KubeAccess;
   /** Read each pod's pull secrets (serve --pull-secrets). */
   pullSecrets?: boolean;
   /** Writable directory for caches (TUF); default: sigstore-js's own cache location. */
@@ -78,31 +74,6 @@ export function needsPublicGood(docs: readonly ImagePolicyDocument[]): boolean {
   );
 }
 
-const PULL_SECRET_TTL_MS = 30_000;
-
-/** Pull credentials per pod, read like the kubelet does, cached briefly per (namespace, names). */
-function pullCredentials(kubeConfig: KubeConfig, logger: Logger) {
-  const api = kubeConfig.makeApiClient(CoreV1Api);
-  const cache = new TtlCache<Promise<CredentialStore | undefined>>(5000);
-  return (scope: RequestScope): Promise<CredentialStore | undefined> => {
-    const key = `${scope.namespace}\n${scope.serviceAccount ?? 'default'}\n${(scope.pullSecrets ?? []).join(',')}`;
-    const hit = cache.get(key);
-    if (hit !== undefined) return hit;
-    const store = readPullSecrets(api, {
-      namespace: scope.namespace,
-      imagePullSecrets: (scope.pullSecrets ?? []).map((name) => ({ name })),
-      serviceAccountName: scope.serviceAccount,
-    }).catch((err: unknown) => {
-      // Without the pod's credentials the registry may still answer anonymously; never cache this.
-      cache.delete(key);
-      logger.warn({ namespace: scope.namespace }, `cannot read pull secrets: ${errorMessage(err)}`);
-      return undefined;
-    });
-    cache.set(key, store, PULL_SECRET_TTL_MS);
-    return store;
-  };
-}
-
 export async function setupEngine(
   options: CommonOptions,
   logger: Logger,
@@ -132,8 +103,7 @@ export async function setupEngine(
     if (offline && s.name === PUBLIC_GOOD) logger.debug({ trustedRoot: s.name }, message);
     else logger.warn({ trustedRoot: s.name }, message);
   }
-  const secrets =
-    setup.kubeConfig !== undefined ? createSecretReader(setup.kubeConfig, ownNamespace()) : undefined;
+  const secrets = setup.kube?.keySecrets;
   // One verdict cache for the image signature and base checks: a verified digest is not re-verified.
   const verdicts = new VerdictCache();
   const signatureDeps = {
@@ -170,10 +140,7 @@ export async function setupEngine(
   if (options.mode !== undefined)
     logger.info({ mode: options.mode }, 'global mode override: every policy runs in this mode');
 
-  const credentialsFor =
-    setup.pullSecrets === true && setup.kubeConfig !== undefined
-      ? pullCredentials(setup.kubeConfig, logger)
-      : undefined;
+  const credentialsFor = setup.pullSecrets === true ? setup.kube?.pullCredentials : undefined;
   const engine: Engine = {
     policies: () => store.policies(),
     settings: { unmatched, ...(options.mode !== undefined ? { modeOverride: options.mode } : {}) },
@@ -184,6 +151,7 @@ export async function setupEngine(
         ...(scope.deadline !== undefined ? { deadline: scope.deadline } : {}),
       });
     },
+    ...(setup.kube !== undefined ? { namespaceLabels: setup.kube.namespaceLabels } : {}),
   };
   return { engine, store, compilers, registry, trustedRoots, verdicts };
 }

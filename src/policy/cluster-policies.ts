@@ -4,7 +4,7 @@ import { compilePolicy, type CheckCompilers } from './compile.js';
 import type { ImagePolicyDocument } from './policy.schema.js';
 import type { PolicyStore } from './store.js';
 import { validatePolicyDocument } from './validate.js';
-import type { PolicyVerdict } from './watch.js';
+import type { PolicyVerdict } from '../kube/policy-watch.js';
 
 /**
  * Cluster policies: each resource is validated and compiled on its own, so one bad resource is

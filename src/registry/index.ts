@@ -19,7 +19,7 @@ export {
   type CredentialStore,
   type PullSecretLike,
 } from './credentials.js';
-export { readPullSecrets, type PullSecretRefs, type SecretReader } from './pull-secrets.js';
+export { readPullSecrets, type PullSecretRefs, type PullSecretReader } from './pull-secrets.js';
 export { openImage, type OpenedImage } from './open.js';
 export { createLayoutAccess, isLayoutReference, parseLayoutReference, LAYOUT_REGISTRY } from './layout.js';
 export { DEFAULT_PLATFORMS, formatPlatform, isAttestation } from './resolve.js';

@@ -3,9 +3,12 @@
  * those of its service account (for workload objects the ServiceAccount admission plugin has not
  * merged them yet). Missing secrets are skipped, as the kubelet skips them.
  */
-import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
 import { RegistryError, errorMessage } from '../errors.js';
-import { credentialsFromPullSecrets, type StaticCredentialStore } from './credentials.js';
+import {
+  credentialsFromPullSecrets,
+  type PullSecretLike,
+  type StaticCredentialStore,
+} from './credentials.js';
 
 export interface PullSecretRefs {
   namespace: string;
@@ -14,7 +17,17 @@ export interface PullSecretRefs {
   serviceAccountName?: string | undefined;
 }
 
-export type SecretReader = Pick<CoreV1Api, 'readNamespacedSecret' | 'readNamespacedServiceAccount'>;
+/**
+ * The two API reads this needs (src/kube/ provides them; client-node's CoreV1Api fits). A missing
+ * object rejects with `{ code: 404 }`, as client-node's ApiException does.
+ */
+export interface PullSecretReader {
+  readNamespacedSecret(p: { name: string; namespace: string }): Promise<PullSecretLike>;
+  readNamespacedServiceAccount(p: {
+    name: string;
+    namespace: string;
+  }): Promise<{ imagePullSecrets?: ReadonlyArray<{ name?: string }> }>;
+}
 
 function isNotFound(err: unknown): boolean {
   return (err as { code?: unknown } | null)?.code === 404;
@@ -37,7 +50,7 @@ async function orUndefined<T>(p: Promise<T>, what: string): Promise<T | undefine
 }
 
 export async function readPullSecrets(
-  api: SecretReader,
+  api: PullSecretReader,
   refs: PullSecretRefs,
 ): Promise<StaticCredentialStore> {
   const { namespace } = refs;
@@ -54,5 +67,5 @@ export async function readPullSecrets(
       orUndefined(api.readNamespacedSecret({ name, namespace }), `secret ${namespace}/${name}`),
     ),
   );
-  return credentialsFromPullSecrets(secrets.filter((s): s is V1Secret => s !== undefined));
+  return credentialsFromPullSecrets(secrets.filter((s): s is PullSecretLike => s !== undefined));
 }

@@ -62,3 +62,13 @@ describe('parseListen', () => {
     expect(() => parseListen('0.0.0.0:70000')).toThrow(/--listen must be HOST:PORT/);
   });
 });
+
+describe('serve --kubeconfig', () => {
+  it('carries the file and the context', () => {
+    expect(parseCommand(['serve', '--kubeconfig', '/k', '--context', 'dev'])).toMatchObject({
+      command: 'serve',
+      kubeconfig: '/k',
+      context: 'dev',
+    });
+  });
+});
