@@ -86,3 +86,12 @@ export type SignatureErrorCode =
   /** Some authorities verified, but fewer than the policy's threshold. */
   | 'THRESHOLD_NOT_MET';
 export class SignatureError extends ImagegateError<SignatureErrorCode> {}
+
+export type KubeApiErrorCode =
+  /** The API server could not be reached, or kept answering 429/5xx after the retries. */
+  | 'API_UNAVAILABLE'
+  /** RBAC forbids the call (403) or the credentials are refused (401). */
+  | 'API_FORBIDDEN'
+  /** The API server answered with another error (e.g. 404: a CRD is not installed). */
+  | 'API_REJECTED';
+export class KubeApiError extends ImagegateError<KubeApiErrorCode> {}

@@ -13,6 +13,8 @@ Usage:
   imagegate serve  [--policy PATH]... [--listen HOST:PORT] [--tls-cert F --tls-key F] [--mode enforce|audit]
   imagegate check  [--policy PATH]... [--output text|json] IMAGE...
   imagegate review [--policy PATH]... FILE|-
+  imagegate audit  [--policy PATH]... [--kubeconfig FILE] [--context NAME] [--namespace NS]...
+                   [--output text|json|html] [--out FILE]
 
 Common options:
   --policy PATH                 ImagePolicy YAML file or directory (repeatable); default: built-in audit policy
@@ -39,7 +41,14 @@ check:
   --namespace NAME              evaluate as if the pod ran in NAME (default "default")
   --as REF                      match oci:PATH images against policies as REF (the name they will be pushed as)
 
-Exit codes: 0 allowed, 1 denied, 2 usage or configuration error.
+audit (what already runs; see docs/audit.md):
+  --kubeconfig FILE --context NAME  as for serve
+  --namespace NS                only these namespaces (repeatable; default all)
+  --output text|json|html       default text (progress on stderr)
+  --out FILE                    write the report to FILE instead of stdout
+
+Exit codes: 0 allowed (audit: nothing would be denied), 1 denied (audit: something would be),
+2 usage or configuration error.
 `;
 
 export interface CommonOptions {
@@ -76,6 +85,15 @@ export type Command =
       images: string[];
     }
   | { command: 'review'; common: CommonOptions; file: string }
+  | {
+      command: 'audit';
+      common: CommonOptions;
+      kubeconfig?: string;
+      context?: string;
+      namespaces: string[];
+      output: 'text' | 'json' | 'html';
+      out?: string;
+    }
   | { command: 'help' }
   | { command: 'version' };
 
@@ -222,6 +240,30 @@ export function parseCommand(argv: readonly string[]): Command {
       if (values.help === true) return { command: 'help' };
       if (positionals.length !== 1) throw usage('review needs exactly one FILE (or - for standard input)');
       return { command: 'review', common: commonOf(values), file: positionals[0] ?? '-' };
+    }
+    case 'audit': {
+      const { values, positionals } = parse({
+        kubeconfig: { type: 'string' },
+        context: { type: 'string' },
+        namespace: { type: 'string', multiple: true },
+        output: { type: 'string' },
+        out: { type: 'string' },
+      });
+      if (values.help === true) return { command: 'help' };
+      if (positionals.length > 0) throw usage(`audit takes no arguments (got "${positionals[0]}")`);
+      const kubeconfig = values.kubeconfig as string | undefined;
+      const context = values.context as string | undefined;
+      const out = values.out as string | undefined;
+      return {
+        command: 'audit',
+        common: commonOf(values),
+        ...(kubeconfig !== undefined ? { kubeconfig } : {}),
+        ...(context !== undefined ? { context } : {}),
+        namespaces: (values.namespace as string[] | undefined) ?? [],
+        output:
+          oneOf('output', values.output as string | undefined, ['text', 'json', 'html'] as const) ?? 'text',
+        ...(out !== undefined ? { out } : {}),
+      };
     }
     default:
       throw usage(`unknown command "${name}"`);

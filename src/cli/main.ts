@@ -3,6 +3,7 @@
 import { pino } from 'pino';
 import { ImagegateError, errorMessage } from '../errors.js';
 import { parseCommand, USAGE } from './args.js';
+import { runAudit } from './audit.js';
 import { runCheck } from './check.js';
 import { runReview } from './review.js';
 import { runServe } from './serve.js';
@@ -45,6 +46,8 @@ async function main(argv: readonly string[]): Promise<number> {
         return await runCheck(cmd, logger);
       case 'review':
         return await runReview(cmd, logger);
+      case 'audit':
+        return await runAudit(cmd, logger);
     }
   } catch (err) {
     if (err instanceof ImagegateError) {
