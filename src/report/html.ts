@@ -51,7 +51,14 @@ const SCRIPT = `
     });
     shown.textContent=n+' of '+rows.length+' rows shown';
   }
-  ['ns','policy','result','text'].forEach(function(k){f[k].addEventListener('input',apply);});
+  // Filters from the address (#ns=shop&result=fail), so a filtered view can be shared as a link.
+  new URLSearchParams(location.hash.slice(1)).forEach(function(v,k){if(f[k])f[k].value=v;});
+  ['ns','policy','result','text'].forEach(function(k){f[k].addEventListener('input',function(){
+    apply();
+    var q=new URLSearchParams();
+    ['ns','policy','result','text'].forEach(function(n){if(f[n].value)q.set(n,f[n].value);});
+    history.replaceState(null,'','#'+q.toString());
+  });});
   apply();
   document.body.dataset.ready='true';
 })();`;
