@@ -6,6 +6,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError } from '../errors.js';
 import type { Unmatched } from '../evaluate.js';
 import type { PolicyMode } from '../policy/policy.schema.js';
+import { parseInterval } from './interval.js';
 
 export const USAGE = `imagegate: admit Kubernetes pods only when their images pass policy
 
@@ -33,6 +34,9 @@ serve:
   --watch-policies              also load ImagePolicy resources from the cluster
   --kubeconfig FILE             Kubernetes client configuration (default: $KUBECONFIG, else in-cluster)
   --context NAME                context of that configuration (default: its current-context)
+  --background-audit DURATION   re-audit what runs every DURATION (e.g. 1h; jittered) and write reports
+  --reports policyreports|openreports  report kind for --background-audit (default policyreports)
+  --events                      Warning Events on enforce-mode denials (background audit: always)
   --pull-secrets                authenticate with each pod's imagePullSecrets and its service account's
   --audit-log FILE              write audit records to FILE instead of stdout
 
@@ -75,6 +79,10 @@ export type Command =
       auditLog?: string;
       kubeconfig?: string;
       context?: string;
+      /** Milliseconds between background audit runs. */
+      backgroundAudit?: number;
+      reports: 'policyreports' | 'openreports';
+      events: boolean;
     }
   | {
       command: 'check';
@@ -192,6 +200,9 @@ export function parseCommand(argv: readonly string[]): Command {
         'audit-log': { type: 'string' },
         kubeconfig: { type: 'string' },
         context: { type: 'string' },
+        'background-audit': { type: 'string' },
+        reports: { type: 'string' },
+        events: { type: 'boolean' },
       });
       if (values.help === true) return { command: 'help' };
       if (positionals.length > 0) throw usage(`serve takes no arguments (got "${positionals[0]}")`);
@@ -203,6 +214,11 @@ export function parseCommand(argv: readonly string[]): Command {
       const auditLog = values['audit-log'] as string | undefined;
       const kubeconfig = values.kubeconfig as string | undefined;
       const context = values.context as string | undefined;
+      const every = values['background-audit'] as string | undefined;
+      const backgroundAudit = every !== undefined ? parseInterval('background-audit', every) : undefined;
+      const reports =
+        oneOf('reports', values.reports as string | undefined, ['policyreports', 'openreports'] as const) ??
+        'policyreports';
       return {
         command: 'serve',
         common: commonOf(values),
@@ -213,6 +229,9 @@ export function parseCommand(argv: readonly string[]): Command {
         ...(auditLog !== undefined ? { auditLog } : {}),
         ...(kubeconfig !== undefined ? { kubeconfig } : {}),
         ...(context !== undefined ? { context } : {}),
+        ...(backgroundAudit !== undefined ? { backgroundAudit } : {}),
+        reports,
+        events: values.events === true,
         watchPolicies: values['watch-policies'] === true,
         pullSecrets: values['pull-secrets'] === true,
       };

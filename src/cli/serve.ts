@@ -14,6 +14,7 @@ import { createDevCertificate } from '../server/dev-cert.js';
 import { createMetrics } from '../server/metrics.js';
 import { loadTlsOptions, watchTlsFiles, type TlsServerOptions, type TlsWatcher } from '../server/tls.js';
 import type { Command } from './args.js';
+import { startServeAudit } from './serve-audit.js';
 import { needsPublicGood, setupEngine } from './setup.js';
 import { PUBLIC_GOOD } from '../checks/signature/index.js';
 
@@ -24,7 +25,7 @@ export async function runServe(cmd: ServeCommand, logger: Logger): Promise<numbe
   const kubeConfig = loadKubeConfig({
     ...(cmd.kubeconfig !== undefined ? { file: cmd.kubeconfig } : {}),
     ...(cmd.context !== undefined ? { context: cmd.context } : {}),
-    required: cmd.watchPolicies || cmd.pullSecrets,
+    required: cmd.watchPolicies || cmd.pullSecrets || cmd.backgroundAudit !== undefined || cmd.events,
   });
   const kube = kubeConfig !== undefined ? createKubeAccess(kubeConfig, logger) : undefined;
   const cacheDir = process.env.IMAGEGATE_CACHE_DIR;
@@ -72,10 +73,11 @@ export async function runServe(cmd: ServeCommand, logger: Logger): Promise<numbe
       ? pino.destination({ dest: cmd.auditLog, sync: false, mkdir: true })
       : undefined,
   );
+  const cluster = startServeAudit(cmd, kubeConfig, engine, audit, metrics, logger);
   let watch: PolicyWatch | undefined;
   const app = buildApp({
     engine,
-    audit,
+    audit: cluster.audit,
     metrics,
     logger,
     readiness: () => {
@@ -88,6 +90,8 @@ export async function runServe(cmd: ServeCommand, logger: Logger): Promise<numbe
         .status()
         .filter((r) => !r.available && (r.name !== PUBLIC_GOOD || needsPublicGood(store.documents())))
         .map((r) => `trusted root ${r.name} unavailable: ${r.reason ?? 'unknown'}`);
+      const auditDegraded = cluster.background?.degraded;
+      if (auditDegraded !== undefined) degraded.push(`background audit: ${auditDegraded}`);
       return { ...policies, degraded };
     },
     https,
@@ -132,7 +136,7 @@ export async function runServe(cmd: ServeCommand, logger: Logger): Promise<numbe
       stopping.abort();
       clearInterval(refresh);
       tlsWatcher?.close();
-      Promise.allSettled([watch?.stop()])
+      Promise.allSettled([watch?.stop(), cluster.stop()])
         .then(() => app.close())
         .catch((err: unknown) => logger.error({ err }, 'error while closing'))
         .then(() => setup.registry.close())
