@@ -33,8 +33,6 @@ export interface AppDeps {
   readiness: () => { ready: boolean; reason?: string; degraded?: string[] };
   https?: HttpsServerOptions;
   bodyLimit?: number;
-  /** /validate's handler; default validateRequest (tests inject failures here). */
-  validate?: ReviewHandler;
   /** Serve /mutate (digest pinning) with this handler, or with pinDigests for `true`. */
   mutate?: ReviewHandler | boolean;
 }
@@ -151,7 +149,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     });
   }
 
-  route('/validate', deps.validate ?? validateRequest, true);
+  route('/validate', validateRequest, true);
   if (deps.mutate !== undefined && deps.mutate !== false) {
     route('/mutate', deps.mutate === true ? pinDigests : deps.mutate, false);
   }
