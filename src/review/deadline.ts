@@ -4,7 +4,8 @@
  */
 import { setMaxListeners } from 'node:events';
 
-export const DEFAULT_TIMEOUT_MS = 10_000;
+/** The API server's default webhook timeout, used when a request names none (and by `imagegate review`). */
+export const DEFAULT_REVIEW_TIMEOUT_MS = 10_000;
 export const MAX_TIMEOUT_MS = 30_000;
 const MIN_BUDGET_MS = 100;
 
