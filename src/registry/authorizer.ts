@@ -4,9 +4,10 @@
  */
 import { RegistryError } from '../errors.js';
 import { parseChallenge, parseTokenResponse, type Challenge } from './auth.js';
-import { SingleFlight, TtlCache } from './cache.js';
+import { TtlCache } from '../shared/cache.js';
+import { SingleFlight } from './cache.js';
 import { apiHost, type Connections } from './connections.js';
-import { credentialKey, type Credential } from './credentials.js';
+import { credentialKey, type Credential } from './credentials/index.js';
 import { describeErrorBody, discard, header, readBody, send, type HttpResponse } from './http.js';
 import { statusError } from './status-error.js';
 

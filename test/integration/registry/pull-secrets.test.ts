@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRegistry } from '../../../src/registry/client.js';
-import { readPullSecrets } from '../../../src/registry/pull-secrets.js';
+import { readPullSecrets } from '../../../src/registry/credentials/index.js';
 import { parseReference } from '../../../src/registry/reference.js';
 import { htpasswdLine } from '../../helpers/auth-servers.js';
 import { buildImage, pushImage, type BuiltImage } from '../../helpers/image-builder.js';

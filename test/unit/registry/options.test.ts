@@ -54,12 +54,16 @@ describe('registry options', () => {
       expect(opts.registries?.['registry.internal:5000']).toMatchObject({ mirrors: ['mirror.internal'] });
       expect(opts.registries?.['registry.internal:5000']?.ca?.[0]).toContain('BEGIN CERTIFICATE');
       expect(opts.registries?.['127.0.0.1:5000']).toEqual({ insecure: true });
-      expect(opts.credentials?.lookup('registry.internal:5000', 'a/b')).toEqual({
+      expect(
+        await opts.credentials?.credentialsFor({ registry: 'registry.internal:5000', repository: 'a/b' }),
+      ).toEqual({
         kind: 'basic',
         username: 'bot',
         password: 'hunter2',
       });
-      expect(opts.credentials?.lookup('docker.io', 'library/nginx')).toEqual({
+      expect(
+        await opts.credentials?.credentialsFor({ registry: 'docker.io', repository: 'library/nginx' }),
+      ).toEqual({
         kind: 'basic',
         username: 'u',
         password: 'p',
