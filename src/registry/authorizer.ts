@@ -18,11 +18,12 @@ function basicAuthorization(cred: Extract<Credential, { kind: 'basic' }>): strin
 export class Authorizer {
   readonly #connections: Connections;
   readonly #challenges = new Map<string, Challenge>();
-  readonly #tokens = new TtlCache<string>(1024);
+  readonly #tokens: TtlCache<string>;
   readonly #flights = new SingleFlight();
 
-  constructor(connections: Connections) {
+  constructor(connections: Connections, now?: () => number) {
     this.#connections = connections;
+    this.#tokens = new TtlCache<string>(1024, now);
   }
 
   /** The Authorization header for an endpoint whose challenge we already know, so it needs no 401 first. */

@@ -48,9 +48,9 @@ export class RegistryClient implements Registry {
   readonly #options: RegistryOptions;
   readonly #transport: Transport;
   readonly #tagTtlMs: number;
-  readonly #tags = new TtlCache<string>(4096);
+  readonly #tags: TtlCache<string>;
   /** Tags whose digest we have seen: a HEAD then saves re-pulling a cached manifest. */
-  readonly #lastDigest = new TtlCache<string>(4096);
+  readonly #lastDigest: TtlCache<string>;
   readonly #content: ByteLru<FetchedManifest | Uint8Array>;
   readonly #flights = new SingleFlight();
 
@@ -58,6 +58,8 @@ export class RegistryClient implements Registry {
     this.#options = options;
     this.#transport = new Transport(options, hooks);
     this.#tagTtlMs = options.tagTtlMs ?? 30_000;
+    this.#tags = new TtlCache<string>(4096, options.now);
+    this.#lastDigest = new TtlCache<string>(4096, options.now);
     this.#content = new ByteLru(options.cacheMaxBytes ?? 64 * 1024 * 1024);
   }
 

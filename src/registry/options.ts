@@ -40,6 +40,8 @@ export interface RegistryOptions {
   tagTtlMs?: number;
   /** Redirects followed per request; default 5. */
   maxRedirects?: number;
+  /** The clock for TTLs (tag → digest, bearer tokens); default Date.now. Tests inject one. */
+  now?: () => number;
 }
 
 const HOST_RE = new RegExp(HOST_PATTERN);

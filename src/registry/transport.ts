@@ -50,7 +50,7 @@ export class Transport {
 
   constructor(options: RegistryOptions, hooks: RegistryHooks) {
     this.#connections = new Connections(options, hooks);
-    this.#authorizer = new Authorizer(this.#connections);
+    this.#authorizer = new Authorizer(this.#connections, options.now);
     this.#maxRedirects = options.maxRedirects ?? 5;
   }
 

@@ -109,14 +109,18 @@ describe('registry auth', () => {
 
     it('fetches a new token once the old one expired', async () => {
       tokens.expiresIn = 1;
+      let now = Date.now();
       const client = createRegistry({
         registries: { [proxy.host]: { insecure: true } },
+        now: () => now,
         credentials: new Keyring([[proxy.host, { kind: 'basic', username: 'bob', password: 'hunter2' }]]),
       });
       tokens.requests.length = 0;
       const ref = parseReference(`${proxy.host}/team/app:v1`);
       await client.access().getManifest(ref, img.manifest.digest, signal());
-      await new Promise((r) => setTimeout(r, 1100));
+      await client.access().getBlob(ref, img.layers[0]!, 1 << 20, signal());
+      expect(tokens.requests).toHaveLength(1); // still valid: reused
+      now += 1100; // past the token's 1 s lifetime
       await client.access().getBlob(ref, img.config, 1 << 20, signal());
       expect(tokens.requests).toHaveLength(2);
       tokens.expiresIn = 300;

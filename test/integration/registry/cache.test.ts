@@ -19,6 +19,8 @@ describe('registry caching, dedup, allowlist and mirrors', () => {
   let proxy: FaultProxy;
   let img: BuiltImage;
   let client: Registry;
+  /** The registry client's clock: tests move it past TTLs instead of sleeping. */
+  let now = 0;
 
   beforeAll(async () => {
     reg = await startRegistry();
@@ -37,7 +39,12 @@ describe('registry caching, dedup, allowlist and mirrors', () => {
   });
   beforeEach(() => {
     proxy.clear();
-    client = createRegistry({ registries: { [proxy.host]: { insecure: true } }, tagTtlMs: 2000 }); // long enough that a push under CI load stays within it
+    now = Date.now();
+    client = createRegistry({
+      registries: { [proxy.host]: { insecure: true } },
+      tagTtlMs: 2000,
+      now: () => now,
+    });
   });
   afterEach(() => client.close());
 
@@ -72,7 +79,7 @@ describe('registry caching, dedup, allowlist and mirrors', () => {
       await client.access().resolve(ref, signal());
       await client.access().resolve(ref, signal());
       expect(proxy.log.filter((l) => l.includes('/manifests/'))).toEqual(['GET /v2/app/manifests/v1']);
-      await new Promise((r) => setTimeout(r, 2100));
+      now += 2001; // the tag TTL has passed
       const again = await client.access().resolve(ref, signal());
       expect(again.digest).toBe(img.manifest.digest);
       expect(proxy.log.filter((l) => l.includes('/manifests/'))).toEqual([
@@ -89,7 +96,7 @@ describe('registry caching, dedup, allowlist and mirrors', () => {
       expect((await client.access().resolve(ref, signal())).digest).toBe(first.manifest.digest);
       await pushImage(reg.url, 'app', 'moving', second);
       expect((await client.access().resolve(ref, signal())).digest).toBe(first.manifest.digest);
-      await new Promise((r) => setTimeout(r, 2100));
+      now += 2001; // the tag TTL has passed
       expect((await client.access().resolve(ref, signal())).digest).toBe(second.manifest.digest);
     });
   });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseChallenge, parseTokenResponse } from '../../../src/registry/auth.js';
-import { ByteLru, SingleFlight, TtlCache } from '../../../src/registry/cache.js';
+import { SingleFlight } from '../../../src/registry/cache.js';
+import { ByteLru, TtlCache } from '../../../src/shared/cache.js';
 import { createRegistry } from '../../../src/registry/client.js';
 import { parseLayoutReference } from '../../../src/registry/layout.js';
 import { openImage } from '../../../src/registry/open.js';
