@@ -91,10 +91,6 @@ export class RegistryClient implements Registry {
     return access;
   }
 
-  close(): Promise<void> {
-    return this.#transport.close();
-  }
-
   async getManifest(
     ctx: RequestContext,
     ref: Target,
@@ -251,6 +247,11 @@ export class RegistryClient implements Registry {
     return artifactType === undefined
       ? descriptors
       : descriptors.filter((x) => x.artifactType === artifactType);
+  }
+
+  /** Closes the connection pools; pending requests fail. */
+  close(): Promise<void> {
+    return this.#transport.close();
   }
 }
 

@@ -49,15 +49,14 @@ describe('registry auth', () => {
     it('fails with UNAUTHORIZED (indeterminate) without or with wrong credentials', async () => {
       const ref = parseReference(`${reg.host}/private/app:v1`);
       const anon = createRegistry({ registries: { [reg.host]: { insecure: true } } });
-      await expect(anon.access().resolve(ref, signal())).rejects.toMatchObject({
-        code: 'UNAUTHORIZED',
+      await expect(anon.access().resolve(ref, signal())).rejects.toThrowWithCode('UNAUTHORIZED', {
         indeterminate: true,
       });
       const wrong = createRegistry({
         registries: { [reg.host]: { insecure: true } },
         credentials: new Keyring([[reg.host, { kind: 'basic', username: 'alice', password: 'nope' }]]),
       });
-      await expect(wrong.access().resolve(ref, signal())).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+      await expect(wrong.access().resolve(ref, signal())).rejects.toThrowWithCode('UNAUTHORIZED');
       await Promise.all([anon.close(), wrong.close()]);
     });
   });
@@ -146,7 +145,7 @@ describe('registry auth', () => {
       });
       await expect(
         client.access().resolve(parseReference(`${proxy.host}/team/app:v1`), signal()),
-      ).rejects.toMatchObject({ code: 'UNAUTHORIZED', indeterminate: true });
+      ).rejects.toThrowWithCode('UNAUTHORIZED', { indeterminate: true });
       await client.close();
     });
   });

@@ -87,9 +87,9 @@ describe('pull secrets from the Kubernetes API (recorded responses) used against
     );
     const client = createRegistry({ registries: { [reg.host]: { insecure: true } } });
     const ref = parseReference(`${reg.host}/shop/web:1.0`);
-    await expect(client.access().resolve(ref, AbortSignal.timeout(5_000))).rejects.toMatchObject({
-      code: 'UNAUTHORIZED',
-    });
+    await expect(client.access().resolve(ref, AbortSignal.timeout(5_000))).rejects.toThrowWithCode(
+      'UNAUTHORIZED',
+    );
     const resolved = await client.access({ credentials: creds }).resolve(ref, AbortSignal.timeout(5_000));
     expect(resolved.digest).toBe(img.manifest.digest);
     await client.close();
@@ -97,11 +97,10 @@ describe('pull secrets from the Kubernetes API (recorded responses) used against
 
   it('gives CREDENTIALS_UNAVAILABLE (indeterminate) when the API refuses', async () => {
     forbid = true;
-    await expect(readPullSecrets(apiFor(server), { namespace: 'shop' })).rejects.toMatchObject({
-      code: 'CREDENTIALS_UNAVAILABLE',
-      indeterminate: true,
-      message: expect.stringContaining('service account shop/default'),
-    });
+    await expect(readPullSecrets(apiFor(server), { namespace: 'shop' })).rejects.toThrowWithCode(
+      'CREDENTIALS_UNAVAILABLE',
+      { indeterminate: true, message: expect.stringContaining('service account shop/default') },
+    );
     expect(paths.at(-1)).toBe('/api/v1/namespaces/shop/serviceaccounts/default');
     forbid = false;
   });

@@ -75,20 +75,17 @@ describe('registry options', () => {
         'bad.yaml',
         'allow: ["not a host!"]\nregistries:\n  x.io:\n    insecur: true\n',
       );
-      await expect(loadRegistryConfig(path)).rejects.toMatchObject({
-        code: 'CONFIG_INVALID',
+      await expect(loadRegistryConfig(path)).rejects.toThrowWithCode('CONFIG_INVALID', {
         message: expect.stringMatching(/bad\.yaml: .*\/allow\/0/),
       });
     });
 
     it('rejects YAML that does not parse and files that do not exist', async () => {
-      await expect(loadRegistryConfig(await file('broken.yaml', 'allow: [\n'))).rejects.toMatchObject({
-        code: 'CONFIG_INVALID',
-        message: expect.stringContaining('not valid YAML'),
-      });
-      await expect(loadRegistryConfig(join(dir, 'nope.yaml'))).rejects.toMatchObject({
-        code: 'CONFIG_INVALID',
-      });
+      await expect(loadRegistryConfig(await file('broken.yaml', 'allow: [\n'))).rejects.toThrowWithCode(
+        'CONFIG_INVALID',
+        { message: expect.stringContaining('not valid YAML') },
+      );
+      await expect(loadRegistryConfig(join(dir, 'nope.yaml'))).rejects.toThrowWithCode('CONFIG_INVALID');
     });
 
     it('rejects a password without a username', async () => {
