@@ -43,13 +43,26 @@ export class ByteLru<V> {
   }
 }
 
+export interface TtlCacheOptions {
+  /**
+   * Which entry goes first when `maxEntries` is reached: the oldest written (`write`, the default) or
+   * the least recently read or written (`use`: a true LRU).
+   */
+  evict?: 'write' | 'use';
+}
+
+/** Entries expire `ttlMs` after they were set; at most `maxEntries` of them are kept. */
 export class TtlCache<V> {
   #entries = new Map<string, { value: V; expires: number }>();
+  readonly #touchOnGet: boolean;
 
   constructor(
     readonly maxEntries: number,
     readonly now: () => number = Date.now,
-  ) {}
+    options: TtlCacheOptions = {},
+  ) {
+    this.#touchOnGet = options.evict === 'use';
+  }
 
   get(key: string): V | undefined {
     const entry = this.#entries.get(key);
@@ -58,11 +71,15 @@ export class TtlCache<V> {
       this.#entries.delete(key);
       return undefined;
     }
+    if (this.#touchOnGet) {
+      this.#entries.delete(key);
+      this.#entries.set(key, entry);
+    }
     return entry.value;
   }
 
   set(key: string, value: V, ttlMs: number): void {
-    if (ttlMs <= 0) return;
+    if (ttlMs <= 0 || this.maxEntries <= 0) return;
     this.#entries.delete(key);
     this.#entries.set(key, { value, expires: this.now() + ttlMs });
     while (this.#entries.size > this.maxEntries) {
@@ -74,5 +91,14 @@ export class TtlCache<V> {
 
   delete(key: string): void {
     this.#entries.delete(key);
+  }
+
+  clear(): void {
+    this.#entries.clear();
+  }
+
+  /** Entries held, expired ones not yet dropped included. */
+  get size(): number {
+    return this.#entries.size;
   }
 }

@@ -64,6 +64,19 @@ describe('TtlCache', () => {
     now = 30_000;
     expect(c.get('k')).toBeUndefined();
   });
+
+  it('evicts the oldest write by default, the least recently used with evict: use', () => {
+    const byWrite = new TtlCache<number>(2, () => 0);
+    const byUse = new TtlCache<number>(2, () => 0, { evict: 'use' });
+    for (const c of [byWrite, byUse]) {
+      c.set('a', 1, 1000);
+      c.set('b', 2, 1000);
+      c.get('a');
+      c.set('c', 3, 1000);
+    }
+    expect([byWrite.get('a'), byWrite.get('b')]).toEqual([undefined, 2]);
+    expect([byUse.get('a'), byUse.get('b')]).toEqual([1, undefined]);
+  });
 });
 
 describe('SingleFlight', () => {
