@@ -95,14 +95,27 @@ export interface PullSecretProviderOptions {
   now?: () => number;
 }
 
-/** The pod's and its service account's imagePullSecrets, read once per identity and cached briefly. */
+/**
+ * The pod's and its service account's imagePullSecrets, read once per identity and cached briefly.
+ * An identity object stands for one request: all its lookups share one read, so a failed read is
+ * reported once and retried by the next request, not by every fetch of this one.
+ */
 export function pullSecretProvider(
   source: PullSecretSource,
   options: PullSecretProviderOptions = {},
 ): CredentialProvider {
   const ttlMs = options.ttlMs ?? 30_000;
   const cache = new TtlCache<Promise<Keyring | undefined>>(5000, options.now);
+  const perRequest = new WeakMap<PullIdentity, Promise<Keyring | undefined>>();
   const keyringFor = (identity: PullIdentity): Promise<Keyring | undefined> => {
+    let p = perRequest.get(identity);
+    if (p === undefined) {
+      p = cachedKeyring(identity);
+      perRequest.set(identity, p);
+    }
+    return p;
+  };
+  const cachedKeyring = (identity: PullIdentity): Promise<Keyring | undefined> => {
     const key = `${identity.namespace}\n${identity.serviceAccount ?? 'default'}\n${(identity.pullSecrets ?? []).join(',')}`;
     const hit = cache.get(key);
     if (hit !== undefined) return hit;

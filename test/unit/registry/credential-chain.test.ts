@@ -97,8 +97,10 @@ describe('the credential chain', () => {
       await user(p, 'r.io', 'a', pod);
       await user(p, 's.io', 'b', pod);
       expect(ns.reads).toEqual(['serviceaccount/default', 'secret/pod-cred', 'secret/sa-cred']);
+      await user(p, 'r.io', 'a', { ...pod }); // another request within the TTL
+      expect(ns.reads).toHaveLength(3);
       now += 30_000;
-      await user(p, 'r.io', 'a', pod);
+      await user(p, 'r.io', 'a', { ...pod });
       expect(ns.reads).toHaveLength(6);
     });
 
@@ -109,8 +111,10 @@ describe('the credential chain', () => {
       const p = pullSecretProvider(ns, { onError: (_identity, err) => errors.push(err) });
       expect(await user(p, 'r.io', 'a', pod)).toBeUndefined();
       expect(errors[0]).toMatchObject({ code: 'CREDENTIALS_UNAVAILABLE', indeterminate: true });
+      expect(await user(p, 's.io', 'b', pod)).toBeUndefined(); // same request: no second read
+      expect(errors).toHaveLength(1);
       ns.refuse = false;
-      expect(await user(p, 'r.io', 'a', pod)).toBe('pod');
+      expect(await user(p, 'r.io', 'a', { ...pod })).toBe('pod'); // the next request reads again
     });
   });
 });
