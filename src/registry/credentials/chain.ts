@@ -16,5 +16,9 @@ export interface CredentialSources {
 }
 
 export function credentialChain(sources: CredentialSources): CredentialProvider {
-  return chainProviders([sources.pullSecrets, sources.registryConfig, sources.dockerConfig]);
+  return chainProviders([
+    sources.pullSecrets, // per request: the pod's identity
+    sources.registryConfig, // static, from --registry-config
+    sources.dockerConfig, // static, from --registry-config's dockerConfig
+  ]);
 }
