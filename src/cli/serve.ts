@@ -7,28 +7,29 @@ import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { createAuditWriter } from '../audit/writer.js';
 import { createKubeAccess, loadKubeConfig, watchImagePolicies, type PolicyWatch } from '../kube/index.js';
-import { mutateAdmission } from '../mutate.js';
 import { clusterPolicyHandler } from '../policy/cluster-policies.js';
 import { buildApp } from '../server/app.js';
 import { createDevCertificate } from '../server/dev-cert.js';
 import { createMetrics } from '../server/metrics.js';
 import { loadTlsOptions, watchTlsFiles, type TlsServerOptions, type TlsWatcher } from '../server/tls.js';
 import type { Command } from './args.js';
+import type { CliIo } from './io.js';
 import { startServeAudit } from './serve-audit.js';
 import { needsPublicGood, setupEngine } from './setup.js';
 import { PUBLIC_GOOD } from '../checks/signature/index.js';
 
 type ServeCommand = Extract<Command, { command: 'serve' }>;
 
-export async function runServe(cmd: ServeCommand, logger: Logger): Promise<number> {
+export async function runServe(cmd: ServeCommand, logger: Logger, io: CliIo): Promise<number> {
   const metrics = createMetrics({ defaultMetrics: true });
   const kubeConfig = loadKubeConfig({
     ...(cmd.kubeconfig !== undefined ? { file: cmd.kubeconfig } : {}),
     ...(cmd.context !== undefined ? { context: cmd.context } : {}),
     required: cmd.watchPolicies || cmd.pullSecrets || cmd.backgroundAudit !== undefined || cmd.events,
+    env: io.env,
   });
   const kube = kubeConfig !== undefined ? createKubeAccess(kubeConfig, logger) : undefined;
-  const cacheDir = process.env.IMAGEGATE_CACHE_DIR;
+  const cacheDir = io.env.IMAGEGATE_CACHE_DIR;
   const setup = await setupEngine(cmd.common, logger, {
     watchPolicies: cmd.watchPolicies,
     pullSecrets: cmd.pullSecrets,
@@ -53,7 +54,7 @@ export async function runServe(cmd: ServeCommand, logger: Logger): Promise<numbe
       ...(cmd.clientCa !== undefined ? { clientCaFile: cmd.clientCa } : {}),
     });
   } else {
-    const dir = process.env.IMAGEGATE_DATA_DIR ?? join(tmpdir(), 'imagegate');
+    const dir = io.env.IMAGEGATE_DATA_DIR ?? join(tmpdir(), 'imagegate');
     const dev = await createDevCertificate(dir);
     https = {
       cert: dev.cert,
@@ -95,7 +96,7 @@ export async function runServe(cmd: ServeCommand, logger: Logger): Promise<numbe
       return { ...policies, degraded };
     },
     https,
-    mutate: (review, signal, deadline) => mutateAdmission(review, engine, signal, deadline),
+    mutate: true,
   });
 
   const stopping = new AbortController();
@@ -143,8 +144,7 @@ export async function runServe(cmd: ServeCommand, logger: Logger): Promise<numbe
         .then(() => audit.flush())
         .finally(resolve);
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    io.onStop(stop);
   });
   return 0;
 }

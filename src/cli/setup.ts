@@ -15,13 +15,21 @@ import {
 import { compileBaseCheck } from '../checks/base/index.js';
 import { compileSizeCheck } from '../checks/size.js';
 import type { Engine } from '../engine.js';
+import { errorMessage } from '../errors.js';
 import type { KubeAccess } from '../kube/index.js';
 import { BUILTIN_POLICY } from '../policy/builtin.js';
 import type { CheckCompilers } from '../policy/compile.js';
 import { loadPolicyFiles } from '../policy/load.js';
 import type { ImagePolicyDocument, SignatureSpec } from '../policy/policy.schema.js';
 import { PolicyStore, type SourceState } from '../policy/store.js';
-import { createRegistry, registryOptionsFrom, type Registry } from '../registry/index.js';
+import {
+  createRegistry,
+  credentialChain,
+  pullSecretProvider,
+  registryOptionsFrom,
+  type CredentialProvider,
+  type Registry,
+} from '../registry/index.js';
 import type { CommonOptions } from './args.js';
 
 export interface Setup {
@@ -74,6 +82,14 @@ export function needsPublicGood(docs: readonly ImagePolicyDocument[]): boolean {
   );
 }
 
+/** The pod's pull secrets, read like the kubelet does (serve --pull-secrets); unreadable ones are logged. */
+function pullSecrets(kube: KubeAccess, logger: Logger): CredentialProvider {
+  return pullSecretProvider(kube.pullSecretSource, {
+    onError: (identity, err) =>
+      logger.warn({ namespace: identity.namespace }, `cannot read pull secrets: ${errorMessage(err)}`),
+  });
+}
+
 export async function setupEngine(
   options: CommonOptions,
   logger: Logger,
@@ -84,9 +100,18 @@ export async function setupEngine(
     insecure: options.insecureRegistry,
     allow: options.allowRegistry,
   });
-  const registry = createRegistry(registryOptions, {
-    ...(setup.onRegistryRequest !== undefined ? { onRequest: setup.onRegistryRequest } : {}),
+  const credentials = credentialChain({
+    ...(setup.pullSecrets === true && setup.kube !== undefined
+      ? { pullSecrets: pullSecrets(setup.kube, logger) }
+      : {}),
+    ...registryOptions.credentialSources,
   });
+  const registry = createRegistry(
+    { ...registryOptions, credentials },
+    {
+      ...(setup.onRegistryRequest !== undefined ? { onRequest: setup.onRegistryRequest } : {}),
+    },
+  );
 
   const fileDocs = options.policy.length > 0 ? await loadPolicyFiles(options.policy) : [];
   const useBuiltin = options.policy.length === 0 && setup.watchPolicies !== true;
@@ -140,17 +165,20 @@ export async function setupEngine(
   if (options.mode !== undefined)
     logger.info({ mode: options.mode }, 'global mode override: every policy runs in this mode');
 
-  const credentialsFor = setup.pullSecrets === true ? setup.kube?.pullCredentials : undefined;
   const engine: Engine = {
     policies: () => store.policies(),
     settings: { unmatched, ...(options.mode !== undefined ? { modeOverride: options.mode } : {}) },
-    registry: async (scope) => {
-      const credentials = await credentialsFor?.(scope);
-      return registry.access({
-        ...(credentials !== undefined ? { credentials } : {}),
-        ...(scope.deadline !== undefined ? { deadline: scope.deadline } : {}),
-      });
-    },
+    registry: (scope) =>
+      Promise.resolve(
+        registry.access({
+          identity: {
+            namespace: scope.namespace,
+            serviceAccount: scope.serviceAccount,
+            pullSecrets: scope.pullSecrets,
+          },
+          ...(scope.deadline !== undefined ? { deadline: scope.deadline } : {}),
+        }),
+      ),
     ...(setup.kube !== undefined ? { namespaceLabels: setup.kube.namespaceLabels } : {}),
   };
   return { engine, store, compilers, registry, trustedRoots, verdicts };

@@ -9,7 +9,7 @@ import { errorMessage } from '../errors.js';
 import { evaluateImages } from '../evaluate.js';
 import { WORKLOAD_KINDS, type ClusterLister, type ListOptions } from '../kube/list.js';
 import { statusCode } from '../kube/status-code.js';
-import { forManyListeners } from '../server/deadline.js';
+import { forManyListeners } from '../review/deadline.js';
 import { toAuditImage } from './image-result.js';
 import { InventoryBuilder, type Inventory } from './inventory.js';
 import {

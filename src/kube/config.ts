@@ -13,11 +13,11 @@ export interface KubeConfigOptions {
   context?: string;
   /** Fail when no configuration is found (default: return undefined outside a cluster). */
   required?: boolean;
-  env?: NodeJS.ProcessEnv;
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** Whether some Kubernetes configuration is within reach without flags. */
-export function hasKubeEnvironment(env: NodeJS.ProcessEnv = process.env): boolean {
+export function hasKubeEnvironment(env: Readonly<Record<string, string | undefined>> = process.env): boolean {
   return env.KUBERNETES_SERVICE_HOST !== undefined || (env.KUBECONFIG ?? '') !== '';
 }
 

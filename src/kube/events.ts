@@ -14,7 +14,7 @@ import {
   type KubeConfig,
 } from '@kubernetes/client-node';
 import { errorMessage } from '../errors.js';
-import { TtlCache } from '../registry/cache.js';
+import { TtlCache } from '../shared/cache.js';
 import { statusCode } from './status-code.js';
 
 export const VIOLATION_REASON = 'ImagePolicyViolation';

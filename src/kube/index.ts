@@ -8,12 +8,12 @@ import type { Logger } from 'pino';
 import type { SecretReader as KeySecretReader } from '../checks/signature/index.js';
 import { createKeySecretReader, ownNamespace } from './key-secrets.js';
 import { createNamespaceLabels, type NamespaceLabels } from './namespace-labels.js';
-import { createPullCredentials, type PullCredentials } from './pull-secrets.js';
+import type { PullSecretSource } from '../registry/index.js';
+import { createPullSecretSource } from './pull-secrets.js';
 
 export { hasKubeEnvironment, loadKubeConfig, type KubeConfigOptions } from './config.js';
 export { ownNamespace } from './key-secrets.js';
 export type { NamespaceLabels } from './namespace-labels.js';
-export type { PullCredentials } from './pull-secrets.js';
 export {
   watchImagePolicies,
   type PolicyVerdict,
@@ -28,8 +28,8 @@ export interface KubeAccess {
   readonly namespaceLabels: NamespaceLabels;
   /** Keys named by policies' `key.secretRef` (get secrets), default namespace: imagegate's own. */
   readonly keySecrets: KeySecretReader;
-  /** A pod's pull credentials (get secrets, serviceaccounts). */
-  readonly pullCredentials: PullCredentials;
+  /** Reads a pod's pull secrets for the registry's pull-secret provider (get secrets, serviceaccounts). */
+  readonly pullSecretSource: PullSecretSource;
 }
 
 export function createKubeAccess(kubeConfig: KubeConfig, logger: Logger): KubeAccess {
@@ -37,6 +37,6 @@ export function createKubeAccess(kubeConfig: KubeConfig, logger: Logger): KubeAc
     kubeConfig,
     namespaceLabels: createNamespaceLabels(kubeConfig, logger),
     keySecrets: createKeySecretReader(kubeConfig, ownNamespace()),
-    pullCredentials: createPullCredentials(kubeConfig, logger),
+    pullSecretSource: createPullSecretSource(kubeConfig),
   };
 }
