@@ -33,10 +33,11 @@ export function startServeAudit(
   audit: AuditWriter,
   metrics: Metrics,
   logger: Logger,
+  env: Readonly<Record<string, string | undefined>>,
 ): ServeAudit {
   if (kubeConfig === undefined || (cmd.backgroundAudit === undefined && !cmd.events))
     return { audit, stop: async () => undefined };
-  const identity = `${process.env.POD_NAME ?? hostname()}_${process.pid}`;
+  const identity = `${env.IMAGEGATE_POD_NAME ?? env.POD_NAME ?? hostname()}_${process.pid}`;
   const events = createEventRecorder(kubeConfig, { instance: identity, log: logger });
   let background: BackgroundAudit | undefined;
   if (cmd.backgroundAudit !== undefined) {
@@ -45,7 +46,7 @@ export function startServeAudit(
       engine,
       lister: createClusterLister(kubeConfig),
       lease: createLease(kubeConfig, {
-        namespace: ownNamespace(),
+        namespace: ownNamespace(env),
         name: 'imagegate-audit',
         identity,
         // Held across one interval and a slow run; a dead holder's lease frees itself after this.

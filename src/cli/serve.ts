@@ -74,7 +74,7 @@ export async function runServe(cmd: ServeCommand, logger: Logger, io: CliIo): Pr
       ? pino.destination({ dest: cmd.auditLog, sync: false, mkdir: true })
       : undefined,
   );
-  const cluster = startServeAudit(cmd, kubeConfig, engine, audit, metrics, logger);
+  const cluster = startServeAudit(cmd, kubeConfig, engine, audit, metrics, logger, io.env);
   let watch: PolicyWatch | undefined;
   const app = buildApp({
     engine,

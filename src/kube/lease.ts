@@ -10,7 +10,7 @@ import { statusCode } from './status-code.js';
 export interface LeaseOptions {
   namespace: string;
   name: string;
-  /** This replica's identity (default: POD_NAME or hostname, with the pid). */
+  /** This replica's identity (serve: IMAGEGATE_POD_NAME or hostname, with the pid). */
   identity: string;
   /** How long a holder keeps the lease without renewing it. */
   durationSeconds: number;
