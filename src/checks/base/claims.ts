@@ -4,7 +4,7 @@
  * until proof.ts has checked the claim against the policy and the registry.
  */
 import { parseReference, type ImageReference } from '../../registry/reference.js';
-import type { InTotoStatement } from '../signature/index.js';
+import type { InTotoStatement } from '../signature/verify.js';
 
 export const BASE_NAME_ANNOTATION = 'org.opencontainers.image.base.name';
 export const BASE_DIGEST_ANNOTATION = 'org.opencontainers.image.base.digest';

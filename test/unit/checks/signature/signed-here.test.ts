@@ -1,23 +1,23 @@
 /**
  * Signatures made by the tests: keys generated here, keyless from a private test Sigstore instance
  * whose trusted_root.json is loaded like a user's (`--trusted-root test=FILE`), both storage
- * formats, tampering, multi-arch, attestations in the scratch, and trusted-root availability.
+ * formats, tampering, multi-arch, attestations in the image facts, and trusted-root availability.
  */
 import { readFileSync } from 'node:fs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { COSIGN_SIGN_PREDICATE } from '../../../../src/checks/signature/signed-payload.js';
 import {
-  ATTESTATIONS_SCRATCH_KEY,
   compileSignatureCheck,
   compileSignatureVerifier,
+  imageSignatureWhere,
   loadTrustedRoots,
   parseTrustedRootFlag,
   type TrustedRootStore,
-  type VerifiedItem,
 } from '../../../../src/checks/signature/index.js';
 import { ImagegateError } from '../../../../src/errors.js';
 import type { SignatureSpec } from '../../../../src/policy/policy.schema.js';
 import { parseReference } from '../../../../src/registry/reference.js';
+import { checkInput } from '../../../helpers/check-input.js';
 import { pushBundleReferrer, pushLegacySignatures } from '../../../helpers/cosign-push.js';
 import { HAVE_FIXTURES, fixturePath } from '../../../helpers/fixtures.js';
 import type { Seeder } from '../../../helpers/legacy-cases.js';
@@ -468,19 +468,9 @@ describe('signatures made by the tests', () => {
       const check = compileSignatureCheck(keyless(), 'multi', { trustedRoots: roots });
       const ref = parseReference(`${repo}:v1`);
       const resolved = await reg.resolve(ref, signal());
-      const store = new Map<string, unknown>();
-      const finding = await check.run({
-        reference: ref,
-        resolved,
-        registry: reg,
-        platforms,
-        signal: signal(),
-        scratch: {
-          get: <T>(k: string) => store.get(k) as T | undefined,
-          set: (k, v) => void store.set(k, v),
-        },
-      });
-      return { finding, store };
+      const input = checkInput({ reference: ref, resolved, registry: reg, platforms, signal: signal() });
+      const finding = await check.run(input);
+      return { finding, facts: input.facts };
     }
 
     it('accepts a signature on the index for its platforms', async () => {
@@ -493,7 +483,7 @@ describe('signatures made by the tests', () => {
       expect(finding.code, finding.message).toBe('OK');
     });
 
-    it('accepts signatures on every checked platform manifest and stores attestations in the scratch', async () => {
+    it('accepts signatures on every checked platform manifest and leaves the attestations in the image facts', async () => {
       const { reg, seeder } = memory();
       const { amd, arm } = await indexWithPlatforms(reg);
       for (const d of [amd, arm]) {
@@ -508,9 +498,15 @@ describe('signatures made by the tests', () => {
         await instance.signBundle({ digest: amd, identity: ACME, predicateType: SLSA }),
         SLSA,
       );
-      const { finding, store } = await runCheck(reg, ['all']);
+      const { finding, facts } = await runCheck(reg, ['all']);
       expect(finding.code, finding.message).toBe('OK');
-      const atts = store.get(ATTESTATIONS_SCRATCH_KEY) as VerifiedItem[];
+      // The base check asks with a verifier compiled from the same section at the same place.
+      const verifier = compileSignatureVerifier(keyless(), imageSignatureWhere('multi'), {
+        trustedRoots: roots,
+      });
+      const calls = vi.spyOn(verifier, 'verify');
+      const atts = await facts.attestations(verifier, ['all']);
+      expect(calls).not.toHaveBeenCalled();
       expect(atts.map((a) => [a.digest, a.predicateType, a.authority])).toEqual([[amd, SLSA, 'ci']]);
     });
 
