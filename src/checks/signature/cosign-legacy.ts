@@ -6,6 +6,8 @@
  */
 import { bundleFromJSON, type Bundle } from '@sigstore/bundle';
 import { crypto, pem } from '@sigstore/core';
+// Cosign caps payloads at 128 MiB; imagegate reads at most 1 MiB of a signature payload.
+import { MAX_SIGNATURE_PAYLOAD_BYTES } from '../../registry/media-types.js';
 
 export const SIMPLE_SIGNING_MEDIA_TYPE = 'application/vnd.dev.cosign.simplesigning.v1+json';
 export const DSSE_ENVELOPE_MEDIA_TYPE = 'application/vnd.dsse.envelope.v1+json';
@@ -15,9 +17,6 @@ export const ANNOTATION_CERTIFICATE = 'dev.sigstore.cosign/certificate';
 export const ANNOTATION_CHAIN = 'dev.sigstore.cosign/chain';
 export const ANNOTATION_BUNDLE = 'dev.sigstore.cosign/bundle';
 export const ANNOTATION_RFC3161 = 'dev.sigstore.cosign/rfc3161timestamp';
-
-/** Cosign caps payloads at 128 MiB; imagegate reads at most 1 MiB of a signature payload. */
-export const MAX_PAYLOAD_BYTES = 1024 * 1024;
 
 const BUNDLE_V01 = 'application/vnd.dev.sigstore.bundle+json;version=0.1';
 
@@ -127,8 +126,8 @@ function verificationMaterial(annotations: Record<string, string>): object {
  * reports it as SIGNATURE_MALFORMED.
  */
 export function toBundle(layer: LegacyLayer): ConvertedSignature {
-  if (layer.blob.byteLength > MAX_PAYLOAD_BYTES)
-    throw new Error(`payload larger than ${MAX_PAYLOAD_BYTES} bytes`);
+  if (layer.blob.byteLength > MAX_SIGNATURE_PAYLOAD_BYTES)
+    throw new Error(`payload larger than ${MAX_SIGNATURE_PAYLOAD_BYTES} bytes`);
   const material = verificationMaterial(layer.annotations);
   if (layer.mediaType === SIMPLE_SIGNING_MEDIA_TYPE) {
     const signature = layer.annotations[ANNOTATION_SIGNATURE];
