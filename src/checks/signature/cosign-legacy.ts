@@ -6,8 +6,9 @@
  */
 import { bundleFromJSON, type Bundle } from '@sigstore/bundle';
 import { crypto, pem } from '@sigstore/core';
-// Cosign caps payloads at 128 MiB; imagegate reads at most 1 MiB of a signature payload.
-import { MAX_SIGNATURE_PAYLOAD_BYTES } from '../../registry/media-types.js';
+
+/** Cosign caps payloads at 128 MiB; imagegate reads at most 1 MiB of a signature payload. */
+export const MAX_PAYLOAD_BYTES = 1024 * 1024;
 
 export const SIMPLE_SIGNING_MEDIA_TYPE = 'application/vnd.dev.cosign.simplesigning.v1+json';
 export const DSSE_ENVELOPE_MEDIA_TYPE = 'application/vnd.dsse.envelope.v1+json';
@@ -126,8 +127,8 @@ function verificationMaterial(annotations: Record<string, string>): object {
  * reports it as SIGNATURE_MALFORMED.
  */
 export function toBundle(layer: LegacyLayer): ConvertedSignature {
-  if (layer.blob.byteLength > MAX_SIGNATURE_PAYLOAD_BYTES)
-    throw new Error(`payload larger than ${MAX_SIGNATURE_PAYLOAD_BYTES} bytes`);
+  if (layer.blob.byteLength > MAX_PAYLOAD_BYTES)
+    throw new Error(`payload larger than ${MAX_PAYLOAD_BYTES} bytes`);
   const material = verificationMaterial(layer.annotations);
   if (layer.mediaType === SIMPLE_SIGNING_MEDIA_TYPE) {
     const signature = layer.annotations[ANNOTATION_SIGNATURE];

@@ -6,10 +6,9 @@
  */
 import { bundleFromJSON, type Bundle } from '@sigstore/bundle';
 import { RegistryError, errorMessage } from '../../errors.js';
-import { MAX_SIGNATURE_PAYLOAD_BYTES } from '../../registry/media-types.js';
 import type { ImageReference } from '../../registry/reference.js';
 import type { RegistryAccess } from '../../registry/types.js';
-import { toBundle } from './cosign-legacy.js';
+import { MAX_PAYLOAD_BYTES, toBundle } from './cosign-legacy.js';
 
 export const BUNDLE_ARTIFACT_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 const BUNDLE_MEDIA_TYPE =
@@ -65,16 +64,16 @@ async function fetchLegacy(
   const out: Candidate[] = [];
   for (const [i, layer] of manifest.json.layers.slice(0, MAX_CANDIDATES).entries()) {
     const source = `tag ${tag} layer ${i + 1}`;
-    if (layer.size > MAX_SIGNATURE_PAYLOAD_BYTES) {
+    if (layer.size > MAX_PAYLOAD_BYTES) {
       out.push({
         ok: false,
         source,
-        reason: `payload of ${layer.size} bytes exceeds ${MAX_SIGNATURE_PAYLOAD_BYTES}`,
+        reason: `payload of ${layer.size} bytes exceeds ${MAX_PAYLOAD_BYTES}`,
       });
       continue;
     }
     try {
-      const blob = await registry.getBlob(ref, layer, MAX_SIGNATURE_PAYLOAD_BYTES, signal);
+      const blob = await registry.getBlob(ref, layer, MAX_PAYLOAD_BYTES, signal);
       const converted = toBundle({ mediaType: layer.mediaType, annotations: layer.annotations ?? {}, blob });
       out.push({
         ok: true,
@@ -110,7 +109,7 @@ async function fetchReferrers(
       if (manifest.json.subject?.digest !== digest) throw new Error(`its subject is not ${digest}`);
       const layer = manifest.json.layers.find((l) => BUNDLE_MEDIA_TYPE.test(l.mediaType));
       if (layer === undefined) throw new Error('has no Sigstore bundle layer');
-      const blob = await registry.getBlob(ref, layer, MAX_SIGNATURE_PAYLOAD_BYTES, signal);
+      const blob = await registry.getBlob(ref, layer, MAX_PAYLOAD_BYTES, signal);
       const bundle = bundleFromJSON(JSON.parse(Buffer.from(blob).toString('utf8')));
       out.push({ ok: true, source, format: 'sigstore-bundle', subjectDigest: digest, bundle });
     } catch (err) {
