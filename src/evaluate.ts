@@ -101,11 +101,7 @@ async function runCheck(
       signal: ctx.signal,
       facts,
     });
-    outcome = {
-      ...finding,
-      check: check.name as CheckName,
-      durationMs: finding.durationMs ?? performance.now() - started,
-    };
+    outcome = { ...finding, durationMs: finding.durationMs ?? performance.now() - started };
   } catch (err) {
     outcome = toOutcome(check.name, err, started);
   }
