@@ -5,7 +5,7 @@
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import type { SecretReader as KeySecretReader } from '../checks/signature/index.js';
+import type { KeySecretReader } from '../checks/signature/index.js';
 import { createKeySecretReader, ownNamespace } from './key-secrets.js';
 import { createNamespaceLabels, type NamespaceLabels } from './namespace-labels.js';
 import type { PullSecretSource } from '../registry/index.js';

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import type { SecretKeyReference, SecretReader as KeySecretReader } from '../checks/signature/index.js';
+import type { KeySecretReader, SecretKeyReference } from '../checks/signature/index.js';
 import { SignatureError, errorMessage } from '../errors.js';
 import { TtlCache } from '../shared/cache.js';
 import { withTimeout } from './with-timeout.js';
