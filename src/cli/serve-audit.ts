@@ -14,6 +14,7 @@ import { ownNamespace } from '../kube/key-secrets.js';
 import { createLease } from '../kube/lease.js';
 import { createClusterLister } from '../kube/list.js';
 import { createReportWriter } from '../kube/reports.js';
+import { REPORT_KINDS, toPolicyReports } from '../report/policy-report.js';
 import type { Metrics } from '../server/metrics.js';
 import type { Command } from './args.js';
 
@@ -52,8 +53,8 @@ export function startServeAudit(
         // Held across one interval and a slow run; a dead holder's lease frees itself after this.
         durationSeconds: Math.ceil((intervalMs * 1.5) / 1000) + 60,
       }),
-      reports: createReportWriter(kubeConfig, cmd.reports),
-      flavor: cmd.reports,
+      reports: createReportWriter(kubeConfig, REPORT_KINDS[cmd.reports]),
+      toReports: (report) => toPolicyReports(report, cmd.reports),
       events,
       intervalMs,
       log: logger,

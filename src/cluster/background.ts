@@ -11,8 +11,7 @@ import type { EventRecorder } from '../kube/events.js';
 import { VIOLATION_REASON } from '../kube/events.js';
 import type { Lease } from '../kube/lease.js';
 import type { ClusterLister } from '../kube/list.js';
-import type { ReportWriter } from '../kube/reports.js';
-import { toPolicyReports, type ReportFlavor } from '../report/policy-report.js';
+import type { ReportObject, ReportWriter } from '../kube/reports.js';
 import type { AuditReport } from './result.js';
 import { collectInventory, scanInventory } from './scan.js';
 
@@ -28,7 +27,8 @@ export interface BackgroundAuditOptions {
   lister: ClusterLister;
   lease: Lease;
   reports: ReportWriter;
-  flavor: ReportFlavor;
+  /** The audit as one report per namespace (src/report/policy-report.ts). */
+  toReports: (report: AuditReport) => ReadonlyMap<string, ReportObject>;
   events?: EventRecorder;
   intervalMs: number;
   /** First run after this delay (default: a jittered 10% of the interval, at most 60 s). */
@@ -110,7 +110,7 @@ export function startBackgroundAudit(options: BackgroundAuditOptions): Backgroun
     lastReport = report;
     const seconds = (performance.now() - started) / 1000;
     try {
-      const written = await options.reports.write(toPolicyReports(report, options.flavor));
+      const written = await options.reports.write(options.toReports(report));
       if (degraded !== undefined) log.info({}, 'background audit: reports are written again');
       degraded = undefined;
       log.info(

@@ -6,16 +6,25 @@
  */
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { KubeApiError, errorMessage } from '../errors.js';
-import {
-  MANAGED_BY,
-  MANAGED_BY_LABEL,
-  REPORT_KINDS,
-  REPORT_NAME,
-  type ReportBody,
-  type ReportFlavor,
-} from '../report/policy-report.js';
 import { withRetry, type RetryOptions } from './retry.js';
 import { statusCode } from './status-code.js';
+
+/** Which custom resource holds the reports, and how imagegate's own are named and labelled. */
+export interface ReportKind {
+  group: string;
+  version: string;
+  plural: string;
+  kind: string;
+  /** The report's name in each namespace. */
+  name: string;
+  /** The label (key=value) that marks a report as imagegate's. */
+  label: [string, string];
+}
+
+/** A report body as written: any custom resource with its metadata. */
+export interface ReportObject {
+  metadata: { name: string; namespace: string; labels: Record<string, string> };
+}
 
 export interface ReportWriteSummary {
   created: number;
@@ -25,7 +34,7 @@ export interface ReportWriteSummary {
 
 export interface ReportWriter {
   /** Makes the cluster's imagegate reports equal to `bodies` (one per namespace). */
-  write(bodies: ReadonlyMap<string, ReportBody>): Promise<ReportWriteSummary>;
+  write(bodies: ReadonlyMap<string, ReportObject>): Promise<ReportWriteSummary>;
 }
 
 interface Existing {
@@ -34,11 +43,12 @@ interface Existing {
 
 export function createReportWriter(
   kubeConfig: KubeConfig,
-  flavor: ReportFlavor,
+  reportKind: ReportKind,
   retry: RetryOptions = {},
 ): ReportWriter {
   const api = kubeConfig.makeApiClient(CustomObjectsApi);
-  const { group, version, plural, kind } = REPORT_KINDS[flavor];
+  const { group, version, plural, kind, name: REPORT_NAME } = reportKind;
+  const [labelKey, labelValue] = reportKind.label;
   const call = <T>(what: string, fn: () => Promise<T>): Promise<T> =>
     withRetry(fn, retry).catch((err: unknown) => {
       const code = statusCode(err);
@@ -63,7 +73,7 @@ export function createReportWriter(
           group,
           version,
           plural,
-          labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}`,
+          labelSelector: `${labelKey}=${labelValue}`,
         }),
       )) as { items?: Existing[] };
       const existing = new Map<string, Existing>();

@@ -14,17 +14,27 @@ export const MANAGED_BY = 'imagegate';
 export const MAX_RESULTS = 2000;
 const MAX_MESSAGE = 1024;
 
+const LABEL: [string, string] = [MANAGED_BY_LABEL, MANAGED_BY];
 export const REPORT_KINDS: Record<
   ReportFlavor,
-  { group: string; version: string; plural: string; kind: string }
+  { group: string; version: string; plural: string; kind: string; name: string; label: [string, string] }
 > = {
   policyreports: {
     group: 'wgpolicyk8s.io',
     version: 'v1alpha2',
     plural: 'policyreports',
     kind: 'PolicyReport',
+    name: REPORT_NAME,
+    label: LABEL,
   },
-  openreports: { group: 'openreports.io', version: 'v1alpha1', plural: 'reports', kind: 'Report' },
+  openreports: {
+    group: 'openreports.io',
+    version: 'v1alpha1',
+    plural: 'reports',
+    kind: 'Report',
+    name: REPORT_NAME,
+    label: LABEL,
+  },
 };
 
 export type ReportResultValue = 'pass' | 'fail' | 'warn' | 'error' | 'skip';

@@ -16,7 +16,7 @@ import { createEventRecorder } from '../../src/kube/events.js';
 import { createLease } from '../../src/kube/lease.js';
 import { createClusterLister } from '../../src/kube/list.js';
 import { createReportWriter } from '../../src/kube/reports.js';
-import type { ReportFlavor } from '../../src/report/policy-report.js';
+import { REPORT_KINDS, toPolicyReports, type ReportFlavor } from '../../src/report/policy-report.js';
 import { startTestCluster, type TestCluster } from '../helpers/cluster-fixture.js';
 import { crdValidator } from '../helpers/crd-schema.js';
 import { buildEngine } from '../helpers/engine.js';
@@ -47,8 +47,8 @@ describe('background audit', () => {
         identity,
         durationSeconds: 60,
       }),
-      reports: createReportWriter(kc, flavor, { initialMs: 10 }),
-      flavor,
+      reports: createReportWriter(kc, REPORT_KINDS[flavor], { initialMs: 10 }),
+      toReports: (report) => toPolicyReports(report, flavor),
       events,
       intervalMs: 3_600_000, // the loop never fires in the test: runs are explicit
       initialDelayMs: 3_600_000,
