@@ -35,6 +35,7 @@ export function startServeAudit(
   metrics: Metrics,
   logger: Logger,
   env: Readonly<Record<string, string | undefined>>,
+  isReady: () => boolean,
 ): ServeAudit {
   if (kubeConfig === undefined || (cmd.backgroundAudit === undefined && !cmd.events))
     return { audit, stop: async () => undefined };
@@ -58,6 +59,7 @@ export function startServeAudit(
       events,
       intervalMs,
       log: logger,
+      isReady,
       onRun: ({ report, seconds }) => {
         metrics.auditLastRun.set(Date.now() / 1000);
         metrics.auditDuration.set(seconds);

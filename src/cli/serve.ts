@@ -74,7 +74,16 @@ export async function runServe(cmd: ServeCommand, logger: Logger, io: CliIo): Pr
       ? pino.destination({ dest: cmd.auditLog, sync: false, mkdir: true })
       : undefined,
   );
-  const cluster = startServeAudit(cmd, kubeConfig, engine, audit, metrics, logger, io.env);
+  const cluster = startServeAudit(
+    cmd,
+    kubeConfig,
+    engine,
+    audit,
+    metrics,
+    logger,
+    io.env,
+    () => store.readiness().ready,
+  );
   let watch: PolicyWatch | undefined;
   const app = buildApp({
     engine,

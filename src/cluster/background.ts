@@ -36,6 +36,8 @@ export interface BackgroundAuditOptions {
   /** Evaluations in flight (default 2: admissions come first). */
   concurrency?: number;
   log: BackgroundAuditLog;
+  /** Policies are loaded (a run before that would report every image as ungoverned). */
+  isReady?: () => boolean;
   onRun?: (run: { report: AuditReport; seconds: number; leader: boolean }) => void;
 }
 
@@ -89,6 +91,10 @@ export function startBackgroundAudit(options: BackgroundAuditOptions): Backgroun
 
   const runOnce = async (): Promise<void> => {
     const started = performance.now();
+    if (options.isReady?.() === false) {
+      log.info({}, 'background audit: policies not loaded yet; skipping this run');
+      return;
+    }
     const leader = await options.lease.tryAcquire();
     if (!leader) {
       // Another replica writes; forget our view so a takeover does not replay stale transitions.
