@@ -5,7 +5,8 @@
  * Keep it a *structural* schema as Kubernetes requires: every node has a type, no top-level anyOf,
  * int-or-string via `x-kubernetes-int-or-string`. Public contract: field names never change.
  */
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TOptional, type TString } from '@sinclair/typebox';
+import { CLAIM_NAMES } from '../checks/signature/fulcio-claims.js';
 
 export const API_GROUP = 'imagegate.dev';
 export const API_VERSION = 'v1alpha1';
@@ -62,12 +63,32 @@ export const KeyAuthority = Type.Object(
   },
 );
 
+const claimValue = Type.Optional(Type.String({ minLength: 1, maxLength: 1024 }));
+
+/** Fulcio certificate extensions by name, each exact or as an anchored `…RegExp` (unknown names: invalid). */
+export const KeylessClaims = Type.Object(
+  Object.fromEntries(
+    CLAIM_NAMES.flatMap((n) => [
+      [n, claimValue],
+      [`${n}RegExp`, claimValue],
+    ]),
+  ) as Record<string, TOptional<TString>>,
+  {
+    ...strict,
+    description:
+      'Fulcio certificate extensions (OIDs 1.3.6.1.4.1.57264.1.*) that must match: exact, or NameRegExp (anchored).',
+  },
+);
+
+const Duration = Type.String({ pattern: '^[0-9]+(s|m|h|d|w)$', description: 'e.g. 30d' });
+
 export const KeylessAuthority = Type.Object(
   {
     issuer: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
     issuerRegExp: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
     subject: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
     subjectRegExp: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+    claims: Type.Optional(KeylessClaims),
     trustedRoot: Type.Optional(
       Type.String({
         minLength: 1,
@@ -96,8 +117,43 @@ export const SignatureSpec = Type.Object(
     authorities: Type.Array(Authority, { minItems: 1, maxItems: 32 }),
     transparencyLog: Type.Optional(Type.Union([Type.Literal('required'), Type.Literal('optional')])),
     threshold: Type.Optional(Type.Integer({ minimum: 1, maximum: 32 })),
+    maxAge: Type.Optional({
+      ...Duration,
+      description: 'Image freshness: the newest verified signing time (Rekor or RFC 3161) within this, e.g. 30d.',
+    }),
   },
   strict,
+);
+
+export const AttestationSpec = Type.Object(
+  {
+    name: Type.String({
+      minLength: 1,
+      maxLength: 63,
+      pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
+      description: 'Names the attestation in messages and audit records.',
+    }),
+    predicateType: Type.String({
+      minLength: 1,
+      maxLength: 1024,
+      description: 'Exact in-toto predicate type URI, e.g. https://spdx.dev/Document.',
+    }),
+    authorities: Type.Array(Authority, { minItems: 1, maxItems: 32 }),
+    transparencyLog: Type.Optional(Type.Union([Type.Literal('required'), Type.Literal('optional')])),
+    threshold: Type.Optional(Type.Integer({ minimum: 1, maximum: 32 })),
+    condition: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 4096,
+        description: 'CEL expression over predicate, statement, image and now; must be true.',
+      }),
+    ),
+    maxAge: Type.Optional({
+      ...Duration,
+      description: 'The verified signing time (Rekor or RFC 3161) of the attestation within this, e.g. 7d.',
+    }),
+  },
+  { ...strict, description: 'An attestation the image must carry, verified by one of its authorities.' },
 );
 
 export const SizeSpec = Type.Object(
@@ -126,7 +182,7 @@ export const BaseSpec = Type.Object(
   {
     allowed: Type.Array(BaseAllowed, { minItems: 1, maxItems: 64 }),
     proof: Type.Optional(Type.Union([Type.Literal('claim'), Type.Literal('signed'), Type.Literal('layers')])),
-    maxAge: Type.Optional(Type.String({ pattern: '^[0-9]+(s|m|h|d|w)$', description: 'e.g. 30d' })),
+    maxAge: Type.Optional(Duration),
   },
   strict,
 );
@@ -179,6 +235,13 @@ export const ImagePolicySpec = Type.Object(
     signature: Type.Optional(SignatureSpec),
     size: Type.Optional(SizeSpec),
     base: Type.Optional(BaseSpec),
+    attestations: Type.Optional(
+      Type.Array(AttestationSpec, {
+        minItems: 1,
+        maxItems: 16,
+        description: 'Attestations every image must carry (SBOM, provenance, vulnerability scan, …).',
+      }),
+    ),
   },
   strict,
 );
@@ -204,6 +267,7 @@ export type SignatureSpec = Static<typeof SignatureSpec>;
 export type Authority = Static<typeof Authority>;
 export type SizeSpec = Static<typeof SizeSpec>;
 export type BaseSpec = Static<typeof BaseSpec>;
+export type AttestationSpec = Static<typeof AttestationSpec>;
 export type BaseAllowed = Static<typeof BaseAllowed>;
 export type NamespaceSelector = Static<typeof NamespaceSelector>;
 export type PolicyMode = Static<typeof Mode>;

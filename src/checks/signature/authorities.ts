@@ -5,6 +5,7 @@
 import { createPublicKey, createHash, type KeyObject } from 'node:crypto';
 import { ConfigError, SignatureError, errorMessage } from '../../errors.js';
 import type { Authority, SignatureSpec } from '../../policy/policy.schema.js';
+import { compileClaims, type ClaimMatcher } from './fulcio-claims.js';
 import { PUBLIC_GOOD, type TrustedRootStore } from './trusted-roots.js';
 
 export interface SecretKeyReference {
@@ -49,6 +50,8 @@ export interface KeylessAuthority extends AuthorityBase {
   kind: 'keyless';
   issuer: Matcher;
   subject: Matcher;
+  /** Fulcio certificate extensions that must match (`claims`); empty when none are required. */
+  claims: ClaimMatcher[];
 }
 
 export type CompiledAuthority = KeyAuthority | KeylessAuthority;
@@ -112,7 +115,7 @@ function oneOf(value: string | undefined, regexp: string | undefined, field: str
 function compileAuthority(
   a: Authority,
   index: number,
-  spec: SignatureSpec,
+  spec: Pick<SignatureSpec, 'transparencyLog'>,
   where: string,
   deps: AuthorityDeps,
 ): CompiledAuthority {
@@ -139,6 +142,7 @@ function compileAuthority(
       trustedRoot: checkRoot(k.trustedRoot ?? PUBLIC_GOOD),
       issuer: oneOf(k.issuer, k.issuerRegExp, 'issuer', `${at}.keyless`),
       subject: oneOf(k.subject, k.subjectRegExp, 'subject', `${at}.keyless`),
+      claims: compileClaims(k.claims, `${at}.keyless`),
     };
   }
   const k = a.key!;
@@ -203,7 +207,7 @@ function compileAuthority(
 
 /** Compiles a policy's signature section; throws ConfigError POLICY_INVALID with the field path. */
 export function compileAuthorities(
-  spec: SignatureSpec,
+  spec: Pick<SignatureSpec, 'authorities' | 'threshold' | 'transparencyLog'>,
   where: string,
   deps: AuthorityDeps,
 ): CompiledSignatureSpec {

@@ -10,6 +10,7 @@ import type { SignedEntity, Signer } from '@sigstore/verify';
 // sigstore-js's own certificate verification, as cosign does.
 import { verifyCertificate } from '@sigstore/verify/dist/key/index.js';
 import type { KeylessAuthority } from './authorities.js';
+import { claimMismatch } from './fulcio-claims.js';
 import { Rejected, classifyError } from './rejection.js';
 import {
   countTlogEntries,
@@ -78,4 +79,6 @@ function assertIdentityMatches(signer: Signer, authority: KeylessAuthority): voi
     if (!issuerOk) parts.push(`from issuer ${issuer ?? '(none)'} (wanted ${authority.issuer.describe})`);
     throw new Rejected('IDENTITY_MISMATCH', parts.join(' '));
   }
+  const claim = claimMismatch(authority.claims, signer.identity?.oids ?? []);
+  if (claim !== undefined) throw new Rejected('CLAIM_MISMATCH', claim);
 }
