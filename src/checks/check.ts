@@ -5,7 +5,7 @@
 import type { ImageReference } from '../registry/reference.js';
 import type { RegistryAccess, ResolvedImage } from '../registry/types.js';
 
-export type CheckName = 'reference' | 'digest' | 'resolve' | 'signature' | 'size' | 'base';
+export type CheckName = 'reference' | 'digest' | 'resolve' | 'signature' | 'size' | 'base' | 'attestation';
 
 export interface Finding {
   check: CheckName;

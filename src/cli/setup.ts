@@ -13,6 +13,7 @@ import {
   VerdictCache,
   type TrustedRootStore,
 } from '../checks/signature/index.js';
+import { compileAttestationCheck, EvidenceCache } from '../checks/attestation/index.js';
 import { compileBaseCheck } from '../checks/base/index.js';
 import { compileSizeCheck } from '../checks/size.js';
 import type { Engine, RequestScope } from '../engine.js';
@@ -51,10 +52,13 @@ export interface SetupOptions {
   onRegistryRequest?: (registry: string, status: string, ms: number) => void;
 }
 
-function signatureSpecsOf(doc: ImagePolicyDocument): SignatureSpec[] {
+function signatureSpecsOf(
+  doc: ImagePolicyDocument,
+): Pick<SignatureSpec, 'authorities' | 'transparencyLog'>[] {
   return [
     ...(doc.spec.signature !== undefined ? [doc.spec.signature] : []),
     ...(doc.spec.base?.allowed ?? []).flatMap((a) => (a.signature !== undefined ? [a.signature] : [])),
+    ...(doc.spec.attestations ?? []),
   ];
 }
 
@@ -136,6 +140,8 @@ export async function setupEngine(
     setup.kubeConfig !== undefined ? createSecretReader(setup.kubeConfig, ownNamespace()) : undefined;
   // One verdict cache for the image signature and base checks: a verified digest is not re-verified.
   const verdicts = new VerdictCache();
+  // Verified attestation statements (conditions and maxAge are evaluated on them per review).
+  const attestationEvidence = new EvidenceCache();
   const signatureDeps = {
     trustedRoots,
     cache: verdicts,
@@ -145,6 +151,8 @@ export async function setupEngine(
     size: compileSizeCheck,
     signature: (spec, name) => compileSignatureCheck(spec, name, signatureDeps),
     base: (spec, name, imageSignature) => compileBaseCheck(spec, name, imageSignature, signatureDeps),
+    attestations: (specs, name) =>
+      compileAttestationCheck(specs, name, { ...signatureDeps, evidence: attestationEvidence }),
   };
 
   const required = [

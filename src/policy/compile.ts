@@ -6,6 +6,7 @@ import type { Check } from '../checks/check.js';
 import { ConfigError } from '../errors.js';
 import { compileGlob, compileNameGlob, globHasVersion, type GlobMatcher } from './glob.js';
 import type {
+  AttestationSpec,
   BaseSpec,
   ImagePolicyDocument,
   NamespaceSelector,
@@ -26,6 +27,7 @@ export interface CheckCompilers {
    * attestations of the image with it (and shares the verdict with the signature check).
    */
   base?: (spec: BaseSpec, policyName: string, imageSignature: SignatureSpec | undefined) => Check;
+  attestations?: (specs: AttestationSpec[], policyName: string) => Check;
 }
 
 export interface CompiledPolicy {
@@ -91,6 +93,7 @@ export function compilePolicy(doc: ImagePolicyDocument, compilers: CheckCompiler
     ['signature', spec.signature, compilers.signature],
     ['size', spec.size, compilers.size],
     ['base', spec.base, compilers.base],
+    ['attestations', spec.attestations, compilers.attestations],
   ] as const;
   for (const [section, value, compiler] of sections) {
     if (value === undefined) continue;

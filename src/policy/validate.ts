@@ -4,7 +4,9 @@
  * Errors name the document, the field and the problem.
  */
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { ConfigError } from '../errors.js';
+import { compileAttestationRules } from '../checks/attestation/index.js';
+import { compileClaims } from '../checks/signature/fulcio-claims.js';
+import { ConfigError, errorMessage } from '../errors.js';
 import { ImagePolicyDocument, POLICY_API_VERSION, POLICY_KIND, type Authority } from './policy.schema.js';
 
 const checker = TypeCompiler.Compile(ImagePolicyDocument);
@@ -33,6 +35,11 @@ function describeAuthorityProblems(where: string, a: Authority, i: number, probl
     }
     if ((k.subject === undefined) === (k.subjectRegExp === undefined)) {
       problems.push(`${at}.keyless: exactly one of "subject" or "subjectRegExp" is required`);
+    }
+    try {
+      compileClaims(k.claims, `${at}.keyless`);
+    } catch (err) {
+      problems.push(errorMessage(err));
     }
     for (const field of ['issuerRegExp', 'subjectRegExp'] as const) {
       const source = k[field];
@@ -85,6 +92,27 @@ export function validatePolicyDocument(doc: unknown, source: string): ImagePolic
         describeAuthorityProblems(`spec.base.allowed[${j}].signature`, a, i, problems),
       ),
     );
+    spec.base?.allowed.forEach((entry, j) => {
+      if (entry.signature?.maxAge !== undefined) {
+        problems.push(`spec.base.allowed[${j}].signature.maxAge: not used for bases; set spec.base.maxAge`);
+      }
+    });
+    spec.attestations?.forEach((att, j) => {
+      const at = `spec.attestations[${j}]`;
+      att.authorities.forEach((a, i) => describeAuthorityProblems(at, a, i, problems));
+      if (att.threshold !== undefined && att.threshold > att.authorities.length) {
+        problems.push(
+          `${at}.threshold: ${att.threshold} is more than the ${att.authorities.length} authorities`,
+        );
+      }
+    });
+    if (spec.attestations !== undefined) {
+      try {
+        compileAttestationRules(spec.attestations, 'spec');
+      } catch (err) {
+        problems.push(errorMessage(err));
+      }
+    }
     const t = spec.signature?.threshold;
     if (t !== undefined && spec.signature !== undefined && t > spec.signature.authorities.length) {
       problems.push(
