@@ -29,7 +29,7 @@ function bundleJson(): { verificationMaterial: { certificate: { rawBytes: string
 
 /** The extensions as sigstore-js's Signer exposes them (identity.oids). */
 function oidsOf(der: Buffer): CertificateOid[] {
-  const cert = X509Certificate.parse(der);
+  const cert = X509Certificate.parse(Buffer.from(der));
   return cert.extensions.map((e) => ({
     oid: { id: e.subs[0]!.toOID().split('.').map(Number) },
     value: e.subs[e.subs.length - 1]!.value,
