@@ -57,6 +57,18 @@ export function attestationPolicies(host: string, keyPem: string): string {
         { name: 'sbom', predicateType: SPDX, authorities: [release('corp', CLAIMS)], condition: NO_LOG4J },
       ],
     }),
+    policy('sbom-audit', `${host}/audit/**`, {
+      mode: 'audit',
+      attestations: [
+        { name: 'sbom', predicateType: SPDX, authorities: [release('corp', CLAIMS)], condition: NO_LOG4J },
+      ],
+    }),
+    policy('multi', `${host}/multi/**`, {
+      platforms: ['linux/amd64', 'linux/arm64'],
+      attestations: [
+        { name: 'sbom', predicateType: SPDX, authorities: [release('corp', CLAIMS)], condition: NO_LOG4J },
+      ],
+    }),
     policy('sbom-stale', `${host}/stale/**`, {
       attestations: [
         {

@@ -3,7 +3,7 @@
  * backed by a verified SET, or a verified RFC 3161 timestamp) of the signatures that satisfied the
  * policy.
  */
-import { formatAge } from '../base/layers.js';
+import { formatAge, parseMaxAge } from '../base/layers.js';
 import type { SignatureErrorCode } from '../../errors.js';
 
 /** The part of a SignatureVerdict freshness reads and rewrites. */
@@ -41,4 +41,15 @@ export function checkFreshness<V extends Verdict>(
     };
   }
   return { ...verdict, message: `${verdict.message}, signed ${newest} (within maxAge ${maxAge.text})` };
+}
+
+/** `signature.maxAge` compiled (throws POLICY_INVALID); without it the verdict is returned as is. */
+export function compileFreshness(
+  maxAge: string | undefined,
+  where: string,
+  now: () => number = Date.now,
+): <V extends Verdict>(verdict: V) => V {
+  if (maxAge === undefined) return (v) => v;
+  const limit = { text: maxAge, ms: parseMaxAge(maxAge, where) };
+  return (v) => checkFreshness(v, limit, now());
 }

@@ -12,11 +12,10 @@ import { SignatureError, type SignatureErrorCode } from '../../errors.js';
 import type { SignatureSpec } from '../../policy/policy.schema.js';
 import { formatReference, withDigest, type ImageReference } from '../../registry/reference.js';
 import type { RegistryAccess } from '../../registry/types.js';
-import { parseMaxAge } from '../base/layers.js';
 import type { Check, CheckInput, Finding } from '../check.js';
 import { compileAuthorities, type CompiledAuthority, type SecretReader } from './authorities.js';
 import { fetchCandidates } from './fetch.js';
-import { checkFreshness } from './freshness.js';
+import { compileFreshness } from './freshness.js';
 import type { TrustedRootStore } from './trusted-roots.js';
 import type { VerdictCache } from './verdict-cache.js';
 import { verifyCandidate, type Rejection, type VerifiedItem } from './verify.js';
@@ -272,19 +271,14 @@ export function compileSignatureCheck(
   deps: SignatureDeps & { now?: () => number },
 ): Check {
   const verifier = compileSignatureVerifier(spec, `policy "${policyName}" signature`, deps);
-  const maxAge =
-    spec.maxAge !== undefined
-      ? { text: spec.maxAge, ms: parseMaxAge(spec.maxAge, `policy "${policyName}" signature.maxAge`) }
-      : undefined;
-  const now = deps.now ?? Date.now;
+  const fresh = compileFreshness(spec.maxAge, `policy "${policyName}" signature.maxAge`, deps.now);
   return {
     name: 'signature',
     needsRegistry: true,
     async run(input: CheckInput): Promise<Finding> {
       const started = performance.now();
       const { resolved } = input;
-      const shared = await imageVerdict(input, verifier, policyName);
-      const verdict = maxAge !== undefined ? checkFreshness(shared, maxAge, now()) : shared;
+      const verdict = fresh(await imageVerdict(input, verifier, policyName));
       const previous = input.scratch.get<VerifiedItem[]>(ATTESTATIONS_SCRATCH_KEY) ?? [];
       input.scratch.set(ATTESTATIONS_SCRATCH_KEY, [...previous, ...verdict.attestations]);
       const image = formatReference(withDigest(input.reference, resolved.digest));

@@ -13,6 +13,7 @@ import type { Setup } from '../../../src/cli/setup.js';
 import { pushBundleReferrer, pushLegacySignatures } from '../../helpers/cosign-push.js';
 import { buildEngine, writePolicyFile } from '../../helpers/engine.js';
 import { HAVE_FIXTURES, fixturePath } from '../../helpers/fixtures.js';
+import { buildImage, buildIndex, pushIndex } from '../../helpers/image-builder.js';
 import { sha256 } from '../../helpers/memory-registry.js';
 import { startRegistry, type TestRegistry } from '../../helpers/registry.js';
 import { RegistrySeeder } from '../../helpers/registry-seeder.js';
@@ -260,6 +261,43 @@ describe.skipIf(!HAVE_FIXTURES)('attestation policies through a real registry', 
       ) as object,
     );
 
+    // Audit mode, and multi-arch images: on the index, on every platform, on one platform only.
+    d = await image('audit/log4j');
+    await referrer(
+      'audit/log4j',
+      d,
+      await corp.signBundle({ digest: d, identity: CI, predicateType: SPDX, predicate: log4j }),
+    );
+    const multi = async (repo: string, attest: 'index' | 'platforms' | 'amd64') => {
+      const idx = buildIndex(
+        ['linux/amd64', 'linux/arm64'].map((platform) =>
+          buildImage({
+            platform,
+            steps: [{ createdBy: `COPY ${repo} ${platform}`, files: { name: `${repo} ${platform}` } }],
+          }),
+        ),
+      );
+      await pushIndex(reg.url, repo, 'v1', idx);
+      images[repo] = `${reg.host}/${repo}@${idx.index.digest}`;
+      const targets =
+        attest === 'index'
+          ? [idx.index.digest]
+          : idx.images
+              .filter((i) => attest === 'platforms' || i.platform === 'linux/amd64')
+              .map((i) => i.manifest.digest);
+      for (const t of targets) {
+        await referrer(
+          repo,
+          t,
+          await corp.signBundle({ digest: t, identity: CI, predicateType: SPDX, predicate: clean }),
+        );
+      }
+      return idx;
+    };
+    await multi('multi/on-index', 'index');
+    await multi('multi/per-platform', 'platforms');
+    await multi('multi/one-platform', 'amd64');
+
     // Image signatures with maxAge and claims.
     d = await image('signed/fresh');
     await pushLegacySignatures(seeder, 'signed/fresh', d, [
@@ -423,6 +461,51 @@ describe.skipIf(!HAVE_FIXTURES)('attestation policies through a real registry', 
     it('cannot prove freshness of a key signature without a log entry: SIGNATURE_AGE_UNKNOWN', async () => {
       const f = await finding('signed-key/app', 'signature');
       expect(f.code).toBe('SIGNATURE_AGE_UNKNOWN');
+    });
+  });
+
+  describe('in audit mode', () => {
+    it('admits and warns with the same message', async () => {
+      const access = await setup.engine.registry!({ namespace: 'default' });
+      const verdict = await evaluateImages(
+        [images['audit/log4j']!],
+        setup.engine.policies(),
+        setup.engine.settings,
+        {
+          namespace: 'default',
+          signal: AbortSignal.timeout(60_000),
+          registry: access,
+        },
+      );
+      expect(verdict.allowed).toBe(true);
+      expect(verdict.audits).toHaveLength(1);
+      expect(verdict.audits[0]!.message).toMatch(
+        /^attestation CONDITION_FALSE: attestation sbom: condition false: .*predicate\.packages\[1\]\.name="log4j-core"/,
+      );
+    });
+  });
+
+  describe('for multi-arch images', () => {
+    it('accepts an attestation on the index for every platform', async () => {
+      const f = await finding('multi/on-index');
+      expect(f.code, f.message).toBe('OK');
+      expect(f.message).toContain(`for ${images['multi/on-index']!.split('@')[1]}`);
+    });
+
+    it('accepts one attestation per checked platform', async () => {
+      const f = await finding('multi/per-platform');
+      expect(f.code, f.message).toBe('OK');
+      expect(f.message).toContain('every checked platform carries it: linux/amd64: ');
+      expect(f.message).toContain('; linux/arm64: ');
+    });
+
+    it('denies when a checked platform has none, naming it', async () => {
+      const f = await finding('multi/one-platform');
+      expect(f.code).toBe('ATTESTATION_MISSING');
+      expect(f.message).toMatch(
+        /\| linux\/arm64 \(ATTESTATION_MISSING\): no attestation is stored for sha256:/,
+      );
+      expect(f.message).not.toContain('linux/amd64 (');
     });
   });
 });
