@@ -119,7 +119,8 @@ export const SignatureSpec = Type.Object(
     threshold: Type.Optional(Type.Integer({ minimum: 1, maximum: 32 })),
     maxAge: Type.Optional({
       ...Duration,
-      description: 'Image freshness: the newest verified signing time (Rekor or RFC 3161) within this, e.g. 30d.',
+      description:
+        'Image freshness: the newest verified signing time (Rekor or RFC 3161) within this, e.g. 30d.',
     }),
   },
   strict,
