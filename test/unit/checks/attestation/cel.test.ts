@@ -20,12 +20,9 @@ const predicate = (name: string): unknown =>
 describe('compileCondition', () => {
   describe('when the expression does not parse', () => {
     it('throws POLICY_INVALID naming the field, line and column', () => {
-      expect(() => compileCondition('predicate.x ==', WHERE)).toThrowError(
-        expect.objectContaining({
-          code: 'POLICY_INVALID',
-          message: `${WHERE}: CEL syntax error at line 1, column 15: Unexpected token: EOF`,
-        }),
-      );
+      expect(() => compileCondition('predicate.x ==', WHERE)).toThrowWithCode('POLICY_INVALID', {
+        message: `${WHERE}: CEL syntax error at line 1, column 15: Unexpected token: EOF`,
+      });
     });
   });
 
@@ -40,9 +37,9 @@ describe('compileCondition', () => {
     });
 
     it('rejects a non-boolean result type', () => {
-      expect(() => compileCondition('size(image.reference)', WHERE)).toThrow(
-        `${WHERE}: condition has type int; it must be bool`,
-      );
+      expect(() => compileCondition('size(image.reference)', WHERE)).toThrowWithCode('POLICY_INVALID', {
+        message: `${WHERE}: condition has type int; it must be bool`,
+      });
     });
   });
 

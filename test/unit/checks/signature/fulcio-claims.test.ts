@@ -38,7 +38,8 @@ function oidsOf(der: Buffer): CertificateOid[] {
 
 describe('compileClaims', () => {
   it('rejects an unknown claim name, listing the known ones', () => {
-    expect(() => compileClaims({ sourceRepo: 'x' }, 'spec.signature.authorities[0].keyless')).toThrow(
+    expect(() => compileClaims({ sourceRepo: 'x' }, 'spec.signature.authorities[0].keyless')).toThrowWithCode(
+      'POLICY_INVALID',
       /spec\.signature\.authorities\[0\]\.keyless\.claims\.sourceRepo: unknown claim \(known: issuer, githubWorkflowTrigger,/,
     );
   });
