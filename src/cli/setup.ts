@@ -6,21 +6,18 @@ import { join } from 'node:path';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import {
-  compileSignatureCheck,
   loadTrustedRoots,
   parseTrustedRootFlag,
   PUBLIC_GOOD,
   VerdictCache,
   type TrustedRootStore,
 } from '../checks/signature/index.js';
-import { compileAttestationCheck, EvidenceCache } from '../checks/attestation/index.js';
-import { compileBaseCheck } from '../checks/base/index.js';
-import { compileSizeCheck } from '../checks/size.js';
+import { EvidenceCache } from '../checks/attestation/index.js';
+import { checkCompilers, type CheckCompilers } from '../checks/kinds.js';
 import type { Engine } from '../engine.js';
 import { errorMessage } from '../errors.js';
 import { createSecretReader, ownNamespace } from '../kube/secrets.js';
 import { BUILTIN_POLICY } from '../policy/builtin.js';
-import type { CheckCompilers } from '../policy/compile.js';
 import { loadPolicyFiles } from '../policy/load.js';
 import type { ImagePolicyDocument, SignatureSpec } from '../policy/policy.schema.js';
 import { PolicyStore, type SourceState } from '../policy/store.js';
@@ -57,6 +54,7 @@ export interface SetupOptions {
   onRegistryRequest?: (registry: string, status: string, ms: number) => void;
 }
 
+/** Every set of authorities a policy names: its signature, its bases' and its attestations'. */
 function signatureSpecsOf(
   doc: ImagePolicyDocument,
 ): Pick<SignatureSpec, 'authorities' | 'transparencyLog'>[] {
@@ -137,20 +135,14 @@ export async function setupEngine(
     setup.kubeConfig !== undefined ? createSecretReader(setup.kubeConfig, ownNamespace()) : undefined;
   // One verdict cache for the image signature and base checks: a verified digest is not re-verified.
   const verdicts = new VerdictCache();
-  // Verified attestation statements (conditions and maxAge are evaluated on them per review).
-  const attestationEvidence = new EvidenceCache();
   const signatureDeps = {
     trustedRoots,
     cache: verdicts,
+    // Verified attestation statements (conditions and maxAge are evaluated on them per review).
+    attestationEvidence: new EvidenceCache(),
     ...(secrets !== undefined ? { secrets } : {}),
   };
-  const compilers: CheckCompilers = {
-    size: compileSizeCheck,
-    signature: (spec, name) => compileSignatureCheck(spec, name, signatureDeps),
-    base: (spec, name, imageSignature) => compileBaseCheck(spec, name, imageSignature, signatureDeps),
-    attestations: (specs, name) =>
-      compileAttestationCheck(specs, name, { ...signatureDeps, evidence: attestationEvidence }),
-  };
+  const compilers = checkCompilers(signatureDeps);
 
   const required = [
     ...(options.policy.length > 0 ? ['files'] : []),

@@ -100,7 +100,7 @@ describe('imagegate end to end: attestation policies', () => {
         refs['vuln/fresh']!,
       ]);
       expect(run.code, run.stdout + run.stderr).toBe(0);
-      expect(run.stdout.match(/ok {3}attestation: attestation (sbom|vuln): /g)).toHaveLength(2);
+      expect(run.stdout.match(/ok {3}attestations: attestation (sbom|vuln): /g)).toHaveLength(2);
       expect(run.stdout).toContain('result: allowed');
     });
 
@@ -116,9 +116,9 @@ describe('imagegate end to end: attestation policies', () => {
         refs['sbom/none']!,
       ]);
       expect(run.code, run.stderr).toBe(1);
-      expect(run.stdout).toContain(`FAIL attestation: ${EXPECTED_LOG4J} [CONDITION_FALSE]`);
+      expect(run.stdout).toContain(`FAIL attestations: ${EXPECTED_LOG4J} [CONDITION_FALSE]`);
       expect(run.stdout).toMatch(
-        /FAIL attestation: attestation sbom: no attestation is stored for sha256:[0-9a-f]{64} \[ATTESTATION_MISSING\]/,
+        /FAIL attestations: attestation sbom: no attestation is stored for sha256:[0-9a-f]{64} \[ATTESTATION_MISSING\]/,
       );
     });
 
@@ -181,7 +181,7 @@ describe('imagegate end to end: attestation policies', () => {
       const response = (res.json as { response: { allowed: boolean } }).response;
       expect(response.allowed).toBe(true);
       const findings = server.audit.at(-1)!.images.flatMap((i) => i.policies.flatMap((p) => p.checks));
-      expect(findings.filter((f) => f.check === 'attestation').map((f) => f.code)).toEqual(['OK', 'OK']);
+      expect(findings.filter((f) => f.check === 'attestations').map((f) => f.code)).toEqual(['OK', 'OK']);
     });
 
     it('denies with the same message as the CLI', async () => {
@@ -189,7 +189,7 @@ describe('imagegate end to end: attestation policies', () => {
       const response = (res.json as { response: { allowed: boolean; status: { message: string } } }).response;
       expect(response.allowed).toBe(false);
       expect(response.status.message).toContain(
-        `(policy sbom): attestation CONDITION_FALSE: ${EXPECTED_LOG4J}`,
+        `(policy sbom): attestations CONDITION_FALSE: ${EXPECTED_LOG4J}`,
       );
     });
   });

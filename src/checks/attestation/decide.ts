@@ -7,7 +7,7 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { SignatureErrorCode } from '../../errors.js';
 import { formatAge } from '../base/layers.js';
-import type { Rejection, VerifiedItem } from '../signature/index.js';
+import type { Rejection, VerifiedItem } from '../signature/verify.js';
 import type { CompiledCondition, ConditionImage, ConditionResult } from './cel.js';
 import type { AttestationCode, DigestEvidence } from './types.js';
 import { distinctAuthorities } from './verify.js';

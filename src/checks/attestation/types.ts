@@ -4,7 +4,7 @@
  * condition depend on the time and are cheap on cached, verified statements).
  */
 import type { AttestationErrorCode, SignatureErrorCode } from '../../errors.js';
-import type { Rejection, VerifiedItem } from '../signature/index.js';
+import type { Rejection, VerifiedItem } from '../signature/verify.js';
 
 /** The attestations of one digest, verified for one required attestation's authorities. */
 export interface DigestEvidence {

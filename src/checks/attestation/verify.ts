@@ -6,14 +6,15 @@
  * Nothing here reads a predicate that has not verified.
  */
 import { createHash } from 'node:crypto';
-import type { AttestationSpec } from '../../policy/policy.schema.js';
 import type { ImageReference } from '../../registry/reference.js';
 import type { RegistryAccess } from '../../registry/types.js';
 import { compileAuthorities, type CompiledAuthority } from '../signature/authorities.js';
 import { fetchCandidates, type Candidate } from '../signature/fetch.js';
-import type { SecretReader, TrustedRootStore } from '../signature/index.js';
+import type { KeySecretReader } from '../signature/authorities.js';
+import type { TrustedRootStore } from '../signature/trusted-roots.js';
 import { verifyCandidate, type VerifiedItem } from '../signature/verify.js';
 import type { EvidenceCache, SizedEvidence } from './evidence-cache.js';
+import type { AttestationSpec } from './schema.js';
 import type { AttestationEvidence, DigestEvidence } from './types.js';
 
 /**
@@ -24,7 +25,7 @@ export const MAX_ATTESTATION_BYTES = 16 * 1024 * 1024;
 
 export interface AttestationDeps {
   trustedRoots: TrustedRootStore;
-  secrets?: SecretReader;
+  secrets?: KeySecretReader;
   /** Verified evidence shared across reviews; none: verify each time. */
   evidence?: EvidenceCache;
   /** Default MAX_ATTESTATION_BYTES. */

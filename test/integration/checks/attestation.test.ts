@@ -82,7 +82,7 @@ describe.skipIf(!HAVE_FIXTURES)('attestation policies through a real registry', 
     if (policies.length !== 1) throw new Error(`${repo}: ${policies.length} policies matched`);
     return policies[0]!.findings;
   }
-  async function finding(repo: string, check: 'attestation' | 'signature' = 'attestation') {
+  async function finding(repo: string, check: 'attestations' | 'signature' = 'attestations') {
     const f = (await evaluate(repo)).find((x) => x.check === check);
     if (f === undefined) throw new Error(`${repo}: no ${check} finding`);
     return f;
@@ -480,7 +480,7 @@ describe.skipIf(!HAVE_FIXTURES)('attestation policies through a real registry', 
       expect(verdict.allowed).toBe(true);
       expect(verdict.audits).toHaveLength(1);
       expect(verdict.audits[0]!.message).toMatch(
-        /^attestation CONDITION_FALSE: attestation sbom: condition false: .*predicate\.packages\[1\]\.name="log4j-core"/,
+        /^attestations CONDITION_FALSE: attestation sbom: condition false: .*predicate\.packages\[1\]\.name="log4j-core"/,
       );
     });
   });
