@@ -4,7 +4,7 @@
  * pays anyway), and the worst case the read budget allows (a quadratic scan stopped at the budget).
  * Prints a table; see docs/benchmarks.md and docs/attestations.md (Limits).
  */
-import { compileCondition, DEFAULT_READ_BUDGET } from '../src/checks/attestation/cel.js';
+import { compileCondition, DEFAULT_READ_BUDGET } from '../src/checks/attestations/cel.js';
 
 const image = { reference: 'r.test/app@sha256:ab', digest: 'sha256:ab', platform: 'linux/amd64' };
 const TRIALS = 5;

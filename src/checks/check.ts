@@ -7,7 +7,7 @@ import type { Static, TSchema } from '@sinclair/typebox';
 import type { ImageReference } from '../registry/reference.js';
 import type { RegistryAccess, ResolvedImage } from '../registry/types.js';
 import type { ImageFacts } from './facts.js';
-import type { EvidenceCache } from './attestation/evidence-cache.js';
+import type { EvidenceCache } from './attestations/evidence-cache.js';
 import type { SignatureDeps } from './signature/types.js';
 
 export interface Finding<Name extends string = string> {

@@ -6,7 +6,7 @@
  */
 import type { Static, TOptional } from '@sinclair/typebox';
 import { Type } from '@sinclair/typebox';
-import { attestationsCheck } from './attestation/check.js';
+import { attestationsCheck } from './attestations/check.js';
 import { baseCheck } from './base/check.js';
 import type { Check, CheckDeps, CompileContext } from './check.js';
 import { signatureCheck } from './signature/check.js';

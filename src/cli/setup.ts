@@ -12,7 +12,7 @@ import {
   VerdictCache,
   type TrustedRootStore,
 } from '../checks/signature/index.js';
-import { EvidenceCache } from '../checks/attestation/index.js';
+import { EvidenceCache } from '../checks/attestations/index.js';
 import { checkCompilers, type CheckCompilers } from '../checks/kinds.js';
 import type { Engine } from '../engine.js';
 import { errorMessage } from '../errors.js';

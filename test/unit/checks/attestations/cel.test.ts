@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { compileCondition, type ConditionInput } from '../../../../src/checks/attestation/cel.js';
+import { compileCondition, type ConditionInput } from '../../../../src/checks/attestations/cel.js';
 import { HAVE_FIXTURES, fixturePath } from '../../../helpers/fixtures.js';
 
 const WHERE = 'policy "p" attestations[0].condition';

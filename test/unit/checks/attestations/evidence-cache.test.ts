@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { EvidenceCache } from '../../../../src/checks/attestation/index.js';
-import type { AttestationEvidence } from '../../../../src/checks/attestation/types.js';
+import { EvidenceCache } from '../../../../src/checks/attestations/index.js';
+import type { AttestationEvidence } from '../../../../src/checks/attestations/types.js';
 import type { VerifiedItem } from '../../../../src/checks/signature/index.js';
 
 const item: VerifiedItem = {

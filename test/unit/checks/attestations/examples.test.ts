@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { compileAttestationRules } from '../../../../src/checks/attestation/index.js';
+import { compileAttestationRules } from '../../../../src/checks/attestations/index.js';
 import { parsePolicyYaml } from '../../../../src/policy/load.js';
 import type { AttestationSpec } from '../../../../src/policy/policy.schema.js';
 import { ROOT } from '../../../helpers/cli.js';
