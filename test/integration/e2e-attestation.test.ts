@@ -182,6 +182,18 @@ describe('imagegate end to end: attestation policies', () => {
       expect(response.allowed).toBe(true);
       const findings = server.audit.at(-1)!.images.flatMap((i) => i.policies.flatMap((p) => p.checks));
       expect(findings.filter((f) => f.check === 'attestations').map((f) => f.code)).toEqual(['OK', 'OK']);
+      const sbom = findings.find(
+        (f) => f.check === 'attestations' && f.message.startsWith('attestation sbom'),
+      );
+      expect(sbom?.details?.attestations).toMatchObject([
+        {
+          name: 'sbom',
+          predicateType: SPDX,
+          passed: true,
+          code: 'OK',
+          satisfiedBy: [{ authority: 'release', format: 'sigstore-bundle', signedAt: expect.any(String) }],
+        },
+      ]);
     });
 
     it('denies with the same message as the CLI', async () => {
