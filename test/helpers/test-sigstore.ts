@@ -49,6 +49,17 @@ export interface TestInstance {
     rekor?: boolean;
   }): Promise<LegacySignature>;
   /**
+   * Legacy cosign `.att` layer (keyless): the DSSE envelope over an in-toto statement about `digest`
+   * as the layer blob, certificate and chain annotations, and a Rekor dsse entry's SET, as
+   * `cosign attest` stores it in the legacy format.
+   */
+  signLegacyAttestation(opts: {
+    digest: string;
+    identity: Identity;
+    predicateType: string;
+    predicate?: unknown;
+  }): Promise<LegacySignature>;
+  /**
    * Sigstore bundle (v0.3, DSSE in-toto) over `digest` (the statement names `subjectDigest` when
    * given, so tests can sign a statement about another image), with a Rekor dsse entry.
    */
@@ -173,6 +184,49 @@ export async function createTestInstance(dir: string, clock?: Date): Promise<Tes
         });
       }
       return { payload, annotations };
+    },
+    async signLegacyAttestation({ digest, identity, predicateType, predicate = {} }) {
+      const [alg, hex] = digest.split(':') as [string, string];
+      const payload = Buffer.from(
+        JSON.stringify({
+          _type: 'https://in-toto.io/Statement/v0.1',
+          subject: [{ name: 'registry.imagegate.test/app', digest: { [alg]: hex } }],
+          predicateType,
+          predicate,
+        }),
+      );
+      const payloadType = 'application/vnd.in-toto+json';
+      const pae = Buffer.concat([
+        Buffer.from(`DSSEv1 ${payloadType.length} ${payloadType} ${payload.length} `),
+        payload,
+      ]);
+      const { keys, certPem } = await certify(identity);
+      const signature = sign('sha256', pae, keys.privateKey);
+      const e = await logEntry({
+        apiVersion: '0.0.1',
+        kind: 'dsse',
+        spec: {
+          payloadHash: { algorithm: 'sha256', value: hex256(payload) },
+          signatures: [{ signature: b64(signature), verifier: b64(certPem) }],
+        },
+      });
+      const envelope = {
+        payloadType,
+        payload: b64(payload),
+        signatures: [{ keyid: '', sig: b64(signature) }],
+      };
+      return {
+        payload: Buffer.from(JSON.stringify(envelope)),
+        annotations: {
+          'dev.cosignproject.cosign/signature': '',
+          'dev.sigstore.cosign/certificate': certPem,
+          'dev.sigstore.cosign/chain': rootPem,
+          'dev.sigstore.cosign/bundle': JSON.stringify({
+            SignedEntryTimestamp: e.verification.signedEntryTimestamp,
+            Payload: { body: e.body, integratedTime: e.integratedTime, logIndex: e.logIndex, logID: e.logID },
+          }),
+        },
+      };
     },
     async signBundle({ digest, identity, predicateType, predicate = {}, subjectDigest }) {
       const [alg, hex] = (subjectDigest ?? digest).split(':') as [string, string];

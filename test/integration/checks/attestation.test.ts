@@ -122,6 +122,14 @@ describe.skipIf(!HAVE_FIXTURES)('attestation policies through a real registry', 
       await corp.signBundle({ digest: d, identity: CI, predicateType: SPDX, predicate: log4j }),
     );
     await image('sbom/none');
+    d = await image('sbom/legacy');
+    await pushLegacySignatures(
+      seeder,
+      'sbom/legacy',
+      d,
+      [await corp.signLegacyAttestation({ digest: d, identity: CI, predicateType: SPDX, predicate: clean })],
+      'att',
+    );
     d = await image('sbom/fork');
     await referrer(
       'sbom/fork',
@@ -347,6 +355,14 @@ describe.skipIf(!HAVE_FIXTURES)('attestation policies through a real registry', 
       expect(f.message).toContain('attestation sbom: condition false: !predicate.packages.exists(');
       expect(f.message).toContain('predicate.packages[1].name="log4j-core"');
       expect(f.message).toContain('predicate.packages[1].versionInfo="2.14.1"');
+    });
+
+    it('passes the same SBOM stored as a keyless legacy .att layer (Rekor dsse entry)', async () => {
+      const f = await finding('sbom/legacy');
+      expect(f.code, f.message).toBe('OK');
+      expect(f.details?.attestations).toMatchObject([
+        { satisfiedBy: [{ authority: 'release', format: 'cosign-legacy', signedAt: expect.any(String) }] },
+      ]);
     });
 
     it('denies with ATTESTATION_MISSING when none is stored', async () => {
