@@ -7,6 +7,7 @@ import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { KeySecretReader, SecretKeyReference } from '../checks/signature/index.js';
 import { SignatureError, errorMessage } from '../errors.js';
 import { TtlCache } from '../shared/cache.js';
+import { cachedRead } from './cached-read.js';
 import { withTimeout } from './with-timeout.js';
 
 const TTL_MS = 60_000;
@@ -33,16 +34,13 @@ export function createKeySecretReader(
     async read(ref: SecretKeyReference, signal: AbortSignal): Promise<string> {
       const namespace = ref.namespace ?? defaultNamespace;
       const id = `${namespace}/${ref.name}`;
-      let data = cache.get(id);
-      if (data === undefined) {
-        data = withTimeout(
+      const data = cachedRead(cache, id, TTL_MS, () =>
+        withTimeout(
           api.readNamespacedSecret({ name: ref.name, namespace }).then((s) => s.data ?? {}),
           timeoutMs,
           signal,
-        );
-        cache.set(id, data, TTL_MS);
-        data.catch(() => cache.delete(id));
-      }
+        ),
+      );
       let values: Record<string, string>;
       try {
         values = await data;

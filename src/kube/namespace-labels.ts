@@ -6,6 +6,7 @@ import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors.js';
 import { TtlCache } from '../shared/cache.js';
+import { cachedRead } from './cached-read.js';
 import { withTimeout } from './with-timeout.js';
 
 const TTL_MS = 60_000;
@@ -23,19 +24,19 @@ export function createNamespaceLabels(
 ): NamespaceLabels {
   const api = kubeConfig.makeApiClient(CoreV1Api);
   const cache = new TtlCache<Promise<Record<string, string> | undefined>>(MAX_ENTRIES);
-  return (namespace, signal) => {
-    const hit = cache.get(namespace);
-    if (hit !== undefined) return hit;
-    const lookup = withTimeout(api.readNamespace({ name: namespace }), timeoutMs, signal).then(
-      (ns) => ns.metadata?.labels ?? {},
-      (err: unknown) => {
-        // Unknown labels: selectors then apply (fail closed). Do not cache the failure.
-        cache.delete(namespace);
+  return (namespace, signal) =>
+    cachedRead(
+      cache,
+      namespace,
+      TTL_MS,
+      () =>
+        withTimeout(api.readNamespace({ name: namespace }), timeoutMs, signal).then(
+          (ns) => ns.metadata?.labels ?? {},
+        ),
+      (err) => {
+        // Unknown labels: selectors then apply (fail closed). The failure is not cached.
         logger.warn({ namespace }, `cannot read namespace labels: ${errorMessage(err)}`);
         return undefined;
       },
     );
-    cache.set(namespace, lookup, TTL_MS);
-    return lookup;
-  };
 }
