@@ -5,8 +5,7 @@
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors.js';
-import { TtlCache } from '../shared/cache.js';
-import { cachedRead } from './cached-read.js';
+import { cachedReads } from './cached-read.js';
 import { withTimeout } from './with-timeout.js';
 
 const TTL_MS = 60_000;
@@ -23,12 +22,10 @@ export function createNamespaceLabels(
   timeoutMs = 2000,
 ): NamespaceLabels {
   const api = kubeConfig.makeApiClient(CoreV1Api);
-  const cache = new TtlCache<Promise<Record<string, string> | undefined>>(MAX_ENTRIES);
+  const readLabels = cachedReads<Record<string, string> | undefined>(MAX_ENTRIES, TTL_MS);
   return (namespace, signal) =>
-    cachedRead(
-      cache,
+    readLabels(
       namespace,
-      TTL_MS,
       () =>
         withTimeout(api.readNamespace({ name: namespace }), timeoutMs, signal).then(
           (ns) => ns.metadata?.labels ?? {},
