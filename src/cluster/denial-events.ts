@@ -7,7 +7,7 @@
 import { KIND_API_VERSIONS } from '../admission/pod-spec.js';
 import type { AuditRecord } from '../audit/record.js';
 import type { AuditWriter } from '../audit/writer.js';
-import { VIOLATION_REASON, type EventRecorder } from '../kube/events.js';
+import { eventTarget, VIOLATION_REASON, type EventRecorder } from '../kube/events.js';
 
 /** What failed, in one line: image, policy, check and message. */
 export function denialMessage(record: AuditRecord): string {
@@ -32,14 +32,10 @@ export function withDenialEvents(audit: AuditWriter, events: EventRecorder): Aud
       if (record.decision !== 'denied' || record.dryRun || record.namespace === '') return;
       if (record.name === '' || record.name.endsWith('-')) return;
       events.warn(
-        {
-          ...(KIND_API_VERSIONS[record.kind] !== undefined
-            ? { apiVersion: KIND_API_VERSIONS[record.kind] }
-            : {}),
-          kind: record.kind,
-          name: record.name,
-          namespace: record.namespace,
-        },
+        eventTarget(
+          { apiVersion: KIND_API_VERSIONS[record.kind], kind: record.kind, name: record.name },
+          record.namespace,
+        ),
         VIOLATION_REASON,
         denialMessage(record),
       );
