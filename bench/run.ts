@@ -21,8 +21,8 @@ const SCALE = Number(process.env.BENCH_SCALE ?? '1');
 const SECONDS = Math.max(1, 4 * SCALE);
 const TRIALS = Math.max(2, Math.round(5 * SCALE));
 const CONNECTIONS = 16;
-/** BENCH_ONLY=cached,cold,memory runs some sections (the burst runs with cold). */
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'cached,cold,memory').split(','));
+/** BENCH_ONLY=cached,audit,cold,memory runs some sections (the burst runs with cold). */
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'cached,audit,cold,memory').split(','));
 /** Per image, digest-pinned, key-signed (legacy .sig), on a registry without the referrers API. */
 const ROUND_TRIPS_PER_IMAGE = 2; // .sig tag → its payload blob (the other lookups can run beside them)
 const REQUESTS_PER_IMAGE = 6; // manifest, .sig tag, payload blob, .att tag, referrers API, referrers tag
@@ -416,6 +416,30 @@ async function main(): Promise<void> {
     }
     results.cold = cold;
   }
+  function auditSection(): void {
+    // ---------------------------------------------------------------- audit record on its own
+    process.stderr.write('audit record\n');
+    const out = execFileSync(
+      process.execPath,
+      ['--import', 'tsx', join(here, 'audit.ts'), String(Math.round(20_000 * Math.min(1, SCALE)))],
+      { encoding: 'utf8' },
+    );
+    const audit = JSON.parse(out) as {
+      records: number;
+      bytesPerRecord: number;
+      pinoMicros: number;
+      writerMicros: number;
+    };
+    results.audit = audit;
+    row(
+      `audit record (${audit.bytesPerRecord} B): CPU per decision`,
+      `${audit.writerMicros.toFixed(1)} µs`,
+      `pino ${audit.pinoMicros.toFixed(1)} µs`,
+      audit.writerMicros / audit.pinoMicros,
+      'recorded',
+      true,
+    );
+  }
   function memorySection(): void {
     // ---------------------------------------------------------------- 4. memory (child with --expose-gc)
     process.stderr.write('memory\n');
@@ -459,6 +483,7 @@ async function main(): Promise<void> {
   try {
     // ---------------------------------------------------------------- 1. cached decisions
     if (ONLY.has('cached')) await cachedSection();
+    if (ONLY.has('audit')) auditSection();
     if (ONLY.has('cold')) await coldSection();
     if (ONLY.has('memory')) memorySection();
   } finally {

@@ -5,8 +5,8 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import { pino, type Logger } from 'pino';
-import { createAuditWriter } from '../audit/writer.js';
+import type { Logger } from 'pino';
+import { createAuditWriter, openAuditDestination } from '../audit/writer.js';
 import { ConfigError, errorMessage } from '../errors.js';
 import { createNamespaceLabels } from '../kube/namespace-labels.js';
 import { clusterPolicyHandler } from '../policy/cluster-policies.js';
@@ -82,11 +82,7 @@ export async function runServe(cmd: ServeCommand, logger: Logger, io: CliIo): Pr
     );
   }
 
-  const audit = createAuditWriter(
-    cmd.auditLog !== undefined
-      ? pino.destination({ dest: cmd.auditLog, sync: false, mkdir: true })
-      : undefined,
-  );
+  const audit = createAuditWriter(openAuditDestination(cmd.auditLog ?? 1));
   let watch: PolicyWatch | undefined;
   const app = buildApp({
     engine,
