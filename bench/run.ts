@@ -15,14 +15,15 @@ import { startRegistry } from '../test/helpers/registry.js';
 import { RegistrySeeder } from '../test/helpers/registry-seeder.js';
 import { keyPolicyYaml, pushSignedImage, signingKey } from '../test/helpers/signed-images.js';
 import { closedLoop, fixedRate, percentile, pool, send, type LoadResult, type Target } from './load.js';
+import { realRegistrySection } from './real-section.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SCALE = Number(process.env.BENCH_SCALE ?? '1');
 const SECONDS = Math.max(1, 4 * SCALE);
 const TRIALS = Math.max(2, Math.round(5 * SCALE));
 const CONNECTIONS = 16;
-/** BENCH_ONLY=cached,audit,cold,memory runs some sections (the burst runs with cold). */
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'cached,audit,cold,memory').split(','));
+/** BENCH_ONLY=cached,audit,cold,real,memory runs some sections (the burst runs with cold). */
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'cached,audit,cold,real,memory').split(','));
 /** Per image, digest-pinned, key-signed (legacy .sig), on a registry without the referrers API. */
 const ROUND_TRIPS_PER_IMAGE = 2; // .sig tag → its payload blob (the other lookups can run beside them)
 const REQUESTS_PER_IMAGE = 6; // manifest, .sig tag, payload blob, .att tag, referrers API, referrers tag
@@ -34,6 +35,8 @@ interface ChildConfig {
   key: string;
   policy?: string;
   registry?: string;
+  /** The registry speaks HTTPS (its CA comes in through NODE_EXTRA_CA_CERTS). */
+  secure?: boolean;
 }
 
 interface Server {
@@ -43,10 +46,15 @@ interface Server {
   stop(): Promise<void>;
 }
 
-async function startChild(config: ChildConfig, profileDir?: string): Promise<Server> {
+async function startChild(
+  config: ChildConfig,
+  profileDir?: string,
+  env: Record<string, string> = {},
+): Promise<Server> {
   const child = fork(join(here, 'server-child.mjs'), [JSON.stringify(config)], {
     execArgv: [...(profileDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, ...env },
   });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`server child exited with ${code}`)));
@@ -143,8 +151,12 @@ async function main(): Promise<void> {
     proxies.push(p);
     return p;
   };
-  const child = async (config: Omit<ChildConfig, 'cert' | 'key'>, profile?: string): Promise<Server> => {
-    const s = await startChild({ ...config, cert: cert.cert, key: cert.key }, profile);
+  const child = async (
+    config: Omit<ChildConfig, 'cert' | 'key'>,
+    profile?: string,
+    env?: Record<string, string>,
+  ): Promise<Server> => {
+    const s = await startChild({ ...config, cert: cert.cert, key: cert.key }, profile, env);
     servers.push(s);
     return s;
   };
@@ -485,6 +497,19 @@ async function main(): Promise<void> {
     if (ONLY.has('cached')) await cachedSection();
     if (ONLY.has('audit')) auditSection();
     if (ONLY.has('cold')) await coldSection();
+    if (ONLY.has('real'))
+      results.real = await realRegistrySection({
+        registry,
+        seeder,
+        key,
+        policy,
+        work,
+        child,
+        row,
+        review,
+        ca: cert.ca,
+        trials: TRIALS,
+      });
     if (ONLY.has('memory')) memorySection();
   } finally {
     for (const s of servers) await s.stop().catch(() => undefined);

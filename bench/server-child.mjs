@@ -5,7 +5,7 @@
  * imagegate itself (setupEngine + buildApp, as `imagegate serve` builds them). Tells the parent its
  * port over IPC and answers `cpu` messages with process.cpuUsage().
  *
- * argv[2]: JSON { kind: 'baseline' | 'imagegate', cert, key, policy?, registry? }
+ * argv[2]: JSON { kind: 'baseline' | 'imagegate', cert, key, policy?, registry?, secure? }
  */
 import Fastify from 'fastify';
 import { pino } from 'pino';
@@ -34,7 +34,8 @@ async function start() {
   const setup = await setupEngine(
     {
       policy: [config.policy],
-      insecureRegistry: [config.registry],
+      // `secure`: HTTPS with the bench CA (NODE_EXTRA_CA_CERTS), as public registries are.
+      insecureRegistry: config.secure === true ? [] : [config.registry],
       allowRegistry: [],
       trustedRoot: [],
       logLevel: 'info',
