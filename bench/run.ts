@@ -22,8 +22,8 @@ const SCALE = Number(process.env.BENCH_SCALE ?? '1');
 const SECONDS = Math.max(1, 4 * SCALE);
 const TRIALS = Math.max(2, Math.round(5 * SCALE));
 const CONNECTIONS = 16;
-/** BENCH_ONLY=cached,audit,cold,real,memory runs some sections (the burst runs with cold). */
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'cached,audit,cold,real,memory').split(','));
+/** BENCH_ONLY=cached,audit,cold,coldcpu,real,memory runs some sections (the burst runs with cold). */
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'cached,audit,cold,coldcpu,real,memory').split(','));
 /** Per image, digest-pinned, key-signed (legacy .sig), on a registry without the referrers API. */
 const ROUND_TRIPS_PER_IMAGE = 2; // .sig tag → its payload blob (the other lookups can run beside them)
 const REQUESTS_PER_IMAGE = 6; // manifest, .sig tag, payload blob, .att tag, referrers API, referrers tag
@@ -452,6 +452,31 @@ async function main(): Promise<void> {
       true,
     );
   }
+  function coldCpuSection(): void {
+    // ---------------------------------------------------------------- cold CPU per image, in-process
+    process.stderr.write('cold CPU per image\n');
+    const out = execFileSync(
+      process.execPath,
+      ['--import', 'tsx', join(here, 'cold-cpu.ts'), String(Math.round(100 * Math.min(1, SCALE)))],
+      { encoding: 'utf8' },
+    );
+    const c = JSON.parse(out) as {
+      images: number;
+      imageMicros: number;
+      okMicros: number;
+      notFoundMicros: number;
+      floorMicros: number;
+    };
+    results.coldCpu = c;
+    row(
+      `cold CPU per signed image (pods of 20, in-process, ${c.images} images)`,
+      `${(c.imageMicros / 1000).toFixed(2)} ms`,
+      `floor ${(c.floorMicros / 1000).toFixed(2)} ms`,
+      c.imageMicros / 1500,
+      `≤ 1.5 ms (floor: 3 × ${c.okMicros.toFixed(0)} + 3 × ${c.notFoundMicros.toFixed(0)} µs bare undici)`,
+      c.imageMicros <= 1500,
+    );
+  }
   function memorySection(): void {
     // ---------------------------------------------------------------- 4. memory (child with --expose-gc)
     process.stderr.write('memory\n');
@@ -497,6 +522,7 @@ async function main(): Promise<void> {
     if (ONLY.has('cached')) await cachedSection();
     if (ONLY.has('audit')) auditSection();
     if (ONLY.has('cold')) await coldSection();
+    if (ONLY.has('coldcpu')) coldCpuSection();
     if (ONLY.has('real'))
       results.real = await realRegistrySection({
         registry,
