@@ -44,17 +44,28 @@ export const AUDIT_FLUSH_MS = 50;
  * write(2) per decision, handed to libuv's thread pool as pino's asynchronous destination does, was
  * the largest single item of a cached decision's CPU (and, with the worker thread waking on a busy
  * core, of its latency). Here lines collect until 8 KiB are pending, then go out in one write on
- * the event loop's thread; a quieter server writes at least every AUDIT_FLUSH_MS. pino writes what
- * is pending synchronously at process exit, and flush() on SIGTERM.
+ * the event loop's thread (as pino's default stdout logger writes); a quieter server writes at least
+ * every AUDIT_FLUSH_MS. What is pending is written at process exit, and by flush() on SIGTERM.
  */
 export function openAuditDestination(dest: string | number = 1): DestinationStream {
-  return pino.destination({
+  const stream = pino.destination({
     dest,
     sync: true,
     minLength: AUDIT_MIN_WRITE_BYTES,
     periodicFlush: AUDIT_FLUSH_MS,
     ...(typeof dest === 'string' ? { mkdir: true } : {}),
   });
+  // pino flushes only asynchronous destinations at exit: write what is pending here (a weak
+  // reference, so a closed destination is not kept alive by the listener).
+  const ref = new WeakRef(stream);
+  process.once('exit', () => {
+    try {
+      ref.deref()?.flushSync();
+    } catch {
+      // Destroyed or never opened: nothing can be written any more.
+    }
+  });
+  return stream;
 }
 
 export function createAuditWriter(destination?: DestinationStream): AuditWriter {

@@ -1,7 +1,9 @@
+import { execFile } from 'node:child_process';
 import { once, type EventEmitter } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../../../src/audit/record.js';
@@ -149,6 +151,21 @@ describe('createAuditWriter', () => {
         const writer = createAuditWriter(await opened(file));
         writer.write(MINIMAL);
         await expect.poll(() => readFile(file, 'utf8'), { timeout: 5000 }).not.toBe('');
+        expect(JSON.parse(await readFile(file, 'utf8'))).toMatchObject(MINIMAL);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+    it('writes what is pending when the process exits without flush()', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'imagegate-audit-'));
+      try {
+        const file = join(dir, 'audit.log');
+        const writer = new URL('../../../src/audit/writer.ts', import.meta.url).href;
+        const script = `import { createAuditWriter, openAuditDestination } from ${JSON.stringify(writer)};
+          const w = createAuditWriter(openAuditDestination(${JSON.stringify(file)}));
+          w.write(${JSON.stringify(MINIMAL)});
+          process.exit(0);`;
+        await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script]);
         expect(JSON.parse(await readFile(file, 'utf8'))).toMatchObject(MINIMAL);
       } finally {
         await rm(dir, { recursive: true, force: true });
