@@ -235,13 +235,15 @@ async function main(): Promise<void> {
         registryRequests,
       };
       const tr = iMax.rps / bMax.rps;
+      // Issue 14: ≥ 0.8 for 20 and 50 KB pods; ≥ 0.6 for 5 KB, where the baseline's own work is least.
+      const wanted = kb === 5 ? 0.6 : 0.8;
       row(
         `cached ${kb} KB: max throughput`,
         `${iMax.rps.toFixed(0)}/s`,
         `${bMax.rps.toFixed(0)}/s`,
         tr,
-        '≥ 0.80',
-        tr >= 0.8,
+        `≥ ${wanted.toFixed(2)}`,
+        tr >= wanted,
       );
       for (const [frac, r] of Object.entries(rates)) {
         const added = r.imagegate.p99 - r.baseline.p99;
