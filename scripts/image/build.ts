@@ -88,18 +88,17 @@ export async function buildImage(options: BuildOptions): Promise<BuildResult> {
 
   log('base: Debian packages');
   const packages = await packageLayers(cacheDir);
-  const baseLayers: Layer[] = [];
-  for (const p of packages)
-    baseLayers.push(
-      await toLayer(p.entries, `debian ${p.deb.name} ${p.deb.version} (apt-get download)`, layerOptions),
-    );
-  baseLayers.push(
-    await toLayer(
+  // zlib compresses on the libuv thread pool: layers built side by side use every core
+  const baseLayers: Layer[] = await Promise.all([
+    ...packages.map((p) =>
+      toLayer(p.entries, `debian ${p.deb.name} ${p.deb.version} (apt-get download)`, layerOptions),
+    ),
+    toLayer(
       await systemEntries(packages),
       'system files: /etc/passwd and /etc/group (nonroot 65532), CA bundle, /tmp 1777, dpkg status',
       layerOptions,
     ),
-  );
+  ]);
   const baseImage = toImage(
     baseLayers,
     {
@@ -119,19 +118,15 @@ export async function buildImage(options: BuildOptions): Promise<BuildResult> {
   log(`node ${NODE.version} and the application`);
   const app = await appLayers(repoRoot, join(cacheDir, 'app'));
   const npm = await installedNpmPackages(repoRoot, app.nodeModules);
-  const ownLayers = [
-    await toLayer(
+  const ownLayers = await Promise.all([
+    toLayer(
       await nodeEntries(cacheDir),
       `node ${NODE.version} (npm ${NODE.npmPackage}, bin/node)`,
       layerOptions,
     ),
-    await toLayer(
-      app.dependencies,
-      'npm ci --omit=dev --ignore-scripts (production node_modules)',
-      layerOptions,
-    ),
-    await toLayer(app.application, `${pkg.name} ${pkg.version}: dist/src, package.json`, layerOptions),
-  ];
+    toLayer(app.dependencies, 'npm ci --omit=dev --ignore-scripts (production node_modules)', layerOptions),
+    toLayer(app.application, `${pkg.name} ${pkg.version}: dist/src, package.json`, layerOptions),
+  ]);
   const baseRef = `${baseName}:${tag}`;
   const revision = await gitRevision(repoRoot);
   const about = {
