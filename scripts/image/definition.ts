@@ -99,7 +99,6 @@ export const RUNTIME = {
   env: [
     'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
     'NODE_ENV=production',
-    'SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt',
     'IMAGEGATE_CACHE_DIR=/var/cache/imagegate',
   ],
 } as const;

@@ -92,6 +92,21 @@ describe('npm run image', () => {
       expect(existsSync(join(rootfs, absent)), absent).toBe(false);
   });
 
+  it('gives Node the CA bundle as its system store, one entry per certificate', () => {
+    if (!rootOnly('node in chroot')) return;
+    const bundle = readFileSync(join(rootfs, 'etc/ssl/certs/ca-certificates.crt'), 'utf8');
+    const script = "console.log(require('node:tls').getCACertificates('system').length)";
+    const r = spawnSync(
+      '/usr/sbin/chroot',
+      ['--userspec=65532:65532', rootfs, '/usr/bin/node', '-e', script],
+      {
+        encoding: 'utf8',
+        env: {},
+      },
+    );
+    expect(Number(r.stdout.trim())).toBe(bundle.match(/-----BEGIN CERTIFICATE-----/g)!.length);
+  });
+
   it('runs --help in a chroot as 65532 (libraries, loader and user all present)', () => {
     if (!rootOnly('--help in chroot')) return;
     const r = runInImage(rootfs, config, ['--help']);
