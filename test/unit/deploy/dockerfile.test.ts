@@ -75,7 +75,9 @@ describe('Dockerfile', () => {
 
   it('says where the default digest came from and how to refresh it', () => {
     const text = readFileSync('Dockerfile', 'utf8');
-    expect(text).toMatch(/# BASE_DIGEST default: .*\n(#.*\n)*#\s+crane digest cgr\.dev\/chainguard\/node:latest/);
+    expect(text).toMatch(
+      /# BASE_DIGEST default: .*\n(#.*\n)*#\s+crane digest cgr\.dev\/chainguard\/node:latest/,
+    );
   });
 
   it('installs only production dependencies for the runtime', () => {
