@@ -4,7 +4,7 @@
  * chroot needs root; callers skip (with a printed notice) otherwise.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 
@@ -28,6 +28,31 @@ export function unpack(layoutDir: string, tag: string, bundle: string): string {
   if (r.error !== undefined || r.status !== 0)
     throw new Error(`umoci ${args.join(' ')}: ${r.error?.message ?? r.stderr} (apt-get install umoci)`);
   return join(bundle, 'rootfs');
+}
+
+/** Every package under a node_modules directory (nested ones too), by its lock-file path. */
+export function installedPackages(
+  nodeModules: string,
+  prefix = 'node_modules/',
+): Array<{ path: string; name: string; version: string }> {
+  const out: Array<{ path: string; name: string; version: string }> = [];
+  const visit = (dir: string, path: string): void => {
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+      name: string;
+      version: string;
+    };
+    out.push({ path, name: pkg.name, version: pkg.version });
+    if (existsSync(join(dir, 'node_modules')))
+      out.push(...installedPackages(join(dir, 'node_modules'), `${path}/node_modules/`));
+  };
+  for (const name of readdirSync(nodeModules)) {
+    if (name.startsWith('.')) continue;
+    if (name.startsWith('@'))
+      for (const sub of readdirSync(join(nodeModules, name)))
+        visit(join(nodeModules, name, sub), `${prefix}${name}/${sub}`);
+    else visit(join(nodeModules, name), `${prefix}${name}`);
+  }
+  return out;
 }
 
 function chrootArgs(rootfs: string, config: ImageConfig, args: string[]): string[] {

@@ -17,7 +17,14 @@ import { toImage, writeLayout } from '../../scripts/image/oci.js';
 import { pushBuild } from '../../scripts/image/push.js';
 import { podReview } from '../helpers/admission-fixtures.js';
 import { ROOT, imagegate } from '../helpers/cli.js';
-import { IS_ROOT, runInImage, serveInImage, unpack, type ImageConfig } from '../helpers/image-rootfs.js';
+import {
+  IS_ROOT,
+  installedPackages,
+  runInImage,
+  serveInImage,
+  unpack,
+  type ImageConfig,
+} from '../helpers/image-rootfs.js';
 import { freePort, startRegistry, type TestRegistry } from '../helpers/registry.js';
 
 const POLICY = join(ROOT, 'examples/policies/imagegate-self.yaml');
@@ -166,26 +173,9 @@ describe('the SBOM', () => {
     const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as {
       packages: Record<string, { version: string }>;
     };
-    const found: string[] = [];
-    const walk = (dir: string, prefix: string): void => {
-      for (const name of readdirSync(dir)) {
-        if (name.startsWith('.')) continue;
-        if (name.startsWith('@')) {
-          for (const sub of readdirSync(join(dir, name)))
-            visit(join(dir, name, sub), `${prefix}${name}/${sub}`);
-        } else visit(join(dir, name), `${prefix}${name}`);
-      }
-    };
-    const visit = (dir: string, path: string): void => {
-      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
-        name: string;
-        version: string;
-      };
-      expect(lock.packages[path]?.version, path).toBe(pkg.version);
-      found.push(`${pkg.name}@${pkg.version}`);
-      if (existsSync(join(dir, 'node_modules'))) walk(join(dir, 'node_modules'), `${path}/node_modules/`);
-    };
-    walk(join(rootfs, 'app/node_modules'), 'node_modules/');
+    const installed = installedPackages(join(rootfs, 'app/node_modules'));
+    for (const p of installed) expect(lock.packages[p.path]?.version, p.path).toBe(p.version);
+    const found = installed.map((p) => `${p.name}@${p.version}`);
     expect(found.length).toBeGreaterThan(50);
     const npmInSbom = byPurl('pkg:npm/').filter((p) => !p.startsWith('node@') && !p.startsWith('imagegate@'));
     expect(npmInSbom).toEqual(found.sort());
