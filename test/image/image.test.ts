@@ -167,6 +167,13 @@ describe('the SBOM', () => {
     });
     expect(inImage.length).toBe(7);
     expect(byPurl('pkg:deb/debian/')).toEqual(inImage.sort());
+    // and the .deb files the build used say the same
+    const used = built.debs.map((d) => {
+      const f = (field: string) =>
+        spawnSync('dpkg-deb', ['-f', d.file, field], { encoding: 'utf8' }).stdout.trim();
+      return `${f('Package')}@${f('Version')}`;
+    });
+    expect(used.sort()).toEqual(inImage.sort());
   });
 
   it('lists every npm package in /app/node_modules at its package-lock.json version', () => {

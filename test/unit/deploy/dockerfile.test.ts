@@ -119,7 +119,7 @@ describe('Dockerfile', () => {
 
   it('keeps secrets, dependencies and tests out of the build context', () => {
     const ignored = readFileSync('.dockerignore', 'utf8').split('\n');
-    for (const entry of ['.git', 'node_modules', 'dist', '.tools', 'test', '.env*'])
+    for (const entry of ['.git', 'node_modules', 'dist', 'build', '.tools', 'test', '.env*'])
       expect(ignored).toContain(entry);
   });
 });
