@@ -22,6 +22,8 @@ export interface BuildOptions {
   cacheDir?: string;
   /** HOST/REPO[:TAG] the image will be pushed as (its base goes to HOST/REPO-base:TAG). */
   name?: string;
+  /** Timestamp of every file and of the config, in seconds (default EPOCH; main passes SOURCE_DATE_EPOCH). */
+  epoch?: number;
   /** false: compress every layer again (the reproducibility proof). */
   reuseCompressedLayers?: boolean;
   log?: (line: string) => void;
@@ -79,7 +81,8 @@ export async function buildImage(options: BuildOptions): Promise<BuildResult> {
   };
   const { name, tag } = parseName(options.name ?? DEFAULT_REPOSITORY, pkg.version);
   const baseName = `${name}-base`;
-  const created = process.env.SOURCE_DATE_EPOCH !== undefined ? Number(process.env.SOURCE_DATE_EPOCH) : EPOCH;
+  const created = options.epoch ?? EPOCH;
+  if (!Number.isSafeInteger(created) || created < 0) throw new Error(`epoch ${created} is not whole seconds`);
   const layerOptions: LayerOptions = {
     mtime: created,
     level: GZIP_LEVEL,

@@ -58,6 +58,7 @@ async function main(argv: string[]): Promise<number> {
     repoRoot,
     ...(values.out !== undefined ? { outDir: resolve(values.out) } : {}),
     ...(name !== undefined ? { name } : {}),
+    ...(process.env.SOURCE_DATE_EPOCH !== undefined ? { epoch: Number(process.env.SOURCE_DATE_EPOCH) } : {}),
     log: (line) => process.stderr.write(`image: ${line}\n`),
   });
   process.stdout.write(
