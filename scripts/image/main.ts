@@ -4,6 +4,8 @@
  */
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
+import { formatBytes } from '../../src/checks/quantity.js';
+import { describeLayer } from '../../src/checks/size.js';
 import { buildImage, type BuildResult } from './build.js';
 import { LIMITS } from './definition.js';
 import { pushBuild, isLoopbackRegistry } from './push.js';
@@ -15,20 +17,18 @@ const USAGE = `npm run image -- [--name HOST/REPO[:TAG]] [--push HOST/REPO[:TAG]
   --insecure  push over plain HTTP (implied for localhost and 127.0.0.1)
   --out       output directory (default build/)`;
 
-const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
-
-/** Every layer, as `imagegate check` names the heaviest ones: position, compressed size, build step. */
+/** Every layer, in the words `imagegate check` uses for the heaviest ones; base layers marked. */
 export function layerTable(result: BuildResult): string {
   const { image } = result.image;
   const baseCount = result.base.image.layers.length;
   const lines = image.layers.map(
     (l, i) =>
-      `  layer ${String(i + 1).padStart(2)} ${mib(l.size).padStart(9)} compressed  ${i < baseCount ? 'base ' : 'image'}  ${l.createdBy}`,
+      `  ${describeLayer({ index: i + 1, bytes: l.size, createdBy: l.createdBy }, false)}${i < baseCount ? ' [base]' : ''}`,
   );
   return [
     ...lines,
-    `  total ${mib(result.compressedBytes)} compressed in ${image.layers.length} layers ` +
-      `(limits: ${mib(LIMITS.maxCompressedBytes)}, ${LIMITS.maxLayers} layers)`,
+    `  total: ${formatBytes(result.compressedBytes)} compressed in ${image.layers.length} layers ` +
+      `(limits: ${formatBytes(LIMITS.maxCompressedBytes)}, ${LIMITS.maxLayers} layers)`,
   ].join('\n');
 }
 
