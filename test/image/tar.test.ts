@@ -1,8 +1,8 @@
-/** The image build's tar writer, read back by GNU tar (an independent reader) and by our reader. */
+/** The image build's tar writer, read back by GNU tar (an independent reader, so this lives in the image project) and by our reader. */
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { normalizeEntries } from '../../../scripts/image/layer.js';
-import { readTar, writeTar, type TarEntry } from '../../../scripts/image/tar.js';
+import { normalizeEntries } from '../../scripts/image/layer.js';
+import { readTar, writeTar, type TarEntry } from '../../scripts/image/tar.js';
 
 const long = `usr/lib/${'deep/'.repeat(30)}file-with-a-long-name.txt`;
 const entries: TarEntry[] = normalizeEntries([
