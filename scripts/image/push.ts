@@ -2,8 +2,13 @@
  * Pushes the base and the image with Debian's skopeo, digests preserved (the base first, so the
  * image's base.name annotation resolves as soon as the image exists).
  */
+import { existsSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import type { BuildResult, BuiltLayout } from './build.js';
 import { run } from './exec.js';
+
+const existsOnPath = (bin: string): boolean =>
+  (process.env.PATH ?? '').split(delimiter).some((dir) => dir !== '' && existsSync(join(dir, bin)));
 
 /** Loopback registries speak plain HTTP in tests and on developer machines. */
 export function isLoopbackRegistry(name: string): boolean {
@@ -12,6 +17,10 @@ export function isLoopbackRegistry(name: string): boolean {
 }
 
 export async function pushLayout(layout: BuiltLayout, insecure: boolean): Promise<void> {
+  if (!existsOnPath('skopeo'))
+    throw new Error(
+      'pushing needs skopeo (apt-get install skopeo), or copy build/image yourself (docs/operations.md)',
+    );
   await run('skopeo', [
     'copy',
     '--quiet',
