@@ -30,11 +30,22 @@ export class VerdictCache
 {
   readonly maxEntries: number;
   readonly #entries: TtlCache<SignatureVerdict>;
+  /** Own-verdict keys of digests that passed only per platform (an index not itself signed). */
+  readonly #platformSigned: TtlCache<true>;
 
   constructor(options: VerdictCacheOptions = {}) {
     super(options.ttlMs ?? DEFAULT_VERDICT_TTL_MS);
     this.maxEntries = options.maxEntries ?? DEFAULT_VERDICT_CACHE_ENTRIES;
     this.#entries = new TtlCache(this.maxEntries, options.now, { evict: 'use' });
+    this.#platformSigned = new TtlCache(this.maxEntries, options.now, { evict: 'use' });
+  }
+
+  notePlatformSigned(key: string): void {
+    this.#platformSigned.set(key, true, this.ttlMs);
+  }
+
+  isPlatformSigned(key: string): boolean {
+    return this.#platformSigned.get(key) === true;
   }
 
   get(key: string): SignatureVerdict | undefined {
@@ -58,5 +69,6 @@ export class VerdictCache
 
   clear(): void {
     this.#entries.clear();
+    this.#platformSigned.clear();
   }
 }
