@@ -112,6 +112,7 @@ export async function setupEngine(
     ...(options.registryConfig !== undefined ? { configFile: options.registryConfig } : {}),
     insecure: options.insecureRegistry,
     allow: options.allowRegistry,
+    allowAuth: options.allowAuthHost ?? [],
   });
   const registry = createRegistry(registryOptions, {
     ...(setup.onRegistryRequest !== undefined ? { onRequest: setup.onRegistryRequest } : {}),

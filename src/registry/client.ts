@@ -58,6 +58,7 @@ export class RegistryClient implements Registry {
     const resolved = new Map<string, Promise<ResolvedImage>>();
     const seen = new Set<string>();
     const access: RegistryAccess = {
+      limits,
       resolve: (ref, signal) => {
         const key = formatReference(ref);
         let p = resolved.get(key);
