@@ -31,6 +31,14 @@ export interface Registry {
   close(): Promise<void>;
 }
 
+/** Manifests larger than this are not cached: real ones are a few KiB, big ones are suspicious. */
+const MAX_CACHED_MANIFEST_BYTES = 1024 * 1024;
+
+/** What a cached manifest costs: its bytes plus the parsed JSON (about as much again). */
+function manifestCost(bytes: Uint8Array): number {
+  return bytes.byteLength > MAX_CACHED_MANIFEST_BYTES ? Number.POSITIVE_INFINITY : 2 * bytes.byteLength;
+}
+
 export class RegistryClient implements Registry {
   readonly #options: RegistryOptions;
   readonly #transport: Transport;
@@ -57,8 +65,10 @@ export class RegistryClient implements Registry {
     };
     const resolved = new Map<string, Promise<ResolvedImage>>();
     const seen = new Set<string>();
+    const bytes = ctx.bytes as ReviewBytes;
     const access: RegistryAccess = {
       limits,
+      release: () => bytes.release(),
       resolve: (ref, signal) => {
         const key = formatReference(ref);
         let p = resolved.get(key);
@@ -122,7 +132,7 @@ export class RegistryClient implements Registry {
         const bytes = await readBody(res, MAX_MANIFEST_BYTES, s, what, ctx.bytes);
         verifyDigest(bytes, tagOrDigest, what);
         const manifest = this.#parse(bytes, tagOrDigest, header(res, 'content-type'), what);
-        this.#content.set(key, manifest, bytes.byteLength);
+        this.#content.set(key, manifest, manifestCost(bytes));
         return manifest;
       });
     }
@@ -166,7 +176,7 @@ export class RegistryClient implements Registry {
         digest = claimed;
       }
       const manifest = this.#parse(bytes, digest, header(res, 'content-type'), what);
-      this.#content.set(`m:${repoKey}@${digest}`, manifest, bytes.byteLength);
+      this.#content.set(`m:${repoKey}@${digest}`, manifest, manifestCost(bytes));
       this.#tags.set(tagKey, digest, this.#tagTtlMs);
       this.#lastDigest.set(tagKey, digest, 3_600_000);
       return manifest;

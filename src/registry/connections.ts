@@ -43,6 +43,8 @@ export class Connections {
   /** Registry response bytes buffered by all reviews in flight. */
   readonly bytes: Semaphore;
   readonly #named: Set<string>;
+  /** Open requests per host:port (the undici pool's own cap queues without a deadline). */
+  readonly #perHost = new Map<string, Semaphore>();
 
   constructor(options: RegistryOptions, hooks: RegistryHooks) {
     this.#options = options;
@@ -67,6 +69,21 @@ export class Connections {
     });
   }
 
+  #hostSlots(host: string): Semaphore {
+    let slots = this.#perHost.get(host);
+    if (slots === undefined) {
+      slots = new Semaphore(this.limits.maxConnectionsPerRegistry);
+      this.#perHost.set(host, slots);
+    }
+    return slots;
+  }
+
+  #releaseHost(host: string, slots: Semaphore): void {
+    slots.release(1);
+    // idle hosts leave the map: a pod naming thousands of hosts does not grow it for good
+    if (slots.used === 0 && !slots.waiting && this.#perHost.get(host) === slots) this.#perHost.delete(host);
+  }
+
   /** The metrics label for a registry host: itself when the operator named it, else `other`. */
   metricLabel(registry: string): string {
     const host = normaliseHost(registry);
@@ -86,17 +103,33 @@ export class Connections {
     what: string,
     deadline: number | undefined,
   ): Promise<HttpResponse> {
-    await this.open.acquire(1, queueSignal(req.signal, deadline), () =>
+    const wait = queueSignal(req.signal, deadline);
+    // per host first, so that one slow registry holds at most its own share of the total
+    const host = this.#hostSlots(req.url.host);
+    await host.acquire(1, wait, () =>
       overBudget(
         'BUDGET_CONNECTIONS',
-        `${what}: all ${this.limits.maxConnections} registry connections (maxConnections) stayed busy until the deadline`,
+        `${what}: all ${this.limits.maxConnectionsPerRegistry} connections to ${req.url.host} ` +
+          `(maxConnectionsPerRegistry) stayed busy until the deadline`,
       ),
     );
+    try {
+      await this.open.acquire(1, wait, () =>
+        overBudget(
+          'BUDGET_CONNECTIONS',
+          `${what}: all ${this.limits.maxConnections} registry connections (maxConnections) stayed busy until the deadline`,
+        ),
+      );
+    } catch (err) {
+      this.#releaseHost(req.url.host, host);
+      throw err;
+    }
     let released = false;
     const release = (): void => {
       if (released) return;
       released = true;
       this.open.release(1);
+      this.#releaseHost(req.url.host, host);
     };
     try {
       const res = await this.timed(registry, () => send(req, what));

@@ -34,7 +34,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = {
   maxSignaturesPerImage: 32,
   maxConnectionsPerRegistry: 8,
   maxConnections: 64,
-  maxBytesInFlight: 96 * MiB,
+  maxBytesInFlight: 64 * MiB,
   maxBytesPerReview: 32 * MiB,
 };
 
@@ -73,6 +73,17 @@ export class Semaphore {
 
   get used(): number {
     return this.#used;
+  }
+
+  get waiting(): boolean {
+    return this.#queue.length > 0;
+  }
+
+  /** Takes `n` units if they are free now (and nobody is queued before us). */
+  tryAcquire(n: number): boolean {
+    if (this.#queue.length > 0 || this.#used + n > this.capacity) return false;
+    this.#used += n;
+    return true;
   }
 
   /** Takes `n` units now or when released; rejects with `onAbort()` if `signal` aborts first. */
@@ -119,8 +130,8 @@ export class Semaphore {
 
 /**
  * One review's share of the process-wide byte budget. Bytes read for the review stay counted until
- * the review's deadline (when its answer has been given and what it parsed can be collected) or
- * until `release()`.
+ * `release()` (the review is answered) or, at the latest, one second past the review's deadline,
+ * when its answer has been given and what it parsed can be collected.
  */
 export class ReviewBytes {
   #held = 0;
@@ -129,7 +140,7 @@ export class ReviewBytes {
   constructor(
     private readonly process: Semaphore,
     private readonly share: number,
-    private readonly deadline: number | undefined,
+    deadline: number | undefined,
   ) {
     if (deadline !== undefined) {
       this.#timer = setTimeout(() => this.release(), Math.max(0, deadline - Date.now()) + 1000);
@@ -141,8 +152,11 @@ export class ReviewBytes {
     return this.#held;
   }
 
-  /** Counts `n` more buffered bytes; waits (until `signal` aborts) while the process is at its budget. */
-  async take(n: number, signal: AbortSignal, what: string): Promise<void> {
+  /**
+   * Counts `n` more buffered bytes, or fails at once: waiting would hold a connection (and its socket
+   * buffers) while other reviews wait for that connection, so a full budget is a denial, not a queue.
+   */
+  async take(n: number, _signal: AbortSignal, what: string): Promise<void> {
     if (this.#held + n > this.share) {
       throw overBudget(
         'BUDGET_BYTES_IN_FLIGHT',
@@ -150,13 +164,13 @@ export class ReviewBytes {
           `(maxBytesPerReview)`,
       );
     }
-    await this.process.acquire(n, queueSignal(signal, this.deadline), () =>
-      overBudget(
+    if (!this.process.tryAcquire(n)) {
+      throw overBudget(
         'BUDGET_BYTES_IN_FLIGHT',
-        `${what}: registry responses in flight stayed at the process budget of ${this.process.capacity} ` +
-          `bytes (maxBytesInFlight) until the deadline`,
-      ),
-    );
+        `${what}: registry responses buffered by reviews in flight are at the process budget of ` +
+          `${this.process.capacity} bytes (maxBytesInFlight)`,
+      );
+    }
     this.#held += n;
   }
 

@@ -27,7 +27,7 @@ export const Limits = Type.Object(
     maxBytesInFlight: Type.Optional(
       Type.Integer({
         minimum: 1048576,
-        description: 'Registry response bytes buffered by the process (default 96 MiB).',
+        description: 'Registry response bytes buffered by the process (default 64 MiB).',
       }),
     ),
     maxBytesPerReview: Type.Optional(

@@ -211,7 +211,15 @@ class Resolved implements ResolvedImage {
           `more than the ${max} imagegate checks per image (maxPlatformsPerImage)`,
       );
     }
-    return Promise.all(chosen.map((d) => this.#image(d.digest, d, signal)));
+    // the first failure decides; the siblings still queued for a connection are called off
+    const siblings = new AbortController();
+    const shared = AbortSignal.any([signal, siblings.signal]);
+    try {
+      return await Promise.all(chosen.map((d) => this.#image(d.digest, d, shared)));
+    } catch (err) {
+      siblings.abort(err);
+      throw err;
+    }
   }
 
   #image(digest: string, descriptor: Descriptor | undefined, signal: AbortSignal): Promise<PlatformImage> {

@@ -88,6 +88,11 @@ export interface ResolvedImage {
 export interface RegistryAccess {
   /** The budgets this access enforces (limits.ts); checks read the ones they apply themselves. */
   readonly limits?: Readonly<Limits>;
+  /**
+   * Ends the review's claim on the process byte budget (call when the review is answered); without
+   * it the claim ends one second past the review's deadline.
+   */
+  release?(): void;
   resolve(reference: ImageReference, signal: AbortSignal): Promise<ResolvedImage>;
   getManifest(repository: ImageReference, tagOrDigest: string, signal: AbortSignal): Promise<FetchedManifest>;
   getBlob(

@@ -109,8 +109,18 @@ export async function startHostileRegistry(): Promise<HostileRegistry> {
     sockets.total++;
     sockets.peak = Math.max(sockets.peak, sockets.open);
     live.add(socket);
-    socket.once('close', () => {
+    // counted until the client's FIN (end) or reset arrives: 'close' can come after the client has
+    // already opened the connection that replaces this one
+    let counted = true;
+    const gone = (): void => {
+      if (!counted) return;
+      counted = false;
       sockets.open--;
+    };
+    socket.once('end', gone);
+    socket.once('error', gone);
+    socket.once('close', () => {
+      gone();
       live.delete(socket);
     });
   });
@@ -201,7 +211,12 @@ export function pushIndex(
   repo: string,
   tag: string,
   count: number,
-  options: { entryBytes?: number; platform?: (i: number) => Desc['platform'] } = {},
+  options: {
+    entryBytes?: number;
+    platform?: (i: number) => Desc['platform'];
+    /** Keep the generated entries in memory (fast to serve; for a few entries reused by several indexes). */
+    keep?: boolean;
+  } = {},
 ): Desc {
   const config = reg.blob(JSON.stringify({ architecture: 'amd64', os: 'linux' }), OCI_CONFIG);
   const layer = reg.blob(Buffer.alloc(512, 1));
@@ -219,7 +234,8 @@ export function pushIndex(
           annotations: { entry: String(i), pad: 'p'.repeat(pad) },
         }),
       );
-    const d = pad > 0 ? reg.lazyManifest(repo, make) : reg.manifest(repo, make().toString());
+    const d =
+      pad > 0 && options.keep !== true ? reg.lazyManifest(repo, make) : reg.manifest(repo, make().toString());
     manifests.push({ ...d, platform: platform(i) });
   }
   return reg.manifest(repo, { schemaVersion: 2, mediaType: OCI_INDEX, manifests }, { tag });
