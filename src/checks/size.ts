@@ -38,7 +38,7 @@ export function cleanBuildStep(createdBy: string | undefined): string | undefine
   s = s.replace(/^\/bin\/sh -c #\(nop\)\s*/, '');
   s = s.replace(/^\/bin\/sh -c /, 'RUN ');
   s = s.replace(/^RUN \/bin\/sh -c /, 'RUN ');
-  s = s.replace(/\s+/g, ' ');
+  s = s.replace(/\s+/g, ' ').trim();
   return s.length > 120 ? `${s.slice(0, 117)}...` : s;
 }
 
