@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { SecretKeyReference, SecretReader } from '../checks/signature/index.js';
 import { SignatureError, errorMessage } from '../errors.js';
-import { TtlCache } from '../registry/cache.js';
+import { TtlCache } from '../shared/cache.js';
 import { withTimeout } from './with-timeout.js';
 
 const TTL_MS = 60_000;

@@ -4,9 +4,10 @@
  */
 import { RegistryError } from '../errors.js';
 import { parseChallenge, parseTokenResponse, type Challenge } from './auth.js';
-import { SingleFlight, TtlCache } from './cache.js';
+import { TtlCache } from '../shared/cache.js';
+import { SingleFlight } from './cache.js';
 import { apiHost, type Connections } from './connections.js';
-import { credentialKey, type Credential } from './credentials.js';
+import { credentialKey, type Credential } from './credentials/index.js';
 import { describeErrorBody, discard, header, readBody, type HttpResponse } from './http.js';
 import type { RegistryOptions } from './options.js';
 import { statusError } from './status-error.js';
@@ -20,12 +21,13 @@ export class Authorizer {
   readonly #connections: Connections;
   readonly #options: RegistryOptions;
   readonly #challenges = new Map<string, Challenge>();
-  readonly #tokens = new TtlCache<string>(1024);
+  readonly #tokens: TtlCache<string>;
   readonly #flights = new SingleFlight();
 
-  constructor(connections: Connections, options: RegistryOptions) {
+  constructor(connections: Connections, options: RegistryOptions, now?: () => number) {
     this.#connections = connections;
     this.#options = options;
+    this.#tokens = new TtlCache<string>(1024, now);
   }
 
   /** The Authorization header for an endpoint whose challenge we already know, so it needs no 401 first. */

@@ -6,14 +6,10 @@
 import { rootCertificates } from 'node:tls';
 import { Agent, type Dispatcher } from 'undici';
 import { RegistryError } from '../errors.js';
+import { DOCKER_HUB, normaliseRegistryHost } from '../shared/docker-hub.js';
 import { send, type HttpRequest, type HttpResponse } from './http.js';
 import { limitsFrom, overBudget, queueSignal, Semaphore, type Limits } from './limits.js';
-import {
-  isRegistryAllowed,
-  normaliseHost,
-  type RegistryEndpointOptions,
-  type RegistryOptions,
-} from './options.js';
+import { isRegistryAllowed, type RegistryEndpointOptions, type RegistryOptions } from './options.js';
 
 export interface RegistryHooks {
   /**
@@ -23,11 +19,11 @@ export interface RegistryHooks {
   onRequest?(registry: string, status: string, ms: number): void;
 }
 
-export const DEFAULT_TIMEOUT_MS = 10_000;
+export const DEFAULT_REGISTRY_REQUEST_TIMEOUT_MS = 10_000;
 
 /** Docker Hub's references say docker.io, its API lives elsewhere. */
 export function apiHost(host: string): string {
-  return host === 'docker.io' ? 'registry-1.docker.io' : host;
+  return host === DOCKER_HUB ? 'registry-1.docker.io' : host;
 }
 
 export class Connections {
@@ -49,7 +45,7 @@ export class Connections {
   constructor(options: RegistryOptions, hooks: RegistryHooks) {
     this.#options = options;
     this.#hooks = hooks;
-    this.timeoutMs = options.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.timeoutMs = options.requestTimeoutMs ?? DEFAULT_REGISTRY_REQUEST_TIMEOUT_MS;
     this.limits = limitsFrom(options.limits);
     this.defaultAgent = this.#newAgent(undefined);
     this.open = new Semaphore(this.limits.maxConnections);
@@ -86,7 +82,7 @@ export class Connections {
 
   /** The metrics label for a registry host: itself when the operator named it, else `other`. */
   metricLabel(registry: string): string {
-    const host = normaliseHost(registry);
+    const host = normaliseRegistryHost(registry);
     if (this.#named.has(host)) return host;
     // a wildcard entry (*.corp.example) names the hosts under a domain the operator controls
     if (this.#options.allow !== undefined && isRegistryAllowed(this.#options.allow, host)) return host;
@@ -148,7 +144,7 @@ export class Connections {
   }
 
   endpoint(host: string): RegistryEndpointOptions {
-    return this.#options.registries?.[normaliseHost(host)] ?? {};
+    return this.#options.registries?.[normaliseRegistryHost(host)] ?? {};
   }
 
   agent(host: string): Dispatcher {

@@ -3,9 +3,11 @@
  * `nginx` → `docker.io/library/nginx:latest`, `index.docker.io` → `docker.io`, ports, IPv6 hosts,
  * `name:tag@sha256:…` keeps both (the digest wins for pulls).
  */
-import { ReferenceError } from '../errors.js';
+import { ImageReferenceError } from '../errors.js';
+import { isDigest } from '../shared/digest.js';
+import { DOCKER_HUB, dockerHubRepository, normaliseRegistryHost } from '../shared/docker-hub.js';
 
-export const DEFAULT_REGISTRY = 'docker.io';
+export const DEFAULT_REGISTRY = DOCKER_HUB;
 export const DEFAULT_TAG = 'latest';
 
 export interface ImageReference {
@@ -21,13 +23,15 @@ export interface ImageReference {
 
 const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const TAG = /^[\w][\w.-]{0,127}$/;
-const DIGEST = /^(sha256:[a-f0-9]{64}|sha384:[a-f0-9]{96}|sha512:[a-f0-9]{128})$/;
 const HOST =
   /^(?:\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*)(?::[0-9]{1,5})?$/;
 const MAX_LENGTH = 4096;
 
-function invalid(original: string, why: string): ReferenceError {
-  return new ReferenceError('INVALID_REFERENCE', `invalid image reference "${truncate(original)}": ${why}`);
+function invalid(original: string, why: string): ImageReferenceError {
+  return new ImageReferenceError(
+    'INVALID_REFERENCE',
+    `invalid image reference "${truncate(original)}": ${why}`,
+  );
 }
 
 function truncate(s: string): string {
@@ -55,7 +59,7 @@ export function parseReference(input: string): ImageReference {
   if (at >= 0) {
     digest = rest.slice(at + 1);
     rest = rest.slice(0, at);
-    if (!DIGEST.test(digest)) throw invalid(input, `digest "${truncate(digest)}" is not algorithm:hex`);
+    if (!isDigest(digest)) throw invalid(input, `digest "${truncate(digest)}" is not algorithm:hex`);
   }
 
   let registry = DEFAULT_REGISTRY;
@@ -64,8 +68,7 @@ export function parseReference(input: string): ImageReference {
     registry = rest.slice(0, slash);
     rest = rest.slice(slash + 1);
     if (!HOST.test(registry)) throw invalid(input, `registry host "${truncate(registry)}" is not valid`);
-    registry = registry.toLowerCase();
-    if (registry === 'index.docker.io' || registry === 'registry-1.docker.io') registry = DEFAULT_REGISTRY;
+    registry = normaliseRegistryHost(registry);
   }
 
   let tag: string | undefined;
@@ -89,8 +92,7 @@ export function parseReference(input: string): ImageReference {
       );
     }
   }
-  let repository = rest;
-  if (registry === DEFAULT_REGISTRY && components.length === 1) repository = `library/${repository}`;
+  const repository = dockerHubRepository(registry, rest);
   if (repository.length > 255) throw invalid(input, 'repository name longer than 255 characters');
 
   if (tag === undefined && digest === undefined) tag = DEFAULT_TAG;

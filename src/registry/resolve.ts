@@ -6,14 +6,7 @@ import { RegistryError } from '../errors.js';
 import type { ImageReference } from './reference.js';
 import { withDigest } from './reference.js';
 import { DEFAULT_LIMITS, overBudget, type Limits } from './limits.js';
-import {
-  DOCKER_MANIFEST,
-  IMAGE_MANIFEST_TYPES,
-  INDEX_TYPES,
-  MAX_CONFIG_BYTES,
-  OCI_INDEX,
-  OCI_MANIFEST,
-} from './media-types.js';
+import { DOCKER_MANIFEST, INDEX_TYPES, MAX_CONFIG_BYTES, OCI_INDEX, OCI_MANIFEST } from './media-types.js';
 import type {
   Descriptor,
   FetchedManifest,
@@ -25,16 +18,15 @@ import type {
   RegistryAccess,
   ResolvedImage,
 } from './types.js';
+import { isRecord } from '../shared/guards.js';
+
+const IMAGE_MANIFEST_TYPES: readonly string[] = [OCI_MANIFEST, DOCKER_MANIFEST];
 
 export const DEFAULT_PLATFORMS: readonly string[] = ['linux/amd64'];
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function isDescriptor(v: unknown): v is Descriptor {
   return (
-    isObject(v) &&
+    isRecord(v) &&
     typeof v.mediaType === 'string' &&
     typeof v.digest === 'string' &&
     typeof v.size === 'number' &&
@@ -56,7 +48,7 @@ export function parseManifest(
   } catch (err) {
     throw new RegistryError('UNSUPPORTED_MEDIA_TYPE', `${what}: manifest is not JSON`, { cause: err });
   }
-  if (!isObject(json) || json.schemaVersion !== 2) {
+  if (!isRecord(json) || json.schemaVersion !== 2) {
     throw new RegistryError('UNSUPPORTED_MEDIA_TYPE', `${what}: not a schemaVersion 2 manifest`);
   }
   const declared = typeof json.mediaType === 'string' ? json.mediaType : undefined;
@@ -155,7 +147,7 @@ export function parseConfig(bytes: Uint8Array, what: string): ImageConfigJson {
   } catch (err) {
     throw new RegistryError('UNSUPPORTED_MEDIA_TYPE', `${what}: config is not JSON`, { cause: err });
   }
-  if (!isObject(json)) throw new RegistryError('UNSUPPORTED_MEDIA_TYPE', `${what}: config is not an object`);
+  if (!isRecord(json)) throw new RegistryError('UNSUPPORTED_MEDIA_TYPE', `${what}: config is not an object`);
   return json as ImageConfigJson;
 }
 

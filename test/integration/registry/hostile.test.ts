@@ -99,7 +99,8 @@ describe('the registry client against a hostile registry', () => {
       challenge(/^GET \/v2\/creds\//, `http://localhost:${port}/token`);
       const c = client({
         credentials: {
-          lookup: () => ({ kind: 'basic', username: 'u', password: 'secret' }),
+          name: 'test',
+          credentialsFor: () => Promise.resolve({ kind: 'basic', username: 'u', password: 'secret' }),
         },
       });
       await expect(c.access().resolve(ref('creds/app:1'), never)).rejects.toMatchObject(

@@ -24,12 +24,10 @@ describe('parseQuantity', () => {
   it.each(['', '10MB', '1m', '-1', 'Mi', '1 Gi', '1e6'])(
     'rejects %j with POLICY_INVALID naming the field',
     (q) => {
-      expect(() => parseQuantity(q, 'policy p: size.maxCompressed')).toThrow(/policy p: size\.maxCompressed/);
-      try {
-        parseQuantity(q);
-      } catch (err) {
-        expect(err).toMatchObject({ code: 'POLICY_INVALID' });
-      }
+      expect(() => parseQuantity(q, 'policy p: size.maxCompressed')).toThrowWithCode(
+        'POLICY_INVALID',
+        /policy p: size\.maxCompressed/,
+      );
     },
   );
 });
