@@ -9,6 +9,7 @@ import { RegistryError } from '../errors.js';
 import { DOCKER_HUB, normaliseRegistryHost } from '../shared/docker-hub.js';
 import { send, type HttpRequest, type HttpResponse } from './http.js';
 import { limitsFrom, overBudget, queueSignal, Semaphore, type Limits } from './limits.js';
+import { guardedLookup } from './targets.js';
 import { isRegistryAllowed, type RegistryEndpointOptions, type RegistryOptions } from './options.js';
 
 export interface RegistryHooks {
@@ -61,7 +62,11 @@ export class Connections {
     return new Agent({
       // per origin: undici keeps one pool per host:port, each with at most this many sockets
       connections: this.limits.maxConnectionsPerRegistry,
-      connect: { timeout: this.timeoutMs, ...(ca !== undefined ? { ca: [...rootCertificates, ...ca] } : {}) },
+      connect: {
+        timeout: this.timeoutMs,
+        lookup: guardedLookup((host) => this.metricLabel(host) !== 'other'),
+        ...(ca !== undefined ? { ca: [...rootCertificates, ...ca] } : {}),
+      },
     });
   }
 

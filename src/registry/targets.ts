@@ -5,6 +5,7 @@
  * a configured mirror, an allowed registry or an `allowAuth` host; credentials never travel over
  * plain HTTP to another host (another port of the registry's own host name is the same host).
  */
+import { lookup as dnsLookupCallback, type LookupOptions } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
 import { RegistryError } from '../errors.js';
 import { isRegistryAllowed, type RegistryOptions } from './options.js';
@@ -104,4 +105,46 @@ export function assertRealmAllowed(
       `${what}: refusing to send credentials for ${endpoint} over plain HTTP to another host (${realm.host})`,
     );
   }
+}
+
+// dns.lookup's overloads do not narrow to one callback shape; this is the one net.connect uses
+const dnsLookup = dnsLookupCallback as unknown as LookupFunction;
+
+type LookupAddress = { address: string; family: number };
+type LookupCallback = (
+  err: NodeJS.ErrnoException | null,
+  address: string | LookupAddress[],
+  family?: number,
+) => void;
+/** The shape of `dns.lookup` as net.connect calls it (options object; `all` with autoSelectFamily). */
+export type LookupFunction = (hostname: string, options: LookupOptions, callback: LookupCallback) => void;
+
+/**
+ * A `lookup` for the registry agents: a host name that resolves to a link-local or unspecified address
+ * (cloud metadata by DNS) is refused before connecting, unless the operator named that host
+ * (`isNamed`). Loopback answers stay allowed (a registry on localhost is a normal local set-up); IP
+ * literals never reach a lookup and are checked on the URL.
+ */
+export function guardedLookup(
+  isNamed: (host: string) => boolean,
+  base: LookupFunction = dnsLookup,
+): LookupFunction {
+  return (hostname, options, callback) => {
+    base(hostname, options, (err, address, family) => {
+      if (err !== null || isNamed(hostname)) return callback(err, address, family);
+      const list = typeof address === 'string' ? [{ address, family: family ?? 4 }] : address;
+      const bad = list.find((a) => {
+        const cls = addressClass(a.address);
+        return cls === 'link-local' || cls === 'unspecified';
+      });
+      if (bad !== undefined) {
+        const refused: NodeJS.ErrnoException = new Error(
+          `${hostname} resolves to ${bad.address}, a ${addressClass(bad.address)} address: not contacted`,
+        );
+        refused.code = 'EADDRNOTAVAIL';
+        return callback(refused, address, family);
+      }
+      callback(null, address, family);
+    });
+  };
 }

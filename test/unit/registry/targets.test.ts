@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { parseChallenge } from '../../../src/registry/auth.js';
-import { addressClass, assertRealmAllowed, assertRedirectAllowed } from '../../../src/registry/targets.js';
+import {
+  addressClass,
+  assertRealmAllowed,
+  assertRedirectAllowed,
+  guardedLookup,
+  type LookupFunction,
+} from '../../../src/registry/targets.js';
 
 const host = (url: string): string => new URL(url).hostname;
 
@@ -98,5 +104,45 @@ describe('parseChallenge on registry-controlled text', () => {
       realm: 'https://r',
     });
     expect(parseChallenge(`Bearer realm="${'a'.repeat(10_000)}"`)).toBeUndefined();
+  });
+});
+
+describe('guardedLookup', () => {
+  const fake =
+    (answer: Array<{ address: string; family: number }>): LookupFunction =>
+    (_host, _options, callback) =>
+      callback(null, answer);
+  const run = (lookup: LookupFunction, host: string): Promise<unknown> =>
+    new Promise((resolve, reject) =>
+      lookup(host, { all: true }, (err, address) => (err !== null ? reject(err) : resolve(address))),
+    );
+
+  it('refuses a name that resolves to the metadata address unless the operator named it', async () => {
+    const answer = [{ address: '169.254.169.254', family: 4 }];
+    await expect(
+      run(
+        guardedLookup(() => false, fake(answer)),
+        'rebind.example',
+      ),
+    ).rejects.toThrow(/169\.254\.169\.254, a link-local address/);
+    await expect(
+      run(
+        guardedLookup(() => true, fake(answer)),
+        'named.example',
+      ),
+    ).resolves.toEqual(answer);
+  });
+
+  it('lets ordinary and loopback answers through', async () => {
+    const answer = [
+      { address: '127.0.0.1', family: 4 },
+      { address: '10.1.2.3', family: 4 },
+    ];
+    await expect(
+      run(
+        guardedLookup(() => false, fake(answer)),
+        'localhost',
+      ),
+    ).resolves.toEqual(answer);
   });
 });
