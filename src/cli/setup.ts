@@ -6,20 +6,17 @@ import { join } from 'node:path';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import {
-  compileSignatureCheck,
   loadTrustedRoots,
   parseTrustedRootFlag,
   PUBLIC_GOOD,
   VerdictCache,
   type TrustedRootStore,
 } from '../checks/signature/index.js';
-import { compileBaseCheck } from '../checks/base/index.js';
-import { compileSizeCheck } from '../checks/size.js';
+import { checkCompilers, type CheckCompilers } from '../checks/kinds.js';
 import type { Engine } from '../engine.js';
 import { errorMessage } from '../errors.js';
 import { createSecretReader, ownNamespace } from '../kube/secrets.js';
 import { BUILTIN_POLICY } from '../policy/builtin.js';
-import type { CheckCompilers } from '../policy/compile.js';
 import { loadPolicyFiles } from '../policy/load.js';
 import type { ImagePolicyDocument, SignatureSpec } from '../policy/policy.schema.js';
 import { PolicyStore, type SourceState } from '../policy/store.js';
@@ -139,11 +136,7 @@ export async function setupEngine(
     cache: verdicts,
     ...(secrets !== undefined ? { secrets } : {}),
   };
-  const compilers: CheckCompilers = {
-    size: compileSizeCheck,
-    signature: (spec, name) => compileSignatureCheck(spec, name, signatureDeps),
-    base: (spec, name, imageSignature) => compileBaseCheck(spec, name, imageSignature, signatureDeps),
-  };
+  const compilers = checkCompilers(signatureDeps);
 
   const required = [
     ...(options.policy.length > 0 ? ['files'] : []),

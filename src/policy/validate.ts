@@ -1,11 +1,12 @@
 /**
  * Validation of ImagePolicy documents against the schema (the same one the CRD is generated from),
- * plus the semantic rules a JSON schema cannot say (exactly one of key/keyless, regexps compile).
+ * plus the semantic rules a JSON schema cannot say, which each check section states (src/checks/kinds.ts).
  * Errors name the document, the field and the problem.
  */
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ConfigError } from '../errors.js';
-import { ImagePolicyDocument, POLICY_API_VERSION, POLICY_KIND, type Authority } from './policy.schema.js';
+import { checkSectionProblems } from '../checks/kinds.js';
+import { ImagePolicyDocument, POLICY_API_VERSION, POLICY_KIND } from './policy.schema.js';
 
 const checker = TypeCompiler.Compile(ImagePolicyDocument);
 
@@ -16,34 +17,6 @@ function fieldPath(pointer: string): string {
     .slice(1)
     .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))
     .reduce((acc, p) => (/^\d+$/.test(p) ? `${acc}[${p}]` : acc === '' ? p : `${acc}.${p}`), '');
-}
-
-function describeAuthorityProblems(where: string, a: Authority, i: number, problems: string[]): void {
-  const at = `${where}.authorities[${i}]`;
-  if ((a.key === undefined) === (a.keyless === undefined)) {
-    problems.push(`${at}: exactly one of "key" or "keyless" is required`);
-  }
-  if (a.key !== undefined && (a.key.pem === undefined) === (a.key.secretRef === undefined)) {
-    problems.push(`${at}.key: exactly one of "pem" or "secretRef" is required`);
-  }
-  if (a.keyless !== undefined) {
-    const k = a.keyless;
-    if ((k.issuer === undefined) === (k.issuerRegExp === undefined)) {
-      problems.push(`${at}.keyless: exactly one of "issuer" or "issuerRegExp" is required`);
-    }
-    if ((k.subject === undefined) === (k.subjectRegExp === undefined)) {
-      problems.push(`${at}.keyless: exactly one of "subject" or "subjectRegExp" is required`);
-    }
-    for (const field of ['issuerRegExp', 'subjectRegExp'] as const) {
-      const source = k[field];
-      if (source === undefined) continue;
-      try {
-        new RegExp(source);
-      } catch (err) {
-        problems.push(`${at}.keyless.${field}: not a valid regular expression (${(err as Error).message})`);
-      }
-    }
-  }
 }
 
 /**
@@ -75,30 +48,8 @@ export function validatePolicyDocument(doc: unknown, source: string): ImagePolic
     problems.push(`${path}: ${e.message} (found ${found})`);
     if (problems.length >= 10) break;
   }
-  if (problems.length === 0) {
-    const spec = (doc as ImagePolicyDocument).spec;
-    spec.signature?.authorities.forEach((a, i) =>
-      describeAuthorityProblems('spec.signature', a, i, problems),
-    );
-    spec.base?.allowed.forEach((entry, j) =>
-      entry.signature?.authorities.forEach((a, i) =>
-        describeAuthorityProblems(`spec.base.allowed[${j}].signature`, a, i, problems),
-      ),
-    );
-    const t = spec.signature?.threshold;
-    if (t !== undefined && spec.signature !== undefined && t > spec.signature.authorities.length) {
-      problems.push(
-        `spec.signature.threshold: ${t} is more than the ${spec.signature.authorities.length} authorities`,
-      );
-    }
-    if (
-      spec.size !== undefined &&
-      spec.size.maxCompressed === undefined &&
-      spec.size.maxLayers === undefined
-    ) {
-      problems.push('spec.size: set maxCompressed and/or maxLayers');
-    }
-  }
+  // The rules a schema cannot say belong to each check section (src/checks/kinds.ts).
+  if (problems.length === 0) problems.push(...checkSectionProblems((doc as ImagePolicyDocument).spec));
   if (problems.length > 0) {
     throw new ConfigError('POLICY_INVALID', `${where}: invalid policy: ${problems.join('; ')}`);
   }

@@ -4,7 +4,7 @@
  * until proof.ts has checked the claim against the policy and the registry.
  */
 import { parseReference, type ImageReference } from '../../registry/reference.js';
-import type { InTotoStatement } from '../signature/index.js';
+import type { InTotoStatement } from '../signature/verify.js';
 import { isDigest } from '../../shared/digest.js';
 import { isRecord } from '../../shared/guards.js';
 

@@ -82,7 +82,11 @@ async function fetchLegacy(
   for (const [i, layer] of manifest.json.layers.entries()) {
     const source = `tag ${tag} layer ${i + 1}`;
     if (layer.size > MAX_PAYLOAD_BYTES) {
-      out.push({ ok: false, source, reason: `payload of ${layer.size} bytes exceeds ${MAX_PAYLOAD_BYTES}` });
+      out.push({
+        ok: false,
+        source,
+        reason: `payload of ${layer.size} bytes exceeds ${MAX_PAYLOAD_BYTES}`,
+      });
       continue;
     }
     try {

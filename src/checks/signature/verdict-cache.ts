@@ -10,7 +10,7 @@
  */
 import { SingleFlight } from '../../registry/cache.js';
 import { TtlCache } from '../../shared/cache.js';
-import type { SignatureVerdict } from './index.js';
+import type { SignatureVerdict, VerdictStore } from './types.js';
 
 export interface VerdictCacheOptions {
   /** Default 10,000 entries (well under 2 KB each for key or keyless signatures without attestations). */
@@ -23,7 +23,7 @@ export interface VerdictCacheOptions {
 export const DEFAULT_VERDICT_CACHE_ENTRIES = 10_000;
 export const DEFAULT_VERDICT_TTL_MS = 5 * 60_000;
 
-export class VerdictCache {
+export class VerdictCache implements VerdictStore {
   readonly maxEntries: number;
   readonly ttlMs: number;
   readonly #entries: TtlCache<SignatureVerdict>;

@@ -39,7 +39,10 @@ const unreachable: RegistryAccess = {
 
 describe('POST /mutate', () => {
   const engine: Engine = {
-    policies: () => compilePolicies(parsePolicyYaml(STRICT, 'strict.yaml'), { size: compileSizeCheck }),
+    policies: () =>
+      compilePolicies(parsePolicyYaml(STRICT, 'strict.yaml'), {
+        size: (spec, ctx) => compileSizeCheck(spec, ctx.policyName),
+      }),
     settings: { unmatched: 'allow' },
     registry: () => Promise.resolve(unreachable),
   };
