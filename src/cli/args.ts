@@ -6,6 +6,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError } from '../errors.js';
 import type { Unmatched } from '../evaluate.js';
 import type { PolicyMode } from '../policy/policy.schema.js';
+import { parseInterval } from './interval.js';
 
 export const USAGE = `imagegate: admit Kubernetes pods only when their images pass policy
 
@@ -13,6 +14,8 @@ Usage:
   imagegate serve  [--policy PATH]... [--listen HOST:PORT] [--tls-cert F --tls-key F] [--mode enforce|audit]
   imagegate check  [--policy PATH]... [--output text|json] IMAGE...
   imagegate review [--policy PATH]... FILE|-
+  imagegate audit  [--policy PATH]... [--kubeconfig FILE] [--context NAME] [--namespace NS]...
+                   [--output text|json|html] [--out FILE]
 
 Common options:
   --policy PATH                 ImagePolicy YAML file or directory (repeatable); default: built-in audit policy
@@ -29,7 +32,12 @@ serve:
   --listen HOST:PORT            default 0.0.0.0:8443
   --tls-cert FILE --tls-key FILE  serving certificate (reloaded on change); default: a generated dev certificate
   --client-ca FILE              require API-server client certificates signed by this CA
-  --watch-policies              also load ImagePolicy resources from the cluster (in-cluster config)
+  --watch-policies              also load ImagePolicy resources from the cluster
+  --kubeconfig FILE             Kubernetes client configuration (default: $KUBECONFIG, else in-cluster)
+  --context NAME                context of that configuration (default: its current-context)
+  --background-audit DURATION   re-audit what runs every DURATION (e.g. 1h; jittered) and write reports
+  --reports policyreports|openreports  report kind for --background-audit (default policyreports)
+  --events                      Warning Events on enforce-mode denials (background audit: always)
   --pull-secrets                authenticate with each pod's imagePullSecrets and its service account's
   --audit-log FILE              write audit records to FILE instead of stdout
 
@@ -38,7 +46,14 @@ check:
   --namespace NAME              evaluate as if the pod ran in NAME (default "default")
   --as REF                      match oci:PATH images against policies as REF (the name they will be pushed as)
 
-Exit codes: 0 allowed, 1 denied, 2 usage or configuration error.
+audit (what already runs; see docs/audit.md):
+  --kubeconfig FILE --context NAME  as for serve
+  --namespace NS                only these namespaces (repeatable; default all)
+  --output text|json|html       default text (progress on stderr)
+  --out FILE                    write the report to FILE instead of stdout
+
+Exit codes: 0 allowed (audit: nothing would be denied), 1 denied (audit: something would be),
+2 usage or configuration error.
 `;
 
 export interface CommonOptions {
@@ -64,6 +79,12 @@ export type Command =
       watchPolicies: boolean;
       pullSecrets: boolean;
       auditLog?: string;
+      kubeconfig?: string;
+      context?: string;
+      /** Milliseconds between background audit runs. */
+      backgroundAudit?: number;
+      reports: 'policyreports' | 'openreports';
+      events: boolean;
     }
   | {
       command: 'check';
@@ -74,6 +95,15 @@ export type Command =
       images: string[];
     }
   | { command: 'review'; common: CommonOptions; file: string }
+  | {
+      command: 'audit';
+      common: CommonOptions;
+      kubeconfig?: string;
+      context?: string;
+      namespaces: string[];
+      output: 'text' | 'json' | 'html';
+      out?: string;
+    }
   | { command: 'help' }
   | { command: 'version' };
 
@@ -172,6 +202,11 @@ export function parseCommand(argv: readonly string[]): Command {
         'watch-policies': { type: 'boolean' },
         'pull-secrets': { type: 'boolean' },
         'audit-log': { type: 'string' },
+        kubeconfig: { type: 'string' },
+        context: { type: 'string' },
+        'background-audit': { type: 'string' },
+        reports: { type: 'string' },
+        events: { type: 'boolean' },
       });
       if (values.help === true) return { command: 'help' };
       if (positionals.length > 0) throw usage(`serve takes no arguments (got "${positionals[0]}")`);
@@ -181,6 +216,13 @@ export function parseCommand(argv: readonly string[]): Command {
         throw usage('--tls-cert and --tls-key go together');
       const clientCa = values['client-ca'] as string | undefined;
       const auditLog = values['audit-log'] as string | undefined;
+      const kubeconfig = values.kubeconfig as string | undefined;
+      const context = values.context as string | undefined;
+      const every = values['background-audit'] as string | undefined;
+      const backgroundAudit = every !== undefined ? parseInterval('background-audit', every) : undefined;
+      const reports =
+        oneOf('reports', values.reports as string | undefined, ['policyreports', 'openreports'] as const) ??
+        'policyreports';
       return {
         command: 'serve',
         common: commonOf(values),
@@ -189,6 +231,11 @@ export function parseCommand(argv: readonly string[]): Command {
         ...(tlsKey !== undefined ? { tlsKey } : {}),
         ...(clientCa !== undefined ? { clientCa } : {}),
         ...(auditLog !== undefined ? { auditLog } : {}),
+        ...(kubeconfig !== undefined ? { kubeconfig } : {}),
+        ...(context !== undefined ? { context } : {}),
+        ...(backgroundAudit !== undefined ? { backgroundAudit } : {}),
+        reports,
+        events: values.events === true,
         watchPolicies: values['watch-policies'] === true,
         pullSecrets: values['pull-secrets'] === true,
       };
@@ -216,6 +263,30 @@ export function parseCommand(argv: readonly string[]): Command {
       if (values.help === true) return { command: 'help' };
       if (positionals.length !== 1) throw usage('review needs exactly one FILE (or - for standard input)');
       return { command: 'review', common: commonOf(values), file: positionals[0] ?? '-' };
+    }
+    case 'audit': {
+      const { values, positionals } = parse({
+        kubeconfig: { type: 'string' },
+        context: { type: 'string' },
+        namespace: { type: 'string', multiple: true },
+        output: { type: 'string' },
+        out: { type: 'string' },
+      });
+      if (values.help === true) return { command: 'help' };
+      if (positionals.length > 0) throw usage(`audit takes no arguments (got "${positionals[0]}")`);
+      const kubeconfig = values.kubeconfig as string | undefined;
+      const context = values.context as string | undefined;
+      const out = values.out as string | undefined;
+      return {
+        command: 'audit',
+        common: commonOf(values),
+        ...(kubeconfig !== undefined ? { kubeconfig } : {}),
+        ...(context !== undefined ? { context } : {}),
+        namespaces: (values.namespace as string[] | undefined) ?? [],
+        output:
+          oneOf('output', values.output as string | undefined, ['text', 'json', 'html'] as const) ?? 'text',
+        ...(out !== undefined ? { out } : {}),
+      };
     }
     default:
       throw usage(`unknown command "${name}"`);
