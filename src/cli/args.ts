@@ -24,6 +24,7 @@ Common options:
   --registry-config FILE        registry options YAML (credentials, CAs, mirrors, allowlist)
   --insecure-registry HOST[:PORT]  allow plain HTTP to this registry (repeatable)
   --allow-registry HOST[:PORT]  only ever contact these registries (repeatable)
+  --allow-auth-host HOST[:PORT]  with an allowlist: a token service registries may name (repeatable)
   --trusted-root NAME=FILE      Sigstore trusted_root.json for authorities naming NAME (repeatable)
   --log-level LEVEL             fatal|error|warn|info|debug (default info)
 
@@ -62,6 +63,7 @@ export interface CommonOptions {
   registryConfig?: string;
   insecureRegistry: string[];
   allowRegistry: string[];
+  allowAuthHost?: string[];
   trustedRoot: string[];
   logLevel: string;
 }
@@ -112,6 +114,7 @@ const common = {
   'registry-config': { type: 'string' },
   'insecure-registry': { type: 'string', multiple: true },
   'allow-registry': { type: 'string', multiple: true },
+  'allow-auth-host': { type: 'string', multiple: true },
   'trusted-root': { type: 'string', multiple: true },
   'log-level': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -165,6 +168,7 @@ function commonOf(
     ...(registryConfig !== undefined ? { registryConfig } : {}),
     insecureRegistry: list('insecure-registry'),
     allowRegistry: list('allow-registry'),
+    allowAuthHost: list('allow-auth-host'),
     trustedRoot: list('trusted-root'),
     logLevel: logLevel ?? 'info',
   };
