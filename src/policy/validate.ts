@@ -5,6 +5,8 @@
  */
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ConfigError } from '../errors.js';
+import { imageGlobProblems } from './glob-check.js';
+import { identityPatternProblem } from './identity-pattern.js';
 import { ImagePolicyDocument, POLICY_API_VERSION, POLICY_KIND, type Authority } from './policy.schema.js';
 
 const checker = TypeCompiler.Compile(ImagePolicyDocument);
@@ -37,11 +39,8 @@ function describeAuthorityProblems(where: string, a: Authority, i: number, probl
     for (const field of ['issuerRegExp', 'subjectRegExp'] as const) {
       const source = k[field];
       if (source === undefined) continue;
-      try {
-        new RegExp(source);
-      } catch (err) {
-        problems.push(`${at}.keyless.${field}: not a valid regular expression (${(err as Error).message})`);
-      }
+      const problem = identityPatternProblem(source, `${at}.keyless.${field}`);
+      if (problem !== undefined) problems.push(problem);
     }
   }
 }
@@ -77,6 +76,7 @@ export function validatePolicyDocument(doc: unknown, source: string): ImagePolic
   }
   if (problems.length === 0) {
     const spec = (doc as ImagePolicyDocument).spec;
+    problems.push(...imageGlobProblems(spec));
     spec.signature?.authorities.forEach((a, i) =>
       describeAuthorityProblems('spec.signature', a, i, problems),
     );

@@ -1,9 +1,11 @@
 /**
  * Docker/OCI image reference parsing and normalisation, as container runtimes do it:
  * `nginx` → `docker.io/library/nginx:latest`, `index.docker.io` → `docker.io`, ports, IPv6 hosts,
- * `name:tag@sha256:…` keeps both (the digest wins for pulls).
+ * `name:tag@sha256:…` keeps both (the digest wins for pulls). Hosts are canonicalised (host.ts):
+ * `Registry.Example.com.:443/x` → `registry.example.com/x`, `127.1:5000/x` → `127.0.0.1:5000/x`.
  */
 import { ReferenceError } from '../errors.js';
+import { canonicalHost } from './host.js';
 
 export const DEFAULT_REGISTRY = 'docker.io';
 export const DEFAULT_TAG = 'latest';
@@ -23,7 +25,7 @@ const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const TAG = /^[\w][\w.-]{0,127}$/;
 const DIGEST = /^(sha256:[a-f0-9]{64}|sha384:[a-f0-9]{96}|sha512:[a-f0-9]{128})$/;
 const HOST =
-  /^(?:\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*)(?::[0-9]{1,5})?$/;
+  /^(?:\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*\.?)(?::[0-9]{1,5})?$/;
 const MAX_LENGTH = 4096;
 
 function invalid(original: string, why: string): ReferenceError {
@@ -63,9 +65,10 @@ export function parseReference(input: string): ImageReference {
   if (slash >= 0 && looksLikeHost(rest.slice(0, slash))) {
     registry = rest.slice(0, slash);
     rest = rest.slice(slash + 1);
-    if (!HOST.test(registry)) throw invalid(input, `registry host "${truncate(registry)}" is not valid`);
-    registry = registry.toLowerCase();
-    if (registry === 'index.docker.io' || registry === 'registry-1.docker.io') registry = DEFAULT_REGISTRY;
+    const canonical = HOST.test(registry) ? canonicalHost(registry) : undefined;
+    if (canonical === undefined) throw invalid(input, `registry host "${truncate(registry)}" is not valid`);
+    // One spelling per endpoint (case, trailing dot, :443, IPv4 forms, IPv4-mapped IPv6): host.ts.
+    registry = canonical;
   }
 
   let tag: string | undefined;

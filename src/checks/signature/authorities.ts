@@ -4,6 +4,7 @@
  */
 import { createPublicKey, createHash, type KeyObject } from 'node:crypto';
 import { ConfigError, SignatureError, errorMessage } from '../../errors.js';
+import { compileIdentityPattern } from '../../policy/identity-pattern.js';
 import type { Authority, SignatureSpec } from '../../policy/policy.schema.js';
 import { PUBLIC_GOOD, type TrustedRootStore } from './trusted-roots.js';
 
@@ -89,15 +90,9 @@ function exact(value: string): Matcher {
   return { describe: value, test: (v) => v === value };
 }
 
-/** Always anchored: `subjectRegExp: https://github.com/acme/.*` never matches a longer string prefix-wise. */
+/** Always anchored, RE2 semantics (linear time on attacker-chosen SANs): identity-pattern.ts. */
 function pattern(source: string, where: string): Matcher {
-  let re: RegExp;
-  try {
-    re = new RegExp(`^(?:${source})$`, 'u');
-  } catch (err) {
-    throw new ConfigError('POLICY_INVALID', `${where}: invalid regular expression: ${errorMessage(err)}`);
-  }
-  return { describe: `/${re.source}/`, test: (v) => re.test(v) };
+  return compileIdentityPattern(source, where);
 }
 
 function oneOf(value: string | undefined, regexp: string | undefined, field: string, where: string): Matcher {
