@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { ConfigError, errorMessage } from '../errors.js';
+import { canonicalHost } from './host.js';
 
 export type Credential =
   | { kind: 'basic'; username: string; password: string }
@@ -31,7 +32,8 @@ export function normaliseCredentialKey(key: string): string {
   const slash = k.indexOf('/');
   const host = (slash < 0 ? k : k.slice(0, slash)).toLowerCase();
   const path = slash < 0 ? '' : k.slice(slash);
-  const h = host === 'index.docker.io' || host === 'registry-1.docker.io' ? 'docker.io' : host;
+  // The same canonical host as references (host.ts), so `host:443` credentials serve `host/app`.
+  const h = canonicalHost(host) ?? host;
   return `${h}${path}`;
 }
 

@@ -15,6 +15,7 @@ import {
   StaticCredentialStore,
   chainCredentials,
 } from './credentials.js';
+import { canonicalHost } from './host.js';
 import { HOST_PATTERN, RegistryConfigFile } from './options.schema.js';
 
 export interface RegistryEndpointOptions {
@@ -43,8 +44,9 @@ export interface RegistryOptions {
 const HOST_RE = new RegExp(HOST_PATTERN);
 
 export function normaliseHost(host: string): string {
+  // The same canonical host as references (host.ts); `*.suffix` patterns only lowercase.
   const h = host.trim().toLowerCase();
-  return h === 'index.docker.io' || h === 'registry-1.docker.io' ? 'docker.io' : h;
+  return canonicalHost(h) ?? h;
 }
 
 function checkHost(host: string, flag: string): string {

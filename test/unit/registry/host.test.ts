@@ -68,3 +68,20 @@ describe('parseReference', () => {
     });
   });
 });
+
+describe('registry options and credentials', () => {
+  describe('when they name a registry with another spelling than the pod', () => {
+    it('apply to the canonical reference all the same', async () => {
+      const { StaticCredentialStore } = await import('../../../src/registry/credentials.js');
+      const { isRegistryAllowed } = await import('../../../src/registry/options.js');
+      const store = new StaticCredentialStore([
+        ['Registry.Example.com:443', { kind: 'basic', username: 'u', password: 'p' }],
+      ]);
+      const ref = parseReference('registry.example.com./team/app');
+      expect(store.lookup(ref.registry, ref.repository)).toMatchObject({ username: 'u' });
+      expect(isRegistryAllowed(['registry.example.com:443'], ref.registry)).toBe(true);
+      expect(isRegistryAllowed(['127.1:5000'], parseReference('127.0.0.1:5000/x').registry)).toBe(true);
+      expect(isRegistryAllowed(['registry.example.com'], 'registry.example.com.evil.io')).toBe(false);
+    });
+  });
+});
