@@ -49,9 +49,14 @@ export function normaliseHost(host: string): string {
   return canonicalHost(h) ?? h;
 }
 
+/** A port the URL parser refuses (above 65535) makes the host invalid; `*.suffix` has no port. */
+function validHost(host: string): boolean {
+  return HOST_RE.test(host) && (host.startsWith('*.') || canonicalHost(host.toLowerCase()) !== undefined);
+}
+
 function checkHost(host: string, flag: string): string {
-  if (!HOST_RE.test(host)) {
-    throw new ConfigError('USAGE', `${flag} expects HOST[:PORT], got "${host}"`);
+  if (!validHost(host)) {
+    throw new ConfigError('USAGE', `${flag} expects HOST[:PORT] with a port up to 65535, got "${host}"`);
   }
   return normaliseHost(host);
 }
@@ -103,6 +108,14 @@ export async function loadRegistryConfig(file: string): Promise<RegistryOptions>
   const registries: Record<string, RegistryEndpointOptions> = {};
   const staticCreds: Array<[string, Credential]> = [];
   for (const [rawHost, cfg] of Object.entries(doc.registries ?? {})) {
+    for (const h of [rawHost, ...(cfg.mirrors ?? [])]) {
+      if (!validHost(h)) {
+        throw new ConfigError(
+          'CONFIG_INVALID',
+          `${file}: registries: "${h}" is not HOST[:PORT] with a port up to 65535`,
+        );
+      }
+    }
     const host = normaliseHost(rawHost);
     const ca: string[] = [];
     if (cfg.ca !== undefined) ca.push(cfg.ca);

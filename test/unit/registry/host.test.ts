@@ -85,3 +85,20 @@ describe('registry options and credentials', () => {
     });
   });
 });
+
+describe('registry flags and files', () => {
+  describe('when a port is above 65535', () => {
+    it('refuses --insecure-registry and --allow-registry with USAGE', async () => {
+      const { mergeRegistryFlags } = await import('../../../src/registry/options.js');
+      expect(() => mergeRegistryFlags({}, ['registry.example.com:70000'], [])).toThrow(
+        expect.objectContaining({ code: 'USAGE', message: expect.stringContaining('65535') }),
+      );
+      expect(() => mergeRegistryFlags({}, [], ['registry.example.com:99999'])).toThrow(
+        expect.objectContaining({ code: 'USAGE' }),
+      );
+      expect(mergeRegistryFlags({}, ['127.1:65535'], []).registries).toEqual({
+        '127.0.0.1:65535': { insecure: true },
+      });
+    });
+  });
+});
