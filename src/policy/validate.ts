@@ -20,6 +20,14 @@ function fieldPath(pointer: string): string {
     .reduce((acc, p) => (/^\d+$/.test(p) ? `${acc}[${p}]` : acc === '' ? p : `${acc}.${p}`), '');
 }
 
+/** The values an enum (a union of string literals) allows, for messages; else undefined. */
+function allowedValues(schema: unknown): string[] | undefined {
+  const options = (schema as { anyOf?: unknown }).anyOf;
+  if (!Array.isArray(options) || options.length === 0) return undefined;
+  const values = options.map((o) => (o as { const?: unknown }).const);
+  return values.every((v): v is string => typeof v === 'string') ? values : undefined;
+}
+
 function describeAuthorityProblems(where: string, a: Authority, i: number, problems: string[]): void {
   const at = `${where}.authorities[${i}]`;
   if ((a.key === undefined) === (a.keyless === undefined)) {
@@ -71,7 +79,10 @@ export function validatePolicyDocument(doc: unknown, source: string): ImagePolic
   for (const e of checker.Errors(doc)) {
     const path = fieldPath(e.path) || '(document)';
     const found = e.value === undefined ? 'missing' : JSON.stringify(e.value)?.slice(0, 80);
-    problems.push(`${path}: ${e.message} (found ${found})`);
+    const allowed = allowedValues(e.schema);
+    problems.push(
+      `${path}: ${allowed !== undefined ? `must be one of ${allowed.join(', ')}` : e.message} (found ${found})`,
+    );
     if (problems.length >= 10) break;
   }
   if (problems.length === 0) {
