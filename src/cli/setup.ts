@@ -7,6 +7,7 @@ import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import {
   compileSignatureCheck,
+  defaultCacheDir,
   loadTrustedRoots,
   parseTrustedRootFlag,
   PUBLIC_GOOD,
@@ -122,10 +123,13 @@ export async function setupEngine(
   const offline = !(setup.watchPolicies === true || needsPublicGood(fileDocs));
   const trustedRoots = await loadTrustedRoots({
     files: options.trustedRoot.map(parseTrustedRootFlag),
-    ...(setup.cacheDir !== undefined ? { tufCacheDir: join(setup.cacheDir, 'tuf') } : {}),
+    tufCacheDir: join(setup.cacheDir ?? defaultCacheDir(), 'tuf'),
     offline,
   });
   for (const s of trustedRoots.status()) {
+    // Say which copy of a TUF root is used (online, or the cache and why).
+    if (s.available && s.note !== undefined)
+      logger.info({ trustedRoot: s.name }, `trusted root ${s.name}: ${s.note}`);
     if (s.available) continue;
     const message = `trusted root ${s.name} unavailable: ${s.reason ?? ''}`;
     // Offline on purpose: no policy names public-good, so its absence is no news.

@@ -20,6 +20,7 @@ import type { VerdictCache } from './verdict-cache.js';
 import { verifyCandidate, type Rejection, type VerifiedItem } from './verify.js';
 
 export { parseTrustedRootFlag, loadTrustedRoots, PUBLIC_GOOD } from './trusted-roots.js';
+export { defaultCacheDir } from './tuf-cache.js';
 export type {
   TrustedRootStore,
   TrustedRootStatus,
