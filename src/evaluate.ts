@@ -7,6 +7,7 @@ import type { Check, CheckName, CheckScratch, Finding } from './checks/check.js'
 import { ImagegateError, RegistryError, errorMessage } from './errors.js';
 import type { CompiledPolicy } from './policy/compile.js';
 import type { OnErrorAction, PolicyMode } from './policy/policy.schema.js';
+import { decideUnmatched, type Unmatched } from './policy/unmatched.js';
 import {
   formatReference,
   parseReference,
@@ -15,12 +16,13 @@ import {
 } from './registry/reference.js';
 import type { RegistryAccess, ResolvedImage } from './registry/types.js';
 
-export type Unmatched = 'allow' | 'audit' | 'deny';
+export type { Unmatched } from './policy/unmatched.js';
 
 export interface EvaluationSettings {
   /** Global override of every policy's mode (`--mode audit` for a cluster-wide dry run). */
   modeOverride?: PolicyMode;
-  unmatched: Unmatched;
+  /** The operator's `--unmatched`; undefined = deny where an enforcing policy applies (unmatched.ts). */
+  unmatched?: Unmatched;
 }
 
 export interface EvaluationContext {
@@ -57,8 +59,12 @@ export interface ImageOutcome {
   /** Digest the reference resolved to (when a check needed the registry) or was pinned with. */
   digest?: string;
   policies: PolicyOutcome[];
-  /** Set when no policy governs the image. */
+  /** Set when no policy governs the image: what was decided for it (policy/unmatched.ts). */
   unmatched?: Unmatched;
+  /** Why, for denials and warnings. */
+  unmatchedMessage?: string;
+  /** Set when an exclusion exempted the image: which policy and which field. */
+  exempt?: string;
   /** Set when the reference does not parse. */
   invalid?: CheckOutcome;
 }
@@ -179,7 +185,15 @@ async function evaluateImage(
   const outcome: ImageOutcome = { image, reference: full, policies: [] };
   if (reference.digest !== undefined) outcome.digest = reference.digest;
   if (governing.length === 0) {
-    outcome.unmatched = settings.unmatched;
+    const d = decideUnmatched(
+      policies,
+      { repository, full },
+      { name: ctx.namespace, ...(ctx.namespaceLabels !== undefined ? { labels: ctx.namespaceLabels } : {}) },
+      settings,
+    );
+    outcome.unmatched = d.action;
+    outcome.unmatchedMessage = d.message;
+    if (d.exempt !== undefined) outcome.exempt = d.exempt;
     return outcome;
   }
 
@@ -275,6 +289,7 @@ export async function evaluateImages(
     errorsAllowed: [],
     images: outcomes,
   };
+  // For references that do not parse when no policy is in force at all (the operator's choice only).
   const unmatchedMode =
     settings.unmatched === 'deny' && settings.modeOverride === 'audit' ? 'audit' : settings.unmatched;
   for (const o of outcomes) {
@@ -291,10 +306,10 @@ export async function evaluateImages(
       continue;
     }
     if (o.unmatched !== undefined) {
-      const message = 'no ImagePolicy governs this image';
-      if (unmatchedMode === 'deny')
-        verdict.denials.push({ image: label, message: `${message} (unmatched: deny)` });
-      else if (unmatchedMode === 'audit') verdict.audits.push({ image: label, message });
+      // Decided per image (namespace, exclusions, override) by policy/unmatched.ts.
+      const message = o.unmatchedMessage ?? 'no ImagePolicy governs this image';
+      if (o.unmatched === 'deny') verdict.denials.push({ image: label, message });
+      else if (o.unmatched === 'audit') verdict.audits.push({ image: label, message });
       continue;
     }
     for (const p of o.policies) {

@@ -29,6 +29,8 @@ export interface AuditImage {
   reference?: string;
   digest?: string;
   unmatched?: string;
+  /** An exclusion exempted the image from the unmatched rule: which policy and field. */
+  exempt?: string;
   invalid?: string;
   policies: AuditPolicy[];
 }
@@ -61,6 +63,7 @@ export function toAuditImages(verdict: Verdict | undefined): AuditImage[] {
     ...(o.reference !== undefined ? { reference: o.reference } : {}),
     ...(o.digest !== undefined ? { digest: o.digest } : {}),
     ...(o.unmatched !== undefined ? { unmatched: o.unmatched } : {}),
+    ...(o.exempt !== undefined ? { exempt: o.exempt } : {}),
     ...(o.invalid !== undefined ? { invalid: o.invalid.message } : {}),
     policies: o.policies.map((p) => ({
       policy: p.policy,

@@ -17,7 +17,7 @@ Usage:
 Common options:
   --policy PATH                 ImagePolicy YAML file or directory (repeatable); default: built-in audit policy
   --mode enforce|audit          override every policy's mode (audit: never deny, warn and log)
-  --unmatched allow|audit|deny  decision for images no policy governs (default allow)
+  --unmatched allow|audit|deny  decision for images no policy governs (default: deny where an enforcing policy applies)
   --registry-config FILE        registry options YAML (credentials, CAs, mirrors, allowlist)
   --insecure-registry HOST[:PORT]  allow plain HTTP to this registry (repeatable)
   --allow-registry HOST[:PORT]  only ever contact these registries (repeatable)

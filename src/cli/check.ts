@@ -56,7 +56,7 @@ export function formatVerdictText(verdict: Verdict): string {
     }
     if (o.unmatched !== undefined) {
       lines.push(
-        `${o.unmatched === 'deny' ? '✗' : '•'} ${name}${at}: no policy governs this image (unmatched: ${o.unmatched})`,
+        `${o.unmatched === 'deny' ? '✗' : '•'} ${name}${at}: ${o.unmatchedMessage ?? 'no policy governs this image'} (unmatched: ${o.unmatched})`,
       );
       continue;
     }

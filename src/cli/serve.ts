@@ -11,6 +11,7 @@ import { ConfigError, errorMessage } from '../errors.js';
 import { createNamespaceLabels } from '../kube/namespace-labels.js';
 import { mutateAdmission } from '../mutate.js';
 import { clusterPolicyHandler } from '../policy/cluster-policies.js';
+import { describeUnmatched } from '../policy/unmatched.js';
 import { watchImagePolicies, type PolicyWatch } from '../policy/watch.js';
 import { buildApp } from '../server/app.js';
 import { createDevCertificate } from '../server/dev-cert.js';
@@ -99,15 +100,16 @@ export async function runServe(cmd: ServeCommand, logger: Logger): Promise<numbe
     logger,
     readiness: () => {
       const policies = store.readiness();
+      const unmatched = describeUnmatched(cmd.common.unmatched);
       if (!policies.ready)
         return watch?.lastError !== undefined
-          ? { ready: false, reason: `${policies.reason} (${watch.lastError})` }
-          : policies;
+          ? { ready: false, reason: `${policies.reason} (${watch.lastError})`, unmatched }
+          : { ...policies, unmatched };
       const degraded = trustedRoots
         .status()
         .filter((r) => !r.available && (r.name !== PUBLIC_GOOD || needsPublicGood(store.documents())))
         .map((r) => `trusted root ${r.name} unavailable: ${r.reason ?? 'unknown'}`);
-      return { ...policies, degraded };
+      return { ...policies, degraded, unmatched };
     },
     https,
     mutate: (review, signal, deadline) => mutateAdmission(review, engine, signal, deadline),

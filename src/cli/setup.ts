@@ -24,6 +24,7 @@ import type { CheckCompilers } from '../policy/compile.js';
 import { loadPolicyFiles } from '../policy/load.js';
 import type { ImagePolicyDocument, SignatureSpec } from '../policy/policy.schema.js';
 import { PolicyStore, type SourceState } from '../policy/store.js';
+import { describeUnmatched } from '../policy/unmatched.js';
 import { createRegistry, readPullSecrets, registryOptionsFrom, type Registry } from '../registry/index.js';
 import { TtlCache } from '../registry/cache.js';
 import type { CredentialStore } from '../registry/credentials.js';
@@ -165,12 +166,11 @@ export async function setupEngine(
       'no --policy given: using the built-in default policy (audit mode: never denies, warns about tag-only images)',
     );
   }
-  const unmatched = options.unmatched ?? 'allow';
-  if (options.unmatched === undefined) {
-    logger.info(
-      'images that no policy governs are allowed (unmatched: allow; set --unmatched audit|deny to change)',
-    );
-  }
+  const unmatched = options.unmatched;
+  logger.info(
+    { unmatched: unmatched ?? 'default' },
+    `images no policy governs: ${describeUnmatched(unmatched)}`,
+  );
   if (options.mode !== undefined)
     logger.info({ mode: options.mode }, 'global mode override: every policy runs in this mode');
 
@@ -180,7 +180,10 @@ export async function setupEngine(
       : undefined;
   const engine: Engine = {
     policies: () => store.policies(),
-    settings: { unmatched, ...(options.mode !== undefined ? { modeOverride: options.mode } : {}) },
+    settings: {
+      ...(unmatched !== undefined ? { unmatched } : {}),
+      ...(options.mode !== undefined ? { modeOverride: options.mode } : {}),
+    },
     registry: async (scope) => {
       const credentials = await credentialsFor?.(scope);
       return registry.access({

@@ -8,6 +8,7 @@
  * references (docs/policy.md, "Image globs").
  */
 import { canonicalHost } from '../registry/host.js';
+import { LAYOUT_REGISTRY } from '../registry/layout.js';
 import { globHasVersion } from './glob.js';
 import type { ImagePolicyDocument } from './policy.schema.js';
 
@@ -15,8 +16,15 @@ const REPOSITORY_SEGMENT = /^[a-z0-9._*-]+$/;
 const VERSION = /^(?::[\w.*-]+)?(?:@[a-z0-9*]+:[a-f0-9*]+)?$/;
 const WILDCARD_HOST = /^[a-z0-9.*:[\]-]+$/;
 
+/** As references decide it; `oci-layout` is the CLI's name for local OCI layouts (registry/layout.ts). */
 function looksLikeHost(segment: string): boolean {
-  return segment.includes('.') || segment.includes(':') || segment.startsWith('[') || segment === 'localhost';
+  return (
+    segment.includes('.') ||
+    segment.includes(':') ||
+    segment.startsWith('[') ||
+    segment === 'localhost' ||
+    segment === LAYOUT_REGISTRY
+  );
 }
 
 /** Where the tag or digest starts in a glob with a version (after the last `/`), else its length. */

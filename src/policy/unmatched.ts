@@ -53,7 +53,8 @@ export function decideUnmatched(
   const auditOnly = settings.modeOverride === 'audit';
   if (settings.unmatched !== undefined) {
     const action = settings.unmatched === 'deny' && auditOnly ? 'audit' : settings.unmatched;
-    return { action, message: `no ImagePolicy governs this image (unmatched: ${settings.unmatched})` };
+    const message = 'no ImagePolicy governs this image';
+    return { action, message: action === 'deny' ? `${message} (unmatched: deny)` : message };
   }
   const applies = (p: UnmatchedPolicy): boolean => p.matchesNamespace(namespace.name, namespace.labels);
   for (const p of policies) {

@@ -28,7 +28,8 @@ export interface AppDeps {
    * Ready once policies are loaded. `degraded` lists what works partially (e.g. an unavailable trusted
    * root): the server stays ready — taking every replica out would stop all admissions — and says why.
    */
-  readiness: () => { ready: boolean; reason?: string; degraded?: string[] };
+  /** `unmatched`: the rule in force for images no policy governs, shown as is. */
+  readiness: () => { ready: boolean; reason?: string; degraded?: string[]; unmatched?: string };
   https?: HttpsServerOptions;
   bodyLimit?: number;
   /** Optional /mutate handler (digest pinning), supplied when the registry is configured. */
@@ -228,8 +229,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
         ? {
             status: 'ready',
             ...(r.degraded !== undefined && r.degraded.length > 0 ? { degraded: r.degraded } : {}),
+            ...(r.unmatched !== undefined ? { unmatched: r.unmatched } : {}),
           }
-        : { status: 'not ready', reason: r.reason },
+        : {
+            status: 'not ready',
+            reason: r.reason,
+            ...(r.unmatched !== undefined ? { unmatched: r.unmatched } : {}),
+          },
     );
   });
   app.get('/metrics', async (_request, reply) => {

@@ -64,6 +64,13 @@ describe('checkImageGlob', () => {
   });
 });
 
+describe('checkImageGlob on local layouts', () => {
+  it('accepts oci-layout/… (the CLI names oci:PATH images so), which governs a layout path', () => {
+    expect(checkImageGlob('oci-layout/**')).toBeUndefined();
+    expect(compileGlob('oci-layout/**')('oci-layout/tmp/build/app')).toBe(true);
+  });
+});
+
 describe('parsePolicyYaml', () => {
   describe('when an enforcing policy holds a glob that can never match', () => {
     it('refuses the document with every such glob and its suggestion', () => {
