@@ -1,11 +1,36 @@
+/**
+ * Three projects (`npx vitest run --project unit`):
+ * - unit: test/unit/**, pure and in-process (no docker-registry, skopeo or helm), no global setup;
+ * - integration: test/integration/**, real servers on loopback; its global setup checks docker-registry and skopeo;
+ * - chart: test/chart/**, the Helm chart, CRD and manifests; its global setup checks helm.
+ * `npm test` (`vitest run`) runs all three.
+ */
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    globalSetup: ['test/helpers/global-setup.ts'],
+    setupFiles: ['test/helpers/matchers.ts'],
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          globalSetup: ['test/helpers/global-setup.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'chart',
+          include: ['test/chart/**/*.test.ts'],
+          globalSetup: ['test/helpers/global-setup-chart.ts'],
+        },
+      },
+    ],
   },
 });

@@ -30,8 +30,8 @@ export type AdmissionErrorCode =
   | 'UNSUPPORTED_MEDIA_TYPE';
 export class AdmissionError extends ImagegateError<AdmissionErrorCode> {}
 
-export type ReferenceErrorCode = 'INVALID_REFERENCE';
-export class ReferenceError extends ImagegateError<ReferenceErrorCode> {}
+export type ImageReferenceErrorCode = 'INVALID_REFERENCE';
+export class ImageReferenceError extends ImagegateError<ImageReferenceErrorCode> {}
 
 export type RegistryErrorCode =
   | 'REGISTRY_NOT_ALLOWED'

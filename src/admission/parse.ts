@@ -5,12 +5,9 @@
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { AdmissionError } from '../errors.js';
 import { ADMISSION_API_VERSION, AdmissionRequest, type AdmissionReviewRequest } from './review.schema.js';
+import { isRecord } from '../shared/guards.js';
 
 const requestChecker = TypeCompiler.Compile(AdmissionRequest);
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /**
  * A short description of an untrusted value for error messages. Never JSON.stringify an object from

@@ -3,6 +3,7 @@
  * image volumes, with the JSON path it came from (for messages and for /mutate patches).
  */
 import { AdmissionError } from '../errors.js';
+import { isRecord } from '../shared/guards.js';
 
 export const POD_SPEC_PATHS: Readonly<Record<string, readonly string[]>> = {
   Pod: ['spec'],
@@ -29,10 +30,6 @@ export interface ContainerImage {
   field: ContainerField;
   /** JSON pointer of the image field inside the object, e.g. /spec/template/spec/containers/0/image */
   pointer: string;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** The pod spec of a supported object, with its JSON pointer; AdmissionError NO_POD_SPEC otherwise. */

@@ -65,14 +65,49 @@ export function toAdmissionResponse(
     images: String(verdict.images.length),
   };
   Object.assign(response, extra);
+  return toReviewResponse(response);
+}
+
+/** The one envelope: every answer (validate, mutate, fallback, CLI review) is wrapped here. */
+export function toReviewResponse(response: AdmissionResponse): AdmissionReviewResponse {
   return { apiVersion: ADMISSION_API_VERSION, kind: 'AdmissionReview', response };
 }
 
 /** Allowed at once, nothing checked (DELETE, CONNECT, unchanged images on UPDATE). */
 export function toAllowedResponse(uid: string, why: string): AdmissionReviewResponse {
-  return {
-    apiVersion: ADMISSION_API_VERSION,
-    kind: 'AdmissionReview',
-    response: { uid, allowed: true, auditAnnotations: { decision: 'allowed', reason: why } },
-  };
+  return toReviewResponse({ uid, allowed: true, auditAnnotations: { decision: 'allowed', reason: why } });
+}
+
+/** /mutate's answer: allowed, with the digest-pinning JSONPatch when there is one. */
+export function toPatchResponse(
+  uid: string,
+  patch: readonly unknown[],
+  warnings: readonly string[],
+): AdmissionReviewResponse {
+  return toReviewResponse({
+    uid,
+    allowed: true,
+    ...(patch.length > 0
+      ? { patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(patch)).toString('base64') }
+      : {}),
+    ...(warnings.length > 0 ? { warnings: [...warnings] } : {}),
+    auditAnnotations: { pinned: String(patch.length) },
+  });
+}
+
+/** Nothing could be evaluated (a bug, an overrun): denied or allowed with a warning, as decided. */
+export function toFallbackResponse(uid: string, message: string, deny: boolean): AdmissionReviewResponse {
+  return toReviewResponse({
+    uid,
+    allowed: !deny,
+    ...(deny
+      ? { status: { code: 403, reason: 'Forbidden', message } }
+      : { warnings: [`imagegate: ${message} (allowed)`] }),
+    auditAnnotations: { decision: deny ? 'denied' : 'allowed', error: 'true' },
+  });
+}
+
+/** An unchanged (not mutated) answer: the operation is not one /mutate rewrites. */
+export function toUnchangedResponse(uid: string): AdmissionReviewResponse {
+  return toReviewResponse({ uid, allowed: true });
 }

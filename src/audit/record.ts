@@ -2,8 +2,7 @@
  * The audit record: exactly one per decision. Built from keys we control; never whole objects,
  * never credentials.
  */
-import { objectName } from '../admission/pod-spec.js';
-import type { AdmissionRequest } from '../admission/review.schema.js';
+import type { RequestFacts } from '../admission/facts.js';
 import type { Verdict } from '../evaluate.js';
 
 export type Decision = 'allowed' | 'denied';
@@ -14,6 +13,8 @@ export interface AuditCheck {
   code: string;
   message: string;
   indeterminate?: boolean;
+  /** The check's structured facts (Finding.details: sizes, signers, base digests), when it gave any. */
+  details?: Record<string, unknown>;
   durationMs: number;
 }
 
@@ -75,30 +76,42 @@ export function toAuditImages(verdict: Verdict | undefined): AuditImage[] {
         code: f.code,
         message: f.message,
         ...(f.indeterminate === true ? { indeterminate: true } : {}),
+        ...(f.details !== undefined ? { details: f.details } : {}),
         durationMs: round(f.durationMs),
       })),
     })),
   }));
 }
 
-/** The fields every record of a request carries, from keys we control (never the object itself). */
-export function toRecordBase(
-  req: AdmissionRequest,
-  modeOverride: string | undefined,
-): Pick<
-  AuditRecord,
-  'event' | 'uid' | 'operation' | 'dryRun' | 'user' | 'namespace' | 'kind' | 'name' | 'mode'
-> {
+/** What a handler decided, for the record; the request's own fields come from its facts. */
+export interface RecordOutcome {
+  decision: Decision;
+  wouldDeny: boolean;
+  skipped?: string;
+  images: AuditImage[];
+  /** The global mode override, recorded when the decision was subject to it. */
+  mode?: string;
+  /** performance.now() when the review started. */
+  started: number;
+}
+
+/** The one audit-record builder: keys we control only (never the object itself). */
+export function toAuditRecord(facts: RequestFacts, outcome: RecordOutcome): AuditRecord {
   return {
     event: 'imagegate.decision',
-    uid: req.uid,
-    operation: req.operation,
-    dryRun: req.dryRun ?? false,
-    ...(req.userInfo?.username !== undefined ? { user: req.userInfo.username } : {}),
-    namespace: req.namespace ?? '',
-    kind: req.kind.kind,
-    name: objectName(req.object ?? req.oldObject, req.name),
-    ...(modeOverride !== undefined ? { mode: modeOverride } : {}),
+    uid: facts.uid,
+    operation: facts.operation,
+    dryRun: facts.dryRun,
+    ...(facts.user !== undefined ? { user: facts.user } : {}),
+    namespace: facts.namespace,
+    kind: facts.kind,
+    name: facts.name,
+    ...(outcome.mode !== undefined ? { mode: outcome.mode } : {}),
+    decision: outcome.decision,
+    wouldDeny: outcome.wouldDeny,
+    ...(outcome.skipped !== undefined ? { skipped: outcome.skipped } : {}),
+    images: outcome.images,
+    latencyMs: elapsedMs(outcome.started),
   };
 }
 

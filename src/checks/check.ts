@@ -1,14 +1,16 @@
 /**
- * What a check is: compiled once from a policy section, run per image. A check turns registry facts
- * into findings; it throws an ImagegateError when it cannot complete (review.ts applies onError).
+ * What a check is: compiled once from its policy section, run per image. A check turns registry facts
+ * into findings; it throws an ImagegateError when it cannot complete (the evaluator applies onError).
+ * The checks there are, and the policy sections they own, are listed in kinds.ts.
  */
+import type { Static, TSchema } from '@sinclair/typebox';
 import type { ImageReference } from '../registry/reference.js';
 import type { RegistryAccess, ResolvedImage } from '../registry/types.js';
+import type { ImageFacts } from './facts.js';
+import type { SignatureDeps } from './signature/types.js';
 
-export type CheckName = 'reference' | 'digest' | 'resolve' | 'signature' | 'size' | 'base';
-
-export interface Finding {
-  check: CheckName;
+export interface Finding<Name extends string = string> {
+  check: Name;
   /** True when the check passed. */
   passed: boolean;
   /** 'OK' when passed, otherwise a stable code people and tests can match on. */
@@ -20,12 +22,6 @@ export interface Finding {
   durationMs?: number;
 }
 
-/** Results shared between the checks of one image within one review (e.g. verified attestations). */
-export interface CheckScratch {
-  get<T>(key: string): T | undefined;
-  set<T>(key: string, value: T): void;
-}
-
 export interface CheckInput {
   reference: ImageReference;
   resolved: ResolvedImage;
@@ -33,12 +29,44 @@ export interface CheckInput {
   /** Platforms this policy checks: e.g. ["linux/amd64"] or ["all"]. */
   platforms: readonly string[];
   signal: AbortSignal;
-  scratch: CheckScratch;
+  /** Facts about this image computed once per review and shared by every check and policy. */
+  facts: ImageFacts;
 }
 
-export interface Check {
-  readonly name: CheckName;
-  /** True when the check needs the registry (all current checks do). */
-  readonly needsRegistry: boolean;
-  run(input: CheckInput): Promise<Finding>;
+export interface Check<Name extends string = string> {
+  readonly name: Name;
+  run(input: CheckInput): Promise<Finding<Name>>;
+}
+
+/** What compiling one section may know about the rest of its policy. */
+export interface CompileContext {
+  policyName: string;
+  /**
+   * The policy's other check sections, schema-valid (e.g. base reads `signature`: the image's own
+   * authorities verify its provenance attestations).
+   */
+  sections: Readonly<Record<string, unknown>>;
+}
+
+/** What checks need from the process: trust material, key secrets, the shared verdict cache. */
+export type CheckDeps = SignatureDeps;
+
+/**
+ * One kind of check: the policy field it owns (`spec.<name>`), that field's schema piece, the rules the
+ * schema cannot say, and the compiler. An entry of CHECK_KINDS in kinds.ts.
+ */
+export interface CheckKind<Name extends string = string, Schema extends TSchema = TSchema> {
+  readonly name: Name;
+  readonly schema: Schema;
+  /** Problems the schema cannot express, each prefixed with `where` (e.g. `spec.size`). */
+  problems?(spec: Static<Schema>, where: string): string[];
+  /** Compile at policy load; throws ConfigError POLICY_INVALID. */
+  compile(spec: Static<Schema>, ctx: CompileContext, deps: CheckDeps): Check<Name>;
+}
+
+/** Declares a check kind with its types inferred (name literal, section type from the schema). */
+export function defineCheck<const Name extends string, Schema extends TSchema>(
+  kind: CheckKind<Name, Schema>,
+): CheckKind<Name, Schema> {
+  return kind;
 }

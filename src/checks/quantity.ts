@@ -1,4 +1,8 @@
-/** Kubernetes quantities as byte counts (`300Mi`, `1.5G`, `1048576`), and bytes for people (`812 MiB`). */
+/**
+ * Kubernetes quantities as byte counts (`300Mi`, `1.5G`, `1048576`), and bytes for people (`812 MiB`).
+ * One grammar: the policy schema's pattern and the parser are both QUANTITY_PATTERN.
+ */
+import { Type } from '@sinclair/typebox';
 import { ConfigError } from '../errors.js';
 
 const SUFFIX: Record<string, number> = {
@@ -17,6 +21,19 @@ const SUFFIX: Record<string, number> = {
   Ei: 2 ** 60,
 };
 
+/** The quantity grammar: digits, an optional fraction, an optional decimal or binary suffix. */
+export const QUANTITY_PATTERN = '^([0-9]+(?:\\.[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$';
+const QUANTITY = new RegExp(QUANTITY_PATTERN);
+
+/** Kubernetes quantity (e.g. 300Mi, 1G, 1048576): the schema piece policy sections use. */
+export const Quantity = Type.Union(
+  [Type.Integer({ minimum: 0 }), Type.String({ pattern: QUANTITY_PATTERN })],
+  {
+    'x-kubernetes-int-or-string': true,
+    description: 'Kubernetes quantity, e.g. 300Mi.',
+  },
+);
+
 /** Bytes of a quantity, rounded up as Kubernetes does; throws POLICY_INVALID with `what` in the message. */
 export function parseQuantity(value: string | number, what = 'quantity'): number {
   if (typeof value === 'number') {
@@ -24,7 +41,7 @@ export function parseQuantity(value: string | number, what = 'quantity'): number
       throw new ConfigError('POLICY_INVALID', `${what}: ${value} is not a size`);
     return Math.ceil(value);
   }
-  const m = /^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/.exec(value.trim());
+  const m = QUANTITY.exec(value);
   if (m === null) {
     throw new ConfigError(
       'POLICY_INVALID',
@@ -32,12 +49,12 @@ export function parseQuantity(value: string | number, what = 'quantity'): number
     );
   }
   const bytes = Math.ceil(Number(m[1]) * SUFFIX[m[2] ?? '']!);
-  if (!Number.isSafeInteger(bytes))
-    throw new ConfigError('POLICY_INVALID', `${what}: "${value}" is too large`);
+  // Beyond 2^53 bytes a limit loses precision that no image size can notice (1Ei is 2^60).
+  if (!Number.isFinite(bytes)) throw new ConfigError('POLICY_INVALID', `${what}: "${value}" is too large`);
   return bytes;
 }
 
-const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
 
 /** `512 B`, `3.4 KiB`, `812 MiB`, `1.2 GiB`. */
 export function formatBytes(bytes: number): string {

@@ -2,10 +2,20 @@
  * The size check: compressed size (config + layers of the platform manifest) and layer count, per
  * checked platform. A denial names the three heaviest layers and the build step that made each.
  */
-import type { SizeSpec } from '../policy/policy.schema.js';
+import { Type, type Static } from '@sinclair/typebox';
 import type { HistoryEntry, PlatformImage } from '../registry/types.js';
-import type { Check, CheckInput, Finding } from './check.js';
-import { formatBytes, parseQuantity } from './quantity.js';
+import { defineCheck, type Check, type CheckInput, type Finding } from './check.js';
+import { formatBytes, parseQuantity, Quantity } from './quantity.js';
+
+/** The `size` policy section (also the CRD's, through policy.schema.ts). */
+export const SizeSpec = Type.Object(
+  {
+    maxCompressed: Type.Optional(Quantity),
+    maxLayers: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 })),
+  },
+  { additionalProperties: false },
+);
+export type SizeSpec = Static<typeof SizeSpec>;
 
 export interface PlatformSize {
   platform: string;
@@ -85,7 +95,7 @@ export function measure(image: PlatformImage): PlatformSize {
   };
 }
 
-export function compileSizeCheck(spec: SizeSpec, policyName: string): Check {
+export function compileSizeCheck(spec: SizeSpec, policyName: string): Check<'size'> {
   const maxBytes =
     spec.maxCompressed !== undefined
       ? parseQuantity(spec.maxCompressed, `policy ${policyName}: size.maxCompressed`)
@@ -100,8 +110,7 @@ export function compileSizeCheck(spec: SizeSpec, policyName: string): Check {
 
   return {
     name: 'size',
-    needsRegistry: true,
-    async run(input: CheckInput): Promise<Finding> {
+    async run(input: CheckInput): Promise<Finding<'size'>> {
       const start = performance.now();
       const images = await input.resolved.platforms(input.platforms, input.signal);
       const sizes = images.map(measure);
@@ -142,3 +151,13 @@ export function compileSizeCheck(spec: SizeSpec, policyName: string): Check {
     },
   };
 }
+
+export const sizeCheck = defineCheck({
+  name: 'size',
+  schema: SizeSpec,
+  problems: (spec, where) =>
+    spec.maxCompressed === undefined && spec.maxLayers === undefined
+      ? [`${where}: set maxCompressed and/or maxLayers`]
+      : [],
+  compile: (spec, ctx) => compileSizeCheck(spec, ctx.policyName),
+});

@@ -1,7 +1,7 @@
 /** `imagegate check IMAGE...`: evaluate images as if a pod in a namespace used them (CI pipelines). */
 import type { Logger } from 'pino';
 import { evaluateImages, type Verdict } from '../evaluate.js';
-import { forManyListeners } from '../server/deadline.js';
+import { forManyListeners } from '../review/deadline.js';
 import {
   isLayoutReference,
   openImage,
@@ -12,6 +12,7 @@ import {
   type RegistryAccess,
 } from '../registry/index.js';
 import type { Command } from './args.js';
+import type { CliIo } from './io.js';
 import { setupEngine } from './setup.js';
 
 /** Time budget for a CLI check: generous, but never hang a pipeline. */
@@ -55,9 +56,9 @@ export function formatVerdictText(verdict: Verdict): string {
       continue;
     }
     if (o.unmatched !== undefined) {
-      lines.push(
-        `${o.unmatched === 'deny' ? '✗' : '•'} ${name}${at}: ${o.unmatchedMessage ?? 'no policy governs this image'} (unmatched: ${o.unmatched})`,
-      );
+      const why = o.unmatchedMessage ?? 'no policy governs this image';
+      const suffix = why.includes('(unmatched:') ? '' : ` (unmatched: ${o.unmatched})`;
+      lines.push(`${o.unmatched === 'deny' ? '✗' : '•'} ${name}${at}: ${why}${suffix}`);
       continue;
     }
     const failing = o.policies.some((p) => p.result === 'fail');
@@ -88,7 +89,11 @@ export function formatVerdictText(verdict: Verdict): string {
   return lines.join('\n');
 }
 
-export async function runCheck(cmd: Extract<Command, { command: 'check' }>, logger: Logger): Promise<number> {
+export async function runCheck(
+  cmd: Extract<Command, { command: 'check' }>,
+  logger: Logger,
+  io: CliIo,
+): Promise<number> {
   const { engine, registry: client } = await setupEngine(cmd.common, logger);
   const remote = await engine.registry?.({
     namespace: cmd.namespace,
@@ -101,7 +106,7 @@ export async function runCheck(cmd: Extract<Command, { command: 'check' }>, logg
     ...(routing !== undefined ? { parse: routing.parse, registry: routing.registry } : {}),
   });
   await client.close();
-  process.stdout.write(
+  io.stdout.write(
     cmd.output === 'json'
       ? `${JSON.stringify({ allowed: verdict.allowed, wouldDeny: verdict.wouldDeny, denials: verdict.denials, warnings: [...verdict.audits, ...verdict.errorsAllowed], images: verdict.images }, null, 2)}\n`
       : `${formatVerdictText(verdict)}\n`,

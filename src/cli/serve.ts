@@ -9,7 +9,6 @@ import { pino, type Logger } from 'pino';
 import { createAuditWriter } from '../audit/writer.js';
 import { ConfigError, errorMessage } from '../errors.js';
 import { createNamespaceLabels } from '../kube/namespace-labels.js';
-import { mutateAdmission } from '../mutate.js';
 import { clusterPolicyHandler } from '../policy/cluster-policies.js';
 import { describeUnmatched } from '../policy/unmatched.js';
 import { watchImagePolicies, type PolicyWatch } from '../policy/watch.js';
@@ -18,17 +17,14 @@ import { createDevCertificate } from '../server/dev-cert.js';
 import { createMetrics } from '../server/metrics.js';
 import { loadTlsOptions, watchTlsFiles, type TlsServerOptions, type TlsWatcher } from '../server/tls.js';
 import type { Command } from './args.js';
+import type { CliIo } from './io.js';
 import { needsPublicGood, setupEngine } from './setup.js';
 import { PUBLIC_GOOD } from '../checks/signature/index.js';
 
 type ServeCommand = Extract<Command, { command: 'serve' }>;
 
-function kubeConfigFromEnvironment(required: boolean): KubeConfig | undefined {
-  if (
-    !required &&
-    process.env.KUBERNETES_SERVICE_HOST === undefined &&
-    process.env.KUBECONFIG === undefined
-  ) {
+function kubeConfigFromEnvironment(required: boolean, env: CliIo['env']): KubeConfig | undefined {
+  if (!required && env.KUBERNETES_SERVICE_HOST === undefined && env.KUBECONFIG === undefined) {
     return undefined;
   }
   const kc = new KubeConfig();
@@ -43,10 +39,10 @@ function kubeConfigFromEnvironment(required: boolean): KubeConfig | undefined {
   return kc;
 }
 
-export async function runServe(cmd: ServeCommand, logger: Logger): Promise<number> {
+export async function runServe(cmd: ServeCommand, logger: Logger, io: CliIo): Promise<number> {
   const metrics = createMetrics({ defaultMetrics: true });
-  const kubeConfig = kubeConfigFromEnvironment(cmd.watchPolicies || cmd.pullSecrets);
-  const cacheDir = process.env.IMAGEGATE_CACHE_DIR;
+  const kubeConfig = kubeConfigFromEnvironment(cmd.watchPolicies || cmd.pullSecrets, io.env);
+  const cacheDir = io.env.IMAGEGATE_CACHE_DIR;
   const setup = await setupEngine(cmd.common, logger, {
     watchPolicies: cmd.watchPolicies,
     pullSecrets: cmd.pullSecrets,
@@ -72,7 +68,7 @@ export async function runServe(cmd: ServeCommand, logger: Logger): Promise<numbe
       ...(cmd.clientCa !== undefined ? { clientCaFile: cmd.clientCa } : {}),
     });
   } else {
-    const dir = process.env.IMAGEGATE_DATA_DIR ?? join(tmpdir(), 'imagegate');
+    const dir = io.env.IMAGEGATE_DATA_DIR ?? join(tmpdir(), 'imagegate');
     const dev = await createDevCertificate(dir);
     https = {
       cert: dev.cert,
@@ -112,7 +108,7 @@ export async function runServe(cmd: ServeCommand, logger: Logger): Promise<numbe
       return { ...policies, degraded, unmatched };
     },
     https,
-    mutate: (review, signal, deadline) => mutateAdmission(review, engine, signal, deadline),
+    mutate: true,
   });
 
   const stopping = new AbortController();
@@ -160,8 +156,7 @@ export async function runServe(cmd: ServeCommand, logger: Logger): Promise<numbe
         .then(() => audit.flush())
         .finally(resolve);
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    io.onStop(stop);
   });
   return 0;
 }

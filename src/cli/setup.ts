@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import {
-  compileSignatureCheck,
   defaultCacheDir,
   loadTrustedRoots,
   parseTrustedRootFlag,
@@ -14,20 +13,23 @@ import {
   VerdictCache,
   type TrustedRootStore,
 } from '../checks/signature/index.js';
-import { compileBaseCheck } from '../checks/base/index.js';
-import { compileSizeCheck } from '../checks/size.js';
-import type { Engine, RequestScope } from '../engine.js';
+import { checkCompilers, type CheckCompilers } from '../checks/kinds.js';
+import type { Engine } from '../engine.js';
 import { errorMessage } from '../errors.js';
 import { createSecretReader, ownNamespace } from '../kube/secrets.js';
 import { BUILTIN_POLICY } from '../policy/builtin.js';
-import type { CheckCompilers } from '../policy/compile.js';
 import { loadPolicyFiles } from '../policy/load.js';
 import type { ImagePolicyDocument, SignatureSpec } from '../policy/policy.schema.js';
 import { PolicyStore, type SourceState } from '../policy/store.js';
 import { describeUnmatched } from '../policy/unmatched.js';
-import { createRegistry, readPullSecrets, registryOptionsFrom, type Registry } from '../registry/index.js';
-import { TtlCache } from '../registry/cache.js';
-import type { CredentialStore } from '../registry/credentials.js';
+import {
+  createRegistry,
+  credentialChain,
+  pullSecretProvider,
+  registryOptionsFrom,
+  type CredentialProvider,
+  type Registry,
+} from '../registry/index.js';
 import type { CommonOptions } from './args.js';
 
 export interface Setup {
@@ -80,29 +82,12 @@ export function needsPublicGood(docs: readonly ImagePolicyDocument[]): boolean {
   );
 }
 
-const PULL_SECRET_TTL_MS = 30_000;
-
-/** Pull credentials per pod, read like the kubelet does, cached briefly per (namespace, names). */
-function pullCredentials(kubeConfig: KubeConfig, logger: Logger) {
-  const api = kubeConfig.makeApiClient(CoreV1Api);
-  const cache = new TtlCache<Promise<CredentialStore | undefined>>(5000);
-  return (scope: RequestScope): Promise<CredentialStore | undefined> => {
-    const key = `${scope.namespace}\n${scope.serviceAccount ?? 'default'}\n${(scope.pullSecrets ?? []).join(',')}`;
-    const hit = cache.get(key);
-    if (hit !== undefined) return hit;
-    const store = readPullSecrets(api, {
-      namespace: scope.namespace,
-      imagePullSecrets: (scope.pullSecrets ?? []).map((name) => ({ name })),
-      serviceAccountName: scope.serviceAccount,
-    }).catch((err: unknown) => {
-      // Without the pod's credentials the registry may still answer anonymously; never cache this.
-      cache.delete(key);
-      logger.warn({ namespace: scope.namespace }, `cannot read pull secrets: ${errorMessage(err)}`);
-      return undefined;
-    });
-    cache.set(key, store, PULL_SECRET_TTL_MS);
-    return store;
-  };
+/** The pod's pull secrets, read like the kubelet does (serve --pull-secrets); unreadable ones are logged. */
+function pullSecrets(kubeConfig: KubeConfig, logger: Logger): CredentialProvider {
+  return pullSecretProvider(kubeConfig.makeApiClient(CoreV1Api), {
+    onError: (identity, err) =>
+      logger.warn({ namespace: identity.namespace }, `cannot read pull secrets: ${errorMessage(err)}`),
+  });
 }
 
 export async function setupEngine(
@@ -115,9 +100,18 @@ export async function setupEngine(
     insecure: options.insecureRegistry,
     allow: options.allowRegistry,
   });
-  const registry = createRegistry(registryOptions, {
-    ...(setup.onRegistryRequest !== undefined ? { onRequest: setup.onRegistryRequest } : {}),
+  const credentials = credentialChain({
+    ...(setup.pullSecrets === true && setup.kubeConfig !== undefined
+      ? { pullSecrets: pullSecrets(setup.kubeConfig, logger) }
+      : {}),
+    ...registryOptions.credentialSources,
   });
+  const registry = createRegistry(
+    { ...registryOptions, credentials },
+    {
+      ...(setup.onRegistryRequest !== undefined ? { onRequest: setup.onRegistryRequest } : {}),
+    },
+  );
 
   const fileDocs = options.policy.length > 0 ? await loadPolicyFiles(options.policy) : [];
   const useBuiltin = options.policy.length === 0 && setup.watchPolicies !== true;
@@ -146,11 +140,7 @@ export async function setupEngine(
     cache: verdicts,
     ...(secrets !== undefined ? { secrets } : {}),
   };
-  const compilers: CheckCompilers = {
-    size: compileSizeCheck,
-    signature: (spec, name) => compileSignatureCheck(spec, name, signatureDeps),
-    base: (spec, name, imageSignature) => compileBaseCheck(spec, name, imageSignature, signatureDeps),
-  };
+  const compilers = checkCompilers(signatureDeps);
 
   const required = [
     ...(options.policy.length > 0 ? ['files'] : []),
@@ -174,23 +164,23 @@ export async function setupEngine(
   if (options.mode !== undefined)
     logger.info({ mode: options.mode }, 'global mode override: every policy runs in this mode');
 
-  const credentialsFor =
-    setup.pullSecrets === true && setup.kubeConfig !== undefined
-      ? pullCredentials(setup.kubeConfig, logger)
-      : undefined;
   const engine: Engine = {
     policies: () => store.policies(),
     settings: {
       ...(unmatched !== undefined ? { unmatched } : {}),
       ...(options.mode !== undefined ? { modeOverride: options.mode } : {}),
     },
-    registry: async (scope) => {
-      const credentials = await credentialsFor?.(scope);
-      return registry.access({
-        ...(credentials !== undefined ? { credentials } : {}),
-        ...(scope.deadline !== undefined ? { deadline: scope.deadline } : {}),
-      });
-    },
+    registry: (scope) =>
+      Promise.resolve(
+        registry.access({
+          identity: {
+            namespace: scope.namespace,
+            serviceAccount: scope.serviceAccount,
+            pullSecrets: scope.pullSecrets,
+          },
+          ...(scope.deadline !== undefined ? { deadline: scope.deadline } : {}),
+        }),
+      ),
   };
   return { engine, store, compilers, registry, trustedRoots, verdicts };
 }

@@ -5,7 +5,7 @@
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors.js';
-import { TtlCache } from '../registry/cache.js';
+import { TtlCache } from '../shared/cache.js';
 import { withTimeout } from './with-timeout.js';
 
 const TTL_MS = 60_000;

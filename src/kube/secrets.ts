@@ -4,9 +4,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import type { SecretKeyReference, SecretReader } from '../checks/signature/index.js';
+import type { KeySecretReader, SecretKeyReference } from '../checks/signature/index.js';
 import { SignatureError, errorMessage } from '../errors.js';
-import { TtlCache } from '../registry/cache.js';
+import { TtlCache } from '../shared/cache.js';
 import { withTimeout } from './with-timeout.js';
 
 const TTL_MS = 60_000;
@@ -26,7 +26,7 @@ export function createSecretReader(
   kubeConfig: KubeConfig,
   defaultNamespace: string,
   timeoutMs = 3000,
-): SecretReader {
+): KeySecretReader {
   const api = kubeConfig.makeApiClient(CoreV1Api);
   const cache = new TtlCache<Promise<Record<string, string>>>(1000);
   return {

@@ -1,14 +1,14 @@
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors.js';
-import { compilePolicy, type CheckCompilers } from './compile.js';
-import type { ImagePolicyDocument } from './policy.schema.js';
+import { compilePolicy, type CheckCompilers, type CompiledPolicy } from './compile.js';
 import type { PolicyStore } from './store.js';
 import { validatePolicyDocument } from './validate.js';
 import type { PolicyVerdict } from './watch.js';
 
 /**
  * Cluster policies: each resource is validated and compiled on its own, so one bad resource is
- * rejected (with its status condition) while the others, and its own last good version, stay.
+ * rejected (with its status condition) while the others, and its own last good version, stay. A
+ * resource is compiled once per change of what it says (name and spec), not per delivered list.
  */
 export function clusterPolicyHandler(
   store: PolicyStore,
@@ -16,7 +16,7 @@ export function clusterPolicyHandler(
   logger: Pick<Logger, 'error'>,
   onRejected: (count: number) => void,
 ): (docs: unknown[]) => PolicyVerdict {
-  const lastGood = new Map<string, ImagePolicyDocument>();
+  const lastGood = new Map<string, { said: string; compiled: CompiledPolicy }>();
   return (docs) => {
     const verdict: PolicyVerdict = { accepted: [], rejected: [] };
     const present = new Set<string>();
@@ -24,10 +24,18 @@ export function clusterPolicyHandler(
       const name = (raw as { metadata?: { name?: unknown } }).metadata?.name;
       const label = typeof name === 'string' ? name : '(unnamed)';
       present.add(label);
+      // What compiling depends on; status and metadata updates (ours included) change nothing.
+      const said = JSON.stringify([
+        (raw as { apiVersion?: unknown }).apiVersion,
+        (raw as { kind?: unknown }).kind,
+        name,
+        (raw as { spec?: unknown }).spec,
+      ]);
       try {
-        const doc = validatePolicyDocument(raw, `ImagePolicy ${label}`);
-        compilePolicy(doc, compilers);
-        lastGood.set(label, doc);
+        if (lastGood.get(label)?.said !== said) {
+          const doc = validatePolicyDocument(raw, `ImagePolicy ${label}`);
+          lastGood.set(label, { said, compiled: compilePolicy(doc, compilers) });
+        }
         verdict.accepted.push(label);
       } catch (err) {
         verdict.rejected.push({ name: label, error: errorMessage(err) });
@@ -38,7 +46,10 @@ export function clusterPolicyHandler(
       }
     }
     for (const name of [...lastGood.keys()]) if (!present.has(name)) lastGood.delete(name);
-    store.replace('cluster', [...lastGood.values()]);
+    store.install(
+      'cluster',
+      [...lastGood.values()].map((p) => p.compiled),
+    );
     onRejected(verdict.rejected.length);
     return verdict;
   };

@@ -1,32 +1,16 @@
 /**
- * Compile once, evaluate many: turns validated ImagePolicy documents into matchers and checks.
- * Evaluation (match.ts, review.ts) is then cheap and pure.
+ * Compile once, evaluate many: turns validated ImagePolicy documents into matchers and checks (one per
+ * section of the check table, src/checks/kinds.ts). Evaluation (src/evaluate.ts) then only runs them.
  */
-import type { Check } from '../checks/check.js';
+import type { Check, CompileContext } from '../checks/check.js';
+import { CHECK_KINDS, type CheckCompilers, type CheckKindName } from '../checks/kinds.js';
 import { ConfigError } from '../errors.js';
 import { compileGlob, compileNameGlob, globHasVersion, type GlobMatcher } from './glob.js';
-import type {
-  BaseSpec,
-  ImagePolicyDocument,
-  NamespaceSelector,
-  OnErrorAction,
-  PolicyMode,
-  SignatureSpec,
-  SizeSpec,
-} from './policy.schema.js';
+import type { ImagePolicyDocument, NamespaceSelector, OnErrorAction, PolicyMode } from './policy.schema.js';
 
 export const DEFAULT_PLATFORMS: readonly string[] = ['linux/amd64'];
 
-/** Compilers for the check sections; absent means this build cannot run that check. */
-export interface CheckCompilers {
-  signature?: (spec: SignatureSpec, policyName: string) => Check;
-  size?: (spec: SizeSpec, policyName: string) => Check;
-  /**
-   * `imageSignature` is the same policy's `signature` section: the base check verifies provenance
-   * attestations of the image with it (and shares the verdict with the signature check).
-   */
-  base?: (spec: BaseSpec, policyName: string, imageSignature: SignatureSpec | undefined) => Check;
-}
+export type { CheckCompilers } from '../checks/kinds.js';
 
 export interface CompiledPolicy {
   name: string;
@@ -42,7 +26,7 @@ export interface CompiledPolicy {
   matchesNamespace(namespace: string, labels: Record<string, string> | undefined): boolean;
   /** True when matchesNamespace needs the namespace's labels. */
   usesNamespaceLabels: boolean;
-  checks: readonly Check[];
+  checks: readonly Check<CheckKindName>[];
   /** The source document, for status reporting. */
   document: ImagePolicyDocument;
 }
@@ -88,28 +72,21 @@ export function compilePolicy(doc: ImagePolicyDocument, compilers: CheckCompiler
   const spec = doc.spec;
   const include = imageMatcher(spec.images);
   const exclude = imageMatcher(spec.exclude ?? []);
-  const checks: Check[] = [];
-  const sections = [
-    ['signature', spec.signature, compilers.signature],
-    ['size', spec.size, compilers.size],
-    ['base', spec.base, compilers.base],
-  ] as const;
-  for (const [section, value, compiler] of sections) {
-    if (value === undefined) continue;
-    if (compiler === undefined) {
+  const sections: Readonly<Record<string, unknown>> = spec;
+  const checks: Check<CheckKindName>[] = [];
+  for (const kind of CHECK_KINDS) {
+    const section = sections[kind.name];
+    if (section === undefined) continue;
+    // Schema-valid, so the section has the type its compiler takes; the loop loses the pairing.
+    const compile = compilers[kind.name] as
+      ((s: unknown, c: CompileContext) => Check<CheckKindName>) | undefined;
+    if (compile === undefined) {
       throw new ConfigError(
         'POLICY_INVALID',
-        `ImagePolicy "${name}": spec.${section} is not supported by this imagegate build`,
+        `ImagePolicy "${name}": spec.${kind.name} is not supported by this imagegate build`,
       );
     }
-    // The compilers are typed per section; the tuple above loses the pairing.
-    checks.push(
-      (compiler as (s: typeof value, n: string, sig: SignatureSpec | undefined) => Check)(
-        value,
-        name,
-        spec.signature,
-      ),
-    );
+    checks.push(compile(section, { policyName: name, sections }));
   }
   return {
     name,

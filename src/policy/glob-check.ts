@@ -7,7 +7,7 @@
  * (`Registry.Example.com`, `:443`, `127.1`) are not refused: glob.ts canonicalises them like
  * references (docs/policy.md, "Image globs").
  */
-import { canonicalHost } from '../registry/host.js';
+import { canonicalHost } from '../shared/host.js';
 import { LAYOUT_REGISTRY } from '../registry/layout.js';
 import { globHasVersion } from './glob.js';
 import type { ImagePolicyDocument } from './policy.schema.js';

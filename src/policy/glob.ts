@@ -13,7 +13,7 @@
  * (a dozen `**` against a deep name cost what one does). Which globs a policy may hold at all is
  * decided by glob-check.ts.
  */
-import { policyHost, withPolicyHost } from '../registry/host.js';
+import { policyHost, withPolicyHost } from '../shared/host.js';
 
 export type GlobMatcher = (subject: string) => boolean;
 

@@ -1,11 +1,18 @@
 /**
- * The ImagePolicy schema: the single source of truth for policy-file validation, the TypeScript
+ * The ImagePolicy schema (the check sections come from the check table, src/checks/kinds.ts): the single source of truth for policy-file validation, the TypeScript
  * types, and the CRD's openAPIV3Schema (scripts/generate-crd.ts renders it into the chart).
  *
  * Keep it a *structural* schema as Kubernetes requires: every node has a type, no top-level anyOf,
  * int-or-string via `x-kubernetes-int-or-string`. Public contract: field names never change.
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { checkSectionSchemas } from '../checks/kinds.js';
+
+// The check sections' schema pieces live with their checks; re-exported for the policy's users.
+export { SignatureSpec, Authority } from '../checks/signature/schema.js';
+export { SizeSpec } from '../checks/size.js';
+export { BaseSpec, BaseAllowed } from '../checks/base/schema.js';
+export { Quantity } from '../checks/quantity.js';
 
 export const API_GROUP = 'imagegate.dev';
 export const API_VERSION = 'v1alpha1';
@@ -21,112 +28,6 @@ export const ImageGlob = Type.Object(
       maxLength: 512,
       description: 'Image reference glob, anchored: * matches one path segment, ** any number.',
     }),
-  },
-  strict,
-);
-
-/** Kubernetes quantity (e.g. 300Mi, 1G, 1048576). */
-export const Quantity = Type.Union(
-  [Type.Integer({ minimum: 0 }), Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$' })],
-  { 'x-kubernetes-int-or-string': true, description: 'Kubernetes quantity, e.g. 300Mi.' },
-);
-
-export const SecretKeyRef = Type.Object(
-  {
-    namespace: Type.Optional(Type.String({ minLength: 1, maxLength: 63 })),
-    name: Type.String({ minLength: 1, maxLength: 253 }),
-    key: Type.String({ minLength: 1, maxLength: 253 }),
-  },
-  strict,
-);
-
-export const KeyAuthority = Type.Object(
-  {
-    pem: Type.Optional(Type.String({ minLength: 1, maxLength: 16384, description: 'PEM public key.' })),
-    secretRef: Type.Optional(SecretKeyRef),
-    hashAlgorithm: Type.Optional(
-      Type.Union([Type.Literal('sha256'), Type.Literal('sha384'), Type.Literal('sha512')]),
-    ),
-    trustedRoot: Type.Optional(
-      Type.String({
-        minLength: 1,
-        maxLength: 253,
-        description:
-          "Trusted root whose transparency logs and TSAs verify this key's entries; default public-good.",
-      }),
-    ),
-  },
-  {
-    ...strict,
-    description: 'A public key (ECDSA P-256/P-384, RSA, Ed25519): exactly one of pem or secretRef.',
-  },
-);
-
-export const KeylessAuthority = Type.Object(
-  {
-    issuer: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
-    issuerRegExp: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
-    subject: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
-    subjectRegExp: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
-    trustedRoot: Type.Optional(
-      Type.String({
-        minLength: 1,
-        maxLength: 253,
-        description: 'Name of a trusted root; default public-good.',
-      }),
-    ),
-  },
-  {
-    ...strict,
-    description: 'A Fulcio identity: one of issuer/issuerRegExp and one of subject/subjectRegExp.',
-  },
-);
-
-export const Authority = Type.Object(
-  {
-    name: Type.Optional(Type.String({ minLength: 1, maxLength: 253 })),
-    key: Type.Optional(KeyAuthority),
-    keyless: Type.Optional(KeylessAuthority),
-  },
-  { ...strict, description: 'Exactly one of key or keyless.' },
-);
-
-export const SignatureSpec = Type.Object(
-  {
-    authorities: Type.Array(Authority, { minItems: 1, maxItems: 32 }),
-    transparencyLog: Type.Optional(Type.Union([Type.Literal('required'), Type.Literal('optional')])),
-    threshold: Type.Optional(Type.Integer({ minimum: 1, maximum: 32 })),
-  },
-  strict,
-);
-
-export const SizeSpec = Type.Object(
-  {
-    maxCompressed: Type.Optional(Quantity),
-    maxLayers: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 })),
-  },
-  strict,
-);
-
-export const BaseAllowed = Type.Object(
-  {
-    image: Type.String({ minLength: 1, maxLength: 512, description: 'Glob over the base image reference.' }),
-    signature: Type.Optional(SignatureSpec),
-    candidates: Type.Optional(
-      Type.Array(Type.String({ minLength: 1, maxLength: 512 }), {
-        maxItems: 16,
-        description: 'Tagged references whose current digests are tried when an image makes no base claim.',
-      }),
-    ),
-  },
-  strict,
-);
-
-export const BaseSpec = Type.Object(
-  {
-    allowed: Type.Array(BaseAllowed, { minItems: 1, maxItems: 64 }),
-    proof: Type.Optional(Type.Union([Type.Literal('claim'), Type.Literal('signed'), Type.Literal('layers')])),
-    maxAge: Type.Optional(Type.String({ pattern: '^[0-9]+(s|m|h|d|w)$', description: 'e.g. 30d' })),
   },
   strict,
 );
@@ -176,9 +77,8 @@ export const ImagePolicySpec = Type.Object(
         description: 'Platforms checked in multi-arch images: default [linux/amd64]; [all] checks every one.',
       }),
     ),
-    signature: Type.Optional(SignatureSpec),
-    size: Type.Optional(SizeSpec),
-    base: Type.Optional(BaseSpec),
+    // signature, size, base, …: one optional section per entry of the check table.
+    ...checkSectionSchemas(),
   },
   strict,
 );
@@ -200,11 +100,6 @@ export const ImagePolicyDocument = Type.Object(
 
 export type ImagePolicySpec = Static<typeof ImagePolicySpec>;
 export type ImagePolicyDocument = Static<typeof ImagePolicyDocument>;
-export type SignatureSpec = Static<typeof SignatureSpec>;
-export type Authority = Static<typeof Authority>;
-export type SizeSpec = Static<typeof SizeSpec>;
-export type BaseSpec = Static<typeof BaseSpec>;
-export type BaseAllowed = Static<typeof BaseAllowed>;
 export type NamespaceSelector = Static<typeof NamespaceSelector>;
 export type PolicyMode = Static<typeof Mode>;
 export type OnErrorAction = Static<typeof OnError>;

@@ -30,13 +30,7 @@ export class PolicyStore {
   replace(source: string, docs: readonly ImagePolicyDocument[]): CompiledPolicy[] {
     const previous = this.states.get(source);
     try {
-      const compiled = compilePolicies(docs, this.compilers);
-      this.sets.set(source, compiled);
-      this.recompute();
-      const state: SourceState = { loaded: true, count: compiled.length };
-      this.states.set(source, state);
-      this.onChange?.(source, state);
-      return compiled;
+      return this.install(source, compilePolicies(docs, this.compilers));
     } catch (err) {
       const state: SourceState = {
         loaded: previous?.loaded ?? false,
@@ -47,6 +41,16 @@ export class PolicyStore {
       this.onChange?.(source, state);
       throw err;
     }
+  }
+
+  /** Installs a source's policies compiled by the caller (cluster policies compile one by one). */
+  install(source: string, compiled: CompiledPolicy[]): CompiledPolicy[] {
+    this.sets.set(source, compiled);
+    this.recompute();
+    const state: SourceState = { loaded: true, count: compiled.length };
+    this.states.set(source, state);
+    this.onChange?.(source, state);
+    return compiled;
   }
 
   /** Records a failure to read a source without touching its policies. */

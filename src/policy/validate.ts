@@ -1,13 +1,13 @@
 /**
  * Validation of ImagePolicy documents against the schema (the same one the CRD is generated from),
- * plus the semantic rules a JSON schema cannot say (exactly one of key/keyless, regexps compile).
+ * plus the semantic rules a JSON schema cannot say, which each check section states (src/checks/kinds.ts).
  * Errors name the document, the field and the problem.
  */
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ConfigError } from '../errors.js';
+import { checkSectionProblems } from '../checks/kinds.js';
 import { imageGlobProblems } from './glob-check.js';
-import { identityPatternProblem } from './identity-pattern.js';
-import { ImagePolicyDocument, POLICY_API_VERSION, POLICY_KIND, type Authority } from './policy.schema.js';
+import { ImagePolicyDocument, POLICY_API_VERSION, POLICY_KIND } from './policy.schema.js';
 
 const checker = TypeCompiler.Compile(ImagePolicyDocument);
 
@@ -26,31 +26,6 @@ function allowedValues(schema: unknown): string[] | undefined {
   if (!Array.isArray(options) || options.length === 0) return undefined;
   const values = options.map((o) => (o as { const?: unknown }).const);
   return values.every((v): v is string => typeof v === 'string') ? values : undefined;
-}
-
-function describeAuthorityProblems(where: string, a: Authority, i: number, problems: string[]): void {
-  const at = `${where}.authorities[${i}]`;
-  if ((a.key === undefined) === (a.keyless === undefined)) {
-    problems.push(`${at}: exactly one of "key" or "keyless" is required`);
-  }
-  if (a.key !== undefined && (a.key.pem === undefined) === (a.key.secretRef === undefined)) {
-    problems.push(`${at}.key: exactly one of "pem" or "secretRef" is required`);
-  }
-  if (a.keyless !== undefined) {
-    const k = a.keyless;
-    if ((k.issuer === undefined) === (k.issuerRegExp === undefined)) {
-      problems.push(`${at}.keyless: exactly one of "issuer" or "issuerRegExp" is required`);
-    }
-    if ((k.subject === undefined) === (k.subjectRegExp === undefined)) {
-      problems.push(`${at}.keyless: exactly one of "subject" or "subjectRegExp" is required`);
-    }
-    for (const field of ['issuerRegExp', 'subjectRegExp'] as const) {
-      const source = k[field];
-      if (source === undefined) continue;
-      const problem = identityPatternProblem(source, `${at}.keyless.${field}`);
-      if (problem !== undefined) problems.push(problem);
-    }
-  }
 }
 
 /**
@@ -85,30 +60,11 @@ export function validatePolicyDocument(doc: unknown, source: string): ImagePolic
     );
     if (problems.length >= 10) break;
   }
+  // The rules a schema cannot say belong to each check section (src/checks/kinds.ts).
+  // Globs that can never match a normalised reference are refused with the form to write (glob-check.ts).
   if (problems.length === 0) {
     const spec = (doc as ImagePolicyDocument).spec;
-    problems.push(...imageGlobProblems(spec));
-    spec.signature?.authorities.forEach((a, i) =>
-      describeAuthorityProblems('spec.signature', a, i, problems),
-    );
-    spec.base?.allowed.forEach((entry, j) =>
-      entry.signature?.authorities.forEach((a, i) =>
-        describeAuthorityProblems(`spec.base.allowed[${j}].signature`, a, i, problems),
-      ),
-    );
-    const t = spec.signature?.threshold;
-    if (t !== undefined && spec.signature !== undefined && t > spec.signature.authorities.length) {
-      problems.push(
-        `spec.signature.threshold: ${t} is more than the ${spec.signature.authorities.length} authorities`,
-      );
-    }
-    if (
-      spec.size !== undefined &&
-      spec.size.maxCompressed === undefined &&
-      spec.size.maxLayers === undefined
-    ) {
-      problems.push('spec.size: set maxCompressed and/or maxLayers');
-    }
+    problems.push(...imageGlobProblems(spec), ...checkSectionProblems(spec));
   }
   if (problems.length > 0) {
     throw new ConfigError('POLICY_INVALID', `${where}: invalid policy: ${problems.join('; ')}`);

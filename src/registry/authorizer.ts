@@ -4,9 +4,10 @@
  */
 import { RegistryError } from '../errors.js';
 import { parseChallenge, parseTokenResponse, type Challenge } from './auth.js';
-import { SingleFlight, TtlCache } from './cache.js';
+import { TtlCache } from '../shared/cache.js';
+import { SingleFlight } from './cache.js';
 import { apiHost, type Connections } from './connections.js';
-import { credentialKey, type Credential } from './credentials.js';
+import { credentialKey, type Credential } from './credentials/index.js';
 import { describeErrorBody, discard, header, readBody, send, type HttpResponse } from './http.js';
 import { statusError } from './status-error.js';
 
@@ -17,11 +18,12 @@ function basicAuthorization(cred: Extract<Credential, { kind: 'basic' }>): strin
 export class Authorizer {
   readonly #connections: Connections;
   readonly #challenges = new Map<string, Challenge>();
-  readonly #tokens = new TtlCache<string>(1024);
+  readonly #tokens: TtlCache<string>;
   readonly #flights = new SingleFlight();
 
-  constructor(connections: Connections) {
+  constructor(connections: Connections, now?: () => number) {
     this.#connections = connections;
+    this.#tokens = new TtlCache<string>(1024, now);
   }
 
   /** The Authorization header for an endpoint whose challenge we already know, so it needs no 401 first. */

@@ -1,81 +1,10 @@
 /**
- * Caches for registry content. Digest-addressed content is immutable (bounded LRU by bytes); tag →
- * digest entries expire after a short TTL; failures are never stored (callers only `set` successes).
+ * Singleflight for registry fetches, and abort handling that turns a deadline into a TIMEOUT. The
+ * caches themselves live in src/shared/cache.ts (re-exported here for existing imports).
  */
 import { RegistryError } from '../errors.js';
 
-export class ByteLru<V> {
-  #entries = new Map<string, { value: V; bytes: number }>();
-  #bytes = 0;
-
-  constructor(readonly maxBytes: number) {}
-
-  get(key: string): V | undefined {
-    const entry = this.#entries.get(key);
-    if (entry === undefined) return undefined;
-    this.#entries.delete(key);
-    this.#entries.set(key, entry);
-    return entry.value;
-  }
-
-  set(key: string, value: V, bytes: number): void {
-    if (bytes > this.maxBytes / 4) return; // one entry never evicts most of the cache
-    const old = this.#entries.get(key);
-    if (old !== undefined) {
-      this.#bytes -= old.bytes;
-      this.#entries.delete(key);
-    }
-    this.#entries.set(key, { value, bytes });
-    this.#bytes += bytes;
-    for (const [k, e] of this.#entries) {
-      if (this.#bytes <= this.maxBytes) break;
-      this.#entries.delete(k);
-      this.#bytes -= e.bytes;
-    }
-  }
-
-  get size(): number {
-    return this.#entries.size;
-  }
-
-  get bytes(): number {
-    return this.#bytes;
-  }
-}
-
-export class TtlCache<V> {
-  #entries = new Map<string, { value: V; expires: number }>();
-
-  constructor(
-    readonly maxEntries: number,
-    readonly now: () => number = Date.now,
-  ) {}
-
-  get(key: string): V | undefined {
-    const entry = this.#entries.get(key);
-    if (entry === undefined) return undefined;
-    if (entry.expires <= this.now()) {
-      this.#entries.delete(key);
-      return undefined;
-    }
-    return entry.value;
-  }
-
-  set(key: string, value: V, ttlMs: number): void {
-    if (ttlMs <= 0) return;
-    this.#entries.delete(key);
-    this.#entries.set(key, { value, expires: this.now() + ttlMs });
-    while (this.#entries.size > this.maxEntries) {
-      const oldest = this.#entries.keys().next().value;
-      if (oldest === undefined) break;
-      this.#entries.delete(oldest);
-    }
-  }
-
-  delete(key: string): void {
-    this.#entries.delete(key);
-  }
-}
+export { ByteLru, TtlCache } from '../shared/cache.js';
 
 /**
  * Concurrent identical fetches share one request. The shared fetch gets its own signal, aborted only

@@ -4,22 +4,36 @@
  * per-request views that share one deadline and the pod's pull credentials.
  */
 import { RegistryError } from '../errors.js';
-import { ByteLru, SingleFlight, TtlCache } from './cache.js';
-import { chainCredentials, credentialKey, type CredentialStore } from './credentials.js';
+import { ByteLru, TtlCache } from '../shared/cache.js';
+import { SingleFlight } from './cache.js';
+import {
+  chainProviders,
+  credentialKey,
+  type CredentialProvider,
+  type PullIdentity,
+} from './credentials/provider.js';
 import { computeDigest, isDigest, verifyDigest, verifySize } from './digest.js';
 import { discard, header, readBody } from './http.js';
 import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, OCI_INDEX, baseMediaType } from './media-types.js';
 import type { RegistryOptions } from './options.js';
 import { formatReference } from './reference.js';
 import { parseManifest, toResolvedImage } from './resolve.js';
-import { Transport, type RegistryHooks, type RequestContext, type Target } from './transport.js';
+import {
+  credentialFor,
+  Transport,
+  type RegistryHooks,
+  type RequestContext,
+  type Target,
+} from './transport.js';
 import type { Descriptor, FetchedManifest, RegistryAccess, ResolvedImage } from './types.js';
 
 export type { RegistryHooks } from './transport.js';
 
 export interface AccessOptions {
-  /** Pull credentials for this request (e.g. the pod's imagePullSecrets); tried before the static ones. */
-  credentials?: CredentialStore | undefined;
+  /** Credentials for this request only; tried before the registry's own provider chain. */
+  credentials?: CredentialProvider | undefined;
+  /** Whose pull credentials to use (the pod's namespace, service account and imagePullSecrets). */
+  identity?: PullIdentity | undefined;
   /** Epoch ms when this request's budget ends; bounds how long a 429 Retry-After may be honoured. */
   deadline?: number | undefined;
 }
@@ -34,9 +48,9 @@ export class RegistryClient implements Registry {
   readonly #options: RegistryOptions;
   readonly #transport: Transport;
   readonly #tagTtlMs: number;
-  readonly #tags = new TtlCache<string>(4096);
+  readonly #tags: TtlCache<string>;
   /** Tags whose digest we have seen: a HEAD then saves re-pulling a cached manifest. */
-  readonly #lastDigest = new TtlCache<string>(4096);
+  readonly #lastDigest: TtlCache<string>;
   readonly #content: ByteLru<FetchedManifest | Uint8Array>;
   readonly #flights = new SingleFlight();
 
@@ -44,12 +58,15 @@ export class RegistryClient implements Registry {
     this.#options = options;
     this.#transport = new Transport(options, hooks);
     this.#tagTtlMs = options.tagTtlMs ?? 30_000;
+    this.#tags = new TtlCache<string>(4096, options.now);
+    this.#lastDigest = new TtlCache<string>(4096, options.now);
     this.#content = new ByteLru(options.cacheMaxBytes ?? 64 * 1024 * 1024);
   }
 
   access(options: AccessOptions = {}): RegistryAccess {
     const ctx: RequestContext = {
-      creds: chainCredentials(options.credentials, this.#options.credentials),
+      credentials: chainProviders([options.credentials, this.#options.credentials]),
+      identity: options.identity,
       deadline: options.deadline,
     };
     const resolved = new Map<string, Promise<ResolvedImage>>();
@@ -74,10 +91,6 @@ export class RegistryClient implements Registry {
     return access;
   }
 
-  close(): Promise<void> {
-    return this.#transport.close();
-  }
-
   async getManifest(
     ctx: RequestContext,
     ref: Target,
@@ -86,12 +99,14 @@ export class RegistryClient implements Registry {
   ): Promise<FetchedManifest> {
     const repoKey = `${ref.registry}/${ref.repository}`;
     const what = `manifest ${repoKey}${isDigest(tagOrDigest) ? '@' : ':'}${tagOrDigest}`;
-    const credKey = credentialKey(ctx.creds.lookup(ref.registry, ref.repository));
+    // Looked up only when a fetch is due: cached content needs no credentials.
+    const credKey = async (): Promise<string> =>
+      credentialKey(await credentialFor(ctx, ref.registry, ref.repository));
     if (isDigest(tagOrDigest)) {
       const key = `m:${repoKey}@${tagOrDigest}`;
       const hit = this.#content.get(key);
       if (hit !== undefined) return hit as FetchedManifest;
-      return this.#flights.do(`${key}|${credKey}`, signal, async (s) => {
+      return this.#flights.do(`${key}|${await credKey()}`, signal, async (s) => {
         const res = await this.#transport.exchange(
           ctx,
           ref,
@@ -117,7 +132,7 @@ export class RegistryClient implements Registry {
       const hit = this.#content.get(`m:${repoKey}@${cachedDigest}`);
       if (hit !== undefined) return hit as FetchedManifest;
     }
-    return this.#flights.do(`t:${tagKey}|${credKey}`, signal, async (s) => {
+    return this.#flights.do(`t:${tagKey}|${await credKey()}`, signal, async (s) => {
       const path = `/v2/${ref.repository}/manifests/${tagOrDigest}`;
       const known = this.#lastDigest.get(tagKey);
       if (known !== undefined && this.#content.get(`m:${repoKey}@${known}`) !== undefined) {
@@ -177,7 +192,7 @@ export class RegistryClient implements Registry {
     const key = `b:${repoKey}@${d.digest}`;
     const hit = this.#content.get(key);
     if (hit !== undefined) return hit as Uint8Array;
-    const credKey = credentialKey(ctx.creds.lookup(ref.registry, ref.repository));
+    const credKey = credentialKey(await credentialFor(ctx, ref.registry, ref.repository));
     return this.#flights.do(`${key}|${credKey}`, signal, async (s) => {
       const res = await this.#transport.exchange(
         ctx,
@@ -232,6 +247,11 @@ export class RegistryClient implements Registry {
     return artifactType === undefined
       ? descriptors
       : descriptors.filter((x) => x.artifactType === artifactType);
+  }
+
+  /** Closes the connection pools; pending requests fail. */
+  close(): Promise<void> {
+    return this.#transport.close();
   }
 }
 

@@ -6,23 +6,19 @@ import { rootCertificates } from 'node:tls';
 import { Agent, type Dispatcher } from 'undici';
 import { RegistryError } from '../errors.js';
 import type { HttpResponse } from './http.js';
-import {
-  isRegistryAllowed,
-  normaliseHost,
-  type RegistryEndpointOptions,
-  type RegistryOptions,
-} from './options.js';
+import { DOCKER_HUB, normaliseRegistryHost } from '../shared/docker-hub.js';
+import { isRegistryAllowed, type RegistryEndpointOptions, type RegistryOptions } from './options.js';
 
 export interface RegistryHooks {
   /** Called once per HTTP exchange: registry host, HTTP status or error code, duration. */
   onRequest?(registry: string, status: string, ms: number): void;
 }
 
-export const DEFAULT_TIMEOUT_MS = 10_000;
+export const DEFAULT_REGISTRY_REQUEST_TIMEOUT_MS = 10_000;
 
 /** Docker Hub's references say docker.io, its API lives elsewhere. */
 export function apiHost(host: string): string {
-  return host === 'docker.io' ? 'registry-1.docker.io' : host;
+  return host === DOCKER_HUB ? 'registry-1.docker.io' : host;
 }
 
 export class Connections {
@@ -36,7 +32,7 @@ export class Connections {
   constructor(options: RegistryOptions, hooks: RegistryHooks) {
     this.#options = options;
     this.#hooks = hooks;
-    this.timeoutMs = options.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.timeoutMs = options.requestTimeoutMs ?? DEFAULT_REGISTRY_REQUEST_TIMEOUT_MS;
     this.defaultAgent = new Agent({ connect: { timeout: this.timeoutMs } });
   }
 
@@ -45,7 +41,7 @@ export class Connections {
   }
 
   endpoint(host: string): RegistryEndpointOptions {
-    return this.#options.registries?.[normaliseHost(host)] ?? {};
+    return this.#options.registries?.[normaliseRegistryHost(host)] ?? {};
   }
 
   agent(host: string): Dispatcher {

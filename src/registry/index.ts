@@ -10,16 +10,7 @@ export {
   type RegistryOptions,
   type RegistryEndpointOptions,
 } from './options.js';
-export {
-  credentialsFromPullSecrets,
-  parseDockerConfig,
-  loadDockerConfig,
-  chainCredentials,
-  type Credential,
-  type CredentialStore,
-  type PullSecretLike,
-} from './credentials.js';
-export { readPullSecrets, type PullSecretRefs, type SecretReader } from './pull-secrets.js';
+export * from './credentials/index.js';
 export { openImage, type OpenedImage } from './open.js';
 export { createLayoutAccess, isLayoutReference, parseLayoutReference, LAYOUT_REGISTRY } from './layout.js';
 export { DEFAULT_PLATFORMS, formatPlatform, isAttestation } from './resolve.js';

@@ -4,7 +4,7 @@
  */
 import { open, readFile } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
-import { RegistryError, ReferenceError, errorMessage } from '../errors.js';
+import { RegistryError, ImageReferenceError, errorMessage } from '../errors.js';
 import { computeDigest, isDigest, verifyDigest, verifySize } from './digest.js';
 import { MAX_MANIFEST_BYTES, INDEX_TYPES, OCI_INDEX } from './media-types.js';
 import type { ImageReference } from './reference.js';
@@ -23,7 +23,7 @@ export function isLayoutReference(input: string): boolean {
 /** `oci:./out:v1` → { path: './out', tag: 'v1' }; `oci:/x@sha256:…` → digest. */
 export function parseLayoutReference(input: string): { path: string; reference: ImageReference } {
   if (!isLayoutReference(input))
-    throw new ReferenceError('INVALID_REFERENCE', `"${input}" does not start with oci:`);
+    throw new ImageReferenceError('INVALID_REFERENCE', `"${input}" does not start with oci:`);
   let rest = input.slice(LAYOUT_PREFIX.length);
   let digest: string | undefined;
   let tag: string | undefined;
@@ -32,16 +32,16 @@ export function parseLayoutReference(input: string): { path: string; reference: 
     digest = rest.slice(at + 1);
     rest = rest.slice(0, at);
     if (!isDigest(digest))
-      throw new ReferenceError('INVALID_REFERENCE', `"${input}": "${digest}" is not a digest`);
+      throw new ImageReferenceError('INVALID_REFERENCE', `"${input}": "${digest}" is not a digest`);
   } else {
     const colon = rest.lastIndexOf(':');
     if (colon > rest.lastIndexOf('/') && colon >= 0) {
       tag = rest.slice(colon + 1);
       rest = rest.slice(0, colon);
-      if (tag === '') throw new ReferenceError('INVALID_REFERENCE', `"${input}": empty tag`);
+      if (tag === '') throw new ImageReferenceError('INVALID_REFERENCE', `"${input}": empty tag`);
     }
   }
-  if (rest === '') throw new ReferenceError('INVALID_REFERENCE', `"${input}": empty layout path`);
+  if (rest === '') throw new ImageReferenceError('INVALID_REFERENCE', `"${input}": empty layout path`);
   return {
     path: rest,
     reference: {

@@ -3,12 +3,7 @@ export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 export const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
 export const DOCKER_MANIFEST_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
-export const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
-export const DOCKER_CONFIG = 'application/vnd.docker.container.image.v1+json';
-export const OCI_LAYER_GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip';
-export const DOCKER_LAYER_GZIP = 'application/vnd.docker.image.rootfs.diff.tar.gzip';
 
-export const IMAGE_MANIFEST_TYPES: readonly string[] = [OCI_MANIFEST, DOCKER_MANIFEST];
 export const INDEX_TYPES: readonly string[] = [OCI_INDEX, DOCKER_MANIFEST_LIST];
 
 /** Accept list for manifests, as a container runtime sends it. */
@@ -17,7 +12,6 @@ export const MANIFEST_ACCEPT = [OCI_INDEX, DOCKER_MANIFEST_LIST, OCI_MANIFEST, D
 const MiB = 1024 * 1024;
 export const MAX_MANIFEST_BYTES = 4 * MiB;
 export const MAX_CONFIG_BYTES = 8 * MiB;
-export const MAX_SIGNATURE_PAYLOAD_BYTES = 1 * MiB;
 
 /** Base media type without parameters, lowercased. */
 export function baseMediaType(contentType: string | undefined): string {

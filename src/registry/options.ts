@@ -3,20 +3,19 @@
  * credentials) and how long one request may take. Built once at start-up from the YAML file and the
  * `--insecure-registry` / `--allow-registry` flags.
  */
-import { readFile } from 'node:fs/promises';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, errorMessage } from '../errors.js';
-import {
-  type Credential,
-  type CredentialStore,
-  loadDockerConfig,
-  StaticCredentialStore,
-  chainCredentials,
-} from './credentials.js';
-import { canonicalHost } from './host.js';
+import { readConfigText } from './config-text.js';
+import { credentialChain, type CredentialSources } from './credentials/chain.js';
+import { loadDockerConfig } from './credentials/docker-config.js';
+import { Keyring } from './credentials/keyring.js';
+import type { Credential, CredentialProvider } from './credentials/provider.js';
 import { HOST_PATTERN, RegistryConfigFile } from './options.schema.js';
+import { parseDurationMs } from '../shared/duration.js';
+import { normaliseRegistryHost } from '../shared/docker-hub.js';
+import { canonicalHost } from '../shared/host.js';
 
 export interface RegistryEndpointOptions {
   insecure?: boolean;
@@ -30,7 +29,10 @@ export interface RegistryOptions {
   /** When set, only these registries (exact HOST[:PORT], or `*.suffix`) are ever contacted. */
   allow?: string[];
   registries?: Record<string, RegistryEndpointOptions>;
-  credentials?: CredentialStore;
+  /** The credential provider chain (see credentials/chain.ts); per-request identities are passed to it. */
+  credentials?: CredentialProvider;
+  /** The providers read from the config file, for callers that build the chain with more providers. */
+  credentialSources?: Omit<CredentialSources, 'pullSecrets'>;
   /** Per HTTP request, including connect; default 10 s. */
   requestTimeoutMs?: number;
   /** Digest-addressed cache size; default 64 MiB. */
@@ -39,15 +41,11 @@ export interface RegistryOptions {
   tagTtlMs?: number;
   /** Redirects followed per request; default 5. */
   maxRedirects?: number;
+  /** The clock for TTLs (tag → digest, bearer tokens); default Date.now. Tests inject one. */
+  now?: () => number;
 }
 
 const HOST_RE = new RegExp(HOST_PATTERN);
-
-export function normaliseHost(host: string): string {
-  // The same canonical host as references (host.ts); `*.suffix` patterns only lowercase.
-  const h = host.trim().toLowerCase();
-  return canonicalHost(h) ?? h;
-}
 
 /** A port the URL parser refuses (above 65535) makes the host invalid; `*.suffix` has no port. */
 function validHost(host: string): boolean {
@@ -58,15 +56,15 @@ function checkHost(host: string, flag: string): string {
   if (!validHost(host)) {
     throw new ConfigError('USAGE', `${flag} expects HOST[:PORT] with a port up to 65535, got "${host}"`);
   }
-  return normaliseHost(host);
+  return normaliseRegistryHost(host);
 }
 
 /** Is `registry` in the allowlist? Undefined allowlist allows everything. */
 export function isRegistryAllowed(allow: readonly string[] | undefined, registry: string): boolean {
   if (allow === undefined) return true;
-  const r = normaliseHost(registry);
+  const r = normaliseRegistryHost(registry);
   return allow.some((a) => {
-    const entry = normaliseHost(a);
+    const entry = normaliseRegistryHost(a);
     if (entry.startsWith('*.')) return r.endsWith(entry.slice(1)) && r.length > entry.length - 1;
     return entry === r;
   });
@@ -74,22 +72,16 @@ export function isRegistryAllowed(allow: readonly string[] | undefined, registry
 
 export function parseDuration(value: number | string, what: string): number {
   if (typeof value === 'number') return value * 1000;
-  const m = /^([0-9]+(?:\.[0-9]+)?)(ms|s|m)$/.exec(value);
-  if (m === null) throw new ConfigError('CONFIG_INVALID', `${what}: "${value}" is not a duration like 10s`);
-  const n = Number(m[1]);
-  return m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : n * 60_000;
+  const ms = parseDurationMs(value, { units: ['ms', 's', 'm'] });
+  if (ms === undefined) {
+    throw new ConfigError('CONFIG_INVALID', `${what}: "${value}" is not a duration like 10s`);
+  }
+  return ms;
 }
 
 /** Reads and validates a `--registry-config` YAML file. Relative paths in it are relative to the file. */
 export async function loadRegistryConfig(file: string): Promise<RegistryOptions> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError('CONFIG_INVALID', `cannot read registry config ${file}: ${errorMessage(err)}`, {
-      cause: err,
-    });
-  }
+  const text = await readConfigText(file, 'cannot read registry config');
   let doc: unknown;
   try {
     doc = parseYaml(text) ?? {};
@@ -116,15 +108,15 @@ export async function loadRegistryConfig(file: string): Promise<RegistryOptions>
         );
       }
     }
-    const host = normaliseHost(rawHost);
+    const host = normaliseRegistryHost(rawHost);
     const ca: string[] = [];
     if (cfg.ca !== undefined) ca.push(cfg.ca);
     if (cfg.caFile !== undefined)
-      ca.push(await readText(at(cfg.caFile), `${file}: registries.${rawHost}.caFile`));
+      ca.push(await readConfigText(at(cfg.caFile), `${file}: registries.${rawHost}.caFile: cannot read`));
     registries[host] = {
       ...(cfg.insecure !== undefined ? { insecure: cfg.insecure } : {}),
       ...(ca.length > 0 ? { ca } : {}),
-      ...(cfg.mirrors !== undefined ? { mirrors: cfg.mirrors.map(normaliseHost) } : {}),
+      ...(cfg.mirrors !== undefined ? { mirrors: cfg.mirrors.map(normaliseRegistryHost) } : {}),
     };
     if (cfg.username !== undefined) {
       if (cfg.password !== undefined && cfg.passwordFile !== undefined) {
@@ -135,7 +127,12 @@ export async function loadRegistryConfig(file: string): Promise<RegistryOptions>
       }
       const password =
         cfg.passwordFile !== undefined
-          ? (await readText(at(cfg.passwordFile), `${file}: registries.${rawHost}.passwordFile`)).trimEnd()
+          ? (
+              await readConfigText(
+                at(cfg.passwordFile),
+                `${file}: registries.${rawHost}.passwordFile: cannot read`,
+              )
+            ).trimEnd()
           : (cfg.password ?? '');
       staticCreds.push([host, { kind: 'basic', username: cfg.username, password }]);
     } else if (cfg.password !== undefined || cfg.passwordFile !== undefined) {
@@ -143,11 +140,15 @@ export async function loadRegistryConfig(file: string): Promise<RegistryOptions>
     }
   }
   const docker = doc.dockerConfig !== undefined ? await loadDockerConfig(at(doc.dockerConfig)) : undefined;
+  const sources = {
+    ...(staticCreds.length > 0 ? { registryConfig: new Keyring(staticCreds, 'registry-config') } : {}),
+    ...(docker !== undefined ? { dockerConfig: docker } : {}),
+  };
   return {
-    ...(doc.allow !== undefined ? { allow: doc.allow.map(normaliseHost) } : {}),
+    ...(doc.allow !== undefined ? { allow: doc.allow.map(normaliseRegistryHost) } : {}),
     registries,
     ...(staticCreds.length > 0 || docker !== undefined
-      ? { credentials: chainCredentials(new StaticCredentialStore(staticCreds), docker) }
+      ? { credentials: credentialChain(sources), credentialSources: sources }
       : {}),
     ...(doc.requestTimeout !== undefined
       ? { requestTimeoutMs: parseDuration(doc.requestTimeout, `${file}: requestTimeout`) }
@@ -155,16 +156,6 @@ export async function loadRegistryConfig(file: string): Promise<RegistryOptions>
     ...(doc.tagTtl !== undefined ? { tagTtlMs: parseDuration(doc.tagTtl, `${file}: tagTtl`) } : {}),
     ...(doc.cacheMaxBytes !== undefined ? { cacheMaxBytes: doc.cacheMaxBytes } : {}),
   };
-}
-
-async function readText(file: string, what: string): Promise<string> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError('CONFIG_INVALID', `${what}: cannot read ${file}: ${errorMessage(err)}`, {
-      cause: err,
-    });
-  }
 }
 
 /**

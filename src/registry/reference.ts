@@ -1,13 +1,15 @@
 /**
  * Docker/OCI image reference parsing and normalisation, as container runtimes do it:
  * `nginx` → `docker.io/library/nginx:latest`, `index.docker.io` → `docker.io`, ports, IPv6 hosts,
- * `name:tag@sha256:…` keeps both (the digest wins for pulls). Hosts are canonicalised (host.ts):
+ * `name:tag@sha256:…` keeps both (the digest wins for pulls). Hosts are canonicalised (shared/host.ts):
  * `Registry.Example.com.:443/x` → `registry.example.com/x`, `127.1:5000/x` → `127.0.0.1:5000/x`.
  */
-import { ReferenceError } from '../errors.js';
-import { canonicalHost } from './host.js';
+import { ImageReferenceError } from '../errors.js';
+import { isDigest } from '../shared/digest.js';
+import { canonicalHost } from '../shared/host.js';
+import { DOCKER_HUB, dockerHubRepository, normaliseRegistryHost } from '../shared/docker-hub.js';
 
-export const DEFAULT_REGISTRY = 'docker.io';
+export const DEFAULT_REGISTRY = DOCKER_HUB;
 export const DEFAULT_TAG = 'latest';
 
 export interface ImageReference {
@@ -23,13 +25,15 @@ export interface ImageReference {
 
 const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const TAG = /^[\w][\w.-]{0,127}$/;
-const DIGEST = /^(sha256:[a-f0-9]{64}|sha384:[a-f0-9]{96}|sha512:[a-f0-9]{128})$/;
 const HOST =
   /^(?:\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*\.?)(?::[0-9]{1,5})?$/;
 const MAX_LENGTH = 4096;
 
-function invalid(original: string, why: string): ReferenceError {
-  return new ReferenceError('INVALID_REFERENCE', `invalid image reference "${truncate(original)}": ${why}`);
+function invalid(original: string, why: string): ImageReferenceError {
+  return new ImageReferenceError(
+    'INVALID_REFERENCE',
+    `invalid image reference "${truncate(original)}": ${why}`,
+  );
 }
 
 function truncate(s: string): string {
@@ -57,7 +61,7 @@ export function parseReference(input: string): ImageReference {
   if (at >= 0) {
     digest = rest.slice(at + 1);
     rest = rest.slice(0, at);
-    if (!DIGEST.test(digest)) throw invalid(input, `digest "${truncate(digest)}" is not algorithm:hex`);
+    if (!isDigest(digest)) throw invalid(input, `digest "${truncate(digest)}" is not algorithm:hex`);
   }
 
   let registry = DEFAULT_REGISTRY;
@@ -65,10 +69,10 @@ export function parseReference(input: string): ImageReference {
   if (slash >= 0 && looksLikeHost(rest.slice(0, slash))) {
     registry = rest.slice(0, slash);
     rest = rest.slice(slash + 1);
-    const canonical = HOST.test(registry) ? canonicalHost(registry) : undefined;
-    if (canonical === undefined) throw invalid(input, `registry host "${truncate(registry)}" is not valid`);
-    // One spelling per endpoint (case, trailing dot, :443, IPv4 forms, IPv4-mapped IPv6): host.ts.
-    registry = canonical;
+    // One spelling per endpoint (case, trailing dot, :443, IPv4 forms, IPv4-mapped IPv6): shared/host.ts.
+    if (!HOST.test(registry) || canonicalHost(registry) === undefined)
+      throw invalid(input, `registry host "${truncate(registry)}" is not valid`);
+    registry = normaliseRegistryHost(registry);
   }
 
   let tag: string | undefined;
@@ -92,8 +96,7 @@ export function parseReference(input: string): ImageReference {
       );
     }
   }
-  let repository = rest;
-  if (registry === DEFAULT_REGISTRY && components.length === 1) repository = `library/${repository}`;
+  const repository = dockerHubRepository(registry, rest);
   if (repository.length > 255) throw invalid(input, 'repository name longer than 255 characters');
 
   if (tag === undefined && digest === undefined) tag = DEFAULT_TAG;

@@ -17,16 +17,13 @@ import type {
   RegistryAccess,
   ResolvedImage,
 } from './types.js';
+import { isRecord } from '../shared/guards.js';
 
 export const DEFAULT_PLATFORMS: readonly string[] = ['linux/amd64'];
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function isDescriptor(v: unknown): v is Descriptor {
   return (
-    isObject(v) &&
+    isRecord(v) &&
     typeof v.mediaType === 'string' &&
     typeof v.digest === 'string' &&
     typeof v.size === 'number' &&
@@ -48,7 +45,7 @@ export function parseManifest(
   } catch (err) {
     throw new RegistryError('UNSUPPORTED_MEDIA_TYPE', `${what}: manifest is not JSON`, { cause: err });
   }
-  if (!isObject(json) || json.schemaVersion !== 2) {
+  if (!isRecord(json) || json.schemaVersion !== 2) {
     throw new RegistryError('UNSUPPORTED_MEDIA_TYPE', `${what}: not a schemaVersion 2 manifest`);
   }
   const declared = typeof json.mediaType === 'string' ? json.mediaType : undefined;
@@ -106,7 +103,7 @@ export function parseConfig(bytes: Uint8Array, what: string): ImageConfigJson {
   } catch (err) {
     throw new RegistryError('UNSUPPORTED_MEDIA_TYPE', `${what}: config is not JSON`, { cause: err });
   }
-  if (!isObject(json)) throw new RegistryError('UNSUPPORTED_MEDIA_TYPE', `${what}: config is not an object`);
+  if (!isRecord(json)) throw new RegistryError('UNSUPPORTED_MEDIA_TYPE', `${what}: config is not an object`);
   return json as ImageConfigJson;
 }
 

@@ -6,7 +6,7 @@
 import { RegistryError, type RegistryErrorCode } from '../errors.js';
 import { Authorizer } from './authorizer.js';
 import { Connections, type RegistryHooks } from './connections.js';
-import type { CredentialStore } from './credentials.js';
+import type { Credential, CredentialProvider, PullIdentity } from './credentials/provider.js';
 import { describeErrorBody, discard, type HttpResponse } from './http.js';
 import type { RegistryOptions } from './options.js';
 import { waitOutRateLimit } from './rate-limit.js';
@@ -14,16 +14,27 @@ import { followRedirects } from './redirects.js';
 import type { ImageReference } from './reference.js';
 import { statusError } from './status-error.js';
 
-export { DEFAULT_TIMEOUT_MS, type RegistryHooks } from './connections.js';
+export type { RegistryHooks } from './connections.js';
 export { statusError } from './status-error.js';
 
 export interface RequestContext {
-  creds: CredentialStore;
+  /** The provider chain for this request. */
+  credentials: CredentialProvider;
+  identity: PullIdentity | undefined;
   /** Epoch ms when the review's budget ends, if known. */
   deadline: number | undefined;
 }
 
 export type Target = Pick<ImageReference, 'registry' | 'repository'>;
+
+/** The credential this request uses at `registry` (a mirror's host when a mirror is tried). */
+export function credentialFor(
+  ctx: RequestContext,
+  registry: string,
+  repository: string,
+): Promise<Credential | undefined> {
+  return ctx.credentials.credentialsFor({ registry, repository, identity: ctx.identity });
+}
 
 export interface ExchangeOptions {
   method: 'GET' | 'HEAD';
@@ -39,7 +50,7 @@ export class Transport {
 
   constructor(options: RegistryOptions, hooks: RegistryHooks) {
     this.#connections = new Connections(options, hooks);
-    this.#authorizer = new Authorizer(this.#connections);
+    this.#authorizer = new Authorizer(this.#connections, options.now);
     this.#maxRedirects = options.maxRedirects ?? 5;
   }
 
@@ -83,7 +94,7 @@ export class Transport {
     opts: ExchangeOptions,
     signal: AbortSignal,
   ): Promise<HttpResponse> {
-    const cred = ctx.creds.lookup(endpoint, repository);
+    const cred = await credentialFor(ctx, endpoint, repository);
     const scope = `repository:${repository}:pull`;
     const url = new URL(opts.path, this.#connections.baseUrl(endpoint));
     const headers: Record<string, string> = { 'user-agent': 'imagegate' };

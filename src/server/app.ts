@@ -5,15 +5,17 @@
 import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { parseAdmissionReview } from '../admission/parse.js';
-import type { AdmissionReviewRequest, AdmissionReviewResponse } from '../admission/review.schema.js';
-import { ADMISSION_API_VERSION } from '../admission/review.schema.js';
-import { elapsedMs, toRecordBase } from '../audit/record.js';
 import type { AuditWriter } from '../audit/writer.js';
 import type { Engine } from '../engine.js';
-import { AdmissionError, errorMessage } from '../errors.js';
-import { reviewAdmission, type ReviewResult } from '../review.js';
-import { budgetFor, DEFAULT_TIMEOUT_MS, forManyListeners, parseTimeout } from './deadline.js';
+import { AdmissionError } from '../errors.js';
+import {
+  parseTimeout,
+  pinDigests,
+  runReview,
+  validateRequest,
+  type ReviewHandler,
+  type ReviewResult,
+} from '../review/index.js';
 import type { Metrics } from './metrics.js';
 
 /** API objects may be 1.5 MiB and a review carries object + oldObject. */
@@ -32,8 +34,8 @@ export interface AppDeps {
   readiness: () => { ready: boolean; reason?: string; degraded?: string[]; unmatched?: string };
   https?: HttpsServerOptions;
   bodyLimit?: number;
-  /** Optional /mutate handler (digest pinning), supplied when the registry is configured. */
-  mutate?: (review: AdmissionReviewRequest, signal: AbortSignal, deadline: number) => Promise<ReviewResult>;
+  /** Serve /mutate (digest pinning) with this handler, or with pinDigests for `true`. */
+  mutate?: ReviewHandler | boolean;
 }
 
 interface ErrorBody {
@@ -123,102 +125,34 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       .send(errorBody('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
   });
 
-  /** Runs a review under the deadline; a bug or overrun never becomes a 500 or a lost record. */
-  async function answer(
-    body: unknown,
-    timeoutParam: unknown,
-    run: (review: AdmissionReviewRequest, signal: AbortSignal, deadline: number) => Promise<ReviewResult>,
-    mayDeny = true,
-  ): Promise<AdmissionReviewResponse> {
-    const review = parseAdmissionReview(body);
-    const started = performance.now();
-    const timeoutMs = parseTimeout(timeoutParam) ?? DEFAULT_TIMEOUT_MS;
-    const budget = budgetFor(timeoutMs);
-    const controller = new AbortController();
-    forManyListeners(controller.signal);
-    const timer = setTimeout(() => controller.abort(new Error('deadline reached')), budget);
-    // Work that ignores the abort signal must not hold the answer past the API server's timeout:
-    // after the budget, checks get half the remaining margin to report, then onError decides.
-    const hardStop = budget + Math.max(0, timeoutMs - budget) / 2;
-    let hardTimer: NodeJS.Timeout | undefined;
-    const overrun = new Promise<never>((_, reject) => {
-      hardTimer = setTimeout(
-        () => reject(new Error(`no answer within the deadline (${Math.round(hardStop)} ms)`)),
-        hardStop,
-      );
-    });
-    let result: ReviewResult;
-    try {
-      result = await Promise.race([run(review, controller.signal, Date.now() + budget), overrun]);
-    } catch (err) {
-      if (err instanceof AdmissionError) throw err;
-      result = fallback(review, errorMessage(err), started, mayDeny);
-    } finally {
-      clearTimeout(timer);
-      clearTimeout(hardTimer);
-    }
-    audit.write(result.record);
+  function record(result: ReviewResult): void {
     metrics.reviews.inc({ decision: result.record.decision, operation: result.record.operation });
     metrics.reviewDuration.observe({ decision: result.record.decision }, result.record.latencyMs / 1000);
     for (const image of result.verdict?.images ?? []) {
       for (const p of image.policies)
         metrics.policyDecisions.inc({ policy: p.policy, result: p.result, mode: p.mode });
     }
-    return result.response;
   }
 
-  /**
-   * Unexpected failure: fail closed only when some enforcing policy asks for it, and only on
-   * /validate. /mutate never denies: an unpinned image is still judged by the validating webhook.
-   */
-  function fallback(
-    review: AdmissionReviewRequest,
-    why: string,
-    started: number,
-    mayDeny: boolean,
-  ): ReviewResult {
-    const req = review.request;
-    const deny =
-      mayDeny &&
-      engine
-        .policies()
-        .some((p) => (engine.settings.modeOverride ?? p.mode) === 'enforce' && p.onError === 'deny');
-    const message = `imagegate could not evaluate this request: ${why}`;
-    return {
-      response: {
-        apiVersion: ADMISSION_API_VERSION,
-        kind: 'AdmissionReview',
-        response: {
-          uid: req.uid,
-          allowed: !deny,
-          ...(deny
-            ? { status: { code: 403, reason: 'Forbidden', message } }
-            : { warnings: [`imagegate: ${message} (allowed)`] }),
-          auditAnnotations: { decision: deny ? 'denied' : 'allowed', error: 'true' },
-        },
-      },
-      record: {
-        ...toRecordBase(req, engine.settings.modeOverride),
-        decision: deny ? 'denied' : 'allowed',
-        wouldDeny: false,
-        skipped: message,
-        images: [],
-        latencyMs: elapsedMs(started),
-      },
-    };
+  /** Both review routes are wired alike: run.ts owns the deadline, fallback and audit record. */
+  function route(path: string, handler: ReviewHandler, mayDeny: boolean): void {
+    app.post<{ Querystring: { timeout?: string } }>(path, async (request) => {
+      const timeoutMs = parseTimeout(request.query.timeout);
+      const result = await runReview(request.body, {
+        engine,
+        handler,
+        mayDeny,
+        audit,
+        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      });
+      record(result);
+      return result.response;
+    });
   }
 
-  app.post<{ Querystring: { timeout?: string } }>('/validate', async (request) =>
-    answer(request.body, request.query.timeout, (review, signal, deadline) =>
-      reviewAdmission(review, engine, signal, deadline),
-    ),
-  );
-
-  const mutate = deps.mutate;
-  if (mutate !== undefined) {
-    app.post<{ Querystring: { timeout?: string } }>('/mutate', async (request) =>
-      answer(request.body, request.query.timeout, mutate, false),
-    );
+  route('/validate', validateRequest, true);
+  if (deps.mutate !== undefined && deps.mutate !== false) {
+    route('/mutate', deps.mutate === true ? pinDigests : deps.mutate, false);
   }
 
   app.get('/healthz', async () => ({ status: 'ok' }));

@@ -1,11 +1,15 @@
 /**
- * Runs the imagegate CLI as a user does: a real process (`node --import tsx src/cli/main.ts`, what
- * `npx tsx src/cli/main.ts` runs), with its stdout, stderr, exit code and wall time.
+ * Runs the imagegate CLI with its stdout, stderr and exit code: `imagegate()` in-process through
+ * `main(argv, io)` (fast: most CLI tests), `imagegateProcess()` as a user does, a real process
+ * (`node --import tsx src/cli/main.ts`, what `npx tsx src/cli/main.ts` runs) for the smoke tests.
  */
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import type { CliIo } from '../../src/cli/io.js';
+import { main } from '../../src/cli/program.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -16,12 +20,38 @@ export interface Run {
   ms: number;
 }
 
-export function imagegate(args: string[], stdin?: string): Promise<Run> {
+const ENV = { IMAGEGATE_DATA_DIR: join(tmpdir(), 'imagegate-cli-test') };
+
+/** The CLI in this process: same parsing, commands and exit codes, output captured. */
+export async function imagegate(args: string[], stdin?: string): Promise<Run> {
+  const started = Date.now();
+  let stdout = '';
+  let stderr = '';
+  const io: CliIo = {
+    stdout: { write: (s: string) => (stdout += s) },
+    stderr: { write: (s: string) => (stderr += s) },
+    stdin: Readable.from(stdin !== undefined ? [Buffer.from(stdin)] : []),
+    env: { ...process.env, ...ENV },
+    onStop: () => undefined,
+  };
+  let code: number;
+  try {
+    code = await main(args, io);
+  } catch (err) {
+    // What bin main.ts prints for an error nobody caught.
+    stderr += `imagegate: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`;
+    code = 2;
+  }
+  return { code, stdout, stderr, ms: Date.now() - started };
+}
+
+/** The CLI as a real process (about a second per spawn: keep these few). */
+export function imagegateProcess(args: string[], stdin?: string): Promise<Run> {
   const started = Date.now();
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], {
       cwd: ROOT,
-      env: { ...process.env, IMAGEGATE_DATA_DIR: join(tmpdir(), 'imagegate-cli-test') },
+      env: { ...process.env, ...ENV },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

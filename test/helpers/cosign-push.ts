@@ -3,7 +3,7 @@
  * legacy `sha256-<hex>.sig` manifests and Sigstore bundle referrers (OCI 1.1 `subject`).
  */
 import type { LegacySignature } from './test-sigstore.js';
-import type { Seeder } from './legacy-cases.js';
+import type { Seeder } from './seeder.js';
 import { sha256 } from './memory-registry.js';
 
 const EMPTY = Buffer.from('{}');

@@ -1,4 +1,4 @@
-/** Runs once before the suite: fail early with a clear message when a required tool is missing. */
+/** Runs once before the integration project: fail early with a clear message when a required tool is missing. */
 import { spawnSync } from 'node:child_process';
 
 export default function setup(): void {

@@ -7,7 +7,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Seeder } from './legacy-cases.js';
+import type { Seeder } from './seeder.js';
 import { sha256 } from './memory-registry.js';
 import type { TestRegistry } from './registry.js';
 

@@ -11,7 +11,6 @@ import { Agent, request } from 'undici';
 import type { AuditRecord } from '../../src/audit/record.js';
 import { createAuditWriter } from '../../src/audit/writer.js';
 import type { Engine } from '../../src/engine.js';
-import { mutateAdmission } from '../../src/mutate.js';
 import { buildApp } from '../../src/server/app.js';
 import { createDevCertificate } from '../../src/server/dev-cert.js';
 import { createMetrics, type Metrics } from '../../src/server/metrics.js';
@@ -100,12 +99,7 @@ export async function startServer(options: StartOptions): Promise<TestServer> {
     readiness: options.readiness ?? (() => ({ ready: true })),
     https: { cert: cert.cert, key: cert.key },
     ...(options.bodyLimit !== undefined ? { bodyLimit: options.bodyLimit } : {}),
-    ...(options.mutate === true
-      ? {
-          mutate: (review: Parameters<typeof mutateAdmission>[0], signal: AbortSignal, deadline: number) =>
-            mutateAdmission(review, options.engine, signal, deadline),
-        }
-      : {}),
+    ...(options.mutate === true ? { mutate: true } : {}),
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();

@@ -3,7 +3,7 @@
  * to a registry, its cosign legacy `.sig` signature made with a test key, and an ImagePolicy file that
  * requires that key.
  */
-import type { Seeder } from './legacy-cases.js';
+import type { Seeder } from './seeder.js';
 import { pushLegacySignatures } from './cosign-push.js';
 import { sha256 } from './memory-registry.js';
 import { keyPair } from './test-sigstore.js';

@@ -1,11 +1,11 @@
 /**
  * Bad input over the real HTTPS server: every malformed request gets a 4xx JSON error naming the
- * problem and exactly one log line, and the server keeps serving. Also the operational endpoints
- * (/healthz, /readyz, /metrics) and the deadline.
+ * problem and exactly one log line, and the server keeps serving. The operational endpoints are in
+ * endpoints.test.ts, failures and overruns in review-fallback.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { podReview } from '../helpers/admission-fixtures.js';
-import { buildEngine, writePolicyFile } from '../helpers/engine.js';
+import { buildEngine } from '../helpers/engine.js';
 import { startServer, type Reply, type TestServer } from '../helpers/server.js';
 
 const valid = (): ReturnType<typeof podReview> => podReview(['ghcr.io/org/app:1']);
@@ -289,160 +289,6 @@ describe('bad input', () => {
       const reply = await server.get('/validate');
       expect(reply.status).toBe(404);
       expect(reply.json).toEqual({ error: { code: 'NOT_FOUND', message: 'no route GET /validate' } });
-    });
-  });
-});
-
-describe('operational endpoints', () => {
-  let server: TestServer;
-  let ready = false;
-  let degraded: string[] | undefined;
-
-  beforeAll(async () => {
-    const { engine } = await buildEngine();
-    server = await startServer({
-      engine,
-      readiness: () =>
-        ready
-          ? { ready: true, ...(degraded !== undefined ? { degraded } : {}) }
-          : { ready: false, reason: 'policies from files not loaded yet' },
-    });
-  });
-  afterAll(() => server.close());
-
-  describe('GET /healthz', () => {
-    it('answers 200 while the process runs', async () => {
-      const reply = await server.get('/healthz');
-      expect(reply.status).toBe(200);
-      expect(reply.json).toEqual({ status: 'ok' });
-    });
-  });
-
-  describe('GET /readyz', () => {
-    it('answers 503 with the reason until policies are loaded, then 200', async () => {
-      ready = false;
-      const before = await server.get('/readyz');
-      expect(before.status).toBe(503);
-      expect(before.json).toEqual({ status: 'not ready', reason: 'policies from files not loaded yet' });
-      ready = true;
-      const after = await server.get('/readyz');
-      expect(after.status).toBe(200);
-      expect(after.json).toEqual({ status: 'ready' });
-    });
-
-    it('stays ready but says why when a trusted root is unavailable', async () => {
-      ready = true;
-      degraded = ['trusted root public-good unavailable: Sigstore TUF repository unreachable'];
-      const reply = await server.get('/readyz');
-      degraded = undefined;
-      expect(reply.status).toBe(200);
-      expect(reply.json).toEqual({
-        status: 'ready',
-        degraded: ['trusted root public-good unavailable: Sigstore TUF repository unreachable'],
-      });
-    });
-  });
-
-  describe('GET /metrics', () => {
-    const value = (text: string, series: string): number => {
-      const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-      return line === undefined ? 0 : Number(line.slice(series.length + 1));
-    };
-
-    it('exposes Prometheus text whose counters move with reviews and bad requests', async () => {
-      const scrape = async (): Promise<string> => {
-        const r = await server.get('/metrics');
-        expect(r.status).toBe(200);
-        expect(r.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
-        return r.text;
-      };
-      const allowed = 'imagegate_reviews_total{decision="allowed",operation="CREATE"}';
-      const policy =
-        'imagegate_policy_decisions_total{policy="imagegate-default",result="fail",mode="audit"}';
-      const bad = 'imagegate_bad_requests_total{code="MISSING_UID"}';
-      const duration = 'imagegate_review_duration_seconds_count{decision="allowed"}';
-      const first = await scrape();
-      for (const name of [
-        'imagegate_reviews_total',
-        'imagegate_policy_decisions_total',
-        'imagegate_check_duration_seconds',
-        'imagegate_registry_requests_total',
-        'imagegate_bad_requests_total',
-      ]) {
-        expect(first).toContain(`# TYPE ${name} `);
-      }
-      await server.post('/validate', podReview(['nginx:1']));
-      await server.post('/validate', podReview(['nginx:2']));
-      await server.post('/validate', withRequest({ uid: '' }));
-      const second = await scrape();
-      expect(value(second, allowed) - value(first, allowed)).toBe(2);
-      expect(value(second, policy) - value(first, policy)).toBe(2);
-      expect(value(second, duration) - value(first, duration)).toBe(2);
-      expect(value(second, bad) - value(first, bad)).toBe(1);
-    });
-  });
-});
-
-describe('when evaluation fails or overruns the deadline', () => {
-  const POLICY = `
-apiVersion: imagegate.dev/v1alpha1
-kind: ImagePolicy
-metadata: { name: strict }
-spec:
-  mode: enforce
-  images: [{ glob: "**" }]
-  namespaces: { matchLabels: { env: prod } }
-  onError: deny
-`;
-  let server: TestServer;
-  let labels: (namespace: string, signal: AbortSignal) => Promise<Record<string, string> | undefined>;
-
-  beforeAll(async () => {
-    const { engine } = await buildEngine({ policy: [await writePolicyFile(POLICY)] });
-    engine.namespaceLabels = (namespace, signal) => labels(namespace, signal);
-    server = await startServer({ engine });
-  });
-  afterAll(() => server.close());
-
-  describe('when a dependency throws unexpectedly', () => {
-    it('answers 200 denied per onError and writes one complete audit record', async () => {
-      labels = async () => {
-        await new Promise((r) => setTimeout(r, 5));
-        throw new Error('namespace lookup exploded');
-      };
-      const body = podReview(['ghcr.io/org/app:1'], { namespace: 'prod', user: 'bob' });
-      const before = server.audit.length;
-      const reply = await server.post('/validate', body);
-      expect(reply.status).toBe(200);
-      expect(reply.json).toMatchObject({
-        response: {
-          uid: body.request.uid,
-          allowed: false,
-          status: { message: 'imagegate could not evaluate this request: namespace lookup exploded' },
-        },
-      });
-      const records = server.audit.slice(before);
-      expect(records).toHaveLength(1);
-      expect(records[0]).toMatchObject({
-        uid: body.request.uid,
-        user: 'bob',
-        namespace: 'prod',
-        decision: 'denied',
-      });
-      expect(records[0]?.latencyMs).toBeGreaterThanOrEqual(5);
-    });
-  });
-
-  describe('when a dependency ignores the deadline', () => {
-    it('still answers per onError before the API server gives up', async () => {
-      labels = () => new Promise(() => undefined); // never settles, ignores the signal
-      const body = podReview(['ghcr.io/org/app:1'], { namespace: 'prod' });
-      const started = Date.now();
-      const reply = await server.post('/validate?timeout=1s', body);
-      const elapsed = Date.now() - started;
-      expect(reply.status).toBe(200);
-      expect(reply.json).toMatchObject({ response: { uid: body.request.uid, allowed: false } });
-      expect(elapsed).toBeLessThan(1000);
     });
   });
 });

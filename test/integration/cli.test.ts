@@ -1,13 +1,14 @@
 /**
- * The imagegate CLI as a user runs it: a real process (tsx), its stdout, stderr and exit code.
- * Spawns are few (about a second each); argument parsing in depth is unit-tested in test/unit/cli.
+ * The imagegate CLI: its stdout, stderr and exit code. Two smoke tests run it as a user does, a real
+ * process (tsx, about a second each); the rest call main(argv, io) in-process. Argument parsing in
+ * depth is unit-tested in test/unit/cli.
  */
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readFixture, wrapRequest } from '../helpers/admission-fixtures.js';
-import { imagegate } from '../helpers/cli.js';
+import { podReview, readFixture, wrapRequest } from '../helpers/admission-fixtures.js';
+import { imagegate, imagegateProcess } from '../helpers/cli.js';
 import { fixturePath, HAVE_FIXTURES } from '../helpers/fixtures.js';
 
 const DIGEST = `sha256:${'cd'.repeat(32)}`;
@@ -35,8 +36,8 @@ describe('imagegate CLI', () => {
   });
 
   describe.skipIf(!HAVE_FIXTURES)('review FILE', () => {
-    it('prints the response AdmissionReview for a saved request and exits 0', async () => {
-      const run = await imagegate([
+    it('prints the response AdmissionReview for a saved request and exits 0 (real process)', async () => {
+      const run = await imagegateProcess([
         'review',
         fixturePath('admission-review/connaisseur/05_replication_controller.json'),
       ]);
@@ -60,10 +61,10 @@ describe('imagegate CLI', () => {
   });
 
   describe.skipIf(!HAVE_FIXTURES)('review -', () => {
-    it('reads the review from standard input', async () => {
+    it('reads the review from standard input (real process)', async () => {
       const body = wrapRequest(readFixture('kubewarden-requests/echo/create_accept.json'));
       // The fixture's image is outside the policy's glob: allowed only because unmatched is allow.
-      const run = await imagegate(
+      const run = await imagegateProcess(
         ['review', '--policy', policy, '--unmatched', 'allow', '-'],
         JSON.stringify(body),
       );
@@ -72,6 +73,26 @@ describe('imagegate CLI', () => {
         kind: 'AdmissionReview',
         response: { uid: '307362f8-ffb1-481a-9ce7-7e6192fbc699', allowed: true },
       });
+    });
+  });
+
+  describe('review FILE, denied', () => {
+    it("exits 1 with the webhook's denial and logs the one audit record the webhook would write", async () => {
+      const body = podReview(['registry.example.com/app:1.0'], { uid: 'cli-denied' });
+      const file = join(dir, 'review.json');
+      await writeFile(file, JSON.stringify(body));
+      const run = await imagegate(['review', '--policy', policy, file]);
+      expect(run.code).toBe(1);
+      const out = JSON.parse(run.stdout) as { response: { allowed: boolean; status: { message: string } } };
+      expect(out.response.allowed).toBe(false);
+      expect(out.response.status.message).toContain('DIGEST_REQUIRED');
+      const records = run.stderr
+        .split('\n')
+        .filter((l) => l.includes('"imagegate.decision"'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(records).toEqual([
+        expect.objectContaining({ uid: 'cli-denied', decision: 'denied', event: 'imagegate.decision' }),
+      ]);
     });
   });
 
@@ -151,6 +172,15 @@ describe('imagegate CLI', () => {
       expect(run.stdout).toBe('');
       expect(run.stderr).toContain(`imagegate: ${bad}#2 (ImagePolicy "broken"): invalid policy: spec.mode:`);
       expect(run.stderr).toContain('(found "block")');
+    });
+  });
+
+  describe('when the review file cannot be read', () => {
+    it('exits 2 naming the file', async () => {
+      const run = await imagegate(['review', join(dir, 'missing.json')]);
+      expect(run.code).toBe(2);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toContain(`imagegate: cannot read ${join(dir, 'missing.json')}`);
     });
   });
 });

@@ -19,7 +19,7 @@ import {
 } from '../../src/registry/index.js';
 import { pushBundleReferrer, pushLegacySignatures } from '../helpers/cosign-push.js';
 import { HAVE_FIXTURES, fixturePath } from '../helpers/fixtures.js';
-import { LEGACY_CASES, seedCase } from '../helpers/legacy-cases.js';
+import { LEGACY_CASES, seedCase } from '../fixtures/legacy-cases.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { RegistrySeeder } from '../helpers/registry-seeder.js';
 import { fixtureRoots, signal, tempDir } from '../helpers/signature-setup.js';

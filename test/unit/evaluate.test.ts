@@ -11,9 +11,8 @@ const DIGEST = `sha256:${'b'.repeat(64)}`;
 /** A size "check" stand-in whose outcome the test controls, to exercise the engine's decision rules. */
 function scriptedCompilers(outcome: 'pass' | 'fail' | 'indeterminate'): CheckCompilers {
   return {
-    size: (): Check => ({
+    size: (): Check<'size'> => ({
       name: 'size',
-      needsRegistry: true,
       async run() {
         if (outcome === 'indeterminate') {
           throw new RegistryError('REGISTRY_UNAVAILABLE', 'registry.example.com: connection refused', {

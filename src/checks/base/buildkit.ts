@@ -8,7 +8,7 @@ import { errorMessage, RegistryError } from '../../errors.js';
 import { MAX_CONFIG_BYTES } from '../../registry/media-types.js';
 import type { ImageReference } from '../../registry/reference.js';
 import type { ImageIndexJson, RegistryAccess } from '../../registry/types.js';
-import type { InTotoStatement } from '../signature/index.js';
+import type { InTotoStatement } from '../signature/verify.js';
 import { isProvenance } from './claims.js';
 
 const IN_TOTO_LAYER = 'application/vnd.in-toto+json';

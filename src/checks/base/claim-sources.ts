@@ -6,7 +6,8 @@
  */
 import { formatReference } from '../../registry/reference.js';
 import type { PlatformImage } from '../../registry/types.js';
-import { imageVerdict, type InTotoStatement, type SignatureVerdict } from '../signature/index.js';
+import type { SignatureVerdict } from '../signature/types.js';
+import type { InTotoStatement } from '../signature/verify.js';
 import { hasBuildkitAttestation, readBuildkitProvenance } from './buildkit.js';
 import {
   annotationClaim,
@@ -65,7 +66,7 @@ async function provenanceClaims(
   };
   let verdict: SignatureVerdict | undefined;
   if (policy.imageVerifier !== undefined) {
-    verdict = await imageVerdict(input, policy.imageVerifier, policy.policyName);
+    verdict = await input.facts.signatures(policy.imageVerifier, input.platforms);
     const wanted = new Set([resolved.digest, image.manifest.digest]);
     for (const a of verdict.attestations) {
       if (!isProvenance(a.predicateType) || a.statement === undefined || !wanted.has(a.digest)) continue;

@@ -4,14 +4,14 @@
  * until proof.ts has checked the claim against the policy and the registry.
  */
 import { parseReference, type ImageReference } from '../../registry/reference.js';
-import type { InTotoStatement } from '../signature/index.js';
+import type { InTotoStatement } from '../signature/verify.js';
+import { isDigest } from '../../shared/digest.js';
+import { isRecord } from '../../shared/guards.js';
 
 export const BASE_NAME_ANNOTATION = 'org.opencontainers.image.base.name';
 export const BASE_DIGEST_ANNOTATION = 'org.opencontainers.image.base.digest';
 export const SLSA_PROVENANCE_V02 = 'https://slsa.dev/provenance/v0.2';
 export const SLSA_PROVENANCE_V1 = 'https://slsa.dev/provenance/v1';
-
-const DIGEST = /^(sha256:[a-f0-9]{64}|sha384:[a-f0-9]{96}|sha512:[a-f0-9]{128})$/;
 
 export interface BaseClaim {
   /** Where the claim was found, for messages: `annotation on the index`, `SLSA provenance v1 …`. */
@@ -52,7 +52,7 @@ export function annotationClaim(
       message: `${BASE_NAME_ANNOTATION} "${name}" on the ${where} is not an image reference`,
     };
   }
-  if (digest !== undefined && !DIGEST.test(digest)) {
+  if (digest !== undefined && !isDigest(digest)) {
     return {
       kind: 'inconsistent',
       message: `${BASE_DIGEST_ANNOTATION} "${digest}" on the ${where} is not a digest`,
@@ -85,24 +85,20 @@ interface Material {
   digest?: Record<string, unknown>;
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 /** v0.2 `predicate.materials`, v1 `predicate.buildDefinition.resolvedDependencies`. */
 export function provenanceMaterials(statement: InTotoStatement): Material[] {
   const predicate = statement.predicate;
-  if (!isObject(predicate)) return [];
+  if (!isRecord(predicate)) return [];
   let list: unknown;
   if (statement.predicateType === SLSA_PROVENANCE_V02) list = predicate.materials;
   else if (statement.predicateType === SLSA_PROVENANCE_V1) {
     const def = predicate.buildDefinition;
-    list = isObject(def) ? def.resolvedDependencies : undefined;
+    list = isRecord(def) ? def.resolvedDependencies : undefined;
   }
   if (!Array.isArray(list)) return [];
   return list.flatMap((m: unknown) =>
-    isObject(m) && typeof m.uri === 'string'
-      ? [{ uri: m.uri, ...(isObject(m.digest) ? { digest: m.digest } : {}) }]
+    isRecord(m) && typeof m.uri === 'string'
+      ? [{ uri: m.uri, ...(isRecord(m.digest) ? { digest: m.digest } : {}) }]
       : [],
   );
 }
@@ -133,7 +129,7 @@ export function materialImage(
     const repositoryUrl = new URLSearchParams(query).get('repository_url');
     name =
       repositoryUrl !== null && !path.startsWith(`${repositoryUrl}/`) ? `${repositoryUrl}/${path}` : path;
-    if (version !== undefined) name += DIGEST.test(version) ? `@${version}` : `:${version}`;
+    if (version !== undefined) name += isDigest(version) ? `@${version}` : `:${version}`;
   } else if (m.uri.startsWith('docker-image://')) {
     name = m.uri.slice('docker-image://'.length);
   } else if (!m.uri.includes('://') && !m.uri.startsWith('pkg:')) {
@@ -149,7 +145,7 @@ export function materialImage(
   }
   const fromField = (['sha256', 'sha512', 'sha384'] as const)
     .map((alg) => (typeof m.digest?.[alg] === 'string' ? `${alg}:${m.digest[alg] as string}` : undefined))
-    .find((d) => d !== undefined && DIGEST.test(d));
+    .find((d) => d !== undefined && isDigest(d));
   // A digest in the name that disagrees with the digest field: the material is not usable.
   if (reference.digest !== undefined && fromField !== undefined && reference.digest !== fromField)
     return undefined;

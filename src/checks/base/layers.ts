@@ -5,6 +5,7 @@
  */
 import { ConfigError } from '../../errors.js';
 import type { ImageConfigJson } from '../../registry/types.js';
+import { DURATION_UNIT_MS, parseDurationMs } from '../../shared/duration.js';
 
 export type PrefixResult = { ok: true; baseLayers: number } | { ok: false; reason: string };
 
@@ -44,13 +45,14 @@ export function checkLayerPrefix(image: ImageConfigJson, base: ImageConfigJson):
   return { ok: true, baseLayers: bas.length };
 }
 
-const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
+const UNIT_MS = DURATION_UNIT_MS;
 
 /** `30d` → milliseconds (the schema allows s, m, h, d, w). */
 export function parseMaxAge(value: string, where: string): number {
-  const m = /^([0-9]+)(s|m|h|d|w)$/.exec(value);
-  if (m === null) throw new ConfigError('POLICY_INVALID', `${where}: "${value}" is not a duration like 30d`);
-  const ms = Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
+  const ms = parseDurationMs(value, { units: ['s', 'm', 'h', 'd', 'w'], fractions: false });
+  if (ms === undefined) {
+    throw new ConfigError('POLICY_INVALID', `${where}: "${value}" is not a duration like 30d`);
+  }
   if (!Number.isSafeInteger(ms) || ms <= 0) {
     throw new ConfigError('POLICY_INVALID', `${where}: "${value}" must be a positive duration`);
   }

@@ -1,10 +1,10 @@
 /** One platform of the image: its claims (else the candidates), tried in order until one is proven. */
 import type { PlatformImage } from '../../registry/types.js';
 import { candidateClaims, imageClaims } from './claim-sources.js';
-import { proveClaim, type Attempt } from './proof.js';
+import { proveClaim } from './proof.js';
 import { toFailedPlatform, toPlatformResult, type PlatformResult } from './report.js';
 import type { RunContext } from './run-context.js';
-import type { BaseCode } from './types.js';
+import type { Attempt, BaseCode } from './types.js';
 
 export async function provePlatform(run: RunContext, image: PlatformImage): Promise<PlatformResult> {
   const head = { platform: image.platform, digest: image.manifest.digest };

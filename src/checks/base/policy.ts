@@ -4,14 +4,17 @@
  */
 import { ConfigError } from '../../errors.js';
 import { compileGlob, globHasVersion } from '../../policy/glob.js';
-import type { BaseSpec, SignatureSpec } from '../../policy/policy.schema.js';
+import type { SignatureSpec } from '../signature/schema.js';
+import type { BaseSpec } from './schema.js';
 import {
   formatReference,
   parseReference,
   repositoryName,
   type ImageReference,
 } from '../../registry/reference.js';
-import { compileSignatureVerifier, type SignatureDeps, type SignatureVerifier } from '../signature/index.js';
+import { imageSignatureWhere } from '../signature/check.js';
+import type { SignatureDeps, SignatureVerifier } from '../signature/types.js';
+import { compileSignatureVerifier } from '../signature/verifier.js';
 import { parseMaxAge } from './layers.js';
 import type { ProofLevel } from './types.js';
 
@@ -77,7 +80,7 @@ export function compileBasePolicy(
       : undefined;
   const imageVerifier =
     imageSignature !== undefined
-      ? compileSignatureVerifier(imageSignature, `policy "${policyName}" signature`, deps)
+      ? compileSignatureVerifier(imageSignature, imageSignatureWhere(policyName), deps)
       : undefined;
   return {
     policyName,

@@ -12,19 +12,7 @@ import { checkLayerPrefix, formatAge } from './layers.js';
 import type { BasePolicy, Entry } from './policy.js';
 import { display } from './report.js';
 import type { RunContext } from './run-context.js';
-import type { BaseCode, Reached } from './types.js';
-
-export interface Attempt {
-  passed: boolean;
-  code: BaseCode;
-  reached: Reached;
-  claim: BaseClaim;
-  /** The base digest that was checked (claimed or resolved). */
-  digest?: string;
-  /** Message parts, joined with '; '. */
-  parts: string[];
-  signedAt?: string;
-}
+import type { Attempt } from './types.js';
 
 type SignatureStep =
   { ok: true; part: string; required: boolean; signedAt?: string } | { ok: false; part: string };

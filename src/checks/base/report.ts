@@ -6,8 +6,7 @@ import { repositoryName } from '../../registry/reference.js';
 import type { Finding } from '../check.js';
 import type { BaseClaim } from './claims.js';
 import type { BasePolicy } from './policy.js';
-import type { Attempt } from './proof.js';
-import type { BaseCode, Reached } from './types.js';
+import type { Attempt, BaseCode, Reached } from './types.js';
 
 const RANK: Record<Reached, number> = { none: 0, claim: 1, signed: 2, layers: 3 };
 
@@ -66,7 +65,7 @@ export function toPlatformResult(head: PlatformHead, attempts: Attempt[], notes:
   };
 }
 
-export function toFinding(policy: BasePolicy, results: PlatformResult[], started: number): Finding {
+export function toFinding(policy: BasePolicy, results: PlatformResult[], started: number): Finding<'base'> {
   const failed = results.find((r) => !r.passed);
   // Platforms with the same outcome share one message.
   const groups = new Map<string, string[]>();

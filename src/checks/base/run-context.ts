@@ -10,7 +10,7 @@ import {
 } from '../../registry/reference.js';
 import type { ResolvedImage } from '../../registry/types.js';
 import type { CheckInput } from '../check.js';
-import type { SignatureVerdict } from '../signature/index.js';
+import type { SignatureVerdict } from '../signature/types.js';
 import type { BasePolicy } from './policy.js';
 
 function once<V>(memo: Map<string, Promise<V>>, key: string, make: () => Promise<V>): Promise<V> {

@@ -1,4 +1,5 @@
-/** The base check's codes and proof levels: shared by its modules, re-exported by index.ts. */
+/** The base check's codes, proof levels and attempts: shared by its modules, re-exported by index.ts. */
+import type { BaseClaim } from './claims.js';
 
 export type BaseCode =
   | 'OK'
@@ -14,3 +15,16 @@ export type BaseCode =
 export type ProofLevel = 'claim' | 'signed' | 'layers';
 /** How far an attempt got: `none` = not even allowed. */
 export type Reached = 'none' | ProofLevel;
+
+/** One claim's proof for one platform, as far as it got. */
+export interface Attempt {
+  passed: boolean;
+  code: BaseCode;
+  reached: Reached;
+  claim: BaseClaim;
+  /** The base digest that was checked (claimed or resolved). */
+  digest?: string;
+  /** Message parts, joined with '; '. */
+  parts: string[];
+  signedAt?: string;
+}

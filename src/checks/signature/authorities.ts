@@ -4,8 +4,12 @@
  */
 import { createPublicKey, createHash, type KeyObject } from 'node:crypto';
 import { ConfigError, SignatureError, errorMessage } from '../../errors.js';
-import { compileIdentityPattern } from '../../policy/identity-pattern.js';
-import type { Authority, SignatureSpec } from '../../policy/policy.schema.js';
+import {
+  compileIdentityPattern,
+  signatureSpecProblems,
+  type Authority,
+  type SignatureSpec,
+} from './schema.js';
 import { PUBLIC_GOOD, type TrustedRootStore } from './trusted-roots.js';
 
 export interface SecretKeyReference {
@@ -19,7 +23,7 @@ export interface SecretKeyReference {
  * Reads a key stored in a Kubernetes Secret (the server wires @kubernetes/client-node). Errors
  * become an indeterminate SECRET_UNAVAILABLE; the reader may cache.
  */
-export interface SecretReader {
+export interface KeySecretReader {
   read(ref: SecretKeyReference, signal: AbortSignal): Promise<string>;
 }
 
@@ -61,7 +65,7 @@ export interface CompiledSignatureSpec {
 
 export interface AuthorityDeps {
   trustedRoots: Pick<TrustedRootStore, 'has'>;
-  secrets?: SecretReader;
+  secrets?: KeySecretReader;
 }
 
 const SUPPORTED_CURVES = new Set(['prime256v1', 'secp384r1', 'secp521r1']);
@@ -90,18 +94,13 @@ function exact(value: string): Matcher {
   return { describe: value, test: (v) => v === value };
 }
 
-/** Always anchored, RE2 semantics (linear time on attacker-chosen SANs): identity-pattern.ts. */
-function pattern(source: string, where: string): Matcher {
-  return compileIdentityPattern(source, where);
+function pattern(source: string): Matcher {
+  return compileIdentityPattern(source);
 }
 
-function oneOf(value: string | undefined, regexp: string | undefined, field: string, where: string): Matcher {
-  if (value !== undefined && regexp !== undefined) {
-    throw new ConfigError('POLICY_INVALID', `${where}: give ${field} or ${field}RegExp, not both`);
-  }
-  if (value !== undefined) return exact(value);
-  if (regexp !== undefined) return pattern(regexp, `${where}.${field}RegExp`);
-  throw new ConfigError('POLICY_INVALID', `${where}: keyless needs ${field} or ${field}RegExp`);
+/** `signatureSpecProblems` has made sure exactly one of the two is given. */
+function oneOf(value: string | undefined, regexp: string | undefined): Matcher {
+  return value !== undefined ? exact(value) : pattern(regexp!);
 }
 
 function compileAuthority(
@@ -113,9 +112,6 @@ function compileAuthority(
 ): CompiledAuthority {
   const name = a.name ?? `authority[${index}]`;
   const at = `${where}.authorities[${index}] ("${name}")`;
-  if ((a.key === undefined) === (a.keyless === undefined)) {
-    throw new ConfigError('POLICY_INVALID', `${at}: give exactly one of key or keyless`);
-  }
   const checkRoot = (root: string): string => {
     if (root !== PUBLIC_GOOD && !deps.trustedRoots.has(root)) {
       throw new ConfigError(
@@ -132,14 +128,11 @@ function compileAuthority(
       name,
       transparencyLog: spec.transparencyLog ?? 'required',
       trustedRoot: checkRoot(k.trustedRoot ?? PUBLIC_GOOD),
-      issuer: oneOf(k.issuer, k.issuerRegExp, 'issuer', `${at}.keyless`),
-      subject: oneOf(k.subject, k.subjectRegExp, 'subject', `${at}.keyless`),
+      issuer: oneOf(k.issuer, k.issuerRegExp),
+      subject: oneOf(k.subject, k.subjectRegExp),
     };
   }
   const k = a.key!;
-  if ((k.pem === undefined) === (k.secretRef === undefined)) {
-    throw new ConfigError('POLICY_INVALID', `${at}.key: give exactly one of pem or secretRef`);
-  }
   let publicKey: KeyAuthority['publicKey'];
   if (k.pem !== undefined) {
     let parsed: { key: KeyObject; id: string };
@@ -202,19 +195,9 @@ export function compileAuthorities(
   where: string,
   deps: AuthorityDeps,
 ): CompiledSignatureSpec {
+  const problems = signatureSpecProblems(spec, where);
+  if (problems.length > 0) throw new ConfigError('POLICY_INVALID', problems.join('; '));
   const authorities = spec.authorities.map((a, i) => compileAuthority(a, i, spec, where, deps));
-  const names = new Set<string>();
-  for (const a of authorities) {
-    if (names.has(a.name))
-      throw new ConfigError('POLICY_INVALID', `${where}: authority name "${a.name}" repeats`);
-    names.add(a.name);
-  }
   const threshold = spec.threshold ?? 1;
-  if (threshold > authorities.length) {
-    throw new ConfigError(
-      'POLICY_INVALID',
-      `${where}.threshold ${threshold} is more than the ${authorities.length} authorities listed`,
-    );
-  }
   return { authorities, threshold };
 }

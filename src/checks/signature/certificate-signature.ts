@@ -5,12 +5,9 @@
  */
 import type { Bundle } from '@sigstore/bundle';
 import type { SignedEntity, Signer } from '@sigstore/verify';
-// sigstore-js requires a signing time for certificates; for signatures that carry none (BYO PKI
-// without Rekor or TSA, transparencyLog: optional) the chain is checked at the current time with
-// sigstore-js's own certificate verification, as cosign does.
-import { verifyCertificate } from '@sigstore/verify/dist/key/index.js';
 import type { KeylessAuthority } from './authorities.js';
 import { Rejected, classifyError } from './rejection.js';
+import { verifyCertificateChainAt } from './sigstore-internals.js';
 import {
   countTlogEntries,
   hasTimestamp,
@@ -56,8 +53,9 @@ export function verifyCertificateSignature(
 function verifyAtCurrentTime(entity: SignedEntity, root: LoadedTrustedRoot): Signer {
   if (entity.key.$case !== 'certificate')
     throw new Rejected('IDENTITY_MISMATCH', 'signed with a key, not a certificate');
-  const result = verifyCertificate(entity.key.certificate, [new Date()], root.material);
-  if (root.summary.ctlogs > 0 && result.scts.length === 0) {
+  // No signing time to check the chain at (no log entry, no timestamp): now, as cosign does.
+  const result = verifyCertificateChainAt(entity.key.certificate, new Date(), root.material);
+  if (root.summary.ctlogs > 0 && result.sctCount === 0) {
     throw new Rejected('CERTIFICATE_INVALID', 'with a certificate without SCT');
   }
   if (!entity.signature.verifySignature(result.signer.key)) {

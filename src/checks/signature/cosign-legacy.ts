@@ -7,6 +7,9 @@
 import { bundleFromJSON, type Bundle } from '@sigstore/bundle';
 import { crypto, pem } from '@sigstore/core';
 
+/** Cosign caps payloads at 128 MiB; imagegate reads at most 1 MiB of a signature payload. */
+export const MAX_PAYLOAD_BYTES = 1024 * 1024;
+
 export const SIMPLE_SIGNING_MEDIA_TYPE = 'application/vnd.dev.cosign.simplesigning.v1+json';
 export const DSSE_ENVELOPE_MEDIA_TYPE = 'application/vnd.dsse.envelope.v1+json';
 
@@ -15,9 +18,6 @@ export const ANNOTATION_CERTIFICATE = 'dev.sigstore.cosign/certificate';
 export const ANNOTATION_CHAIN = 'dev.sigstore.cosign/chain';
 export const ANNOTATION_BUNDLE = 'dev.sigstore.cosign/bundle';
 export const ANNOTATION_RFC3161 = 'dev.sigstore.cosign/rfc3161timestamp';
-
-/** Cosign caps payloads at 128 MiB; imagegate reads at most 1 MiB of a signature payload. */
-export const MAX_PAYLOAD_BYTES = 1024 * 1024;
 
 const BUNDLE_V01 = 'application/vnd.dev.sigstore.bundle+json;version=0.1';
 

@@ -65,7 +65,11 @@ async function fetchLegacy(
   for (const [i, layer] of manifest.json.layers.slice(0, MAX_CANDIDATES).entries()) {
     const source = `tag ${tag} layer ${i + 1}`;
     if (layer.size > MAX_PAYLOAD_BYTES) {
-      out.push({ ok: false, source, reason: `payload of ${layer.size} bytes exceeds ${MAX_PAYLOAD_BYTES}` });
+      out.push({
+        ok: false,
+        source,
+        reason: `payload of ${layer.size} bytes exceeds ${MAX_PAYLOAD_BYTES}`,
+      });
       continue;
     }
     try {

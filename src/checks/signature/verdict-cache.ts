@@ -9,7 +9,8 @@
  * key share one run (a burst of identical cold reviews costs the registry one lookup).
  */
 import { SingleFlight } from '../../registry/cache.js';
-import type { SignatureVerdict } from './index.js';
+import { TtlCache } from '../../shared/cache.js';
+import type { SignatureVerdict, VerdictStore } from './types.js';
 
 export interface VerdictCacheOptions {
   /** Default 10,000 entries (well under 2 KB each for key or keyless signatures without attestations). */
@@ -22,38 +23,26 @@ export interface VerdictCacheOptions {
 export const DEFAULT_VERDICT_CACHE_ENTRIES = 10_000;
 export const DEFAULT_VERDICT_TTL_MS = 5 * 60_000;
 
-export class VerdictCache {
+export class VerdictCache implements VerdictStore {
   readonly maxEntries: number;
   readonly ttlMs: number;
-  readonly #now: () => number;
-  readonly #entries = new Map<string, { verdict: SignatureVerdict; expires: number }>();
+  readonly #entries: TtlCache<SignatureVerdict>;
   readonly #flights = new SingleFlight();
 
   constructor(options: VerdictCacheOptions = {}) {
     this.maxEntries = options.maxEntries ?? DEFAULT_VERDICT_CACHE_ENTRIES;
     this.ttlMs = options.ttlMs ?? DEFAULT_VERDICT_TTL_MS;
-    this.#now = options.now ?? Date.now;
+    this.#entries = new TtlCache(this.maxEntries, options.now, { evict: 'use' });
   }
 
   get(key: string): SignatureVerdict | undefined {
-    const entry = this.#entries.get(key);
-    if (entry === undefined) return undefined;
-    this.#entries.delete(key);
-    if (entry.expires <= this.#now()) return undefined;
-    this.#entries.set(key, entry);
-    return entry.verdict;
+    return this.#entries.get(key);
   }
 
   /** Stores a passing verdict (anything else is ignored), without the per-digest rejection details. */
   set(key: string, verdict: SignatureVerdict): void {
-    if (!verdict.passed || this.maxEntries <= 0 || this.ttlMs <= 0) return;
-    this.#entries.delete(key);
-    this.#entries.set(key, { verdict: { ...verdict, digests: [] }, expires: this.#now() + this.ttlMs });
-    while (this.#entries.size > this.maxEntries) {
-      const oldest = this.#entries.keys().next().value;
-      if (oldest === undefined) break;
-      this.#entries.delete(oldest);
-    }
+    if (!verdict.passed) return;
+    this.#entries.set(key, { ...verdict, digests: [] }, this.ttlMs);
   }
 
   /** The cached verdict, or `verify`'s, shared with concurrent callers of the same key. */

@@ -4,6 +4,7 @@ import { compileSizeCheck } from '../../../src/checks/size.js';
 import { createRegistry, type Registry } from '../../../src/registry/client.js';
 import { parseReference } from '../../../src/registry/reference.js';
 import { buildImage, buildIndex, pushImage, pushIndex } from '../../helpers/image-builder.js';
+import { checkInput } from '../../helpers/check-input.js';
 import { startRegistry, type TestRegistry } from '../../helpers/registry.js';
 
 const KiB = 1024;
@@ -16,18 +17,13 @@ describe('size check against a real registry', () => {
     const access = client.access();
     const signal = AbortSignal.timeout(5_000);
     const reference = parseReference(`${reg.host}/${image}`);
-    const scratch = new Map<string, unknown>();
-    return {
+    return checkInput({
       reference,
       resolved: await access.resolve(reference, signal),
       registry: access,
       platforms,
       signal,
-      scratch: {
-        get: <T>(k: string) => scratch.get(k) as T | undefined,
-        set: (k, v) => void scratch.set(k, v),
-      },
-    };
+    });
   }
 
   beforeAll(async () => {

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRegistry } from '../../../src/registry/client.js';
-import { readPullSecrets } from '../../../src/registry/pull-secrets.js';
+import { readPullSecrets } from '../../../src/registry/credentials/index.js';
 import { parseReference } from '../../../src/registry/reference.js';
 import { htpasswdLine } from '../../helpers/auth-servers.js';
 import { buildImage, pushImage, type BuiltImage } from '../../helpers/image-builder.js';
@@ -87,9 +87,9 @@ describe('pull secrets from the Kubernetes API (recorded responses) used against
     );
     const client = createRegistry({ registries: { [reg.host]: { insecure: true } } });
     const ref = parseReference(`${reg.host}/shop/web:1.0`);
-    await expect(client.access().resolve(ref, AbortSignal.timeout(5_000))).rejects.toMatchObject({
-      code: 'UNAUTHORIZED',
-    });
+    await expect(client.access().resolve(ref, AbortSignal.timeout(5_000))).rejects.toThrowWithCode(
+      'UNAUTHORIZED',
+    );
     const resolved = await client.access({ credentials: creds }).resolve(ref, AbortSignal.timeout(5_000));
     expect(resolved.digest).toBe(img.manifest.digest);
     await client.close();
@@ -97,11 +97,10 @@ describe('pull secrets from the Kubernetes API (recorded responses) used against
 
   it('gives CREDENTIALS_UNAVAILABLE (indeterminate) when the API refuses', async () => {
     forbid = true;
-    await expect(readPullSecrets(apiFor(server), { namespace: 'shop' })).rejects.toMatchObject({
-      code: 'CREDENTIALS_UNAVAILABLE',
-      indeterminate: true,
-      message: expect.stringContaining('service account shop/default'),
-    });
+    await expect(readPullSecrets(apiFor(server), { namespace: 'shop' })).rejects.toThrowWithCode(
+      'CREDENTIALS_UNAVAILABLE',
+      { indeterminate: true, message: expect.stringContaining('service account shop/default') },
+    );
     expect(paths.at(-1)).toBe('/api/v1/namespaces/shop/serviceaccounts/default');
     forbid = false;
   });

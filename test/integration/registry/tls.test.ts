@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRegistry } from '../../../src/registry/client.js';
-import { StaticCredentialStore } from '../../../src/registry/credentials.js';
+import { Keyring } from '../../../src/registry/credentials/index.js';
 import { MAX_CONFIG_BYTES } from '../../../src/registry/media-types.js';
 import { parseReference } from '../../../src/registry/reference.js';
 import { htpasswdLine } from '../../helpers/auth-servers.js';
@@ -21,7 +21,7 @@ describe('an HTTPS registry with a private CA, basic auth and a blob CDN on anot
   let cdnHost: string;
   let img: BuiltImage;
   const cdnAuth: Array<string | undefined> = [];
-  const creds = new StaticCredentialStore([]);
+  const creds = new Keyring([]);
 
   beforeAll(async () => {
     cert = await makeTlsCert();
@@ -47,9 +47,7 @@ describe('an HTTPS registry with a private CA, basic auth and a blob CDN on anot
   const withCa = (): ReturnType<typeof createRegistry> =>
     createRegistry({
       registries: { [proxy.host]: { ca: [cert.certPem] }, [cdnHost]: { ca: [cert.certPem] } },
-      credentials: new StaticCredentialStore([
-        [proxy.host, { kind: 'basic', username: 'carol', password: 'pw' }],
-      ]),
+      credentials: new Keyring([[proxy.host, { kind: 'basic', username: 'carol', password: 'pw' }]]),
     });
 
   it('trusts the extra CA and authenticates', async () => {
@@ -63,8 +61,7 @@ describe('an HTTPS registry with a private CA, basic auth and a blob CDN on anot
     const client = createRegistry({ credentials: creds });
     await expect(
       client.access().resolve(parseReference(`${proxy.host}/app:v1`), signal()),
-    ).rejects.toMatchObject({
-      code: 'REGISTRY_UNAVAILABLE',
+    ).rejects.toThrowWithCode('REGISTRY_UNAVAILABLE', {
       indeterminate: true,
       message: expect.stringMatching(/certificate/i),
     });

@@ -2,13 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { parseCommand, parseListen } from '../../../src/cli/args.js';
 
 function usageError(argv: string[]): string {
+  expect(() => parseCommand(argv)).toThrowWithCode('USAGE');
   try {
     parseCommand(argv);
   } catch (err) {
-    expect(err).toMatchObject({ code: 'USAGE' });
     return (err as Error).message;
   }
-  throw new Error('expected a usage error');
+  throw new Error('unreachable: parseCommand threw above');
 }
 
 describe('parseCommand', () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { CheckCompilers } from '../../../src/checks/kinds.js';
 import { clusterPolicyHandler } from '../../../src/policy/cluster-policies.js';
 import { PolicyStore } from '../../../src/policy/store.js';
 
@@ -52,6 +53,31 @@ describe('clusterPolicyHandler', () => {
       const verdict = handle([policy('sized', { images: [{ glob: '**' }], size: { maxLayers: 3 } })]);
       expect(verdict.rejected[0]?.error).toMatch(/spec\.size is not supported/);
       expect(store.policies()).toEqual([]);
+    });
+  });
+
+  describe('when the same resources are delivered again', () => {
+    it('compiles each resource once per change of its spec, not per list or status update', () => {
+      const compiled: string[] = [];
+      const compilers: CheckCompilers = {
+        size: (_spec, ctx) => {
+          compiled.push(ctx.policyName);
+          return { name: 'size', run: () => Promise.reject(new Error('not run here')) };
+        },
+      };
+      const store = new PolicyStore(compilers, ['cluster']);
+      const handle = clusterPolicyHandler(store, compilers, { error: () => undefined } as never, () => {});
+      const a = policy('a', { images: [{ glob: '**' }], size: { maxLayers: 3 } });
+      const b = policy('b', { images: [{ glob: '**' }], size: { maxLayers: 5 } });
+      handle([a, b]);
+      expect(compiled).toEqual(['a', 'b']);
+      const first = store.policies()[0];
+      handle([{ ...a, metadata: { name: 'a', resourceVersion: '2' }, status: { conditions: [] } }, b]);
+      expect(compiled).toEqual(['a', 'b']);
+      expect(store.policies()[0]).toBe(first);
+      handle([policy('a', { images: [{ glob: '**' }], size: { maxLayers: 4 } }), b]);
+      expect(compiled).toEqual(['a', 'b', 'a']);
+      expect(store.policies().map((p) => p.name)).toEqual(['a', 'b']);
     });
   });
 

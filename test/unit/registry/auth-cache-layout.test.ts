@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseChallenge, parseTokenResponse } from '../../../src/registry/auth.js';
-import { ByteLru, SingleFlight, TtlCache } from '../../../src/registry/cache.js';
+import { SingleFlight } from '../../../src/registry/cache.js';
+import { ByteLru, TtlCache } from '../../../src/shared/cache.js';
 import { createRegistry } from '../../../src/registry/client.js';
 import { parseLayoutReference } from '../../../src/registry/layout.js';
 import { openImage } from '../../../src/registry/open.js';
@@ -63,6 +64,19 @@ describe('TtlCache', () => {
     now = 30_000;
     expect(c.get('k')).toBeUndefined();
   });
+
+  it('evicts the oldest write by default, the least recently used with evict: use', () => {
+    const byWrite = new TtlCache<number>(2, () => 0);
+    const byUse = new TtlCache<number>(2, () => 0, { evict: 'use' });
+    for (const c of [byWrite, byUse]) {
+      c.set('a', 1, 1000);
+      c.set('b', 2, 1000);
+      c.get('a');
+      c.set('c', 3, 1000);
+    }
+    expect([byWrite.get('a'), byWrite.get('b')]).toEqual([undefined, 2]);
+    expect([byUse.get('a'), byUse.get('b')]).toEqual([1, undefined]);
+  });
 });
 
 describe('SingleFlight', () => {
@@ -96,10 +110,10 @@ describe('SingleFlight', () => {
     const pa = sf.do('k', a.signal, fn);
     const pb = sf.do('k', b.signal, fn);
     a.abort();
-    await expect(pa).rejects.toMatchObject({ code: 'TIMEOUT' });
+    await expect(pa).rejects.toThrowWithCode('TIMEOUT');
     expect(sharedSignal?.aborted).toBe(false);
     b.abort();
-    await expect(pb).rejects.toMatchObject({ code: 'TIMEOUT' });
+    await expect(pb).rejects.toThrowWithCode('TIMEOUT');
     expect(sharedSignal?.aborted).toBe(true);
   });
 });
@@ -150,9 +164,9 @@ describe('openImage', () => {
     expect(local.reference).toMatchObject({ registry: 'oci-layout', repository: '/tmp/layout', tag: 'v1' });
     const remote = openImage('ghcr.io/team/app:1', registry);
     expect(remote.reference).toMatchObject({ registry: 'ghcr.io', repository: 'team/app', tag: '1' });
-    await expect(remote.access.resolve(remote.reference, AbortSignal.timeout(1000))).rejects.toMatchObject({
-      code: 'REGISTRY_NOT_ALLOWED',
-    });
+    await expect(remote.access.resolve(remote.reference, AbortSignal.timeout(1000))).rejects.toThrowWithCode(
+      'REGISTRY_NOT_ALLOWED',
+    );
     expect(() => openImage('Bad Ref', registry)).toThrow(/invalid image reference/);
     await registry.close();
   });

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
-  chainCredentials,
+  chainProviders,
   credentialsFromPullSecrets,
   normaliseCredentialKey,
   parseDockerConfig,
-} from '../../../src/registry/credentials.js';
+} from '../../../src/registry/credentials/index.js';
 
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
 
@@ -78,14 +78,19 @@ describe('credentials', () => {
     });
   });
 
-  it('chains stores: per-request secrets before the static config', () => {
+  it('chains providers: per-request secrets before the static config', async () => {
     const pod = parseDockerConfig(JSON.stringify({ auths: { 'r.io': { auth: b64('pod:1') } } }), 'pod');
     const global = parseDockerConfig(
       JSON.stringify({ auths: { 'r.io': { auth: b64('global:1') }, 'g.io': { auth: b64('g:1') } } }),
       'global',
     );
-    const chain = chainCredentials(undefined, pod, global);
-    expect(chain.lookup('r.io', 'x')).toMatchObject({ username: 'pod' });
-    expect(chain.lookup('g.io', 'x')).toMatchObject({ username: 'g' });
+    const chain = chainProviders([undefined, pod, global]);
+    expect(await chain.credentialsFor({ registry: 'r.io', repository: 'x' })).toMatchObject({
+      username: 'pod',
+    });
+    expect(await chain.credentialsFor({ registry: 'g.io', repository: 'x' })).toMatchObject({
+      username: 'g',
+    });
+    expect(await chain.credentialsFor({ registry: 'n.io', repository: 'x' })).toBeUndefined();
   });
 });

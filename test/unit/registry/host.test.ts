@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalHost, policyHost } from '../../../src/registry/host.js';
+import { canonicalHost, policyHost } from '../../../src/shared/host.js';
 import { parseReference } from '../../../src/registry/reference.js';
 
 describe('canonicalHost', () => {
@@ -72,9 +72,9 @@ describe('parseReference', () => {
 describe('registry options and credentials', () => {
   describe('when they name a registry with another spelling than the pod', () => {
     it('apply to the canonical reference all the same', async () => {
-      const { StaticCredentialStore } = await import('../../../src/registry/credentials.js');
+      const { Keyring } = await import('../../../src/registry/credentials/keyring.js');
       const { isRegistryAllowed } = await import('../../../src/registry/options.js');
-      const store = new StaticCredentialStore([
+      const store = new Keyring([
         ['Registry.Example.com:443', { kind: 'basic', username: 'u', password: 'p' }],
       ]);
       const ref = parseReference('registry.example.com./team/app');

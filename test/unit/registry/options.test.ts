@@ -54,12 +54,16 @@ describe('registry options', () => {
       expect(opts.registries?.['registry.internal:5000']).toMatchObject({ mirrors: ['mirror.internal'] });
       expect(opts.registries?.['registry.internal:5000']?.ca?.[0]).toContain('BEGIN CERTIFICATE');
       expect(opts.registries?.['127.0.0.1:5000']).toEqual({ insecure: true });
-      expect(opts.credentials?.lookup('registry.internal:5000', 'a/b')).toEqual({
+      expect(
+        await opts.credentials?.credentialsFor({ registry: 'registry.internal:5000', repository: 'a/b' }),
+      ).toEqual({
         kind: 'basic',
         username: 'bot',
         password: 'hunter2',
       });
-      expect(opts.credentials?.lookup('docker.io', 'library/nginx')).toEqual({
+      expect(
+        await opts.credentials?.credentialsFor({ registry: 'docker.io', repository: 'library/nginx' }),
+      ).toEqual({
         kind: 'basic',
         username: 'u',
         password: 'p',
@@ -71,20 +75,17 @@ describe('registry options', () => {
         'bad.yaml',
         'allow: ["not a host!"]\nregistries:\n  x.io:\n    insecur: true\n',
       );
-      await expect(loadRegistryConfig(path)).rejects.toMatchObject({
-        code: 'CONFIG_INVALID',
+      await expect(loadRegistryConfig(path)).rejects.toThrowWithCode('CONFIG_INVALID', {
         message: expect.stringMatching(/bad\.yaml: .*\/allow\/0/),
       });
     });
 
     it('rejects YAML that does not parse and files that do not exist', async () => {
-      await expect(loadRegistryConfig(await file('broken.yaml', 'allow: [\n'))).rejects.toMatchObject({
-        code: 'CONFIG_INVALID',
-        message: expect.stringContaining('not valid YAML'),
-      });
-      await expect(loadRegistryConfig(join(dir, 'nope.yaml'))).rejects.toMatchObject({
-        code: 'CONFIG_INVALID',
-      });
+      await expect(loadRegistryConfig(await file('broken.yaml', 'allow: [\n'))).rejects.toThrowWithCode(
+        'CONFIG_INVALID',
+        { message: expect.stringContaining('not valid YAML') },
+      );
+      await expect(loadRegistryConfig(join(dir, 'nope.yaml'))).rejects.toThrowWithCode('CONFIG_INVALID');
     });
 
     it('rejects a password without a username', async () => {

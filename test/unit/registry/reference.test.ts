@@ -47,12 +47,7 @@ describe('parseReference', () => {
       ['a//b', /path component/],
       ['nginx:-x', /tag/],
     ])('rejects %j with INVALID_REFERENCE', (input, why) => {
-      expect(() => parseReference(input)).toThrow(why);
-      try {
-        parseReference(input);
-      } catch (err) {
-        expect((err as { code: string }).code).toBe('INVALID_REFERENCE');
-      }
+      expect(() => parseReference(input)).toThrowWithCode('INVALID_REFERENCE', why);
     });
   });
 });

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { compileSignatureVerifier, type TrustedRootStore } from '../../../../src/checks/signature/index.js';
 import { parseReference } from '../../../../src/registry/reference.js';
 import { HAVE_FIXTURES } from '../../../helpers/fixtures.js';
-import { LEGACY_CASES, seedCase, type Seeder } from '../../../helpers/legacy-cases.js';
+import { LEGACY_CASES, seedCase, type Seeder } from '../../../fixtures/legacy-cases.js';
 import { MemoryRegistry } from '../../../helpers/memory-registry.js';
 import { fixtureRoots, signal } from '../../../helpers/signature-setup.js';
 

@@ -7,7 +7,7 @@
  * message. This is the only module that imports re2js.
  */
 import { RE2JS } from 're2js';
-import { ConfigError, errorMessage } from '../errors.js';
+import { errorMessage } from '../../errors.js';
 
 export interface IdentityPattern {
   /** `/^(?:x)$/`: what denial messages show as "wanted". */
@@ -18,30 +18,22 @@ export interface IdentityPattern {
 /** Longest value tested: a SAN or issuer longer than this never matches (and costs nothing). */
 export const MAX_IDENTITY_LENGTH = 8192;
 
-/** Anchored: the whole value must match (`https://github.com/acme/.*` is no prefix test). */
-export function compileIdentityPattern(source: string, where: string): IdentityPattern {
+/**
+ * Anchored: the whole value must match (`https://github.com/acme/.*` is no prefix test). Throws an
+ * Error whose message says why a pattern is refused (callers add the field).
+ */
+export function compileIdentityPattern(source: string): IdentityPattern {
   const anchored = `^(?:${source})$`;
   let re: RE2JS;
   try {
     re = RE2JS.compile(anchored);
   } catch (err) {
-    throw new ConfigError(
-      'POLICY_INVALID',
-      `${where}: not a valid regular expression in RE2 syntax (${errorMessage(err)}); identity patterns run in linear time on attacker-chosen text, so backreferences and lookaround are not available`,
+    throw new Error(
+      `not a valid regular expression in RE2 syntax (${errorMessage(err)}); identity patterns run in linear time on attacker-chosen text, so backreferences and lookaround are not available`,
     );
   }
   return {
     describe: `/${anchored}/`,
     test: (value) => value.length <= MAX_IDENTITY_LENGTH && re.matches(value),
   };
-}
-
-/** The problem with a pattern, or undefined when it compiles (for validation that lists problems). */
-export function identityPatternProblem(source: string, where: string): string | undefined {
-  try {
-    compileIdentityPattern(source, where);
-    return undefined;
-  } catch (err) {
-    return errorMessage(err);
-  }
 }

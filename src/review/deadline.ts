@@ -3,19 +3,18 @@
  * budget ends safely before, so an answer (per onError) always arrives in time.
  */
 import { setMaxListeners } from 'node:events';
+import { parseDurationMs } from '../shared/duration.js';
 
-export const DEFAULT_TIMEOUT_MS = 10_000;
+/** The API server's default webhook timeout, used when a request names none (and by `imagegate review`). */
+export const DEFAULT_REVIEW_TIMEOUT_MS = 10_000;
 export const MAX_TIMEOUT_MS = 30_000;
 const MIN_BUDGET_MS = 100;
 
 /** Parses a Go duration as the API server sends it ("10s", "1.5s", "500ms", "1m"). */
 export function parseTimeout(value: unknown): number | undefined {
   if (typeof value !== 'string') return undefined;
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(value);
-  if (m === null) return undefined;
-  const n = Number(m[1]);
-  const ms = m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : n * 60_000;
-  return Number.isFinite(ms) && ms > 0 ? Math.min(ms, MAX_TIMEOUT_MS) : undefined;
+  const ms = parseDurationMs(value, { units: ['ms', 's', 'm'] });
+  return ms !== undefined && Number.isFinite(ms) && ms > 0 ? Math.min(ms, MAX_TIMEOUT_MS) : undefined;
 }
 
 /** Budget for all registry work: the timeout less a margin of 10% (at least 500 ms) for the answer. */

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { AdmissionReviewRequest } from '../../src/admission/review.schema.js';
-import type { Engine, RequestScope } from '../../src/engine.js';
-import { mutateAdmission } from '../../src/mutate.js';
-import type { RegistryAccess, ResolvedImage } from '../../src/registry/types.js';
+import { toRequestFacts } from '../../../src/admission/facts.js';
+import type { AdmissionReviewRequest } from '../../../src/admission/review.schema.js';
+import type { Engine, RequestScope } from '../../../src/engine.js';
+import type { RegistryAccess, ResolvedImage } from '../../../src/registry/types.js';
+import { pinDigests } from '../../../src/review/mutate.js';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
 
@@ -20,7 +21,7 @@ function engineRecording(scopes: RequestScope[]): Engine {
   };
 }
 
-describe('mutateAdmission', () => {
+describe('pinDigests', () => {
   describe('when the pod pulls with its own secrets and service account', () => {
     it('resolves with that pull identity, as the validating path does', async () => {
       const scopes: RequestScope[] = [];
@@ -44,7 +45,12 @@ describe('mutateAdmission', () => {
           },
         },
       } as unknown as AdmissionReviewRequest;
-      const result = await mutateAdmission(review, engineRecording(scopes), AbortSignal.timeout(1000), 123);
+      const result = await pinDigests(toRequestFacts(review.request), {
+        engine: engineRecording(scopes),
+        signal: AbortSignal.timeout(1000),
+        deadline: 123,
+        started: performance.now(),
+      });
       expect(scopes).toEqual([
         { namespace: 'team', pullSecrets: ['regcred'], serviceAccount: 'builder', deadline: 123 },
       ]);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { budgetFor, MAX_TIMEOUT_MS, parseTimeout } from '../../../src/server/deadline.js';
+import { budgetFor, MAX_TIMEOUT_MS, parseTimeout } from '../../../src/review/deadline.js';
 
 describe('parseTimeout', () => {
   describe('when the API server sends a Go duration', () => {

@@ -1,0 +1,54 @@
+/**
+ * Facts about one image, computed lazily and at most once per review, shared by every check and every
+ * policy that governs the image. A check that uses another check's result reads it here, typed (base
+ * asks for the attestations the signature check verifies), whichever of them asks first.
+ */
+import type { ImageReference } from '../registry/reference.js';
+import type { RegistryAccess, ResolvedImage } from '../registry/types.js';
+import type { SignatureVerdict, SignatureVerifier } from './signature/types.js';
+import type { VerifiedItem } from './signature/verify.js';
+
+export interface ImageFacts {
+  /**
+   * The image's signature verdict under `verifier` for the checked `platforms` (an index not itself
+   * signed is checked through their platform manifests).
+   */
+  signatures(verifier: SignatureVerifier, platforms: readonly string[]): Promise<SignatureVerdict>;
+  /** The in-toto attestations `verifier`'s authorities verified (also when the signature check failed). */
+  attestations(verifier: SignatureVerifier, platforms: readonly string[]): Promise<VerifiedItem[]>;
+}
+
+export interface ImageFactsSource {
+  reference: ImageReference;
+  resolved: ResolvedImage;
+  registry: RegistryAccess;
+  signal: AbortSignal;
+}
+
+export function createImageFacts(image: ImageFactsSource): ImageFacts {
+  const verdicts = new Map<string, Promise<SignatureVerdict>>();
+  const signatures = (
+    verifier: SignatureVerifier,
+    platforms: readonly string[],
+  ): Promise<SignatureVerdict> => {
+    const key = `${verifier.id} ${platforms.join(',')}`;
+    let verdict = verdicts.get(key);
+    if (verdict === undefined) {
+      const { resolved, signal } = image;
+      verdict = (async () => {
+        let platformDigests: string[] = [];
+        if (resolved.manifest.kind === 'index') {
+          const checked = await resolved.platforms(platforms, signal);
+          platformDigests = checked.map((p) => p.manifest.digest);
+        }
+        return verifier.verify(image.registry, image.reference, resolved.digest, signal, platformDigests);
+      })();
+      verdicts.set(key, verdict);
+    }
+    return verdict;
+  };
+  return {
+    signatures,
+    attestations: (verifier, platforms) => signatures(verifier, platforms).then((v) => v.attestations),
+  };
+}

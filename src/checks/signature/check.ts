@@ -1,0 +1,63 @@
+/**
+ * The signature check and its policy section (`spec.signature`). The verdict is a fact of the image
+ * (facts.ts): the base check, which reads the verified provenance attestations, shares it.
+ */
+import { formatReference, withDigest } from '../../registry/reference.js';
+import { defineCheck, type Check, type CheckInput, type Finding } from '../check.js';
+import { SignatureSpec, signatureSpecProblems } from './schema.js';
+import type { SignatureDeps } from './types.js';
+import { compileSignatureVerifier } from './verifier.js';
+
+/** `policy "p" signature`: where the policy's own signature section is compiled (also by base). */
+export function imageSignatureWhere(policyName: string): string {
+  return `policy "${policyName}" signature`;
+}
+
+/** The policy's `signature` section as a Check (compile at policy load; throws ConfigError). */
+export function compileSignatureCheck(
+  spec: SignatureSpec,
+  policyName: string,
+  deps: SignatureDeps,
+): Check<'signature'> {
+  const verifier = compileSignatureVerifier(spec, imageSignatureWhere(policyName), deps);
+  return {
+    name: 'signature',
+    async run(input: CheckInput): Promise<Finding<'signature'>> {
+      const started = performance.now();
+      const { resolved } = input;
+      const verdict = await input.facts.signatures(verifier, input.platforms);
+      const image = formatReference(withDigest(input.reference, resolved.digest));
+      return {
+        check: 'signature',
+        passed: verdict.passed,
+        code: verdict.code,
+        message: `${image}: ${verdict.message}`,
+        details: {
+          signatures: verdict.signatures.map((s) => ({
+            authority: s.authority,
+            digest: s.digest,
+            source: s.source,
+            format: s.format,
+            ...s.signer,
+            tlogEntries: s.tlogEntries,
+            ...(s.signedAt !== undefined ? { signedAt: s.signedAt, timeSource: s.timeSource } : {}),
+            ...(s.dockerReference !== undefined ? { dockerReference: s.dockerReference } : {}),
+          })),
+          attestations: verdict.attestations.map((a) => ({
+            authority: a.authority,
+            digest: a.digest,
+            predicateType: a.predicateType,
+          })),
+        },
+        durationMs: performance.now() - started,
+      };
+    },
+  };
+}
+
+export const signatureCheck = defineCheck({
+  name: 'signature',
+  schema: SignatureSpec,
+  problems: signatureSpecProblems,
+  compile: (spec, ctx, deps) => compileSignatureCheck(spec, ctx.policyName, deps),
+});

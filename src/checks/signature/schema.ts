@@ -1,0 +1,129 @@
+/**
+ * The `signature` policy section: its schema piece (also the CRD's, through policy.schema.ts) and the
+ * rules a JSON schema cannot say. `signatureSpecProblems` is the one definition of those rules: policy
+ * validation reports them and compileAuthorities refuses a section that breaks them.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { errorMessage } from '../../errors.js';
+import { compileIdentityPattern } from './identity-pattern.js';
+
+const strict = { additionalProperties: false } as const;
+
+export const SecretKeyRef = Type.Object(
+  {
+    namespace: Type.Optional(Type.String({ minLength: 1, maxLength: 63 })),
+    name: Type.String({ minLength: 1, maxLength: 253 }),
+    key: Type.String({ minLength: 1, maxLength: 253 }),
+  },
+  strict,
+);
+
+export const KeyAuthority = Type.Object(
+  {
+    pem: Type.Optional(Type.String({ minLength: 1, maxLength: 16384, description: 'PEM public key.' })),
+    secretRef: Type.Optional(SecretKeyRef),
+    hashAlgorithm: Type.Optional(
+      Type.Union([Type.Literal('sha256'), Type.Literal('sha384'), Type.Literal('sha512')]),
+    ),
+    trustedRoot: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 253,
+        description:
+          "Trusted root whose transparency logs and TSAs verify this key's entries; default public-good.",
+      }),
+    ),
+  },
+  {
+    ...strict,
+    description: 'A public key (ECDSA P-256/P-384, RSA, Ed25519): exactly one of pem or secretRef.',
+  },
+);
+
+export const KeylessAuthority = Type.Object(
+  {
+    issuer: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+    issuerRegExp: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+    subject: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+    subjectRegExp: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+    trustedRoot: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 253,
+        description: 'Name of a trusted root; default public-good.',
+      }),
+    ),
+  },
+  {
+    ...strict,
+    description: 'A Fulcio identity: one of issuer/issuerRegExp and one of subject/subjectRegExp.',
+  },
+);
+
+export const Authority = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 253 })),
+    key: Type.Optional(KeyAuthority),
+    keyless: Type.Optional(KeylessAuthority),
+  },
+  { ...strict, description: 'Exactly one of key or keyless.' },
+);
+
+export const SignatureSpec = Type.Object(
+  {
+    authorities: Type.Array(Authority, { minItems: 1, maxItems: 32 }),
+    transparencyLog: Type.Optional(Type.Union([Type.Literal('required'), Type.Literal('optional')])),
+    threshold: Type.Optional(Type.Integer({ minimum: 1, maximum: 32 })),
+  },
+  strict,
+);
+
+export type SignatureSpec = Static<typeof SignatureSpec>;
+export type Authority = Static<typeof Authority>;
+
+/** Identity patterns: anchored, RE2 semantics (linear time on attacker-chosen SANs). */
+export { compileIdentityPattern };
+
+function authorityProblems(at: string, a: Authority, problems: string[]): void {
+  if ((a.key === undefined) === (a.keyless === undefined)) {
+    problems.push(`${at}: exactly one of "key" or "keyless" is required`);
+  }
+  if (a.key !== undefined && (a.key.pem === undefined) === (a.key.secretRef === undefined)) {
+    problems.push(`${at}.key: exactly one of "pem" or "secretRef" is required`);
+  }
+  if (a.keyless !== undefined) {
+    const k = a.keyless;
+    if ((k.issuer === undefined) === (k.issuerRegExp === undefined)) {
+      problems.push(`${at}.keyless: exactly one of "issuer" or "issuerRegExp" is required`);
+    }
+    if ((k.subject === undefined) === (k.subjectRegExp === undefined)) {
+      problems.push(`${at}.keyless: exactly one of "subject" or "subjectRegExp" is required`);
+    }
+    for (const field of ['issuerRegExp', 'subjectRegExp'] as const) {
+      const source = k[field];
+      if (source === undefined) continue;
+      try {
+        compileIdentityPattern(source);
+      } catch (err) {
+        problems.push(`${at}.keyless.${field}: ${errorMessage(err)}`);
+      }
+    }
+  }
+}
+
+/** Problems of a (schema-valid) signature section at `where` (e.g. `spec.signature`); none: []. */
+export function signatureSpecProblems(spec: SignatureSpec, where: string): string[] {
+  const problems: string[] = [];
+  spec.authorities.forEach((a, i) => authorityProblems(`${where}.authorities[${i}]`, a, problems));
+  const names = new Set<string>();
+  spec.authorities.forEach((a, i) => {
+    const name = a.name ?? `authority[${i}]`;
+    if (names.has(name)) problems.push(`${where}: authority name "${name}" repeats`);
+    names.add(name);
+  });
+  const t = spec.threshold;
+  if (t !== undefined && t > spec.authorities.length) {
+    problems.push(`${where}.threshold: ${t} is more than the ${spec.authorities.length} authorities`);
+  }
+  return problems;
+}

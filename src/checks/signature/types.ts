@@ -1,0 +1,60 @@
+/**
+ * The signature check's result types, shared by its modules and by the checks that use its verdict
+ * (base), so siblings import types from here and never from each other.
+ */
+import type { RegistryAccess } from '../../registry/types.js';
+import type { ImageReference } from '../../registry/reference.js';
+import type { SignatureErrorCode } from '../../errors.js';
+import type { KeySecretReader } from './authorities.js';
+import type { TrustedRootStore } from './trusted-roots.js';
+import type { Rejection, VerifiedItem } from './verify.js';
+
+/** Shares passing verdicts across reviews: VerdictCache (verdict-cache.ts) is the one implementation. */
+export interface VerdictStore {
+  /** `verify` runs unless a passing verdict for `key` is fresh (concurrent callers share one run). */
+  verify(
+    key: string,
+    signal: AbortSignal,
+    verify: (signal: AbortSignal) => Promise<SignatureVerdict>,
+  ): Promise<SignatureVerdict>;
+}
+
+export interface SignatureDeps {
+  trustedRoots: TrustedRootStore;
+  /** Reads `key.secretRef` keys; without it such authorities fail as indeterminate. */
+  secrets?: KeySecretReader;
+  /** Passing verdicts shared across reviews (and concurrent identical verifications); none: verify each time. */
+  cache?: VerdictStore;
+}
+
+export interface DigestVerification {
+  digest: string;
+  /** Signatures and attestations found (including unreadable ones). */
+  found: number;
+  verified: VerifiedItem[];
+  rejections: Rejection[];
+}
+
+export interface SignatureVerdict {
+  passed: boolean;
+  /** 'OK' or the most telling SignatureErrorCode. */
+  code: 'OK' | SignatureErrorCode;
+  message: string;
+  /** Signatures that satisfied the policy (empty when denied). */
+  signatures: VerifiedItem[];
+  attestations: VerifiedItem[];
+  digests: DigestVerification[];
+}
+
+export interface SignatureVerifier {
+  /** Equal for verifiers compiled from the same section at the same place: what facts memoise on. */
+  readonly id: string;
+  /** Verifies `digest` (and, for an index not itself signed, `platformDigests`) in `reference`'s repository. */
+  verify(
+    registry: RegistryAccess,
+    reference: ImageReference,
+    digest: string,
+    signal: AbortSignal,
+    platformDigests?: readonly string[],
+  ): Promise<SignatureVerdict>;
+}

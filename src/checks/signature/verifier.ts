@@ -1,0 +1,168 @@
+/**
+ * A policy's signature section compiled into a verifier: an image passes when, for its digest,
+ * signatures verified by at least `threshold` distinct authorities exist. A signature on an index
+ * covers its platform manifests; a signature on every checked platform manifest is accepted too.
+ */
+import { createHash } from 'node:crypto';
+import type { SignatureErrorCode } from '../../errors.js';
+import type { ImageReference } from '../../registry/reference.js';
+import type { RegistryAccess } from '../../registry/types.js';
+import { compileAuthorities, type CompiledAuthority } from './authorities.js';
+import { fetchCandidates } from './fetch.js';
+import type { SignatureSpec } from './schema.js';
+import type { DigestVerification, SignatureDeps, SignatureVerdict, SignatureVerifier } from './types.js';
+import type { Rejection, VerifiedItem } from './verify.js';
+import { verifyCandidate } from './verify.js';
+
+/** Worst first: the code a denial reports when authorities failed for different reasons. */
+const CODE_ORDER: SignatureErrorCode[] = [
+  'DIGEST_MISMATCH',
+  'SIGNATURE_INVALID',
+  'TLOG_INVALID',
+  'TIMESTAMP_INVALID',
+  'CERTIFICATE_INVALID',
+  'IDENTITY_MISMATCH',
+  'TLOG_MISSING',
+  'SIGNATURE_MALFORMED',
+];
+
+function worstCode(rejections: readonly Rejection[]): SignatureErrorCode {
+  for (const c of CODE_ORDER) if (rejections.some((r) => r.code === c)) return c;
+  return rejections[0]?.code ?? 'NO_SIGNATURES';
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** `no signature from authority "ci" verified: found 2 signatures; 1 by subject …; 1 with …` */
+function explain(authorities: readonly CompiledAuthority[], d: DigestVerification): string {
+  if (d.found === 0) return `no signatures found for ${d.digest}`;
+  return authorities
+    .map((a) => {
+      const mine = d.rejections.filter((r) => r.authority === a.name);
+      const counts = new Map<string, number>();
+      for (const r of mine) counts.set(r.reason, (counts.get(r.reason) ?? 0) + 1);
+      const why = [...counts.entries()].map(([reason, n]) => `${n} ${reason}`).join('; ');
+      const ok = d.verified.filter((v) => v.authority === a.name && v.kind === 'signature').length;
+      const head =
+        ok > 0 ? `authority "${a.name}" verified` : `no signature from authority "${a.name}" verified`;
+      return `${head}: found ${plural(d.found, 'signature')}${why.length > 0 ? `; ${why}` : ''}`;
+    })
+    .join('. ');
+}
+
+function authoritiesMet(d: DigestVerification): Set<string> {
+  return new Set(d.verified.filter((v) => v.kind === 'signature').map((v) => v.authority));
+}
+
+/** Compile once per policy; `verify` is then cheap and shares the per-root Verifiers. */
+export function compileSignatureVerifier(
+  spec: SignatureSpec,
+  where: string,
+  deps: SignatureDeps,
+): SignatureVerifier {
+  const { authorities, threshold } = compileAuthorities(spec, where, deps);
+
+  async function verifyDigest(
+    registry: RegistryAccess,
+    reference: ImageReference,
+    digest: string,
+    signal: AbortSignal,
+  ): Promise<DigestVerification> {
+    const candidates = await fetchCandidates(registry, reference, digest, { attestations: true }, signal);
+    const manifests = new Map<string, Promise<Buffer>>();
+    const ctx = {
+      trustedRoots: deps.trustedRoots,
+      signal,
+      manifestBytes(d: string): Promise<Buffer> {
+        let p = manifests.get(d);
+        if (p === undefined) {
+          p = registry.getManifest(reference, d, signal).then((m) => Buffer.from(m.bytes));
+          manifests.set(d, p);
+        }
+        return p;
+      },
+    };
+    const verified: VerifiedItem[] = [];
+    const rejections: Rejection[] = [];
+    for (const c of candidates) {
+      for (const a of authorities) {
+        const r = await verifyCandidate(c, a, ctx);
+        if (r.ok) verified.push(r.item);
+        else rejections.push(r.rejection);
+      }
+    }
+    return { digest, found: candidates.length, verified, rejections };
+  }
+
+  // Verdicts depend on the authorities (not on the policy's name): equal specs share cache entries.
+  const specKey = createHash('sha256').update(JSON.stringify(spec)).digest('base64url').slice(0, 22);
+
+  async function verify(
+    registry: RegistryAccess,
+    reference: ImageReference,
+    digest: string,
+    signal: AbortSignal,
+    platformDigests: readonly string[],
+  ): Promise<SignatureVerdict> {
+    const top = await verifyDigest(registry, reference, digest, signal);
+    const digests = [top];
+    const attestations = (ds: DigestVerification[]): VerifiedItem[] =>
+      ds.flatMap((d) => d.verified.filter((v) => v.kind === 'attestation'));
+    const pass = (ds: DigestVerification[], message: string): SignatureVerdict => ({
+      passed: true,
+      code: 'OK',
+      message,
+      signatures: ds.flatMap((d) => d.verified.filter((v) => v.kind === 'signature')),
+      attestations: attestations(ds),
+      digests,
+    });
+    const describe = (d: DigestVerification): string => {
+      const names = [...authoritiesMet(d)];
+      return `${d.digest} signed by ${names.map((n) => `"${n}"`).join(', ')}`;
+    };
+
+    if (authoritiesMet(top).size >= threshold) return pass([top], describe(top));
+
+    const platforms = [];
+    for (const p of platformDigests.filter((p) => p !== digest)) {
+      platforms.push(await verifyDigest(registry, reference, p, signal));
+    }
+    digests.push(...platforms);
+    if (platforms.length > 0 && platforms.every((d) => authoritiesMet(d).size >= threshold)) {
+      return pass(platforms, `every checked platform is signed: ${platforms.map(describe).join('; ')}`);
+    }
+
+    const failing = [top, ...platforms.filter((d) => authoritiesMet(d).size < threshold)];
+    const all = failing.flatMap((d) => d.rejections);
+    const partly = failing.some((d) => authoritiesMet(d).size > 0);
+    const code: SignatureErrorCode = partly
+      ? 'THRESHOLD_NOT_MET'
+      : failing.every((d) => d.found === 0)
+        ? 'NO_SIGNATURES'
+        : worstCode(all);
+    const thresholdNote = threshold > 1 ? ` (threshold ${threshold})` : '';
+    return {
+      passed: false,
+      code,
+      message: failing.map((d) => explain(authorities, d)).join(' | ') + thresholdNote,
+      signatures: [],
+      attestations: attestations(digests),
+      digests,
+    };
+  }
+
+  return {
+    id: createHash('sha256')
+      .update(`${where}\n${JSON.stringify(spec)}`)
+      .digest('base64url')
+      .slice(0, 22),
+    verify(registry, reference, digest, signal, platformDigests = []) {
+      const cache = deps.cache;
+      if (cache === undefined) return verify(registry, reference, digest, signal, platformDigests);
+      const key = `${specKey} ${reference.registry}/${reference.repository}@${digest} ${platformDigests.join(',')}`;
+      return cache.verify(key, signal, (s) => verify(registry, reference, digest, s, platformDigests));
+    },
+  };
+}

@@ -1,0 +1,146 @@
+/**
+ * The decision, pure: what each image's policies found, each policy's mode and onError, and the
+ * `unmatched` setting → allowed or denied, with reasons. No I/O, no clock: evaluate.ts gathers the
+ * findings, this module decides. The result types are documented here, where they are defined.
+ */
+import type { Finding } from './checks/check.js';
+import type { CheckName } from './checks/kinds.js';
+import type { OnErrorAction, PolicyMode } from './policy/policy.schema.js';
+import type { Unmatched } from './policy/unmatched.js';
+
+/** What happens to an image no policy governs. Unknown values are refused at configuration. */
+export type { Unmatched };
+
+export interface EvaluationSettings {
+  /** Global override of every policy's mode (`--mode audit` for a cluster-wide dry run). */
+  modeOverride?: PolicyMode;
+  /** The operator's `--unmatched`; undefined = deny where an enforcing policy applies (policy/unmatched.ts). */
+  unmatched?: Unmatched;
+}
+
+export interface CheckOutcome extends Finding<CheckName> {
+  /** The check could not complete (registry down, timeout): onError decided. */
+  indeterminate?: boolean;
+}
+
+/** `error-allowed`: every failure was indeterminate and the policy's onError is allow. */
+export type PolicyResult = 'pass' | 'fail' | 'error-allowed';
+
+export interface PolicyOutcome {
+  policy: string;
+  /** The policy's mode, or the global override. */
+  mode: PolicyMode;
+  onError: OnErrorAction;
+  result: PolicyResult;
+  findings: CheckOutcome[];
+}
+
+export interface ImageOutcome {
+  /** As written in the spec. */
+  image: string;
+  /** Normalised reference, when it parsed. */
+  reference?: string;
+  /** Digest the reference resolved to (when a check needed the registry) or was pinned with. */
+  digest?: string;
+  policies: PolicyOutcome[];
+  /** Set when no policy governs the image: what was decided for it (policy/unmatched.ts). */
+  unmatched?: Unmatched;
+  /** Why, for denials and warnings. */
+  unmatchedMessage?: string;
+  /** Set when an exclusion exempted the image: which policy and which field. */
+  exempt?: string;
+  /** Set when the reference does not parse. */
+  invalid?: CheckOutcome;
+}
+
+export interface Reason {
+  image: string;
+  policy?: string;
+  message: string;
+}
+
+export interface Verdict {
+  allowed: boolean;
+  /** An audit-mode policy (or unmatched: audit) would have denied. */
+  wouldDeny: boolean;
+  denials: Reason[];
+  audits: Reason[];
+  /** Checks that could not complete and were allowed by onError. */
+  errorsAllowed: Reason[];
+  images: ImageOutcome[];
+}
+
+/** A policy's result from its findings: indeterminate failures alone defer to onError. */
+export function policyResult(findings: readonly CheckOutcome[], onError: OnErrorAction): PolicyResult {
+  const failed = findings.filter((f) => !f.passed);
+  if (failed.length === 0) return 'pass';
+  if (failed.every((f) => f.indeterminate === true) && onError === 'allow') return 'error-allowed';
+  return 'fail';
+}
+
+function failureSummary(p: PolicyOutcome): string {
+  return p.findings
+    .filter((f) => !f.passed)
+    .map((f) => `${f.check} ${f.code}: ${f.message}`)
+    .join('; ');
+}
+
+/** The strictest mode among all policies in force, used for images that cannot even be parsed. */
+function strictestMode(modes: readonly PolicyMode[], settings: EvaluationSettings): PolicyMode | 'unmatched' {
+  if (settings.modeOverride !== undefined) return settings.modeOverride;
+  if (modes.includes('enforce')) return 'enforce';
+  return modes.length > 0 ? 'audit' : 'unmatched';
+}
+
+/**
+ * The verdict over every image's outcome. `modes` are the modes of all policies in force (an image
+ * that does not parse cannot be matched, so the strictest of them applies).
+ */
+export function decide(
+  images: ImageOutcome[],
+  modes: readonly PolicyMode[],
+  settings: EvaluationSettings,
+): Verdict {
+  const verdict: Verdict = {
+    allowed: true,
+    wouldDeny: false,
+    denials: [],
+    audits: [],
+    errorsAllowed: [],
+    images,
+  };
+  // For a reference that does not parse while no policy is in force at all: the operator's choice only.
+  const unmatchedMode =
+    settings.unmatched === 'deny' && settings.modeOverride === 'audit' ? 'audit' : settings.unmatched;
+  for (const o of images) {
+    const label =
+      o.reference !== undefined && o.digest !== undefined && !o.reference.includes('@')
+        ? `${o.reference}@${o.digest}`
+        : (o.reference ?? o.image);
+    if (o.invalid !== undefined) {
+      const mode = strictestMode(modes, settings);
+      const reason = { image: o.image, message: o.invalid.message };
+      if (mode === 'enforce' || (mode === 'unmatched' && unmatchedMode === 'deny'))
+        verdict.denials.push(reason);
+      else verdict.audits.push(reason);
+      continue;
+    }
+    if (o.unmatched !== undefined) {
+      // Already decided per image (namespace, exclusions, override) by policy/unmatched.ts.
+      const message = o.unmatchedMessage ?? 'no ImagePolicy governs this image';
+      if (o.unmatched === 'deny') verdict.denials.push({ image: label, message });
+      else if (o.unmatched === 'audit') verdict.audits.push({ image: label, message });
+      continue;
+    }
+    for (const p of o.policies) {
+      if (p.result === 'pass') continue;
+      const reason = { image: label, policy: p.policy, message: failureSummary(p) };
+      if (p.result === 'error-allowed') verdict.errorsAllowed.push(reason);
+      else if (p.mode === 'enforce') verdict.denials.push(reason);
+      else verdict.audits.push(reason);
+    }
+  }
+  verdict.allowed = verdict.denials.length === 0;
+  verdict.wouldDeny = verdict.audits.length > 0;
+  return verdict;
+}

@@ -1,0 +1,60 @@
+/**
+ * The credential provider contract: given the registry host, the repository and the request's pull
+ * identity, a provider answers with a credential or undefined ("not mine, ask the next one").
+ * Providers are chained in `chain.ts`; the first answer wins.
+ */
+import { createHash } from 'node:crypto';
+
+export type Credential =
+  | { kind: 'basic'; username: string; password: string }
+  /** An OAuth2 refresh token (Docker's `identitytoken`). */
+  | { kind: 'identityToken'; token: string };
+
+/** Whose credentials a pod pulls with (the admission request's namespace, service account, pull secrets). */
+export interface PullIdentity {
+  namespace: string;
+  /** Default "default", as for pods. */
+  serviceAccount?: string | undefined;
+  /** Names of the pod's imagePullSecrets. */
+  pullSecrets?: readonly string[] | undefined;
+}
+
+export interface CredentialRequest {
+  /** Registry host[:port] as contacted (a mirror's host when a mirror is tried). */
+  registry: string;
+  repository: string;
+  /** The request's pull identity; absent for CLI checks and tests without a pod. */
+  identity?: PullIdentity | undefined;
+}
+
+export interface CredentialProvider {
+  /** For logs and docs: `pull-secrets`, `registry-config`, `docker-config`, … */
+  readonly name: string;
+  /** A credential for the request, or undefined to let the next provider answer. */
+  credentialsFor(request: CredentialRequest): Promise<Credential | undefined>;
+}
+
+/** First provider with a credential wins; undefined entries are skipped. */
+export function chainProviders(
+  providers: ReadonlyArray<CredentialProvider | undefined>,
+  name = 'chain',
+): CredentialProvider {
+  const list = providers.filter((p): p is CredentialProvider => p !== undefined);
+  return {
+    name,
+    async credentialsFor(request) {
+      for (const p of list) {
+        const c = await p.credentialsFor(request);
+        if (c !== undefined) return c;
+      }
+      return undefined;
+    },
+  };
+}
+
+/** A stable, non-reversible key for caching tokens per credential. */
+export function credentialKey(c: Credential | undefined): string {
+  if (c === undefined) return 'anonymous';
+  const material = c.kind === 'basic' ? `b:${c.username}:${c.password}` : `t:${c.token}`;
+  return createHash('sha256').update(material).digest('hex').slice(0, 16);
+}

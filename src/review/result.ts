@@ -1,0 +1,45 @@
+/**
+ * What every review handler receives and returns. A handler (validate, mutate) decides; the runner
+ * (run.ts) owns parsing, the deadline, the fallback answer and writing the one audit record.
+ */
+import type { RequestFacts } from '../admission/facts.js';
+import type { AdmissionReviewResponse } from '../admission/review.schema.js';
+import { toAuditRecord, type AuditRecord, type RecordOutcome } from '../audit/record.js';
+import type { Engine } from '../engine.js';
+import type { Verdict } from '../evaluate.js';
+
+export interface ReviewResult {
+  response: AdmissionReviewResponse;
+  record: AuditRecord;
+  /** The policy verdict, when policies were evaluated (for metrics). */
+  verdict?: Verdict;
+}
+
+export interface ReviewContext {
+  engine: Engine;
+  /** Aborted when the review's budget ends. */
+  signal: AbortSignal;
+  /** Epoch ms when the budget ends (registry work shares it). */
+  deadline: number;
+  /** performance.now() when the review started. */
+  started: number;
+}
+
+export type ReviewHandler = (facts: RequestFacts, context: ReviewContext) => Promise<ReviewResult>;
+
+/** Pairs a response with its audit record, both from the same facts. */
+export function toReviewResult(
+  facts: RequestFacts,
+  response: AdmissionReviewResponse,
+  outcome: Omit<RecordOutcome, 'decision'>,
+  verdict?: Verdict,
+): ReviewResult {
+  return {
+    response,
+    record: toAuditRecord(facts, {
+      ...outcome,
+      decision: response.response.allowed ? 'allowed' : 'denied',
+    }),
+    ...(verdict !== undefined ? { verdict } : {}),
+  };
+}

@@ -1,0 +1,83 @@
+/**
+ * One review from an untrusted body to an answer, the same for /validate, /mutate and `imagegate
+ * review`: parse → facts → run the handler under the deadline → (on a bug or an overrun) the fallback
+ * answer → write exactly one audit record. Throws AdmissionError only for a malformed review.
+ */
+import { toRequestFacts, type RequestFacts } from '../admission/facts.js';
+import { parseAdmissionReview } from '../admission/parse.js';
+import { toFallbackResponse } from '../admission/response.js';
+import type { AuditRecord } from '../audit/record.js';
+import type { Engine } from '../engine.js';
+import { AdmissionError, errorMessage } from '../errors.js';
+import { budgetFor, DEFAULT_REVIEW_TIMEOUT_MS, forManyListeners } from './deadline.js';
+import { toReviewResult, type ReviewHandler, type ReviewResult } from './result.js';
+
+export interface RunOptions {
+  engine: Engine;
+  handler: ReviewHandler;
+  /** Whether an unexpected failure may deny (per onError): /validate yes, /mutate never. */
+  mayDeny: boolean;
+  /** The API server's timeout for this request (default DEFAULT_REVIEW_TIMEOUT_MS). */
+  timeoutMs?: number;
+  /** Where the one audit record goes. */
+  audit: { write(record: AuditRecord): void };
+}
+
+export async function runReview(body: unknown, options: RunOptions): Promise<ReviewResult> {
+  const review = parseAdmissionReview(body);
+  const started = performance.now();
+  const facts = toRequestFacts(review.request);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_REVIEW_TIMEOUT_MS;
+  const budget = budgetFor(timeoutMs);
+  const controller = new AbortController();
+  forManyListeners(controller.signal);
+  const timer = setTimeout(() => controller.abort(new Error('deadline reached')), budget);
+  // Work that ignores the abort signal must not hold the answer past the API server's timeout:
+  // after the budget, checks get half the remaining margin to report, then onError decides.
+  const hardStop = budget + Math.max(0, timeoutMs - budget) / 2;
+  let hardTimer: NodeJS.Timeout | undefined;
+  const overrun = new Promise<never>((_, reject) => {
+    hardTimer = setTimeout(
+      () => reject(new Error(`no answer within the deadline (${Math.round(hardStop)} ms)`)),
+      hardStop,
+    );
+  });
+  const { engine } = options;
+  let result: ReviewResult;
+  try {
+    const context = { engine, signal: controller.signal, deadline: Date.now() + budget, started };
+    result = await Promise.race([options.handler(facts, context), overrun]);
+  } catch (err) {
+    if (err instanceof AdmissionError) throw err;
+    result = fallback(facts, engine, errorMessage(err), started, options.mayDeny);
+  } finally {
+    clearTimeout(timer);
+    clearTimeout(hardTimer);
+  }
+  options.audit.write(result.record);
+  return result;
+}
+
+/**
+ * Unexpected failure: fail closed only when some enforcing policy asks for it, and only on
+ * /validate. /mutate never denies: an unpinned image is still judged by the validating webhook.
+ */
+function fallback(
+  facts: RequestFacts,
+  engine: Engine,
+  why: string,
+  started: number,
+  mayDeny: boolean,
+): ReviewResult {
+  const mode = engine.settings.modeOverride;
+  const deny =
+    mayDeny && engine.policies().some((p) => (mode ?? p.mode) === 'enforce' && p.onError === 'deny');
+  const message = `imagegate could not evaluate this request: ${why}`;
+  return toReviewResult(facts, toFallbackResponse(facts.uid, message, deny), {
+    wouldDeny: false,
+    skipped: message,
+    images: [],
+    started,
+    ...(mode !== undefined ? { mode } : {}),
+  });
+}

@@ -1,0 +1,104 @@
+/**
+ * In-memory caches shared by every folder: a TTL cache with an LRU bound on entries (tag → digest,
+ * pull credentials, namespace labels, key secrets) and a byte-bounded LRU (digest-addressed content).
+ * Clocks are injectable so TTL tests never sleep. Callers store only successes.
+ */
+
+export class ByteLru<V> {
+  #entries = new Map<string, { value: V; bytes: number }>();
+  #bytes = 0;
+
+  constructor(readonly maxBytes: number) {}
+
+  get(key: string): V | undefined {
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return undefined;
+    this.#entries.delete(key);
+    this.#entries.set(key, entry);
+    return entry.value;
+  }
+
+  set(key: string, value: V, bytes: number): void {
+    if (bytes > this.maxBytes / 4) return; // one entry never evicts most of the cache
+    const old = this.#entries.get(key);
+    if (old !== undefined) {
+      this.#bytes -= old.bytes;
+      this.#entries.delete(key);
+    }
+    this.#entries.set(key, { value, bytes });
+    this.#bytes += bytes;
+    for (const [k, e] of this.#entries) {
+      if (this.#bytes <= this.maxBytes) break;
+      this.#entries.delete(k);
+      this.#bytes -= e.bytes;
+    }
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+}
+
+export interface TtlCacheOptions {
+  /**
+   * Which entry goes first when `maxEntries` is reached: the oldest written (`write`, the default) or
+   * the least recently read or written (`use`: a true LRU).
+   */
+  evict?: 'write' | 'use';
+}
+
+/** Entries expire `ttlMs` after they were set; at most `maxEntries` of them are kept. */
+export class TtlCache<V> {
+  #entries = new Map<string, { value: V; expires: number }>();
+  readonly #touchOnGet: boolean;
+
+  constructor(
+    readonly maxEntries: number,
+    readonly now: () => number = Date.now,
+    options: TtlCacheOptions = {},
+  ) {
+    this.#touchOnGet = options.evict === 'use';
+  }
+
+  get(key: string): V | undefined {
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return undefined;
+    if (entry.expires <= this.now()) {
+      this.#entries.delete(key);
+      return undefined;
+    }
+    if (this.#touchOnGet) {
+      this.#entries.delete(key);
+      this.#entries.set(key, entry);
+    }
+    return entry.value;
+  }
+
+  set(key: string, value: V, ttlMs: number): void {
+    if (ttlMs <= 0 || this.maxEntries <= 0) return;
+    this.#entries.delete(key);
+    this.#entries.set(key, { value, expires: this.now() + ttlMs });
+    while (this.#entries.size > this.maxEntries) {
+      const oldest = this.#entries.keys().next().value;
+      if (oldest === undefined) break;
+      this.#entries.delete(oldest);
+    }
+  }
+
+  delete(key: string): void {
+    this.#entries.delete(key);
+  }
+
+  clear(): void {
+    this.#entries.clear();
+  }
+
+  /** Entries held, expired ones not yet dropped included. */
+  get size(): number {
+    return this.#entries.size;
+  }
+}

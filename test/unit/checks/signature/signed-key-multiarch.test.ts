@@ -1,0 +1,208 @@
+/** Key signatures made by the tests (every key type, secretRef keys), and multi-arch images. */
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import {
+  compileSignatureCheck,
+  compileSignatureVerifier,
+  imageSignatureWhere,
+  type TrustedRootStore,
+} from '../../../../src/checks/signature/index.js';
+import { parseReference } from '../../../../src/registry/reference.js';
+import { checkInput } from '../../../helpers/check-input.js';
+import { pushBundleReferrer, pushLegacySignatures } from '../../../helpers/cosign-push.js';
+import type { MemoryRegistry } from '../../../helpers/memory-registry.js';
+import { signal } from '../../../helpers/signature-setup.js';
+import { ACME, keyPair, type TestInstance } from '../../../helpers/test-sigstore.js';
+import {
+  REPO,
+  SLSA,
+  imageManifest,
+  keyless,
+  memory,
+  useTestSigstore,
+} from '../../../helpers/signed-here-rig.js';
+
+describe('signatures made by the tests', () => {
+  let instance: TestInstance;
+  let roots: TrustedRootStore;
+  const repo = REPO;
+  const rig = useTestSigstore();
+  const { verify } = rig;
+  beforeAll(() => {
+    ({ instance, roots } = rig.current());
+  });
+
+  describe('when key-signed', () => {
+    const payloadFor = (digest: string) =>
+      Buffer.from(
+        JSON.stringify({
+          critical: {
+            identity: { 'docker-reference': repo },
+            image: { 'docker-manifest-digest': digest },
+            type: 'cosign container image signature',
+          },
+          optional: null,
+        }),
+      );
+
+    for (const type of ['ec-p256', 'ec-p384', 'rsa', 'ed25519'] as const) {
+      it(`passes a ${type} key signature`, async () => {
+        const k = keyPair(type);
+        const verdict = await verify(
+          { authorities: [{ name: type, key: { pem: k.publicPem } }] },
+          async (s, d) => {
+            const payload = payloadFor(d);
+            await pushLegacySignatures(s, repo, d, [
+              {
+                payload,
+                annotations: { 'dev.cosignproject.cosign/signature': k.sign(payload).toString('base64') },
+              },
+            ]);
+          },
+        );
+        expect(verdict.code, verdict.message).toBe('OK');
+      });
+    }
+
+    it('denies a bit-flipped key signature with SIGNATURE_INVALID', async () => {
+      const k = keyPair('ec-p256');
+      const verdict = await verify(
+        { authorities: [{ name: 'release', key: { pem: k.publicPem } }] },
+        async (s, d) => {
+          const payload = payloadFor(d);
+          const sig = k.sign(payload);
+          sig[10]! ^= 0x01;
+          await pushLegacySignatures(s, repo, d, [
+            { payload, annotations: { 'dev.cosignproject.cosign/signature': sig.toString('base64') } },
+          ]);
+        },
+      );
+      expect(verdict.code).toBe('SIGNATURE_INVALID');
+      expect(verdict.message).toContain(
+        'no signature from authority "release" verified: found 1 signature; 1 not signed by key',
+      );
+    });
+
+    it('reads a secretRef key through the SecretReader', async () => {
+      const k = keyPair('ec-p256');
+      const secrets = {
+        read: async (ref: { namespace?: string; name: string; key: string }) => {
+          if (ref.name === 'signing' && ref.key === 'cosign.pub') return k.publicPem;
+          throw new Error(`secret ${ref.name} not found`);
+        },
+      };
+      const { reg, seeder } = memory();
+      const digest = reg.putManifest(repo, imageManifest());
+      const payload = payloadFor(digest);
+      await pushLegacySignatures(seeder, repo, digest, [
+        {
+          payload,
+          annotations: { 'dev.cosignproject.cosign/signature': k.sign(payload).toString('base64') },
+        },
+      ]);
+      const ok = compileSignatureVerifier(
+        { authorities: [{ key: { secretRef: { name: 'signing', key: 'cosign.pub' } } }] },
+        'test',
+        { trustedRoots: roots, secrets },
+      );
+      expect((await ok.verify(reg, parseReference(`${repo}@${digest}`), digest, signal())).code).toBe('OK');
+      const missing = compileSignatureVerifier(
+        { authorities: [{ key: { secretRef: { name: 'absent', key: 'cosign.pub' } } }] },
+        'test',
+        { trustedRoots: roots, secrets },
+      );
+      await expect(
+        missing.verify(reg, parseReference(`${repo}@${digest}`), digest, signal()),
+      ).rejects.toMatchObject({
+        code: 'SECRET_UNAVAILABLE',
+        indeterminate: true,
+      });
+    });
+  });
+
+  describe('when the image is multi-arch', () => {
+    async function indexWithPlatforms(s: MemoryRegistry) {
+      const amd = s.putManifest(repo, imageManifest());
+      const arm = s.putManifest(repo, imageManifest());
+      const index = Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: 'application/vnd.oci.image.index.v1+json',
+          manifests: [
+            {
+              mediaType: 'application/vnd.oci.image.manifest.v1+json',
+              digest: amd,
+              size: 1,
+              platform: { os: 'linux', architecture: 'amd64' },
+            },
+            {
+              mediaType: 'application/vnd.oci.image.manifest.v1+json',
+              digest: arm,
+              size: 1,
+              platform: { os: 'linux', architecture: 'arm64' },
+            },
+          ],
+        }),
+      );
+      const digest = s.putManifest(repo, index, 'v1');
+      return { digest, amd, arm };
+    }
+
+    async function runCheck(reg: MemoryRegistry, platforms: string[]) {
+      const check = compileSignatureCheck(keyless(), 'multi', { trustedRoots: roots });
+      const ref = parseReference(`${repo}:v1`);
+      const resolved = await reg.resolve(ref, signal());
+      const input = checkInput({ reference: ref, resolved, registry: reg, platforms, signal: signal() });
+      const finding = await check.run(input);
+      return { finding, facts: input.facts };
+    }
+
+    it('accepts a signature on the index for its platforms', async () => {
+      const { reg, seeder } = memory();
+      const { digest } = await indexWithPlatforms(reg);
+      await pushLegacySignatures(seeder, repo, digest, [
+        await instance.signLegacy({ digest, identity: ACME }),
+      ]);
+      const { finding } = await runCheck(reg, ['all']);
+      expect(finding.code, finding.message).toBe('OK');
+    });
+
+    it('accepts signatures on every checked platform manifest and leaves the attestations in the image facts', async () => {
+      const { reg, seeder } = memory();
+      const { amd, arm } = await indexWithPlatforms(reg);
+      for (const d of [amd, arm]) {
+        await pushLegacySignatures(seeder, repo, d, [
+          await instance.signLegacy({ digest: d, identity: ACME }),
+        ]);
+      }
+      await pushBundleReferrer(
+        seeder,
+        repo,
+        { digest: amd, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 1 },
+        await instance.signBundle({ digest: amd, identity: ACME, predicateType: SLSA }),
+        SLSA,
+      );
+      const { finding, facts } = await runCheck(reg, ['all']);
+      expect(finding.code, finding.message).toBe('OK');
+      // The base check asks with a verifier compiled from the same section at the same place.
+      const verifier = compileSignatureVerifier(keyless(), imageSignatureWhere('multi'), {
+        trustedRoots: roots,
+      });
+      const calls = vi.spyOn(verifier, 'verify');
+      const atts = await facts.attestations(verifier, ['all']);
+      expect(calls).not.toHaveBeenCalled();
+      expect(atts.map((a) => [a.digest, a.predicateType, a.authority])).toEqual([[amd, SLSA, 'ci']]);
+    });
+
+    it('denies when a checked platform is unsigned', async () => {
+      const { reg, seeder } = memory();
+      const { amd } = await indexWithPlatforms(reg);
+      await pushLegacySignatures(seeder, repo, amd, [
+        await instance.signLegacy({ digest: amd, identity: ACME }),
+      ]);
+      expect((await runCheck(reg, ['linux/amd64'])).finding.code).toBe('OK');
+      const { finding } = await runCheck(reg, ['all']);
+      expect(finding.passed).toBe(false);
+      expect(finding.code).toBe('NO_SIGNATURES');
+    });
+  });
+});

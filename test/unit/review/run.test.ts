@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import type { AuditRecord } from '../../../src/audit/record.js';
+import type { Engine } from '../../../src/engine.js';
+import type { CompiledPolicy } from '../../../src/policy/compile.js';
+import { runReview, validateRequest, type ReviewHandler } from '../../../src/review/index.js';
+import { podReview } from '../../helpers/admission-fixtures.js';
+
+function engineWith(policies: Partial<CompiledPolicy>[]): Engine {
+  return { policies: () => policies as CompiledPolicy[], settings: { unmatched: 'allow' } };
+}
+
+const failing: ReviewHandler = () => Promise.reject(new Error('boom'));
+const enforceDeny = [{ name: 'strict', mode: 'enforce', onError: 'deny', checks: [] }] as const;
+
+describe('runReview', () => {
+  describe('when the body is not an AdmissionReview', () => {
+    it('throws the AdmissionError and writes no record', async () => {
+      const records: AuditRecord[] = [];
+      await expect(
+        runReview(
+          { kind: 'Pod' },
+          {
+            engine: engineWith([]),
+            handler: validateRequest,
+            mayDeny: true,
+            audit: { write: (r) => records.push(r) },
+          },
+        ),
+      ).rejects.toMatchObject({ code: 'NOT_ADMISSION_REVIEW' });
+      expect(records).toEqual([]);
+    });
+  });
+
+  describe('when the handler fails and an enforcing policy has onError: deny', () => {
+    it('denies where it may deny, and writes exactly one record saying why', async () => {
+      const records: AuditRecord[] = [];
+      const result = await runReview(podReview(['nginx:1'], { uid: 'run-1' }), {
+        engine: engineWith([...enforceDeny]),
+        handler: failing,
+        mayDeny: true,
+        audit: { write: (r) => records.push(r) },
+      });
+      expect(result.response).toEqual({
+        apiVersion: 'admission.k8s.io/v1',
+        kind: 'AdmissionReview',
+        response: {
+          uid: 'run-1',
+          allowed: false,
+          status: {
+            code: 403,
+            reason: 'Forbidden',
+            message: 'imagegate could not evaluate this request: boom',
+          },
+          auditAnnotations: { decision: 'denied', error: 'true' },
+        },
+      });
+      expect(records).toEqual([result.record]);
+      expect(result.record).toMatchObject({
+        uid: 'run-1',
+        decision: 'denied',
+        skipped: 'imagegate could not evaluate this request: boom',
+      });
+    });
+
+    it('allows with a warning where it may not deny (/mutate)', async () => {
+      const records: AuditRecord[] = [];
+      const result = await runReview(podReview(['nginx:1'], { uid: 'run-2' }), {
+        engine: engineWith([...enforceDeny]),
+        handler: failing,
+        mayDeny: false,
+        audit: { write: (r) => records.push(r) },
+      });
+      expect(result.response.response).toMatchObject({
+        allowed: true,
+        warnings: ['imagegate: imagegate could not evaluate this request: boom (allowed)'],
+      });
+      expect(records).toHaveLength(1);
+      expect(records[0]).toMatchObject({ uid: 'run-2', decision: 'allowed' });
+    });
+  });
+
+  describe('when the handler answers', () => {
+    it('gives it the facts, a signal and a deadline within the timeout', async () => {
+      const seen: unknown[] = [];
+      const before = Date.now();
+      await runReview(podReview(['nginx:1'], { uid: 'run-3', namespace: 'team' }), {
+        engine: engineWith([]),
+        timeoutMs: 2_000,
+        handler: (facts, context) => {
+          seen.push(facts.subject, context.signal.aborted, context.deadline - before);
+          return validateRequest(facts, context);
+        },
+        mayDeny: true,
+        audit: { write: () => undefined },
+      });
+      expect(seen[0]).toBe('Pod team/web');
+      expect(seen[1]).toBe(false);
+      // budgetFor(2 s) is 1.5 s: the deadline is that far ahead (give or take the clock's granularity).
+      expect(seen[2]).toBeGreaterThanOrEqual(1_500);
+      expect(seen[2]).toBeLessThanOrEqual(1_500 + (Date.now() - before));
+    });
+  });
+});
