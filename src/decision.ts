@@ -127,9 +127,11 @@ export function decide(
     }
     if (o.unmatched !== undefined) {
       // Already decided per image (namespace, exclusions, override) by policy/unmatched.ts.
+      // The global audit override never denies, whoever decided.
+      const action = o.unmatched === 'deny' && settings.modeOverride === 'audit' ? 'audit' : o.unmatched;
       const message = o.unmatchedMessage ?? 'no ImagePolicy governs this image';
-      if (o.unmatched === 'deny') verdict.denials.push({ image: label, message });
-      else if (o.unmatched === 'audit') verdict.audits.push({ image: label, message });
+      if (action === 'deny') verdict.denials.push({ image: label, message });
+      else if (action === 'audit') verdict.audits.push({ image: label, message });
       continue;
     }
     for (const p of o.policies) {
