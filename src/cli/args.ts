@@ -6,39 +6,13 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError } from '../errors.js';
 import type { Unmatched } from '../evaluate.js';
 import type { PolicyMode } from '../policy/policy.schema.js';
+import type { CommandName } from './usage.js';
 
-export const USAGE = `imagegate: admit Kubernetes pods only when their images pass policy
+function isCommandName(name: string | undefined): name is CommandName {
+  return name === 'serve' || name === 'check' || name === 'review';
+}
 
-Usage:
-  imagegate serve  [--policy PATH]... [--listen HOST:PORT] [--tls-cert F --tls-key F] [--mode enforce|audit]
-  imagegate check  [--policy PATH]... [--output text|json] IMAGE...
-  imagegate review [--policy PATH]... FILE|-
-
-Common options:
-  --policy PATH                 ImagePolicy YAML file or directory (repeatable); default: built-in audit policy
-  --mode enforce|audit          override every policy's mode (audit: never deny, warn and log)
-  --unmatched allow|audit|deny  decision for images no policy governs (default: deny where an enforcing policy applies)
-  --registry-config FILE        registry options YAML (credentials, CAs, mirrors, allowlist)
-  --insecure-registry HOST[:PORT]  allow plain HTTP to this registry (repeatable)
-  --allow-registry HOST[:PORT]  only ever contact these registries (repeatable)
-  --trusted-root NAME=FILE      Sigstore trusted_root.json for authorities naming NAME (repeatable)
-  --log-level LEVEL             fatal|error|warn|info|debug (default info)
-
-serve:
-  --listen HOST:PORT            default 0.0.0.0:8443
-  --tls-cert FILE --tls-key FILE  serving certificate (reloaded on change); default: a generated dev certificate
-  --client-ca FILE              require API-server client certificates signed by this CA
-  --watch-policies              also load ImagePolicy resources from the cluster (in-cluster config)
-  --pull-secrets                authenticate with each pod's imagePullSecrets and its service account's
-  --audit-log FILE              write audit records to FILE instead of stdout
-
-check:
-  --output text|json            default text
-  --namespace NAME              evaluate as if the pod ran in NAME (default "default")
-  --as REF                      match oci:PATH images against policies as REF (the name they will be pushed as)
-
-Exit codes: 0 allowed, 1 denied, 2 usage or configuration error.
-`;
+export { USAGE } from './usage.js';
 
 export interface CommonOptions {
   policy: string[];
@@ -72,7 +46,8 @@ export type Command =
       images: string[];
     }
   | { command: 'review'; common: CommonOptions; file: string }
-  | { command: 'help' }
+  /** `topic`: `imagegate COMMAND --help` (or `help COMMAND`) prints that command's own usage. */
+  | { command: 'help'; topic?: CommandName }
   | { command: 'version' };
 
 const common = {
@@ -142,7 +117,12 @@ function commonOf(
 
 export function parseCommand(argv: readonly string[]): Command {
   const [name, ...rest] = argv;
+  if (name === 'help' && isCommandName(rest[0])) return { command: 'help', topic: rest[0] };
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') return { command: 'help' };
+  // `COMMAND --help` prints that command's usage even when the rest of the line is incomplete.
+  if (isCommandName(name) && (rest.includes('--help') || rest.includes('-h'))) {
+    return { command: 'help', topic: name };
+  }
   if (name === '--version' || name === 'version') return { command: 'version' };
   type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
   const parse = (options: ParseArgsConfig['options']): { values: Values; positionals: string[] } => {

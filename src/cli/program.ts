@@ -5,6 +5,7 @@
 import { pino, type DestinationStream } from 'pino';
 import { ImagegateError, errorMessage } from '../errors.js';
 import { parseCommand, USAGE } from './args.js';
+import { commandUsage } from './usage.js';
 import { runCheck } from './check.js';
 import type { CliIo } from './io.js';
 import { runReviewCommand } from './review.js';
@@ -30,7 +31,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     return 2;
   }
   if (cmd.command === 'help') {
-    io.stdout.write(USAGE);
+    io.stdout.write(cmd.topic !== undefined ? commandUsage(cmd.topic) : USAGE);
     return 0;
   }
   if (cmd.command === 'version') {
