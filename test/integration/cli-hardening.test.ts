@@ -1,5 +1,5 @@
 /**
- * Issue 12's small things a CLI user hits, as a user runs them (real processes): policy paths that
+ * Issue 12's small things a CLI user hits, through main(argv, io): policy paths that
  * hold no policy, and the exit code 2 (configuration/usage) they must give.
  */
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
@@ -38,5 +38,18 @@ describe('imagegate with --policy paths that hold no ImagePolicy', () => {
     expect(run.code).toBe(2);
     expect(`${run.stdout}${run.stderr}`).toContain('holds no ImagePolicy document');
     expect(`${run.stdout}${run.stderr}`).not.toContain('imagegate is serving');
+  });
+});
+
+describe('imagegate check oci:PATH', () => {
+  describe('when no layout is there', () => {
+    it.each(['missing', 'empty-dir'])('exits 2 and says what is missing (%s)', async (what) => {
+      const dir = await mkdtemp(join(tmpdir(), 'imagegate-layout-'));
+      if (what === 'empty-dir') await mkdir(join(dir, 'out'));
+      const run = await imagegate(['check', `oci:${join(dir, 'out')}:v1`]);
+      expect(run.code).toBe(2);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toContain(`no readable OCI image layout at ${join(dir, 'out')}`);
+    });
   });
 });
