@@ -178,3 +178,51 @@ describe('a tampered keyless signature', () => {
     });
   });
 });
+
+describe('a keyless identity pattern that would backtrack catastrophically', () => {
+  it('judges a certificate whose SAN is crafted for it at once (RE2: linear time)', async () => {
+    const instance = await createTestInstance(tempDir());
+    const roots = await loadTrustedRoots({
+      files: [parseTrustedRootFlag(`test=${instance.trustedRootPath}`)],
+      offline: true,
+    });
+    const reg = new MemoryRegistry();
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: {
+          mediaType: 'application/vnd.oci.image.config.v1+json',
+          digest: `sha256:${'e'.repeat(64)}`,
+          size: 2,
+        },
+        layers: [],
+      }),
+    );
+    const digest = reg.putManifest(REPO, manifest);
+    // A backtracking engine tries 2^n ways to split the a's before failing on the final "!".
+    const crafted = { issuer: ACME.issuer, subject: `${'a'.repeat(5000)}!` };
+    await pushLegacySignatures(
+      {
+        putBlob: async (_r, b) => void reg.putBlob(b),
+        putManifest: async (repo, b, tag) => reg.putManifest(repo, b, tag),
+      },
+      REPO,
+      digest,
+      [await instance.signLegacy({ digest, identity: crafted })],
+    );
+    const spec: SignatureSpec = {
+      authorities: [
+        { name: 'ci', keyless: { issuer: ACME.issuer, subjectRegExp: '(a+)+$', trustedRoot: 'test' } },
+      ],
+    };
+    const v = await compileSignatureVerifier(spec, 'test', { trustedRoots: roots }).verify(
+      reg,
+      parseReference(`${REPO}@${digest}`),
+      digest,
+      signal(),
+    );
+    expect(v.code).toBe('IDENTITY_MISMATCH');
+    expect(v.message).toContain('(wanted /^(?:(a+)+$)$/)');
+  });
+});
