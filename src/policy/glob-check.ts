@@ -8,7 +8,6 @@
  * references (docs/policy.md, "Image globs").
  */
 import { canonicalHost } from '../shared/host.js';
-import { LAYOUT_REGISTRY } from '../registry/layout.js';
 import { globHasVersion } from './glob.js';
 import type { ImagePolicyDocument } from './policy.schema.js';
 
@@ -16,7 +15,10 @@ const REPOSITORY_SEGMENT = /^[a-z0-9._*-]+$/;
 const VERSION = /^(?::[\w.*-]+)?(?:@[a-z0-9*]+:[a-f0-9*]+)?$/;
 const WILDCARD_HOST = /^[a-z0-9.*:[\]-]+$/;
 
-/** As references decide it; `oci-layout` is the CLI's name for local OCI layouts (registry/layout.ts). */
+/** The CLI's registry name for local OCI layouts (registry/layout.ts LAYOUT_REGISTRY; policy/ may not import it). */
+const LAYOUT_REGISTRY = 'oci-layout';
+
+/** As references decide it, plus `oci-layout`. */
 function looksLikeHost(segment: string): boolean {
   return (
     segment.includes('.') ||
