@@ -84,5 +84,28 @@ export type SignatureErrorCode =
   /** A key referenced through secretRef could not be read: indeterminate. */
   | 'SECRET_UNAVAILABLE'
   /** Some authorities verified, but fewer than the policy's threshold. */
-  | 'THRESHOLD_NOT_MET';
+  | 'THRESHOLD_NOT_MET'
+  /** A keyless certificate's Fulcio extension (claim) does not match the authority's `claims`. */
+  | 'CLAIM_MISMATCH'
+  /** `signature.maxAge`: the newest verified signing time is older than allowed. */
+  | 'SIGNATURE_TOO_OLD'
+  /** `signature.maxAge`: no verified signature carries a verified time (Rekor or RFC 3161). */
+  | 'SIGNATURE_AGE_UNKNOWN';
 export class SignatureError extends ImagegateError<SignatureErrorCode> {}
+
+export type AttestationErrorCode =
+  /** No attestation of the required predicate type is stored for the image. */
+  | 'ATTESTATION_MISSING'
+  /** Verified attestations exist, but none is newer than the attestation's maxAge. */
+  | 'ATTESTATION_TOO_OLD'
+  /** maxAge is set but no verified attestation carries a verified time (Rekor or RFC 3161). */
+  | 'ATTESTATION_AGE_UNKNOWN'
+  /** The attestation's payload is larger than imagegate reads (checked before parsing). */
+  | 'PREDICATE_TOO_LARGE'
+  /** The condition evaluated to false on every verified statement. */
+  | 'CONDITION_FALSE'
+  /** The condition failed to evaluate (missing field, wrong type, non-boolean result). */
+  | 'CONDITION_ERROR'
+  /** The condition read more of its input than the evaluation budget allows. */
+  | 'CONDITION_COST_EXCEEDED';
+export class AttestationError extends ImagegateError<AttestationErrorCode> {}

@@ -7,6 +7,7 @@ import type { Static, TSchema } from '@sinclair/typebox';
 import type { ImageReference } from '../registry/reference.js';
 import type { RegistryAccess, ResolvedImage } from '../registry/types.js';
 import type { ImageFacts } from './facts.js';
+import type { EvidenceCache } from './attestations/evidence-cache.js';
 import type { SignatureDeps } from './signature/types.js';
 
 export interface Finding<Name extends string = string> {
@@ -48,8 +49,11 @@ export interface CompileContext {
   sections: Readonly<Record<string, unknown>>;
 }
 
-/** What checks need from the process: trust material, key secrets, the shared verdict cache. */
-export type CheckDeps = SignatureDeps;
+/**
+ * What checks need from the process: trust material, key secrets, the shared verdict cache, and the
+ * shared verified-attestation evidence.
+ */
+export type CheckDeps = SignatureDeps & { attestationEvidence?: EvidenceCache };
 
 /**
  * One kind of check: the policy field it owns (`spec.<name>`), that field's schema piece, the rules the

@@ -6,16 +6,17 @@
  */
 import type { Static, TOptional } from '@sinclair/typebox';
 import { Type } from '@sinclair/typebox';
+import { attestationsCheck } from './attestations/check.js';
 import { baseCheck } from './base/check.js';
 import type { Check, CheckDeps, CompileContext } from './check.js';
 import { signatureCheck } from './signature/check.js';
 import { sizeCheck } from './size.js';
 
-export const CHECK_KINDS = [signatureCheck, sizeCheck, baseCheck] as const;
+export const CHECK_KINDS = [signatureCheck, sizeCheck, baseCheck, attestationsCheck] as const;
 
 type Kind = (typeof CHECK_KINDS)[number];
 
-/** A policy section owned by a check: `signature`, `size`, `base`. */
+/** A policy section owned by a check: `signature`, `size`, `base`, `attestations`. */
 export type CheckKindName = Kind['name'];
 
 /** Every check a finding can come from: the evaluator's own steps, then the table's. */

@@ -13,6 +13,7 @@ import {
   VerdictCache,
   type TrustedRootStore,
 } from '../checks/signature/index.js';
+import { EvidenceCache } from '../checks/attestations/index.js';
 import { checkCompilers, type CheckCompilers } from '../checks/kinds.js';
 import type { Engine } from '../engine.js';
 import { errorMessage } from '../errors.js';
@@ -55,10 +56,14 @@ export interface SetupOptions {
   onRegistryRequest?: (registry: string, status: string, ms: number) => void;
 }
 
-function signatureSpecsOf(doc: ImagePolicyDocument): SignatureSpec[] {
+/** Every set of authorities a policy names: its signature, its bases' and its attestations'. */
+function signatureSpecsOf(
+  doc: ImagePolicyDocument,
+): Pick<SignatureSpec, 'authorities' | 'transparencyLog'>[] {
   return [
     ...(doc.spec.signature !== undefined ? [doc.spec.signature] : []),
     ...(doc.spec.base?.allowed ?? []).flatMap((a) => (a.signature !== undefined ? [a.signature] : [])),
+    ...(doc.spec.attestations ?? []),
   ];
 }
 
@@ -138,6 +143,8 @@ export async function setupEngine(
   const signatureDeps = {
     trustedRoots,
     cache: verdicts,
+    // Verified attestation statements (conditions and maxAge are evaluated on them per review).
+    attestationEvidence: new EvidenceCache(),
     ...(secrets !== undefined ? { secrets } : {}),
   };
   const compilers = checkCompilers(signatureDeps);

@@ -12,6 +12,7 @@ import { checkSectionSchemas } from '../checks/kinds.js';
 export { SignatureSpec, Authority } from '../checks/signature/schema.js';
 export { SizeSpec } from '../checks/size.js';
 export { BaseSpec, BaseAllowed } from '../checks/base/schema.js';
+export { AttestationSpec, AttestationsSpec } from '../checks/attestations/schema.js';
 export { Quantity } from '../checks/quantity.js';
 
 export const API_GROUP = 'imagegate.dev';

@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pem } from '@sigstore/core';
 import { initializeCA, initializeCTLog, initializeTLog } from '@sigstore/mock';
+import { FULCIO_CLAIMS, type ClaimName } from '../../src/checks/signature/fulcio-claims.js';
 
 /** @sigstore/mock returns ArrayBufferViews; view them as bytes. */
 const bytes = (v: ArrayBufferView): Buffer => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
@@ -18,6 +19,8 @@ const ecKeys = () => generateKeyPairSync('ec', { namedCurve: 'P-256' });
 export interface Identity {
   subject: string;
   issuer: string;
+  /** Fulcio certificate extensions by claim name (e.g. sourceRepositoryURI), as Fulcio encodes them. */
+  claims?: Partial<Record<ClaimName, string>>;
 }
 
 /** A release workflow identity the tests trust, and a look-alike they must not. */
@@ -45,12 +48,27 @@ export interface TestInstance {
     payloadDigest?: string;
     rekor?: boolean;
   }): Promise<LegacySignature>;
-  /** Sigstore bundle (v0.3, DSSE in-toto) over `digest`, with a Rekor dsse entry. */
+  /**
+   * Legacy cosign `.att` layer (keyless): the DSSE envelope over an in-toto statement about `digest`
+   * as the layer blob, certificate and chain annotations, and a Rekor dsse entry's SET, as
+   * `cosign attest` stores it in the legacy format.
+   */
+  signLegacyAttestation(opts: {
+    digest: string;
+    identity: Identity;
+    predicateType: string;
+    predicate?: unknown;
+  }): Promise<LegacySignature>;
+  /**
+   * Sigstore bundle (v0.3, DSSE in-toto) over `digest` (the statement names `subjectDigest` when
+   * given, so tests can sign a statement about another image), with a Rekor dsse entry.
+   */
   signBundle(opts: {
     digest: string;
     identity: Identity;
     predicateType: string;
     predicate?: unknown;
+    subjectDigest?: string;
   }): Promise<object>;
 }
 
@@ -113,7 +131,14 @@ export async function createTestInstance(dir: string, clock?: Date): Promise<Tes
     const der = await ca.issueCertificate({
       publicKey: spki(keys.publicKey),
       subjectAltName: identity.subject,
-      extensions: [{ oid: '1.3.6.1.4.1.57264.1.1', value: identity.issuer, legacy: true }],
+      extensions: [
+        { oid: '1.3.6.1.4.1.57264.1.1', value: identity.issuer, legacy: true },
+        ...Object.entries(identity.claims ?? {}).map(([name, value]) => ({
+          oid: FULCIO_CLAIMS[name as ClaimName].oid,
+          value: value ?? '',
+          legacy: FULCIO_CLAIMS[name as ClaimName].raw,
+        })),
+      ],
     });
     return { keys, certPem: pem.fromDER(bytes(der)), der: bytes(der) };
   }
@@ -160,8 +185,51 @@ export async function createTestInstance(dir: string, clock?: Date): Promise<Tes
       }
       return { payload, annotations };
     },
-    async signBundle({ digest, identity, predicateType, predicate = {} }) {
+    async signLegacyAttestation({ digest, identity, predicateType, predicate = {} }) {
       const [alg, hex] = digest.split(':') as [string, string];
+      const payload = Buffer.from(
+        JSON.stringify({
+          _type: 'https://in-toto.io/Statement/v0.1',
+          subject: [{ name: 'registry.imagegate.test/app', digest: { [alg]: hex } }],
+          predicateType,
+          predicate,
+        }),
+      );
+      const payloadType = 'application/vnd.in-toto+json';
+      const pae = Buffer.concat([
+        Buffer.from(`DSSEv1 ${payloadType.length} ${payloadType} ${payload.length} `),
+        payload,
+      ]);
+      const { keys, certPem } = await certify(identity);
+      const signature = sign('sha256', pae, keys.privateKey);
+      const e = await logEntry({
+        apiVersion: '0.0.1',
+        kind: 'dsse',
+        spec: {
+          payloadHash: { algorithm: 'sha256', value: hex256(payload) },
+          signatures: [{ signature: b64(signature), verifier: b64(certPem) }],
+        },
+      });
+      const envelope = {
+        payloadType,
+        payload: b64(payload),
+        signatures: [{ keyid: '', sig: b64(signature) }],
+      };
+      return {
+        payload: Buffer.from(JSON.stringify(envelope)),
+        annotations: {
+          'dev.cosignproject.cosign/signature': '',
+          'dev.sigstore.cosign/certificate': certPem,
+          'dev.sigstore.cosign/chain': rootPem,
+          'dev.sigstore.cosign/bundle': JSON.stringify({
+            SignedEntryTimestamp: e.verification.signedEntryTimestamp,
+            Payload: { body: e.body, integratedTime: e.integratedTime, logIndex: e.logIndex, logID: e.logID },
+          }),
+        },
+      };
+    },
+    async signBundle({ digest, identity, predicateType, predicate = {}, subjectDigest }) {
+      const [alg, hex] = (subjectDigest ?? digest).split(':') as [string, string];
       const statement = {
         _type: 'https://in-toto.io/Statement/v1',
         subject: [{ name: 'registry.imagegate.test/app', digest: { [alg]: hex } }],
@@ -264,5 +332,38 @@ export function signBundleWithKey(
     mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
     verificationMaterial: { publicKey: { hint: '' }, tlogEntries: [] },
     dsseEnvelope: { payload: b64(payload), payloadType, signatures: [{ sig: b64(signer(pae)), keyid: '' }] },
+  };
+}
+
+/**
+ * A legacy cosign `.att` layer signed with a key (no log entry): the DSSE envelope over an in-toto
+ * statement is the layer blob, as `cosign attest --key … --tlog-upload=false` stores it.
+ */
+export function signLegacyAttestationWithKey(
+  signer: (data: Buffer) => Buffer,
+  opts: { digest: string; predicateType: string; predicate?: unknown; subjectDigest?: string },
+): LegacySignature {
+  const [alg, hex] = (opts.subjectDigest ?? opts.digest).split(':') as [string, string];
+  const payload = Buffer.from(
+    JSON.stringify({
+      _type: 'https://in-toto.io/Statement/v0.1',
+      subject: [{ name: 'registry.imagegate.test/app', digest: { [alg]: hex } }],
+      predicateType: opts.predicateType,
+      predicate: opts.predicate ?? {},
+    }),
+  );
+  const payloadType = 'application/vnd.in-toto+json';
+  const pae = Buffer.concat([
+    Buffer.from(`DSSEv1 ${payloadType.length} ${payloadType} ${payload.length} `),
+    payload,
+  ]);
+  const envelope = {
+    payloadType,
+    payload: b64(payload),
+    signatures: [{ keyid: '', sig: b64(signer(pae)) }],
+  };
+  return {
+    payload: Buffer.from(JSON.stringify(envelope)),
+    annotations: { 'dev.cosignproject.cosign/signature': '' },
   };
 }

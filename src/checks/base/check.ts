@@ -49,7 +49,12 @@ export const baseCheck = defineCheck({
   problems: (spec, where) =>
     spec.allowed.flatMap((entry, i) =>
       entry.signature !== undefined
-        ? signatureSpecProblems(entry.signature, `${where}.allowed[${i}].signature`)
+        ? [
+            ...signatureSpecProblems(entry.signature, `${where}.allowed[${i}].signature`),
+            ...(entry.signature.maxAge !== undefined
+              ? [`${where}.allowed[${i}].signature.maxAge: not used for bases; set ${where}.maxAge`]
+              : []),
+          ]
         : [],
     ),
   compile: (spec, ctx, deps) =>

@@ -10,6 +10,7 @@ import {
   type Authority,
   type SignatureSpec,
 } from './schema.js';
+import { compileClaims, type ClaimMatcher } from './fulcio-claims.js';
 import { PUBLIC_GOOD, type TrustedRootStore } from './trusted-roots.js';
 
 export interface SecretKeyReference {
@@ -54,6 +55,8 @@ export interface KeylessAuthority extends AuthorityBase {
   kind: 'keyless';
   issuer: Matcher;
   subject: Matcher;
+  /** Fulcio certificate extensions that must match (`claims`); empty when none are required. */
+  claims: ClaimMatcher[];
 }
 
 export type CompiledAuthority = KeyAuthority | KeylessAuthority;
@@ -106,7 +109,7 @@ function oneOf(value: string | undefined, regexp: string | undefined): Matcher {
 function compileAuthority(
   a: Authority,
   index: number,
-  spec: SignatureSpec,
+  spec: Pick<SignatureSpec, 'transparencyLog'>,
   where: string,
   deps: AuthorityDeps,
 ): CompiledAuthority {
@@ -130,6 +133,7 @@ function compileAuthority(
       trustedRoot: checkRoot(k.trustedRoot ?? PUBLIC_GOOD),
       issuer: oneOf(k.issuer, k.issuerRegExp),
       subject: oneOf(k.subject, k.subjectRegExp),
+      claims: compileClaims(k.claims, `${at}.keyless`),
     };
   }
   const k = a.key!;
@@ -191,7 +195,7 @@ function compileAuthority(
 
 /** Compiles a policy's signature section; throws ConfigError POLICY_INVALID with the field path. */
 export function compileAuthorities(
-  spec: SignatureSpec,
+  spec: Pick<SignatureSpec, 'authorities' | 'threshold' | 'transparencyLog'>,
   where: string,
   deps: AuthorityDeps,
 ): CompiledSignatureSpec {

@@ -6,6 +6,7 @@
 import type { Bundle } from '@sigstore/bundle';
 import type { SignedEntity, Signer } from '@sigstore/verify';
 import type { KeylessAuthority } from './authorities.js';
+import { claimMismatch } from './fulcio-claims.js';
 import { Rejected, classifyError } from './rejection.js';
 import { verifyCertificateChainAt } from './sigstore-internals.js';
 import {
@@ -76,4 +77,6 @@ function assertIdentityMatches(signer: Signer, authority: KeylessAuthority): voi
     if (!issuerOk) parts.push(`from issuer ${issuer ?? '(none)'} (wanted ${authority.issuer.describe})`);
     throw new Rejected('IDENTITY_MISMATCH', parts.join(' '));
   }
+  const claim = claimMismatch(authority.claims, signer.identity?.oids ?? []);
+  if (claim !== undefined) throw new Rejected('CLAIM_MISMATCH', claim);
 }

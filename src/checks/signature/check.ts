@@ -4,6 +4,7 @@
  */
 import { formatReference, withDigest } from '../../registry/reference.js';
 import { defineCheck, type Check, type CheckInput, type Finding } from '../check.js';
+import { compileFreshness } from './freshness.js';
 import { SignatureSpec, signatureSpecProblems } from './schema.js';
 import type { SignatureDeps } from './types.js';
 import { compileSignatureVerifier } from './verifier.js';
@@ -17,15 +18,17 @@ export function imageSignatureWhere(policyName: string): string {
 export function compileSignatureCheck(
   spec: SignatureSpec,
   policyName: string,
-  deps: SignatureDeps,
+  deps: SignatureDeps & { now?: () => number },
 ): Check<'signature'> {
   const verifier = compileSignatureVerifier(spec, imageSignatureWhere(policyName), deps);
+  const fresh = compileFreshness(spec.maxAge, `${imageSignatureWhere(policyName)}.maxAge`, deps.now);
   return {
     name: 'signature',
     async run(input: CheckInput): Promise<Finding<'signature'>> {
       const started = performance.now();
       const { resolved } = input;
-      const verdict = await input.facts.signatures(verifier, input.platforms);
+      // maxAge is applied to the shared (cached) verdict per review: the clock is read each time.
+      const verdict = fresh(await input.facts.signatures(verifier, input.platforms));
       const image = formatReference(withDigest(input.reference, resolved.digest));
       return {
         check: 'signature',

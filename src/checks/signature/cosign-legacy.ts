@@ -126,9 +126,8 @@ function verificationMaterial(annotations: Record<string, string>): object {
  * One legacy layer as a Sigstore bundle. Throws a plain Error saying what is malformed; the caller
  * reports it as SIGNATURE_MALFORMED.
  */
-export function toBundle(layer: LegacyLayer): ConvertedSignature {
-  if (layer.blob.byteLength > MAX_PAYLOAD_BYTES)
-    throw new Error(`payload larger than ${MAX_PAYLOAD_BYTES} bytes`);
+export function toBundle(layer: LegacyLayer, maxBytes = MAX_PAYLOAD_BYTES): ConvertedSignature {
+  if (layer.blob.byteLength > maxBytes) throw new Error(`payload larger than ${maxBytes} bytes`);
   const material = verificationMaterial(layer.annotations);
   if (layer.mediaType === SIMPLE_SIGNING_MEDIA_TYPE) {
     const signature = layer.annotations[ANNOTATION_SIGNATURE];

@@ -29,11 +29,21 @@ export type Candidate =
       /** The bytes a message signature signs, when known up front (legacy payload). */
       artifact?: Buffer;
     }
-  | { ok: false; source: string; reason: string };
+  | {
+      ok: false;
+      source: string;
+      reason: string;
+      /** Set when it was not read because it is larger than the limit (its size in bytes). */
+      tooLarge?: number;
+    };
 
 export interface FetchOptions {
   /** Also read legacy `.att` tags (attestations). */
   attestations: boolean;
+  /** Read legacy `.sig` tags (default true; the attestation check reads only `.att` and referrers). */
+  signatures?: boolean;
+  /** Largest payload (legacy layer or bundle blob) read; default MAX_PAYLOAD_BYTES. */
+  maxPayloadBytes?: number;
 }
 
 function legacyTag(digest: string, suffix: 'sig' | 'att'): string {
@@ -49,6 +59,7 @@ async function fetchLegacy(
   ref: ImageReference,
   digest: string,
   suffix: 'sig' | 'att',
+  maxBytes: number,
   signal: AbortSignal,
 ): Promise<Candidate[]> {
   const tag = legacyTag(digest, suffix);
@@ -64,17 +75,16 @@ async function fetchLegacy(
   const out: Candidate[] = [];
   for (const [i, layer] of manifest.json.layers.slice(0, MAX_CANDIDATES).entries()) {
     const source = `tag ${tag} layer ${i + 1}`;
-    if (layer.size > MAX_PAYLOAD_BYTES) {
-      out.push({
-        ok: false,
-        source,
-        reason: `payload of ${layer.size} bytes exceeds ${MAX_PAYLOAD_BYTES}`,
-      });
+    if (layer.size > maxBytes) {
+      out.push(tooLarge(source, layer.size, maxBytes));
       continue;
     }
     try {
-      const blob = await registry.getBlob(ref, layer, MAX_PAYLOAD_BYTES, signal);
-      const converted = toBundle({ mediaType: layer.mediaType, annotations: layer.annotations ?? {}, blob });
+      const blob = await registry.getBlob(ref, layer, maxBytes, signal);
+      const converted = toBundle(
+        { mediaType: layer.mediaType, annotations: layer.annotations ?? {}, blob },
+        maxBytes,
+      );
       out.push({
         ok: true,
         source,
@@ -91,10 +101,15 @@ async function fetchLegacy(
   return out;
 }
 
+function tooLarge(source: string, size: number, max: number): Candidate {
+  return { ok: false, source, reason: `payload of ${size} bytes exceeds ${max}`, tooLarge: size };
+}
+
 async function fetchReferrers(
   registry: RegistryAccess,
   ref: ImageReference,
   digest: string,
+  maxBytes: number,
   signal: AbortSignal,
 ): Promise<Candidate[]> {
   const descriptors = await registry.getReferrers(ref, digest, BUNDLE_ARTIFACT_TYPE, signal);
@@ -109,7 +124,11 @@ async function fetchReferrers(
       if (manifest.json.subject?.digest !== digest) throw new Error(`its subject is not ${digest}`);
       const layer = manifest.json.layers.find((l) => BUNDLE_MEDIA_TYPE.test(l.mediaType));
       if (layer === undefined) throw new Error('has no Sigstore bundle layer');
-      const blob = await registry.getBlob(ref, layer, MAX_PAYLOAD_BYTES, signal);
+      if (layer.size > maxBytes) {
+        out.push(tooLarge(source, layer.size, maxBytes));
+        continue;
+      }
+      const blob = await registry.getBlob(ref, layer, maxBytes, signal);
       const bundle = bundleFromJSON(JSON.parse(Buffer.from(blob).toString('utf8')));
       out.push({ ok: true, source, format: 'sigstore-bundle', subjectDigest: digest, bundle });
     } catch (err) {
@@ -128,10 +147,13 @@ export async function fetchCandidates(
   options: FetchOptions,
   signal: AbortSignal,
 ): Promise<Candidate[]> {
+  const max = options.maxPayloadBytes ?? MAX_PAYLOAD_BYTES;
   const [sig, att, referrers] = await Promise.all([
-    fetchLegacy(registry, ref, digest, 'sig', signal),
-    options.attestations ? fetchLegacy(registry, ref, digest, 'att', signal) : Promise.resolve([]),
-    fetchReferrers(registry, ref, digest, signal),
+    options.signatures === false
+      ? Promise.resolve([])
+      : fetchLegacy(registry, ref, digest, 'sig', max, signal),
+    options.attestations ? fetchLegacy(registry, ref, digest, 'att', max, signal) : Promise.resolve([]),
+    fetchReferrers(registry, ref, digest, max, signal),
   ]);
   return [...sig, ...att, ...referrers];
 }

@@ -3,8 +3,9 @@
  * rules a JSON schema cannot say. `signatureSpecProblems` is the one definition of those rules: policy
  * validation reports them and compileAuthorities refuses a section that breaks them.
  */
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TOptional, type TString } from '@sinclair/typebox';
 import { errorMessage } from '../../errors.js';
+import { CLAIM_NAMES, compileClaims } from './fulcio-claims.js';
 import { compileIdentityPattern } from './identity-pattern.js';
 
 const strict = { additionalProperties: false } as const;
@@ -40,12 +41,33 @@ export const KeyAuthority = Type.Object(
   },
 );
 
+const claimValue = Type.Optional(Type.String({ minLength: 1, maxLength: 1024 }));
+
+/** Fulcio certificate extensions by name, each exact or as an anchored `…RegExp` (unknown names: invalid). */
+export const KeylessClaims = Type.Object(
+  Object.fromEntries(
+    CLAIM_NAMES.flatMap((n) => [
+      [n, claimValue],
+      [`${n}RegExp`, claimValue],
+    ]),
+  ) as Record<string, TOptional<TString>>,
+  {
+    ...strict,
+    description:
+      'Fulcio certificate extensions (OIDs 1.3.6.1.4.1.57264.1.*) that must match: exact, or NameRegExp (anchored).',
+  },
+);
+
+/** `30s`, `15m`, `12h`, `7d`, `2w`. */
+export const Duration = Type.String({ pattern: '^[0-9]+(s|m|h|d|w)$', description: 'e.g. 30d' });
+
 export const KeylessAuthority = Type.Object(
   {
     issuer: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
     issuerRegExp: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
     subject: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
     subjectRegExp: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+    claims: Type.Optional(KeylessClaims),
     trustedRoot: Type.Optional(
       Type.String({
         minLength: 1,
@@ -74,6 +96,11 @@ export const SignatureSpec = Type.Object(
     authorities: Type.Array(Authority, { minItems: 1, maxItems: 32 }),
     transparencyLog: Type.Optional(Type.Union([Type.Literal('required'), Type.Literal('optional')])),
     threshold: Type.Optional(Type.Integer({ minimum: 1, maximum: 32 })),
+    maxAge: Type.Optional({
+      ...Duration,
+      description:
+        'Image freshness: the newest verified signing time (Rekor or RFC 3161) within this, e.g. 30d.',
+    }),
   },
   strict,
 );
@@ -99,6 +126,11 @@ function authorityProblems(at: string, a: Authority, problems: string[]): void {
     if ((k.subject === undefined) === (k.subjectRegExp === undefined)) {
       problems.push(`${at}.keyless: exactly one of "subject" or "subjectRegExp" is required`);
     }
+    try {
+      compileClaims(k.claims, `${at}.keyless`);
+    } catch (err) {
+      problems.push(errorMessage(err));
+    }
     for (const field of ['issuerRegExp', 'subjectRegExp'] as const) {
       const source = k[field];
       if (source === undefined) continue;
@@ -112,7 +144,10 @@ function authorityProblems(at: string, a: Authority, problems: string[]): void {
 }
 
 /** Problems of a (schema-valid) signature section at `where` (e.g. `spec.signature`); none: []. */
-export function signatureSpecProblems(spec: SignatureSpec, where: string): string[] {
+export function signatureSpecProblems(
+  spec: Pick<SignatureSpec, 'authorities' | 'threshold'>,
+  where: string,
+): string[] {
   const problems: string[] = [];
   spec.authorities.forEach((a, i) => authorityProblems(`${where}.authorities[${i}]`, a, problems));
   const names = new Set<string>();

@@ -60,3 +60,12 @@ describe('validatePolicyDocument', () => {
     });
   });
 });
+
+describe('compileClaims (Fulcio certificate claims)', () => {
+  it('matches claim patterns with RE2 semantics: a crafted claim value is judged at once', async () => {
+    const { compileClaims } = await import('../../../../src/checks/signature/fulcio-claims.js');
+    const [matcher] = compileClaims({ sourceRepositoryRefRegExp: '(a+)+$' }, 'k');
+    expect(matcher!.test(`${'a'.repeat(5000)}!`)).toBe(false);
+    expect(() => compileClaims({ sourceRepositoryRefRegExp: '(x)\\1' }, 'k')).toThrow(/RE2/);
+  });
+});

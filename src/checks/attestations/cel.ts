@@ -1,0 +1,285 @@
+/**
+ * The one module that talks to the CEL library (@marcbachmann/cel-js; docs/attestations.md says why).
+ * Conditions are parsed and type-checked when the policy loads (a syntax or type error is a policy
+ * error naming the field and the line:column); evaluation is then bounded by a read budget: the
+ * input (attacker-supplied JSON) is seen through proxies that count every property read, so a
+ * quadratic comprehension over a large SBOM stops with CONDITION_COST_EXCEEDED instead of stalling
+ * the event loop. The last scalar values read are kept for denial messages ("the values it saw").
+ */
+import { Environment, type ParseResult } from '@marcbachmann/cel-js';
+import { ConfigError, errorMessage } from '../../errors.js';
+
+/** Longest condition accepted (the schema says the same). */
+export const MAX_CONDITION_LENGTH = 4096;
+/** Parse-time bounds: AST nodes and nesting depth. */
+export const MAX_CONDITION_AST_NODES = 1000;
+export const MAX_CONDITION_DEPTH = 32;
+/**
+ * Property reads of the input one evaluation may make. A linear scan of an SBOM with 100,000
+ * packages reading two fields each is ~300,000 reads; a nested scan of the same (10^10 reads) is
+ * stopped at the budget, under a second of CPU on a slow shared core (bench/ measures it).
+ */
+export const DEFAULT_READ_BUDGET = 1_000_000;
+/**
+ * Static cost estimate (AST nodes × input values ^ comprehension nesting) up to which a condition
+ * runs without the read meter: the meter's proxies make evaluation ~20× slower, and a linear scan
+ * of a 100,000-package SBOM (~4·10^6) is well inside. Above it, or when the fast run is not true
+ * (a denial needs the values read), the metered run decides.
+ */
+export const UNMETERED_COST = 10_000_000;
+/** Comprehension macros: each nests an iteration over (possibly attacker-sized) input. */
+const COMPREHENSIONS = new Set(['all', 'exists', 'exists_one', 'existsOne', 'map', 'filter']);
+/** How many of the last values read a false condition reports, and how long each may be. */
+const SEEN_VALUES = 4;
+const SEEN_VALUE_CHARS = 80;
+
+export interface ConditionImage {
+  /** The image reference as admitted (normalised). */
+  reference: string;
+  /** The digest the reference resolved to. */
+  digest: string;
+  /** `os/arch[/variant]` of the checked platform manifest, or `index` for a multi-arch image. */
+  platform: string;
+}
+
+export interface ConditionInput {
+  predicate: unknown;
+  statement: unknown;
+  image: ConditionImage;
+}
+
+export type ConditionResult =
+  | { ok: true; value: boolean; seen: string[] }
+  | { ok: false; code: 'CONDITION_ERROR' | 'CONDITION_COST_EXCEEDED'; message: string };
+
+export interface CompiledCondition {
+  readonly source: string;
+  evaluate(input: ConditionInput, readBudget?: number): ConditionResult;
+}
+
+const environment = new Environment({
+  limits: { maxAstNodes: MAX_CONDITION_AST_NODES, maxDepth: MAX_CONDITION_DEPTH },
+})
+  .registerVariable('predicate', 'dyn')
+  .registerVariable('statement', 'map')
+  .registerVariable('image', 'map')
+  .registerVariable('now', 'google.protobuf.Timestamp');
+
+interface CelErrorShape {
+  summary?: unknown;
+  range?: { start?: unknown };
+}
+
+/** `line 1, column 31` of a CEL error, when the library says where. */
+function position(source: string, err: unknown): string {
+  const start = (err as CelErrorShape | undefined)?.range?.start;
+  if (typeof start !== 'number') return '';
+  const before = source.slice(0, start);
+  const line = before.split('\n').length;
+  const column = start - before.lastIndexOf('\n');
+  return ` at line ${line}, column ${column}`;
+}
+
+function summary(err: unknown): string {
+  const s = (err as CelErrorShape | undefined)?.summary;
+  return typeof s === 'string' ? s : (errorMessage(err).split('\n')[0] ?? 'unknown error');
+}
+
+/** Compiles `source`; `where` names the document and field (`policy "p" attestations[0].condition`). */
+export function compileCondition(source: string, where: string): CompiledCondition {
+  if (source.length > MAX_CONDITION_LENGTH) {
+    throw new ConfigError(
+      'POLICY_INVALID',
+      `${where}: condition of ${source.length} characters exceeds ${MAX_CONDITION_LENGTH}`,
+    );
+  }
+  let parsed: ParseResult;
+  try {
+    parsed = environment.parse(source);
+  } catch (err) {
+    throw new ConfigError(
+      'POLICY_INVALID',
+      `${where}: CEL syntax error${position(source, err)}: ${summary(err)}`,
+      { cause: err },
+    );
+  }
+  const checked = parsed.check();
+  if (!checked.valid) {
+    throw new ConfigError(
+      'POLICY_INVALID',
+      `${where}: CEL type error${position(source, checked.error)}: ${summary(checked.error)}`,
+      { cause: checked.error },
+    );
+  }
+  if (checked.type !== 'bool' && checked.type !== 'dyn') {
+    throw new ConfigError(
+      'POLICY_INVALID',
+      `${where}: condition has type ${checked.type ?? 'unknown'}; it must be bool`,
+    );
+  }
+  const shape = shapeOf(parsed.ast);
+  return {
+    source,
+    evaluate(input, readBudget = DEFAULT_READ_BUDGET) {
+      const values =
+        countValues(input.predicate, UNMETERED_COST) + countValues(input.statement, UNMETERED_COST);
+      if (shape.nodes * Math.max(1, values) ** shape.depth <= UNMETERED_COST) {
+        try {
+          const value: unknown = parsed({ ...input, now: new Date() });
+          if (value === true) return { ok: true, value: true, seen: [] };
+        } catch {
+          // The metered run below reports the error.
+        }
+      }
+      const meter = new ReadMeter(readBudget);
+      let value: unknown;
+      try {
+        value = parsed({
+          predicate: meter.wrap(input.predicate, 'predicate'),
+          statement: meter.wrap(input.statement, 'statement'),
+          image: meter.wrap(input.image, 'image'),
+          now: new Date(),
+        });
+      } catch (err) {
+        if (meter.exceeded) {
+          return {
+            ok: false,
+            code: 'CONDITION_COST_EXCEEDED',
+            message: `evaluation stopped after ${readBudget} reads of its input (the read budget)`,
+          };
+        }
+        return { ok: false, code: 'CONDITION_ERROR', message: `evaluation failed: ${summary(err)}` };
+      }
+      if (typeof value !== 'boolean') {
+        return { ok: false, code: 'CONDITION_ERROR', message: `evaluated to ${typeof value}, not bool` };
+      }
+      return { ok: true, value, seen: meter.seen() };
+    },
+  };
+}
+
+class BudgetExceeded extends Error {}
+
+interface AstLike {
+  op?: unknown;
+  args?: unknown;
+}
+
+/** AST node count and the deepest nesting of comprehension macros. */
+function shapeOf(ast: unknown): { nodes: number; depth: number } {
+  let nodes = 0;
+  const visit = (v: unknown): number => {
+    if (Array.isArray(v)) return Math.max(0, ...v.map(visit));
+    if (typeof v !== 'object' || v === null || !('op' in v)) return 0;
+    nodes += 1;
+    const { op, args } = v as AstLike;
+    const inner = visit(args);
+    const isComprehension = op === 'rcall' && Array.isArray(args) && COMPREHENSIONS.has(args[0] as string);
+    return inner + (isComprehension ? 1 : 0);
+  };
+  const depth = visit(ast);
+  return { nodes, depth };
+}
+
+/** JSON values in `v` (objects, arrays and scalars), counting stops at `cap`. */
+function countValues(v: unknown, cap: number): number {
+  let n = 0;
+  const stack: unknown[] = [v];
+  while (stack.length > 0 && n < cap) {
+    const x = stack.pop();
+    n += 1;
+    if (typeof x !== 'object' || x === null) continue;
+    if (Array.isArray(x)) for (const e of x) stack.push(e);
+    else for (const k in x) stack.push((x as Record<string, unknown>)[k]);
+  }
+  return n;
+}
+
+/** Where a value was read: its container's path and the key (paths are built only for messages). */
+interface ReadPath {
+  parent: ReadPath | string;
+  key: string;
+  index: boolean;
+}
+
+function pathText(p: ReadPath | string): string {
+  if (typeof p === 'string') return p;
+  return p.index ? `${pathText(p.parent)}[${p.key}]` : `${pathText(p.parent)}.${p.key}`;
+}
+
+/**
+ * Counts reads of the wrapped input and remembers the last scalar values read, with their paths.
+ * One proxy per input object (cached); paths and texts are built only when a message needs them.
+ */
+class ReadMeter {
+  #reads = 0;
+  /** Ring buffer of the last SEEN_VALUES scalar reads. */
+  readonly #last: { at: ReadPath; value: unknown }[] = [];
+  #next = 0;
+  readonly #proxies = new WeakMap<object, object>();
+  exceeded = false;
+
+  constructor(readonly budget: number) {}
+
+  seen(): string[] {
+    const n = this.#last.length;
+    if (n === 0) return [];
+    const start = this.#next % n;
+    const ordered = [...this.#last.slice(start), ...this.#last.slice(0, start)];
+    return ordered.map(({ at, value }) => {
+      let text = JSON.stringify(value) ?? String(value);
+      if (text.length > SEEN_VALUE_CHARS) text = `${text.slice(0, SEEN_VALUE_CHARS)}…`;
+      return `${pathText(at)}=${text}`;
+    });
+  }
+
+  /** Where each wrapped object was read from. */
+  readonly #paths = new WeakMap<object, ReadPath | string>();
+  /** One handler for every proxy of this evaluation (V8 keeps such proxies fast). */
+  readonly #handler: ProxyHandler<object> = {
+    get: (target, key, receiver) => {
+      if (++this.#reads > this.budget) {
+        this.exceeded = true;
+        throw new BudgetExceeded('read budget exceeded');
+      }
+      const v: unknown = Reflect.get(target, key, receiver);
+      if (typeof key !== 'string' || typeof v === 'function') return v;
+      if (typeof v === 'object') {
+        return v === null ? v : this.#wrapChild(v, target, key);
+      }
+      if (key !== 'length') {
+        const at = { parent: this.#paths.get(target) ?? '?', key, index: Array.isArray(target) };
+        this.#last[this.#next++ % SEEN_VALUES] = { at, value: v };
+      }
+      return v;
+    },
+    has: (target, key) => {
+      this.#reads += 1;
+      return Reflect.has(target, key);
+    },
+    ownKeys: (target) => {
+      const keys = Reflect.ownKeys(target);
+      this.#reads += keys.length + 1;
+      return keys;
+    },
+  };
+
+  #wrapChild(value: object, parent: object, key: string): object {
+    const cached = this.#proxies.get(value);
+    if (cached !== undefined) return cached;
+    const path = { parent: this.#paths.get(parent) ?? '?', key, index: Array.isArray(parent) };
+    return this.#make(value, path);
+  }
+
+  #make(value: object, path: ReadPath | string): object {
+    const proxy = new Proxy(value, this.#handler);
+    this.#paths.set(value, path);
+    this.#proxies.set(value, proxy);
+    return proxy;
+  }
+
+  wrap(value: unknown, path: string): unknown {
+    if (typeof value !== 'object' || value === null) return value;
+    return this.#proxies.get(value) ?? this.#make(value, path);
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * `signature.maxAge`: image freshness from the newest verified signing time (Rekor integrated time
+ * backed by a verified SET, or a verified RFC 3161 timestamp) of the signatures that satisfied the
+ * policy.
+ */
+import { formatAge, parseMaxAge } from '../base/layers.js';
+import type { SignatureErrorCode } from '../../errors.js';
+
+/** The part of a SignatureVerdict freshness reads and rewrites. */
+interface Verdict {
+  passed: boolean;
+  code: 'OK' | SignatureErrorCode;
+  message: string;
+  signatures: readonly { signedAt?: string }[];
+}
+
+/** Applied after the (cached) verdict, so the clock is read per review. */
+export function checkFreshness<V extends Verdict>(
+  verdict: V,
+  maxAge: { text: string; ms: number },
+  now: number,
+): V {
+  if (!verdict.passed) return verdict;
+  const times = verdict.signatures.map((s) => s.signedAt).filter((t): t is string => t !== undefined);
+  if (times.length === 0) {
+    return {
+      ...verdict,
+      passed: false,
+      code: 'SIGNATURE_AGE_UNKNOWN',
+      message: `${verdict.message}, but no verified signature carries a verified time (no Rekor entry or RFC 3161 timestamp), so maxAge ${maxAge.text} cannot be proven`,
+    };
+  }
+  const newest = times.sort().at(-1)!;
+  const age = now - Date.parse(newest);
+  if (age > maxAge.ms) {
+    return {
+      ...verdict,
+      passed: false,
+      code: 'SIGNATURE_TOO_OLD',
+      message: `${verdict.message}, but the newest verified signature was made ${newest} (${formatAge(age)} ago), older than maxAge ${maxAge.text}`,
+    };
+  }
+  return { ...verdict, message: `${verdict.message}, signed ${newest} (within maxAge ${maxAge.text})` };
+}
+
+/** `signature.maxAge` compiled (throws POLICY_INVALID); without it the verdict is returned as is. */
+export function compileFreshness(
+  maxAge: string | undefined,
+  where: string,
+  now: () => number = Date.now,
+): <V extends Verdict>(verdict: V) => V {
+  if (maxAge === undefined) return (v) => v;
+  const limit = { text: maxAge, ms: parseMaxAge(maxAge, where) };
+  return (v) => checkFreshness(v, limit, now());
+}
