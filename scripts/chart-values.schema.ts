@@ -137,6 +137,20 @@ export const ValuesSchema = o({
   }),
   service: o({ port: Type.Integer({ minimum: 1, maximum: 65535 }), annotations: opt(strMap()) }),
   serviceAccount: o({ create: bool(), name: opt(str()), annotations: opt(strMap()) }),
+  backgroundAudit: o({
+    enabled: Type.Union([Type.Literal('auto'), Type.Boolean()], {
+      description: 'serve --background-audit: auto = on in audit mode, off in enforce mode.',
+    }),
+    interval: Type.String({
+      pattern: '^([0-9]+(\\.[0-9]+)?[hms])+$',
+      description: 'Between runs, e.g. 1h or 30m (at least 1m).',
+    }),
+  }),
+  reports: o({
+    kind: Type.Union([Type.Literal('policyreports'), Type.Literal('openreports')]),
+    installCRDs: bool(),
+  }),
+  events: o({ enabled: bool() }),
   rbac: o({
     create: bool(),
     namespaceLabels: Type.Union([Type.Literal('auto'), Type.Boolean()], {

@@ -109,3 +109,12 @@ export type AttestationErrorCode =
   /** The condition read more of its input than the evaluation budget allows. */
   | 'CONDITION_COST_EXCEEDED';
 export class AttestationError extends ImagegateError<AttestationErrorCode> {}
+
+export type KubeApiErrorCode =
+  /** The API server could not be reached, or kept answering 429/5xx after the retries. */
+  | 'API_UNAVAILABLE'
+  /** RBAC forbids the call (403) or the credentials are refused (401). */
+  | 'API_FORBIDDEN'
+  /** The API server answered with another error (e.g. 404: a CRD is not installed). */
+  | 'API_REJECTED';
+export class KubeApiError extends ImagegateError<KubeApiErrorCode> {}

@@ -6,10 +6,11 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError } from '../errors.js';
 import type { Unmatched } from '../evaluate.js';
 import type { PolicyMode } from '../policy/policy.schema.js';
+import { parseInterval } from './interval.js';
 import type { CommandName } from './usage.js';
 
 function isCommandName(name: string | undefined): name is CommandName {
-  return name === 'serve' || name === 'check' || name === 'review';
+  return name === 'serve' || name === 'check' || name === 'review' || name === 'audit';
 }
 
 export { USAGE } from './usage.js';
@@ -36,6 +37,12 @@ export type Command =
       watchPolicies: boolean;
       pullSecrets: boolean;
       auditLog?: string;
+      kubeconfig?: string;
+      context?: string;
+      /** Milliseconds between background audit runs. */
+      backgroundAudit?: number;
+      reports: 'policyreports' | 'openreports';
+      events: boolean;
     }
   | {
       command: 'check';
@@ -46,6 +53,15 @@ export type Command =
       images: string[];
     }
   | { command: 'review'; common: CommonOptions; file: string }
+  | {
+      command: 'audit';
+      common: CommonOptions;
+      kubeconfig?: string;
+      context?: string;
+      namespaces: string[];
+      output: 'text' | 'json' | 'html';
+      out?: string;
+    }
   /** `topic`: `imagegate COMMAND --help` (or `help COMMAND`) prints that command's own usage. */
   | { command: 'help'; topic?: CommandName }
   | { command: 'version' };
@@ -148,6 +164,11 @@ export function parseCommand(argv: readonly string[]): Command {
         'watch-policies': { type: 'boolean' },
         'pull-secrets': { type: 'boolean' },
         'audit-log': { type: 'string' },
+        kubeconfig: { type: 'string' },
+        context: { type: 'string' },
+        'background-audit': { type: 'string' },
+        reports: { type: 'string' },
+        events: { type: 'boolean' },
       });
       if (values.help === true) return { command: 'help' };
       if (positionals.length > 0) throw usage(`serve takes no arguments (got "${positionals[0]}")`);
@@ -157,6 +178,13 @@ export function parseCommand(argv: readonly string[]): Command {
         throw usage('--tls-cert and --tls-key go together');
       const clientCa = values['client-ca'] as string | undefined;
       const auditLog = values['audit-log'] as string | undefined;
+      const kubeconfig = values.kubeconfig as string | undefined;
+      const context = values.context as string | undefined;
+      const every = values['background-audit'] as string | undefined;
+      const backgroundAudit = every !== undefined ? parseInterval('background-audit', every) : undefined;
+      const reports =
+        oneOf('reports', values.reports as string | undefined, ['policyreports', 'openreports'] as const) ??
+        'policyreports';
       return {
         command: 'serve',
         common: commonOf(values),
@@ -165,6 +193,11 @@ export function parseCommand(argv: readonly string[]): Command {
         ...(tlsKey !== undefined ? { tlsKey } : {}),
         ...(clientCa !== undefined ? { clientCa } : {}),
         ...(auditLog !== undefined ? { auditLog } : {}),
+        ...(kubeconfig !== undefined ? { kubeconfig } : {}),
+        ...(context !== undefined ? { context } : {}),
+        ...(backgroundAudit !== undefined ? { backgroundAudit } : {}),
+        reports,
+        events: values.events === true,
         watchPolicies: values['watch-policies'] === true,
         pullSecrets: values['pull-secrets'] === true,
       };
@@ -192,6 +225,30 @@ export function parseCommand(argv: readonly string[]): Command {
       if (values.help === true) return { command: 'help' };
       if (positionals.length !== 1) throw usage('review needs exactly one FILE (or - for standard input)');
       return { command: 'review', common: commonOf(values), file: positionals[0] ?? '-' };
+    }
+    case 'audit': {
+      const { values, positionals } = parse({
+        kubeconfig: { type: 'string' },
+        context: { type: 'string' },
+        namespace: { type: 'string', multiple: true },
+        output: { type: 'string' },
+        out: { type: 'string' },
+      });
+      if (values.help === true) return { command: 'help' };
+      if (positionals.length > 0) throw usage(`audit takes no arguments (got "${positionals[0]}")`);
+      const kubeconfig = values.kubeconfig as string | undefined;
+      const context = values.context as string | undefined;
+      const out = values.out as string | undefined;
+      return {
+        command: 'audit',
+        common: commonOf(values),
+        ...(kubeconfig !== undefined ? { kubeconfig } : {}),
+        ...(context !== undefined ? { context } : {}),
+        namespaces: (values.namespace as string[] | undefined) ?? [],
+        output:
+          oneOf('output', values.output as string | undefined, ['text', 'json', 'html'] as const) ?? 'text',
+        ...(out !== undefined ? { out } : {}),
+      };
     }
     default:
       throw usage(`unknown command "${name}"`);

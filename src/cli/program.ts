@@ -5,11 +5,12 @@
 import { pino, type DestinationStream } from 'pino';
 import { ImagegateError, errorMessage } from '../errors.js';
 import { parseCommand, USAGE } from './args.js';
-import { commandUsage } from './usage.js';
+import { runAudit } from './audit.js';
 import { runCheck } from './check.js';
 import type { CliIo } from './io.js';
 import { runReviewCommand } from './review.js';
 import { runServe } from './serve.js';
+import { commandUsage } from './usage.js';
 
 const VERSION = '0.1.0';
 
@@ -58,6 +59,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         return await runCheck(cmd, logger, io);
       case 'review':
         return await runReviewCommand(cmd, logger, io);
+      case 'audit':
+        return await runAudit(cmd, logger, io);
     }
   } catch (err) {
     if (err instanceof ImagegateError) {

@@ -4,49 +4,37 @@
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import { createAuditWriter } from '../audit/writer.js';
-import { ConfigError, errorMessage } from '../errors.js';
-import { createNamespaceLabels } from '../kube/namespace-labels.js';
+import { createKubeAccess, loadKubeConfig, watchImagePolicies, type PolicyWatch } from '../kube/index.js';
 import { clusterPolicyHandler } from '../policy/cluster-policies.js';
 import { describeUnmatched } from '../policy/unmatched.js';
-import { watchImagePolicies, type PolicyWatch } from '../policy/watch.js';
 import { buildApp } from '../server/app.js';
 import { createDevCertificate } from '../server/dev-cert.js';
 import { createMetrics } from '../server/metrics.js';
 import { loadTlsOptions, watchTlsFiles, type TlsServerOptions, type TlsWatcher } from '../server/tls.js';
 import type { Command } from './args.js';
 import type { CliIo } from './io.js';
+import { startServeAudit } from './serve-audit.js';
 import { needsPublicGood, setupEngine } from './setup.js';
 import { PUBLIC_GOOD } from '../checks/signature/index.js';
 
 type ServeCommand = Extract<Command, { command: 'serve' }>;
 
-function kubeConfigFromEnvironment(required: boolean, env: CliIo['env']): KubeConfig | undefined {
-  if (!required && env.KUBERNETES_SERVICE_HOST === undefined && env.KUBECONFIG === undefined) {
-    return undefined;
-  }
-  const kc = new KubeConfig();
-  try {
-    kc.loadFromDefault();
-  } catch (err) {
-    throw new ConfigError(
-      'CONFIG_INVALID',
-      `cannot load Kubernetes client configuration: ${errorMessage(err)}`,
-    );
-  }
-  return kc;
-}
-
 export async function runServe(cmd: ServeCommand, logger: Logger, io: CliIo): Promise<number> {
   const metrics = createMetrics({ defaultMetrics: true });
-  const kubeConfig = kubeConfigFromEnvironment(cmd.watchPolicies || cmd.pullSecrets, io.env);
+  const kubeConfig = loadKubeConfig({
+    ...(cmd.kubeconfig !== undefined ? { file: cmd.kubeconfig } : {}),
+    ...(cmd.context !== undefined ? { context: cmd.context } : {}),
+    required: cmd.watchPolicies || cmd.pullSecrets || cmd.backgroundAudit !== undefined || cmd.events,
+    env: io.env,
+  });
+  const kube = kubeConfig !== undefined ? createKubeAccess(kubeConfig, logger) : undefined;
   const cacheDir = io.env.IMAGEGATE_CACHE_DIR;
   const setup = await setupEngine(cmd.common, logger, {
     watchPolicies: cmd.watchPolicies,
     pullSecrets: cmd.pullSecrets,
-    ...(kubeConfig !== undefined ? { kubeConfig } : {}),
+    ...(kube !== undefined ? { kube } : {}),
     ...(cacheDir !== undefined ? { cacheDir } : {}),
     onPolicyState: (source, state) => {
       metrics.policiesLoaded.set({ source }, state.count);
@@ -58,7 +46,6 @@ export async function runServe(cmd: ServeCommand, logger: Logger, io: CliIo): Pr
   });
   const { engine, store, trustedRoots } = setup;
   engine.onCheck = (check, _policy, seconds) => metrics.checkDuration.observe({ check }, seconds);
-  if (kubeConfig !== undefined) engine.namespaceLabels = createNamespaceLabels(kubeConfig, logger);
 
   let https: TlsServerOptions;
   if (cmd.tlsCert !== undefined && cmd.tlsKey !== undefined) {
@@ -88,10 +75,20 @@ export async function runServe(cmd: ServeCommand, logger: Logger, io: CliIo): Pr
       ? pino.destination({ dest: cmd.auditLog, sync: false, mkdir: true })
       : undefined,
   );
+  const cluster = startServeAudit(
+    cmd,
+    kubeConfig,
+    engine,
+    audit,
+    metrics,
+    logger,
+    io.env,
+    () => store.readiness().ready,
+  );
   let watch: PolicyWatch | undefined;
   const app = buildApp({
     engine,
-    audit,
+    audit: cluster.audit,
     metrics,
     logger,
     readiness: () => {
@@ -105,6 +102,8 @@ export async function runServe(cmd: ServeCommand, logger: Logger, io: CliIo): Pr
         .status()
         .filter((r) => !r.available && (r.name !== PUBLIC_GOOD || needsPublicGood(store.documents())))
         .map((r) => `trusted root ${r.name} unavailable: ${r.reason ?? 'unknown'}`);
+      const auditDegraded = cluster.background?.degraded;
+      if (auditDegraded !== undefined) degraded.push(`background audit: ${auditDegraded}`);
       return { ...policies, degraded, unmatched };
     },
     https,
@@ -149,7 +148,7 @@ export async function runServe(cmd: ServeCommand, logger: Logger, io: CliIo): Pr
       stopping.abort();
       clearInterval(refresh);
       tlsWatcher?.close();
-      Promise.allSettled([watch?.stop()])
+      Promise.allSettled([watch?.stop(), cluster.stop()])
         .then(() => app.close())
         .catch((err: unknown) => logger.error({ err }, 'error while closing'))
         .then(() => setup.registry.close())

@@ -3,7 +3,6 @@
  * policies (files, or the built-in default). Shared by serve, check and review.
  */
 import { join } from 'node:path';
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import {
   defaultCacheDir,
@@ -17,7 +16,7 @@ import { EvidenceCache } from '../checks/attestations/index.js';
 import { checkCompilers, type CheckCompilers } from '../checks/kinds.js';
 import type { Engine } from '../engine.js';
 import { errorMessage } from '../errors.js';
-import { createSecretReader, ownNamespace } from '../kube/secrets.js';
+import type { KubeAccess } from '../kube/index.js';
 import { BUILTIN_POLICY } from '../policy/builtin.js';
 import { loadPolicyFiles } from '../policy/load.js';
 import type { ImagePolicyDocument, SignatureSpec } from '../policy/policy.schema.js';
@@ -46,8 +45,8 @@ export interface Setup {
 export interface SetupOptions {
   /** Policies also come from the cluster (serve --watch-policies): no built-in fallback. */
   watchPolicies?: boolean;
-  /** API access in the cluster (secrets for key authorities, pull secrets). */
-  kubeConfig?: KubeConfig;
+  /** API access (secrets for key authorities, pull secrets, namespace labels), built in src/kube/. */
+  kube?: KubeAccess;
   /** Read each pod's pull secrets (serve --pull-secrets). */
   pullSecrets?: boolean;
   /** Writable directory for caches (TUF); default: sigstore-js's own cache location. */
@@ -88,8 +87,8 @@ export function needsPublicGood(docs: readonly ImagePolicyDocument[]): boolean {
 }
 
 /** The pod's pull secrets, read like the kubelet does (serve --pull-secrets); unreadable ones are logged. */
-function pullSecrets(kubeConfig: KubeConfig, logger: Logger): CredentialProvider {
-  return pullSecretProvider(kubeConfig.makeApiClient(CoreV1Api), {
+function pullSecrets(kube: KubeAccess, logger: Logger): CredentialProvider {
+  return pullSecretProvider(kube.pullSecretSource, {
     onError: (identity, err) =>
       logger.warn({ namespace: identity.namespace }, `cannot read pull secrets: ${errorMessage(err)}`),
   });
@@ -106,8 +105,8 @@ export async function setupEngine(
     allow: options.allowRegistry,
   });
   const credentials = credentialChain({
-    ...(setup.pullSecrets === true && setup.kubeConfig !== undefined
-      ? { pullSecrets: pullSecrets(setup.kubeConfig, logger) }
+    ...(setup.pullSecrets === true && setup.kube !== undefined
+      ? { pullSecrets: pullSecrets(setup.kube, logger) }
       : {}),
     ...registryOptions.credentialSources,
   });
@@ -136,8 +135,7 @@ export async function setupEngine(
     if (offline && s.name === PUBLIC_GOOD) logger.debug({ trustedRoot: s.name }, message);
     else logger.warn({ trustedRoot: s.name }, message);
   }
-  const secrets =
-    setup.kubeConfig !== undefined ? createSecretReader(setup.kubeConfig, ownNamespace()) : undefined;
+  const secrets = setup.kube?.keySecrets;
   // One verdict cache for the image signature and base checks: a verified digest is not re-verified.
   const verdicts = new VerdictCache();
   const signatureDeps = {
@@ -188,6 +186,7 @@ export async function setupEngine(
           ...(scope.deadline !== undefined ? { deadline: scope.deadline } : {}),
         }),
       ),
+    ...(setup.kube !== undefined ? { namespaceLabels: setup.kube.namespaceLabels } : {}),
   };
   return { engine, store, compilers, registry, trustedRoots, verdicts };
 }

@@ -3,13 +3,15 @@
  * own synopsis and options, plus the options every command takes).
  */
 
-export type CommandName = 'serve' | 'check' | 'review';
+export type CommandName = 'serve' | 'check' | 'review' | 'audit';
 
 const SYNOPSIS: Record<CommandName, string> = {
   serve:
     'imagegate serve  [--policy PATH]... [--listen HOST:PORT] [--tls-cert F --tls-key F] [--mode enforce|audit]',
   check: 'imagegate check  [--policy PATH]... [--output text|json] [--namespace NAME] IMAGE...',
   review: 'imagegate review [--policy PATH]... FILE|-',
+  audit:
+    'imagegate audit  [--policy PATH]... [--kubeconfig FILE] [--context NAME] [--namespace NS]...\n                   [--output text|json|html] [--out FILE]',
 };
 
 const PURPOSE: Record<CommandName, string> = {
@@ -17,6 +19,7 @@ const PURPOSE: Record<CommandName, string> = {
   check:
     'Evaluate images as if a pod used them (CI pipelines). IMAGE is a reference, or oci:PATH[:TAG|@DIGEST]\nfor a local OCI layout.',
   review: 'Replay a saved AdmissionReview (FILE, or - for stdin) and print the response review.',
+  audit: 'Audit what already runs in the cluster against the policies (see docs/audit.md).',
 };
 
 const COMMON = `Common options:
@@ -37,7 +40,12 @@ const OPTIONS: Record<CommandName, string> = {
   --listen HOST:PORT            default 0.0.0.0:8443 (port 0-65535)
   --tls-cert FILE --tls-key FILE  serving certificate (reloaded on change); default: a generated dev certificate
   --client-ca FILE              require API-server client certificates signed by this CA
-  --watch-policies              also load ImagePolicy resources from the cluster (in-cluster config)
+  --watch-policies              also load ImagePolicy resources from the cluster
+  --kubeconfig FILE             Kubernetes client configuration (default: $KUBECONFIG, else in-cluster)
+  --context NAME                context of that configuration (default: its current-context)
+  --background-audit DURATION   re-audit what runs every DURATION (e.g. 1h; jittered) and write reports
+  --reports policyreports|openreports  report kind for --background-audit (default policyreports)
+  --events                      Warning Events on enforce-mode denials (background audit: always)
   --pull-secrets                authenticate with each pod's imagePullSecrets and its service account's
   --audit-log FILE              write audit records to FILE instead of stdout`,
   check: `check options:
@@ -45,9 +53,15 @@ const OPTIONS: Record<CommandName, string> = {
   --namespace NAME              evaluate as if the pod ran in NAME (default "default")
   --as REF                      match oci:PATH images against policies as REF (the name they will be pushed as)`,
   review: `review takes no options of its own.`,
+  audit: `audit options:
+  --kubeconfig FILE --context NAME  as for serve
+  --namespace NS                only these namespaces (repeatable; default all)
+  --output text|json|html       default text (progress on stderr)
+  --out FILE                    write the report to FILE instead of stdout`,
 };
 
-const EXIT = 'Exit codes: 0 allowed, 1 denied, 2 usage or configuration error.';
+const EXIT = `Exit codes: 0 allowed (audit: nothing would be denied), 1 denied (audit: something would be),
+2 usage or configuration error.`;
 
 /** `imagegate --help`: every command. */
 export const USAGE = `imagegate: admit Kubernetes pods only when their images pass policy
@@ -56,6 +70,7 @@ Usage:
   ${SYNOPSIS.serve}
   ${SYNOPSIS.check}
   ${SYNOPSIS.review}
+  ${SYNOPSIS.audit}
   imagegate COMMAND --help      that command's options
 
 ${COMMON}
@@ -63,6 +78,8 @@ ${COMMON}
 ${OPTIONS.serve}
 
 ${OPTIONS.check}
+
+${OPTIONS.audit}
 
 ${EXIT}
 `;

@@ -3,7 +3,7 @@ import { errorMessage } from '../errors.js';
 import { compilePolicy, type CheckCompilers, type CompiledPolicy } from './compile.js';
 import type { PolicyStore } from './store.js';
 import { validatePolicyDocument } from './validate.js';
-import type { PolicyVerdict } from './watch.js';
+import type { PolicyVerdict } from '../kube/policy-watch.js';
 
 /**
  * Cluster policies: each resource is validated and compiled on its own, so one bad resource is

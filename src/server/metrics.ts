@@ -12,6 +12,9 @@ export interface Metrics {
   policiesLoaded: Gauge<'source'>;
   policyErrors: Gauge<'source'>;
   policiesRejected: Gauge<'source'>;
+  auditLastRun: Gauge;
+  auditDuration: Gauge;
+  auditResults: Gauge<'result'>;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -74,6 +77,22 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       name: 'imagegate_policies_rejected',
       help: 'ImagePolicy resources currently rejected as invalid (their last good version, if any, stays).',
       labelNames: ['source'],
+      registers,
+    }),
+    auditLastRun: new Gauge({
+      name: 'imagegate_audit_last_run_timestamp_seconds',
+      help: 'When the last successful background audit run finished (Unix time).',
+      registers,
+    }),
+    auditDuration: new Gauge({
+      name: 'imagegate_audit_duration_seconds',
+      help: 'How long the last successful background audit run took.',
+      registers,
+    }),
+    auditResults: new Gauge({
+      name: 'imagegate_audit_results',
+      help: 'Workloads by outcome (pass, fail, warn, error) in the last background audit run.',
+      labelNames: ['result'],
       registers,
     }),
   };

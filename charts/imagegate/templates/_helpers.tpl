@@ -180,6 +180,15 @@ rules:
 {{- end }}
 
 {{/* True ("true") when the ServiceAccount needs to read namespace labels. */}}
+{{/* "true" when the background audit runs (auto: in audit mode). */}}
+{{- define "imagegate.backgroundAudit" -}}
+{{- $on := .Values.backgroundAudit.enabled }}
+{{- if eq (toString $on) "auto" }}
+{{- if eq .Values.mode "audit" }}true{{ end }}
+{{- else if $on }}true
+{{- end }}
+{{- end }}
+
 {{- define "imagegate.needsNamespaceLabels" -}}
 {{- $mode := .Values.rbac.namespaceLabels }}
 {{- if eq (toString $mode) "auto" }}

@@ -62,3 +62,65 @@ describe('parseListen', () => {
     expect(() => parseListen('0.0.0.0:70000')).toThrow(/--listen must be HOST:PORT/);
   });
 });
+
+describe('serve --kubeconfig', () => {
+  it('carries the file and the context', () => {
+    expect(parseCommand(['serve', '--kubeconfig', '/k', '--context', 'dev'])).toMatchObject({
+      command: 'serve',
+      kubeconfig: '/k',
+      context: 'dev',
+    });
+  });
+});
+
+describe('audit', () => {
+  it('takes the documented flags, repeated namespaces and the three outputs', () => {
+    expect(
+      parseCommand([
+        'audit',
+        '--policy',
+        'p.yaml',
+        '--kubeconfig',
+        '/k',
+        '--context',
+        'dev',
+        '--namespace',
+        'a',
+        '--namespace',
+        'b',
+        '--output',
+        'html',
+        '--out',
+        'r.html',
+      ]),
+    ).toMatchObject({
+      command: 'audit',
+      common: { policy: ['p.yaml'] },
+      kubeconfig: '/k',
+      context: 'dev',
+      namespaces: ['a', 'b'],
+      output: 'html',
+      out: 'r.html',
+    });
+    expect(parseCommand(['audit'])).toMatchObject({ command: 'audit', namespaces: [], output: 'text' });
+  });
+
+  it('refuses other outputs and positional arguments', () => {
+    expect(usageError(['audit', '--output', 'yaml'])).toMatch(/--output must be one of text, json, html/);
+    expect(usageError(['audit', 'extra'])).toMatch(/audit takes no arguments/);
+  });
+});
+
+describe('serve --background-audit', () => {
+  it('reads Go-style durations of at least a minute, and the report kind', () => {
+    expect(parseCommand(['serve', '--background-audit', '1h30m', '--reports', 'openreports'])).toMatchObject({
+      backgroundAudit: 5_400_000,
+      reports: 'openreports',
+      events: false,
+    });
+    expect(parseCommand(['serve'])).toMatchObject({ reports: 'policyreports' });
+    expect(usageError(['serve', '--background-audit', '30s'])).toMatch(/at least 1m/);
+    expect(usageError(['serve', '--background-audit', 'hourly'])).toMatch(/a duration like 1h/);
+    expect(usageError(['serve', '--reports', 'kyverno'])).toMatch(/--reports must be one of/);
+  });
+});

@@ -9,7 +9,7 @@ import {
   watchImagePolicies,
   type PolicyVerdict,
   type PolicyWatch,
-} from '../../../src/policy/watch.js';
+} from '../../../src/kube/policy-watch.js';
 import type { K8sObject } from '../../helpers/k8s.js';
 
 const FIXTURES = new URL('../../fixtures/k8s/', import.meta.url);

@@ -9,24 +9,27 @@
  * - The watch reconnects by itself when the API server closes it; on errors it restarts with
  *   exponential backoff (with jitter); a 410 Gone makes the client re-list.
  * - `ready` resolves after the first successful list has been handed to onChange: readiness waits for it.
- * - Status is written with a JSON merge patch on the status subresource, only when it changes; a 403
- *   (RBAC without imagepolicies/status patch) is logged once and tolerated.
+ * - Status conditions are written by ./policy-status.ts (merge patch, only on change).
  */
 import {
   CustomObjectsApi,
   ListWatch,
-  PatchStrategy,
   Watch,
-  setHeaderOptions,
   type KubeConfig,
   type KubernetesListObject,
-  type KubernetesObject,
 } from '@kubernetes/client-node';
 import { errorMessage } from '../errors.js';
-import { API_GROUP, API_VERSION } from './policy.schema.js';
+import { API_GROUP, API_VERSION } from '../policy/policy.schema.js';
+import {
+  POLICY_PATH,
+  POLICY_PLURAL,
+  createStatusWriter,
+  toConditions,
+  type PolicyObject,
+} from './policy-status.js';
+import { statusCode } from './status-code.js';
 
-export const POLICY_PLURAL = 'imagepolicies';
-export const POLICY_PATH = `/apis/${API_GROUP}/${API_VERSION}/${POLICY_PLURAL}`;
+export { POLICY_PATH, POLICY_PLURAL, toConditions } from './policy-status.js';
 
 export interface PolicyVerdict {
   /** Names of the documents that compiled and are in force. */
@@ -67,70 +70,6 @@ export interface PolicyWatch {
   stop(): Promise<void>;
 }
 
-interface Condition {
-  type: string;
-  status: 'True' | 'False' | 'Unknown';
-  observedGeneration?: number;
-  lastTransitionTime: string;
-  reason: string;
-  message: string;
-}
-
-type PolicyObject = KubernetesObject & {
-  metadata?: KubernetesObject['metadata'] & { generation?: number };
-  status?: { conditions?: Condition[]; observedGeneration?: number };
-};
-
-function statusCode(err: unknown): number | undefined {
-  if (typeof err !== 'object' || err === null) return undefined;
-  const e = err as { code?: unknown; statusCode?: unknown };
-  if (typeof e.code === 'number') return e.code;
-  if (typeof e.statusCode === 'number') return e.statusCode;
-  return undefined;
-}
-
-/** The conditions to write for a verdict, keeping lastTransitionTime when the status did not flip. */
-export function toConditions(
-  obj: PolicyObject,
-  verdict: { accepted: true } | { accepted: false; error: string },
-  now: Date,
-): Condition[] {
-  const generation = obj.metadata?.generation;
-  const status = verdict.accepted ? 'True' : 'False';
-  const previous = obj.status?.conditions ?? [];
-  const make = (type: string, reason: string, message: string): Condition => {
-    const old = previous.find((c) => c.type === type);
-    return {
-      type,
-      status,
-      ...(generation === undefined ? {} : { observedGeneration: generation }),
-      lastTransitionTime: old?.status === status ? old.lastTransitionTime : now.toISOString(),
-      reason,
-      message,
-    };
-  };
-  return verdict.accepted
-    ? [make('Accepted', 'Compiled', 'policy compiled'), make('Ready', 'Enforced', 'policy is in force')]
-    : [
-        make('Accepted', 'Invalid', verdict.error.slice(0, 32_000)),
-        make('Ready', 'NotEnforced', 'policy rejected; the previous valid set stays in force'),
-      ];
-}
-
-function sameConditions(a: Condition[] | undefined, b: Condition[]): boolean {
-  if (a === undefined || a.length !== b.length) return false;
-  return b.every((c) => {
-    const o = a.find((x) => x.type === c.type);
-    return (
-      o !== undefined &&
-      o.status === c.status &&
-      o.reason === c.reason &&
-      o.message === c.message &&
-      o.observedGeneration === c.observedGeneration
-    );
-  });
-}
-
 export function watchImagePolicies(options: WatchImagePoliciesOptions): PolicyWatch {
   const { kubeConfig, log } = options;
   const api = kubeConfig.makeApiClient(CustomObjectsApi);
@@ -155,7 +94,6 @@ export function watchImagePolicies(options: WatchImagePoliciesOptions): PolicyWa
   let restartTimer: NodeJS.Timeout | undefined;
   let debounceTimer: NodeJS.Timeout | undefined;
   let resyncTimer: NodeJS.Timeout | undefined;
-  let forbiddenLogged = false;
   let running: Promise<void> = Promise.resolve();
   let resolveReady!: () => void;
   let rejectReady!: (err: Error) => void;
@@ -165,38 +103,7 @@ export function watchImagePolicies(options: WatchImagePoliciesOptions): PolicyWa
   });
   ready.catch(() => undefined);
 
-  // What this process last wrote per policy: the informer's copy lags behind our own patch, and a
-  // delivery in between must not write the same conditions again.
-  const written = new Map<string, Condition[]>();
-  const patchStatus = async (obj: PolicyObject, conditions: Condition[]): Promise<void> => {
-    const name = obj.metadata?.name;
-    if (name === undefined || sameConditions(obj.status?.conditions, conditions)) return;
-    const generation = obj.metadata?.generation;
-    if (sameConditions(written.get(name), conditions)) return;
-    written.set(name, conditions);
-    const body = {
-      status: { ...(generation === undefined ? {} : { observedGeneration: generation }), conditions },
-    };
-    try {
-      await api.patchClusterCustomObjectStatus(
-        { group: API_GROUP, version: API_VERSION, plural: POLICY_PLURAL, name, body },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-      );
-    } catch (err) {
-      written.delete(name);
-      const code = statusCode(err);
-      if (code === 403) {
-        if (!forbiddenLogged)
-          log.warn({ policy: name }, 'RBAC forbids patching imagepolicies/status; not writing conditions');
-        forbiddenLogged = true;
-      } else if (code === 404 || code === 409) {
-        log.debug({ policy: name, code }, 'policy changed while writing its status; the next event retries');
-      } else {
-        log.warn({ policy: name, err: errorMessage(err) }, 'cannot write ImagePolicy status');
-      }
-    }
-  };
-
+  const status = createStatusWriter(api, log);
   const deliver = async (reason: string): Promise<void> => {
     const objects = [...informer.list()];
     let verdict: PolicyVerdict;
@@ -222,8 +129,8 @@ export function watchImagePolicies(options: WatchImagePoliciesOptions): PolicyWa
       objects.map((obj) => {
         const name = obj.metadata?.name ?? '';
         const error = rejected.get(name);
-        if (error !== undefined) return patchStatus(obj, toConditions(obj, { accepted: false, error }, at));
-        if (accepted.has(name)) return patchStatus(obj, toConditions(obj, { accepted: true }, at));
+        if (error !== undefined) return status(obj, toConditions(obj, { accepted: false, error }, at));
+        if (accepted.has(name)) return status(obj, toConditions(obj, { accepted: true }, at));
         return undefined;
       }),
     );

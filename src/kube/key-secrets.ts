@@ -22,7 +22,7 @@ export function ownNamespace(env: NodeJS.ProcessEnv = process.env): string {
   }
 }
 
-export function createSecretReader(
+export function createKeySecretReader(
   kubeConfig: KubeConfig,
   defaultNamespace: string,
   timeoutMs = 3000,

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSecretReader } from '../../../src/kube/secrets.js';
+import { createKeySecretReader } from '../../../src/kube/key-secrets.js';
 
 // A recorded GET /api/v1/namespaces/imagegate/secrets/release-key, served on loopback.
 const PEM = '-----BEGIN PUBLIC KEY-----\nMFkw...\n-----END PUBLIC KEY-----\n';
@@ -14,7 +14,7 @@ const RECORDED = {
   data: { 'cosign.pub': Buffer.from(PEM).toString('base64') },
 };
 
-describe('createSecretReader', () => {
+describe('createKeySecretReader', () => {
   let server: Server;
   let requests: string[];
   let kc: KubeConfig;
@@ -57,7 +57,7 @@ describe('createSecretReader', () => {
   });
 
   it('decodes the key from the default namespace and reads the Secret once', async () => {
-    const reader = createSecretReader(kc, 'imagegate');
+    const reader = createKeySecretReader(kc, 'imagegate');
     const signal = AbortSignal.timeout(5000);
     expect(await reader.read({ name: 'release-key', key: 'cosign.pub' }, signal)).toBe(PEM);
     expect(await reader.read({ name: 'release-key', key: 'cosign.pub' }, signal)).toBe(PEM);
@@ -65,7 +65,7 @@ describe('createSecretReader', () => {
   });
 
   it('fails as indeterminate (onError decides) for a missing key or Secret, naming it', async () => {
-    const reader = createSecretReader(kc, 'imagegate');
+    const reader = createKeySecretReader(kc, 'imagegate');
     const signal = AbortSignal.timeout(5000);
     await expect(reader.read({ name: 'release-key', key: 'other' }, signal)).rejects.toMatchObject({
       code: 'SECRET_UNAVAILABLE',

@@ -1,0 +1,98 @@
+/**
+ * `imagegate audit`: what already runs, evaluated with the webhook's engine. Lists through the
+ * Kubernetes API (kubeconfig, $KUBECONFIG or in-cluster), prints text, json or html. Exit 0 when
+ * nothing would be denied, 1 when something would, 2 on usage, configuration or API errors.
+ */
+import { writeFile } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import { collectInventory, scanInventory } from '../cluster/scan.js';
+import type { AuditReport } from '../cluster/result.js';
+import { KubeApiError, errorMessage } from '../errors.js';
+import { createKubeAccess, loadKubeConfig } from '../kube/index.js';
+import { createClusterLister } from '../kube/list.js';
+import { statusCode } from '../kube/status-code.js';
+import { toAuditHtml } from '../report/html.js';
+import { toAuditJson, toAuditText } from '../report/text.js';
+import type { Command } from './args.js';
+import { setupEngine } from './setup.js';
+
+type AuditCommand = Extract<Command, { command: 'audit' }>;
+
+export interface AuditIo {
+  stdout: { write(s: string): unknown };
+  stderr: { write(s: string): unknown; isTTY?: boolean };
+}
+
+/** A progress line on stderr: rewritten in place on a terminal, at most once a second otherwise. */
+function progress(stderr: AuditIo['stderr']): (done: number, total: number) => void {
+  let last = 0;
+  return (done, total) => {
+    const line = `imagegate audit: images ${done}/${total}`;
+    if (stderr.isTTY === true) {
+      stderr.write(`\r${line}${done === total ? '\n' : ''}`);
+      return;
+    }
+    const now = Date.now();
+    if (done === total || now - last >= 1000) {
+      last = now;
+      stderr.write(`${line}\n`);
+    }
+  };
+}
+
+function render(report: AuditReport, output: AuditCommand['output']): string {
+  return output === 'json'
+    ? toAuditJson(report)
+    : output === 'html'
+      ? toAuditHtml(report)
+      : toAuditText(report);
+}
+
+export async function runAudit(
+  cmd: AuditCommand,
+  logger: Logger,
+  io: AuditIo = { stdout: process.stdout, stderr: process.stderr },
+): Promise<number> {
+  const kubeConfig = loadKubeConfig({
+    ...(cmd.kubeconfig !== undefined ? { file: cmd.kubeconfig } : {}),
+    ...(cmd.context !== undefined ? { context: cmd.context } : {}),
+    required: true,
+  });
+  if (kubeConfig === undefined) return 2; // required: loadKubeConfig throws instead
+  const setup = await setupEngine(cmd.common, logger, { kube: createKubeAccess(kubeConfig, logger) });
+  try {
+    const server = kubeConfig.getCurrentCluster()?.server ?? '?';
+    let inventory;
+    try {
+      inventory = await collectInventory(createClusterLister(kubeConfig), {
+        namespaces: cmd.namespaces,
+        log: logger,
+        retry: {
+          onRetry: (r) =>
+            logger.warn({ code: r.code, retryInMs: r.delayMs }, `API server: ${r.reason}; retrying`),
+        },
+      });
+    } catch (err) {
+      const code = statusCode(err);
+      throw new KubeApiError(
+        code === 401 || code === 403
+          ? 'API_FORBIDDEN'
+          : code === undefined || code === 429 || code >= 500
+            ? 'API_UNAVAILABLE'
+            : 'API_REJECTED',
+        `cannot list workloads from ${server}${code !== undefined ? ` (HTTP ${code})` : ''}: ${errorMessage(err).slice(0, 300)}`,
+        { cause: err },
+      );
+    }
+    const report = await scanInventory(inventory, setup.engine, {
+      namespaces: cmd.namespaces,
+      onProgress: progress(io.stderr),
+    });
+    const text = render(report, cmd.output);
+    if (cmd.out !== undefined) await writeFile(cmd.out, text);
+    else io.stdout.write(text);
+    return report.summary.wouldDeny > 0 ? 1 : 0;
+  } finally {
+    await setup.registry.close();
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * ImagePolicy `status.conditions`: what the compile verdict means as conditions (Accepted, Ready),
+ * and the writer that patches the status subresource only when the conditions change. A 403 (RBAC
+ * without imagepolicies/status patch) is logged once and tolerated.
+ */
+import {
+  PatchStrategy,
+  setHeaderOptions,
+  type CustomObjectsApi,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
+import { errorMessage } from '../errors.js';
+import { API_GROUP, API_VERSION } from '../policy/policy.schema.js';
+import { statusCode } from './status-code.js';
+
+export const POLICY_PLURAL = 'imagepolicies';
+export const POLICY_PATH = `/apis/${API_GROUP}/${API_VERSION}/${POLICY_PLURAL}`;
+
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  observedGeneration?: number;
+  lastTransitionTime: string;
+  reason: string;
+  message: string;
+}
+
+export type PolicyObject = KubernetesObject & {
+  metadata?: KubernetesObject['metadata'] & { generation?: number };
+  status?: { conditions?: Condition[]; observedGeneration?: number };
+};
+
+export interface StatusLog {
+  debug(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+/** The conditions to write for a verdict, keeping lastTransitionTime when the status did not flip. */
+export function toConditions(
+  obj: PolicyObject,
+  verdict: { accepted: true } | { accepted: false; error: string },
+  now: Date,
+): Condition[] {
+  const generation = obj.metadata?.generation;
+  const status = verdict.accepted ? 'True' : 'False';
+  const previous = obj.status?.conditions ?? [];
+  const make = (type: string, reason: string, message: string): Condition => {
+    const old = previous.find((c) => c.type === type);
+    return {
+      type,
+      status,
+      ...(generation === undefined ? {} : { observedGeneration: generation }),
+      lastTransitionTime: old?.status === status ? old.lastTransitionTime : now.toISOString(),
+      reason,
+      message,
+    };
+  };
+  return verdict.accepted
+    ? [make('Accepted', 'Compiled', 'policy compiled'), make('Ready', 'Enforced', 'policy is in force')]
+    : [
+        make('Accepted', 'Invalid', verdict.error.slice(0, 32_000)),
+        make('Ready', 'NotEnforced', 'policy rejected; the previous valid set stays in force'),
+      ];
+}
+
+function sameConditions(a: Condition[] | undefined, b: Condition[]): boolean {
+  if (a === undefined || a.length !== b.length) return false;
+  return b.every((c) => {
+    const o = a.find((x) => x.type === c.type);
+    return (
+      o !== undefined &&
+      o.status === c.status &&
+      o.reason === c.reason &&
+      o.message === c.message &&
+      o.observedGeneration === c.observedGeneration
+    );
+  });
+}
+
+export type StatusWriter = (obj: PolicyObject, conditions: Condition[]) => Promise<void>;
+
+export function createStatusWriter(api: CustomObjectsApi, log: StatusLog): StatusWriter {
+  let forbiddenLogged = false;
+  // What this process last wrote per policy: the informer's copy lags behind our own patch, and a
+  // delivery in between must not write the same conditions again.
+  const written = new Map<string, Condition[]>();
+  return async (obj, conditions) => {
+    const name = obj.metadata?.name;
+    if (name === undefined || sameConditions(obj.status?.conditions, conditions)) return;
+    const generation = obj.metadata?.generation;
+    if (sameConditions(written.get(name), conditions)) return;
+    written.set(name, conditions);
+    const body = {
+      status: { ...(generation === undefined ? {} : { observedGeneration: generation }), conditions },
+    };
+    try {
+      await api.patchClusterCustomObjectStatus(
+        { group: API_GROUP, version: API_VERSION, plural: POLICY_PLURAL, name, body },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+    } catch (err) {
+      written.delete(name);
+      const code = statusCode(err);
+      if (code === 403) {
+        if (!forbiddenLogged)
+          log.warn({ policy: name }, 'RBAC forbids patching imagepolicies/status; not writing conditions');
+        forbiddenLogged = true;
+      } else if (code === 404 || code === 409) {
+        log.debug({ policy: name, code }, 'policy changed while writing its status; the next event retries');
+      } else {
+        log.warn({ policy: name, err: errorMessage(err) }, 'cannot write ImagePolicy status');
+      }
+    }
+  };
+}

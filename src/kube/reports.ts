@@ -1,0 +1,133 @@
+/**
+ * Writes imagegate's report per namespace (PolicyReport or openreports Report) in place: create when
+ * absent, replace (with its resourceVersion) when present, so results of workloads that went are
+ * gone; reports imagegate owns (by label) in namespaces that no longer have workloads are deleted.
+ * RBAC: get/list/create/update/delete on the report kind. An absent CRD (404) is one coded error.
+ */
+import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { KubeApiError, errorMessage } from '../errors.js';
+import { withRetry, type RetryOptions } from './retry.js';
+import { statusCode } from './status-code.js';
+
+/** Which custom resource holds the reports, and how imagegate's own are named and labelled. */
+export interface ReportKind {
+  group: string;
+  version: string;
+  plural: string;
+  kind: string;
+  /** The report's name in each namespace. */
+  name: string;
+  /** The label (key=value) that marks a report as imagegate's. */
+  label: [string, string];
+}
+
+/** A report body as written: any custom resource with its metadata. */
+export interface ReportObject {
+  metadata: { name: string; namespace: string; labels: Record<string, string> };
+}
+
+export interface ReportWriteSummary {
+  created: number;
+  updated: number;
+  deleted: number;
+}
+
+export interface ReportWriter {
+  /** Makes the cluster's imagegate reports equal to `bodies` (one per namespace). */
+  write(bodies: ReadonlyMap<string, ReportObject>): Promise<ReportWriteSummary>;
+}
+
+interface Existing {
+  metadata?: { name?: string; namespace?: string; resourceVersion?: string };
+}
+
+export function createReportWriter(
+  kubeConfig: KubeConfig,
+  reportKind: ReportKind,
+  retry: RetryOptions = {},
+): ReportWriter {
+  const api = kubeConfig.makeApiClient(CustomObjectsApi);
+  const { group, version, plural, kind, name: REPORT_NAME } = reportKind;
+  const [labelKey, labelValue] = reportKind.label;
+  const call = <T>(what: string, fn: () => Promise<T>): Promise<T> =>
+    withRetry(fn, retry).catch((err: unknown) => {
+      const code = statusCode(err);
+      if (code === 404)
+        throw new KubeApiError(
+          'API_REJECTED',
+          `${what}: the ${kind} kind (${plural}.${group}/${version}) is not served; install its CRD (chart value reports.installCRDs)`,
+          { cause: err },
+        );
+      throw new KubeApiError(
+        code === 401 || code === 403 ? 'API_FORBIDDEN' : 'API_UNAVAILABLE',
+        `${what}: ${code !== undefined ? `HTTP ${code}: ` : ''}${errorMessage(err).slice(0, 300)}`,
+        { cause: err },
+      );
+    });
+
+  return {
+    async write(bodies) {
+      const summary: ReportWriteSummary = { created: 0, updated: 0, deleted: 0 };
+      const owned = (await call(`list ${plural}`, () =>
+        api.listClusterCustomObject({
+          group,
+          version,
+          plural,
+          labelSelector: `${labelKey}=${labelValue}`,
+        }),
+      )) as { items?: Existing[] };
+      const existing = new Map<string, Existing>();
+      for (const item of owned.items ?? [])
+        if (item.metadata?.name === REPORT_NAME && item.metadata.namespace !== undefined)
+          existing.set(item.metadata.namespace, item);
+
+      for (const [namespace, body] of bodies) {
+        const current = existing.get(namespace);
+        if (current === undefined) {
+          try {
+            await call(`create ${kind} ${namespace}/${REPORT_NAME}`, () =>
+              api.createNamespacedCustomObject({ group, version, plural, namespace, body }),
+            );
+            summary.created += 1;
+            continue;
+          } catch (err) {
+            // Someone else's report of that name without our label, or a race: replace it below.
+            if (statusCode((err as { cause?: unknown }).cause) !== 409) throw err;
+          }
+        }
+        await call(`replace ${kind} ${namespace}/${REPORT_NAME}`, async () => {
+          const latest = (await api.getNamespacedCustomObject({
+            group,
+            version,
+            plural,
+            namespace,
+            name: REPORT_NAME,
+          })) as Existing;
+          const rv = latest.metadata?.resourceVersion;
+          return api.replaceNamespacedCustomObject({
+            group,
+            version,
+            plural,
+            namespace,
+            name: REPORT_NAME,
+            body: {
+              ...body,
+              metadata: { ...body.metadata, ...(rv !== undefined ? { resourceVersion: rv } : {}) },
+            },
+          });
+        });
+        summary.updated += 1;
+      }
+      for (const namespace of existing.keys()) {
+        if (bodies.has(namespace)) continue;
+        await call(`delete ${kind} ${namespace}/${REPORT_NAME}`, () =>
+          api.deleteNamespacedCustomObject({ group, version, plural, namespace, name: REPORT_NAME }),
+        ).catch((err: unknown) => {
+          if (statusCode((err as { cause?: unknown }).cause) !== 404) throw err;
+        });
+        summary.deleted += 1;
+      }
+      return summary;
+    },
+  };
+}

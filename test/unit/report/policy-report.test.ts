@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import type { AuditImage, AuditReport } from '../../../src/cluster/result.js';
+import { summarize } from '../../../src/cluster/summary.js';
+import { MAX_RESULTS, toPolicyReports } from '../../../src/report/policy-report.js';
+
+function image(over: Partial<AuditImage>): AuditImage {
+  return {
+    image: 'r.example/app:1',
+    outcome: 'pass',
+    admission: 'allow',
+    policies: [],
+    reasons: [],
+    ...over,
+  };
+}
+
+function reportOf(images: AuditImage[][]): AuditReport {
+  const namespaces = [
+    {
+      name: 'shop',
+      outcome: 'pass' as const,
+      workloads: images.map((imgs, i) => ({
+        kind: 'Deployment',
+        apiVersion: 'apps/v1',
+        name: `w${i}`,
+        pods: 1,
+        outcome: 'pass' as const,
+        admission: 'allow' as const,
+        containers: imgs.map((img, j) => ({ name: `c${j}`, field: 'containers' as const, image: img })),
+      })),
+    },
+  ];
+  return {
+    apiVersion: 'imagegate.dev/v1alpha1',
+    kind: 'AuditReport',
+    generatedAt: '2026-12-01T12:00:00.000Z',
+    durationMs: 1,
+    scope: { namespaces: 'all', policies: ['p'], unmatched: 'allow' },
+    outcome: 'pass',
+    summary: summarize(namespaces, 1),
+    namespaces,
+  };
+}
+
+describe('toPolicyReports', () => {
+  describe('when findings pass, fail and could not complete', () => {
+    it('maps them to pass, fail and error, one result per check', () => {
+      const img = image({
+        outcome: 'fail',
+        admission: 'deny',
+        policies: [
+          {
+            policy: 'p',
+            mode: 'enforce',
+            onError: 'deny',
+            result: 'fail',
+            findings: [
+              { check: 'size', passed: true, code: 'OK', message: 'small' },
+              { check: 'signature', passed: false, code: 'SIGNATURE_MISSING', message: 'unsigned' },
+              { check: 'base', passed: false, code: 'TIMEOUT', message: 'slow', indeterminate: true },
+            ],
+          },
+        ],
+      });
+      const body = toPolicyReports(reportOf([[img]]), 'policyreports').get('shop')!;
+      expect(body.results.map((r) => [r.rule, r.result])).toEqual([
+        ['size', 'pass'],
+        ['signature', 'fail'],
+        ['base', 'error'],
+      ]);
+      expect(body.summary).toEqual({ pass: 1, fail: 1, warn: 0, error: 1, skip: 0 });
+      expect(body.results[0]!.timestamp).toEqual({ seconds: 1_796_126_400, nanos: 0 });
+      expect(body).not.toHaveProperty('source');
+      expect(toPolicyReports(reportOf([[img]]), 'openreports').get('shop')).toMatchObject({
+        apiVersion: 'openreports.io/v1alpha1',
+        kind: 'Report',
+        source: 'imagegate',
+      });
+    });
+  });
+
+  describe('when no policy governs an image', () => {
+    it('reports skip, warn or fail per unmatched', () => {
+      const results = (unmatched: 'allow' | 'audit' | 'deny') =>
+        toPolicyReports(reportOf([[image({ unmatched })]]), 'policyreports').get('shop')!.results[0];
+      expect(results('allow')).toMatchObject({ policy: 'imagegate', rule: 'unmatched', result: 'skip' });
+      expect(results('audit')?.result).toBe('warn');
+      expect(results('deny')?.result).toBe('fail');
+    });
+  });
+
+  describe('when a namespace has more results than a report should hold', () => {
+    it('keeps failures first and says it truncated', () => {
+      const pass = image({
+        policies: [
+          {
+            policy: 'p',
+            mode: 'enforce',
+            onError: 'deny',
+            result: 'pass',
+            findings: [{ check: 'size', passed: true, code: 'OK', message: 'ok' }],
+          },
+        ],
+      });
+      const fail = image({ unmatched: 'deny' });
+      const workloads = Array.from({ length: MAX_RESULTS + 10 }, () => [pass]);
+      workloads.push([fail]);
+      const body = toPolicyReports(reportOf(workloads), 'policyreports').get('shop')!;
+      expect(body.results).toHaveLength(MAX_RESULTS);
+      expect(body.results[0]?.result).toBe('fail');
+      expect(body.metadata.annotations).toEqual({ 'imagegate.dev/truncated': `kept ${MAX_RESULTS} results` });
+    });
+  });
+});
