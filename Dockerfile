@@ -1,13 +1,21 @@
 # syntax=docker/dockerfile:1.7
-# imagegate container image: build with the full Node toolchain, run on Chainguard's minimal, signed
-# Node image pinned by digest. The digest has no default on purpose (no digest was resolved while
-# writing this file, and a made-up one would be worse than none): pass the one you verified, e.g.
-#   --build-arg BASE_DIGEST=$(crane digest cgr.dev/chainguard/node:latest)
-# See docs/operations.md for the full build, sign and attest commands.
+# imagegate container image for `docker build .`: build with the full Node toolchain, run on
+# Chainguard's minimal, signed Node image pinned by digest. Same contract as the image that
+# `npm run image` builds without Docker (scripts/image/definition.ts): user 65532:65532, entrypoint
+# /usr/bin/node /app/dist/src/cli/main.js, cmd serve, port 8443, the OCI labels.
+#
+# BASE_DIGEST default: cgr.dev/chainguard/node:latest as pinned (with the note "node:24.1.0") in a
+# public Dockerfile on GitHub, found through a code search in December 2026; it could not be pulled
+# or verified from the machine this was written on (no registry access). Refresh and verify it with
+#   crane digest cgr.dev/chainguard/node:latest
+#   cosign verify cgr.dev/chainguard/node@sha256:... \
+#     --certificate-oidc-issuer https://token.actions.githubusercontent.com \
+#     --certificate-identity https://github.com/chainguard-images/images/.github/workflows/release.yaml@refs/heads/main
+# and override it with --build-arg BASE_DIGEST=sha256:... (see docs/operations.md).
 
-ARG BUILD_IMAGE=docker.io/library/node:20-bookworm
+ARG BUILD_IMAGE=docker.io/library/node:24-bookworm
 ARG BASE_IMAGE=cgr.dev/chainguard/node
-ARG BASE_DIGEST
+ARG BASE_DIGEST=sha256:d7f295566478c9f8b8927a077d05eacd8261ca8e0caa58f7f42c7baac98611fc
 
 # --- build: compile TypeScript to dist/ ---
 FROM ${BUILD_IMAGE} AS build

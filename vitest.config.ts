@@ -2,7 +2,9 @@
  * Three projects (`npx vitest run --project unit`):
  * - unit: test/unit/**, pure and in-process (no docker-registry, skopeo or helm), no global setup;
  * - integration: test/integration/**, real servers on loopback; its global setup checks docker-registry and skopeo;
- * - chart: test/chart/**, the Helm chart, CRD and manifests; its global setup checks helm.
+ * - chart: test/chart/**, the Helm chart, CRD and manifests; its global setup checks helm;
+ * - image: test/image/**, builds the container image (`npm run image`, minutes the first time, then
+ *   cached under build/cache/) and runs it under chroot; its global setup checks the Debian tools.
  * `npm test` (`vitest run`) runs all three.
  */
 import { defineConfig } from 'vitest/config';
@@ -29,6 +31,14 @@ export default defineConfig({
           name: 'chart',
           include: ['test/chart/**/*.test.ts'],
           globalSetup: ['test/helpers/global-setup-chart.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'image',
+          include: ['test/image/**/*.test.ts'],
+          globalSetup: ['test/helpers/global-setup-image.ts'],
         },
       },
     ],

@@ -15,14 +15,15 @@ import { startRegistry } from '../test/helpers/registry.js';
 import { RegistrySeeder } from '../test/helpers/registry-seeder.js';
 import { keyPolicyYaml, pushSignedImage, signingKey } from '../test/helpers/signed-images.js';
 import { closedLoop, fixedRate, percentile, pool, send, type LoadResult, type Target } from './load.js';
+import { realRegistrySection } from './real-section.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SCALE = Number(process.env.BENCH_SCALE ?? '1');
 const SECONDS = Math.max(1, 4 * SCALE);
 const TRIALS = Math.max(2, Math.round(5 * SCALE));
 const CONNECTIONS = 16;
-/** BENCH_ONLY=cached,cold,memory runs some sections (the burst runs with cold). */
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'cached,cold,memory').split(','));
+/** BENCH_ONLY=cached,audit,cold,coldcpu,real,memory runs some sections (the burst runs with cold). */
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'cached,audit,cold,coldcpu,real,memory').split(','));
 /** Per image, digest-pinned, key-signed (legacy .sig), on a registry without the referrers API. */
 const ROUND_TRIPS_PER_IMAGE = 2; // .sig tag → its payload blob (the other lookups can run beside them)
 const REQUESTS_PER_IMAGE = 6; // manifest, .sig tag, payload blob, .att tag, referrers API, referrers tag
@@ -34,6 +35,8 @@ interface ChildConfig {
   key: string;
   policy?: string;
   registry?: string;
+  /** The registry speaks HTTPS (its CA comes in through NODE_EXTRA_CA_CERTS). */
+  secure?: boolean;
 }
 
 interface Server {
@@ -43,10 +46,15 @@ interface Server {
   stop(): Promise<void>;
 }
 
-async function startChild(config: ChildConfig, profileDir?: string): Promise<Server> {
+async function startChild(
+  config: ChildConfig,
+  profileDir?: string,
+  env: Record<string, string> = {},
+): Promise<Server> {
   const child = fork(join(here, 'server-child.mjs'), [JSON.stringify(config)], {
     execArgv: [...(profileDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, ...env },
   });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`server child exited with ${code}`)));
@@ -143,8 +151,12 @@ async function main(): Promise<void> {
     proxies.push(p);
     return p;
   };
-  const child = async (config: Omit<ChildConfig, 'cert' | 'key'>, profile?: string): Promise<Server> => {
-    const s = await startChild({ ...config, cert: cert.cert, key: cert.key }, profile);
+  const child = async (
+    config: Omit<ChildConfig, 'cert' | 'key'>,
+    profile?: string,
+    env?: Record<string, string>,
+  ): Promise<Server> => {
+    const s = await startChild({ ...config, cert: cert.cert, key: cert.key }, profile, env);
     servers.push(s);
     return s;
   };
@@ -223,13 +235,15 @@ async function main(): Promise<void> {
         registryRequests,
       };
       const tr = iMax.rps / bMax.rps;
+      // Issue 14: ≥ 0.8 for 20 and 50 KB pods; ≥ 0.6 for 5 KB, where the baseline's own work is least.
+      const wanted = kb === 5 ? 0.6 : 0.8;
       row(
         `cached ${kb} KB: max throughput`,
         `${iMax.rps.toFixed(0)}/s`,
         `${bMax.rps.toFixed(0)}/s`,
         tr,
-        '≥ 0.80',
-        tr >= 0.8,
+        `≥ ${wanted.toFixed(2)}`,
+        tr >= wanted,
       );
       for (const [frac, r] of Object.entries(rates)) {
         const added = r.imagegate.p99 - r.baseline.p99;
@@ -416,6 +430,55 @@ async function main(): Promise<void> {
     }
     results.cold = cold;
   }
+  function auditSection(): void {
+    // ---------------------------------------------------------------- audit record on its own
+    process.stderr.write('audit record\n');
+    const out = execFileSync(
+      process.execPath,
+      ['--import', 'tsx', join(here, 'audit.ts'), String(Math.round(20_000 * Math.min(1, SCALE)))],
+      { encoding: 'utf8' },
+    );
+    const audit = JSON.parse(out) as {
+      records: number;
+      bytesPerRecord: number;
+      pinoMicros: number;
+      writerMicros: number;
+    };
+    results.audit = audit;
+    row(
+      `audit record (${audit.bytesPerRecord} B): CPU per decision`,
+      `${audit.writerMicros.toFixed(1)} µs`,
+      `pino ${audit.pinoMicros.toFixed(1)} µs`,
+      audit.writerMicros / audit.pinoMicros,
+      'recorded',
+      true,
+    );
+  }
+  function coldCpuSection(): void {
+    // ---------------------------------------------------------------- cold CPU per image, in-process
+    process.stderr.write('cold CPU per image\n');
+    const out = execFileSync(
+      process.execPath,
+      ['--import', 'tsx', join(here, 'cold-cpu.ts'), String(Math.round(100 * Math.min(1, SCALE)))],
+      { encoding: 'utf8' },
+    );
+    const c = JSON.parse(out) as {
+      images: number;
+      imageMicros: number;
+      okMicros: number;
+      notFoundMicros: number;
+      floorMicros: number;
+    };
+    results.coldCpu = c;
+    row(
+      `cold CPU per signed image (pods of 20, in-process, ${c.images} images)`,
+      `${(c.imageMicros / 1000).toFixed(2)} ms`,
+      `floor ${(c.floorMicros / 1000).toFixed(2)} ms`,
+      c.imageMicros / 1500,
+      `≤ 1.5 ms (floor: 3 × ${c.okMicros.toFixed(0)} + 3 × ${c.notFoundMicros.toFixed(0)} µs bare undici)`,
+      c.imageMicros <= 1500,
+    );
+  }
   function memorySection(): void {
     // ---------------------------------------------------------------- 4. memory (child with --expose-gc)
     process.stderr.write('memory\n');
@@ -459,7 +522,22 @@ async function main(): Promise<void> {
   try {
     // ---------------------------------------------------------------- 1. cached decisions
     if (ONLY.has('cached')) await cachedSection();
+    if (ONLY.has('audit')) auditSection();
     if (ONLY.has('cold')) await coldSection();
+    if (ONLY.has('coldcpu')) coldCpuSection();
+    if (ONLY.has('real'))
+      results.real = await realRegistrySection({
+        registry,
+        seeder,
+        key,
+        policy,
+        work,
+        child,
+        row,
+        review,
+        ca: cert.ca,
+        trials: TRIALS,
+      });
     if (ONLY.has('memory')) memorySection();
   } finally {
     for (const s of servers) await s.stop().catch(() => undefined);

@@ -5,11 +5,11 @@
  * imagegate itself (setupEngine + buildApp, as `imagegate serve` builds them). Tells the parent its
  * port over IPC and answers `cpu` messages with process.cpuUsage().
  *
- * argv[2]: JSON { kind: 'baseline' | 'imagegate', cert, key, policy?, registry? }
+ * argv[2]: JSON { kind: 'baseline' | 'imagegate', cert, key, policy?, registry?, secure? }
  */
 import Fastify from 'fastify';
 import { pino } from 'pino';
-import { createAuditWriter } from '../dist/src/audit/writer.js';
+import { createAuditWriter, openAuditDestination } from '../dist/src/audit/writer.js';
 import { setupEngine } from '../dist/src/cli/setup.js';
 import { buildApp, DEFAULT_BODY_LIMIT } from '../dist/src/server/app.js';
 import { createMetrics } from '../dist/src/server/metrics.js';
@@ -28,12 +28,14 @@ async function start() {
     await app.listen({ host: '127.0.0.1', port: 0 });
     return { port: app.server.address().port, close: () => app.close() };
   }
-  // Production-like: JSON logs and audit lines serialised and written (to /dev/null), asynchronously.
+  // Production-like: JSON logs and audit lines serialised and written (to /dev/null), asynchronously,
+  // the audit lines through the destination `imagegate serve` opens.
   const logger = pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: false }));
   const setup = await setupEngine(
     {
       policy: [config.policy],
-      insecureRegistry: [config.registry],
+      // `secure`: HTTPS with the bench CA (NODE_EXTRA_CA_CERTS), as public registries are.
+      insecureRegistry: config.secure === true ? [] : [config.registry],
       allowRegistry: [],
       trustedRoot: [],
       logLevel: 'info',
@@ -42,7 +44,7 @@ async function start() {
   );
   const app = buildApp({
     engine: setup.engine,
-    audit: createAuditWriter(pino.destination({ dest: '/dev/null', sync: false })),
+    audit: createAuditWriter(openAuditDestination('/dev/null')),
     metrics: createMetrics(),
     logger,
     readiness: () => ({ ready: true }),

@@ -28,7 +28,13 @@ const resources = o({ requests: opt(resourceList), limits: opt(resourceList) });
 const image = o({
   repository: str(),
   tag: opt(str('Defaults to the chart appVersion.')),
-  digest: opt(Type.String({ pattern: '^(sha256:[a-f0-9]{64})?$' })),
+  digest: opt(
+    Type.String({
+      pattern: '^(sha256:[a-f0-9]{64})?$',
+      description:
+        'Manifest digest printed by `npm run image`; when set the Deployment runs REPOSITORY@DIGEST (wins over tag).',
+    }),
+  ),
   pullPolicy: opt(Type.Union([Type.Literal('Always'), Type.Literal('IfNotPresent'), Type.Literal('Never')])),
 });
 const toleration = o({

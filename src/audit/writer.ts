@@ -1,8 +1,13 @@
 /**
- * The audit writer: a dedicated pino logger whose destination is injectable, so tests read the JSON
- * lines and production can send them to their own file or stream.
+ * The audit writer: one JSON line per decision on an injectable destination, so tests read the JSON
+ * lines and production sends them to stdout or their own file.
+ *
+ * The line is the one pino wrote before (`{"level":30,"time":…,"logger":"audit",…record,"msg":
+ * "decision"}`), serialised here directly: the record is built from keys we control (record.ts), so
+ * pino's per-key loop, serialisers and child bindings were pure overhead on every decision (see
+ * docs/benchmarks.md). The production destination batches lines into few writes (openAuditDestination).
  */
-import { pino, type DestinationStream, type Logger } from 'pino';
+import { pino, type DestinationStream } from 'pino';
 import type { AuditRecord } from './record.js';
 
 export interface AuditWriter {
@@ -11,25 +16,86 @@ export interface AuditWriter {
   flush(): Promise<void>;
 }
 
+/** pino's numeric level for `info`, kept so log shippers and existing queries still match. */
+const INFO = 30;
+const HEAD = `{"level":${INFO},"time":`;
+const LOGGER = ',"logger":"audit",';
+const TAIL = ',"msg":"decision"}\n';
+
+/**
+ * One audit line, newline-terminated: pino's shape for `logger.info(record, 'decision')` with
+ * `base: { logger: 'audit' }`. JSON.stringify of the record (its fields in order, never undefined at
+ * the top: record.ts omits absent keys) is spliced between the fixed head and tail.
+ */
+export function toAuditLine(record: AuditRecord, time = Date.now()): string {
+  const body = JSON.stringify(record);
+  // `{}` cannot happen (event and uid are always set), but keep the line valid JSON if it did.
+  return body.length > 2
+    ? `${HEAD}${time}${LOGGER}${body.slice(1, -1)}${TAIL}`
+    : `${HEAD}${time}${LOGGER.slice(0, -1)}${TAIL}`;
+}
+
+/** Bytes buffered before a write; a quieter server writes at least every AUDIT_FLUSH_MS. */
+export const AUDIT_MIN_WRITE_BYTES = 8192;
+export const AUDIT_FLUSH_MS = 50;
+
+/**
+ * The production destination (stdout, or `--audit-log FILE`): batched, synchronous writes. One
+ * write(2) per decision, handed to libuv's thread pool as pino's asynchronous destination does, was
+ * the largest single item of a cached decision's CPU (and, with the worker thread waking on a busy
+ * core, of its latency). Here lines collect until 8 KiB are pending, then go out in one write on
+ * the event loop's thread (as pino's default stdout logger writes); a quieter server writes at least
+ * every AUDIT_FLUSH_MS. What is pending is written at process exit, and by flush() on SIGTERM.
+ */
+export function openAuditDestination(dest: string | number = 1): DestinationStream {
+  const stream = pino.destination({
+    dest,
+    sync: true,
+    minLength: AUDIT_MIN_WRITE_BYTES,
+    periodicFlush: AUDIT_FLUSH_MS,
+    ...(typeof dest === 'string' ? { mkdir: true } : {}),
+  });
+  // pino flushes only asynchronous destinations at exit: write what is pending here (a weak
+  // reference, so a closed destination is not kept alive by the listener).
+  const ref = new WeakRef(stream);
+  process.once('exit', () => {
+    try {
+      ref.deref()?.flushSync();
+    } catch {
+      // Destroyed or never opened: nothing can be written any more.
+    }
+  });
+  return stream;
+}
+
 export function createAuditWriter(destination?: DestinationStream): AuditWriter {
-  const dest = destination ?? pino.destination({ dest: 1, sync: false });
-  const logger: Logger = pino({ base: { logger: 'audit' }, messageKey: 'msg' }, dest);
+  const dest = destination ?? openAuditDestination(1);
   return {
     write(record) {
-      logger.info(record, 'decision');
+      dest.write(toAuditLine(record));
     },
     flush() {
       return new Promise((resolve) => {
-        const d = dest as { flush?: (cb: (err?: Error) => void) => void };
-        if (typeof d.flush === 'function') {
-          try {
-            d.flush(() => resolve());
-            return;
-          } catch {
-            // A destination that cannot flush (e.g. not yet open) has nothing buffered for us.
-          }
+        const d = dest as {
+          flush?: (cb: (err?: Error) => void) => void;
+          flushSync?: () => void;
+        };
+        if (typeof d.flush !== 'function') return resolve();
+        try {
+          d.flush(() => {
+            // sonic-boom's flush callback runs when the write in flight ends, which may leave less
+            // than minLength pending; nothing is in flight now, so the rest goes out synchronously.
+            try {
+              d.flushSync?.();
+            } catch {
+              // Destroyed or not open: nothing more can be written.
+            }
+            resolve();
+          });
+        } catch {
+          // A destination that cannot flush (e.g. not yet open) has nothing buffered for us.
+          resolve();
         }
-        resolve();
       });
     },
   };

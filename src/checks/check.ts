@@ -34,8 +34,17 @@ export interface CheckInput {
   facts: ImageFacts;
 }
 
+/** What a check may start from before the image is resolved: everything but the resolved image. */
+export type EarlyCheckInput = Omit<CheckInput, 'resolved'>;
+
 export interface Check<Name extends string = string> {
   readonly name: Name;
+  /**
+   * For a digest-pinned image, called beside the manifest fetch: start the facts this check will
+   * read (e.g. signature lookups, which need only the digest). Must not throw or leave a rejection
+   * unhandled; run() must not depend on it having been called.
+   */
+  prefetch?(input: EarlyCheckInput): void;
   run(input: CheckInput): Promise<Finding<Name>>;
 }
 

@@ -20,7 +20,8 @@ export interface ImageFacts {
 
 export interface ImageFactsSource {
   reference: ImageReference;
-  resolved: ResolvedImage;
+  /** The resolved image, or its resolution still in flight (facts of a pinned digest start beside it). */
+  resolved: ResolvedImage | Promise<ResolvedImage>;
   registry: RegistryAccess;
   signal: AbortSignal;
 }
@@ -34,14 +35,22 @@ export function createImageFacts(image: ImageFactsSource): ImageFacts {
     const key = `${verifier.id} ${platforms.join(',')}`;
     let verdict = verdicts.get(key);
     if (verdict === undefined) {
-      const { resolved, signal } = image;
+      const { reference, registry, signal } = image;
+      // A pinned digest's own signatures need no manifest: look them up beside its fetch.
+      const own =
+        reference.digest !== undefined
+          ? verifier.verifyOwn(registry, reference, reference.digest, signal)
+          : undefined;
+      own?.catch(() => undefined); // awaited below, unless the resolution fails first
       verdict = (async () => {
+        const resolved = await image.resolved;
         let platformDigests: string[] = [];
         if (resolved.manifest.kind === 'index') {
           const checked = await resolved.platforms(platforms, signal);
           platformDigests = checked.map((p) => p.manifest.digest);
         }
-        return verifier.verify(image.registry, image.reference, resolved.digest, signal, platformDigests);
+        const mine = resolved.digest === reference.digest ? own : undefined;
+        return verifier.verify(registry, reference, resolved.digest, signal, platformDigests, mine);
       })();
       verdicts.set(key, verdict);
     }

@@ -4,8 +4,8 @@
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino, type Logger } from 'pino';
-import { createAuditWriter } from '../audit/writer.js';
+import type { Logger } from 'pino';
+import { createAuditWriter, openAuditDestination } from '../audit/writer.js';
 import { createKubeAccess, loadKubeConfig, watchImagePolicies, type PolicyWatch } from '../kube/index.js';
 import { clusterPolicyHandler } from '../policy/cluster-policies.js';
 import { describeUnmatched } from '../policy/unmatched.js';
@@ -70,11 +70,7 @@ export async function runServe(cmd: ServeCommand, logger: Logger, io: CliIo): Pr
     );
   }
 
-  const audit = createAuditWriter(
-    cmd.auditLog !== undefined
-      ? pino.destination({ dest: cmd.auditLog, sync: false, mkdir: true })
-      : undefined,
-  );
+  const audit = createAuditWriter(openAuditDestination(cmd.auditLog ?? 1));
   const cluster = startServeAudit(
     cmd,
     kubeConfig,

@@ -31,16 +31,19 @@ export async function runReview(body: unknown, options: RunOptions): Promise<Rev
   const budget = budgetFor(timeoutMs);
   const controller = new AbortController();
   forManyListeners(controller.signal);
-  const timer = setTimeout(() => controller.abort(new Error('deadline reached')), budget);
   // Work that ignores the abort signal must not hold the answer past the API server's timeout:
-  // after the budget, checks get half the remaining margin to report, then onError decides.
+  // after the budget, checks get half the remaining margin to report, then onError decides. One
+  // timer at a time (the second is armed by the first): most reviews end long before either.
   const hardStop = budget + Math.max(0, timeoutMs - budget) / 2;
-  let hardTimer: NodeJS.Timeout | undefined;
+  let timer: NodeJS.Timeout | undefined;
   const overrun = new Promise<never>((_, reject) => {
-    hardTimer = setTimeout(
-      () => reject(new Error(`no answer within the deadline (${Math.round(hardStop)} ms)`)),
-      hardStop,
-    );
+    timer = setTimeout(() => {
+      controller.abort(new Error('deadline reached'));
+      timer = setTimeout(
+        () => reject(new Error(`no answer within the deadline (${Math.round(hardStop)} ms)`)),
+        hardStop - budget,
+      );
+    }, budget);
   });
   const { engine } = options;
   let result: ReviewResult;
@@ -52,7 +55,6 @@ export async function runReview(body: unknown, options: RunOptions): Promise<Rev
     result = fallback(facts, engine, errorMessage(err), started, options.mayDeny);
   } finally {
     clearTimeout(timer);
-    clearTimeout(hardTimer);
   }
   options.audit.write(result.record);
   return result;

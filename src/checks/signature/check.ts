@@ -3,7 +3,7 @@
  * (facts.ts): the base check, which reads the verified provenance attestations, shares it.
  */
 import { formatReference, withDigest } from '../../registry/reference.js';
-import { defineCheck, type Check, type CheckInput, type Finding } from '../check.js';
+import { defineCheck, type Check, type CheckInput, type EarlyCheckInput, type Finding } from '../check.js';
 import { compileFreshness } from './freshness.js';
 import { SignatureSpec, signatureSpecProblems } from './schema.js';
 import type { SignatureDeps } from './types.js';
@@ -24,6 +24,9 @@ export function compileSignatureCheck(
   const fresh = compileFreshness(spec.maxAge, `${imageSignatureWhere(policyName)}.maxAge`, deps.now);
   return {
     name: 'signature',
+    prefetch(input: EarlyCheckInput): void {
+      input.facts.signatures(verifier, input.platforms).catch(() => undefined);
+    },
     async run(input: CheckInput): Promise<Finding<'signature'>> {
       const started = performance.now();
       const { resolved } = input;

@@ -17,6 +17,11 @@ export interface VerdictStore {
     signal: AbortSignal,
     verify: (signal: AbortSignal) => Promise<SignatureVerdict>,
   ): Promise<SignatureVerdict>;
+  /** The fresh passing verdict for `key`, if any. */
+  get(key: string): SignatureVerdict | undefined;
+  /** Remembers, as long as a verdict, that the digest of own-verdict key `key` passed only per platform. */
+  notePlatformSigned(key: string): void;
+  isPlatformSigned(key: string): boolean;
 }
 
 export interface SignatureDeps {
@@ -56,5 +61,18 @@ export interface SignatureVerifier {
     digest: string,
     signal: AbortSignal,
     platformDigests?: readonly string[],
+    /** verifyOwn's promise for `digest`, when it was started early. */
+    own?: Promise<SignatureVerdict>,
   ): Promise<SignatureVerdict>;
+  /**
+   * `digest`'s verdict by its own signatures (no platforms): the first thing verify needs, and it needs
+   * no manifest, so for a digest-pinned image it can run beside the manifest fetch. Undefined when the
+   * cache knows that this digest passes only per platform (nothing to start early).
+   */
+  verifyOwn(
+    registry: RegistryAccess,
+    reference: ImageReference,
+    digest: string,
+    signal: AbortSignal,
+  ): Promise<SignatureVerdict> | undefined;
 }

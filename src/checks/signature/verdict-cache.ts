@@ -28,11 +28,22 @@ export class VerdictCache implements VerdictStore {
   readonly ttlMs: number;
   readonly #entries: TtlCache<SignatureVerdict>;
   readonly #flights = new SingleFlight();
+  /** Own-verdict keys of digests that passed only per platform (an index not itself signed). */
+  readonly #platformSigned: TtlCache<true>;
 
   constructor(options: VerdictCacheOptions = {}) {
     this.maxEntries = options.maxEntries ?? DEFAULT_VERDICT_CACHE_ENTRIES;
     this.ttlMs = options.ttlMs ?? DEFAULT_VERDICT_TTL_MS;
     this.#entries = new TtlCache(this.maxEntries, options.now, { evict: 'use' });
+    this.#platformSigned = new TtlCache(this.maxEntries, options.now, { evict: 'use' });
+  }
+
+  notePlatformSigned(key: string): void {
+    this.#platformSigned.set(key, true, this.ttlMs);
+  }
+
+  isPlatformSigned(key: string): boolean {
+    return this.#platformSigned.get(key) === true;
   }
 
   get(key: string): SignatureVerdict | undefined {
@@ -66,5 +77,6 @@ export class VerdictCache implements VerdictStore {
 
   clear(): void {
     this.#entries.clear();
+    this.#platformSigned.clear();
   }
 }

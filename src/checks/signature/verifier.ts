@@ -97,21 +97,12 @@ export function compileSignatureVerifier(
     return { digest, found: candidates.length, verified, rejections };
   }
 
-  // Verdicts depend on the authorities (not on the policy's name): equal specs share cache entries.
-  const specKey = createHash('sha256').update(JSON.stringify(spec)).digest('base64url').slice(0, 22);
-
-  async function verify(
-    registry: RegistryAccess,
-    reference: ImageReference,
-    digest: string,
-    signal: AbortSignal,
-    platformDigests: readonly string[],
-  ): Promise<SignatureVerdict> {
-    const top = await verifyDigest(registry, reference, digest, signal);
-    const digests = [top];
-    const attestations = (ds: DigestVerification[]): VerifiedItem[] =>
+  /** The verdict for `top` and, when `top` alone is not signed enough, its checked `platforms`. */
+  function conclude(top: DigestVerification, platforms: readonly DigestVerification[]): SignatureVerdict {
+    const digests = [top, ...platforms];
+    const attestations = (ds: readonly DigestVerification[]): VerifiedItem[] =>
       ds.flatMap((d) => d.verified.filter((v) => v.kind === 'attestation'));
-    const pass = (ds: DigestVerification[], message: string): SignatureVerdict => ({
+    const pass = (ds: readonly DigestVerification[], message: string): SignatureVerdict => ({
       passed: true,
       code: 'OK',
       message,
@@ -125,12 +116,6 @@ export function compileSignatureVerifier(
     };
 
     if (authoritiesMet(top).size >= threshold) return pass([top], describe(top));
-
-    const platforms = [];
-    for (const p of platformDigests.filter((p) => p !== digest)) {
-      platforms.push(await verifyDigest(registry, reference, p, signal));
-    }
-    digests.push(...platforms);
     if (platforms.length > 0 && platforms.every((d) => authoritiesMet(d).size >= threshold)) {
       return pass(platforms, `every checked platform is signed: ${platforms.map(describe).join('; ')}`);
     }
@@ -154,16 +139,62 @@ export function compileSignatureVerifier(
     };
   }
 
+  // Verdicts depend on the authorities (not on the policy's name): equal specs share cache entries.
+  // A digest signed by itself is decided by (authorities, repository, digest); an index signed only
+  // per platform also by the platform digests checked.
+  const specKey = createHash('sha256').update(JSON.stringify(spec)).digest('base64url').slice(0, 22);
+  const ownKey = (reference: ImageReference, digest: string): string =>
+    `${specKey} ${reference.registry}/${reference.repository}@${digest} `;
+  const { cache } = deps;
+
+  /** `digest`'s verdict by its own signatures: needs no manifest, so it may start before it. */
+  function verifyOwn(
+    registry: RegistryAccess,
+    reference: ImageReference,
+    digest: string,
+    signal: AbortSignal,
+  ): Promise<SignatureVerdict> {
+    const run = async (s: AbortSignal): Promise<SignatureVerdict> =>
+      conclude(await verifyDigest(registry, reference, digest, s), []);
+    return cache === undefined ? run(signal) : cache.verify(ownKey(reference, digest), signal, run);
+  }
+
+  async function verify(
+    registry: RegistryAccess,
+    reference: ImageReference,
+    digest: string,
+    signal: AbortSignal,
+    platformDigests: readonly string[],
+    own: Promise<SignatureVerdict> | undefined,
+  ): Promise<SignatureVerdict> {
+    const others = platformDigests.filter((p) => p !== digest);
+    const fullKey = `${ownKey(reference, digest)}${others.join(',')}`;
+    const known = others.length > 0 ? cache?.get(fullKey) : undefined;
+    if (known !== undefined) return known;
+    const mine = await (own ?? verifyOwn(registry, reference, digest, signal));
+    const top = mine.digests[0]; // a failing verdict keeps its per-digest details
+    if (mine.passed || others.length === 0 || top === undefined) return mine;
+    const run = async (s: AbortSignal): Promise<SignatureVerdict> => {
+      const platforms = await Promise.all(others.map((p) => verifyDigest(registry, reference, p, s)));
+      const verdict = conclude(top, platforms);
+      if (verdict.passed) cache?.notePlatformSigned(ownKey(reference, digest));
+      return verdict;
+    };
+    return cache === undefined ? run(signal) : cache.verify(fullKey, signal, run);
+  }
+
   return {
     id: createHash('sha256')
       .update(`${where}\n${JSON.stringify(spec)}`)
       .digest('base64url')
       .slice(0, 22),
-    verify(registry, reference, digest, signal, platformDigests = []) {
-      const cache = deps.cache;
-      if (cache === undefined) return verify(registry, reference, digest, signal, platformDigests);
-      const key = `${specKey} ${reference.registry}/${reference.repository}@${digest} ${platformDigests.join(',')}`;
-      return cache.verify(key, signal, (s) => verify(registry, reference, digest, s, platformDigests));
+    verify(registry, reference, digest, signal, platformDigests = [], own = undefined) {
+      return verify(registry, reference, digest, signal, platformDigests, own);
+    },
+    verifyOwn(registry, reference, digest, signal) {
+      // Known to be signed per platform only: verifying the digest alone would only fail again.
+      if (cache?.isPlatformSigned(ownKey(reference, digest)) === true) return undefined;
+      return verifyOwn(registry, reference, digest, signal);
     },
   };
 }

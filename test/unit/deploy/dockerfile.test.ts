@@ -1,9 +1,11 @@
 /**
- * There is no Docker engine here, so the image is never built in CI: these tests parse the
- * Dockerfile and check what can be checked statically.
+ * There is no Docker engine here, so `docker build` never runs in CI: these tests parse the
+ * Dockerfile and check what can be checked statically, including that it keeps the runtime
+ * contract of the image `npm run image` builds (scripts/image/definition.ts; test/image proves that one).
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { LABELS, RUNTIME, USERS } from '../../../scripts/image/definition.js';
 
 interface Instruction {
   op: string;
@@ -55,19 +57,27 @@ describe('Dockerfile', () => {
     expect(dockerfile.stages.map((s) => s.name)).toEqual(['build', 'prod-deps', 'runtime']);
   });
 
-  it('builds on the full Node 20 image', () => {
+  it('builds on the full Node 24 (LTS) image, the Node line of the layout image', () => {
     expect(dockerfile.globalArgs).toContainEqual({
       op: 'ARG',
-      args: 'BUILD_IMAGE=docker.io/library/node:20-bookworm',
+      args: 'BUILD_IMAGE=docker.io/library/node:24-bookworm',
     });
     expect(dockerfile.stages[0]!.from).toBe('${BUILD_IMAGE}');
     expect(ops(dockerfile.stages[0]!, 'RUN')).toContain('npm run build');
   });
 
-  it('runs on cgr.dev/chainguard/node pinned by a digest ARG that has no made-up default', () => {
+  it('runs on cgr.dev/chainguard/node pinned by an overridable digest ARG with a default', () => {
     expect(runtime.from).toBe('${BASE_IMAGE}@${BASE_DIGEST}');
     expect(dockerfile.globalArgs).toContainEqual({ op: 'ARG', args: 'BASE_IMAGE=cgr.dev/chainguard/node' });
-    expect(dockerfile.globalArgs).toContainEqual({ op: 'ARG', args: 'BASE_DIGEST' });
+    const digestArg = dockerfile.globalArgs.find((a) => a.op === 'ARG' && a.args.startsWith('BASE_DIGEST'));
+    expect(digestArg?.args).toMatch(/^BASE_DIGEST=sha256:[0-9a-f]{64}$/);
+  });
+
+  it('says where the default digest came from and how to refresh it', () => {
+    const text = readFileSync('Dockerfile', 'utf8');
+    expect(text).toMatch(
+      /# BASE_DIGEST default: .*\n(#.*\n)*#\s+crane digest cgr\.dev\/chainguard\/node:latest/,
+    );
   });
 
   it('installs only production dependencies for the runtime', () => {
@@ -84,19 +94,17 @@ describe('Dockerfile', () => {
     expect(ops(runtime, 'RUN')).toEqual([]);
   });
 
-  it('runs as a numeric non-root user (so runAsNonRoot can be verified by the kubelet)', () => {
-    const users = ops(runtime, 'USER');
-    expect(users).toHaveLength(1);
-    const [uid, gid] = users[0]!.split(':').map(Number);
-    expect(uid).toBeGreaterThan(0);
-    expect(gid).toBeGreaterThan(0);
+  it('runs as the numeric non-root user of the layout image (so runAsNonRoot can be verified)', () => {
+    expect(ops(runtime, 'USER')).toEqual([`${USERS.uid}:${USERS.gid}`]);
   });
 
-  it('starts the package bin with serve on 8443', () => {
+  it('starts the package bin with serve on 8443, as the layout image does', () => {
     const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { bin: { imagegate: string } };
     expect(ops(runtime, 'ENTRYPOINT')).toEqual([`["/usr/bin/node", "/app/${pkg.bin.imagegate}"]`]);
-    expect(ops(runtime, 'CMD')).toEqual(['["serve"]']);
-    expect(ops(runtime, 'EXPOSE')).toEqual(['8443']);
+    expect(ops(runtime, 'ENTRYPOINT')).toEqual([JSON.stringify(RUNTIME.entrypoint).replace(',', ', ')]);
+    expect(ops(runtime, 'CMD')).toEqual([JSON.stringify(RUNTIME.cmd)]);
+    expect(ops(runtime, 'EXPOSE')).toEqual(RUNTIME.exposedPorts.map((p) => p.replace('/tcp', '')));
+    expect(ops(runtime, 'WORKDIR')).toEqual([RUNTIME.workingDir]);
   });
 
   it('labels the image with OCI annotations including the base name and digest', () => {
@@ -104,13 +112,14 @@ describe('Dockerfile', () => {
     for (const key of ['title', 'source', 'version', 'revision', 'licenses', 'base.name', 'base.digest']) {
       expect(labels).toContain(`org.opencontainers.image.${key}=`);
     }
+    for (const [key, value] of Object.entries(LABELS)) expect(labels).toContain(`${key}="${value}"`);
     expect(labels).toContain('org.opencontainers.image.base.name="${BASE_IMAGE}"');
     expect(labels).toContain('org.opencontainers.image.base.digest="${BASE_DIGEST}"');
   });
 
   it('keeps secrets, dependencies and tests out of the build context', () => {
     const ignored = readFileSync('.dockerignore', 'utf8').split('\n');
-    for (const entry of ['.git', 'node_modules', 'dist', '.tools', 'test', '.env*'])
+    for (const entry of ['.git', 'node_modules', 'dist', 'build', '.tools', 'test', '.env*'])
       expect(ignored).toContain(entry);
   });
 });

@@ -170,4 +170,43 @@ describe('compileSignatureVerifier with a VerdictCache', () => {
     expect((await wrong.verify(reg, ref, digest, signal())).passed).toBe(false);
     expect(cache.size).toBe(1);
   });
+  describe('when an index is signed only through its platform manifests', () => {
+    it('verifies the index digest on its own once, then answers from the cache with no lookups', async () => {
+      const k = keyPair('ec-p256');
+      const reg = new MemoryRegistry();
+      const platform = await signedImage(reg, k);
+      const index = reg.putManifest(
+        repo,
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: 'application/vnd.oci.image.index.v1+json',
+          manifests: [
+            {
+              mediaType: 'application/vnd.oci.image.manifest.v1+json',
+              digest: platform,
+              size: 1,
+              platform: { os: 'linux', architecture: 'amd64' },
+            },
+          ],
+        }),
+      );
+      const { access, calls } = counting(reg);
+      const cache = new VerdictCache();
+      const v = compileSignatureVerifier({ authorities: [{ key: { pem: k.publicPem } }] }, 'p', {
+        trustedRoots: roots,
+        cache,
+      });
+      const ref = parseReference(`${repo}@${index}`);
+      const own = v.verifyOwn(access, ref, index, signal());
+      expect((await own)?.passed).toBe(false);
+      const verdict = await v.verify(access, ref, index, signal(), [platform], own);
+      expect(verdict.code, verdict.message).toBe('OK');
+      const first = calls();
+      // Known now: nothing to start early for this digest, and the platform verdict is cached.
+      expect(v.verifyOwn(access, ref, index, signal())).toBeUndefined();
+      expect((await v.verify(access, ref, index, signal(), [platform])).code).toBe('OK');
+      expect(calls()).toBe(first);
+      expect(cache.size).toBe(1);
+    });
+  });
 });

@@ -1,0 +1,175 @@
+import { execFile } from 'node:child_process';
+import { once, type EventEmitter } from 'node:events';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import type { AuditRecord } from '../../../src/audit/record.js';
+import { createAuditWriter, openAuditDestination, toAuditLine } from '../../../src/audit/writer.js';
+
+/** Every field of the record, the optional ones included, with strings that need escaping. */
+const FULL: AuditRecord = {
+  event: 'imagegate.decision',
+  uid: 'uid-"quoted"-\\-\n-\u2028-é-🙂',
+  operation: 'UPDATE',
+  dryRun: true,
+  user: 'system:serviceaccount:kube-system:replicaset-controller',
+  namespace: 'prod',
+  kind: 'Deployment',
+  name: 'web\tapp',
+  mode: 'audit',
+  decision: 'denied',
+  wouldDeny: true,
+  skipped: 'no image changed',
+  images: [
+    {
+      image: 'registry.example.com/app:1',
+      reference: 'registry.example.com/app:1',
+      digest: `sha256:${'a'.repeat(64)}`,
+      policies: [
+        {
+          policy: 'strict',
+          mode: 'enforce',
+          result: 'fail',
+          checks: [
+            {
+              check: 'signature',
+              passed: false,
+              code: 'NO_SIGNATURES',
+              message: 'no signatures found for sha256:… </script> \u0000',
+              indeterminate: true,
+              details: { signatures: [{ authority: 'ci', tlogEntries: 0, nested: { a: [1, null, true] } }] },
+              durationMs: 1.234,
+            },
+          ],
+        },
+      ],
+    },
+    { image: 'quay.io/x:1', reference: 'quay.io/x:1', unmatched: 'audit', policies: [] },
+    { image: 'Not A Reference', invalid: 'invalid reference', policies: [] },
+  ],
+  latencyMs: 12.5,
+};
+
+/** The minimal record: every optional field absent. */
+const MINIMAL: AuditRecord = {
+  event: 'imagegate.decision',
+  uid: 'u',
+  operation: 'DELETE',
+  dryRun: false,
+  namespace: '',
+  kind: 'Pod',
+  name: '',
+  decision: 'allowed',
+  wouldDeny: false,
+  images: [],
+  latencyMs: 0,
+};
+
+/** What pino wrote for the same record before (the writer's previous implementation). */
+function pinoLine(record: AuditRecord): string {
+  let out = '';
+  const logger = pino({ base: { logger: 'audit' }, messageKey: 'msg' }, { write: (s: string) => (out += s) });
+  logger.info(record, 'decision');
+  return out;
+}
+
+describe('toAuditLine', () => {
+  for (const [name, record] of [
+    ['with every optional field', FULL],
+    ['with no optional field', MINIMAL],
+  ] as const) {
+    describe(`for a record ${name}`, () => {
+      const line = toAuditLine(record, 1_700_000_000_123);
+
+      it('is one newline-terminated line of JSON', () => {
+        expect(line.endsWith('\n')).toBe(true);
+        expect(line.slice(0, -1)).not.toContain('\n');
+      });
+
+      it('round-trips every field through JSON.parse, with the level, time, logger and msg', () => {
+        expect(JSON.parse(line)).toEqual({
+          level: 30,
+          time: 1_700_000_000_123,
+          logger: 'audit',
+          ...record,
+          msg: 'decision',
+        });
+      });
+
+      it('parses to what pino wrote for the same record (key order included)', () => {
+        const theirs = JSON.parse(pinoLine(record)) as Record<string, unknown>;
+        const ours = JSON.parse(line) as Record<string, unknown>;
+        expect(Object.keys(ours)).toEqual(Object.keys(theirs));
+        expect({ ...ours, time: 0 }).toEqual({ ...theirs, time: 0 });
+      });
+    });
+  }
+});
+
+describe('createAuditWriter', () => {
+  it('hands the destination one line per record, at once', () => {
+    const lines: string[] = [];
+    const writer = createAuditWriter({ write: (s: string) => void lines.push(s) });
+    writer.write(MINIMAL);
+    writer.write(FULL);
+    expect(lines).toHaveLength(2);
+    expect((JSON.parse(lines[1]!) as AuditRecord).uid).toBe(FULL.uid);
+  });
+
+  describe('on the production destination (batched)', () => {
+    /** The destination once its file is open (flush() before that has nothing to flush). */
+    async function opened(file: string) {
+      const dest = openAuditDestination(file);
+      await once(dest as unknown as EventEmitter, 'ready');
+      return dest;
+    }
+
+    it('writes every record to the file by flush()', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'imagegate-audit-'));
+      try {
+        const file = join(dir, 'sub', 'audit.log');
+        const writer = createAuditWriter(await opened(file));
+        for (let i = 0; i < 500; i++) writer.write({ ...MINIMAL, uid: `u-${i}` });
+        await writer.flush();
+        const uids = (await readFile(file, 'utf8'))
+          .trim()
+          .split('\n')
+          .map((l) => (JSON.parse(l) as AuditRecord).uid);
+        expect(uids).toEqual(Array.from({ length: 500 }, (_, i) => `u-${i}`));
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('writes a lone record within the flush period, without flush()', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'imagegate-audit-'));
+      try {
+        const file = join(dir, 'audit.log');
+        const writer = createAuditWriter(await opened(file));
+        writer.write(MINIMAL);
+        await expect.poll(() => readFile(file, 'utf8'), { timeout: 5000 }).not.toBe('');
+        expect(JSON.parse(await readFile(file, 'utf8'))).toMatchObject(MINIMAL);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+    it('writes what is pending when the process exits without flush()', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'imagegate-audit-'));
+      try {
+        const file = join(dir, 'audit.log');
+        const writer = new URL('../../../src/audit/writer.ts', import.meta.url).href;
+        const script = `import { createAuditWriter, openAuditDestination } from ${JSON.stringify(writer)};
+          const w = createAuditWriter(openAuditDestination(${JSON.stringify(file)}));
+          w.write(${JSON.stringify(MINIMAL)});
+          process.exit(0);`;
+        await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script]);
+        expect(JSON.parse(await readFile(file, 'utf8'))).toMatchObject(MINIMAL);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+  });
+});
