@@ -97,6 +97,11 @@ export const ValuesSchema = o({
     existingSecret: opt(str('Secret with key registries.yaml; replaces registry.config.')),
     insecure: Type.Array(hostPort),
     allow: Type.Array(hostPort),
+    allowAuth: opt(
+      Type.Array(hostPort, {
+        description: 'With an allowlist: token services registries may name (--allow-auth-host).',
+      }),
+    ),
     pullSecrets: o(
       { enabled: bool() },
       "Read pods' imagePullSecrets and service accounts (cluster-wide get).",
@@ -171,6 +176,12 @@ export const ValuesSchema = o({
   podLabels: opt(strMap()),
   priorityClassName: opt(str()),
   resources,
+  nodeHeapMiB: opt(
+    Type.Integer({
+      minimum: 64,
+      description: 'V8 heap limit (NODE_OPTIONS=--max-old-space-size); keep it well under limits.memory.',
+    }),
+  ),
   nodeSelector: opt(strMap()),
   tolerations: opt(Type.Array(toleration)),
   affinity: opt(k8s('Pod affinity; empty: prefer spreading replicas across nodes.')),

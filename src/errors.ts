@@ -47,7 +47,20 @@ export type RegistryErrorCode =
   | 'TOO_MANY_REDIRECTS'
   | 'PLATFORM_NOT_FOUND'
   | 'CREDENTIALS_UNAVAILABLE'
-  | 'TIMEOUT';
+  | 'TIMEOUT'
+  /** The document's content disagrees with its media type (manifest and index at once, wrong mediaType). */
+  | 'MANIFEST_MEDIA_TYPE_MISMATCH'
+  /** A token realm names a host imagegate must not send the token request to (address class, allowlist). */
+  | 'AUTH_TARGET_REFUSED'
+  /** A redirect points at a loopback, link-local or unspecified address other than the registry's own. */
+  | 'REDIRECT_REFUSED'
+  /** Budgets (completed findings, never indeterminate): each code names the budget that was exhausted. */
+  | 'BUDGET_IMAGES'
+  | 'BUDGET_PLATFORMS'
+  | 'BUDGET_LAYERS'
+  | 'BUDGET_SIGNATURES'
+  | 'BUDGET_CONNECTIONS'
+  | 'BUDGET_BYTES_IN_FLIGHT';
 export class RegistryError extends ImagegateError<RegistryErrorCode> {}
 
 /** Message of an unknown thrown value, without stack or object dumps. */

@@ -31,14 +31,24 @@ export interface HeavyLayer {
   createdBy: string | undefined;
 }
 
-/** `created_by` as `docker history` shows it, without shell and BuildKit noise. */
+/** How much of a registry-controlled build step is read; only 120 characters are shown. */
+const MAX_STEP_CHARS = 4096;
+const BUILDKIT_SUFFIX = '# buildkit';
+
+/**
+ * `created_by` as `docker history` shows it, without shell and BuildKit noise. Linear in the input:
+ * the suffix is cut with endsWith (an unanchored `\s*…$` regexp is quadratic on a long run of
+ * spaces) and the text is cut to MAX_STEP_CHARS before any regexp runs.
+ */
 export function cleanBuildStep(createdBy: string | undefined): string | undefined {
   if (createdBy === undefined) return undefined;
-  let s = createdBy.trim().replace(/\s*# buildkit$/, '');
+  let s = createdBy.trim();
+  if (s.endsWith(BUILDKIT_SUFFIX)) s = s.slice(0, -BUILDKIT_SUFFIX.length).trimEnd();
+  s = s.slice(0, MAX_STEP_CHARS);
   s = s.replace(/^\/bin\/sh -c #\(nop\)\s*/, '');
   s = s.replace(/^\/bin\/sh -c /, 'RUN ');
   s = s.replace(/^RUN \/bin\/sh -c /, 'RUN ');
-  s = s.replace(/\s+/g, ' ');
+  s = s.replace(/\s+/g, ' ').trim();
   return s.length > 120 ? `${s.slice(0, 117)}...` : s;
 }
 

@@ -22,6 +22,7 @@ export interface CommonOptions {
   registryConfig?: string;
   insecureRegistry: string[];
   allowRegistry: string[];
+  allowAuthHost?: string[];
   trustedRoot: string[];
   logLevel: string;
 }
@@ -73,6 +74,7 @@ const common = {
   'registry-config': { type: 'string' },
   'insecure-registry': { type: 'string', multiple: true },
   'allow-registry': { type: 'string', multiple: true },
+  'allow-auth-host': { type: 'string', multiple: true },
   'trusted-root': { type: 'string', multiple: true },
   'log-level': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -126,6 +128,7 @@ function commonOf(
     ...(registryConfig !== undefined ? { registryConfig } : {}),
     insecureRegistry: list('insecure-registry'),
     allowRegistry: list('allow-registry'),
+    allowAuthHost: list('allow-auth-host'),
     trustedRoot: list('trusted-root'),
     logLevel: logLevel ?? 'info',
   };

@@ -42,6 +42,7 @@ function layoutRouting(client: Registry, remote: RegistryAccess, as: string | un
   const pick = (ref: Pick<ImageReference, 'registry' | 'repository'>): RegistryAccess =>
     layouts.get(repositoryName(ref)) ?? remote;
   const registry: RegistryAccess = {
+    ...(remote.limits !== undefined ? { limits: remote.limits } : {}),
     resolve: (ref, signal) => pick(ref).resolve(ref, signal),
     getManifest: (repo, tagOrDigest, signal) => pick(repo).getManifest(repo, tagOrDigest, signal),
     getBlob: (repo, d, max, signal) => pick(repo).getBlob(repo, d, max, signal),

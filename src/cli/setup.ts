@@ -103,6 +103,7 @@ export async function setupEngine(
     ...(options.registryConfig !== undefined ? { configFile: options.registryConfig } : {}),
     insecure: options.insecureRegistry,
     allow: options.allowRegistry,
+    allowAuth: options.allowAuthHost ?? [],
   });
   const credentials = credentialChain({
     ...(setup.pullSecrets === true && setup.kube !== undefined

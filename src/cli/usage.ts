@@ -31,6 +31,7 @@ const COMMON = `Common options:
   --registry-config FILE        registry options YAML (credentials, CAs, mirrors, allowlist)
   --insecure-registry HOST[:PORT]  allow plain HTTP to this registry (repeatable)
   --allow-registry HOST[:PORT]  only ever contact these registries (repeatable)
+  --allow-auth-host HOST[:PORT]  with an allowlist: a token service registries may name (repeatable)
   --trusted-root NAME=FILE      Sigstore trusted_root.json for authorities naming NAME (repeatable)
   --log-level LEVEL             fatal|error|warn|info|debug (default info)
   -h, --help                    this text`;

@@ -6,17 +6,54 @@ export interface Challenge {
   scope?: string;
 }
 
-/** Parses `Bearer realm="…",service="…",scope="…"` (quoted or token values, commas inside quotes). */
+/** Longer challenges are not read: a real one is a few hundred characters. */
+const MAX_CHALLENGE_CHARS = 8192;
+
+/**
+ * Parses `Bearer realm="…",service="…",scope="…"` (quoted or token values, commas inside quotes) in
+ * one linear scan: the header is registry-controlled, and a backtracking regexp over it is quadratic.
+ */
 export function parseChallenge(value: string | undefined): Challenge | undefined {
-  if (value === undefined) return undefined;
-  const m = /^\s*(\w+)\s*(.*)$/s.exec(value);
-  if (m === null) return undefined;
-  const scheme = m[1]!.toLowerCase();
+  if (value === undefined || value.length > MAX_CHALLENGE_CHARS) return undefined;
+  let i = 0;
+  const n = value.length;
+  const isSpace = (c: string | undefined): boolean => c === ' ' || c === '\t';
+  const isName = (c: string | undefined): boolean => c !== undefined && /[A-Za-z0-9_]/.test(c);
+  while (isSpace(value[i])) i++;
+  let start = i;
+  while (isName(value[i])) i++;
+  const scheme = value.slice(start, i).toLowerCase();
   if (scheme !== 'basic' && scheme !== 'bearer') return undefined;
   const params: Record<string, string> = {};
-  const re = /([a-zA-Z_]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g;
-  for (const p of (m[2] ?? '').matchAll(re))
-    params[p[1]!.toLowerCase()] = p[2] !== undefined ? p[2].replace(/\\(.)/g, '$1') : (p[3] ?? '');
+  while (i < n) {
+    while (i < n && (isSpace(value[i]) || value[i] === ',')) i++;
+    start = i;
+    while (isName(value[i])) i++;
+    const name = value.slice(start, i).toLowerCase();
+    while (isSpace(value[i])) i++;
+    if (name === '' || value[i] !== '=') {
+      // not a parameter: skip to the next comma
+      while (i < n && value[i] !== ',') i++;
+      continue;
+    }
+    i++;
+    while (isSpace(value[i])) i++;
+    let v = '';
+    if (value[i] === '"') {
+      i++;
+      while (i < n && value[i] !== '"') {
+        if (value[i] === '\\' && i + 1 < n) i++;
+        v += value[i];
+        i++;
+      }
+      i++;
+    } else {
+      start = i;
+      while (i < n && value[i] !== ',' && !isSpace(value[i])) i++;
+      v = value.slice(start, i);
+    }
+    params[name] = v;
+  }
   return {
     scheme,
     ...(params.realm !== undefined ? { realm: params.realm } : {}),

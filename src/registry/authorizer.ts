@@ -8,8 +8,10 @@ import { TtlCache } from '../shared/cache.js';
 import { SingleFlight } from './cache.js';
 import { apiHost, type Connections } from './connections.js';
 import { credentialKey, type Credential } from './credentials/index.js';
-import { describeErrorBody, discard, header, readBody, send, type HttpResponse } from './http.js';
+import { describeErrorBody, discard, header, readBody, type HttpResponse } from './http.js';
+import type { RegistryOptions } from './options.js';
 import { statusError } from './status-error.js';
+import { assertRealmAllowed } from './targets.js';
 
 function basicAuthorization(cred: Extract<Credential, { kind: 'basic' }>): string {
   return `Basic ${Buffer.from(`${cred.username}:${cred.password}`).toString('base64')}`;
@@ -17,12 +19,14 @@ function basicAuthorization(cred: Extract<Credential, { kind: 'basic' }>): strin
 
 export class Authorizer {
   readonly #connections: Connections;
+  readonly #options: RegistryOptions;
   readonly #challenges = new Map<string, Challenge>();
   readonly #tokens: TtlCache<string>;
   readonly #flights = new SingleFlight();
 
-  constructor(connections: Connections, now?: () => number) {
+  constructor(connections: Connections, options: RegistryOptions, now?: () => number) {
     this.#connections = connections;
+    this.#options = options;
     this.#tokens = new TtlCache<string>(1024, now);
   }
 
@@ -31,11 +35,12 @@ export class Authorizer {
     endpoint: string,
     scope: string,
     cred: Credential | undefined,
+    deadline: number | undefined,
     signal: AbortSignal,
   ): Promise<string | undefined> {
     const challenge = this.#challenges.get(endpoint);
     if (challenge === undefined) return undefined;
-    return this.#authorize(endpoint, challenge, scope, cred, signal, false);
+    return this.#authorize(endpoint, challenge, scope, cred, deadline, signal, false);
   }
 
   /** Consumes a 401, remembers its challenge and returns a fresh Authorization header for the retry. */
@@ -45,6 +50,7 @@ export class Authorizer {
     scope: string,
     cred: Credential | undefined,
     what: string,
+    deadline: number | undefined,
     signal: AbortSignal,
   ): Promise<string> {
     const challenge = parseChallenge(header(res, 'www-authenticate'));
@@ -57,6 +63,7 @@ export class Authorizer {
       challenge,
       challenge.scope ?? scope,
       cred,
+      deadline,
       signal,
       true,
     );
@@ -73,6 +80,7 @@ export class Authorizer {
     challenge: Challenge,
     scope: string,
     cred: Credential | undefined,
+    deadline: number | undefined,
     signal: AbortSignal,
     refresh: boolean,
   ): Promise<string | undefined> {
@@ -86,7 +94,7 @@ export class Authorizer {
     const cached = this.#tokens.get(key);
     if (cached !== undefined) return `Bearer ${cached}`;
     const token = await this.#flights.do(`token:${key}`, signal, (s) =>
-      this.#fetchToken(endpoint, challenge.realm!, challenge.service, scope, cred, s),
+      this.#fetchToken(endpoint, challenge.realm!, challenge.service, scope, cred, deadline, s),
     );
     this.#tokens.set(key, token.token, token.ttlMs);
     return `Bearer ${token.token}`;
@@ -98,6 +106,7 @@ export class Authorizer {
     service: string | undefined,
     scope: string,
     cred: Credential | undefined,
+    deadline: number | undefined,
     signal: AbortSignal,
   ): Promise<{ token: string; ttlMs: number }> {
     const connections = this.#connections;
@@ -113,6 +122,15 @@ export class Authorizer {
     if (url.protocol !== 'https:' && !(url.protocol === 'http:' && connections.endpoint(endpoint).insecure)) {
       throw new RegistryError('UNAUTHORIZED', `${what}: token realm must be https`, { indeterminate: true });
     }
+    // before any connection: the realm is registry-controlled text
+    assertRealmAllowed(
+      url,
+      connections.baseUrl(endpoint),
+      endpoint,
+      this.#options,
+      cred?.kind === 'basic' || cred?.kind === 'identityToken',
+      `token for ${endpoint}`,
+    );
     const headers: Record<string, string> = { 'user-agent': 'imagegate' };
     let method: 'GET' | 'POST' = 'GET';
     let body: string | undefined;
@@ -135,19 +153,19 @@ export class Authorizer {
     // the registry's own CA only when the token service is the registry itself
     const dispatcher =
       url.host === apiHost(endpoint) ? connections.agent(endpoint) : connections.defaultAgent;
-    const res = await connections.timed(endpoint, () =>
-      send(
-        {
-          method,
-          url,
-          headers,
-          ...(body !== undefined ? { body } : {}),
-          dispatcher,
-          signal,
-          timeoutMs: connections.timeoutMs,
-        },
-        what,
-      ),
+    const res = await connections.request(
+      endpoint,
+      {
+        method,
+        url,
+        headers,
+        ...(body !== undefined ? { body } : {}),
+        dispatcher,
+        signal,
+        timeoutMs: connections.timeoutMs,
+      },
+      what,
+      deadline,
     );
     if (res.status !== 200) {
       const text = await discard(res);

@@ -14,6 +14,7 @@ import {
 } from './credentials/provider.js';
 import { computeDigest, isDigest, verifyDigest, verifySize } from './digest.js';
 import { discard, header, readBody } from './http.js';
+import { overBudget, ReviewBytes } from './limits.js';
 import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, OCI_INDEX, baseMediaType } from './media-types.js';
 import type { RegistryOptions } from './options.js';
 import { formatReference } from './reference.js';
@@ -44,6 +45,14 @@ export interface Registry {
   close(): Promise<void>;
 }
 
+/** Manifests larger than this are not cached: real ones are a few KiB, big ones are suspicious. */
+const MAX_CACHED_MANIFEST_BYTES = 1024 * 1024;
+
+/** What a cached manifest costs: its bytes plus the parsed JSON (about as much again). */
+function manifestCost(bytes: Uint8Array): number {
+  return bytes.byteLength > MAX_CACHED_MANIFEST_BYTES ? Number.POSITIVE_INFINITY : 2 * bytes.byteLength;
+}
+
 export class RegistryClient implements Registry {
   readonly #options: RegistryOptions;
   readonly #transport: Transport;
@@ -64,19 +73,35 @@ export class RegistryClient implements Registry {
   }
 
   access(options: AccessOptions = {}): RegistryAccess {
+    const limits = this.#transport.connections.limits;
     const ctx: RequestContext = {
       credentials: chainProviders([options.credentials, this.#options.credentials]),
       identity: options.identity,
       deadline: options.deadline,
+      bytes: new ReviewBytes(this.#transport.connections.bytes, limits.maxBytesPerReview, options.deadline),
     };
     const resolved = new Map<string, Promise<ResolvedImage>>();
+    const seen = new Set<string>();
+    const bytes = ctx.bytes as ReviewBytes;
     const access: RegistryAccess = {
+      limits,
+      release: () => bytes.release(),
       resolve: (ref, signal) => {
         const key = formatReference(ref);
         let p = resolved.get(key);
         if (p === undefined) {
+          seen.add(key);
+          if (seen.size > limits.maxImagesPerReview) {
+            return Promise.reject(
+              overBudget(
+                'BUDGET_IMAGES',
+                `${ref.original}: the review names more than ${limits.maxImagesPerReview} distinct images ` +
+                  `to check at registries (maxImagesPerReview)`,
+              ),
+            );
+          }
           p = this.getManifest(ctx, ref, ref.digest ?? ref.tag ?? 'latest', signal).then((m) =>
-            toResolvedImage(ref, m, access),
+            toResolvedImage(ref, m, access, limits),
           );
           resolved.set(key, p);
           p.catch(() => resolved.delete(key));
@@ -119,10 +144,10 @@ export class RegistryClient implements Registry {
           s,
         );
         await this.#transport.expectOk(res, what, 'MANIFEST_UNKNOWN');
-        const bytes = await readBody(res, MAX_MANIFEST_BYTES, s, what);
+        const bytes = await readBody(res, MAX_MANIFEST_BYTES, s, what, ctx.bytes);
         verifyDigest(bytes, tagOrDigest, what);
-        const manifest = parseManifest(bytes, tagOrDigest, baseMediaType(header(res, 'content-type')), what);
-        this.#content.set(key, manifest, bytes.byteLength);
+        const manifest = this.#parse(bytes, tagOrDigest, header(res, 'content-type'), what);
+        this.#content.set(key, manifest, manifestCost(bytes));
         return manifest;
       });
     }
@@ -158,19 +183,32 @@ export class RegistryClient implements Registry {
         s,
       );
       await this.#transport.expectOk(res, what, 'MANIFEST_UNKNOWN');
-      const bytes = await readBody(res, MAX_MANIFEST_BYTES, s, what);
+      const bytes = await readBody(res, MAX_MANIFEST_BYTES, s, what, ctx.bytes);
       const claimed = header(res, 'docker-content-digest');
       let digest = computeDigest(bytes);
       if (claimed !== undefined && isDigest(claimed)) {
         verifyDigest(bytes, claimed, what);
         digest = claimed;
       }
-      const manifest = parseManifest(bytes, digest, baseMediaType(header(res, 'content-type')), what);
-      this.#content.set(`m:${repoKey}@${digest}`, manifest, bytes.byteLength);
+      const manifest = this.#parse(bytes, digest, header(res, 'content-type'), what);
+      this.#content.set(`m:${repoKey}@${digest}`, manifest, manifestCost(bytes));
       this.#tags.set(tagKey, digest, this.#tagTtlMs);
       this.#lastDigest.set(tagKey, digest, 3_600_000);
       return manifest;
     });
+  }
+
+  /** Parses a fetched manifest and applies the layer budget before it is cached or used. */
+  #parse(bytes: Uint8Array, digest: string, contentType: string | undefined, what: string): FetchedManifest {
+    const manifest = parseManifest(bytes, digest, baseMediaType(contentType), what);
+    const max = this.#transport.connections.limits.maxLayersPerManifest;
+    if (manifest.kind === 'image' && manifest.json.layers.length > max) {
+      throw overBudget(
+        'BUDGET_LAYERS',
+        `${what}: ${manifest.json.layers.length} layers, more than the ${max} imagegate reads (maxLayersPerManifest)`,
+      );
+    }
+    return manifest;
   }
 
   async getBlob(
@@ -201,7 +239,7 @@ export class RegistryClient implements Registry {
         s,
       );
       await this.#transport.expectOk(res, what, 'BLOB_UNKNOWN');
-      const bytes = await readBody(res, maxBytes, s, what);
+      const bytes = await readBody(res, maxBytes, s, what, ctx.bytes);
       verifySize(bytes, d.size, what);
       verifyDigest(bytes, d.digest, what);
       this.#content.set(key, bytes, bytes.byteLength);
@@ -227,7 +265,7 @@ export class RegistryClient implements Registry {
     );
     let descriptors: Descriptor[];
     if (res.status === 200 && baseMediaType(header(res, 'content-type')) === OCI_INDEX) {
-      const bytes = await readBody(res, MAX_MANIFEST_BYTES, signal, what);
+      const bytes = await readBody(res, MAX_MANIFEST_BYTES, signal, what, ctx.bytes);
       const index = parseManifest(bytes, computeDigest(bytes), OCI_INDEX, what);
       descriptors = index.kind === 'index' ? index.json.manifests : [];
     } else if ([200, 400, 404, 405, 501].includes(res.status)) {

@@ -1,16 +1,22 @@
 /**
  * Per-registry connection settings: the allowlist checked before any connection, API host and scheme,
- * TLS agents with extra CAs, and the metrics hook timed around every HTTP exchange.
+ * TLS agents with extra CAs, connection caps (per host in each undici Agent, in total by a semaphore
+ * held until the response body closes), and the metrics hook timed around every HTTP exchange.
  */
 import { rootCertificates } from 'node:tls';
 import { Agent, type Dispatcher } from 'undici';
 import { RegistryError } from '../errors.js';
-import type { HttpResponse } from './http.js';
 import { DOCKER_HUB, normaliseRegistryHost } from '../shared/docker-hub.js';
+import { send, type HttpRequest, type HttpResponse } from './http.js';
+import { limitsFrom, overBudget, queueSignal, Semaphore, type Limits } from './limits.js';
+import { guardedLookup } from './targets.js';
 import { isRegistryAllowed, type RegistryEndpointOptions, type RegistryOptions } from './options.js';
 
 export interface RegistryHooks {
-  /** Called once per HTTP exchange: registry host, HTTP status or error code, duration. */
+  /**
+   * Called once per HTTP exchange: registry host (or `other` for a host the operator did not name in
+   * the allowlist or registry config, so label values stay bounded), HTTP status or error code, duration.
+   */
   onRequest?(registry: string, status: string, ms: number): void;
 }
 
@@ -25,15 +31,117 @@ export class Connections {
   readonly #options: RegistryOptions;
   readonly #hooks: RegistryHooks;
   readonly timeoutMs: number;
+  readonly limits: Limits;
   readonly #agents = new Map<string, Agent>();
   /** System roots only: for hosts without a `ca` entry. */
   readonly defaultAgent: Agent;
+  /** Open requests to all registries; each holds one unit until its response body closes. */
+  readonly open: Semaphore;
+  /** Registry response bytes buffered by all reviews in flight. */
+  readonly bytes: Semaphore;
+  readonly #named: Set<string>;
+  /** Open requests per host:port (the undici pool's own cap queues without a deadline). */
+  readonly #perHost = new Map<string, Semaphore>();
 
   constructor(options: RegistryOptions, hooks: RegistryHooks) {
     this.#options = options;
     this.#hooks = hooks;
     this.timeoutMs = options.requestTimeoutMs ?? DEFAULT_REGISTRY_REQUEST_TIMEOUT_MS;
-    this.defaultAgent = new Agent({ connect: { timeout: this.timeoutMs } });
+    this.limits = limitsFrom(options.limits);
+    this.defaultAgent = this.#newAgent(undefined);
+    this.open = new Semaphore(this.limits.maxConnections);
+    this.bytes = new Semaphore(this.limits.maxBytesInFlight);
+    this.#named = new Set([
+      ...(options.allow ?? []),
+      ...Object.keys(options.registries ?? {}),
+      ...Object.values(options.registries ?? {}).flatMap((r) => r.mirrors ?? []),
+    ]);
+  }
+
+  #newAgent(ca: string[] | undefined): Agent {
+    return new Agent({
+      // per origin: undici keeps one pool per host:port, each with at most this many sockets
+      connections: this.limits.maxConnectionsPerRegistry,
+      connect: {
+        timeout: this.timeoutMs,
+        lookup: guardedLookup((host) => this.metricLabel(host) !== 'other'),
+        ...(ca !== undefined ? { ca: [...rootCertificates, ...ca] } : {}),
+      },
+    });
+  }
+
+  #hostSlots(host: string): Semaphore {
+    let slots = this.#perHost.get(host);
+    if (slots === undefined) {
+      slots = new Semaphore(this.limits.maxConnectionsPerRegistry);
+      this.#perHost.set(host, slots);
+    }
+    return slots;
+  }
+
+  #releaseHost(host: string, slots: Semaphore): void {
+    slots.release(1);
+    // idle hosts leave the map: a pod naming thousands of hosts does not grow it for good
+    if (slots.used === 0 && !slots.waiting && this.#perHost.get(host) === slots) this.#perHost.delete(host);
+  }
+
+  /** The metrics label for a registry host: itself when the operator named it, else `other`. */
+  metricLabel(registry: string): string {
+    const host = normaliseRegistryHost(registry);
+    if (this.#named.has(host)) return host;
+    // a wildcard entry (*.corp.example) names the hosts under a domain the operator controls
+    if (this.#options.allow !== undefined && isRegistryAllowed(this.#options.allow, host)) return host;
+    return 'other';
+  }
+
+  /**
+   * One HTTP exchange under the total connection cap: waits for a slot until shortly before the
+   * deadline (then BUDGET_CONNECTIONS), and holds it until the response body closes.
+   */
+  async request(
+    registry: string,
+    req: HttpRequest,
+    what: string,
+    deadline: number | undefined,
+  ): Promise<HttpResponse> {
+    const wait = queueSignal(req.signal, deadline);
+    // per host first, so that one slow registry holds at most its own share of the total
+    const host = this.#hostSlots(req.url.host);
+    await host.acquire(1, wait, () =>
+      overBudget(
+        'BUDGET_CONNECTIONS',
+        `${what}: all ${this.limits.maxConnectionsPerRegistry} connections to ${req.url.host} ` +
+          `(maxConnectionsPerRegistry) stayed busy until the deadline`,
+      ),
+    );
+    try {
+      await this.open.acquire(1, wait, () =>
+        overBudget(
+          'BUDGET_CONNECTIONS',
+          `${what}: all ${this.limits.maxConnections} registry connections (maxConnections) stayed busy until the deadline`,
+        ),
+      );
+    } catch (err) {
+      this.#releaseHost(req.url.host, host);
+      throw err;
+    }
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      this.open.release(1);
+      this.#releaseHost(req.url.host, host);
+    };
+    try {
+      const res = await this.timed(registry, () => send(req, what));
+      res.body.once('close', release);
+      res.body.once('error', release);
+      if (res.body.destroyed) release();
+      return res;
+    } catch (err) {
+      release();
+      throw err;
+    }
   }
 
   async close(): Promise<void> {
@@ -49,7 +157,7 @@ export class Connections {
     if (cfg.ca === undefined || cfg.ca.length === 0) return this.defaultAgent;
     let agent = this.#agents.get(host);
     if (agent === undefined) {
-      agent = new Agent({ connect: { timeout: this.timeoutMs, ca: [...rootCertificates, ...cfg.ca] } });
+      agent = this.#newAgent(cfg.ca);
       this.#agents.set(host, agent);
     }
     return agent;
@@ -75,11 +183,11 @@ export class Connections {
     const start = performance.now();
     try {
       const res = await fn();
-      this.#hooks.onRequest?.(registry, String(res.status), performance.now() - start);
+      this.#hooks.onRequest?.(this.metricLabel(registry), String(res.status), performance.now() - start);
       return res;
     } catch (err) {
       const status = err instanceof RegistryError ? err.code.toLowerCase() : 'error';
-      this.#hooks.onRequest?.(registry, status, performance.now() - start);
+      this.#hooks.onRequest?.(this.metricLabel(registry), status, performance.now() - start);
       throw err;
     }
   }

@@ -74,12 +74,23 @@ export function transportError(
   });
 }
 
-/** Reads the whole body, failing with RESPONSE_TOO_LARGE as soon as it passes `maxBytes`. */
+/** Where buffered bytes are counted (a review's share of the process budget, limits.ts). */
+export interface ByteBudget {
+  take(n: number, signal: AbortSignal, what: string): Promise<void>;
+  give(n: number): void;
+}
+
+/**
+ * Reads the whole body, failing with RESPONSE_TOO_LARGE as soon as it passes `maxBytes`. With a
+ * budget, every byte is counted before it is kept (the declared length up front), so a full budget
+ * stops reading (back-pressure on the socket) instead of growing memory.
+ */
 export async function readBody(
   res: HttpResponse,
   maxBytes: number,
   caller: AbortSignal,
   what: string,
+  budget?: ByteBudget,
 ): Promise<Uint8Array> {
   const declared = Number(header(res, 'content-length'));
   if (Number.isFinite(declared) && declared > maxBytes) {
@@ -88,19 +99,33 @@ export async function readBody(
   }
   const chunks: Buffer[] = [];
   let total = 0;
+  let counted = 0;
   try {
+    if (budget !== undefined && Number.isSafeInteger(declared) && declared > 0) {
+      await budget.take(declared, caller, what);
+      counted = declared;
+    }
     for await (const chunk of res.body as AsyncIterable<Buffer>) {
       total += chunk.byteLength;
       if (total > maxBytes) {
         res.body.destroy();
         throw tooLarge(what, maxBytes);
       }
+      if (budget !== undefined && total > counted) {
+        await budget.take(total - counted, caller, what);
+        counted = total;
+      }
       chunks.push(chunk);
     }
   } catch (err) {
+    res.body.destroy();
+    budget?.give(counted);
+    if (err instanceof RegistryError) throw err;
     throw transportError(err, caller, res.signal, what);
   }
-  return new Uint8Array(Buffer.concat(chunks, total));
+  if (budget !== undefined && counted > total) budget.give(counted - total);
+  const all = Buffer.concat(chunks, total);
+  return new Uint8Array(all.buffer, all.byteOffset, all.byteLength); // a view, not a second copy
 }
 
 /** Drops a body we do not need (error responses), reading at most a little of it. */

@@ -15,4 +15,5 @@ export { openImage, type OpenedImage } from './open.js';
 export { createLayoutAccess, isLayoutReference, parseLayoutReference, LAYOUT_REGISTRY } from './layout.js';
 export { DEFAULT_PLATFORMS, formatPlatform, isAttestation } from './resolve.js';
 export { computeDigest } from './digest.js';
+export { DEFAULT_LIMITS, type Limits } from './limits.js';
 export * from './media-types.js';

@@ -10,6 +10,36 @@ const Duration = Type.Union([
   Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?(ms|s|m)$', description: 'e.g. 500ms, 10s' }),
 ]);
 
+const Count = (description: string): ReturnType<typeof Type.Integer> =>
+  Type.Integer({ minimum: 1, description });
+
+/** Budgets per review and per process (docs/security.md); every field optional, defaults in limits.ts. */
+export const Limits = Type.Object(
+  {
+    maxImagesPerReview: Type.Optional(Count('Distinct images one review may resolve (default 64).')),
+    maxPlatformsPerImage: Type.Optional(Count('Platform manifests checked per image (default 32).')),
+    maxLayersPerManifest: Type.Optional(Count('Layers in one manifest (default 1024).')),
+    maxSignaturesPerImage: Type.Optional(
+      Count('Signature layers plus bundle referrers per image (default 32).'),
+    ),
+    maxConnectionsPerRegistry: Type.Optional(Count('Open connections to one registry host (default 8).')),
+    maxConnections: Type.Optional(Count('Open connections to all registries (default 64).')),
+    maxBytesInFlight: Type.Optional(
+      Type.Integer({
+        minimum: 1048576,
+        description: 'Registry response bytes buffered by the process (default 64 MiB).',
+      }),
+    ),
+    maxBytesPerReview: Type.Optional(
+      Type.Integer({
+        minimum: 65536,
+        description: 'Registry response bytes one review may buffer (default 32 MiB).',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const RegistryHostConfig = Type.Object(
   {
     insecure: Type.Optional(Type.Boolean({ description: 'Plain HTTP to this registry.' })),
@@ -33,6 +63,14 @@ export const RegistryConfigFile = Type.Object(
         description: 'Only these registries are contacted (*.suffix allowed).',
       }),
     ),
+    allowAuth: Type.Optional(
+      Type.Array(Host, {
+        maxItems: 256,
+        description:
+          'With an allowlist: token services a registry may name as Bearer realm besides itself, its mirrors and the allowed registries.',
+      }),
+    ),
+    limits: Type.Optional(Limits),
     requestTimeout: Type.Optional(Duration),
     dockerConfig: Type.Optional(
       Type.String({ minLength: 1, description: 'Docker config.json with credentials.' }),

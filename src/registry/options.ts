@@ -12,6 +12,7 @@ import { credentialChain, type CredentialSources } from './credentials/chain.js'
 import { loadDockerConfig } from './credentials/docker-config.js';
 import { Keyring } from './credentials/keyring.js';
 import type { Credential, CredentialProvider } from './credentials/provider.js';
+import type { Limits } from './limits.js';
 import { HOST_PATTERN, RegistryConfigFile } from './options.schema.js';
 import { parseDurationMs } from '../shared/duration.js';
 import { normaliseRegistryHost } from '../shared/docker-hub.js';
@@ -41,6 +42,13 @@ export interface RegistryOptions {
   tagTtlMs?: number;
   /** Redirects followed per request; default 5. */
   maxRedirects?: number;
+  /**
+   * With an allowlist: token services (HOST[:PORT], or `*.suffix`) a registry may name as its Bearer
+   * realm besides the registry itself, its mirrors and the allowed registries.
+   */
+  allowAuth?: string[];
+  /** Budgets per review and per process; unset fields take DEFAULT_LIMITS (limits.ts). */
+  limits?: Partial<Limits>;
   /** The clock for TTLs (tag → digest, bearer tokens); default Date.now. Tests inject one. */
   now?: () => number;
 }
@@ -155,28 +163,33 @@ export async function loadRegistryConfig(file: string): Promise<RegistryOptions>
       : {}),
     ...(doc.tagTtl !== undefined ? { tagTtlMs: parseDuration(doc.tagTtl, `${file}: tagTtl`) } : {}),
     ...(doc.cacheMaxBytes !== undefined ? { cacheMaxBytes: doc.cacheMaxBytes } : {}),
+    ...(doc.allowAuth !== undefined ? { allowAuth: doc.allowAuth.map(normaliseRegistryHost) } : {}),
+    ...(doc.limits !== undefined ? { limits: doc.limits } : {}),
   };
 }
 
 /**
- * Merges `--registry-config FILE`, `--insecure-registry HOST[:PORT]` (repeatable) and
- * `--allow-registry HOST[:PORT]` (repeatable). Flags add to the file: insecure hosts get plain HTTP,
- * allowed hosts join the file's allowlist (giving either turns the allowlist on).
+ * Merges `--registry-config FILE`, `--insecure-registry HOST[:PORT]` (repeatable),
+ * `--allow-registry HOST[:PORT]` (repeatable) and `--allow-auth-host HOST[:PORT]` (repeatable). Flags
+ * add to the file: insecure hosts get plain HTTP, allowed hosts join the file's allowlist (giving
+ * either turns the allowlist on), auth hosts join `allowAuth`.
  */
 export async function registryOptionsFrom(input: {
   configFile?: string | undefined;
   insecure?: readonly string[];
   allow?: readonly string[];
+  allowAuth?: readonly string[];
 }): Promise<RegistryOptions> {
   const base: RegistryOptions =
     input.configFile !== undefined ? await loadRegistryConfig(input.configFile) : {};
-  return mergeRegistryFlags(base, input.insecure ?? [], input.allow ?? []);
+  return mergeRegistryFlags(base, input.insecure ?? [], input.allow ?? [], input.allowAuth ?? []);
 }
 
 export function mergeRegistryFlags(
   base: RegistryOptions,
   insecure: readonly string[],
   allow: readonly string[],
+  allowAuth: readonly string[] = [],
 ): RegistryOptions {
   const registries = { ...(base.registries ?? {}) };
   for (const raw of insecure) {
@@ -190,5 +203,15 @@ export function mergeRegistryFlags(
     base.allow === undefined && allowed.length === 0
       ? undefined
       : [...new Set([...(base.allow ?? []), ...allowed])];
-  return { ...base, registries, ...(merged !== undefined ? { allow: merged } : {}) };
+  const auth = allowAuth.map((a) => checkHost(a, '--allow-auth-host'));
+  const mergedAuth =
+    base.allowAuth === undefined && auth.length === 0
+      ? undefined
+      : [...new Set([...(base.allowAuth ?? []), ...auth])];
+  return {
+    ...base,
+    registries,
+    ...(merged !== undefined ? { allow: merged } : {}),
+    ...(mergedAuth !== undefined ? { allowAuth: mergedAuth } : {}),
+  };
 }

@@ -1,7 +1,11 @@
-/** Redirect following that never leaks the registry's credentials to another origin. */
+/**
+ * Redirect following that never leaks the registry's credentials to another origin and never goes to
+ * a loopback, link-local or unspecified address unless the registry itself is there.
+ */
 import { RegistryError } from '../errors.js';
 import type { Connections } from './connections.js';
-import { discard, header, send, type HttpResponse } from './http.js';
+import { discard, header, type HttpResponse } from './http.js';
+import { assertRedirectAllowed } from './targets.js';
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
@@ -11,6 +15,8 @@ export interface RedirectingRequest {
   headers: Record<string, string>;
   what: string;
   maxRedirects: number;
+  /** Epoch ms when the review's budget ends: how long to queue for a connection slot. */
+  deadline: number | undefined;
 }
 
 /** GET/HEAD following redirects; credentials are only sent to the registry's own origin. */
@@ -28,11 +34,11 @@ export async function followRedirects(
     const target = current;
     // the registry's own TLS settings; another host uses its own entry (if any) or the system roots
     const dispatcher = connections.agent(target.host === url.host ? registry : target.host);
-    const res = await connections.timed(registry, () =>
-      send(
-        { method: req.method, url: target, headers: h, dispatcher, signal, timeoutMs: connections.timeoutMs },
-        what,
-      ),
+    const res = await connections.request(
+      registry,
+      { method: req.method, url: target, headers: h, dispatcher, signal, timeoutMs: connections.timeoutMs },
+      what,
+      req.deadline,
     );
     if (!REDIRECTS.has(res.status)) return res;
     const location = header(res, 'location');
@@ -59,6 +65,7 @@ export async function followRedirects(
         },
       );
     }
+    assertRedirectAllowed(next, url, what);
     if (!sameOrigin) {
       const { authorization: _dropped, ...rest } = h;
       h = rest;

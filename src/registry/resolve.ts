@@ -5,6 +5,7 @@
 import { RegistryError } from '../errors.js';
 import type { ImageReference } from './reference.js';
 import { withDigest } from './reference.js';
+import { DEFAULT_LIMITS, overBudget, type Limits } from './limits.js';
 import { DOCKER_MANIFEST, INDEX_TYPES, MAX_CONFIG_BYTES, OCI_INDEX, OCI_MANIFEST } from './media-types.js';
 import type {
   Descriptor,
@@ -18,6 +19,8 @@ import type {
   ResolvedImage,
 } from './types.js';
 import { isRecord } from '../shared/guards.js';
+
+const IMAGE_MANIFEST_TYPES: readonly string[] = [OCI_MANIFEST, DOCKER_MANIFEST];
 
 export const DEFAULT_PLATFORMS: readonly string[] = ['linux/amd64'];
 
@@ -49,8 +52,10 @@ export function parseManifest(
     throw new RegistryError('UNSUPPORTED_MEDIA_TYPE', `${what}: not a schemaVersion 2 manifest`);
   }
   const declared = typeof json.mediaType === 'string' ? json.mediaType : undefined;
-  if (Array.isArray(json.manifests)) {
-    if (!json.manifests.every(isDescriptor)) {
+  const isIndex = Array.isArray(json.manifests);
+  assertShapeMatchesType(json, isIndex, declared, contentType, what);
+  if (isIndex) {
+    if (!(json.manifests as unknown[]).every(isDescriptor)) {
       throw new RegistryError('UNSUPPORTED_MEDIA_TYPE', `${what}: index has an invalid descriptor`);
     }
     const mediaType =
@@ -67,6 +72,45 @@ export function parseManifest(
     'UNSUPPORTED_MEDIA_TYPE',
     `${what}: neither an image manifest nor an index (media type ${declared ?? contentType ?? 'unknown'})`,
   );
+}
+
+/**
+ * A document must be what its media type says (the CVE-2021-41190 class): an index carries no
+ * `config`/`layers`, an image manifest no `manifests`, and neither its `mediaType` field nor the
+ * Content-Type (when it is a manifest type) may name the other kind.
+ */
+function assertShapeMatchesType(
+  json: Record<string, unknown>,
+  isIndex: boolean,
+  declared: string | undefined,
+  contentType: string | undefined,
+  what: string,
+): void {
+  const mismatch = (why: string): RegistryError =>
+    new RegistryError('MANIFEST_MEDIA_TYPE_MISMATCH', `${what}: ${why}; refusing an ambiguous document`);
+  if (isIndex && (json.layers !== undefined || json.config !== undefined)) {
+    throw mismatch('the document has both `manifests` (an index) and `config`/`layers` (an image manifest)');
+  }
+  const shape = isIndex ? 'an index' : 'an image manifest';
+  for (const [source, type] of [
+    ['its mediaType field', declared],
+    ['the Content-Type', contentType],
+  ] as const) {
+    if (type === undefined) continue;
+    const saysIndex = INDEX_TYPES.includes(type);
+    const saysImage = IMAGE_MANIFEST_TYPES.includes(type);
+    if ((isIndex && saysImage) || (!isIndex && saysIndex)) {
+      throw mismatch(`${source} says ${type} but the content is ${shape}`);
+    }
+  }
+}
+
+/** The platforms of an index for a message: distinct values, at most 10 named. */
+function listPlatforms(entries: readonly Descriptor[]): string {
+  const names = [...new Set(entries.map((d) => formatPlatform(d.platform!).slice(0, 64)))];
+  if (names.length === 0) return 'none';
+  const more = names.length > 10 ? ` and ${names.length - 10} more` : '';
+  return names.slice(0, 10).join(', ') + more;
 }
 
 export function formatPlatform(p: Platform): string {
@@ -116,6 +160,7 @@ class Resolved implements ResolvedImage {
     readonly reference: ImageReference,
     readonly manifest: FetchedManifest,
     private readonly source: Source,
+    private readonly limits: Limits,
   ) {}
 
   get digest(): string {
@@ -140,20 +185,33 @@ class Resolved implements ResolvedImage {
         );
       }
     } else {
-      chosen = [];
+      // every entry a runtime could select for a wanted platform (all linux/amd64 variants), not the first
+      chosen = entries.filter((d) => wanted.some((sel) => matchesPlatform(sel, d.platform!)));
       for (const sel of wanted) {
-        const match = entries.find((d) => d.platform !== undefined && matchesPlatform(sel, d.platform));
-        if (match === undefined) {
-          const have = entries.map((d) => formatPlatform(d.platform!)).join(', ') || 'none';
-          throw new RegistryError(
-            'PLATFORM_NOT_FOUND',
-            `${this.reference.original}: platform ${sel} is not in the index (has ${have})`,
-          );
-        }
-        if (!chosen.includes(match)) chosen.push(match);
+        if (chosen.some((d) => matchesPlatform(sel, d.platform!))) continue;
+        throw new RegistryError(
+          'PLATFORM_NOT_FOUND',
+          `${this.reference.original}: platform ${sel} is not in the index (has ${listPlatforms(entries)})`,
+        );
       }
     }
-    return Promise.all(chosen.map((d) => this.#image(d.digest, d, signal)));
+    const max = this.limits.maxPlatformsPerImage;
+    if (chosen.length > max) {
+      throw overBudget(
+        'BUDGET_PLATFORMS',
+        `${this.reference.original}: ${chosen.length} platform manifests to check for ${wanted.join(', ')}, ` +
+          `more than the ${max} imagegate checks per image (maxPlatformsPerImage)`,
+      );
+    }
+    // the first failure decides; the siblings still queued for a connection are called off
+    const siblings = new AbortController();
+    const shared = AbortSignal.any([signal, siblings.signal]);
+    try {
+      return await Promise.all(chosen.map((d) => this.#image(d.digest, d, shared)));
+    } catch (err) {
+      siblings.abort(err);
+      throw err;
+    }
   }
 
   #image(digest: string, descriptor: Descriptor | undefined, signal: AbortSignal): Promise<PlatformImage> {
@@ -198,6 +256,7 @@ export function toResolvedImage(
   reference: ImageReference,
   manifest: FetchedManifest,
   source: Source,
+  limits: Limits = DEFAULT_LIMITS,
 ): ResolvedImage {
-  return new Resolved(reference, manifest, source);
+  return new Resolved(reference, manifest, source, limits);
 }

@@ -7,7 +7,7 @@ import { RegistryError, type RegistryErrorCode } from '../errors.js';
 import { Authorizer } from './authorizer.js';
 import { Connections, type RegistryHooks } from './connections.js';
 import type { Credential, CredentialProvider, PullIdentity } from './credentials/provider.js';
-import { describeErrorBody, discard, type HttpResponse } from './http.js';
+import { describeErrorBody, discard, type ByteBudget, type HttpResponse } from './http.js';
 import type { RegistryOptions } from './options.js';
 import { waitOutRateLimit } from './rate-limit.js';
 import { followRedirects } from './redirects.js';
@@ -23,6 +23,8 @@ export interface RequestContext {
   identity: PullIdentity | undefined;
   /** Epoch ms when the review's budget ends, if known. */
   deadline: number | undefined;
+  /** The review's share of the process-wide budget of buffered response bytes. */
+  bytes?: ByteBudget;
 }
 
 export type Target = Pick<ImageReference, 'registry' | 'repository'>;
@@ -50,12 +52,16 @@ export class Transport {
 
   constructor(options: RegistryOptions, hooks: RegistryHooks) {
     this.#connections = new Connections(options, hooks);
-    this.#authorizer = new Authorizer(this.#connections, options.now);
+    this.#authorizer = new Authorizer(this.#connections, options, options.now);
     this.#maxRedirects = options.maxRedirects ?? 5;
   }
 
   close(): Promise<void> {
     return this.#connections.close();
+  }
+
+  get connections(): Connections {
+    return this.#connections;
   }
 
   /** One API call with mirrors, auth (challenge → token/basic, one retry) and one 429 retry. */
@@ -99,7 +105,8 @@ export class Transport {
     const url = new URL(opts.path, this.#connections.baseUrl(endpoint));
     const headers: Record<string, string> = { 'user-agent': 'imagegate' };
     if (opts.accept !== undefined) headers.accept = opts.accept;
-    let authorization = await this.#authorizer.known(endpoint, scope, cred, signal);
+    const deadline = ctx.deadline;
+    let authorization = await this.#authorizer.known(endpoint, scope, cred, deadline, signal);
     let authRetried = false;
     let rateRetried = false;
     for (;;) {
@@ -107,11 +114,19 @@ export class Transport {
       const res = await followRedirects(
         this.#connections,
         endpoint,
-        { method: opts.method, url, headers: h, what: opts.what, maxRedirects: this.#maxRedirects },
+        { method: opts.method, url, headers: h, what: opts.what, maxRedirects: this.#maxRedirects, deadline },
         signal,
       );
       if (res.status === 401 && !authRetried) {
-        authorization = await this.#authorizer.answer(res, endpoint, scope, cred, opts.what, signal);
+        authorization = await this.#authorizer.answer(
+          res,
+          endpoint,
+          scope,
+          cred,
+          opts.what,
+          deadline,
+          signal,
+        );
         authRetried = true;
         continue;
       }

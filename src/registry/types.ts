@@ -2,6 +2,7 @@
  * The registry contract that checks and the review orchestration rely on. The implementation lives
  * beside this file (client.ts, resolve.ts); checks only see these types.
  */
+import type { Limits } from './limits.js';
 import type { ImageReference } from './reference.js';
 
 export interface Platform {
@@ -85,6 +86,13 @@ export interface ResolvedImage {
 
 /** Per-request registry access: shares one deadline and the pod's pull credentials. */
 export interface RegistryAccess {
+  /** The budgets this access enforces (limits.ts); checks read the ones they apply themselves. */
+  readonly limits?: Readonly<Limits>;
+  /**
+   * Ends the review's claim on the process byte budget (call when the review is answered); without
+   * it the claim ends one second past the review's deadline.
+   */
+  release?(): void;
   resolve(reference: ImageReference, signal: AbortSignal): Promise<ResolvedImage>;
   getManifest(repository: ImageReference, tagOrDigest: string, signal: AbortSignal): Promise<FetchedManifest>;
   getBlob(

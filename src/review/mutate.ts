@@ -71,6 +71,7 @@ export async function pinDigests(facts: RequestFacts, context: ReviewContext): P
       }
     }),
   );
+  registry?.release?.(); // resolved: this review's registry bytes no longer count against the budget
   patch.sort((a, b) => a.path.localeCompare(b.path));
   return toReviewResult(facts, toPatchResponse(facts.uid, patch, warnings), {
     wouldDeny: false,

@@ -49,6 +49,7 @@ export async function validateRequest(facts: RequestFacts, context: ReviewContex
     ...(registry !== undefined ? { registry } : {}),
     ...(engine.onCheck !== undefined ? { onCheck: engine.onCheck } : {}),
   });
+  registry?.release?.(); // answered: this review's registry bytes no longer count against the budget
   return toReviewResult(
     facts,
     toAdmissionResponse(facts.uid, verdict, facts.subject),

@@ -42,8 +42,32 @@ function base64(value: string, what: string): string {
   return v;
 }
 
-function splitPem(text: string): string[] {
-  return text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+const PEM_BEGIN = '-----BEGIN CERTIFICATE-----';
+const PEM_END = '-----END CERTIFICATE-----';
+/** A certificate or chain annotation longer than this is malformed (a real chain is a few KiB). */
+export const MAX_PEM_CHARS = 64 * 1024;
+/** Certificates read from one chain annotation (Fulcio chains have two). */
+export const MAX_CHAIN_CERTIFICATES = 8;
+
+/**
+ * The PEM certificate blocks of `text`, in one linear scan (a lazy `BEGIN[\s\S]*?END` regexp is
+ * quadratic on a header repeated thousands of times without an END).
+ */
+export function splitPem(text: string, what: string): string[] {
+  if (text.length > MAX_PEM_CHARS) throw new Error(`${what} is longer than ${MAX_PEM_CHARS} characters`);
+  const out: string[] = [];
+  let from = 0;
+  for (;;) {
+    const begin = text.indexOf(PEM_BEGIN, from);
+    if (begin < 0) return out;
+    const end = text.indexOf(PEM_END, begin + PEM_BEGIN.length);
+    if (end < 0) return out;
+    if (out.length === MAX_CHAIN_CERTIFICATES) {
+      throw new Error(`${what} holds more than ${MAX_CHAIN_CERTIFICATES} certificates`);
+    }
+    from = end + PEM_END.length;
+    out.push(text.slice(begin, from));
+  }
 }
 
 interface RekorBundleAnnotation {
@@ -100,7 +124,10 @@ function verificationMaterial(annotations: Record<string, string>): object {
   const chain = annotations[ANNOTATION_CHAIN];
   let content: object;
   if (cert !== undefined && cert.trim().length > 0) {
-    const pems = [...splitPem(cert).slice(0, 1), ...splitPem(chain ?? '')];
+    const pems = [
+      ...splitPem(cert, ANNOTATION_CERTIFICATE).slice(0, 1),
+      ...splitPem(chain ?? '', ANNOTATION_CHAIN),
+    ];
     if (pems.length === 0) throw new Error(`${ANNOTATION_CERTIFICATE} holds no PEM certificate`);
     content = {
       x509CertificateChain: {
@@ -113,6 +140,14 @@ function verificationMaterial(annotations: Record<string, string>): object {
   }
   const bundleAnnotation = annotations[ANNOTATION_BUNDLE];
   const rfc3161 = annotations[ANNOTATION_RFC3161];
+  for (const [name, value] of [
+    [ANNOTATION_BUNDLE, bundleAnnotation],
+    [ANNOTATION_RFC3161, rfc3161],
+  ] as const) {
+    // length before parsing: a Rekor bundle or RFC 3161 timestamp is a few KiB
+    if (value !== undefined && value.length > MAX_PEM_CHARS)
+      throw new Error(`${name} is longer than ${MAX_PEM_CHARS} characters`);
+  }
   return {
     ...content,
     tlogEntries: bundleAnnotation !== undefined ? [toTlogEntry(bundleAnnotation)] : [],

@@ -7,6 +7,7 @@
 import { bundleFromJSON, type Bundle } from '@sigstore/bundle';
 import { RegistryError, errorMessage } from '../../errors.js';
 import type { ImageReference } from '../../registry/reference.js';
+import { DEFAULT_LIMITS } from '../../registry/limits.js';
 import type { RegistryAccess } from '../../registry/types.js';
 import { MAX_PAYLOAD_BYTES, toBundle } from './cosign-legacy.js';
 
@@ -14,8 +15,23 @@ export const BUNDLE_ARTIFACT_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+js
 const BUNDLE_MEDIA_TYPE =
   /^application\/vnd\.dev\.sigstore\.bundle(\.v0\.[1-3]\+json|\+json;version=0\.[1-3])$/;
 
-/** Bounds the work one digest can cause (a registry may list thousands of referrers). */
-export const MAX_CANDIDATES = 32;
+/**
+ * Bounds the work one digest can cause (a registry may list thousands of referrers): more signature
+ * layers in one legacy tag, or more bundle referrers, than this denies the image with
+ * BUDGET_SIGNATURES. The registry configuration may set another value (limits.maxSignaturesPerImage).
+ */
+export const MAX_CANDIDATES = DEFAULT_LIMITS.maxSignaturesPerImage;
+
+function assertWithinBudget(registry: RegistryAccess, count: number, what: string): void {
+  const max = registry.limits?.maxSignaturesPerImage ?? MAX_CANDIDATES;
+  if (count > max) {
+    throw new RegistryError(
+      'BUDGET_SIGNATURES',
+      `${what}: ${count} signature candidates, more than the ${max} imagegate verifies per image ` +
+        `(maxSignaturesPerImage)`,
+    );
+  }
+}
 
 export type Candidate =
   | {
@@ -72,8 +88,9 @@ async function fetchLegacy(
   }
   if (manifest.kind !== 'image')
     return [{ ok: false, source: `tag ${tag}`, reason: 'is an index, not a signature manifest' }];
+  assertWithinBudget(registry, manifest.json.layers.length, `tag ${tag}`);
   const out: Candidate[] = [];
-  for (const [i, layer] of manifest.json.layers.slice(0, MAX_CANDIDATES).entries()) {
+  for (const [i, layer] of manifest.json.layers.entries()) {
     const source = `tag ${tag} layer ${i + 1}`;
     if (layer.size > maxBytes) {
       out.push(tooLarge(source, layer.size, maxBytes));
@@ -94,7 +111,7 @@ async function fetchLegacy(
         ...(converted.artifact !== undefined ? { artifact: converted.artifact } : {}),
       });
     } catch (err) {
-      if (err instanceof RegistryError && err.indeterminate) throw err;
+      if (err instanceof RegistryError && (err.indeterminate || err.code.startsWith('BUDGET_'))) throw err;
       out.push({ ok: false, source, reason: errorMessage(err) });
     }
   }
@@ -113,10 +130,10 @@ async function fetchReferrers(
   signal: AbortSignal,
 ): Promise<Candidate[]> {
   const descriptors = await registry.getReferrers(ref, digest, BUNDLE_ARTIFACT_TYPE, signal);
+  const bundles = descriptors.filter((x) => BUNDLE_MEDIA_TYPE.test(x.artifactType ?? ''));
+  assertWithinBudget(registry, bundles.length, `referrers of ${digest}`);
   const out: Candidate[] = [];
-  for (const d of descriptors
-    .filter((x) => BUNDLE_MEDIA_TYPE.test(x.artifactType ?? ''))
-    .slice(0, MAX_CANDIDATES)) {
+  for (const d of bundles) {
     const source = `referrer ${d.digest}`;
     try {
       const manifest = await registry.getManifest(ref, d.digest, signal);
@@ -132,7 +149,7 @@ async function fetchReferrers(
       const bundle = bundleFromJSON(JSON.parse(Buffer.from(blob).toString('utf8')));
       out.push({ ok: true, source, format: 'sigstore-bundle', subjectDigest: digest, bundle });
     } catch (err) {
-      if (err instanceof RegistryError && err.indeterminate) throw err;
+      if (err instanceof RegistryError && (err.indeterminate || err.code.startsWith('BUDGET_'))) throw err;
       out.push({ ok: false, source, reason: errorMessage(err) });
     }
   }
@@ -155,5 +172,7 @@ export async function fetchCandidates(
     options.attestations ? fetchLegacy(registry, ref, digest, 'att', max, signal) : Promise.resolve([]),
     fetchReferrers(registry, ref, digest, max, signal),
   ]);
-  return [...sig, ...att, ...referrers];
+  const all = [...sig, ...att, ...referrers];
+  assertWithinBudget(registry, all.length, `signatures of ${digest}`);
+  return all;
 }

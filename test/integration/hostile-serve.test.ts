@@ -1,0 +1,285 @@
+/**
+ * `imagegate serve` as a process, with the chart's heap setting and default budgets, under reviews of
+ * images on a hostile registry (test/helpers/hostile-registry.ts): 10,000 platforms, 150 × 4 MiB
+ * platform manifests, 30 × 4 MiB variants of one platform, a build step of millions of spaces, a PEM
+ * header repeated a hundred thousand times, a stalled and a dripping registry. While they run,
+ * /healthz and a review that needs no registry are answered before any hostile review; every hostile
+ * review is answered (budgets deny even under onError: allow); peak RSS stays under the chart's
+ * memory limit; no more sockets than the per-registry cap reach the registry.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent, request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { DEFAULT_LIMITS } from '../../src/registry/limits.js';
+import { ROOT } from '../helpers/cli.js';
+import {
+  drip,
+  OCI_MANIFEST,
+  pushImage,
+  pushIndex,
+  stall,
+  startHostileRegistry,
+  type HostileRegistry,
+} from '../helpers/hostile-registry.js';
+import { freePort } from '../helpers/registry.js';
+
+const MiB = 1024 * 1024;
+/** The chart's webhook.timeoutSeconds default. */
+const TIMEOUT_S = 10;
+
+interface ChartValues {
+  resources: { limits: { memory: string } };
+  nodeHeapMiB: number;
+}
+
+function mebibytes(quantity: string): number {
+  const m = /^(\d+)(Mi|Gi)$/.exec(quantity);
+  if (m === null) throw new Error(`unexpected memory quantity ${quantity}`);
+  return Number(m[1]) * (m[2] === 'Gi' ? 1024 : 1);
+}
+
+function podReview(uid: string, images: string[]): string {
+  return JSON.stringify({
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid,
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      resource: { group: '', version: 'v1', resource: 'pods' },
+      namespace: 'team',
+      operation: 'CREATE',
+      userInfo: { username: 'mallory' },
+      object: {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: uid, namespace: 'team' },
+        spec: { containers: images.map((image, i) => ({ name: `c${i}`, image })) },
+      },
+    },
+  });
+}
+
+interface Answer {
+  uid: string;
+  allowed: boolean;
+  message: string;
+  /** Order in which answers arrived. */
+  seq: number;
+}
+
+describe('imagegate serve under hostile registries (a real process, chart memory settings)', () => {
+  let reg: HostileRegistry;
+  /** More attacker registries: their reviews do not queue behind the first one's connections. */
+  let reg2: HostileRegistry;
+  let reg3: HostileRegistry;
+  let child: ChildProcess;
+  let dataDir: string;
+  let port: number;
+  let agent: Agent;
+  let stdout = '';
+  /** uid → latencyMs of each audit record, read line by line (a record may be large). */
+  const latency = new Map<string, number>();
+  let partial = '';
+  let values: ChartValues;
+  let seq = 0;
+
+  const send = async (uid: string, images: string[], timeout: string): Promise<Answer> => {
+    const res = await request(`https://localhost:${port}/validate?timeout=${timeout}`, {
+      method: 'POST',
+      dispatcher: agent,
+      headers: { 'content-type': 'application/json' },
+      body: podReview(uid, images),
+    });
+    const body = (await res.body.json()) as {
+      response: { uid: string; allowed: boolean; status?: { message?: string } };
+    };
+    return {
+      uid: body.response.uid,
+      allowed: body.response.allowed,
+      message: body.response.status?.message ?? '',
+      seq: ++seq,
+    };
+  };
+
+  const img = (path: string): string => `${(path.startsWith('text/') ? reg2 : reg).host}/${path}`;
+
+  beforeAll(async () => {
+    values = parseYaml(await readFile(join(ROOT, 'charts/imagegate/values.yaml'), 'utf8')) as ChartValues;
+    reg = await startHostileRegistry();
+    reg2 = await startHostileRegistry();
+    reg3 = await startHostileRegistry();
+    pushIndex(reg, 'budget/wide', '1', 10_000);
+    pushIndex(reg, 'budget/fat', '1', 150, { entryBytes: 4 * MiB });
+    // within the platform budget, over a review's byte share (32 MiB): the same 10 entries in 3 indexes
+    for (let r = 0; r < 3; r++) {
+      pushIndex(reg, `budget/variants${r}`, '1', 10, {
+        entryBytes: 4 * MiB - 4096,
+        keep: true,
+        platform: (i) => ({ os: 'linux', architecture: 'amd64', variant: `v${i}` }),
+      });
+    }
+    pushImage(reg2, 'text/history', '1', { createdBy: `RUN ${' '.repeat(4 * MiB)}x` });
+    const signed = pushImage(reg2, 'text/pem', '1');
+    const payload = reg2.blob('{"critical":{}}', 'application/vnd.dev.cosign.simplesigning.v1+json');
+    reg2.manifest(
+      'text/pem',
+      {
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        config: reg2.blob('{}', 'application/vnd.oci.image.config.v1+json'),
+        layers: [
+          {
+            ...payload,
+            annotations: {
+              'dev.cosignproject.cosign/signature': 'MEUCIQ==',
+              'dev.sigstore.cosign/certificate': '-----BEGIN CERTIFICATE-----\n'.repeat(100_000),
+            },
+          },
+        ],
+      },
+      { tag: `${signed.digest.replace(':', '-')}.sig` },
+    );
+    for (let i = 0; i < 2000; i++) pushImage(reg3, `many/app${i}`, '1');
+    pushImage(reg, 'slow/stall', '1');
+    pushImage(reg, 'slow/drip', '1');
+    reg.route(/^GET \/v2\/slow\/stall\/manifests\//, stall);
+    reg.route(/^GET \/v2\/slow\/drip\/manifests\//, drip(500));
+
+    const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const key = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    dataDir = await mkdtemp(join(tmpdir(), 'imagegate-hostile-'));
+    const policy = (name: string, glob: string, onError: string, spec: object): object => ({
+      apiVersion: 'imagegate.dev/v1alpha1',
+      kind: 'ImagePolicy',
+      metadata: { name },
+      spec: { mode: 'enforce', onError, images: [{ glob }], ...spec },
+    });
+    const docs = [
+      // budgets must deny although this policy lets indeterminate checks through
+      policy('budgets', `${reg.host}/budget/**`, 'allow', {
+        platforms: ['all'],
+        size: { maxCompressed: '1Gi' },
+      }),
+      policy('history', `${reg2.host}/text/history`, 'allow', { size: { maxCompressed: '1Ki' } }),
+      policy('pem', `${reg2.host}/text/pem`, 'allow', {
+        signature: { authorities: [{ name: 'k', key: { pem: key } }], transparencyLog: 'optional' },
+      }),
+      policy('slow', `${reg.host}/slow/**`, 'deny', { size: { maxCompressed: '1Gi' } }),
+      policy('many', `${reg3.host}/many/**`, 'allow', { size: { maxCompressed: '1Gi' } }),
+    ];
+    await writeFile(join(dataDir, 'policies.yaml'), docs.map((d) => JSON.stringify(d)).join('\n---\n'));
+    port = await freePort();
+    child = spawn(
+      process.execPath,
+      [
+        `--max-old-space-size=${values.nodeHeapMiB}`,
+        '--import',
+        'tsx',
+        join(ROOT, 'src/cli/main.ts'),
+        'serve',
+        '--listen',
+        `127.0.0.1:${port}`,
+        '--policy',
+        join(dataDir, 'policies.yaml'),
+        '--insecure-registry',
+        reg.host,
+        '--insecure-registry',
+        reg2.host,
+        '--insecure-registry',
+        reg3.host,
+        '--unmatched',
+        'allow',
+      ],
+      { cwd: ROOT, env: { ...process.env, IMAGEGATE_DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    child.stdout?.on('data', (d: Buffer) => {
+      const lines = (partial + d.toString()).split('\n');
+      partial = lines.pop() ?? '';
+      for (const l of lines) {
+        if (l.includes('"logger":"audit"')) {
+          const r = JSON.parse(l) as { uid: string; latencyMs: number };
+          latency.set(r.uid, r.latencyMs);
+        } else stdout = (stdout + l + '\n').slice(-100_000);
+      }
+    });
+    child.stderr?.on('data', (d: Buffer) => (stdout = (stdout + d.toString()).slice(-200_000)));
+    const deadline = Date.now() + 60_000;
+    while (!stdout.includes('imagegate is serving')) {
+      if (child.exitCode !== null || Date.now() > deadline)
+        throw new Error(`serve did not start:\n${stdout}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    agent = new Agent({ connect: { ca: await readFile(join(dataDir, 'imagegate-dev-ca.crt'), 'utf8') } });
+  }, 120_000);
+
+  afterAll(async () => {
+    if (child !== undefined && child.exitCode === null) child.kill('SIGKILL');
+    await agent?.close();
+    await reg?.stop();
+    await reg2?.stop();
+    await reg3?.stop();
+    if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('answers every hostile review (budgets deny), /healthz and an unrelated review first, within the memory limit and the socket cap', async () => {
+    const hostile: Array<[string, string[], RegExp]> = [
+      ['wide', [img('budget/wide:1')], /BUDGET_PLATFORMS/],
+      ['fat', [img('budget/fat:1')], /BUDGET_PLATFORMS/],
+      ...[0, 1, 2].map((r): [string, string[], RegExp] => [
+        `variants${r}`,
+        [img(`budget/variants${r}:1`)],
+        /BUDGET_BYTES_IN_FLIGHT/,
+      ]),
+      ['history', [img('text/history:1')], /SIZE_EXCEEDED/],
+      ['pem', [img('text/pem:1')], /text\/pem/],
+      ['stall', [img('slow/stall:1')], /TIMEOUT/],
+      ['drip', [img('slow/drip:1')], /TIMEOUT/],
+      // one pod naming 2,000 distinct images: 64 are looked up, the rest denied without a request
+      ['many', Array.from({ length: 2000 }, (_, i) => `${reg3.host}/many/app${i}:1`), /BUDGET_IMAGES/],
+    ];
+    const timeout = `${TIMEOUT_S}s`;
+    const pending = hostile.map(([uid, images]) => send(uid, images, timeout));
+    // while they run: the liveness probe and a review that needs no registry
+    const health = request(`https://localhost:${port}/healthz`, { dispatcher: agent }).then(async (r) => {
+      await r.body.text();
+      return { status: r.statusCode, seq: ++seq };
+    });
+    const unrelated = send('unrelated', ['quay.io/someone/else:1'], timeout);
+    const answers = await Promise.all(pending);
+    const h = await health;
+    const u = await unrelated;
+
+    expect(h.status).toBe(200);
+    expect(u.allowed).toBe(true);
+    // the stalled and dripping registries hold their reviews until the deadline: both answers come first
+    const slowest = Math.min(
+      ...answers.filter((a) => a.uid === 'stall' || a.uid === 'drip').map((a) => a.seq),
+    );
+    expect(h.seq).toBeLessThan(slowest);
+    expect(u.seq).toBeLessThan(slowest);
+    // the server's own clock (its audit records): answered before the API server gives up on it
+    await new Promise((r) => setTimeout(r, 200)); // the last record may still be in the pipe
+    for (const [i, [uid, , code]] of hostile.entries()) {
+      const a = answers[i]!;
+      expect(a.uid).toBe(uid);
+      expect(a.allowed, `${uid}: ${a.message}`).toBe(false);
+      expect(a.message.slice(0, 600), uid).toMatch(code);
+      expect(latency.get(uid), uid).toBeLessThan(TIMEOUT_S * 1000);
+    }
+
+    const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
+    const hwmKiB = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1]);
+    console.log(JSON.stringify({ hwmMiB: hwmKiB / 1024, peak: reg.sockets.peak, total: reg.sockets.total }));
+    expect(hwmKiB / 1024).toBeLessThan(mebibytes(values.resources.limits.memory));
+    expect(reg.sockets.peak).toBeLessThanOrEqual(DEFAULT_LIMITS.maxConnectionsPerRegistry);
+    expect(reg2.sockets.peak).toBeLessThanOrEqual(DEFAULT_LIMITS.maxConnectionsPerRegistry);
+    expect(reg3.sockets.peak).toBeLessThanOrEqual(DEFAULT_LIMITS.maxConnectionsPerRegistry);
+    const lookups = reg3.log.filter((l) => /^GET \/v2\/many\/app\d+\/manifests\/1$/.test(l)).length;
+    expect(lookups).toBe(DEFAULT_LIMITS.maxImagesPerReview);
+  }, 120_000);
+});
