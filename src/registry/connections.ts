@@ -105,13 +105,17 @@ export class Connections {
     deadline: number | undefined,
   ): Promise<HttpResponse> {
     const wait = queueSignal(req.signal, deadline);
-    // per host first, so that one slow registry holds at most its own share of the total
+    // per host first, so that one slow registry holds at most its own share of the total. Its own
+    // slots all busy means that registry is too slow for the review: like a timeout, onError decides
+    // (its images are the only ones waiting). The total cap below is shared by every registry, so
+    // running out of it fails closed: stalling registries must not time out other registries' images.
     const host = this.#hostSlots(req.url.host);
     await host.acquire(1, wait, () =>
       overBudget(
         'BUDGET_CONNECTIONS',
         `${what}: all ${this.limits.maxConnectionsPerRegistry} connections to ${req.url.host} ` +
           `(maxConnectionsPerRegistry) stayed busy until the deadline`,
+        { indeterminate: true },
       ),
     );
     try {
