@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { helmTemplate } from '../helpers/helm.js';
+import { FULL, defaults, container, args } from '../helpers/chart-render.js';
+
+describe('charts/imagegate: the Deployment', () => {
+  describe('the Deployment', () => {
+    const spec = defaults.one('Deployment').spec;
+    const pod = spec.template.spec;
+
+    it('runs 2 replicas spread over nodes and zones, protected by a PodDisruptionBudget', () => {
+      expect(spec.replicas).toBe(2);
+      expect(spec.strategy.rollingUpdate).toEqual({ maxUnavailable: 0, maxSurge: 1 });
+      expect(
+        pod.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm
+          .topologyKey,
+      ).toBe('kubernetes.io/hostname');
+      expect(pod.topologySpreadConstraints[0]).toMatchObject({
+        topologyKey: 'topology.kubernetes.io/zone',
+        maxSkew: 1,
+      });
+      expect(defaults.one('PodDisruptionBudget').spec).toEqual({ minAvailable: 1, selector: spec.selector });
+      expect(helmTemplate(['--set', 'replicaCount=1']).all('PodDisruptionBudget')).toEqual([]);
+    });
+
+    it('has the restricted security context', () => {
+      expect(pod.securityContext).toMatchObject({
+        runAsNonRoot: true,
+        seccompProfile: { type: 'RuntimeDefault' },
+      });
+      expect(pod.securityContext.runAsUser).toBeGreaterThan(0);
+      expect(container(defaults).securityContext).toEqual({
+        runAsNonRoot: true,
+        readOnlyRootFilesystem: true,
+        allowPrivilegeEscalation: false,
+        privileged: false,
+        capabilities: { drop: ['ALL'] },
+        seccompProfile: { type: 'RuntimeDefault' },
+      });
+    });
+
+    it('probes /healthz and /readyz over HTTPS on the webhook port', () => {
+      const c = container(defaults);
+      expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'https', scheme: 'HTTPS' });
+      expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'https', scheme: 'HTTPS' });
+      expect(c.startupProbe.httpGet).toEqual({ path: '/healthz', port: 'https', scheme: 'HTTPS' });
+    });
+
+    it('writes caches to an emptyDir named by IMAGEGATE_CACHE_DIR and /tmp to memory', () => {
+      const c = container(defaults);
+      expect(c.env).toContainEqual({ name: 'IMAGEGATE_CACHE_DIR', value: '/var/cache/imagegate' });
+      expect(c.volumeMounts).toContainEqual({ name: 'cache', mountPath: '/var/cache/imagegate' });
+      expect(c.volumeMounts).toContainEqual({ name: 'tmp', mountPath: '/tmp' });
+      expect(pod.volumes).toContainEqual({ name: 'cache', emptyDir: { sizeLimit: '256Mi' } });
+    });
+
+    it('lets unmatched follow mode unless it is set: enforce passes no flag (deny where enforced)', () => {
+      const argsOf = (...set: string[]) =>
+        helmTemplate(set.flatMap((s) => ['--set', s])).one('Deployment').spec.template.spec.containers[0]
+          .args as string[];
+      const unmatchedArgs = (a: string[]) =>
+        a.filter((x) => x.startsWith('--unmatched') || x.startsWith('--mode'));
+      expect(unmatchedArgs(argsOf('mode=enforce'))).toEqual([]);
+      expect(unmatchedArgs(argsOf('mode=enforce', 'unmatched=allow'))).toEqual(['--unmatched=allow']);
+      expect(unmatchedArgs(argsOf('mode=audit', 'unmatched=deny'))).toEqual([
+        '--mode=audit',
+        '--unmatched=deny',
+      ]);
+    });
+
+    it('passes mode, unmatched, log level and the policy watch to serve', () => {
+      expect(args(defaults)).toEqual([
+        'serve',
+        '--listen=0.0.0.0:8443',
+        '--tls-cert=/etc/imagegate/tls/tls.crt',
+        '--tls-key=/etc/imagegate/tls/tls.key',
+        '--mode=audit',
+        '--unmatched=audit',
+        '--log-level=info',
+        '--watch-policies',
+        '--background-audit=1h',
+        '--reports=policyreports',
+        '--events',
+      ]);
+      expect(pod.priorityClassName).toBeUndefined();
+      expect(
+        helmTemplate(['--set', 'priorityClassName=system-cluster-critical']).one('Deployment').spec.template
+          .spec.priorityClassName,
+      ).toBe('system-cluster-critical');
+    });
+
+    it('passes --mode only for audit (enforce lets each policy decide) and --pull-secrets when enabled', () => {
+      const r = helmTemplate(['--set', 'mode=enforce,registry.pullSecrets.enabled=true']);
+      expect(args(r).some((a) => a.startsWith('--mode'))).toBe(false);
+      expect(args(r)).toContain('--pull-secrets');
+      expect(args(defaults)).not.toContain('--pull-secrets');
+    });
+
+    it('passes registry options, trusted roots and the client CA as flags over mounted files', () => {
+      const r = helmTemplate([
+        ...FULL,
+        '--set',
+        'registry.insecure={127.0.0.1:5000},registry.allow={ghcr.io,cgr.dev}',
+      ]);
+      expect(args(r)).toEqual(
+        expect.arrayContaining([
+          '--registry-config=/etc/imagegate/registry/registries.yaml',
+          '--insecure-registry=127.0.0.1:5000',
+          '--allow-registry=ghcr.io',
+          '--allow-registry=cgr.dev',
+          '--trusted-root=private=/etc/imagegate/trusted-roots/private.json',
+          '--client-ca=/etc/imagegate/client-ca/ca.crt',
+        ]),
+      );
+      expect(parse(r.one('Secret', 'ig-imagegate-registry').stringData['registries.yaml'])).toEqual({
+        requestTimeout: '5s',
+      });
+      expect(r.one('ConfigMap', 'ig-imagegate-trusted-roots').data).toEqual({ 'private.json': '{}\n' });
+      expect(r.one('ConfigMap', 'ig-imagegate-client-ca').data).toEqual({ 'ca.crt': 'PEM\n' });
+    });
+
+    it('uses the image digest when one is given', () => {
+      expect(container(defaults).image).toBe('ghcr.io/imagegate/imagegate:0.1.0');
+      const digest = `sha256:${'a'.repeat(64)}`;
+      expect(container(helmTemplate(['--set', `image.digest=${digest}`])).image).toBe(
+        `ghcr.io/imagegate/imagegate@${digest}`,
+      );
+    });
+  });
+});
