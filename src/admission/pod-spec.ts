@@ -19,6 +19,19 @@ export const POD_SPEC_PATHS: Readonly<Record<string, readonly string[]>> = {
 
 export const SUPPORTED_KINDS = Object.keys(POD_SPEC_PATHS);
 
+/** The API group/version of each supported kind (Events and reports name the object with it). */
+export const KIND_API_VERSIONS: Readonly<Record<string, string>> = {
+  Pod: 'v1',
+  PodTemplate: 'v1',
+  ReplicationController: 'v1',
+  Deployment: 'apps/v1',
+  StatefulSet: 'apps/v1',
+  DaemonSet: 'apps/v1',
+  ReplicaSet: 'apps/v1',
+  Job: 'batch/v1',
+  CronJob: 'batch/v1',
+};
+
 const CONTAINER_FIELDS = ['initContainers', 'containers', 'ephemeralContainers'] as const;
 /** `volumes`: image volumes (`volumes[].image.reference`, Kubernetes 1.31+) run registry content too. */
 export type ContainerField = (typeof CONTAINER_FIELDS)[number] | 'volumes';

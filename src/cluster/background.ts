@@ -8,7 +8,7 @@
 import type { Engine } from '../engine.js';
 import { errorMessage } from '../errors.js';
 import type { EventRecorder } from '../kube/events.js';
-import { VIOLATION_REASON } from '../kube/events.js';
+import { eventTarget, VIOLATION_REASON } from '../kube/events.js';
 import type { Lease } from '../kube/lease.js';
 import type { ClusterLister } from '../kube/list.js';
 import type { ReportObject, ReportWriter } from '../kube/reports.js';
@@ -75,13 +75,7 @@ export function startBackgroundAudit(options: BackgroundAuditOptions): Backgroun
           .filter((c) => c.image.admission !== 'allow')
           .map((c) => `${c.name}: ${c.image.reasons[0] ?? c.image.outcome}`);
         options.events?.warn(
-          {
-            ...(w.apiVersion !== undefined ? { apiVersion: w.apiVersion } : {}),
-            kind: w.kind,
-            name: w.name,
-            namespace: ns.name,
-            ...(w.uid !== undefined ? { uid: w.uid } : {}),
-          },
+          eventTarget(w, ns.name),
           VIOLATION_REASON,
           `${w.admission === 'deny' ? 'would be denied at admission' : 'would be denied once its policies enforce'}: ${failing.join('; ')}`,
         );

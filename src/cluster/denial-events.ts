@@ -4,21 +4,10 @@
  * queues). Dry runs are skipped, and so are controller-made Pods known only by generateName (their
  * controller already reports FailedCreate with the webhook's message).
  */
+import { KIND_API_VERSIONS } from '../admission/pod-spec.js';
 import type { AuditRecord } from '../audit/record.js';
 import type { AuditWriter } from '../audit/writer.js';
-import { VIOLATION_REASON, type EventRecorder } from '../kube/events.js';
-
-const API_VERSIONS: Record<string, string> = {
-  Pod: 'v1',
-  PodTemplate: 'v1',
-  ReplicationController: 'v1',
-  Deployment: 'apps/v1',
-  StatefulSet: 'apps/v1',
-  DaemonSet: 'apps/v1',
-  ReplicaSet: 'apps/v1',
-  Job: 'batch/v1',
-  CronJob: 'batch/v1',
-};
+import { eventTarget, VIOLATION_REASON, type EventRecorder } from '../kube/events.js';
 
 /** What failed, in one line: image, policy, check and message. */
 export function denialMessage(record: AuditRecord): string {
@@ -43,12 +32,10 @@ export function withDenialEvents(audit: AuditWriter, events: EventRecorder): Aud
       if (record.decision !== 'denied' || record.dryRun || record.namespace === '') return;
       if (record.name === '' || record.name.endsWith('-')) return;
       events.warn(
-        {
-          ...(API_VERSIONS[record.kind] !== undefined ? { apiVersion: API_VERSIONS[record.kind] } : {}),
-          kind: record.kind,
-          name: record.name,
-          namespace: record.namespace,
-        },
+        eventTarget(
+          { apiVersion: KIND_API_VERSIONS[record.kind], kind: record.kind, name: record.name },
+          record.namespace,
+        ),
         VIOLATION_REASON,
         denialMessage(record),
       );

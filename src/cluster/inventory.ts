@@ -6,7 +6,7 @@
  * facts are kept per object, so a listing streams through in bounded memory.
  */
 import type { V1OwnerReference } from '@kubernetes/client-node';
-import { imagesOf, type ContainerImage } from '../admission/pod-spec.js';
+import { imagesOf, KIND_API_VERSIONS, type ContainerImage } from '../admission/pod-spec.js';
 import type { ListedObject } from '../kube/list.js';
 
 export interface WorkloadRef {
@@ -35,17 +35,6 @@ interface Node extends WorkloadRef {
   images: ContainerImage[];
 }
 
-const API_VERSIONS: Record<string, string> = {
-  Pod: 'v1',
-  ReplicationController: 'v1',
-  Deployment: 'apps/v1',
-  StatefulSet: 'apps/v1',
-  DaemonSet: 'apps/v1',
-  ReplicaSet: 'apps/v1',
-  Job: 'batch/v1',
-  CronJob: 'batch/v1',
-};
-
 function controllerOf(refs: V1OwnerReference[] | undefined): V1OwnerReference | undefined {
   return refs?.find((r) => r.controller === true) ?? refs?.[0];
 }
@@ -72,7 +61,7 @@ export class InventoryBuilder {
     // A relist after an expired continue token delivers objects again: the uid keeps one copy.
     this.nodes.set(uid, {
       kind: obj.kind,
-      apiVersion: API_VERSIONS[obj.kind] ?? 'v1',
+      apiVersion: KIND_API_VERSIONS[obj.kind] ?? 'v1',
       namespace: meta.namespace ?? '',
       name: meta.name ?? meta.generateName ?? '',
       uid,

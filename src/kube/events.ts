@@ -27,6 +27,20 @@ export interface EventTarget {
   uid?: string;
 }
 
+/** An Event's object from a reference to it: the fields involvedObject takes, absent ones left out. */
+export function eventTarget(
+  ref: { apiVersion?: string | undefined; kind: string; name: string; uid?: string | undefined },
+  namespace: string,
+): EventTarget {
+  return {
+    ...(ref.apiVersion !== undefined ? { apiVersion: ref.apiVersion } : {}),
+    kind: ref.kind,
+    name: ref.name,
+    namespace,
+    ...(ref.uid !== undefined ? { uid: ref.uid } : {}),
+  };
+}
+
 export interface EventRecorderOptions {
   /** reportingInstance: this replica. */
   instance: string;
@@ -81,13 +95,7 @@ export function createEventRecorder(kubeConfig: KubeConfig, options: EventRecord
       apiVersion: 'v1',
       kind: 'Event',
       metadata: { name, namespace: target.namespace },
-      involvedObject: {
-        ...(target.apiVersion !== undefined ? { apiVersion: target.apiVersion } : {}),
-        kind: target.kind,
-        name: target.name,
-        namespace: target.namespace,
-        ...(target.uid !== undefined ? { uid: target.uid } : {}),
-      },
+      involvedObject: eventTarget(target, target.namespace),
       reason,
       message,
       type: 'Warning',

@@ -6,10 +6,13 @@ import { readFileSync } from 'node:fs';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { KeySecretReader, SecretKeyReference } from '../checks/signature/index.js';
 import { SignatureError, errorMessage } from '../errors.js';
-import { TtlCache } from '../shared/cache.js';
+import { cachedReads } from './cached-read.js';
 import { withTimeout } from './with-timeout.js';
 
 const TTL_MS = 60_000;
+/** One Secret read; past it the key is unavailable and the signature check indeterminate. */
+const SECRET_READ_TIMEOUT_MS = 3000;
+const MAX_SECRETS = 1000;
 const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
 /** The namespace imagegate runs in: POD_NAMESPACE, the service account file, else "imagegate". */
@@ -22,27 +25,20 @@ export function ownNamespace(env: NodeJS.ProcessEnv = process.env): string {
   }
 }
 
-export function createKeySecretReader(
-  kubeConfig: KubeConfig,
-  defaultNamespace: string,
-  timeoutMs = 3000,
-): KeySecretReader {
+export function createKeySecretReader(kubeConfig: KubeConfig, defaultNamespace: string): KeySecretReader {
   const api = kubeConfig.makeApiClient(CoreV1Api);
-  const cache = new TtlCache<Promise<Record<string, string>>>(1000);
+  const readSecret = cachedReads<Record<string, string>>(MAX_SECRETS, TTL_MS);
   return {
     async read(ref: SecretKeyReference, signal: AbortSignal): Promise<string> {
       const namespace = ref.namespace ?? defaultNamespace;
       const id = `${namespace}/${ref.name}`;
-      let data = cache.get(id);
-      if (data === undefined) {
-        data = withTimeout(
+      const data = readSecret(id, () =>
+        withTimeout(
           api.readNamespacedSecret({ name: ref.name, namespace }).then((s) => s.data ?? {}),
-          timeoutMs,
+          SECRET_READ_TIMEOUT_MS,
           signal,
-        );
-        cache.set(id, data, TTL_MS);
-        data.catch(() => cache.delete(id));
-      }
+        ),
+      );
       let values: Record<string, string>;
       try {
         values = await data;

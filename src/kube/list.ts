@@ -44,50 +44,35 @@ interface Page {
 }
 type Lister = (req: PageRequest & { namespace?: string }) => Promise<Page>;
 
+/**
+ * A kind's lister from its client-node API and its two list methods: namespaced when a namespace is
+ * given, else across all namespaces.
+ */
+function either<
+  All extends string,
+  One extends string,
+  Api extends Record<All, (r: PageRequest) => Promise<Page>> &
+    Record<One, (r: PageRequest & { namespace: string }) => Promise<Page>>,
+>(api: Api, all: All, one: One): Lister {
+  return ({ namespace, ...r }) => (namespace === undefined ? api[all](r) : api[one]({ ...r, namespace }));
+}
+
 function listers(kc: KubeConfig): Record<ListedKind, Lister> {
   const core = kc.makeApiClient(CoreV1Api);
   const apps = kc.makeApiClient(AppsV1Api);
   const batch = kc.makeApiClient(BatchV1Api);
-  // Namespaced when a namespace is given, else across all namespaces.
-  const either =
-    (
-      all: (r: PageRequest) => Promise<Page>,
-      one: (r: PageRequest & { namespace: string }) => Promise<Page>,
-    ) =>
-    ({ namespace, ...r }: PageRequest & { namespace?: string }): Promise<Page> =>
-      namespace === undefined ? all(r) : one({ ...r, namespace });
   return {
-    Pod: either(
-      (r) => core.listPodForAllNamespaces(r),
-      (r) => core.listNamespacedPod(r),
-    ),
-    Deployment: either(
-      (r) => apps.listDeploymentForAllNamespaces(r),
-      (r) => apps.listNamespacedDeployment(r),
-    ),
-    StatefulSet: either(
-      (r) => apps.listStatefulSetForAllNamespaces(r),
-      (r) => apps.listNamespacedStatefulSet(r),
-    ),
-    DaemonSet: either(
-      (r) => apps.listDaemonSetForAllNamespaces(r),
-      (r) => apps.listNamespacedDaemonSet(r),
-    ),
-    ReplicaSet: either(
-      (r) => apps.listReplicaSetForAllNamespaces(r),
-      (r) => apps.listNamespacedReplicaSet(r),
-    ),
-    Job: either(
-      (r) => batch.listJobForAllNamespaces(r),
-      (r) => batch.listNamespacedJob(r),
-    ),
-    CronJob: either(
-      (r) => batch.listCronJobForAllNamespaces(r),
-      (r) => batch.listNamespacedCronJob(r),
-    ),
+    Pod: either(core, 'listPodForAllNamespaces', 'listNamespacedPod'),
+    Deployment: either(apps, 'listDeploymentForAllNamespaces', 'listNamespacedDeployment'),
+    StatefulSet: either(apps, 'listStatefulSetForAllNamespaces', 'listNamespacedStatefulSet'),
+    DaemonSet: either(apps, 'listDaemonSetForAllNamespaces', 'listNamespacedDaemonSet'),
+    ReplicaSet: either(apps, 'listReplicaSetForAllNamespaces', 'listNamespacedReplicaSet'),
+    Job: either(batch, 'listJobForAllNamespaces', 'listNamespacedJob'),
+    CronJob: either(batch, 'listCronJobForAllNamespaces', 'listNamespacedCronJob'),
     ReplicationController: either(
-      (r) => core.listReplicationControllerForAllNamespaces(r),
-      (r) => core.listNamespacedReplicationController(r),
+      core,
+      'listReplicationControllerForAllNamespaces',
+      'listNamespacedReplicationController',
     ),
     Namespace: ({ namespace, ...r }) =>
       namespace === undefined

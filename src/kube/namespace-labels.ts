@@ -5,7 +5,7 @@
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors.js';
-import { TtlCache } from '../shared/cache.js';
+import { cachedReads } from './cached-read.js';
 import { withTimeout } from './with-timeout.js';
 
 const TTL_MS = 60_000;
@@ -22,20 +22,18 @@ export function createNamespaceLabels(
   timeoutMs = 2000,
 ): NamespaceLabels {
   const api = kubeConfig.makeApiClient(CoreV1Api);
-  const cache = new TtlCache<Promise<Record<string, string> | undefined>>(MAX_ENTRIES);
-  return (namespace, signal) => {
-    const hit = cache.get(namespace);
-    if (hit !== undefined) return hit;
-    const lookup = withTimeout(api.readNamespace({ name: namespace }), timeoutMs, signal).then(
-      (ns) => ns.metadata?.labels ?? {},
-      (err: unknown) => {
-        // Unknown labels: selectors then apply (fail closed). Do not cache the failure.
-        cache.delete(namespace);
+  const readLabels = cachedReads<Record<string, string> | undefined>(MAX_ENTRIES, TTL_MS);
+  return (namespace, signal) =>
+    readLabels(
+      namespace,
+      () =>
+        withTimeout(api.readNamespace({ name: namespace }), timeoutMs, signal).then(
+          (ns) => ns.metadata?.labels ?? {},
+        ),
+      (err) => {
+        // Unknown labels: selectors then apply (fail closed). The failure is not cached.
         logger.warn({ namespace }, `cannot read namespace labels: ${errorMessage(err)}`);
         return undefined;
       },
     );
-    cache.set(namespace, lookup, TTL_MS);
-    return lookup;
-  };
 }

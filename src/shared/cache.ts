@@ -4,34 +4,42 @@
  * Clocks are injectable so TTL tests never sleep. Callers store only successes.
  */
 
+/**
+ * Least recently used entries go first once their bytes pass `maxBytes`; an entry may also carry a
+ * TTL (`set`'s `ttlMs`, default: never expires) read from the injectable clock.
+ */
 export class ByteLru<V> {
-  #entries = new Map<string, { value: V; bytes: number }>();
+  #entries = new Map<string, { value: V; bytes: number; expires: number }>();
   #bytes = 0;
 
-  constructor(readonly maxBytes: number) {}
+  constructor(
+    readonly maxBytes: number,
+    readonly now: () => number = Date.now,
+  ) {}
 
   get(key: string): V | undefined {
     const entry = this.#entries.get(key);
     if (entry === undefined) return undefined;
-    this.#entries.delete(key);
-    this.#entries.set(key, entry);
+    this.#remove(key);
+    if (entry.expires <= this.now()) return undefined;
+    this.#insert(key, entry);
     return entry.value;
   }
 
-  set(key: string, value: V, bytes: number): void {
-    if (bytes > this.maxBytes / 4) return; // one entry never evicts most of the cache
-    const old = this.#entries.get(key);
-    if (old !== undefined) {
-      this.#bytes -= old.bytes;
-      this.#entries.delete(key);
-    }
-    this.#entries.set(key, { value, bytes });
-    this.#bytes += bytes;
-    for (const [k, e] of this.#entries) {
+  /** Not stored: an entry over a quarter of the budget (one entry never evicts most of the cache). */
+  set(key: string, value: V, bytes: number, ttlMs = Infinity): void {
+    if (ttlMs <= 0 || bytes > this.maxBytes / 4) return;
+    this.#remove(key);
+    this.#insert(key, { value, bytes, expires: this.now() + ttlMs });
+    for (const k of this.#entries.keys()) {
       if (this.#bytes <= this.maxBytes) break;
-      this.#entries.delete(k);
-      this.#bytes -= e.bytes;
+      this.#remove(k);
     }
+  }
+
+  clear(): void {
+    this.#entries.clear();
+    this.#bytes = 0;
   }
 
   get size(): number {
@@ -40,6 +48,18 @@ export class ByteLru<V> {
 
   get bytes(): number {
     return this.#bytes;
+  }
+
+  #insert(key: string, entry: { value: V; bytes: number; expires: number }): void {
+    this.#entries.set(key, entry);
+    this.#bytes += entry.bytes;
+  }
+
+  #remove(key: string): void {
+    const old = this.#entries.get(key);
+    if (old === undefined) return;
+    this.#entries.delete(key);
+    this.#bytes -= old.bytes;
   }
 }
 

@@ -2,9 +2,8 @@
  * End to end, issue 3: the CLI and the HTTPS webhook built by setupEngine (real registry client,
  * real size compiler) against a real registry on loopback. The same image gets the same decision from
  * `imagegate check` and `POST /validate`; `POST /mutate` pins tags to the digest that `/validate` then
- * checks; OCI layouts; the allowlist; a stopped or silent registry.
+ * checks; OCI layouts. The allowlist and a stopped or silent registry: e2e-registry-faults.test.ts.
  */
-import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Setup } from '../../src/cli/setup.js';
 import { podReview } from '../helpers/admission-fixtures.js';
@@ -13,6 +12,7 @@ import { buildEngine, writePolicyFile } from '../helpers/engine.js';
 import { fixturePath, HAVE_FIXTURES } from '../helpers/fixtures.js';
 import { buildImage, pushImage, pushManifest, type BuiltImage } from '../helpers/image-builder.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { sizePolicy } from '../helpers/size-e2e.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 const HEAVY_STEPS = [
@@ -26,24 +26,6 @@ const LIGHT_STEPS = [
   { createdBy: 'ADD alpine-minirootfs.tar.gz / # buildkit', randomBytes: 20_000 },
   { createdBy: 'COPY server.js /app/ # buildkit', randomBytes: 10_000 },
 ];
-
-/** One policy per registry, 256 KiB limit; `onError` as given. */
-function sizePolicy(name: string, glob: string, onError: 'deny' | 'allow'): string {
-  return `---
-apiVersion: imagegate.dev/v1alpha1
-kind: ImagePolicy
-metadata:
-  name: ${name}
-spec:
-  mode: enforce
-  images:
-    - glob: "${glob}"
-  onError: ${onError}
-  size:
-    maxCompressed: 256Ki
-    maxLayers: 10
-`;
-}
 
 /** The heaviest-layers explanation for HEAVY_STEPS, as the size check words it. */
 const HEAVY_EXPLANATION =
@@ -78,29 +60,7 @@ function applyPatch<T>(object: T, ops: PatchOp[]): T {
   return copy as T;
 }
 
-/** A TCP server that counts connections and never answers (a black hole). */
-async function silentServer(): Promise<{ host: string; connections: () => number; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  let connections = 0;
-  const server: Server = createServer((s) => {
-    connections += 1;
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no address');
-  return {
-    host: `127.0.0.1:${address.port}`,
-    connections: () => connections,
-    async close() {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((r) => server.close(() => r()));
-    },
-  };
-}
-
-describe('imagegate end to end: size, pinning and registry faults', () => {
+describe('imagegate end to end: size and pinning', () => {
   let reg: TestRegistry;
   let heavy: BuiltImage;
   let light: BuiltImage;
@@ -308,117 +268,6 @@ describe('imagegate end to end: size, pinning and registry faults', () => {
       expect(run.stdout).toMatch(
         /FAIL size: linux\/amd64: .* over the 1 KiB limit of policy layouts; heaviest: layer 1/,
       );
-    });
-  });
-
-  describe('an image on a registry outside --allow-registry', () => {
-    let other: Awaited<ReturnType<typeof silentServer>>;
-    let file: string;
-
-    beforeAll(async () => {
-      other = await silentServer();
-      file = await writePolicyFile(
-        sizePolicy('strict', `${other.host}/strict/**`, 'deny') +
-          sizePolicy('lenient', `${other.host}/lenient/**`, 'allow'),
-      );
-    });
-    afterAll(async () => {
-      await other?.close();
-    });
-
-    it('is never contacted; onError deny denies with REGISTRY_NOT_ALLOWED, onError allow warns', async () => {
-      const args = [
-        'check',
-        '--policy',
-        file,
-        '--allow-registry',
-        reg.host,
-        '--insecure-registry',
-        other.host,
-      ];
-      const strict = await imagegate([...args, `${other.host}/strict/app:1`]);
-      expect(strict.code, strict.stderr).toBe(1);
-      expect(strict.stdout).toMatch(/err {2}resolve: .*not in the allowlist.* \[REGISTRY_NOT_ALLOWED\]/);
-      const lenient = await imagegate([...args, `${other.host}/lenient/app:1`]);
-      expect(lenient.code, lenient.stderr).toBe(0);
-      expect(lenient.stdout).toMatch(
-        /warning: .*lenient\/app:1 not fully checked by lenient \(allowed by onError\)/,
-      );
-      expect(other.connections()).toBe(0);
-    });
-  });
-
-  describe('when the registry is stopped or silent', () => {
-    let down: TestRegistry;
-    let silent: Awaited<ReturnType<typeof silentServer>>;
-    let setup: Setup;
-    let server: TestServer;
-    let file: string;
-
-    beforeAll(async () => {
-      down = await startRegistry();
-      await pushImage(down.url, 'strict/app', '1', light);
-      silent = await silentServer();
-      file = await writePolicyFile(
-        sizePolicy('down-strict', `${down.host}/strict/**`, 'deny') +
-          sizePolicy('down-lenient', `${down.host}/lenient/**`, 'allow') +
-          sizePolicy('silent-strict', `${silent.host}/**`, 'deny'),
-      );
-      setup = await buildEngine({ policy: [file], insecureRegistry: [down.host, silent.host] });
-      server = await startServer({ engine: setup.engine });
-      await down.stop();
-    });
-    afterAll(async () => {
-      await server?.close();
-      await setup?.registry.close();
-      await silent?.close();
-    });
-
-    it('/validate decides per onError, well within the deadline', async () => {
-      const t0 = Date.now();
-      const strict = await server.post('/validate?timeout=3s', podReview([`${down.host}/strict/app:1`]));
-      const response = (strict.json as { response: { allowed: boolean; status?: { message: string } } })
-        .response;
-      expect(response.allowed).toBe(false);
-      expect(response.status?.message).toContain('REGISTRY_UNAVAILABLE');
-      const lenient = await server.post('/validate?timeout=3s', podReview([`${down.host}/lenient/app:1`]));
-      const allowed = (lenient.json as { response: { allowed: boolean; warnings?: string[] } }).response;
-      expect(allowed.allowed).toBe(true);
-      expect(allowed.warnings).toEqual([expect.stringContaining('(allowed by onError)')]);
-      expect(Date.now() - t0).toBeLessThan(3_000);
-    });
-
-    it('/validate answers before the API server gives up when the registry never answers', async () => {
-      const t0 = Date.now();
-      const res = await server.post('/validate?timeout=2s', podReview([`${silent.host}/app:1`]));
-      const ms = Date.now() - t0;
-      const response = (res.json as { response: { allowed: boolean; status?: { message: string } } })
-        .response;
-      expect(response.allowed).toBe(false);
-      expect(response.status?.message).toContain('TIMEOUT');
-      expect(ms).toBeLessThan(2_000);
-      expect(silent.connections()).toBeGreaterThan(0);
-    });
-
-    it('imagegate check decides per onError: the strict image fails, the lenient one is a warning', async () => {
-      const run = await imagegate([
-        'check',
-        '--policy',
-        file,
-        '--insecure-registry',
-        down.host,
-        `${down.host}/strict/app:1`,
-        `${down.host}/lenient/app:1`,
-      ]);
-      expect(run.code, run.stderr).toBe(1);
-      expect(run.stdout).toMatch(
-        /policy down-strict \(enforce\): fail\n {4}err {2}resolve: .*\[REGISTRY_UNAVAILABLE\]/,
-      );
-      expect(run.stdout).toContain('policy down-lenient (enforce): error-allowed');
-      expect(run.stdout).toMatch(
-        /warning: .*lenient\/app:1 not fully checked by down-lenient \(allowed by onError\)/,
-      );
-      expect(run.stdout.trimEnd().endsWith('result: denied (1 reason)')).toBe(true);
     });
   });
 });

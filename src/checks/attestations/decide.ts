@@ -5,8 +5,8 @@
  * burst of reviews interleaves instead of queueing behind one large SBOM.
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import type { SignatureErrorCode } from '../../errors.js';
 import { formatAge } from '../base/layers.js';
+import { worstCode } from '../signature/rejection.js';
 import type { Rejection, VerifiedItem } from '../signature/verify.js';
 import type { CompiledCondition, ConditionImage, ConditionResult } from './cel.js';
 import type { AttestationCode, DigestEvidence } from './types.js';
@@ -29,19 +29,6 @@ export interface DigestDecision {
   detail: string;
   satisfied: VerifiedItem[];
 }
-
-/** Worst first, as in the signature check. */
-const CODE_ORDER: SignatureErrorCode[] = [
-  'DIGEST_MISMATCH',
-  'SIGNATURE_INVALID',
-  'TLOG_INVALID',
-  'TIMESTAMP_INVALID',
-  'CERTIFICATE_INVALID',
-  'IDENTITY_MISMATCH',
-  'CLAIM_MISMATCH',
-  'TLOG_MISSING',
-  'SIGNATURE_MALFORMED',
-];
 
 const MAX_SHOWN_CONDITION = 160;
 
@@ -70,7 +57,7 @@ function unverified(rule: AttestationRule, ev: DigestEvidence): DigestDecision {
     const others = ev.otherTypes.length > 0 ? ` (found ${ev.otherTypes.join(', ')})` : '';
     return fail('ATTESTATION_MISSING', `no ${rule.predicateType} attestation for ${ev.digest}${others}`);
   }
-  const code = CODE_ORDER.find((c) => rejections.some((r) => r.code === c)) ?? rejections[0]!.code;
+  const code = worstCode(rejections)!; // rejections is not empty here
   const why = rule.authorityNames
     .map((name) => {
       const reasons = new Map<string, number>();

@@ -6,7 +6,8 @@
  * payload sizes (SBOMs can be large). Concurrent verifications of one key share one run. Conditions
  * and maxAge are evaluated on the cached statements per review: only verified content is stored.
  */
-import { SingleFlight } from '../../registry/cache.js';
+import { ByteLru } from '../../shared/cache.js';
+import { ReadThroughCache } from '../read-through.js';
 import type { AttestationEvidence } from './types.js';
 
 export interface EvidenceCacheOptions {
@@ -30,64 +31,29 @@ function hasVerified(e: AttestationEvidence): boolean {
   return e.top.verified.length > 0 || e.platforms.some((p) => p.evidence.verified.length > 0);
 }
 
-export class EvidenceCache {
+/** A byte-bounded LRU with a TTL per entry (`shared/cache.ts`'s ByteLru) that keeps only verified evidence. */
+export class EvidenceCache extends ReadThroughCache<SizedEvidence, AttestationEvidence> {
   readonly maxBytes: number;
-  readonly ttlMs: number;
-  readonly #now: () => number;
-  readonly #entries = new Map<string, SizedEvidence & { expires: number }>();
-  readonly #flights = new SingleFlight();
-  #bytes = 0;
+  readonly #entries: ByteLru<AttestationEvidence>;
 
   constructor(options: EvidenceCacheOptions = {}) {
+    super(options.ttlMs ?? DEFAULT_EVIDENCE_TTL_MS);
     this.maxBytes = options.maxBytes ?? DEFAULT_EVIDENCE_CACHE_BYTES;
-    this.ttlMs = options.ttlMs ?? DEFAULT_EVIDENCE_TTL_MS;
-    this.#now = options.now ?? Date.now;
+    this.#entries = new ByteLru(this.maxBytes, options.now);
   }
 
   get(key: string): AttestationEvidence | undefined {
-    const entry = this.#entries.get(key);
-    if (entry === undefined) return undefined;
-    this.#remove(key);
-    if (entry.expires <= this.#now()) return undefined;
-    this.#insert(key, entry);
-    return entry.evidence;
+    return this.#entries.get(key);
   }
 
   /** Stores evidence holding verified statements; an entry over a quarter of the budget is not kept. */
   set(key: string, value: SizedEvidence): void {
-    if (!hasVerified(value.evidence) || this.ttlMs <= 0 || value.bytes > this.maxBytes / 4) return;
-    this.#remove(key);
-    this.#insert(key, { ...value, expires: this.#now() + this.ttlMs });
-    for (const k of this.#entries.keys()) {
-      if (this.#bytes <= this.maxBytes) break;
-      this.#remove(k);
-    }
+    if (!hasVerified(value.evidence)) return;
+    this.#entries.set(key, value.evidence, value.bytes, this.ttlMs);
   }
 
-  async verify(
-    key: string,
-    signal: AbortSignal,
-    verify: (signal: AbortSignal) => Promise<SizedEvidence>,
-  ): Promise<AttestationEvidence> {
-    const hit = this.get(key);
-    if (hit !== undefined) return hit;
-    return this.#flights.do(key, signal, async (s) => {
-      const value = await verify(s);
-      this.set(key, value);
-      return value.evidence;
-    });
-  }
-
-  #insert(key: string, entry: SizedEvidence & { expires: number }): void {
-    this.#entries.set(key, entry);
-    this.#bytes += entry.bytes;
-  }
-
-  #remove(key: string): void {
-    const old = this.#entries.get(key);
-    if (old === undefined) return;
-    this.#entries.delete(key);
-    this.#bytes -= old.bytes;
+  protected resultOf(value: SizedEvidence): AttestationEvidence {
+    return value.evidence;
   }
 
   get size(): number {
@@ -95,11 +61,10 @@ export class EvidenceCache {
   }
 
   get bytes(): number {
-    return this.#bytes;
+    return this.#entries.bytes;
   }
 
   clear(): void {
     this.#entries.clear();
-    this.#bytes = 0;
   }
 }

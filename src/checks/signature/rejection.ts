@@ -14,6 +14,24 @@ export interface Rejection {
   reason: string;
 }
 
+/** Worst first: the code a denial reports when authorities failed for different reasons. */
+const CODE_ORDER: readonly SignatureErrorCode[] = [
+  'DIGEST_MISMATCH',
+  'SIGNATURE_INVALID',
+  'TLOG_INVALID',
+  'TIMESTAMP_INVALID',
+  'CERTIFICATE_INVALID',
+  'IDENTITY_MISMATCH',
+  'CLAIM_MISMATCH',
+  'TLOG_MISSING',
+  'SIGNATURE_MALFORMED',
+];
+
+/** The worst code among the rejections (signature and attestation checks); undefined for none. */
+export function worstCode(rejections: readonly Rejection[]): SignatureErrorCode | undefined {
+  return CODE_ORDER.find((c) => rejections.some((r) => r.code === c)) ?? rejections[0]?.code;
+}
+
 /** A definite rejection (not an indeterminate condition such as an unavailable trusted root). */
 export class Rejected extends Error {
   constructor(

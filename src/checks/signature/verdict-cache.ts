@@ -8,8 +8,8 @@
  * at most `maxEntries` of them (least recently used out first). Concurrent verifications of the same
  * key share one run (a burst of identical cold reviews costs the registry one lookup).
  */
-import { SingleFlight } from '../../registry/cache.js';
 import { TtlCache } from '../../shared/cache.js';
+import { ReadThroughCache } from '../read-through.js';
 import type { SignatureVerdict, VerdictStore } from './types.js';
 
 export interface VerdictCacheOptions {
@@ -23,17 +23,19 @@ export interface VerdictCacheOptions {
 export const DEFAULT_VERDICT_CACHE_ENTRIES = 10_000;
 export const DEFAULT_VERDICT_TTL_MS = 5 * 60_000;
 
-export class VerdictCache implements VerdictStore {
+/** An entry-bounded TTL cache (`shared/cache.ts`'s TtlCache, least recently used out first). */
+export class VerdictCache
+  extends ReadThroughCache<SignatureVerdict, SignatureVerdict>
+  implements VerdictStore
+{
   readonly maxEntries: number;
-  readonly ttlMs: number;
   readonly #entries: TtlCache<SignatureVerdict>;
-  readonly #flights = new SingleFlight();
   /** Own-verdict keys of digests that passed only per platform (an index not itself signed). */
   readonly #platformSigned: TtlCache<true>;
 
   constructor(options: VerdictCacheOptions = {}) {
+    super(options.ttlMs ?? DEFAULT_VERDICT_TTL_MS);
     this.maxEntries = options.maxEntries ?? DEFAULT_VERDICT_CACHE_ENTRIES;
-    this.ttlMs = options.ttlMs ?? DEFAULT_VERDICT_TTL_MS;
     this.#entries = new TtlCache(this.maxEntries, options.now, { evict: 'use' });
     this.#platformSigned = new TtlCache(this.maxEntries, options.now, { evict: 'use' });
   }
@@ -56,19 +58,9 @@ export class VerdictCache implements VerdictStore {
     this.#entries.set(key, { ...verdict, digests: [] }, this.ttlMs);
   }
 
-  /** The cached verdict, or `verify`'s, shared with concurrent callers of the same key. */
-  async verify(
-    key: string,
-    signal: AbortSignal,
-    verify: (signal: AbortSignal) => Promise<SignatureVerdict>,
-  ): Promise<SignatureVerdict> {
-    const hit = this.get(key);
-    if (hit !== undefined) return hit;
-    return this.#flights.do(key, signal, async (s) => {
-      const verdict = await verify(s);
-      this.set(key, verdict);
-      return verdict;
-    });
+  /** A fresh verification's callers get the full verdict, rejection details included. */
+  protected resultOf(verdict: SignatureVerdict): SignatureVerdict {
+    return verdict;
   }
 
   get size(): number {

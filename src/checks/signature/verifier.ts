@@ -12,25 +12,8 @@ import { fetchCandidates } from './fetch.js';
 import type { SignatureSpec } from './schema.js';
 import type { DigestVerification, SignatureDeps, SignatureVerdict, SignatureVerifier } from './types.js';
 import type { Rejection, VerifiedItem } from './verify.js';
+import { worstCode } from './rejection.js';
 import { verifyCandidate } from './verify.js';
-
-/** Worst first: the code a denial reports when authorities failed for different reasons. */
-const CODE_ORDER: SignatureErrorCode[] = [
-  'DIGEST_MISMATCH',
-  'SIGNATURE_INVALID',
-  'TLOG_INVALID',
-  'TIMESTAMP_INVALID',
-  'CERTIFICATE_INVALID',
-  'IDENTITY_MISMATCH',
-  'CLAIM_MISMATCH',
-  'TLOG_MISSING',
-  'SIGNATURE_MALFORMED',
-];
-
-function worstCode(rejections: readonly Rejection[]): SignatureErrorCode {
-  for (const c of CODE_ORDER) if (rejections.some((r) => r.code === c)) return c;
-  return rejections[0]?.code ?? 'NO_SIGNATURES';
-}
 
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -127,7 +110,7 @@ export function compileSignatureVerifier(
       ? 'THRESHOLD_NOT_MET'
       : failing.every((d) => d.found === 0)
         ? 'NO_SIGNATURES'
-        : worstCode(all);
+        : (worstCode(all) ?? 'NO_SIGNATURES');
     const thresholdNote = threshold > 1 ? ` (threshold ${threshold})` : '';
     return {
       passed: false,

@@ -52,6 +52,21 @@ describe('ByteLru', () => {
     lru.set('huge', 'h', 60);
     expect(lru.get('huge')).toBeUndefined();
   });
+
+  it('expires an entry after its TTL (none by default) and frees its bytes', () => {
+    let now = 0;
+    const lru = new ByteLru<string>(100, () => now);
+    lru.set('forever', 'f', 10);
+    lru.set('brief', 'b', 10, 1000);
+    lru.set('never', 'n', 10, 0);
+    now = 999;
+    expect(lru.get('brief')).toBe('b');
+    now = 1000;
+    expect([lru.get('brief'), lru.get('forever'), lru.get('never')]).toEqual([undefined, 'f', undefined]);
+    expect([lru.size, lru.bytes]).toEqual([1, 10]);
+    lru.clear();
+    expect([lru.size, lru.bytes]).toEqual([0, 0]);
+  });
 });
 
 describe('TtlCache', () => {

@@ -53,6 +53,20 @@ describe('shared rules', () => {
       expect(parseDurationMs('10', { units: ['s'] })).toBeUndefined();
       expect(parseDurationMs('-1s', { units: ['s'] })).toBeUndefined();
     });
+    it('reads Go-style sequences only where the caller asks for compound', () => {
+      const units = ['h', 'm', 's'] as const;
+      expect(parseDurationMs('1h30m', { units, compound: true })).toBe(5_400_000);
+      expect(parseDurationMs('1m30s', { units, compound: true })).toBe(90_000);
+      expect(parseDurationMs('1.5h', { units, compound: true })).toBe(5_400_000);
+      expect(parseDurationMs('1h30m', { units })).toBeUndefined();
+      expect(parseDurationMs('1h30', { units, compound: true })).toBeUndefined();
+      expect(parseDurationMs('1h 30m', { units, compound: true })).toBeUndefined();
+      expect(parseDurationMs('', { units, compound: true })).toBeUndefined();
+    });
+    it('reads ms before m, and refuses ms where only h, m, s are allowed', () => {
+      expect(parseDurationMs('5ms', { units: ['ms', 'm'] })).toBe(5);
+      expect(parseDurationMs('1ms', { units: ['h', 'm', 's'], compound: true })).toBeUndefined();
+    });
   });
 
   it('isRecord accepts plain objects only', () => {
