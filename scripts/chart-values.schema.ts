@@ -77,7 +77,13 @@ export const ValuesSchema = o({
   imagePullSecrets: opt(Type.Array(o({ name: str() }))),
   replicaCount: Type.Integer({ minimum: 1 }),
   mode: Type.Union([Type.Literal('audit'), Type.Literal('enforce')]),
-  unmatched: Type.Union([Type.Literal('allow'), Type.Literal('audit'), Type.Literal('deny')]),
+  unmatched: Type.Union(
+    [Type.Literal(''), Type.Literal('allow'), Type.Literal('audit'), Type.Literal('deny')],
+    {
+      description:
+        'Images no policy governs (--unmatched). Empty: follow mode (audit → audit; enforce → deny where an enforcing policy applies).',
+    },
+  ),
   logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace'].map((l) => Type.Literal(l))),
   policies: o({
     watch: bool(),

@@ -6,14 +6,16 @@
 import type { Finding } from './checks/check.js';
 import type { CheckName } from './checks/kinds.js';
 import type { OnErrorAction, PolicyMode } from './policy/policy.schema.js';
+import type { Unmatched } from './policy/unmatched.js';
 
 /** What happens to an image no policy governs. Unknown values are refused at configuration. */
-export type Unmatched = 'allow' | 'audit' | 'deny';
+export type { Unmatched };
 
 export interface EvaluationSettings {
   /** Global override of every policy's mode (`--mode audit` for a cluster-wide dry run). */
   modeOverride?: PolicyMode;
-  unmatched: Unmatched;
+  /** The operator's `--unmatched`; undefined = deny where an enforcing policy applies (policy/unmatched.ts). */
+  unmatched?: Unmatched;
 }
 
 export interface CheckOutcome extends Finding<CheckName> {
@@ -41,8 +43,12 @@ export interface ImageOutcome {
   /** Digest the reference resolved to (when a check needed the registry) or was pinned with. */
   digest?: string;
   policies: PolicyOutcome[];
-  /** Set when no policy governs the image. */
+  /** Set when no policy governs the image: what was decided for it (policy/unmatched.ts). */
   unmatched?: Unmatched;
+  /** Why, for denials and warnings. */
+  unmatchedMessage?: string;
+  /** Set when an exclusion exempted the image: which policy and which field. */
+  exempt?: string;
   /** Set when the reference does not parse. */
   invalid?: CheckOutcome;
 }
@@ -103,6 +109,7 @@ export function decide(
     errorsAllowed: [],
     images,
   };
+  // For a reference that does not parse while no policy is in force at all: the operator's choice only.
   const unmatchedMode =
     settings.unmatched === 'deny' && settings.modeOverride === 'audit' ? 'audit' : settings.unmatched;
   for (const o of images) {
@@ -119,10 +126,12 @@ export function decide(
       continue;
     }
     if (o.unmatched !== undefined) {
-      const message = 'no ImagePolicy governs this image';
-      if (unmatchedMode === 'deny')
-        verdict.denials.push({ image: label, message: `${message} (unmatched: deny)` });
-      else if (unmatchedMode === 'audit') verdict.audits.push({ image: label, message });
+      // Already decided per image (namespace, exclusions, override) by policy/unmatched.ts.
+      // The global audit override never denies, whoever decided.
+      const action = o.unmatched === 'deny' && settings.modeOverride === 'audit' ? 'audit' : o.unmatched;
+      const message = o.unmatchedMessage ?? 'no ImagePolicy governs this image';
+      if (action === 'deny') verdict.denials.push({ image: label, message });
+      else if (action === 'audit') verdict.audits.push({ image: label, message });
       continue;
     }
     for (const p of o.policies) {

@@ -17,6 +17,7 @@ import {
 } from './decision.js';
 import { ImagegateError, RegistryError, errorMessage } from './errors.js';
 import type { CompiledPolicy } from './policy/compile.js';
+import { decideUnmatched } from './policy/unmatched.js';
 import {
   formatReference,
   parseReference,
@@ -129,7 +130,16 @@ async function evaluateImage(
   const outcome: ImageOutcome = { image, reference: full, policies: [] };
   if (reference.digest !== undefined) outcome.digest = reference.digest;
   if (governing.length === 0) {
-    outcome.unmatched = settings.unmatched;
+    // Decided per image (namespace, exclusions, the operator's override): policy/unmatched.ts.
+    const d = decideUnmatched(
+      policies,
+      { repository, full },
+      { name: ctx.namespace, ...(ctx.namespaceLabels !== undefined ? { labels: ctx.namespaceLabels } : {}) },
+      settings,
+    );
+    outcome.unmatched = d.action;
+    outcome.unmatchedMessage = d.message;
+    if (d.exempt !== undefined) outcome.exempt = d.exempt;
     return outcome;
   }
 

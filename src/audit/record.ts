@@ -4,6 +4,7 @@
  */
 import type { RequestFacts } from '../admission/facts.js';
 import type { Verdict } from '../evaluate.js';
+import { boundAuditImages } from './bound.js';
 
 export type Decision = 'allowed' | 'denied';
 
@@ -30,6 +31,8 @@ export interface AuditImage {
   reference?: string;
   digest?: string;
   unmatched?: string;
+  /** An exclusion exempted the image from the unmatched rule: which policy and field. */
+  exempt?: string;
   invalid?: string;
   policies: AuditPolicy[];
 }
@@ -49,7 +52,10 @@ export interface AuditRecord {
   wouldDeny: boolean;
   /** Why nothing was checked (DELETE, unchanged images), when so. */
   skipped?: string;
+  /** The first AUDIT_MAX_IMAGES images (bound.ts); the rest are counted in imagesOmitted. */
   images: AuditImage[];
+  /** How many images the record leaves out (a pod naming more than AUDIT_MAX_IMAGES), when any. */
+  imagesOmitted?: number;
   latencyMs: number;
 }
 
@@ -62,6 +68,7 @@ export function toAuditImages(verdict: Verdict | undefined): AuditImage[] {
     ...(o.reference !== undefined ? { reference: o.reference } : {}),
     ...(o.digest !== undefined ? { digest: o.digest } : {}),
     ...(o.unmatched !== undefined ? { unmatched: o.unmatched } : {}),
+    ...(o.exempt !== undefined ? { exempt: o.exempt } : {}),
     ...(o.invalid !== undefined ? { invalid: o.invalid.message } : {}),
     policies: o.policies.map((p) => ({
       policy: p.policy,
@@ -94,6 +101,8 @@ export interface RecordOutcome {
 
 /** The one audit-record builder: keys we control only (never the object itself). */
 export function toAuditRecord(facts: RequestFacts, outcome: RecordOutcome): AuditRecord {
+  // One line per decision with a bounded size, however many images and however long their texts.
+  const { images, omitted } = boundAuditImages(outcome.images);
   return {
     event: 'imagegate.decision',
     uid: facts.uid,
@@ -107,7 +116,8 @@ export function toAuditRecord(facts: RequestFacts, outcome: RecordOutcome): Audi
     decision: outcome.decision,
     wouldDeny: outcome.wouldDeny,
     ...(outcome.skipped !== undefined ? { skipped: outcome.skipped } : {}),
-    images: outcome.images,
+    images,
+    ...(omitted > 0 ? { imagesOmitted: omitted } : {}),
     latencyMs: elapsedMs(outcome.started),
   };
 }

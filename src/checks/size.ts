@@ -70,8 +70,21 @@ export function heaviestLayers(image: PlatformImage, n = 3): HeavyLayer[] {
     .slice(0, n);
 }
 
-function hint(step: string | undefined): string {
+/**
+ * The first layer unpacked at `/` (`ADD file:… in /`, `ADD rootfs.tar.gz /`) is the base image's
+ * root file system: the build context is not what made it big.
+ */
+function isBaseRootFs(l: HeavyLayer): boolean {
+  const step = l.createdBy;
+  return l.index === 1 && step !== undefined && /^(ADD|COPY) /.test(step) && step.endsWith(' /');
+}
+
+function hint(l: HeavyLayer): string {
+  const step = l.createdBy;
   if (step === undefined) return '';
+  if (isBaseRootFs(l)) {
+    return " — the base image's root file system: choose a smaller base (a -slim, alpine or distroless variant) and a multi-stage build that copies only what runs";
+  }
   if (/^RUN /.test(step)) return ' — consider a multi-stage build';
   if (/^(COPY|ADD) /.test(step)) return ' — check what the build context copies (.dockerignore)';
   return '';
@@ -79,7 +92,7 @@ function hint(step: string | undefined): string {
 
 export function describeLayer(l: HeavyLayer, withHint: boolean): string {
   const step = l.createdBy ?? 'build step unknown';
-  return `layer ${l.index} (${formatBytes(l.bytes)} compressed): ${step}${withHint ? hint(l.createdBy) : ''}`;
+  return `layer ${l.index} (${formatBytes(l.bytes)} compressed): ${step}${withHint ? hint(l) : ''}`;
 }
 
 export function measure(image: PlatformImage): PlatformSize {

@@ -7,54 +7,13 @@ import { ConfigError } from '../errors.js';
 import type { Unmatched } from '../evaluate.js';
 import type { PolicyMode } from '../policy/policy.schema.js';
 import { parseInterval } from './interval.js';
+import type { CommandName } from './usage.js';
 
-export const USAGE = `imagegate: admit Kubernetes pods only when their images pass policy
+function isCommandName(name: string | undefined): name is CommandName {
+  return name === 'serve' || name === 'check' || name === 'review' || name === 'audit';
+}
 
-Usage:
-  imagegate serve  [--policy PATH]... [--listen HOST:PORT] [--tls-cert F --tls-key F] [--mode enforce|audit]
-  imagegate check  [--policy PATH]... [--output text|json] IMAGE...
-  imagegate review [--policy PATH]... FILE|-
-  imagegate audit  [--policy PATH]... [--kubeconfig FILE] [--context NAME] [--namespace NS]...
-                   [--output text|json|html] [--out FILE]
-
-Common options:
-  --policy PATH                 ImagePolicy YAML file or directory (repeatable); default: built-in audit policy
-  --mode enforce|audit          override every policy's mode (audit: never deny, warn and log)
-  --unmatched allow|audit|deny  decision for images no policy governs (default allow)
-  --registry-config FILE        registry options YAML (credentials, CAs, mirrors, allowlist)
-  --insecure-registry HOST[:PORT]  allow plain HTTP to this registry (repeatable)
-  --allow-registry HOST[:PORT]  only ever contact these registries (repeatable)
-  --allow-auth-host HOST[:PORT]  with an allowlist: a token service registries may name (repeatable)
-  --trusted-root NAME=FILE      Sigstore trusted_root.json for authorities naming NAME (repeatable)
-  --log-level LEVEL             fatal|error|warn|info|debug (default info)
-
-serve:
-  --listen HOST:PORT            default 0.0.0.0:8443
-  --tls-cert FILE --tls-key FILE  serving certificate (reloaded on change); default: a generated dev certificate
-  --client-ca FILE              require API-server client certificates signed by this CA
-  --watch-policies              also load ImagePolicy resources from the cluster
-  --kubeconfig FILE             Kubernetes client configuration (default: $KUBECONFIG, else in-cluster)
-  --context NAME                context of that configuration (default: its current-context)
-  --background-audit DURATION   re-audit what runs every DURATION (e.g. 1h; jittered) and write reports
-  --reports policyreports|openreports  report kind for --background-audit (default policyreports)
-  --events                      Warning Events on enforce-mode denials (background audit: always)
-  --pull-secrets                authenticate with each pod's imagePullSecrets and its service account's
-  --audit-log FILE              write audit records to FILE instead of stdout
-
-check:
-  --output text|json            default text
-  --namespace NAME              evaluate as if the pod ran in NAME (default "default")
-  --as REF                      match oci:PATH images against policies as REF (the name they will be pushed as)
-
-audit (what already runs; see docs/audit.md):
-  --kubeconfig FILE --context NAME  as for serve
-  --namespace NS                only these namespaces (repeatable; default all)
-  --output text|json|html       default text (progress on stderr)
-  --out FILE                    write the report to FILE instead of stdout
-
-Exit codes: 0 allowed (audit: nothing would be denied), 1 denied (audit: something would be),
-2 usage or configuration error.
-`;
+export { USAGE } from './usage.js';
 
 export interface CommonOptions {
   policy: string[];
@@ -104,7 +63,8 @@ export type Command =
       output: 'text' | 'json' | 'html';
       out?: string;
     }
-  | { command: 'help' }
+  /** `topic`: `imagegate COMMAND --help` (or `help COMMAND`) prints that command's own usage. */
+  | { command: 'help'; topic?: CommandName }
   | { command: 'version' };
 
 const common = {
@@ -176,7 +136,12 @@ function commonOf(
 
 export function parseCommand(argv: readonly string[]): Command {
   const [name, ...rest] = argv;
+  if (name === 'help' && isCommandName(rest[0])) return { command: 'help', topic: rest[0] };
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') return { command: 'help' };
+  // `COMMAND --help` prints that command's usage even when the rest of the line is incomplete.
+  if (isCommandName(name) && (rest.includes('--help') || rest.includes('-h'))) {
+    return { command: 'help', topic: name };
+  }
   if (name === '--version' || name === 'version') return { command: 'version' };
   type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
   const parse = (options: ParseArgsConfig['options']): { values: Values; positionals: string[] } => {

@@ -1,10 +1,14 @@
 /** `imagegate check IMAGE...`: evaluate images as if a pod in a namespace used them (CI pipelines). */
+import { access, constants } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { ConfigError, errorMessage } from '../errors.js';
 import { evaluateImages, type Verdict } from '../evaluate.js';
 import { forManyListeners } from '../review/deadline.js';
 import {
   isLayoutReference,
   openImage,
+  parseLayoutReference,
   parseReference,
   repositoryName,
   type ImageReference,
@@ -57,9 +61,9 @@ export function formatVerdictText(verdict: Verdict): string {
       continue;
     }
     if (o.unmatched !== undefined) {
-      lines.push(
-        `${o.unmatched === 'deny' ? '✗' : '•'} ${name}${at}: no policy governs this image (unmatched: ${o.unmatched})`,
-      );
+      const why = o.unmatchedMessage ?? 'no policy governs this image';
+      const suffix = why.includes('(unmatched:') ? '' : ` (unmatched: ${o.unmatched})`;
+      lines.push(`${o.unmatched === 'deny' ? '✗' : '•'} ${name}${at}: ${why}${suffix}`);
       continue;
     }
     const failing = o.policies.some((p) => p.result === 'fail');
@@ -90,11 +94,30 @@ export function formatVerdictText(verdict: Verdict): string {
   return lines.join('\n');
 }
 
+/**
+ * `oci:PATH` names a directory the user gave: a missing or unreadable layout is a usage error (exit 2),
+ * not an image that fails or passes a policy.
+ */
+async function assertLayoutsExist(images: readonly string[]): Promise<void> {
+  for (const image of images.filter(isLayoutReference)) {
+    const { path } = parseLayoutReference(image);
+    try {
+      await access(join(path, 'index.json'), constants.R_OK);
+    } catch (err) {
+      throw new ConfigError(
+        'USAGE',
+        `${image}: no readable OCI image layout at ${path} (${join(path, 'index.json')}: ${errorMessage(err)})`,
+      );
+    }
+  }
+}
+
 export async function runCheck(
   cmd: Extract<Command, { command: 'check' }>,
   logger: Logger,
   io: CliIo,
 ): Promise<number> {
+  await assertLayoutsExist(cmd.images);
   const { engine, registry: client } = await setupEngine(cmd.common, logger);
   const remote = await engine.registry?.({
     namespace: cmd.namespace,

@@ -10,6 +10,7 @@ import { runCheck } from './check.js';
 import type { CliIo } from './io.js';
 import { runReviewCommand } from './review.js';
 import { runServe } from './serve.js';
+import { commandUsage } from './usage.js';
 
 const VERSION = '0.1.0';
 
@@ -31,7 +32,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     return 2;
   }
   if (cmd.command === 'help') {
-    io.stdout.write(USAGE);
+    io.stdout.write(cmd.topic !== undefined ? commandUsage(cmd.topic) : USAGE);
     return 0;
   }
   if (cmd.command === 'version') {

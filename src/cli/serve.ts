@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { createAuditWriter, openAuditDestination } from '../audit/writer.js';
 import { createKubeAccess, loadKubeConfig, watchImagePolicies, type PolicyWatch } from '../kube/index.js';
 import { clusterPolicyHandler } from '../policy/cluster-policies.js';
+import { describeUnmatched } from '../policy/unmatched.js';
 import { buildApp } from '../server/app.js';
 import { createDevCertificate } from '../server/dev-cert.js';
 import { createMetrics } from '../server/metrics.js';
@@ -88,17 +89,18 @@ export async function runServe(cmd: ServeCommand, logger: Logger, io: CliIo): Pr
     logger,
     readiness: () => {
       const policies = store.readiness();
+      const unmatched = describeUnmatched(cmd.common.unmatched);
       if (!policies.ready)
         return watch?.lastError !== undefined
-          ? { ready: false, reason: `${policies.reason} (${watch.lastError})` }
-          : policies;
+          ? { ready: false, reason: `${policies.reason} (${watch.lastError})`, unmatched }
+          : { ...policies, unmatched };
       const degraded = trustedRoots
         .status()
         .filter((r) => !r.available && (r.name !== PUBLIC_GOOD || needsPublicGood(store.documents())))
         .map((r) => `trusted root ${r.name} unavailable: ${r.reason ?? 'unknown'}`);
       const auditDegraded = cluster.background?.degraded;
       if (auditDegraded !== undefined) degraded.push(`background audit: ${auditDegraded}`);
-      return { ...policies, degraded };
+      return { ...policies, degraded, unmatched };
     },
     https,
     mutate: true,

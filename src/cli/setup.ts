@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import {
+  defaultCacheDir,
   loadTrustedRoots,
   parseTrustedRootFlag,
   PUBLIC_GOOD,
@@ -20,6 +21,7 @@ import { BUILTIN_POLICY } from '../policy/builtin.js';
 import { loadPolicyFiles } from '../policy/load.js';
 import type { ImagePolicyDocument, SignatureSpec } from '../policy/policy.schema.js';
 import { PolicyStore, type SourceState } from '../policy/store.js';
+import { describeUnmatched } from '../policy/unmatched.js';
 import {
   createRegistry,
   credentialChain,
@@ -121,10 +123,13 @@ export async function setupEngine(
   const offline = !(setup.watchPolicies === true || needsPublicGood(fileDocs));
   const trustedRoots = await loadTrustedRoots({
     files: options.trustedRoot.map(parseTrustedRootFlag),
-    ...(setup.cacheDir !== undefined ? { tufCacheDir: join(setup.cacheDir, 'tuf') } : {}),
+    tufCacheDir: join(setup.cacheDir ?? defaultCacheDir(), 'tuf'),
     offline,
   });
   for (const s of trustedRoots.status()) {
+    // Say which copy of a TUF root is used (online, or the cache and why).
+    if (s.available && s.note !== undefined)
+      logger.info({ trustedRoot: s.name }, `trusted root ${s.name}: ${s.note}`);
     if (s.available) continue;
     const message = `trusted root ${s.name} unavailable: ${s.reason ?? ''}`;
     // Offline on purpose: no policy names public-good, so its absence is no news.
@@ -157,18 +162,20 @@ export async function setupEngine(
       'no --policy given: using the built-in default policy (audit mode: never denies, warns about tag-only images)',
     );
   }
-  const unmatched = options.unmatched ?? 'allow';
-  if (options.unmatched === undefined) {
-    logger.info(
-      'images that no policy governs are allowed (unmatched: allow; set --unmatched audit|deny to change)',
-    );
-  }
+  const unmatched = options.unmatched;
+  logger.info(
+    { unmatched: unmatched ?? 'default' },
+    `images no policy governs: ${describeUnmatched(unmatched)}`,
+  );
   if (options.mode !== undefined)
     logger.info({ mode: options.mode }, 'global mode override: every policy runs in this mode');
 
   const engine: Engine = {
     policies: () => store.policies(),
-    settings: { unmatched, ...(options.mode !== undefined ? { modeOverride: options.mode } : {}) },
+    settings: {
+      ...(unmatched !== undefined ? { unmatched } : {}),
+      ...(options.mode !== undefined ? { modeOverride: options.mode } : {}),
+    },
     registry: (scope) =>
       Promise.resolve(
         registry.access({

@@ -106,7 +106,13 @@ export interface AuditReport {
   /** ISO 8601. */
   generatedAt: string;
   durationMs: number;
-  scope: { namespaces: string[] | 'all'; policies: string[]; unmatched: Unmatched; mode?: PolicyMode };
+  /** `unmatched`: the operator's `--unmatched`, or `default` (deny where an enforcing policy applies). */
+  scope: {
+    namespaces: string[] | 'all';
+    policies: string[];
+    unmatched: Unmatched | 'default';
+    mode?: PolicyMode;
+  };
   outcome: AuditOutcome;
   summary: AuditSummary;
   namespaces: AuditNamespace[];

@@ -178,7 +178,7 @@ export async function scanInventory(
       namespaces:
         options.namespaces !== undefined && options.namespaces.length > 0 ? [...options.namespaces] : 'all',
       policies: policies.map((p) => p.name),
-      unmatched: settings.unmatched,
+      unmatched: settings.unmatched ?? 'default',
       ...(settings.modeOverride !== undefined ? { mode: settings.modeOverride } : {}),
     },
     outcome: overallOutcome(namespaces),

@@ -20,6 +20,8 @@ export interface CompiledPolicy {
   platforms: readonly string[];
   /** Does this policy govern the image (registry/repository and full reference)? */
   matchesImage(repository: string, fullReference: string): boolean;
+  /** Would it govern the image but for `spec.exclude`? (An exemption: unmatched.ts.) */
+  excludesImage(repository: string, fullReference: string): boolean;
   /** Does it apply in this namespace? `labels` undefined = unknown (then label selectors apply). */
   matchesNamespace(namespace: string, labels: Record<string, string> | undefined): boolean;
   /** True when matchesNamespace needs the namespace's labels. */
@@ -93,6 +95,7 @@ export function compilePolicy(doc: ImagePolicyDocument, compilers: CheckCompiler
     requireDigest: spec.requireDigest ?? false,
     platforms: spec.platforms ?? DEFAULT_PLATFORMS,
     matchesImage: (repository, full) => include(repository, full) && !exclude(repository, full),
+    excludesImage: (repository, full) => include(repository, full) && exclude(repository, full),
     matchesNamespace: namespaceMatcher(spec.namespaces),
     usesNamespaceLabels:
       Object.keys(spec.namespaces?.matchLabels ?? {}).length > 0 ||

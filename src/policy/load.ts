@@ -48,11 +48,15 @@ async function filesOf(path: string): Promise<string[]> {
     .sort();
 }
 
-/** Reads every policy from the given files/directories; duplicate names are an error. */
+/**
+ * Reads every policy from the given files/directories; duplicate names are an error, and so is a
+ * path that yields no ImagePolicy document (an empty file or directory).
+ */
 export async function loadPolicyFiles(paths: readonly string[]): Promise<ImagePolicyDocument[]> {
   const docs: ImagePolicyDocument[] = [];
   const seen = new Map<string, string>();
   for (const path of paths) {
+    const before = docs.length;
     for (const file of await filesOf(path)) {
       const info = await stat(file);
       if (info.size > MAX_POLICY_FILE_BYTES) {
@@ -69,6 +73,13 @@ export async function loadPolicyFiles(paths: readonly string[]): Promise<ImagePo
         seen.set(doc.metadata.name, file);
         docs.push(doc);
       }
+    }
+    if (docs.length === before) {
+      // An empty file or directory would otherwise leave every image ungoverned, silently.
+      throw new ConfigError(
+        'CONFIG_INVALID',
+        `policy path ${path}: holds no ImagePolicy document (looked for ${[...YAML_EXTENSIONS].join(', ')} files)`,
+      );
     }
   }
   return docs;

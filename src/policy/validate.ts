@@ -6,6 +6,7 @@
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ConfigError } from '../errors.js';
 import { checkSectionProblems } from '../checks/kinds.js';
+import { imageGlobProblems } from './glob-check.js';
 import { ImagePolicyDocument, POLICY_API_VERSION, POLICY_KIND } from './policy.schema.js';
 
 const checker = TypeCompiler.Compile(ImagePolicyDocument);
@@ -17,6 +18,14 @@ function fieldPath(pointer: string): string {
     .slice(1)
     .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))
     .reduce((acc, p) => (/^\d+$/.test(p) ? `${acc}[${p}]` : acc === '' ? p : `${acc}.${p}`), '');
+}
+
+/** The values an enum (a union of string literals) allows, for messages; else undefined. */
+function allowedValues(schema: unknown): string[] | undefined {
+  const options = (schema as { anyOf?: unknown }).anyOf;
+  if (!Array.isArray(options) || options.length === 0) return undefined;
+  const values = options.map((o) => (o as { const?: unknown }).const);
+  return values.every((v): v is string => typeof v === 'string') ? values : undefined;
 }
 
 /**
@@ -45,11 +54,18 @@ export function validatePolicyDocument(doc: unknown, source: string): ImagePolic
   for (const e of checker.Errors(doc)) {
     const path = fieldPath(e.path) || '(document)';
     const found = e.value === undefined ? 'missing' : JSON.stringify(e.value)?.slice(0, 80);
-    problems.push(`${path}: ${e.message} (found ${found})`);
+    const allowed = allowedValues(e.schema);
+    problems.push(
+      `${path}: ${allowed !== undefined ? `must be one of ${allowed.join(', ')}` : e.message} (found ${found})`,
+    );
     if (problems.length >= 10) break;
   }
   // The rules a schema cannot say belong to each check section (src/checks/kinds.ts).
-  if (problems.length === 0) problems.push(...checkSectionProblems((doc as ImagePolicyDocument).spec));
+  // Globs that can never match a normalised reference are refused with the form to write (glob-check.ts).
+  if (problems.length === 0) {
+    const spec = (doc as ImagePolicyDocument).spec;
+    problems.push(...imageGlobProblems(spec), ...checkSectionProblems(spec));
+  }
   if (problems.length > 0) {
     throw new ConfigError('POLICY_INVALID', `${where}: invalid policy: ${problems.join('; ')}`);
   }

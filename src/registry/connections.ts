@@ -109,7 +109,10 @@ export class Connections {
     let wait: AbortSignal | undefined;
     const waitSignal = (): AbortSignal => (wait ??= queueSignal(req.signal, deadline));
     const hostKey = req.url.host;
-    // per host first, so that one slow registry holds at most its own share of the total
+    // per host first, so that one slow registry holds at most its own share of the total. Its own
+    // slots all busy means that registry is too slow for the review: like a timeout, onError decides
+    // (its images are the only ones waiting). The total cap below is shared by every registry, so
+    // running out of it fails closed: stalling registries must not time out other registries' images.
     const host = this.#hostSlots(hostKey);
     if (!host.tryAcquire(1)) {
       await host.acquire(1, waitSignal(), () =>
@@ -117,6 +120,7 @@ export class Connections {
           'BUDGET_CONNECTIONS',
           `${what}: all ${this.limits.maxConnectionsPerRegistry} connections to ${hostKey} ` +
             `(maxConnectionsPerRegistry) stayed busy until the deadline`,
+          { indeterminate: true },
         ),
       );
     }

@@ -45,8 +45,12 @@ export function limitsFrom(partial: Partial<Limits> | undefined): Limits {
 }
 
 /** A completed (deny) finding for an exhausted budget. */
-export function overBudget(code: RegistryErrorCode, message: string): RegistryError {
-  return new RegistryError(code, message);
+export function overBudget(
+  code: RegistryErrorCode,
+  message: string,
+  options: { indeterminate?: boolean } = {},
+): RegistryError {
+  return new RegistryError(code, message, options);
 }
 
 /** Waits for a budget end this long before the review's deadline, so the budget (not TIMEOUT) is reported. */

@@ -16,6 +16,7 @@ import type { Limits } from './limits.js';
 import { HOST_PATTERN, RegistryConfigFile } from './options.schema.js';
 import { parseDurationMs } from '../shared/duration.js';
 import { normaliseRegistryHost } from '../shared/docker-hub.js';
+import { canonicalHost } from '../shared/host.js';
 
 export interface RegistryEndpointOptions {
   insecure?: boolean;
@@ -54,9 +55,14 @@ export interface RegistryOptions {
 
 const HOST_RE = new RegExp(HOST_PATTERN);
 
+/** A port the URL parser refuses (above 65535) makes the host invalid; `*.suffix` has no port. */
+function validHost(host: string): boolean {
+  return HOST_RE.test(host) && (host.startsWith('*.') || canonicalHost(host.toLowerCase()) !== undefined);
+}
+
 function checkHost(host: string, flag: string): string {
-  if (!HOST_RE.test(host)) {
-    throw new ConfigError('USAGE', `${flag} expects HOST[:PORT], got "${host}"`);
+  if (!validHost(host)) {
+    throw new ConfigError('USAGE', `${flag} expects HOST[:PORT] with a port up to 65535, got "${host}"`);
   }
   return normaliseRegistryHost(host);
 }
@@ -102,6 +108,14 @@ export async function loadRegistryConfig(file: string): Promise<RegistryOptions>
   const registries: Record<string, RegistryEndpointOptions> = {};
   const staticCreds: Array<[string, Credential]> = [];
   for (const [rawHost, cfg] of Object.entries(doc.registries ?? {})) {
+    for (const h of [rawHost, ...(cfg.mirrors ?? [])]) {
+      if (!validHost(h)) {
+        throw new ConfigError(
+          'CONFIG_INVALID',
+          `${file}: registries: "${h}" is not HOST[:PORT] with a port up to 65535`,
+        );
+      }
+    }
     const host = normaliseRegistryHost(rawHost);
     const ca: string[] = [];
     if (cfg.ca !== undefined) ca.push(cfg.ca);

@@ -1,10 +1,12 @@
 /**
  * Docker/OCI image reference parsing and normalisation, as container runtimes do it:
  * `nginx` → `docker.io/library/nginx:latest`, `index.docker.io` → `docker.io`, ports, IPv6 hosts,
- * `name:tag@sha256:…` keeps both (the digest wins for pulls).
+ * `name:tag@sha256:…` keeps both (the digest wins for pulls). Hosts are canonicalised (shared/host.ts):
+ * `Registry.Example.com.:443/x` → `registry.example.com/x`, `127.1:5000/x` → `127.0.0.1:5000/x`.
  */
 import { ImageReferenceError } from '../errors.js';
 import { isDigest } from '../shared/digest.js';
+import { canonicalHost } from '../shared/host.js';
 import { DOCKER_HUB, dockerHubRepository, normaliseRegistryHost } from '../shared/docker-hub.js';
 
 export const DEFAULT_REGISTRY = DOCKER_HUB;
@@ -24,7 +26,7 @@ export interface ImageReference {
 const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const TAG = /^[\w][\w.-]{0,127}$/;
 const HOST =
-  /^(?:\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*)(?::[0-9]{1,5})?$/;
+  /^(?:\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*\.?)(?::[0-9]{1,5})?$/;
 const MAX_LENGTH = 4096;
 
 function invalid(original: string, why: string): ImageReferenceError {
@@ -67,7 +69,9 @@ export function parseReference(input: string): ImageReference {
   if (slash >= 0 && looksLikeHost(rest.slice(0, slash))) {
     registry = rest.slice(0, slash);
     rest = rest.slice(slash + 1);
-    if (!HOST.test(registry)) throw invalid(input, `registry host "${truncate(registry)}" is not valid`);
+    // One spelling per endpoint (case, trailing dot, :443, IPv4 forms, IPv4-mapped IPv6): shared/host.ts.
+    if (!HOST.test(registry) || canonicalHost(registry) === undefined)
+      throw invalid(input, `registry host "${truncate(registry)}" is not valid`);
     registry = normaliseRegistryHost(registry);
   }
 

@@ -30,7 +30,8 @@ export interface AppDeps {
    * Ready once policies are loaded. `degraded` lists what works partially (e.g. an unavailable trusted
    * root): the server stays ready — taking every replica out would stop all admissions — and says why.
    */
-  readiness: () => { ready: boolean; reason?: string; degraded?: string[] };
+  /** `unmatched`: the rule in force for images no policy governs, shown as is. */
+  readiness: () => { ready: boolean; reason?: string; degraded?: string[]; unmatched?: string };
   https?: HttpsServerOptions;
   bodyLimit?: number;
   /** Serve /mutate (digest pinning) with this handler, or with pinDigests for `true`. */
@@ -90,6 +91,25 @@ function describeFastifyError(
   };
 }
 
+/**
+ * The /mutate answer for a body it cannot use: allowed, no patch, a warning saying why. The uid is
+ * echoed when the body has one (the API server always sends one; without it no answer can match).
+ */
+function toUnusableMutateResponse(body: unknown, code: string, message: string): unknown {
+  const uid = (body as { request?: { uid?: unknown } } | undefined)?.request?.uid;
+  return {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    response: {
+      uid: typeof uid === 'string' ? uid.slice(0, 256) : '',
+      allowed: true,
+      warnings: [
+        `imagegate: images not pinned: the request could not be used (${code}): ${message}`.slice(0, 500),
+      ],
+    },
+  };
+}
+
 export function buildApp(deps: AppDeps): FastifyInstance {
   const { engine, audit, metrics } = deps;
   const app = Fastify({
@@ -105,6 +125,18 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.removeContentTypeParser('text/plain');
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
+    // /mutate only pins digests: a 4xx there would fail the request under failurePolicy: Fail, so a
+    // body it cannot use is allowed unchanged and the validating webhook (or the API server's own
+    // validation) decides about the object.
+    if (request.routeOptions.url === '/mutate' && !(err.statusCode !== undefined && err.statusCode >= 500)) {
+      const code =
+        err instanceof AdmissionError
+          ? err.code
+          : describeFastifyError(err, deps.bodyLimit ?? DEFAULT_BODY_LIMIT).code;
+      metrics.badRequests.inc({ code });
+      request.log.warn({ code }, `mutate: request not usable, allowed without a patch: ${err.message}`);
+      return reply.code(200).send(toUnusableMutateResponse(request.body, code, err.message));
+    }
     if (err instanceof AdmissionError) {
       metrics.badRequests.inc({ code: err.code });
       request.log.warn({ code: err.code }, err.message);
@@ -162,8 +194,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
         ? {
             status: 'ready',
             ...(r.degraded !== undefined && r.degraded.length > 0 ? { degraded: r.degraded } : {}),
+            ...(r.unmatched !== undefined ? { unmatched: r.unmatched } : {}),
           }
-        : { status: 'not ready', reason: r.reason },
+        : {
+            status: 'not ready',
+            reason: r.reason,
+            ...(r.unmatched !== undefined ? { unmatched: r.unmatched } : {}),
+          },
     );
   });
   app.get('/metrics', async (_request, reply) => {

@@ -1,12 +1,18 @@
 /** Docker Hub's names: references and credentials say `docker.io`, older tools say otherwise. */
+import { canonicalHost } from './host.js';
 
 export const DOCKER_HUB = 'docker.io';
 
 const ALIASES: ReadonlySet<string> = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io']);
 
-/** Lowercases a registry host and maps Docker Hub's aliases (index.docker.io, registry-1.docker.io) to docker.io. */
+/**
+ * The canonical host (host.ts: case, trailing dot, `:443`, IPv4 forms, IPv4-mapped IPv6) with Docker
+ * Hub's aliases (index.docker.io, registry-1.docker.io) mapped to docker.io. A host the URL parser
+ * refuses (or a `*.suffix` pattern) is only lowercased.
+ */
 export function normaliseRegistryHost(host: string): string {
-  const h = host.trim().toLowerCase();
+  const lower = host.trim().toLowerCase();
+  const h = canonicalHost(lower) ?? lower;
   return ALIASES.has(h) ? DOCKER_HUB : h;
 }
 

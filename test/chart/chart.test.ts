@@ -282,6 +282,20 @@ describe('charts/imagegate', () => {
       expect(pod.volumes).toContainEqual({ name: 'cache', emptyDir: { sizeLimit: '256Mi' } });
     });
 
+    it('lets unmatched follow mode unless it is set: enforce passes no flag (deny where enforced)', () => {
+      const argsOf = (...set: string[]) =>
+        helmTemplate(set.flatMap((s) => ['--set', s])).one('Deployment').spec.template.spec.containers[0]
+          .args as string[];
+      const unmatchedArgs = (a: string[]) =>
+        a.filter((x) => x.startsWith('--unmatched') || x.startsWith('--mode'));
+      expect(unmatchedArgs(argsOf('mode=enforce'))).toEqual([]);
+      expect(unmatchedArgs(argsOf('mode=enforce', 'unmatched=allow'))).toEqual(['--unmatched=allow']);
+      expect(unmatchedArgs(argsOf('mode=audit', 'unmatched=deny'))).toEqual([
+        '--mode=audit',
+        '--unmatched=deny',
+      ]);
+    });
+
     it('passes mode, unmatched, log level and the policy watch to serve', () => {
       expect(args(defaults)).toEqual([
         'serve',
@@ -289,7 +303,7 @@ describe('charts/imagegate', () => {
         '--tls-cert=/etc/imagegate/tls/tls.crt',
         '--tls-key=/etc/imagegate/tls/tls.key',
         '--mode=audit',
-        '--unmatched=allow',
+        '--unmatched=audit',
         '--log-level=info',
         '--watch-policies',
         '--background-audit=1h',

@@ -63,7 +63,11 @@ describe('imagegate CLI', () => {
   describe.skipIf(!HAVE_FIXTURES)('review -', () => {
     it('reads the review from standard input (real process)', async () => {
       const body = wrapRequest(readFixture('kubewarden-requests/echo/create_accept.json'));
-      const run = await imagegateProcess(['review', '--policy', policy, '-'], JSON.stringify(body));
+      // The fixture's image is outside the policy's glob: allowed only because unmatched is allow.
+      const run = await imagegateProcess(
+        ['review', '--policy', policy, '--unmatched', 'allow', '-'],
+        JSON.stringify(body),
+      );
       expect(run.code).toBe(0);
       expect(JSON.parse(run.stdout)).toMatchObject({
         kind: 'AdmissionReview',
@@ -112,6 +116,8 @@ describe('imagegate CLI', () => {
           policy,
           '--output',
           'json',
+          '--unmatched',
+          'allow',
           `registry.example.com/app@${DIGEST}`,
           'quay.io/other/tool:1',
         ]);
@@ -131,6 +137,16 @@ describe('imagegate CLI', () => {
           { image: 'quay.io/other/tool:1', unmatched: 'allow', policies: [] },
         ]);
       });
+    });
+  });
+
+  describe('check with an image no policy governs, where a policy enforces (the default rule)', () => {
+    it('denies it, naming the enforcing policy, and exits 1', async () => {
+      const run = await imagegate(['check', '--policy', policy, 'quay.io/other/tool:1']);
+      expect(run.code).toBe(1);
+      expect(run.stdout).toContain(
+        '✗ quay.io/other/tool:1: no ImagePolicy governs this image, and ImagePolicy "prod-digests" enforces in namespace "default"',
+      );
     });
   });
 

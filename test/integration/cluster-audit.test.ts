@@ -62,7 +62,7 @@ describe('imagegate audit', () => {
       expect(report).toMatchObject({
         apiVersion: 'imagegate.dev/v1alpha1',
         kind: 'AuditReport',
-        scope: { namespaces: 'all', policies: ['signed', 'small'], unmatched: 'allow' },
+        scope: { namespaces: 'all', policies: ['signed', 'small'], unmatched: 'default' },
         outcome: 'fail',
       });
       expect(report.namespaces.map((n) => n.name)).toEqual(['batch', 'infra', 'kube-system', 'shop']);

@@ -70,7 +70,10 @@ describe('resilience: deadline', () => {
       const answers = await stalledReviews(rig, 8);
       for (const a of answers) {
         expect(a.response.allowed).toBe(true);
-        expect(a.response.warnings?.join(' ')).toMatch(/deadline/i);
+        // Either the request reached the stalled registry and hit the deadline, or it queued behind
+        // the registry's own connection slots (maxConnectionsPerRegistry) until the deadline: both
+        // mean "this registry is too slow", so onError decides (only the shared total fails closed).
+        expect(a.response.warnings?.join(' ')).toMatch(/deadline|BUDGET_CONNECTIONS/i);
         expect(a.ms).toBeLessThan(TIMEOUT_MS - 300);
       }
     });

@@ -110,7 +110,10 @@ describe('serve --background-audit, two replicas', () => {
         /^background audit: .*the PolicyReport kind \(policyreports\.wgpolicyk8s\.io\/v1alpha2\) is not served/,
       ),
     ]);
-    expect(JSON.parse((await get(follower, '/readyz')).text)).toEqual({ status: 'ready' });
+    expect(JSON.parse((await get(follower, '/readyz')).text)).toEqual({
+      status: 'ready',
+      unmatched: 'deny where an enforcing policy applies (default; --unmatched allow|audit|deny overrides)',
+    });
     expect(leader.stdout().match(/cannot write reports/g)).toHaveLength(1);
     expect(follower.stdout()).not.toMatch(/cannot write reports/);
     expect(

@@ -48,7 +48,10 @@ describe('imagegate serve (a real process, built-in policy, dev certificate)', (
     expect(stdout).toContain(join(dataDir, 'imagegate-dev-ca.crt'));
     const res = await request(`https://localhost:${port}/readyz`, { dispatcher: agent });
     expect(res.statusCode).toBe(200);
-    expect(await res.body.json()).toEqual({ status: 'ready' });
+    expect(await res.body.json()).toEqual({
+      status: 'ready',
+      unmatched: 'deny where an enforcing policy applies (default; --unmatched allow|audit|deny overrides)',
+    });
   });
 
   it('answers a review in audit mode with a warning and writes its audit record', async () => {

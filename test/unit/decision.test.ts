@@ -141,3 +141,37 @@ describe('decide', () => {
     expect(decide(images, ['enforce', 'audit'], allow).images).toBe(images);
   });
 });
+
+describe('decide with outcomes from the default unmatched rule', () => {
+  it('denies an image the rule denied, with the rule’s message, without --unmatched', () => {
+    const v = decide(
+      [
+        {
+          image: 'ghcr.io/x/y:1',
+          reference: 'ghcr.io/x/y:1',
+          policies: [],
+          unmatched: 'deny',
+          unmatchedMessage:
+            'no ImagePolicy governs this image, and ImagePolicy "p" enforces in namespace "prod"',
+        },
+        {
+          image: 'ghcr.io/x/z:1',
+          reference: 'ghcr.io/x/z:1',
+          policies: [],
+          unmatched: 'allow',
+          exempt: 'exempted by ImagePolicy "p" (spec.exclude)',
+        },
+      ],
+      ['enforce'],
+      {},
+    );
+    expect(v.allowed).toBe(false);
+    expect(v.denials).toEqual([
+      {
+        image: 'ghcr.io/x/y:1',
+        message: 'no ImagePolicy governs this image, and ImagePolicy "p" enforces in namespace "prod"',
+      },
+    ]);
+    expect(v.audits).toEqual([]);
+  });
+});

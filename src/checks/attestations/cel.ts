@@ -8,6 +8,7 @@
  */
 import { Environment, type ParseResult } from '@marcbachmann/cel-js';
 import { ConfigError, errorMessage } from '../../errors.js';
+import { RE2_MATCHES, re2Matches, toRe2Matches } from './cel-matches.js';
 
 /** Longest condition accepted (the schema says the same). */
 export const MAX_CONDITION_LENGTH = 4096;
@@ -63,7 +64,10 @@ const environment = new Environment({
   .registerVariable('predicate', 'dyn')
   .registerVariable('statement', 'map')
   .registerVariable('image', 'map')
-  .registerVariable('now', 'google.protobuf.Timestamp');
+  .registerVariable('now', 'google.protobuf.Timestamp')
+  // `matches` calls are renamed to these at load: RE2 semantics, linear time (cel-matches.ts).
+  .registerFunction(`string.${RE2_MATCHES}(string): bool`, (s: string, p: string) => re2Matches(s, p))
+  .registerFunction(`${RE2_MATCHES}(string, string): bool`, (s: string, p: string) => re2Matches(s, p));
 
 interface CelErrorShape {
   summary?: unknown;
@@ -103,6 +107,9 @@ export function compileCondition(source: string, where: string): CompiledConditi
       { cause: err },
     );
   }
+  const re2 = toRe2Matches(source, parsed.ast);
+  if ('problem' in re2) throw new ConfigError('POLICY_INVALID', `${where}: ${re2.problem}`);
+  if (re2.source !== source) parsed = environment.parse(re2.source);
   const checked = parsed.check();
   if (!checked.valid) {
     throw new ConfigError(

@@ -98,8 +98,7 @@ function exact(value: string): Matcher {
 }
 
 function pattern(source: string): Matcher {
-  const re = compileIdentityPattern(source);
-  return { describe: `/${re.source}/`, test: (v) => re.test(v) };
+  return compileIdentityPattern(source);
 }
 
 /** `signatureSpecProblems` has made sure exactly one of the two is given. */

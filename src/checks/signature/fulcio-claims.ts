@@ -4,6 +4,7 @@
  * an anchored `…RegExp`. The names are the policy schema's (policy.schema.ts lists the same table).
  */
 import { ConfigError, errorMessage } from '../../errors.js';
+import { compileIdentityPattern, type IdentityPattern } from './identity-pattern.js';
 
 const FULCIO = '1.3.6.1.4.1.57264.1';
 
@@ -74,16 +75,17 @@ export function compileClaims(spec: ClaimsSpec | undefined, where: string): Clai
     }
     if (exact !== undefined) out.push({ name, describe: `"${exact}"`, test: (v) => v === exact });
     if (source !== undefined) {
-      let re: RegExp;
+      // Claim values come from certificates anyone can obtain: RE2 semantics, linear time.
+      let pattern: IdentityPattern;
       try {
-        re = new RegExp(`^(?:${source})$`, 'u');
+        pattern = compileIdentityPattern(source);
       } catch (err) {
         throw new ConfigError(
           'POLICY_INVALID',
           `${where}.claims.${name}RegExp: invalid regular expression: ${errorMessage(err)}`,
         );
       }
-      out.push({ name, describe: `/${re.source}/`, test: (v) => re.test(v) });
+      out.push({ name, describe: pattern.describe, test: (v) => pattern.test(v) });
     }
   }
   return out;

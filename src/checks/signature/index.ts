@@ -7,6 +7,7 @@ export { compileSignatureCheck, imageSignatureWhere, signatureCheck } from './ch
 export { compileSignatureVerifier } from './verifier.js';
 export { SignatureSpec, Authority, signatureSpecProblems } from './schema.js';
 export { parseTrustedRootFlag, loadTrustedRoots, PUBLIC_GOOD } from './trusted-roots.js';
+export { defaultCacheDir } from './tuf-cache.js';
 export type {
   TrustedRootStore,
   TrustedRootStatus,

@@ -8,10 +8,12 @@
  * (for readiness), and checks that need it throw an indeterminate TRUSTED_ROOT_UNAVAILABLE.
  */
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { getTrustedRoot } from '@sigstore/tuf';
 import { toTrustMaterial, type TrustMaterial } from '@sigstore/verify';
 import { ConfigError, SignatureError, errorMessage } from '../../errors.js';
+import { defaultCacheDir, fetchPublicGood as fetchFromTuf, type TufFetcher } from './tuf-cache.js';
 
 export const PUBLIC_GOOD = 'public-good';
 
@@ -27,6 +29,8 @@ export interface LoadedTrustedRoot {
   source: 'file' | 'tuf';
   /** File path, or the TUF cache directory. */
   location: string;
+  /** For TUF: which copy is used and why (tuf-cache.ts). */
+  note?: string;
   material: TrustMaterial;
   /** Counts, for logs and readiness. */
   summary: { certificateAuthorities: number; tlogs: number; ctlogs: number; timestampAuthorities: number };
@@ -37,6 +41,8 @@ export interface TrustedRootStatus {
   available: boolean;
   source: 'file' | 'tuf';
   reason?: string;
+  /** Which copy of a TUF root is used (refreshed online, or the cache and why). */
+  note?: string;
 }
 
 export interface TrustedRootStore {
@@ -51,13 +57,15 @@ export interface TrustedRootStore {
   refresh(): Promise<void>;
 }
 
-/** Fetches the public-good TrustedRoot JSON; injectable so tests never contact TUF. */
-export type TufFetcher = (options: { cachePath?: string; forceCache: boolean }) => Promise<TrustedRoot>;
+export type { TufFetcher } from './tuf-cache.js';
 
 export interface LoadTrustedRootsOptions {
   /** From `--trusted-root NAME=FILE` (repeatable) and the trusted-roots ConfigMap. */
   files?: readonly TrustedRootFile[];
-  /** TUF metadata cache; default: sigstore-js's per-user app-data directory. */
+  /**
+   * TUF metadata cache, with imagegate's refresh state beside it (tuf-cache.ts: a fresh cache or a
+   * recent failure skips the network). Default: `$XDG_CACHE_HOME/imagegate/tuf`, without state.
+   */
   tufCacheDir?: string;
   /** Never contact TUF: public-good is only available from a file. */
   offline?: boolean;
@@ -65,8 +73,8 @@ export interface LoadTrustedRootsOptions {
   tuf?: TufFetcher;
 }
 
-const defaultTuf: TufFetcher = ({ cachePath, forceCache }) =>
-  getTrustedRoot({ ...(cachePath !== undefined ? { cachePath } : {}), forceCache });
+const defaultTuf: TufFetcher = ({ cachePath, forceCache, timeout, retry }) =>
+  getTrustedRoot({ cachePath, forceCache, timeout, retry });
 
 /** Parses the public flag value `NAME=FILE`. */
 export function parseTrustedRootFlag(value: string): TrustedRootFile {
@@ -150,8 +158,8 @@ export async function loadTrustedRoots(options: LoadTrustedRootsOptions = {}): P
   }
 
   const tuf = options.tuf ?? defaultTuf;
-  const cacheLocation = options.tufCacheDir ?? 'sigstore-js app-data cache';
-  const fetchPublicGood = async (): Promise<Slot> => {
+  const cacheDir = options.tufCacheDir ?? join(defaultCacheDir(), 'tuf');
+  const fetchPublicGood = async (force = false): Promise<Slot> => {
     if (options.offline === true) {
       return {
         kind: 'unavailable',
@@ -159,22 +167,14 @@ export async function loadTrustedRoots(options: LoadTrustedRootsOptions = {}): P
         reason: 'offline mode and no --trusted-root public-good=FILE given',
       };
     }
-    const base = options.tufCacheDir !== undefined ? { cachePath: options.tufCacheDir } : {};
     try {
-      const root = await tuf({ ...base, forceCache: false });
-      return { kind: 'ready', root: toLoaded(PUBLIC_GOOD, 'tuf', cacheLocation, root) };
-    } catch (online) {
-      // TUF unreachable: fall back to the last root cached on disk, even if its metadata expired.
-      try {
-        const root = await tuf({ ...base, forceCache: true });
-        return { kind: 'ready', root: toLoaded(PUBLIC_GOOD, 'tuf', cacheLocation, root) };
-      } catch {
-        return {
-          kind: 'unavailable',
-          source: 'tuf',
-          reason: `Sigstore TUF repository unreachable and no cached root: ${errorMessage(online)}`,
-        };
-      }
+      const { root, note } = await fetchFromTuf(tuf, cacheDir, {
+        force,
+        stateless: options.tufCacheDir === undefined,
+      });
+      return { kind: 'ready', root: { ...toLoaded(PUBLIC_GOOD, 'tuf', cacheDir, root), note } };
+    } catch (err) {
+      return { kind: 'unavailable', source: 'tuf', reason: errorMessage(err) };
     }
   };
 
@@ -208,14 +208,19 @@ export async function loadTrustedRoots(options: LoadTrustedRootsOptions = {}): P
     status() {
       return [...slots.entries()].map(([name, slot]) =>
         slot.kind === 'ready'
-          ? { name, available: true, source: slot.root.source }
+          ? {
+              name,
+              available: true,
+              source: slot.root.source,
+              ...(slot.root.note !== undefined ? { note: slot.root.note } : {}),
+            }
           : { name, available: false, source: slot.source, reason: slot.reason },
       );
     },
     async refresh() {
       const current = slots.get(PUBLIC_GOOD);
       if (current === undefined || (current.kind === 'ready' && current.root.source === 'file')) return;
-      const next = await fetchPublicGood();
+      const next = await fetchPublicGood(true);
       // Keep a working root when a refresh fails.
       if (next.kind === 'ready' || current.kind === 'unavailable') slots.set(PUBLIC_GOOD, next);
     },

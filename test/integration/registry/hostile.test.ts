@@ -238,6 +238,50 @@ describe('the registry client against a hostile registry', () => {
     });
   });
 
+  describe('when connection slots stay busy until the deadline', () => {
+    const stallBlobs = (repo: string): void =>
+      reg.route(new RegExp(`^GET /v2/${repo}/blobs/`), () => {
+        // never answers: the one slot stays busy
+      });
+    const blob = (n: number) => ({
+      mediaType: 'application/octet-stream',
+      size: 1,
+      digest: `sha256:${String(n).padStart(64, '0')}`,
+    });
+
+    it("one registry's own slots: BUDGET_CONNECTIONS, indeterminate (onError decides, as for a timeout)", async () => {
+      stallBlobs('busy-host/app');
+      const access = client({ limits: { maxConnectionsPerRegistry: 1 } }).access({
+        deadline: Date.now() + 1_000,
+      });
+      const holder = new AbortController();
+      access.getBlob(ref('busy-host/app'), blob(1), 1024, holder.signal).catch(() => undefined);
+      await expect(access.getBlob(ref('busy-host/app'), blob(2), 1024, never)).rejects.toThrowWithCode(
+        'BUDGET_CONNECTIONS',
+        { indeterminate: true, message: expect.stringContaining('maxConnectionsPerRegistry') },
+      );
+      holder.abort();
+    });
+
+    it('the total shared by all registries: BUDGET_CONNECTIONS, a completed finding whatever onError says', async () => {
+      stallBlobs('busy-total/app');
+      const other = reg.host.replace('127.0.0.1', 'localhost');
+      const access = client({
+        limits: { maxConnections: 1 },
+        registries: { [other]: { insecure: true } },
+      }).access({ deadline: Date.now() + 1_000 });
+      const holder = new AbortController();
+      access.getBlob(ref('busy-total/app'), blob(1), 1024, holder.signal).catch(() => undefined);
+      await expect(
+        access.getBlob(parseReference(`${other}/busy-total/app`), blob(2), 1024, never),
+      ).rejects.toThrowWithCode('BUDGET_CONNECTIONS', {
+        indeterminate: false,
+        message: expect.stringContaining('maxConnections)'),
+      });
+      holder.abort();
+    });
+  });
+
   describe('metric labels', () => {
     it('name registries the operator named (allowlist, registry config, mirrors) and aggregate the rest', async () => {
       pushImage(reg, 'labels/app', '1');

@@ -1,0 +1,54 @@
+/**
+ * Bounds the size of one audit line. A pod author chooses how many images a pod names and a
+ * registry chooses how long its answers are; neither may turn one decision into a multi-megabyte
+ * log line (issue 12: 10,000 images wrote one 5 MB line). The record lists the first
+ * AUDIT_MAX_IMAGES images, counts the rest in `imagesOmitted`, cuts each check message and drops
+ * check details whose JSON is too long (saying so). With these limits a line stays under about
+ * AUDIT_MAX_IMAGES × policies × (message + details) bytes, whatever the input.
+ */
+
+/** Images listed per record; the rest are counted. */
+export const AUDIT_MAX_IMAGES = 50;
+/** Characters kept of an image reference or a check message. */
+export const AUDIT_MAX_TEXT = 1024;
+/** Characters of JSON kept for one check's details; longer details are replaced by a note. */
+export const AUDIT_MAX_DETAILS = 4096;
+
+interface BoundableCheck {
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+interface BoundableImage {
+  image: string;
+  reference?: string;
+  policies: { checks: BoundableCheck[] }[];
+}
+
+function cut(text: string): string {
+  return text.length > AUDIT_MAX_TEXT
+    ? `${text.slice(0, AUDIT_MAX_TEXT)}… (${text.length} characters)`
+    : text;
+}
+
+function boundCheck<C extends BoundableCheck>(check: C): C {
+  const out = { ...check, message: cut(check.message) };
+  if (check.details !== undefined) {
+    const length = JSON.stringify(check.details).length;
+    if (length > AUDIT_MAX_DETAILS) out.details = { omitted: `details of ${length} characters` };
+  }
+  return out;
+}
+
+/** The first AUDIT_MAX_IMAGES images, each with bounded texts, and how many were left out. */
+export function boundAuditImages<I extends BoundableImage>(
+  images: readonly I[],
+): { images: I[]; omitted: number } {
+  const listed = images.slice(0, AUDIT_MAX_IMAGES).map((image) => ({
+    ...image,
+    image: cut(image.image),
+    ...(image.reference !== undefined ? { reference: cut(image.reference) } : {}),
+    policies: image.policies.map((p) => ({ ...p, checks: p.checks.map(boundCheck) })),
+  }));
+  return { images: listed, omitted: images.length - listed.length };
+}
