@@ -8,12 +8,13 @@
  * - the token realm on another host: one opaque token per scope, valid `expiresIn` seconds;
  * - the CDN: serves the redirected blob downloads (no credentials, as a signed URL would).
  *
- * Counts TLS handshakes ('secureConnection'), requests and token requests per host.
+ * Like those registries' fronts, each host offers HTTP/2 and HTTP/1.1 by ALPN (`BENCH_H1_ONLY=1`: HTTP/1.1
+ * only, to compare). Counts TLS handshakes ('secureConnection'), requests and token requests per host.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createSecureServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Server } from 'node:tls';
 import type { TestCert } from '../test/helpers/tls.js';
 
 export interface HostCounters {
@@ -35,24 +36,40 @@ export interface RealRegistry {
   stop(): Promise<void>;
 }
 
+type IncomingMessage = Http2ServerRequest;
+type ServerResponse = Http2ServerResponse;
+
 const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function listen(
   cert: TestCert,
   counters: HostCounters,
   handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
-): Promise<{ server: Server; host: string }> {
-  const server = createServer({ cert: cert.certPem, key: cert.keyPem }, (req, res) => {
-    counters.requests++;
-    handle(req, res).catch((err: unknown) => {
-      if (!res.headersSent) res.writeHead(502);
-      res.end(String(err));
-    });
+): Promise<{ server: Server; host: string; sockets: Set<Socket> }> {
+  const server = createSecureServer(
+    {
+      cert: cert.certPem,
+      key: cert.keyPem,
+      allowHTTP1: true,
+      ...(process.env.BENCH_H1_ONLY === '1' ? { ALPNProtocols: ['http/1.1'] } : {}),
+    },
+    (req, res) => {
+      counters.requests++;
+      handle(req, res).catch((err: unknown) => {
+        if (!res.headersSent) res.writeHead(502);
+        res.end(String(err));
+      });
+    },
+  );
+  server.setTimeout(60_000);
+  const sockets = new Set<Socket>();
+  server.on('secureConnection', (socket: Socket) => {
+    counters.handshakes++;
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
   });
-  server.keepAliveTimeout = 60_000;
-  server.on('secureConnection', () => counters.handshakes++);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { server, host: `127.0.0.1:${(server.address() as AddressInfo).port}` };
+  return { server, host: `127.0.0.1:${(server.address() as AddressInfo).port}`, sockets };
 }
 
 /** Copies docker-registry's answer (status, the headers a client reads, body). */
@@ -73,7 +90,9 @@ async function relay(
     const v = answer.headers.get(h);
     if (v !== null) headers[h] = v;
   }
-  res.writeHead(answer.status, headers).end(req.method === 'HEAD' ? undefined : body);
+  res.writeHead(answer.status, headers);
+  if (req.method === 'HEAD') res.end();
+  else res.end(body);
 }
 
 export async function startRealRegistry(
@@ -149,9 +168,9 @@ export async function startRealRegistry(
       state.challenges = 0;
     },
     async stop() {
-      for (const s of [registry.server, auth.server, cdn.server]) {
-        s.closeAllConnections();
-        await new Promise<void>((r) => s.close(() => r()));
+      for (const s of [registry, auth, cdn]) {
+        for (const socket of s.sockets) socket.destroy();
+        await new Promise<void>((r) => s.server.close(() => r()));
       }
     },
   };

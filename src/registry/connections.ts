@@ -42,6 +42,7 @@ export class Connections {
   readonly #named: Set<string>;
   /** Open requests per host:port (the undici pool's own cap queues without a deadline). */
   readonly #perHost = new Map<string, Semaphore>();
+  readonly #origins = new Map<string, string>();
 
   constructor(options: RegistryOptions, hooks: RegistryHooks) {
     this.#options = options;
@@ -104,47 +105,64 @@ export class Connections {
     what: string,
     deadline: number | undefined,
   ): Promise<HttpResponse> {
-    const wait = queueSignal(req.signal, deadline);
+    // the wait signal (two more AbortSignals) only when a slot is not free at once
+    let wait: AbortSignal | undefined;
+    const waitSignal = (): AbortSignal => (wait ??= queueSignal(req.signal, deadline));
+    const hostKey = req.url.host;
     // per host first, so that one slow registry holds at most its own share of the total. Its own
     // slots all busy means that registry is too slow for the review: like a timeout, onError decides
     // (its images are the only ones waiting). The total cap below is shared by every registry, so
     // running out of it fails closed: stalling registries must not time out other registries' images.
-    const host = this.#hostSlots(req.url.host);
-    await host.acquire(1, wait, () =>
-      overBudget(
-        'BUDGET_CONNECTIONS',
-        `${what}: all ${this.limits.maxConnectionsPerRegistry} connections to ${req.url.host} ` +
-          `(maxConnectionsPerRegistry) stayed busy until the deadline`,
-        { indeterminate: true },
-      ),
-    );
-    try {
-      await this.open.acquire(1, wait, () =>
+    const host = this.#hostSlots(hostKey);
+    if (!host.tryAcquire(1)) {
+      await host.acquire(1, waitSignal(), () =>
         overBudget(
           'BUDGET_CONNECTIONS',
-          `${what}: all ${this.limits.maxConnections} registry connections (maxConnections) stayed busy until the deadline`,
+          `${what}: all ${this.limits.maxConnectionsPerRegistry} connections to ${hostKey} ` +
+            `(maxConnectionsPerRegistry) stayed busy until the deadline`,
+          { indeterminate: true },
         ),
       );
-    } catch (err) {
-      this.#releaseHost(req.url.host, host);
-      throw err;
+    }
+    if (!this.open.tryAcquire(1)) {
+      try {
+        await this.open.acquire(1, waitSignal(), () =>
+          overBudget(
+            'BUDGET_CONNECTIONS',
+            `${what}: all ${this.limits.maxConnections} registry connections (maxConnections) stayed busy until the deadline`,
+          ),
+        );
+      } catch (err) {
+        this.#releaseHost(hostKey, host);
+        throw err;
+      }
     }
     let released = false;
     const release = (): void => {
       if (released) return;
       released = true;
       this.open.release(1);
-      this.#releaseHost(req.url.host, host);
+      this.#releaseHost(hostKey, host);
     };
+    const start = performance.now();
     try {
-      const res = await this.timed(registry, () => send(req, what));
+      const res = await send(req, what);
+      this.#report(registry, String(res.status), start);
       res.body.once('close', release);
       res.body.once('error', release);
       if (res.body.destroyed) release();
       return res;
     } catch (err) {
+      this.#report(registry, err instanceof RegistryError ? err.code.toLowerCase() : 'error', start);
       release();
       throw err;
+    }
+  }
+
+  /** Reports the status (or the error code, lower-cased) of one exchange to the metrics hook. */
+  #report(registry: string, status: string, start: number): void {
+    if (this.#hooks.onRequest !== undefined) {
+      this.#hooks.onRequest(this.metricLabel(registry), status, performance.now() - start);
     }
   }
 
@@ -168,8 +186,19 @@ export class Connections {
   }
 
   baseUrl(host: string): URL {
-    const scheme = this.endpoint(host).insecure ? 'http' : 'https';
-    return new URL(`${scheme}://${apiHost(host)}`);
+    return new URL(this.origin(host));
+  }
+
+  /** `scheme://api-host` of a registry (computed once per host: it is on every request's path). */
+  origin(host: string): string {
+    let origin = this.#origins.get(host);
+    if (origin === undefined) {
+      const scheme = this.endpoint(host).insecure ? 'http' : 'https';
+      origin = new URL(`${scheme}://${apiHost(host)}`).origin;
+      if (this.#origins.size >= 1024) this.#origins.clear(); // bounded: hosts come from pod specs
+      this.#origins.set(host, origin);
+    }
+    return origin;
   }
 
   assertAllowed(registry: string, what: string): void {
@@ -179,20 +208,6 @@ export class Connections {
         `${what}: registry ${registry} is not in the allowlist of registries imagegate may contact`,
         { indeterminate: true },
       );
-    }
-  }
-
-  /** Reports the status (or the error code, lower-cased) of one exchange to the metrics hook. */
-  async timed(registry: string, fn: () => Promise<HttpResponse>): Promise<HttpResponse> {
-    const start = performance.now();
-    try {
-      const res = await fn();
-      this.#hooks.onRequest?.(this.metricLabel(registry), String(res.status), performance.now() - start);
-      return res;
-    } catch (err) {
-      const status = err instanceof RegistryError ? err.code.toLowerCase() : 'error';
-      this.#hooks.onRequest?.(this.metricLabel(registry), status, performance.now() - start);
-      throw err;
     }
   }
 }

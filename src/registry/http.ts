@@ -28,9 +28,46 @@ export function header(res: Pick<HttpResponse, 'headers'>, name: string): string
   return Array.isArray(v) ? v[0] : v;
 }
 
+/**
+ * The per-request abort: one controller aborted by the caller's signal or by the per-request timeout,
+ * whichever comes first (one listener and one unref'd timer, instead of AbortSignal.timeout +
+ * AbortSignal.any per request: both weakly referenced, registered for finalisation, and the largest
+ * per-request item of the client in a cold-image profile). Disarmed when the response body closes.
+ */
+class RequestAbort {
+  readonly controller = new AbortController();
+  timedOut = false;
+  readonly #caller: AbortSignal;
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(caller: AbortSignal, timeoutMs: number) {
+    this.#caller = caller;
+    if (caller.aborted) this.controller.abort(caller.reason);
+    else caller.addEventListener('abort', this.#onCaller, { once: true });
+    this.#timer = setTimeout(this.#onTimeout, timeoutMs);
+    this.#timer.unref();
+  }
+
+  readonly #onCaller = (): void => {
+    clearTimeout(this.#timer);
+    this.controller.abort(this.#caller.reason);
+  };
+
+  readonly #onTimeout = (): void => {
+    this.timedOut = true;
+    this.#caller.removeEventListener('abort', this.#onCaller);
+    this.controller.abort(new DOMException('The operation timed out.', 'TimeoutError'));
+  };
+
+  disarm = (): void => {
+    clearTimeout(this.#timer);
+    this.#caller.removeEventListener('abort', this.#onCaller);
+  };
+}
+
 export async function send(req: HttpRequest, what: string): Promise<HttpResponse> {
-  const timeout = AbortSignal.timeout(req.timeoutMs);
-  const signal = AbortSignal.any([req.signal, timeout]);
+  const abort = new RequestAbort(req.signal, req.timeoutMs);
+  const signal = abort.controller.signal;
   try {
     const res = await request(req.url, {
       method: req.method,
@@ -41,16 +78,19 @@ export async function send(req: HttpRequest, what: string): Promise<HttpResponse
       headersTimeout: req.timeoutMs,
       bodyTimeout: req.timeoutMs,
     });
+    res.body.once('close', abort.disarm);
+    if (res.body.destroyed) abort.disarm();
     return { status: res.statusCode, headers: res.headers, body: res.body, signal };
   } catch (err) {
-    throw transportError(err, req.signal, timeout, what);
+    abort.disarm();
+    throw transportError(err, req.signal, abort.timedOut ? signal : undefined, what);
   }
 }
 
 export function transportError(
   err: unknown,
   caller: AbortSignal,
-  timeout: AbortSignal | undefined,
+  timeout: Pick<AbortSignal, 'aborted'> | undefined,
   what: string,
 ): RegistryError {
   if (err instanceof RegistryError) return err;
@@ -76,16 +116,75 @@ export function transportError(
 
 /** Where buffered bytes are counted (a review's share of the process budget, limits.ts). */
 export interface ByteBudget {
-  take(n: number, signal: AbortSignal, what: string): Promise<void>;
+  /** Counts `n` more bytes, or throws the coded budget error (never waits). */
+  take(n: number, what: string): void;
   give(n: number): void;
+}
+
+/**
+ * Collects a body through its `data` events (no async iterator: no promise per chunk) until `onChunk`
+ * says stop or the body ends; `fail` settles with an error and destroys the body.
+ */
+function collect<T>(
+  body: HttpResponse['body'],
+  onChunk: (chunk: Buffer) => 'more' | 'done',
+  onEnd: () => T,
+  onError: (err: unknown) => T | Promise<T>,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    const cleanup = (): void => {
+      body.off('data', data);
+      body.off('end', end);
+      body.off('error', error);
+      body.off('close', close);
+    };
+    const settle = (fn: () => T | Promise<T>): void => {
+      if (settled) return;
+      settled = true;
+      cleanup();
+      try {
+        resolve(fn());
+      } catch (err) {
+        reject(err);
+      }
+    };
+    const error = (err: unknown): void => {
+      settle(() => {
+        body.destroy();
+        return onError(err);
+      });
+    };
+    const data = (chunk: Buffer): void => {
+      try {
+        if (onChunk(chunk) === 'done') settle(onEnd);
+      } catch (err) {
+        error(err);
+      }
+    };
+    const end = (): void => settle(onEnd);
+    const close = (): void => error(body.errored ?? prematureClose());
+    if (body.errored !== null && body.errored !== undefined) return error(body.errored);
+    if (body.destroyed) return error(prematureClose());
+    body.on('data', data);
+    body.once('end', end);
+    body.once('error', error);
+    body.once('close', close);
+  });
+}
+
+function prematureClose(): Error {
+  return Object.assign(new Error('response body closed before its end'), {
+    code: 'ERR_STREAM_PREMATURE_CLOSE',
+  });
 }
 
 /**
  * Reads the whole body, failing with RESPONSE_TOO_LARGE as soon as it passes `maxBytes`. With a
  * budget, every byte is counted before it is kept (the declared length up front), so a full budget
- * stops reading (back-pressure on the socket) instead of growing memory.
+ * fails the read at once instead of growing memory.
  */
-export async function readBody(
+export function readBody(
   res: HttpResponse,
   maxBytes: number,
   caller: AbortSignal,
@@ -95,54 +194,64 @@ export async function readBody(
   const declared = Number(header(res, 'content-length'));
   if (Number.isFinite(declared) && declared > maxBytes) {
     res.body.destroy();
-    throw tooLarge(what, maxBytes);
+    return Promise.reject(tooLarge(what, maxBytes));
+  }
+  let counted = 0;
+  if (budget !== undefined && Number.isSafeInteger(declared) && declared > 0) {
+    try {
+      budget.take(declared, what);
+    } catch (err) {
+      res.body.destroy();
+      return Promise.reject(err);
+    }
+    counted = declared;
   }
   const chunks: Buffer[] = [];
   let total = 0;
-  let counted = 0;
-  try {
-    if (budget !== undefined && Number.isSafeInteger(declared) && declared > 0) {
-      await budget.take(declared, caller, what);
-      counted = declared;
-    }
-    for await (const chunk of res.body as AsyncIterable<Buffer>) {
+  return collect(
+    res.body,
+    (chunk) => {
       total += chunk.byteLength;
-      if (total > maxBytes) {
-        res.body.destroy();
-        throw tooLarge(what, maxBytes);
-      }
+      if (total > maxBytes) throw tooLarge(what, maxBytes);
       if (budget !== undefined && total > counted) {
-        await budget.take(total - counted, caller, what);
+        budget.take(total - counted, what);
         counted = total;
       }
       chunks.push(chunk);
-    }
-  } catch (err) {
-    res.body.destroy();
-    budget?.give(counted);
-    if (err instanceof RegistryError) throw err;
-    throw transportError(err, caller, res.signal, what);
-  }
-  if (budget !== undefined && counted > total) budget.give(counted - total);
-  const all = Buffer.concat(chunks, total);
-  return new Uint8Array(all.buffer, all.byteOffset, all.byteLength); // a view, not a second copy
+      return 'more';
+    },
+    () => {
+      if (budget !== undefined && counted > total) budget.give(counted - total);
+      // a copy of exactly `total` bytes: a chunk is a view into the socket's (larger) read buffer
+      const all = Buffer.concat(chunks, total);
+      return new Uint8Array(all.buffer, all.byteOffset, all.byteLength); // a view, not a second copy
+    },
+    (err) => {
+      budget?.give(counted);
+      throw err instanceof RegistryError ? err : transportError(err, caller, res.signal, what);
+    },
+  );
 }
 
 /** Drops a body we do not need (error responses), reading at most a little of it. */
-export async function discard(res: HttpResponse): Promise<string> {
-  try {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for await (const chunk of res.body as AsyncIterable<Buffer>) {
-      total += chunk.byteLength;
-      if (total > 16_384) break;
-      chunks.push(chunk);
-    }
+export function discard(res: HttpResponse): Promise<string> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  const text = (): string => {
     res.body.destroy();
     return Buffer.concat(chunks).toString('utf8').slice(0, 300);
-  } catch {
-    return '';
-  }
+  };
+  return collect(
+    res.body,
+    (chunk) => {
+      total += chunk.byteLength;
+      if (total > 16_384) return 'done';
+      chunks.push(chunk);
+      return 'more';
+    },
+    text,
+    () => '',
+  );
 }
 
 function tooLarge(what: string, maxBytes: number): RegistryError {

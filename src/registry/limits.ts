@@ -160,7 +160,7 @@ export class ReviewBytes {
    * Counts `n` more buffered bytes, or fails at once: waiting would hold a connection (and its socket
    * buffers) while other reviews wait for that connection, so a full budget is a denial, not a queue.
    */
-  async take(n: number, _signal: AbortSignal, what: string): Promise<void> {
+  take(n: number, what: string): void {
     if (this.#held + n > this.share) {
       throw overBudget(
         'BUDGET_BYTES_IN_FLIGHT',

@@ -102,7 +102,8 @@ export class Transport {
   ): Promise<HttpResponse> {
     const cred = await credentialFor(ctx, endpoint, repository);
     const scope = `repository:${repository}:pull`;
-    const url = new URL(opts.path, this.#connections.baseUrl(endpoint));
+    // paths are built from parsed references (`/v2/…`): appended to the registry's origin, one parse
+    const url = new URL(this.#connections.origin(endpoint) + opts.path);
     const headers: Record<string, string> = { 'user-agent': 'imagegate' };
     if (opts.accept !== undefined) headers.accept = opts.accept;
     const deadline = ctx.deadline;
