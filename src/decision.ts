@@ -23,6 +23,25 @@ export interface CheckOutcome extends Finding<CheckName> {
   indeterminate?: boolean;
 }
 
+/** What every report of a finding shows (audit record, cluster audit): stable keys in this order. */
+export interface FindingSummary {
+  check: CheckName;
+  passed: boolean;
+  code: string;
+  message: string;
+  indeterminate?: true;
+}
+
+export function toFindingSummary(f: CheckOutcome): FindingSummary {
+  return {
+    check: f.check,
+    passed: f.passed,
+    code: f.code,
+    message: f.message,
+    ...(f.indeterminate === true ? { indeterminate: true as const } : {}),
+  };
+}
+
 /** `error-allowed`: every failure was indeterminate and the policy's onError is allow. */
 export type PolicyResult = 'pass' | 'fail' | 'error-allowed';
 

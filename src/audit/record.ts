@@ -3,6 +3,7 @@
  * never credentials.
  */
 import type { RequestFacts } from '../admission/facts.js';
+import { toFindingSummary } from '../decision.js';
 import type { Verdict } from '../evaluate.js';
 import { boundAuditImages } from './bound.js';
 
@@ -75,11 +76,7 @@ export function toAuditImages(verdict: Verdict | undefined): AuditImage[] {
       mode: p.mode,
       result: p.result,
       checks: p.findings.map((f) => ({
-        check: f.check,
-        passed: f.passed,
-        code: f.code,
-        message: f.message,
-        ...(f.indeterminate === true ? { indeterminate: true } : {}),
+        ...toFindingSummary(f),
         ...(f.details !== undefined ? { details: f.details } : {}),
         durationMs: round(f.durationMs),
       })),

@@ -1,4 +1,5 @@
 /** One image's Verdict (from the shared evaluator) as an audit result. Pure. */
+import { toFindingSummary } from '../decision.js';
 import type { Verdict } from '../evaluate.js';
 import type { Admission, AuditImage, AuditOutcome } from './result.js';
 
@@ -43,13 +44,7 @@ export function toAuditImage(image: string, verdict: Verdict): AuditImage {
       mode: p.mode,
       onError: p.onError,
       result: p.result,
-      findings: p.findings.map((f) => ({
-        check: f.check,
-        passed: f.passed,
-        code: f.code,
-        message: f.message,
-        ...(f.indeterminate === true ? { indeterminate: true } : {}),
-      })),
+      findings: p.findings.map(toFindingSummary),
     })),
     reasons,
   };
