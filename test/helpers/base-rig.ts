@@ -10,7 +10,7 @@ import { afterAll, beforeAll, vi } from 'vitest';
 import { evaluateImages, type CheckOutcome, type Verdict } from '../../src/evaluate.js';
 import { pushLegacySignatures } from './cosign-push.js';
 import { buildEngine } from './engine.js';
-import { pushManifest, sha256, type Step } from './image-builder.js';
+import { buildImage, pushImage, pushManifest, sha256, type BuiltImage, type Step } from './image-builder.js';
 import { startRegistry, type TestRegistry } from './registry.js';
 import { RegistrySeeder } from './registry-seeder.js';
 import { createTestInstance, type Identity, type TestInstance } from './test-sigstore.js';
@@ -153,4 +153,28 @@ export function useBaseRig() {
   }
 
   return { current, signKeyless, decide, getIndex, putIndex };
+}
+
+/**
+ * The `made/app` images the base suites build on the signed `base/node`: the policy governing them, an
+ * `allowed` entry for the Chainguard-signed base, the claim annotations, and a builder that pushes.
+ */
+export function madeImages(rig: ReturnType<typeof useBaseRig>) {
+  const allowed = (extra: Record<string, unknown> = {}) => ({
+    image: `${rig.current().host}/base/**`,
+    signature: { authorities: [keyless(CHAINGUARD)] },
+    ...extra,
+  });
+  const policy = (baseSpec: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+    policyDoc('made', { images: [{ glob: `${rig.current().host}/made/**` }], base: baseSpec, ...extra });
+  async function app(tag: string, steps: Step[], annotations?: Record<string, string>): Promise<BuiltImage> {
+    const img = buildImage({ steps, ...(annotations !== undefined ? { annotations } : {}) });
+    await pushImage(rig.current().registry.url, 'made/app', tag, img);
+    return img;
+  }
+  const claim = (name: string, digest: string) => ({
+    'org.opencontainers.image.base.name': name,
+    'org.opencontainers.image.base.digest': digest,
+  });
+  return { allowed, policy, app, claim };
 }

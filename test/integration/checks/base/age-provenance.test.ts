@@ -8,7 +8,6 @@ import {
   pushManifest,
   sha256,
   type BuiltImage,
-  type Step,
 } from '../../../helpers/image-builder.js';
 import type { TestRegistry } from '../../../helpers/registry.js';
 import type { RegistrySeeder } from '../../../helpers/registry-seeder.js';
@@ -21,7 +20,7 @@ import {
   SLSA_V02,
   SLSA_V1,
   keyless,
-  policyDoc,
+  madeImages,
   useBaseRig,
 } from '../../../helpers/base-rig.js';
 
@@ -49,27 +48,7 @@ describe('base check through a real registry', () => {
       await app('derived', [BASE_STEP, APP_STEP], claim(`${host}/base/node:latest`, baseDigest));
     });
 
-    const allowed = (extra: Record<string, unknown> = {}) => ({
-      image: `${host}/base/**`,
-      signature: { authorities: [keyless(CHAINGUARD)] },
-      ...extra,
-    });
-    const policy = (baseSpec: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
-      policyDoc('made', { images: [{ glob: `${host}/made/**` }], base: baseSpec, ...extra });
-
-    async function app(
-      tag: string,
-      steps: Step[],
-      annotations?: Record<string, string>,
-    ): Promise<BuiltImage> {
-      const img = buildImage({ steps, ...(annotations !== undefined ? { annotations } : {}) });
-      await pushImage(registry.url, 'made/app', tag, img);
-      return img;
-    }
-    const claim = (name: string, digest: string) => ({
-      'org.opencontainers.image.base.name': name,
-      'org.opencontainers.image.base.digest': digest,
-    });
+    const { allowed, policy, app, claim } = madeImages(rig);
 
     describe('maxAge', () => {
       it('passes a base signed now within maxAge, reporting the Rekor time', async () => {

@@ -11,17 +11,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { podReview } from '../../../helpers/admission-fixtures.js';
 import { buildEngine } from '../../../helpers/engine.js';
 import { startServer } from '../../../helpers/server.js';
-import { buildImage, pushImage, type BuiltImage, type Step } from '../../../helpers/image-builder.js';
+import { buildImage, pushImage, type BuiltImage } from '../../../helpers/image-builder.js';
 import type { TestRegistry } from '../../../helpers/registry.js';
-import {
-  APP_STEP,
-  BASE_STEP,
-  CHAINGUARD,
-  EVIL,
-  keyless,
-  policyDoc,
-  useBaseRig,
-} from '../../../helpers/base-rig.js';
+import { APP_STEP, BASE_STEP, CHAINGUARD, EVIL, madeImages, useBaseRig } from '../../../helpers/base-rig.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 
@@ -46,27 +38,7 @@ describe('base check through a real registry', () => {
       await signKeyless('base/node', baseDigest, CHAINGUARD);
     });
 
-    const allowed = (extra: Record<string, unknown> = {}) => ({
-      image: `${host}/base/**`,
-      signature: { authorities: [keyless(CHAINGUARD)] },
-      ...extra,
-    });
-    const policy = (baseSpec: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
-      policyDoc('made', { images: [{ glob: `${host}/made/**` }], base: baseSpec, ...extra });
-
-    async function app(
-      tag: string,
-      steps: Step[],
-      annotations?: Record<string, string>,
-    ): Promise<BuiltImage> {
-      const img = buildImage({ steps, ...(annotations !== undefined ? { annotations } : {}) });
-      await pushImage(registry.url, 'made/app', tag, img);
-      return img;
-    }
-    const claim = (name: string, digest: string) => ({
-      'org.opencontainers.image.base.name': name,
-      'org.opencontainers.image.base.digest': digest,
-    });
+    const { allowed, policy, app, claim } = madeImages(rig);
 
     it('passes an image derived from the signed base it claims', async () => {
       await app('derived', [BASE_STEP, APP_STEP], claim(`${host}/base/node:latest`, baseDigest));
