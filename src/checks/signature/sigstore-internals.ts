@@ -1,10 +1,21 @@
 /**
- * The one adapter around a sigstore-js internal. sigstore-js requires a signing time for
- * certificates; for signatures that carry none (BYO PKI without Rekor or TSA, transparencyLog:
- * optional) the chain is checked at the current time with sigstore-js's own certificate verification,
- * as cosign does. That function is not part of @sigstore/verify's public API, so it is imported here
- * and nowhere else; test/unit/checks/signature/sigstore-internals.test.ts fails loudly if a release
- * moves, renames or reshapes it.
+ * The one adapter around sigstore-js internals. Two things live here:
+ *
+ * - sigstore-js requires a signing time for certificates; for signatures that carry none (BYO PKI
+ *   without Rekor or TSA, transparencyLog: optional) the chain is checked at the current time with
+ *   sigstore-js's own certificate verification, as cosign does. That function is not part of
+ *   @sigstore/verify's public API, so it is imported here and nowhere else.
+ * - sigstore-js re-encodes a certificate from its parsed ASN.1 tree every time it compares two
+ *   certificates or verifies one (`X509Certificate.equals` / `verify` / `publicKey` call
+ *   `ASN1Obj.toDER()`, which grows a fresh zeroed 1 KiB buffer per node), about ten times per keyless
+ *   signature, and re-verifies the trusted root certificate's self-signature each time. For
+ *   certificates that are parsed and never modified (the trusted roots' and a bundle's leaf), each
+ *   node's encoding is computed once, by sigstore-js's own `toDER`, and then reused; a trusted
+ *   certificate's self-signature is verified once. Every leaf is still verified against its issuer,
+ *   and every SCT, log entry and signature as before.
+ *
+ * test/unit/checks/signature/sigstore-internals.test.ts fails loudly if a release moves, renames or
+ * reshapes any of it.
  */
 import type { SignedEntity, Signer, TrustMaterial } from '@sigstore/verify';
 import { verifyCertificate } from '@sigstore/verify/dist/key/index.js';
@@ -26,4 +37,68 @@ export function verifyCertificateChainAt(
 ): CertificateChainResult {
   const result = verifyCertificate(leaf, [at], material);
   return { signer: result.signer, sctCount: result.scts.length };
+}
+
+/** The part of @sigstore/core's ASN1Obj the memo relies on. */
+interface Asn1Node {
+  subs: Asn1Node[];
+  toDER(): Buffer;
+}
+
+/** Roots of ASN.1 trees already memoised (a certificate is walked once). */
+const memoised = new WeakSet<object>();
+
+function asn1Root(cert: LeafCertificate): Asn1Node {
+  const root = (cert as unknown as { root?: Partial<Asn1Node> }).root;
+  if (typeof root?.toDER !== 'function' || !Array.isArray(root.subs)) {
+    throw new Error('sigstore-js X509Certificate has no ASN.1 root: its shape changed');
+  }
+  return root as Asn1Node;
+}
+
+/**
+ * Computes each ASN.1 node's DER encoding at most once, with sigstore-js's own `toDER`. Only for
+ * certificates nothing modifies: sigstore-js copies a certificate (`clone()`, parsed afresh) before
+ * it removes the SCT extension, and no caller writes into an encoding it gets back.
+ */
+export function memoiseEncoding<C extends LeafCertificate>(cert: C): C {
+  const root = asn1Root(cert);
+  if (memoised.has(root)) return cert;
+  const stack = [root];
+  for (let node = stack.pop(); node !== undefined; node = stack.pop()) {
+    const encode = node.toDER;
+    const self = node;
+    let der: Buffer | undefined;
+    Object.defineProperty(node, 'toDER', {
+      value: (): Buffer => (der ??= encode.call(self)),
+      configurable: true,
+      writable: true,
+    });
+    stack.push(...node.subs);
+  }
+  memoised.add(root);
+  return cert;
+}
+
+/** A trusted certificate: encodings memoised, and its own self-signature verified once. */
+function memoiseTrusted(cert: LeafCertificate): void {
+  memoiseEncoding(cert);
+  const verify = cert.verify;
+  let selfSigned: boolean | undefined;
+  Object.defineProperty(cert, 'verify', {
+    value: (issuer?: LeafCertificate): boolean =>
+      issuer === undefined || issuer === cert
+        ? (selfSigned ??= verify.call(cert))
+        : verify.call(cert, issuer),
+    configurable: true,
+    writable: true,
+  });
+}
+
+/** Memoises the certificates of trust material made by `toTrustMaterial` (CAs and TSAs); returns it. */
+export function withMemoisedCertificates(material: TrustMaterial): TrustMaterial {
+  for (const authority of [...material.certificateAuthorities, ...material.timestampAuthorities]) {
+    for (const cert of authority.certChain) memoiseTrusted(cert);
+  }
+  return material;
 }

@@ -13,6 +13,7 @@ import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { getTrustedRoot } from '@sigstore/tuf';
 import { toTrustMaterial, type TrustMaterial } from '@sigstore/verify';
 import { ConfigError, SignatureError, errorMessage } from '../../errors.js';
+import { withMemoisedCertificates } from './sigstore-internals.js';
 import { defaultCacheDir, fetchPublicGood as fetchFromTuf, type TufFetcher } from './tuf-cache.js';
 
 export const PUBLIC_GOOD = 'public-good';
@@ -122,7 +123,7 @@ function toLoaded(
     name,
     source,
     location,
-    material: toTrustMaterial(root),
+    material: withMemoisedCertificates(toTrustMaterial(root)),
     summary: {
       certificateAuthorities: root.certificateAuthorities.length,
       tlogs: root.tlogs.length,

@@ -1,15 +1,18 @@
 /**
  * The sigstore-js internal behind src/checks/signature/sigstore-internals.ts, exercised against a
  * real chain: if a release moves `verifyCertificate` the adapter's import fails and this file with it;
- * if it renames or reshapes it, these assertions fail.
+ * if it renames or reshapes it, these assertions fail. The memoised encodings are checked against
+ * sigstore-js's own re-encoding of a fresh copy, and a memoised chain must still reject a foreign leaf.
  */
 import { readFileSync } from 'node:fs';
 import { bundleFromJSON } from '@sigstore/bundle';
 import { toTrustMaterial } from '@sigstore/verify';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { toVerifiableEntity } from '../../../../src/checks/signature/signed-entity.js';
 import {
+  memoiseEncoding,
   verifyCertificateChainAt,
+  withMemoisedCertificates,
   type LeafCertificate,
 } from '../../../../src/checks/signature/sigstore-internals.js';
 import { toTrustedRoot } from '../../../../src/checks/signature/trusted-roots.js';
@@ -26,16 +29,28 @@ describe('sigstore-internals', () => {
   let instance: TestInstance;
   let other: TestInstance;
   let leaf: LeafCertificate;
+  let bundleJson: object;
+
+  const freshLeaf = (): LeafCertificate => {
+    const entity = toVerifiableEntity(bundleFromJSON(bundleJson), undefined);
+    if (entity.key.$case !== 'certificate') throw new Error('the test instance signs with certificates');
+    return entity.key.certificate;
+  };
+  /** sigstore-js's own encoding, from a copy parsed afresh and not memoised. */
+  const reencoded = (cert: LeafCertificate): Buffer => {
+    const copy = cert.clone();
+    return (copy as unknown as { root: { toDER(): Buffer } }).root.toDER();
+  };
 
   beforeAll(async () => {
     instance = await createTestInstance(tempDir());
     other = await createTestInstance(tempDir());
-    const bundle = bundleFromJSON(
-      await instance.signBundle({ digest: DIGEST, identity: ACME, predicateType: 'https://example.test/p' }),
-    );
-    const entity = toVerifiableEntity(bundle, undefined);
-    if (entity.key.$case !== 'certificate') throw new Error('the test instance signs with certificates');
-    leaf = entity.key.certificate;
+    bundleJson = await instance.signBundle({
+      digest: DIGEST,
+      identity: ACME,
+      predicateType: 'https://example.test/p',
+    });
+    leaf = freshLeaf();
   });
 
   describe('when the leaf chains to the root', () => {
@@ -53,6 +68,58 @@ describe('sigstore-internals', () => {
       expect(() => verifyCertificateChainAt(leaf, new Date(), material(other))).toThrow(
         expect.objectContaining({ name: 'VerificationError', code: 'CERTIFICATE_ERROR' }),
       );
+    });
+  });
+
+  describe('memoiseEncoding', () => {
+    it('gives the bytes sigstore-js encodes, computed once', () => {
+      const cert = freshLeaf(); // toVerifiableEntity memoises the leaf
+      const root = (cert as unknown as { root: { toDER(): Buffer } }).root;
+      const first = root.toDER();
+      expect(first.equals(reencoded(cert))).toBe(true);
+      expect(root.toDER()).toBe(first);
+      expect(cert.tbsCertificate.toDER()).toBe(cert.tbsCertificate.toDER());
+      expect(memoiseEncoding(cert)).toBe(cert);
+    });
+
+    it('leaves a copy that sigstore-js modifies (the SCT check) unaffected', () => {
+      const cert = freshLeaf();
+      const copy = cert.clone();
+      const before = copy.tbsCertificate.toDER();
+      copy.extensions.splice(0, 1);
+      expect(copy.tbsCertificate.toDER().length).toBeLessThan(before.length);
+      expect(reencoded(cert).equals((cert as unknown as { root: { toDER(): Buffer } }).root.toDER())).toBe(
+        true,
+      );
+    });
+  });
+
+  describe('withMemoisedCertificates', () => {
+    it("verifies a trusted certificate's self-signature once and still chains the leaf", () => {
+      const plain = material(instance);
+      const ca = plain.certificateAuthorities[0]!.certChain[0]!;
+      const spy = vi.spyOn(Object.getPrototypeOf(ca) as { verify(i?: unknown): boolean }, 'verify');
+      const trusted = withMemoisedCertificates(plain);
+      try {
+        for (let i = 0; i < 3; i++) {
+          const result = verifyCertificateChainAt(freshLeaf(), new Date(), trusted);
+          expect(result.signer.identity?.subjectAlternativeName).toBe(ACME.subject);
+        }
+        // each leaf against the CA (3), the CA's own signature once
+        expect(spy.mock.calls.filter((c) => c[0] === undefined)).toHaveLength(1);
+        expect(spy.mock.calls.filter((c) => c[0] === ca)).toHaveLength(3);
+      } finally {
+        spy.mockRestore();
+      }
+    });
+
+    it('rejects a leaf of another CA', () => {
+      const trusted = withMemoisedCertificates(material(other));
+      for (let i = 0; i < 2; i++) {
+        expect(() => verifyCertificateChainAt(freshLeaf(), new Date(), trusted)).toThrow(
+          expect.objectContaining({ name: 'VerificationError', code: 'CERTIFICATE_ERROR' }),
+        );
+      }
     });
   });
 });
