@@ -2,16 +2,17 @@
  * The measuring half of bench/cold-cpu.ts, run with plain node over the compiled dist/ (bench/run.ts
  * builds it first; alone: `npx tsc -p tsconfig.build.json`), one process per kind of signed image:
  * an engine as `imagegate serve` builds it (setupEngine), one pod of 20 not measured (JIT,
- * connections), then pods of 20 never-seen images with process.cpuUsage() around them
- * (`measuredPods`: profiles taken with `--cpu-prof` are read `--from measuredPods`); every registry
- * exchange is counted by status through the engine's request hook. With `floor` instead of a kind:
+ * connections), then pods of 20 never-seen images with process.cpuUsage() around them (and, with
+ * BENCH_PROFILE_DIR, a CPU profile of those pods alone); every registry exchange is counted by status through the engine's request hook. With `floor` instead of a kind:
  * bare undici GETs of the same kinds (a 200 manifest, a 404 tag), 20 in flight, with nothing of
  * imagegate around them.
  *
  * argv[2]: a JSON file { registry: { host, url }, trustedRoot, pod, images, kinds: [{ kind, policy,
  * images }] }; argv[3]: a kind's name, or `floor`. Prints one JSON line.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { Agent, request } from 'undici';
 
@@ -45,6 +46,26 @@ const review = (pod) => ({
   },
 });
 
+/** BENCH_PROFILE_DIR: a CPU profile of the measured pods only (not the warm-up), through the inspector. */
+async function startProfile() {
+  if (process.env.BENCH_PROFILE_DIR === undefined) return undefined;
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 500 });
+  await session.post('Profiler.start');
+  return session;
+}
+
+async function stopProfile(session, kind) {
+  if (session === undefined) return;
+  const { profile } = await session.post('Profiler.stop');
+  const dir = process.env.BENCH_PROFILE_DIR;
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `cold-cpu-${kind}.cpuprofile`), JSON.stringify(profile));
+  session.disconnect();
+}
+
 async function measureKind({ kind, policy, images }) {
   const statuses = new Map();
   let counting = false;
@@ -71,13 +92,12 @@ async function measureKind({ kind, policy, images }) {
   };
   await run(images.slice(N)); // warm-up (JIT, connections): one pod not measured
   counting = true;
-  const measuredPods = async () => {
-    const c0 = process.cpuUsage();
-    for (let i = 0; i < N; i += POD) await run(images.slice(i, i + POD));
-    return process.cpuUsage(c0);
-  };
-  const c = await measuredPods();
+  const session = await startProfile();
+  const c0 = process.cpuUsage();
+  for (let i = 0; i < N; i += POD) await run(images.slice(i, i + POD));
+  const c = process.cpuUsage(c0);
   counting = false;
+  await stopProfile(session, kind);
   await setup.registry.close();
   const requests = Object.fromEntries([...statuses].map(([s, n]) => [s, n / N]));
   return { kind, imageMicros: (c.user + c.system) / N, requestsPerImage: requests };

@@ -109,15 +109,14 @@ try {
   const child = async (what: string, dist?: string): Promise<Record<string, unknown>> => {
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      [
-        ...(profile && what !== 'floor'
-          ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=cold-cpu-${what}.cpuprofile`]
-          : []),
-        join(here, 'cold-cpu-child.mjs'),
-        configFile,
-        what,
-      ],
-      { env: { ...process.env, ...(dist !== undefined ? { BENCH_DIST: dist } : {}) } },
+      [join(here, 'cold-cpu-child.mjs'), configFile, what],
+      {
+        env: {
+          ...process.env,
+          ...(dist !== undefined ? { BENCH_DIST: dist } : {}),
+          ...(profile ? { BENCH_PROFILE_DIR: profileDir } : {}),
+        },
+      },
     );
     return JSON.parse(stdout) as Record<string, unknown>;
   };

@@ -11,12 +11,14 @@
  *   signature, and re-verifies the trusted root certificate's self-signature each time. For
  *   certificates that are parsed and never modified (the trusted roots' and a bundle's leaf), each
  *   node's encoding is computed once, by sigstore-js's own `toDER`, and then reused; a trusted
- *   certificate's self-signature is verified once. Every leaf is still verified against its issuer,
- *   and every SCT, log entry and signature as before.
+ *   certificate's self-signature is verified once, and its public key imported once (OpenSSL 3's
+ *   key import costs as much as a verification) instead of for every leaf it issued. Every leaf is
+ *   still verified against its issuer, and every SCT, log entry and signature as before.
  *
  * test/unit/checks/signature/sigstore-internals.test.ts fails loudly if a release moves, renames or
  * reshapes any of it.
  */
+import { createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto';
 import type { SignedEntity, Signer, TrustMaterial } from '@sigstore/verify';
 import { verifyCertificate } from '@sigstore/verify/dist/key/index.js';
 
@@ -80,18 +82,68 @@ export function memoiseEncoding<C extends LeafCertificate>(cert: C): C {
   return cert;
 }
 
-/** A trusted certificate: encodings memoised, and its own self-signature verified once. */
-function memoiseTrusted(cert: LeafCertificate): void {
+/** Certificates of trust material, and their public keys imported once (lazily: a key that does
+ * not import fails where sigstore-js would have failed, in the check that uses it). */
+const trusted = new WeakSet<object>();
+const trustedKeys = new WeakMap<object, KeyObject>();
+
+function trustedKey(cert: LeafCertificate): KeyObject {
+  let key = trustedKeys.get(cert);
+  if (key === undefined) {
+    key = createPublicKey({ key: cert.publicKey, format: 'der', type: 'spki' });
+    trustedKeys.set(cert, key);
+  }
+  return key;
+}
+
+/** What `X509Certificate.verify(issuer)` does (@sigstore/core), with the issuer's key already imported. */
+function verifyIssuedBy(cert: LeafCertificate, key: KeyObject): boolean {
+  try {
+    return verifySignature(cert.signatureAlgorithm, cert.tbsCertificate.toDER(), key, cert.signatureValue);
+  } catch {
+    return false; // as sigstore-js: a signature that cannot be checked does not verify
+  }
+}
+
+function defineMethod(target: object, name: string, value: unknown): void {
+  Object.defineProperty(target, name, { value, configurable: true, writable: true });
+}
+
+/**
+ * A bundle's leaf certificate: encodings memoised, and checked against a trusted issuer with that
+ * issuer's key imported once. Any other issuer goes through sigstore-js's own `verify`.
+ */
+export function memoiseLeaf<C extends LeafCertificate>(cert: C): C {
+  if (memoised.has(asn1Root(cert))) return cert;
   memoiseEncoding(cert);
   const verify = cert.verify;
-  let selfSigned: boolean | undefined;
-  Object.defineProperty(cert, 'verify', {
-    value: (issuer?: LeafCertificate): boolean =>
-      issuer === undefined || issuer === cert
-        ? (selfSigned ??= verify.call(cert))
-        : verify.call(cert, issuer),
-    configurable: true,
-    writable: true,
+  defineMethod(cert, 'verify', (issuer?: LeafCertificate): boolean =>
+    issuer !== undefined && trusted.has(issuer)
+      ? verifyIssuedBy(cert, trustedKey(issuer))
+      : verify.call(cert, issuer),
+  );
+  return cert;
+}
+
+/**
+ * A trusted certificate: encodings memoised, its key imported once, and whether it is signed by
+ * itself or by another trusted certificate decided once per issuer (the same bytes give the same
+ * answer).
+ */
+function memoiseTrusted(cert: LeafCertificate): void {
+  memoiseEncoding(cert);
+  trusted.add(cert);
+  const verify = cert.verify;
+  const byIssuer = new WeakMap<object, boolean>();
+  defineMethod(cert, 'verify', (issuer?: LeafCertificate): boolean => {
+    const by = issuer ?? cert;
+    if (!trusted.has(by)) return verify.call(cert, issuer);
+    let ok = byIssuer.get(by);
+    if (ok === undefined) {
+      ok = verify.call(cert, issuer);
+      byIssuer.set(by, ok);
+    }
+    return ok;
   });
 }
 
