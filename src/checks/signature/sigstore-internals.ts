@@ -10,7 +10,8 @@
  *   `ASN1Obj.toDER()`, which grows a fresh zeroed 1 KiB buffer per node), about ten times per keyless
  *   signature, and re-verifies the trusted root certificate's self-signature each time. For
  *   certificates that are parsed and never modified (the trusted roots' and a bundle's leaf), each
- *   node's encoding is computed once, by sigstore-js's own `toDER`, and then reused; a trusted
+ *   node's encoding is the bytes it was parsed from (checked to be what `toDER` would write) or
+ *   computed once by sigstore-js's own `toDER`, and then reused; a trusted
  *   certificate's self-signature is verified once, and its public key imported once (OpenSSL 3's
  *   key import costs as much as a verification) instead of for every leaf it issued. Every leaf is
  *   still verified against its issuer, and every SCT, log entry and signature as before.
@@ -43,6 +44,9 @@ export function verifyCertificateChainAt(
 
 /** The part of @sigstore/core's ASN1Obj the memo relies on. */
 interface Asn1Node {
+  tag: { toDER(): number };
+  /** The content bytes as parsed (for a constructed node, its children's encodings, contiguous). */
+  value: Buffer;
   subs: Asn1Node[];
   toDER(): Buffer;
 }
@@ -52,25 +56,67 @@ const memoised = new WeakSet<object>();
 
 function asn1Root(cert: LeafCertificate): Asn1Node {
   const root = (cert as unknown as { root?: Partial<Asn1Node> }).root;
-  if (typeof root?.toDER !== 'function' || !Array.isArray(root.subs)) {
+  if (
+    typeof root?.toDER !== 'function' ||
+    !Array.isArray(root.subs) ||
+    !Buffer.isBuffer(root.value) ||
+    typeof root.tag?.toDER !== 'function'
+  ) {
     throw new Error('sigstore-js X509Certificate has no ASN.1 root: its shape changed');
   }
   return root as Asn1Node;
 }
 
+/** DER's minimal length octets (what @sigstore/core's encodeLength writes). */
+function lengthOctets(n: number): number[] {
+  if (n < 128) return [n];
+  const out: number[] = [];
+  for (let v = n; v > 0; v = Math.floor(v / 256)) out.unshift(v % 256);
+  return [0x80 | out.length, ...out];
+}
+
 /**
- * Computes each ASN.1 node's DER encoding at most once, with sigstore-js's own `toDER`. Only for
- * certificates nothing modifies: sigstore-js copies a certificate (`clone()`, parsed afresh) before
- * it removes the SCT extension, and no caller writes into an encoding it gets back.
+ * The bytes sigstore-js's `toDER` would produce for `node`, read from where it was parsed instead
+ * of re-encoded, or undefined when they differ (a non-minimal length anywhere below): the tag and
+ * minimal length must stand right before the content, and a constructed node's children must fill
+ * its content exactly with such encodings (then their concatenation is the content).
+ */
+function parsedEncoding(node: Asn1Node, seeds: Map<Asn1Node, Buffer>): Buffer | undefined {
+  let children = 0;
+  let canonical = true;
+  for (const sub of node.subs) {
+    const der = parsedEncoding(sub, seeds);
+    if (der === undefined) canonical = false;
+    else children += der.length;
+  }
+  const { value } = node;
+  if (!canonical || (node.subs.length > 0 && children !== value.length)) return undefined;
+  const header = [node.tag.toDER(), ...lengthOctets(value.length)];
+  const start = value.byteOffset - header.length;
+  if (start < 0) return undefined;
+  const der = Buffer.from(value.buffer, start, header.length + value.length);
+  for (let i = 0; i < header.length; i++) if (der[i] !== header[i]) return undefined;
+  seeds.set(node, der);
+  return der;
+}
+
+/**
+ * Computes each ASN.1 node's DER encoding at most once: the bytes it was parsed from when they are
+ * what sigstore-js's own `toDER` would produce (always, for a DER certificate), otherwise that
+ * `toDER`. Only for certificates nothing modifies: sigstore-js copies a certificate (`clone()`,
+ * parsed afresh) before it removes the SCT extension, and no caller writes into an encoding it gets
+ * back.
  */
 export function memoiseEncoding<C extends LeafCertificate>(cert: C): C {
   const root = asn1Root(cert);
   if (memoised.has(root)) return cert;
+  const seeds = new Map<Asn1Node, Buffer>();
+  parsedEncoding(root, seeds);
   const stack = [root];
   for (let node = stack.pop(); node !== undefined; node = stack.pop()) {
     const encode = node.toDER;
     const self = node;
-    let der: Buffer | undefined;
+    let der = seeds.get(node);
     Object.defineProperty(node, 'toDER', {
       value: (): Buffer => (der ??= encode.call(self)),
       configurable: true,

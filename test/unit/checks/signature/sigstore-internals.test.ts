@@ -82,6 +82,38 @@ describe('sigstore-internals', () => {
       expect(memoiseEncoding(cert)).toBe(cert);
     });
 
+    it('gives every node the bytes sigstore-js encodes for it', () => {
+      type Node = { subs: Node[]; toDER(): Buffer };
+      const memo = (freshLeaf() as unknown as { root: Node }).root;
+      const plain = (freshLeaf().clone() as unknown as { root: Node }).root; // not memoised
+      const walk = (a: Node, b: Node): number => {
+        expect(a.toDER().equals(b.toDER())).toBe(true);
+        return 1 + a.subs.reduce((n, sub, i) => n + walk(sub, b.subs[i]!), 0);
+      };
+      expect(walk(memo, plain)).toBeGreaterThan(50);
+    });
+
+    it('re-encodes where the certificate was not minimally encoded', () => {
+      // `a0 03 02 01 02` (version 3) spelled with a long-form length: `a0 04 02 81 01 02`
+      const der = Buffer.from(reencoded(freshLeaf()));
+      expect([der[0], der[1], der[4], der[5]]).toEqual([0x30, 0x82, 0x30, 0x82]);
+      expect([...der.subarray(8, 13)]).toEqual([0xa0, 0x03, 0x02, 0x01, 0x02]);
+      const odd = Buffer.concat([
+        der.subarray(0, 8),
+        Buffer.from([0xa0, 0x04, 0x02, 0x81, 0x01, 0x02]),
+        der.subarray(13),
+      ]);
+      odd.writeUInt16BE(der.readUInt16BE(2) + 1, 2);
+      odd.writeUInt16BE(der.readUInt16BE(6) + 1, 6);
+      const parse = (leaf.constructor as unknown as { parse(b: Buffer): LeafCertificate }).parse;
+      const root = (c: LeafCertificate) => (c as unknown as { root: { toDER(): Buffer } }).root;
+      const expected = root(parse(Buffer.from(odd))).toDER(); // sigstore-js's own re-encoding
+      expect(expected.equals(odd)).toBe(false);
+      const memo = memoiseEncoding(parse(Buffer.from(odd)));
+      expect(root(memo).toDER().equals(expected)).toBe(true);
+      expect(memo.tbsCertificate.toDER().equals(parse(Buffer.from(odd)).tbsCertificate.toDER())).toBe(true);
+    });
+
     it('leaves a copy that sigstore-js modifies (the SCT check) unaffected', () => {
       const cert = freshLeaf();
       const copy = cert.clone();
