@@ -22,8 +22,22 @@ const SCALE = Number(process.env.BENCH_SCALE ?? '1');
 const SECONDS = Math.max(1, 4 * SCALE);
 const TRIALS = Math.max(2, Math.round(5 * SCALE));
 const CONNECTIONS = 16;
-/** BENCH_ONLY=cached,audit,cold,coldcpu,real,memory runs some sections (the burst runs with cold). */
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'cached,audit,cold,coldcpu,real,memory').split(','));
+/** Load before the first measured run of each server (not scaled down: JIT tiering takes this long). */
+const WARMUP_SECONDS = 6;
+/** Alternating baseline/imagegate load runs per figure (the median pair is reported). */
+const PAIRS = Math.max(1, Number(process.env.BENCH_PAIRS ?? '3'));
+
+/** The element whose key is the median (the lower middle one for an even count). */
+function medianBy<T>(items: readonly T[], key: (item: T) => number): T {
+  const sorted = [...items].sort((a, b) => key(a) - key(b));
+  const mid = sorted[Math.floor((sorted.length - 1) / 2)];
+  if (mid === undefined) throw new Error('medianBy: no items');
+  return mid;
+}
+/** BENCH_ONLY=cached,cachedcpu,audit,cold,coldcpu,real,memory runs some sections (the burst runs with cold). */
+const ONLY = new Set(
+  (process.env.BENCH_ONLY ?? 'cached,cachedcpu,audit,cold,coldcpu,real,memory').split(','),
+);
 /** Per image, digest-pinned, key-signed (legacy .sig), on a registry without the referrers API. */
 const ROUND_TRIPS_PER_IMAGE = 2; // .sig tag → its payload blob (the other lookups can run beside them)
 const REQUESTS_PER_IMAGE = 6; // manifest, .sig tag, payload blob, .att tag, referrers API, referrers tag
@@ -207,23 +221,39 @@ async function main(): Promise<void> {
       const first = await send(warm, ti);
       if (!first.allowed) throw new Error('the cached pod is not allowed: check the bench policy');
       await warm.close();
-      await closedLoop(tb, CONNECTIONS, 1);
-      await closedLoop(ti, CONNECTIONS, 1);
+      // Both servers reach steady state before anything is measured: imagegate has far more code
+      // for V8 to tier up, and its first ~5 s under load cost about twice the steady CPU per request
+      // (measured: 470 → 220 µs at 5 KB). The first size warms for WARMUP_SECONDS, later ones for 1 s.
+      const warmup = kb === 5 ? WARMUP_SECONDS : 1;
+      await closedLoop(tb, CONNECTIONS, warmup);
+      await closedLoop(ti, CONNECTIONS, warmup);
       const registryBefore = fast.log.length;
-      const c0 = await baseline.cpu();
-      const bMax = await closedLoop(tb, CONNECTIONS, SECONDS);
-      const c1 = await baseline.cpu();
-      const i0 = await imagegate.cpu();
-      const iMax = await closedLoop(ti, CONNECTIONS, SECONDS);
-      const i1 = await imagegate.cpu();
-      const cpuBase = cpuMicros(c0, c1) / bMax.requests;
-      const cpuIg = cpuMicros(i0, i1) / iMax.requests;
+      // Baseline and imagegate runs alternate, PAIRS times, and the pair with the median ratio is
+      // reported: on a shared machine a single pair measures whatever else ran at that moment.
+      const maxPairs: { b: LoadResult; i: LoadResult; cpuB: number; cpuI: number }[] = [];
+      for (let n = 0; n < PAIRS; n++) {
+        const c0 = await baseline.cpu();
+        const b = await closedLoop(tb, CONNECTIONS, SECONDS);
+        const c1 = await baseline.cpu();
+        const i0 = await imagegate.cpu();
+        const i = await closedLoop(ti, CONNECTIONS, SECONDS);
+        const i1 = await imagegate.cpu();
+        maxPairs.push({ b, i, cpuB: cpuMicros(c0, c1) / b.requests, cpuI: cpuMicros(i0, i1) / i.requests });
+      }
+      const { b: bMax, i: iMax, cpuB: cpuBase, cpuI: cpuIg } = medianBy(maxPairs, (p) => p.i.rps / p.b.rps);
       const rates: Record<string, { baseline: LoadResult; imagegate: LoadResult; rate: number }> = {};
+      const ratePairs: Record<string, unknown[]> = {};
       for (const frac of [0.5, 0.8]) {
-        const rate = Math.round(bMax.rps * frac);
-        const b = await fixedRate(tb, rate, SECONDS);
-        const g = await fixedRate(ti, rate, SECONDS);
-        rates[String(frac)] = { rate, baseline: b, imagegate: g };
+        // the rate comes from the fastest baseline run: the baseline's capacity, not its bad moment
+        const rate = Math.round(Math.max(...maxPairs.map((p) => p.b.rps)) * frac);
+        const pairs: { baseline: LoadResult; imagegate: LoadResult; rate: number }[] = [];
+        for (let n = 0; n < PAIRS; n++) {
+          const b = await fixedRate(tb, rate, SECONDS);
+          const g = await fixedRate(ti, rate, SECONDS);
+          pairs.push({ rate, baseline: b, imagegate: g });
+        }
+        rates[String(frac)] = medianBy(pairs, (p) => p.imagegate.p99 - p.baseline.p99);
+        ratePairs[String(frac)] = pairs;
       }
       const registryRequests = fast.log.length - registryBefore;
       cached[`${kb}KB`] = {
@@ -233,6 +263,8 @@ async function main(): Promise<void> {
         rates,
         cpuMicrosPerRequest: { baseline: cpuBase, imagegate: cpuIg },
         registryRequests,
+        maxPairs,
+        ratePairs,
       };
       const tr = iMax.rps / bMax.rps;
       // Issue 14: ≥ 0.8 for 20 and 50 KB pods; ≥ 0.6 for 5 KB, where the baseline's own work is least.
@@ -454,6 +486,30 @@ async function main(): Promise<void> {
       true,
     );
   }
+  function cachedCpuSection(): void {
+    // ---------------------------------------------------------------- a cached decision, in-process
+    process.stderr.write('cached decision CPU, in-process\n');
+    const out = execFileSync(
+      process.execPath,
+      ['--import', 'tsx', join(here, 'cached-cpu.ts'), String(Math.round(3000 * Math.min(1, SCALE))), '5'],
+      { encoding: 'utf8' },
+    );
+    const c = JSON.parse(out) as {
+      bytes: number;
+      images: number;
+      reviewMicros: { min: number; median: number };
+      parseMicros: { min: number; median: number };
+    };
+    results.cachedCpu = c;
+    row(
+      `cached decision, in-process (${c.images} images, ${c.bytes} B): CPU, min (median) of 12 batches`,
+      `${c.reviewMicros.min.toFixed(1)} (${c.reviewMicros.median.toFixed(1)}) µs`,
+      `JSON.parse ${c.parseMicros.min.toFixed(1)} µs`,
+      c.reviewMicros.min / c.parseMicros.min,
+      'recorded',
+      true,
+    );
+  }
   function coldCpuSection(): void {
     // ---------------------------------------------------------------- cold CPU per image, in-process
     process.stderr.write('cold CPU per image\n');
@@ -534,6 +590,7 @@ async function main(): Promise<void> {
   try {
     // ---------------------------------------------------------------- 1. cached decisions
     if (ONLY.has('cached')) await cachedSection();
+    if (ONLY.has('cachedcpu')) cachedCpuSection();
     if (ONLY.has('audit')) auditSection();
     if (ONLY.has('cold')) await coldSection();
     if (ONLY.has('coldcpu')) coldCpuSection();
