@@ -16,11 +16,11 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { Agent, request } from 'undici';
 
-// BENCH_DIST: another build to compare (a directory holding src/ compiled, e.g. of an older commit).
-const dist = process.env.BENCH_DIST ?? new URL('../dist', import.meta.url).pathname;
-const { setupEngine } = await import(`${dist}/src/cli/setup.js`);
-const { runReview } = await import(`${dist}/src/review/run.js`);
-const { validateRequest } = await import(`${dist}/src/review/validate.js`);
+// BENCH_DIST=/other/checkout/dist/src measures another build (as bench/cached-cpu.ts).
+const dist = process.env.BENCH_DIST ?? new URL('../dist/src', import.meta.url).pathname;
+const { setupEngine } = await import(`${dist}/cli/setup.js`);
+const { runReview } = await import(`${dist}/review/run.js`);
+const { validateRequest } = await import(`${dist}/review/validate.js`);
 
 const config = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const what = process.argv[3];

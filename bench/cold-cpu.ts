@@ -121,7 +121,7 @@ try {
     return JSON.parse(stdout) as Record<string, unknown>;
   };
 
-  // BENCH_DISTS=a,b[,…]: compare builds (each a directory with src/ compiled), alternating them
+  // BENCH_DISTS=a,b[,…]: compare builds (each a compiled dist/src directory), alternating them
   // kind by kind for BENCH_ROUNDS rounds on the same images (a new process is cold again).
   const dists = process.env.BENCH_DISTS?.split(',');
   if (dists !== undefined) {
