@@ -100,12 +100,40 @@ function parsedEncoding(node: Asn1Node, seeds: Map<Asn1Node, Buffer>): Buffer | 
   return der;
 }
 
+/** A node as memoised: what its encoding was computed from, and the encoding. */
+interface Snapshot {
+  tag: unknown;
+  value: Buffer;
+  subs: readonly Asn1Node[];
+  der: Buffer | undefined;
+}
+
+const snapshots = new WeakMap<Asn1Node, Snapshot>();
+
+/** Whether nothing in `node`'s subtree was replaced, added or removed since it was memoised. */
+function intact(node: Asn1Node): boolean {
+  const snap = snapshots.get(node);
+  if (
+    snap === undefined ||
+    node.tag !== snap.tag ||
+    node.value !== snap.value ||
+    node.subs.length !== snap.subs.length
+  ) {
+    return false;
+  }
+  for (let i = 0; i < snap.subs.length; i++) {
+    const sub = node.subs[i]!;
+    if (sub !== snap.subs[i] || !intact(sub)) return false;
+  }
+  return true;
+}
+
 /**
- * Computes each ASN.1 node's DER encoding at most once: the bytes it was parsed from when they are
- * what sigstore-js's own `toDER` would produce (always, for a DER certificate), otherwise that
- * `toDER`. Only for certificates nothing modifies: sigstore-js copies a certificate (`clone()`,
- * parsed afresh) before it removes the SCT extension, and no caller writes into an encoding it gets
- * back.
+ * Memoises each ASN.1 node's DER encoding: the bytes it was parsed from when they are what
+ * sigstore-js's own `toDER` would produce (always, for a DER certificate), otherwise that `toDER`'s
+ * result, computed once. A node whose subtree has changed since (sigstore-js removes the SCT
+ * extension from a copy of the leaf before it re-encodes it) is encoded again by `toDER`, from its
+ * children's encodings. No caller writes into an encoding it gets back.
  */
 export function memoiseEncoding<C extends LeafCertificate>(cert: C): C {
   const root = asn1Root(cert);
@@ -116,9 +144,10 @@ export function memoiseEncoding<C extends LeafCertificate>(cert: C): C {
   for (let node = stack.pop(); node !== undefined; node = stack.pop()) {
     const encode = node.toDER;
     const self = node;
-    let der = seeds.get(node);
+    const snap: Snapshot = { tag: node.tag, value: node.value, subs: [...node.subs], der: seeds.get(node) };
+    snapshots.set(node, snap);
     Object.defineProperty(node, 'toDER', {
-      value: (): Buffer => (der ??= encode.call(self)),
+      value: (): Buffer => (intact(self) ? (snap.der ??= encode.call(self)) : encode.call(self)),
       configurable: true,
       writable: true,
     });
@@ -162,6 +191,10 @@ function defineMethod(target: object, name: string, value: unknown): void {
 export function memoiseLeaf<C extends LeafCertificate>(cert: C): C {
   if (memoised.has(asn1Root(cert))) return cert;
   memoiseEncoding(cert);
+  // The copy sigstore-js makes to strip the SCT extension: memoised too (only the changed nodes are
+  // encoded again).
+  const clone = cert.clone;
+  defineMethod(cert, 'clone', () => memoiseEncoding(clone.call(cert)));
   const verify = cert.verify;
   defineMethod(cert, 'verify', (issuer?: LeafCertificate): boolean =>
     issuer !== undefined && trusted.has(issuer)
