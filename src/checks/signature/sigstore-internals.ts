@@ -100,19 +100,22 @@ function parsedEncoding(node: Asn1Node, seeds: Map<Asn1Node, Buffer>): Buffer | 
   return der;
 }
 
-/** A node as memoised: what its encoding was computed from, and the encoding. */
+/** A node as memoised: what its encoding was computed from, the encoding, and how to make it. */
 interface Snapshot {
   tag: unknown;
   value: Buffer;
   subs: readonly Asn1Node[];
   der: Buffer | undefined;
+  encode: () => Buffer;
 }
 
-const snapshots = new WeakMap<Asn1Node, Snapshot>();
+/** Where a memoised node keeps its snapshot (a property of its own: cheaper than a WeakMap entry). */
+const SNAPSHOT = Symbol('imagegate.asn1.snapshot');
+type Memoised = Asn1Node & { [SNAPSHOT]?: Snapshot };
 
 /** Whether nothing in `node`'s subtree was replaced, added or removed since it was memoised. */
-function intact(node: Asn1Node): boolean {
-  const snap = snapshots.get(node);
+function intact(node: Memoised): boolean {
+  const snap = node[SNAPSHOT];
   if (
     snap === undefined ||
     node.tag !== snap.tag ||
@@ -128,6 +131,12 @@ function intact(node: Asn1Node): boolean {
   return true;
 }
 
+/** The `toDER` of a memoised node (one function for all of them). */
+function memoisedToDER(this: Memoised): Buffer {
+  const snap = this[SNAPSHOT]!;
+  return intact(this) ? (snap.der ??= snap.encode.call(this)) : snap.encode.call(this);
+}
+
 /**
  * Memoises each ASN.1 node's DER encoding: the bytes it was parsed from when they are what
  * sigstore-js's own `toDER` would produce (always, for a DER certificate), otherwise that `toDER`'s
@@ -140,17 +149,16 @@ export function memoiseEncoding<C extends LeafCertificate>(cert: C): C {
   if (memoised.has(root)) return cert;
   const seeds = new Map<Asn1Node, Buffer>();
   parsedEncoding(root, seeds);
-  const stack = [root];
+  const stack: Memoised[] = [root];
   for (let node = stack.pop(); node !== undefined; node = stack.pop()) {
-    const encode = node.toDER;
-    const self = node;
-    const snap: Snapshot = { tag: node.tag, value: node.value, subs: [...node.subs], der: seeds.get(node) };
-    snapshots.set(node, snap);
-    Object.defineProperty(node, 'toDER', {
-      value: (): Buffer => (intact(self) ? (snap.der ??= encode.call(self)) : encode.call(self)),
-      configurable: true,
-      writable: true,
-    });
+    node[SNAPSHOT] = {
+      tag: node.tag,
+      value: node.value,
+      subs: [...node.subs],
+      der: seeds.get(node),
+      encode: node.toDER,
+    };
+    node.toDER = memoisedToDER;
     stack.push(...node.subs);
   }
   memoised.add(root);
