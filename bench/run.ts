@@ -22,6 +22,16 @@ const SCALE = Number(process.env.BENCH_SCALE ?? '1');
 const SECONDS = Math.max(1, 4 * SCALE);
 const TRIALS = Math.max(2, Math.round(5 * SCALE));
 const CONNECTIONS = 16;
+/** Alternating baseline/imagegate load runs per figure (the median pair is reported). */
+const PAIRS = Math.max(1, Number(process.env.BENCH_PAIRS ?? '3'));
+
+/** The element whose key is the median (the lower middle one for an even count). */
+function medianBy<T>(items: readonly T[], key: (item: T) => number): T {
+  const sorted = [...items].sort((a, b) => key(a) - key(b));
+  const mid = sorted[Math.floor((sorted.length - 1) / 2)];
+  if (mid === undefined) throw new Error('medianBy: no items');
+  return mid;
+}
 /** BENCH_ONLY=cached,audit,cold,coldcpu,real,memory runs some sections (the burst runs with cold). */
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'cached,audit,cold,coldcpu,real,memory').split(','));
 /** Per image, digest-pinned, key-signed (legacy .sig), on a registry without the referrers API. */
@@ -217,20 +227,32 @@ async function main(): Promise<void> {
       await closedLoop(tb, CONNECTIONS, 1);
       await closedLoop(ti, CONNECTIONS, 1);
       const registryBefore = fast.log.length;
-      const c0 = await baseline.cpu();
-      const bMax = await closedLoop(tb, CONNECTIONS, SECONDS);
-      const c1 = await baseline.cpu();
-      const i0 = await imagegate.cpu();
-      const iMax = await closedLoop(ti, CONNECTIONS, SECONDS);
-      const i1 = await imagegate.cpu();
-      const cpuBase = cpuMicros(c0, c1) / bMax.requests;
-      const cpuIg = cpuMicros(i0, i1) / iMax.requests;
+      // Baseline and imagegate runs alternate, PAIRS times, and the pair with the median ratio is
+      // reported: on a shared machine a single pair measures whatever else ran at that moment.
+      const maxPairs: { b: LoadResult; i: LoadResult; cpuB: number; cpuI: number }[] = [];
+      for (let n = 0; n < PAIRS; n++) {
+        const c0 = await baseline.cpu();
+        const b = await closedLoop(tb, CONNECTIONS, SECONDS);
+        const c1 = await baseline.cpu();
+        const i0 = await imagegate.cpu();
+        const i = await closedLoop(ti, CONNECTIONS, SECONDS);
+        const i1 = await imagegate.cpu();
+        maxPairs.push({ b, i, cpuB: cpuMicros(c0, c1) / b.requests, cpuI: cpuMicros(i0, i1) / i.requests });
+      }
+      const { b: bMax, i: iMax, cpuB: cpuBase, cpuI: cpuIg } = medianBy(maxPairs, (p) => p.i.rps / p.b.rps);
       const rates: Record<string, { baseline: LoadResult; imagegate: LoadResult; rate: number }> = {};
+      const ratePairs: Record<string, unknown[]> = {};
       for (const frac of [0.5, 0.8]) {
-        const rate = Math.round(bMax.rps * frac);
-        const b = await fixedRate(tb, rate, SECONDS);
-        const g = await fixedRate(ti, rate, SECONDS);
-        rates[String(frac)] = { rate, baseline: b, imagegate: g };
+        // the rate comes from the fastest baseline run: the baseline's capacity, not its bad moment
+        const rate = Math.round(Math.max(...maxPairs.map((p) => p.b.rps)) * frac);
+        const pairs: { baseline: LoadResult; imagegate: LoadResult; rate: number }[] = [];
+        for (let n = 0; n < PAIRS; n++) {
+          const b = await fixedRate(tb, rate, SECONDS);
+          const g = await fixedRate(ti, rate, SECONDS);
+          pairs.push({ rate, baseline: b, imagegate: g });
+        }
+        rates[String(frac)] = medianBy(pairs, (p) => p.imagegate.p99 - p.baseline.p99);
+        ratePairs[String(frac)] = pairs;
       }
       const registryRequests = fast.log.length - registryBefore;
       cached[`${kb}KB`] = {
@@ -240,6 +262,8 @@ async function main(): Promise<void> {
         rates,
         cpuMicrosPerRequest: { baseline: cpuBase, imagegate: cpuIg },
         registryRequests,
+        maxPairs,
+        ratePairs,
       };
       const tr = iMax.rps / bMax.rps;
       // Issue 14: ≥ 0.8 for 20 and 50 KB pods; ≥ 0.6 for 5 KB, where the baseline's own work is least.

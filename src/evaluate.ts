@@ -25,6 +25,7 @@ import {
   type ImageReference,
 } from './registry/reference.js';
 import type { RegistryAccess, ResolvedImage } from './registry/types.js';
+import { memoize } from './shared/cache.js';
 
 export type {
   CheckOutcome,
@@ -110,23 +111,54 @@ async function runCheck(
   return outcome;
 }
 
+/** An image name parsed and matched against a policy set's image globs. */
+interface ImageName {
+  reference: ImageReference;
+  full: string;
+  repository: string;
+  /** The policies whose `images` (and not `exclude`) match it, before namespace selection. */
+  matching: readonly CompiledPolicy[];
+}
+
+function nameImage(
+  image: string,
+  policies: readonly CompiledPolicy[],
+  parse: (image: string) => ImageReference,
+): ImageName {
+  const reference = Object.freeze(parse(image));
+  const full = formatReference(reference);
+  const repository = repositoryName(reference);
+  return { reference, full, repository, matching: policies.filter((p) => p.matchesImage(repository, full)) };
+}
+
+/**
+ * Pods repeat the same image names: each is parsed and matched once per policy set (a reload makes
+ * a new set, and its own memo). Bounded: see memoize.
+ */
+const imageNames = new WeakMap<readonly CompiledPolicy[], (image: string) => ImageName>();
+function namesFor(policies: readonly CompiledPolicy[]): (image: string) => ImageName {
+  let names = imageNames.get(policies);
+  if (names === undefined) {
+    names = memoize((image) => nameImage(image, policies, parseReference));
+    imageNames.set(policies, names);
+  }
+  return names;
+}
+
 async function evaluateImage(
   image: string,
   policies: readonly CompiledPolicy[],
   settings: EvaluationSettings,
   ctx: EvaluationContext,
 ): Promise<ImageOutcome> {
-  let reference: ImageReference;
+  let name: ImageName;
   try {
-    reference = (ctx.parse ?? parseReference)(image);
+    name = ctx.parse !== undefined ? nameImage(image, policies, ctx.parse) : namesFor(policies)(image);
   } catch (err) {
     return { image, policies: [], invalid: toOutcome('reference', err, performance.now()) };
   }
-  const full = formatReference(reference);
-  const repository = repositoryName(reference);
-  const governing = policies.filter(
-    (p) => p.matchesImage(repository, full) && p.matchesNamespace(ctx.namespace, ctx.namespaceLabels),
-  );
+  const { reference, full, repository } = name;
+  const governing = name.matching.filter((p) => p.matchesNamespace(ctx.namespace, ctx.namespaceLabels));
   const outcome: ImageOutcome = { image, reference: full, policies: [] };
   if (reference.digest !== undefined) outcome.digest = reference.digest;
   if (governing.length === 0) {

@@ -7,6 +7,8 @@
  * AUDIT_MAX_IMAGES × policies × (message + details) bytes, whatever the input.
  */
 
+import { detailsJson } from './json.js';
+
 /** Images listed per record; the rest are counted. */
 export const AUDIT_MAX_IMAGES = 50;
 /** Characters kept of an image reference or a check message. */
@@ -34,7 +36,7 @@ function cut(text: string): string {
 function boundCheck<C extends BoundableCheck>(check: C): C {
   const out = { ...check, message: cut(check.message) };
   if (check.details !== undefined) {
-    const length = JSON.stringify(check.details).length;
+    const length = detailsJson(check.details).length; // made once per shared details object
     if (length > AUDIT_MAX_DETAILS) out.details = { omitted: `details of ${length} characters` };
   }
   return out;

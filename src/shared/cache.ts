@@ -122,3 +122,29 @@ export class TtlCache<V> {
     return this.#entries.size;
   }
 }
+
+/**
+ * Remembers `compute(key)` for the last `max` distinct keys (the oldest inserted goes first). For
+ * pure functions of a string that every review repeats (parsing the same image names, matching them
+ * against the same globs): a cached decision should not redo them. Thrown errors are not remembered;
+ * at most `max` keys of at most `maxKeyLength` characters are held.
+ */
+export function memoize<V>(
+  compute: (key: string) => V,
+  { max = 1024, maxKeyLength = 512 }: { max?: number; maxKeyLength?: number } = {},
+): (key: string) => V {
+  const known = new Map<string, V>();
+  return (key) => {
+    // A pod author chooses the keys: long ones are computed each time, so memory stays bounded.
+    if (key.length > maxKeyLength) return compute(key);
+    const hit = known.get(key);
+    if (hit !== undefined || known.has(key)) return hit as V;
+    const value = compute(key);
+    if (known.size >= max) {
+      const oldest = known.keys().next();
+      if (oldest.done !== true) known.delete(oldest.value);
+    }
+    known.set(key, value);
+    return value;
+  };
+}

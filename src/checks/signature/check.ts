@@ -6,7 +6,7 @@ import { formatReference, withDigest } from '../../registry/reference.js';
 import { defineCheck, type Check, type CheckInput, type EarlyCheckInput, type Finding } from '../check.js';
 import { compileFreshness } from './freshness.js';
 import { SignatureSpec, signatureSpecProblems } from './schema.js';
-import type { SignatureDeps } from './types.js';
+import type { SignatureDeps, SignatureVerdict } from './types.js';
 import { compileSignatureVerifier } from './verifier.js';
 
 /** `policy "p" signature`: where the policy's own signature section is compiled (also by base). */
@@ -38,27 +38,43 @@ export function compileSignatureCheck(
         passed: verdict.passed,
         code: verdict.code,
         message: `${image}: ${verdict.message}`,
-        details: {
-          signatures: verdict.signatures.map((s) => ({
-            authority: s.authority,
-            digest: s.digest,
-            source: s.source,
-            format: s.format,
-            ...s.signer,
-            tlogEntries: s.tlogEntries,
-            ...(s.signedAt !== undefined ? { signedAt: s.signedAt, timeSource: s.timeSource } : {}),
-            ...(s.dockerReference !== undefined ? { dockerReference: s.dockerReference } : {}),
-          })),
-          attestations: verdict.attestations.map((a) => ({
-            authority: a.authority,
-            digest: a.digest,
-            predicateType: a.predicateType,
-          })),
-        },
+        details: detailsOf(verdict),
         durationMs: performance.now() - started,
       };
     },
   };
+}
+
+/**
+ * A finding's details, made once per verdict: a cached verdict answers many reviews, and the same
+ * details object lets the audit writer serialise it once (audit/json.ts).
+ */
+const details = new WeakMap<SignatureVerdict['signatures'], Record<string, unknown>>();
+function detailsOf(verdict: SignatureVerdict): Record<string, unknown> {
+  // Keyed by the signatures list: maxAge's freshness check copies the verdict, not the list.
+  let d = details.get(verdict.signatures);
+  if (d === undefined) {
+    d = {
+      signatures: verdict.signatures.map((s) => ({
+        authority: s.authority,
+        digest: s.digest,
+        source: s.source,
+        format: s.format,
+        ...s.signer,
+        tlogEntries: s.tlogEntries,
+        ...(s.signedAt !== undefined ? { signedAt: s.signedAt, timeSource: s.timeSource } : {}),
+        ...(s.dockerReference !== undefined ? { dockerReference: s.dockerReference } : {}),
+      })),
+      attestations: verdict.attestations.map((a) => ({
+        authority: a.authority,
+        digest: a.digest,
+        predicateType: a.predicateType,
+      })),
+    };
+    Object.freeze(d);
+    details.set(verdict.signatures, d);
+  }
+  return d;
 }
 
 export const signatureCheck = defineCheck({

@@ -48,8 +48,16 @@ const FULL: AuditRecord = {
       ],
     },
     { image: 'quay.io/x:1', reference: 'quay.io/x:1', unmatched: 'audit', policies: [] },
+    {
+      image: 'quay.io/y:1',
+      reference: 'quay.io/y:1',
+      unmatched: 'allow',
+      exempt: 'strict spec.exclude',
+      policies: [],
+    },
     { image: 'Not A Reference', invalid: 'invalid reference', policies: [] },
   ],
+  imagesOmitted: 7,
   latencyMs: 12.5,
 };
 
@@ -97,6 +105,11 @@ describe('toAuditLine', () => {
           ...record,
           msg: 'decision',
         });
+      });
+
+      it('holds exactly the bytes JSON.stringify gives for the record (the hand-written serialiser)', () => {
+        const members = JSON.stringify(record).slice(1, -1);
+        expect(line).toBe(`{"level":30,"time":1700000000123,"logger":"audit",${members},"msg":"decision"}\n`);
       });
 
       it('parses to what pino wrote for the same record (key order included)', () => {
