@@ -47,8 +47,10 @@ export class OriginPools {
   readonly #protocols = new Map<string, Protocol>();
   readonly #spares = new Map<string, Socket>();
   readonly #probes = new Map<string, Promise<void>>();
+  readonly #connections: number;
 
   constructor(options: OriginPoolsOptions) {
+    this.#connections = options.connections;
     this.#connector = buildConnector({ ...options.connect, allowH2: true });
     this.agent = new Agent({
       connections: options.connections,
@@ -139,7 +141,15 @@ export class OriginPools {
       });
     };
     if (this.#protocols.get(key) === 'h2') {
-      return new Client(origin, { ...opts, connect, allowH2: true });
+      // Streams in flight: as many as the per-host cap lets through (undici's default is 1).
+      const streams = this.#connections;
+      return new Client(origin, {
+        ...opts,
+        connect,
+        allowH2: true,
+        pipelining: streams,
+        maxConcurrentStreams: streams,
+      });
     }
     return new Pool(origin, { ...opts, connect });
   }

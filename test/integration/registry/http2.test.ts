@@ -23,15 +23,20 @@ interface Front {
   handshakes: number;
   /** HTTP versions of the requests seen. */
   versions: string[];
+  /** Most requests in flight at once (each answer waits 20 ms, so concurrent ones overlap). */
+  peak: number;
   stop(): Promise<void>;
 }
 
 /** An HTTPS front relaying GETs to `upstream`; HTTP/2 and HTTP/1.1 by ALPN unless `h1Only`. */
 async function startFront(cert: TestCert, upstream: string, h1Only: boolean): Promise<Front> {
-  const front: Front = { host: '', handshakes: 0, versions: [], stop: async () => undefined };
+  const front: Front = { host: '', handshakes: 0, versions: [], peak: 0, stop: async () => undefined };
+  let inFlight = 0;
   const handle = (req: Http2ServerRequest | IncomingMessage, res: Http2ServerResponse | ServerResponse) => {
     front.versions.push(req.httpVersion);
+    front.peak = Math.max(front.peak, ++inFlight);
     void (async () => {
+      await new Promise((r) => setTimeout(r, 20));
       const up = await fetch(`${upstream}${req.url}`, {
         headers: { accept: String(req.headers.accept ?? '*/*') },
       });
@@ -42,7 +47,9 @@ async function startFront(cert: TestCert, upstream: string, h1Only: boolean): Pr
         if (v !== null) headers[h] = v;
       }
       res.writeHead(up.status, headers).end(body);
-    })().catch(() => res.writeHead(502).end());
+    })()
+      .catch(() => res.writeHead(502).end())
+      .finally(() => inFlight--);
   };
   const tls = { cert: cert.certPem, key: cert.keyPem };
   // node:http2 always offers h2 by ALPN: an HTTP/1.1-only front is a node:https server.
@@ -106,6 +113,8 @@ describe('an HTTPS registry front', () => {
       expect(front.versions).toHaveLength(40);
       expect(new Set(front.versions)).toEqual(new Set(['2.0']));
       expect(front.handshakes).toBe(1);
+      // Multiplexed, not one stream after another.
+      expect(front.peak).toBeGreaterThan(10);
     });
   });
 
