@@ -31,6 +31,8 @@ async function start() {
   // Production-like: JSON logs and audit lines serialised and written (to /dev/null), asynchronously,
   // the audit lines through the destination `imagegate serve` opens.
   const logger = pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: false }));
+  // Metrics wired as serve.ts wires them: per review, per check and per registry request.
+  const metrics = createMetrics({ defaultMetrics: true });
   const setup = await setupEngine(
     {
       policy: [config.policy],
@@ -41,11 +43,13 @@ async function start() {
       logLevel: 'info',
     },
     logger,
+    { onRegistryRequest: (registry, status) => metrics.registryRequests.inc({ registry, status }) },
   );
+  setup.engine.onCheck = (check, _policy, seconds) => metrics.checkDuration.observe({ check }, seconds);
   const app = buildApp({
     engine: setup.engine,
     audit: createAuditWriter(openAuditDestination('/dev/null')),
-    metrics: createMetrics(),
+    metrics,
     logger,
     readiness: () => ({ ready: true }),
     https,

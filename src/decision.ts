@@ -33,13 +33,9 @@ export interface FindingSummary {
 }
 
 export function toFindingSummary(f: CheckOutcome): FindingSummary {
-  return {
-    check: f.check,
-    passed: f.passed,
-    code: f.code,
-    message: f.message,
-    ...(f.indeterminate === true ? { indeterminate: true as const } : {}),
-  };
+  const summary: FindingSummary = { check: f.check, passed: f.passed, code: f.code, message: f.message };
+  if (f.indeterminate === true) summary.indeterminate = true;
+  return summary;
 }
 
 /** `error-allowed`: every failure was indeterminate and the policy's onError is allow. */

@@ -7,8 +7,6 @@
  * AUDIT_MAX_IMAGES × policies × (message + details) bytes, whatever the input.
  */
 
-import { detailsJson } from './json.js';
-
 /** Images listed per record; the rest are counted. */
 export const AUDIT_MAX_IMAGES = 50;
 /** Characters kept of an image reference or a check message. */
@@ -33,24 +31,47 @@ function cut(text: string): string {
     : text;
 }
 
-function boundCheck<C extends BoundableCheck>(check: C): C {
-  const out = { ...check, message: cut(check.message) };
-  if (check.details !== undefined) {
-    const length = detailsJson(check.details).length; // made once per shared details object
-    if (length > AUDIT_MAX_DETAILS) out.details = { omitted: `details of ${length} characters` };
+/**
+ * The JSON length of a check's details, measured once per object: a cached verdict hands the same
+ * (frozen) details to every review it answers (e.g. the signature check's detailsOf).
+ */
+const detailsLength = new WeakMap<object, number>();
+function lengthOf(details: Record<string, unknown>): number {
+  let length = detailsLength.get(details);
+  if (length === undefined) {
+    length = JSON.stringify(details).length;
+    detailsLength.set(details, length);
   }
+  return length;
+}
+
+function boundCheck<C extends BoundableCheck>(check: C): C {
+  const message = cut(check.message);
+  const length = check.details !== undefined ? lengthOf(check.details) : 0;
+  if (message === check.message && length <= AUDIT_MAX_DETAILS) return check; // nothing to cut: no copy
+  const out = { ...check, message };
+  if (length > AUDIT_MAX_DETAILS) out.details = { omitted: `details of ${length} characters` };
   return out;
+}
+
+function boundImage<I extends BoundableImage>(image: I): I {
+  const name = cut(image.image);
+  const reference = image.reference !== undefined ? cut(image.reference) : undefined;
+  let changed = name !== image.image || reference !== image.reference;
+  const policies = image.policies.map((p) => {
+    const checks = p.checks.map(boundCheck);
+    if (checks.every((c, i) => c === p.checks[i])) return p;
+    changed = true;
+    return { ...p, checks };
+  });
+  if (!changed) return image;
+  return { ...image, image: name, ...(reference !== undefined ? { reference } : {}), policies };
 }
 
 /** The first AUDIT_MAX_IMAGES images, each with bounded texts, and how many were left out. */
 export function boundAuditImages<I extends BoundableImage>(
   images: readonly I[],
 ): { images: I[]; omitted: number } {
-  const listed = images.slice(0, AUDIT_MAX_IMAGES).map((image) => ({
-    ...image,
-    image: cut(image.image),
-    ...(image.reference !== undefined ? { reference: cut(image.reference) } : {}),
-    policies: image.policies.map((p) => ({ ...p, checks: p.checks.map(boundCheck) })),
-  }));
+  const listed = images.slice(0, AUDIT_MAX_IMAGES).map(boundImage);
   return { images: listed, omitted: images.length - listed.length };
 }

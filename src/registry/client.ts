@@ -129,14 +129,16 @@ export class RegistryClient implements Registry {
     signal: AbortSignal,
   ): Promise<FetchedManifest> {
     const repoKey = `${ref.registry}/${ref.repository}`;
-    const what = `manifest ${repoKey}${isDigest(tagOrDigest) ? '@' : ':'}${tagOrDigest}`;
+    const byDigest = isDigest(tagOrDigest);
+    // A cached digest (every cached decision) returns before anything else is built.
+    const key = byDigest ? `m:${repoKey}@${tagOrDigest}` : '';
+    const hit = byDigest ? this.#content.get(key) : undefined;
+    if (hit !== undefined) return hit as FetchedManifest;
+    const what = `manifest ${repoKey}${byDigest ? '@' : ':'}${tagOrDigest}`;
     // Looked up only when a fetch is due: cached content needs no credentials.
     const credKey = async (): Promise<string> =>
       credentialKey(await credentialFor(ctx, ref.registry, ref.repository));
-    if (isDigest(tagOrDigest)) {
-      const key = `m:${repoKey}@${tagOrDigest}`;
-      const hit = this.#content.get(key);
-      if (hit !== undefined) return hit as FetchedManifest;
+    if (byDigest) {
       return this.#flights.do(`${key}|${await credKey()}`, signal, async (s) => {
         const res = await this.#transport.exchange(
           ctx,

@@ -47,7 +47,7 @@ export function compileSignatureCheck(
 
 /**
  * A finding's details, made once per verdict: a cached verdict answers many reviews, and the same
- * details object lets the audit writer serialise it once (audit/json.ts).
+ * details object lets the audit record's bound (audit/bound.ts) measure their JSON once.
  */
 const details = new WeakMap<SignatureVerdict['signatures'], Record<string, unknown>>();
 function detailsOf(verdict: SignatureVerdict): Record<string, unknown> {

@@ -107,7 +107,7 @@ describe('toAuditLine', () => {
         });
       });
 
-      it('holds exactly the bytes JSON.stringify gives for the record (the hand-written serialiser)', () => {
+      it('holds exactly the bytes JSON.stringify gives for the record', () => {
         const members = JSON.stringify(record).slice(1, -1);
         expect(line).toBe(`{"level":30,"time":1700000000123,"logger":"audit",${members},"msg":"decision"}\n`);
       });
