@@ -23,7 +23,9 @@ export const Limits = Type.Object(
       Count('Signature layers plus bundle referrers per image (default 32).'),
     ),
     maxConnectionsPerRegistry: Type.Optional(Count('Open connections to one registry host (default 64).')),
-    maxConnections: Type.Optional(Count('Open connections to all registries and token services (default 256).')),
+    maxConnections: Type.Optional(
+      Count('Open connections to all registries and token services (default 256).'),
+    ),
     maxBytesInFlight: Type.Optional(
       Type.Integer({
         minimum: 1048576,
