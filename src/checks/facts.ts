@@ -67,8 +67,14 @@ export function createImageFacts(image: ImageFactsSource): ImageFacts {
     const key = `${verifier.id} ${platforms.join(',')}`;
     let found = attested.get(key);
     if (found === undefined) {
+      const { reference, registry, signal } = image;
+      // A pinned digest's `.att` tag needs no manifest either: look it up beside the signatures.
+      const early =
+        reference.digest !== undefined
+          ? verifier.startAttestations(registry, reference, reference.digest, signal)
+          : undefined;
       found = signatures(verifier, platforms).then((v) =>
-        verifier.attestations(image.registry, image.reference, v, image.signal),
+        verifier.attestations(registry, reference, v, signal, early),
       );
       attested.set(key, found);
     }

@@ -89,5 +89,24 @@ export interface SignatureVerifier {
     reference: ImageReference,
     verdict: SignatureVerdict,
     signal: AbortSignal,
+    /** startAttestations' lookup, used if the verdict rests on its digest. */
+    early?: EarlyAttestations,
   ): Promise<VerifiedItem[]>;
+  /**
+   * Starts `digest`'s `.att` lookup before its verdict is known (a digest-pinned image whose policy
+   * may read provenance); undefined when the cache already holds it (or the digest is signed only
+   * per platform).
+   */
+  startAttestations(
+    registry: RegistryAccess,
+    reference: ImageReference,
+    digest: string,
+    signal: AbortSignal,
+  ): EarlyAttestations | undefined;
+}
+
+/** A legacy `.att` lookup started early (SignatureVerifier.startAttestations). */
+export interface EarlyAttestations {
+  digest: string;
+  items: Promise<VerifiedItem[]>;
 }

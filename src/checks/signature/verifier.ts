@@ -10,7 +10,13 @@ import type { RegistryAccess } from '../../registry/types.js';
 import { compileAuthorities, type CompiledAuthority } from './authorities.js';
 import { fetchCandidates, type Candidate } from './fetch.js';
 import type { SignatureSpec } from './schema.js';
-import type { DigestVerification, SignatureDeps, SignatureVerdict, SignatureVerifier } from './types.js';
+import type {
+  DigestVerification,
+  EarlyAttestations,
+  SignatureDeps,
+  SignatureVerdict,
+  SignatureVerifier,
+} from './types.js';
 import type { Rejection, VerifiedItem } from './verify.js';
 import { worstCode } from './rejection.js';
 import { verifyCandidate } from './verify.js';
@@ -200,23 +206,44 @@ export function compileSignatureVerifier(
    * policy whose checks never ask makes no `.att` request). Kept in the cache under their own key
    * exactly when the verdict passed, as they were when they were part of it.
    */
+  const attKey = (reference: ImageReference, digests: readonly string[]): string =>
+    `${ownKey(reference, digests[0] ?? '')}att ${digests.slice(1).join(',')}`;
+
+  /** `digest`'s `.att` lookup, started early (a pinned digest); none when the cache will answer. */
+  function startAttestations(
+    registry: RegistryAccess,
+    reference: ImageReference,
+    digest: string,
+    signal: AbortSignal,
+  ): EarlyAttestations | undefined {
+    if (cache?.get(attKey(reference, [digest])) !== undefined) return undefined;
+    if (cache?.isPlatformSigned(ownKey(reference, digest)) === true) return undefined;
+    const items = legacyAttestations(registry, reference, digest, signal);
+    items.catch(() => undefined); // awaited by `attestations`, unless the review ends first
+    return { digest, items };
+  }
+
   async function attestations(
     registry: RegistryAccess,
     reference: ImageReference,
     verdict: SignatureVerdict,
     signal: AbortSignal,
+    early?: EarlyAttestations,
   ): Promise<VerifiedItem[]> {
     // A passing verdict's digests are those its signatures cover (cached verdicts keep no details).
     const digests = verdict.passed
       ? [...new Set(verdict.signatures.map((s) => s.digest))]
       : verdict.digests.map((d) => d.digest);
-    const [first, ...rest] = digests;
-    if (first === undefined) return verdict.attestations;
+    if (digests.length === 0) return verdict.attestations;
     const run = async (s: AbortSignal): Promise<SignatureVerdict> => {
-      const found = await Promise.all(digests.map((d) => legacyAttestations(registry, reference, d, s)));
+      const found = await Promise.all(
+        digests.map((d) =>
+          d === early?.digest ? early.items : legacyAttestations(registry, reference, d, s),
+        ),
+      );
       return { ...verdict, signatures: [], attestations: found.flat(), digests: [] };
     };
-    const key = `${ownKey(reference, first)}att ${rest.join(',')}`;
+    const key = attKey(reference, digests);
     const legacy = (cache === undefined ? await run(signal) : await cache.verify(key, signal, run))
       .attestations;
     const of = (items: readonly VerifiedItem[], d: string): VerifiedItem[] =>
@@ -237,6 +264,7 @@ export function compileSignatureVerifier(
       if (cache?.isPlatformSigned(ownKey(reference, digest)) === true) return undefined;
       return verifyOwn(registry, reference, digest, signal);
     },
+    startAttestations,
     attestations,
   };
 }
