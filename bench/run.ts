@@ -34,8 +34,10 @@ function medianBy<T>(items: readonly T[], key: (item: T) => number): T {
   if (mid === undefined) throw new Error('medianBy: no items');
   return mid;
 }
-/** BENCH_ONLY=cached,audit,cold,coldcpu,real,memory runs some sections (the burst runs with cold). */
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'cached,audit,cold,coldcpu,real,memory').split(','));
+/** BENCH_ONLY=cached,cachedcpu,audit,cold,coldcpu,real,memory runs some sections (the burst runs with cold). */
+const ONLY = new Set(
+  (process.env.BENCH_ONLY ?? 'cached,cachedcpu,audit,cold,coldcpu,real,memory').split(','),
+);
 /** Per image, digest-pinned, key-signed (legacy .sig), on a registry without the referrers API. */
 const ROUND_TRIPS_PER_IMAGE = 2; // .sig tag → its payload blob (the other lookups can run beside them)
 /**
@@ -502,6 +504,30 @@ async function main(): Promise<void> {
       true,
     );
   }
+  function cachedCpuSection(): void {
+    // ---------------------------------------------------------------- a cached decision, in-process
+    process.stderr.write('cached decision CPU, in-process\n');
+    const out = execFileSync(
+      process.execPath,
+      ['--import', 'tsx', join(here, 'cached-cpu.ts'), String(Math.round(3000 * Math.min(1, SCALE))), '5'],
+      { encoding: 'utf8' },
+    );
+    const c = JSON.parse(out) as {
+      bytes: number;
+      images: number;
+      reviewMicros: { min: number; median: number };
+      parseMicros: { min: number; median: number };
+    };
+    results.cachedCpu = c;
+    row(
+      `cached decision, in-process (${c.images} images, ${c.bytes} B): CPU, min (median) of 12 batches`,
+      `${c.reviewMicros.min.toFixed(1)} (${c.reviewMicros.median.toFixed(1)}) µs`,
+      `JSON.parse ${c.parseMicros.min.toFixed(1)} µs`,
+      c.reviewMicros.min / c.parseMicros.min,
+      'recorded',
+      true,
+    );
+  }
   function coldCpuSection(): void {
     // ---------------------------------------------------------------- cold CPU per image, in-process
     process.stderr.write('cold CPU per image\n');
@@ -570,6 +596,7 @@ async function main(): Promise<void> {
   try {
     // ---------------------------------------------------------------- 1. cached decisions
     if (ONLY.has('cached')) await cachedSection();
+    if (ONLY.has('cachedcpu')) cachedCpuSection();
     if (ONLY.has('audit')) auditSection();
     if (ONLY.has('cold')) await coldSection();
     if (ONLY.has('coldcpu')) coldCpuSection();
