@@ -90,21 +90,20 @@ export class OriginPools {
 
   #probe(url: URL): Promise<void> {
     const origin = url.origin;
+    // As undici's Client asks its connector: an IPv6 literal without its brackets.
+    const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
     return new Promise<void>((resolve) => {
-      this.#connector(
-        { hostname: url.hostname, host: url.host, protocol: url.protocol, port: url.port },
-        (err, socket) => {
-          if (err !== null || socket === null || socket === undefined) {
-            resolve();
-            return;
-          }
-          this.#remember(origin, alpnOf(socket) === 'h2' ? 'h2' : 'http/1.1');
-          this.#spares.get(origin)?.destroy();
-          this.#spares.set(origin, socket);
-          setTimeout(() => this.#dropSpare(origin, socket), SPARE_MS).unref();
+      this.#connector({ hostname, host: url.host, protocol: url.protocol, port: url.port }, (err, socket) => {
+        if (err !== null || socket === null || socket === undefined) {
           resolve();
-        },
-      );
+          return;
+        }
+        this.#remember(origin, alpnOf(socket) === 'h2' ? 'h2' : 'http/1.1');
+        this.#spares.get(origin)?.destroy();
+        this.#spares.set(origin, socket);
+        setTimeout(() => this.#dropSpare(origin, socket), SPARE_MS).unref();
+        resolve();
+      });
     });
   }
 

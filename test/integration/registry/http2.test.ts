@@ -29,7 +29,7 @@ interface Front {
 }
 
 /** An HTTPS front relaying GETs to `upstream`; HTTP/2 and HTTP/1.1 by ALPN unless `h1Only`. */
-async function startFront(cert: TestCert, upstream: string, h1Only: boolean): Promise<Front> {
+async function startFront(cert: TestCert, upstream: string, h1Only: boolean, ipv6 = false): Promise<Front> {
   const front: Front = { host: '', handshakes: 0, versions: [], peak: 0, stop: async () => undefined };
   let inFlight = 0;
   const handle = (req: Http2ServerRequest | IncomingMessage, res: Http2ServerResponse | ServerResponse) => {
@@ -57,8 +57,9 @@ async function startFront(cert: TestCert, upstream: string, h1Only: boolean): Pr
     ? createHttpsServer(tls, handle)
     : createSecureServer({ ...tls, allowHTTP1: true }, handle);
   server.on('secureConnection', () => front.handshakes++);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  front.host = `localhost:${(server.address() as AddressInfo).port}`;
+  await new Promise<void>((r) => server.listen(0, ipv6 ? '::1' : '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  front.host = ipv6 ? `[::1]:${port}` : `localhost:${port}`;
   front.stop = () =>
     new Promise<void>((r) => {
       server.close(() => r());
@@ -86,8 +87,8 @@ describe('an HTTPS registry front', () => {
   });
 
   /** Resolves 20 images at once, then again by another tag, through a fresh client; the front's counts. */
-  async function twoPods(h1Only: boolean): Promise<Front> {
-    const front = await startFront(cert, reg.url, h1Only);
+  async function twoPods(h1Only: boolean, ipv6 = false): Promise<Front> {
+    const front = await startFront(cert, reg.url, h1Only, ipv6);
     const client = createRegistry({ registries: { [front.host]: { ca: [cert.certPem] } } });
     try {
       for (const tag of ['v1', 'v2']) {
@@ -115,6 +116,12 @@ describe('an HTTPS registry front', () => {
       expect(front.handshakes).toBe(1);
       // Multiplexed, not one stream after another.
       expect(front.peak).toBeGreaterThan(10);
+    });
+
+    it('does the same at an IPv6 literal ([::1])', async () => {
+      const front = await twoPods(false, true);
+      expect(new Set(front.versions)).toEqual(new Set(['2.0']));
+      expect(front.handshakes).toBe(1);
     });
   });
 
