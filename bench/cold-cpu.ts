@@ -5,8 +5,11 @@
  * bundle referrer, each signed with a key and keyless by a test Fulcio/Rekor), then measures in a
  * child that runs the compiled dist/ with plain node, as production runs it (under tsx every named
  * closure is wrapped in `__name()`, which distorts both the CPU and a profile's attributions):
- * bench/cold-cpu-child.mjs. It prints the child's JSON. BENCH_PROFILE=1 makes the child write a CPU
- * profile of each kind's measured pods to bench/results/profiles/cold-cpu-KIND.cpuprofile.
+ * bench/cold-cpu-child.mjs. The floor of a kind is the requests it made (counted by status: 4 for a
+ * `.sig` image since the registry client remembers a registry without the referrers API) priced at
+ * a bare undici GET's CPU per 200 and per 404. It prints the child's JSON. BENCH_PROFILE=1 makes the
+ * child write a CPU profile of each kind's measured pods to
+ * bench/results/profiles/cold-cpu-KIND.cpuprofile.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';

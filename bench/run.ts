@@ -40,7 +40,14 @@ const ONLY = new Set(
 );
 /** Per image, digest-pinned, key-signed (legacy .sig), on a registry without the referrers API. */
 const ROUND_TRIPS_PER_IMAGE = 2; // .sig tag → its payload blob (the other lookups can run beside them)
-const REQUESTS_PER_IMAGE = 6; // manifest, .sig tag, payload blob, .att tag, referrers API, referrers tag
+/**
+ * Requests per image once the process knows the registry has no referrers API (every measured pod: the
+ * warm-up image taught it): manifest, .sig tag, payload blob, referrers tag. No `.att` tag: nothing in a
+ * signature-only policy reads attestations.
+ */
+const REQUESTS_PER_IMAGE = 4;
+/** The first image a process checks on that registry: + the referrers API request (404 there). */
+const REQUESTS_FIRST_IMAGE = 5;
 
 /** What bench/server-child.mjs is told to run. */
 interface ChildConfig {
@@ -323,7 +330,18 @@ async function main(): Promise<void> {
       const client = pool(t, 2);
       // Warm the connection and the process (JIT) with a signed image that is not measured.
       const warmDigest = await pushSignedImage(seeder, p.host, `warm/d${delay}`, key);
+      const beforeWarm = p.log.length;
       await send(client, t, review([`${p.host}/warm/d${delay}@${warmDigest}`]));
+      const firstRequests = p.log.length - beforeWarm;
+      cold[`d${delay}-first`] = { requests: firstRequests, rMin: REQUESTS_FIRST_IMAGE };
+      row(
+        `cold first image of the process, +${delay} ms: registry requests`,
+        String(firstRequests),
+        `R_min ${REQUESTS_FIRST_IMAGE}`,
+        firstRequests / REQUESTS_FIRST_IMAGE,
+        '= 1.00',
+        firstRequests === REQUESTS_FIRST_IMAGE,
+      );
       // Baseline: one registry round trip through this proxy, measured now: a manifest GET (delay +
       // loopback + the registry's own service time, 2-4 ms for docker-registry on this machine).
       const rtts: number[] = [];

@@ -14,7 +14,10 @@ export interface ImageFacts {
    * signed is checked through their platform manifests).
    */
   signatures(verifier: SignatureVerifier, platforms: readonly string[]): Promise<SignatureVerdict>;
-  /** The in-toto attestations `verifier`'s authorities verified (also when the signature check failed). */
+  /**
+   * The in-toto attestations `verifier`'s authorities verified for the digests its verdict rests on
+   * (also when the signature check failed). Legacy `.att` tags are read only here, once per review.
+   */
   attestations(verifier: SignatureVerifier, platforms: readonly string[]): Promise<VerifiedItem[]>;
 }
 
@@ -56,8 +59,26 @@ export function createImageFacts(image: ImageFactsSource): ImageFacts {
     }
     return verdict;
   };
-  return {
-    signatures,
-    attestations: (verifier, platforms) => signatures(verifier, platforms).then((v) => v.attestations),
+  const attested = new Map<string, Promise<VerifiedItem[]>>();
+  const attestations = (
+    verifier: SignatureVerifier,
+    platforms: readonly string[],
+  ): Promise<VerifiedItem[]> => {
+    const key = `${verifier.id} ${platforms.join(',')}`;
+    let found = attested.get(key);
+    if (found === undefined) {
+      const { reference, registry, signal } = image;
+      // A pinned digest's `.att` tag needs no manifest either: look it up beside the signatures.
+      const early =
+        reference.digest !== undefined
+          ? verifier.startAttestations(registry, reference, reference.digest, signal)
+          : undefined;
+      found = signatures(verifier, platforms).then((v) =>
+        verifier.attestations(registry, reference, v, signal, early),
+      );
+      attested.set(key, found);
+    }
+    return found;
   };
+  return { signatures, attestations };
 }

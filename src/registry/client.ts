@@ -15,9 +15,10 @@ import {
 import { computeDigest, isDigest, verifyDigest, verifySize } from './digest.js';
 import { discard, header, readBody } from './http.js';
 import { overBudget, ReviewBytes } from './limits.js';
-import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, OCI_INDEX, baseMediaType } from './media-types.js';
+import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, baseMediaType } from './media-types.js';
 import type { RegistryOptions } from './options.js';
 import { formatReference } from './reference.js';
+import { askReferrersApi, ReferrersApiHosts, type ApiAnswer } from './referrers.js';
 import { parseManifest, toResolvedImage } from './resolve.js';
 import {
   credentialFor,
@@ -62,6 +63,8 @@ export class RegistryClient implements Registry {
   readonly #lastDigest: TtlCache<string>;
   readonly #content: ByteLru<FetchedManifest | Uint8Array>;
   readonly #flights = new SingleFlight();
+  /** Which hosts have the referrers API (a 404 there means none: go straight to the tag). */
+  readonly #referrersApi: ReferrersApiHosts;
 
   constructor(options: RegistryOptions = {}, hooks: RegistryHooks = {}) {
     this.#options = options;
@@ -70,6 +73,9 @@ export class RegistryClient implements Registry {
     this.#tags = new TtlCache<string>(4096, options.now);
     this.#lastDigest = new TtlCache<string>(4096, options.now);
     this.#content = new ByteLru(options.cacheMaxBytes ?? 64 * 1024 * 1024);
+    this.#referrersApi = new ReferrersApiHosts({
+      ...(options.now !== undefined ? { now: options.now } : {}),
+    });
   }
 
   access(options: AccessOptions = {}): RegistryAccess {
@@ -259,31 +265,18 @@ export class RegistryClient implements Registry {
     const what = `referrers of ${ref.registry}/${ref.repository}@${digest}`;
     if (!isDigest(digest)) throw new RegistryError('DIGEST_MISMATCH', `${what}: not a supported digest`);
     const query = artifactType !== undefined ? `?artifactType=${encodeURIComponent(artifactType)}` : '';
-    const res = await this.#transport.exchange(
-      ctx,
-      ref,
-      { method: 'GET', path: `/v2/${ref.repository}/referrers/${digest}${query}`, accept: OCI_INDEX, what },
-      signal,
-    );
-    let descriptors: Descriptor[];
-    if (res.status === 200 && baseMediaType(header(res, 'content-type')) === OCI_INDEX) {
-      const bytes = await readBody(res, MAX_MANIFEST_BYTES, signal, what, ctx.bytes);
-      const index = parseManifest(bytes, computeDigest(bytes), OCI_INDEX, what);
-      descriptors = index.kind === 'index' ? index.json.manifests : [];
-    } else if ([200, 400, 404, 405, 501].includes(res.status)) {
-      await discard(res);
-      const tag = digest.replace(':', '-');
+    const path = `/v2/${ref.repository}/referrers/${digest}${query}`;
+    const api = (): Promise<ApiAnswer> => askReferrersApi(this.#transport, ctx, ref, path, what, signal);
+    const tag = async (): Promise<Descriptor[]> => {
       try {
-        const index = await this.getManifest(ctx, ref, tag, signal);
-        descriptors = index.kind === 'index' ? index.json.manifests : [];
+        const index = await this.getManifest(ctx, ref, digest.replace(':', '-'), signal);
+        return index.kind === 'index' ? index.json.manifests : [];
       } catch (err) {
         if (err instanceof RegistryError && err.code === 'MANIFEST_UNKNOWN') return [];
         throw err;
       }
-    } else {
-      await this.#transport.expectOk(res, what, 'MANIFEST_UNKNOWN');
-      descriptors = [];
-    }
+    };
+    const descriptors = await this.#referrersApi.lookup(ref.registry, signal, api, tag);
     return artifactType === undefined
       ? descriptors
       : descriptors.filter((x) => x.artifactType === artifactType);

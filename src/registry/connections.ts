@@ -4,11 +4,12 @@
  * held until the response body closes), and the metrics hook timed around every HTTP exchange.
  */
 import { rootCertificates } from 'node:tls';
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { RegistryError } from '../errors.js';
 import { DOCKER_HUB, normaliseRegistryHost } from '../shared/docker-hub.js';
 import { send, type HttpRequest, type HttpResponse } from './http.js';
 import { limitsFrom, overBudget, queueSignal, Semaphore, type Limits } from './limits.js';
+import { OriginPools } from './origin-pools.js';
 import { guardedLookup } from './targets.js';
 import { isRegistryAllowed, type RegistryEndpointOptions, type RegistryOptions } from './options.js';
 
@@ -32,9 +33,8 @@ export class Connections {
   readonly #hooks: RegistryHooks;
   readonly timeoutMs: number;
   readonly limits: Limits;
-  readonly #agents = new Map<string, Agent>();
-  /** System roots only: for hosts without a `ca` entry. */
-  readonly defaultAgent: Agent;
+  readonly #agents = new Map<string, OriginPools>();
+  readonly #defaultPools: OriginPools;
   /** Open requests to all registries; each holds one unit until its response body closes. */
   readonly open: Semaphore;
   /** Registry response bytes buffered by all reviews in flight. */
@@ -49,7 +49,7 @@ export class Connections {
     this.#hooks = hooks;
     this.timeoutMs = options.requestTimeoutMs ?? DEFAULT_REGISTRY_REQUEST_TIMEOUT_MS;
     this.limits = limitsFrom(options.limits);
-    this.defaultAgent = this.#newAgent(undefined);
+    this.#defaultPools = this.#newAgent(undefined);
     this.open = new Semaphore(this.limits.maxConnections);
     this.bytes = new Semaphore(this.limits.maxBytesInFlight);
     this.#named = new Set([
@@ -59,9 +59,9 @@ export class Connections {
     ]);
   }
 
-  #newAgent(ca: string[] | undefined): Agent {
-    return new Agent({
-      // per origin: undici keeps one pool per host:port, each with at most this many sockets
+  #newAgent(ca: string[] | undefined): OriginPools {
+    return new OriginPools({
+      // per origin: one HTTP/2 connection, or a pool of at most this many HTTP/1.1 sockets
       connections: this.limits.maxConnectionsPerRegistry,
       connect: {
         timeout: this.timeoutMs,
@@ -146,6 +146,9 @@ export class Connections {
     };
     const start = performance.now();
     try {
+      // A new HTTPS origin: its first connection tells HTTP/2 from HTTP/1.1 before anything is sent.
+      const ready = OriginPools.of(req.dispatcher)?.ready(req.url, req.signal);
+      if (ready !== undefined) await ready;
       const res = await send(req, what);
       this.#report(registry, String(res.status), start);
       res.body.once('close', release);
@@ -167,7 +170,7 @@ export class Connections {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.#agents.values(), this.defaultAgent].map((a) => a.close()));
+    await Promise.all([...this.#agents.values(), this.#defaultPools].map((a) => a.close()));
   }
 
   endpoint(host: string): RegistryEndpointOptions {
@@ -175,14 +178,23 @@ export class Connections {
   }
 
   agent(host: string): Dispatcher {
+    return this.#pools(host).agent;
+  }
+
+  /** System roots only: for hosts without a `ca` entry. */
+  get defaultAgent(): Dispatcher {
+    return this.#defaultPools.agent;
+  }
+
+  #pools(host: string): OriginPools {
     const cfg = this.endpoint(host);
-    if (cfg.ca === undefined || cfg.ca.length === 0) return this.defaultAgent;
-    let agent = this.#agents.get(host);
-    if (agent === undefined) {
-      agent = this.#newAgent(cfg.ca);
-      this.#agents.set(host, agent);
+    if (cfg.ca === undefined || cfg.ca.length === 0) return this.#defaultPools;
+    let pools = this.#agents.get(host);
+    if (pools === undefined) {
+      pools = this.#newAgent(cfg.ca);
+      this.#agents.set(host, pools);
     }
-    return agent;
+    return pools;
   }
 
   baseUrl(host: string): URL {

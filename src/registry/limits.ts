@@ -32,8 +32,11 @@ export const DEFAULT_LIMITS: Readonly<Limits> = {
   maxPlatformsPerImage: 32,
   maxLayersPerManifest: 1024,
   maxSignaturesPerImage: 32,
-  maxConnectionsPerRegistry: 8,
-  maxConnections: 64,
+  // A 20-image pod's first wave (manifest, `.sig` tag, referrers: 3 requests per image) fits under
+  // one host's cap; an open socket costs ~20 KiB (HTTP) to ~90 KiB (HTTPS) of RSS
+  // (bench/socket-memory.mjs), so 256 cost at most ~23 MiB, and the byte budgets bound what they carry.
+  maxConnectionsPerRegistry: 64,
+  maxConnections: 256,
   maxBytesInFlight: 64 * MiB,
   maxBytesPerReview: 32 * MiB,
 };

@@ -22,8 +22,10 @@ export const Limits = Type.Object(
     maxSignaturesPerImage: Type.Optional(
       Count('Signature layers plus bundle referrers per image (default 32).'),
     ),
-    maxConnectionsPerRegistry: Type.Optional(Count('Open connections to one registry host (default 8).')),
-    maxConnections: Type.Optional(Count('Open connections to all registries (default 64).')),
+    maxConnectionsPerRegistry: Type.Optional(Count('Open connections to one registry host (default 64).')),
+    maxConnections: Type.Optional(
+      Count('Open connections to all registries and token services (default 256).'),
+    ),
     maxBytesInFlight: Type.Optional(
       Type.Integer({
         minimum: 1048576,

@@ -1,14 +1,17 @@
 /**
  * Signatures made by the tests (test/unit/checks/signature/signed-*.test.ts): a private test Sigstore
  * instance whose trusted_root.json is loaded like a user's (`--trusted-root test=FILE`), an in-memory
- * registry, and `verify`, which signs through `setup` and verifies one image with a policy section.
+ * registry, and `verify`, which signs through `setup` and verifies one image with a policy section
+ * (`verifyAndAttest` also reads the attestations, legacy `.att` tags included, as the base check does).
  */
 import { beforeAll } from 'vitest';
 import {
   compileSignatureVerifier,
   loadTrustedRoots,
   parseTrustedRootFlag,
+  type SignatureVerdict,
   type TrustedRootStore,
+  type VerifiedItem,
 } from '../../src/checks/signature/index.js';
 import type { SignatureSpec } from '../../src/policy/policy.schema.js';
 import { parseReference } from '../../src/registry/reference.js';
@@ -83,13 +86,28 @@ export function useTestSigstore() {
     state = { instance, roots };
   });
 
-  async function verify(spec: SignatureSpec, setup: (s: Seeder, digest: string) => Promise<void>) {
+  async function prepare(spec: SignatureSpec, setup: (s: Seeder, digest: string) => Promise<void>) {
     const { reg, seeder } = memory();
     const digest = reg.putManifest(REPO, imageManifest());
     await setup(seeder, digest);
     const v = compileSignatureVerifier(spec, 'test', { trustedRoots: current().roots });
-    return v.verify(reg, parseReference(`${REPO}@${digest}`), digest, signal());
+    return { reg, digest, v, ref: parseReference(`${REPO}@${digest}`) };
   }
 
-  return { current, verify };
+  async function verify(spec: SignatureSpec, setup: (s: Seeder, digest: string) => Promise<void>) {
+    const { reg, digest, v, ref } = await prepare(spec, setup);
+    return v.verify(reg, ref, digest, signal());
+  }
+
+  /** `verify`, then the attestations the verdict rests on (what the base check asks for). */
+  async function verifyAndAttest(
+    spec: SignatureSpec,
+    setup: (s: Seeder, digest: string) => Promise<void>,
+  ): Promise<{ verdict: SignatureVerdict; attestations: VerifiedItem[] }> {
+    const { reg, digest, v, ref } = await prepare(spec, setup);
+    const verdict = await v.verify(reg, ref, digest, signal());
+    return { verdict, attestations: await v.attestations(reg, ref, verdict, signal()) };
+  }
+
+  return { current, verify, verifyAndAttest };
 }

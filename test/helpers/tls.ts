@@ -1,4 +1,4 @@
-/** A self-signed certificate for 127.0.0.1 and localhost, to serve HTTPS in tests and trust it as an extra CA. */
+/** A self-signed certificate for 127.0.0.1, ::1 and localhost, to serve HTTPS in tests and trust it as an extra CA. */
 import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 
@@ -23,6 +23,7 @@ export async function makeTlsCert(): Promise<TestCert> {
       new x509.SubjectAlternativeNameExtension([
         { type: 'dns', value: 'localhost' },
         { type: 'ip', value: '127.0.0.1' },
+        { type: 'ip', value: '::1' },
       ]),
     ],
   });

@@ -13,7 +13,7 @@
  * Modules: check.ts is the check and its policy section (schema.ts); policy.ts compiles; claim-sources.ts finds claims; proof.ts proves one; platform.ts tries
  * them per platform; report.ts words the finding; run-context.ts shares registry answers in a run.
  */
-import type { Check, CheckInput, Finding } from '../check.js';
+import type { Check, CheckInput, EarlyCheckInput, Finding } from '../check.js';
 import { defineCheck } from '../check.js';
 import { signatureSpecProblems, type SignatureSpec } from '../signature/schema.js';
 import type { SignatureDeps } from '../signature/types.js';
@@ -33,6 +33,12 @@ export function compileBaseCheck(
   const policy = compileBasePolicy(spec, policyName, imageSignature, deps);
   return {
     name: 'base',
+    prefetch(input: EarlyCheckInput): void {
+      // Provenance may be read (an image without base annotations): its `.att` lookup, and the
+      // signatures it rests on, start beside the manifest fetch of a pinned digest.
+      if (policy.imageVerifier === undefined) return;
+      input.facts.attestations(policy.imageVerifier, input.platforms).catch(() => undefined);
+    },
     async run(input: CheckInput): Promise<Finding<'base'>> {
       const started = performance.now();
       const run = new RunContext(policy, input);

@@ -67,8 +67,9 @@ async function provenanceClaims(
   let verdict: SignatureVerdict | undefined;
   if (policy.imageVerifier !== undefined) {
     verdict = await input.facts.signatures(policy.imageVerifier, input.platforms);
+    const attestations = await input.facts.attestations(policy.imageVerifier, input.platforms);
     const wanted = new Set([resolved.digest, image.manifest.digest]);
-    for (const a of verdict.attestations) {
+    for (const a of attestations) {
       if (!isProvenance(a.predicateType) || a.statement === undefined || !wanted.has(a.digest)) continue;
       addStatements(
         [a.statement],

@@ -58,6 +58,8 @@ export interface FetchOptions {
   attestations: boolean;
   /** Read legacy `.sig` tags (default true; the attestation check reads only `.att` and referrers). */
   signatures?: boolean;
+  /** Read bundle referrers (default true; a verdict's legacy attestations are read after its referrers). */
+  referrers?: boolean;
   /** Largest payload (legacy layer or bundle blob) read; default MAX_PAYLOAD_BYTES. */
   maxPayloadBytes?: number;
 }
@@ -170,7 +172,7 @@ export async function fetchCandidates(
       ? Promise.resolve([])
       : fetchLegacy(registry, ref, digest, 'sig', max, signal),
     options.attestations ? fetchLegacy(registry, ref, digest, 'att', max, signal) : Promise.resolve([]),
-    fetchReferrers(registry, ref, digest, max, signal),
+    options.referrers === false ? Promise.resolve([]) : fetchReferrers(registry, ref, digest, max, signal),
   ]);
   const all = [...sig, ...att, ...referrers];
   assertWithinBudget(registry, all.length, `signatures of ${digest}`);

@@ -47,6 +47,10 @@ export interface SignatureVerdict {
   message: string;
   /** Signatures that satisfied the policy (empty when denied). */
   signatures: VerifiedItem[];
+  /**
+   * Attestations found among the signature candidates (bundle referrers); legacy `.att` tags are read
+   * only when a check asks for attestations (SignatureVerifier.attestations, ImageFacts.attestations).
+   */
   attestations: VerifiedItem[];
   digests: DigestVerification[];
 }
@@ -75,4 +79,34 @@ export interface SignatureVerifier {
     digest: string,
     signal: AbortSignal,
   ): Promise<SignatureVerdict> | undefined;
+  /**
+   * The attestations `verdict` (this verifier's, for an image in `reference`'s repository) rests on:
+   * its own (bundle referrers, read with the signatures) and those in the legacy `.att` tags of the
+   * digests it was concluded from, which only this reads. Cached like verdicts: only when it passed.
+   */
+  attestations(
+    registry: RegistryAccess,
+    reference: ImageReference,
+    verdict: SignatureVerdict,
+    signal: AbortSignal,
+    /** startAttestations' lookup, used if the verdict rests on its digest. */
+    early?: EarlyAttestations,
+  ): Promise<VerifiedItem[]>;
+  /**
+   * Starts `digest`'s `.att` lookup before its verdict is known (a digest-pinned image whose policy
+   * may read provenance); undefined when the cache already holds it (or the digest is signed only
+   * per platform).
+   */
+  startAttestations(
+    registry: RegistryAccess,
+    reference: ImageReference,
+    digest: string,
+    signal: AbortSignal,
+  ): EarlyAttestations | undefined;
+}
+
+/** A legacy `.att` lookup started early (SignatureVerifier.startAttestations). */
+export interface EarlyAttestations {
+  digest: string;
+  items: Promise<VerifiedItem[]>;
 }

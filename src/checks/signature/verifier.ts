@@ -8,9 +8,15 @@ import type { SignatureErrorCode } from '../../errors.js';
 import type { ImageReference } from '../../registry/reference.js';
 import type { RegistryAccess } from '../../registry/types.js';
 import { compileAuthorities, type CompiledAuthority } from './authorities.js';
-import { fetchCandidates } from './fetch.js';
+import { fetchCandidates, type Candidate } from './fetch.js';
 import type { SignatureSpec } from './schema.js';
-import type { DigestVerification, SignatureDeps, SignatureVerdict, SignatureVerifier } from './types.js';
+import type {
+  DigestVerification,
+  EarlyAttestations,
+  SignatureDeps,
+  SignatureVerdict,
+  SignatureVerifier,
+} from './types.js';
 import type { Rejection, VerifiedItem } from './verify.js';
 import { worstCode } from './rejection.js';
 import { verifyCandidate } from './verify.js';
@@ -48,13 +54,12 @@ export function compileSignatureVerifier(
 ): SignatureVerifier {
   const { authorities, threshold } = compileAuthorities(spec, where, deps);
 
-  async function verifyDigest(
+  async function verifyCandidates(
     registry: RegistryAccess,
     reference: ImageReference,
-    digest: string,
+    candidates: readonly Candidate[],
     signal: AbortSignal,
-  ): Promise<DigestVerification> {
-    const candidates = await fetchCandidates(registry, reference, digest, { attestations: true }, signal);
+  ): Promise<{ verified: VerifiedItem[]; rejections: Rejection[] }> {
     const manifests = new Map<string, Promise<Buffer>>();
     const ctx = {
       trustedRoots: deps.trustedRoots,
@@ -77,7 +82,37 @@ export function compileSignatureVerifier(
         else rejections.push(r.rejection);
       }
     }
+    return { verified, rejections };
+  }
+
+  /** `digest`'s signatures: its `.sig` tag and bundle referrers (legacy `.att` tags only on demand). */
+  async function verifyDigest(
+    registry: RegistryAccess,
+    reference: ImageReference,
+    digest: string,
+    signal: AbortSignal,
+  ): Promise<DigestVerification> {
+    const candidates = await fetchCandidates(registry, reference, digest, { attestations: false }, signal);
+    const { verified, rejections } = await verifyCandidates(registry, reference, candidates, signal);
     return { digest, found: candidates.length, verified, rejections };
+  }
+
+  /** The attestations verified in `digest`'s legacy `.att` tag. */
+  async function legacyAttestations(
+    registry: RegistryAccess,
+    reference: ImageReference,
+    digest: string,
+    signal: AbortSignal,
+  ): Promise<VerifiedItem[]> {
+    const candidates = await fetchCandidates(
+      registry,
+      reference,
+      digest,
+      { attestations: true, signatures: false, referrers: false },
+      signal,
+    );
+    const { verified } = await verifyCandidates(registry, reference, candidates, signal);
+    return verified.filter((v) => v.kind === 'attestation');
   }
 
   /** The verdict for `top` and, when `top` alone is not signed enough, its checked `platforms`. */
@@ -166,6 +201,56 @@ export function compileSignatureVerifier(
     return cache === undefined ? run(signal) : cache.verify(fullKey, signal, run);
   }
 
+  /**
+   * What `verdict` rests on, plus the attestations of its digests' legacy `.att` tags, read now (a
+   * policy whose checks never ask makes no `.att` request). Kept in the cache under their own key
+   * exactly when the verdict passed, as they were when they were part of it.
+   */
+  const attKey = (reference: ImageReference, digests: readonly string[]): string =>
+    `${ownKey(reference, digests[0] ?? '')}att ${digests.slice(1).join(',')}`;
+
+  /** `digest`'s `.att` lookup, started early (a pinned digest); none when the cache will answer. */
+  function startAttestations(
+    registry: RegistryAccess,
+    reference: ImageReference,
+    digest: string,
+    signal: AbortSignal,
+  ): EarlyAttestations | undefined {
+    if (cache?.get(attKey(reference, [digest])) !== undefined) return undefined;
+    if (cache?.isPlatformSigned(ownKey(reference, digest)) === true) return undefined;
+    const items = legacyAttestations(registry, reference, digest, signal);
+    items.catch(() => undefined); // awaited by `attestations`, unless the review ends first
+    return { digest, items };
+  }
+
+  async function attestations(
+    registry: RegistryAccess,
+    reference: ImageReference,
+    verdict: SignatureVerdict,
+    signal: AbortSignal,
+    early?: EarlyAttestations,
+  ): Promise<VerifiedItem[]> {
+    // A passing verdict's digests are those its signatures cover (cached verdicts keep no details).
+    const digests = verdict.passed
+      ? [...new Set(verdict.signatures.map((s) => s.digest))]
+      : verdict.digests.map((d) => d.digest);
+    if (digests.length === 0) return verdict.attestations;
+    const run = async (s: AbortSignal): Promise<SignatureVerdict> => {
+      const found = await Promise.all(
+        digests.map((d) =>
+          d === early?.digest ? early.items : legacyAttestations(registry, reference, d, s),
+        ),
+      );
+      return { ...verdict, signatures: [], attestations: found.flat(), digests: [] };
+    };
+    const key = attKey(reference, digests);
+    const legacy = (cache === undefined ? await run(signal) : await cache.verify(key, signal, run))
+      .attestations;
+    const of = (items: readonly VerifiedItem[], d: string): VerifiedItem[] =>
+      items.filter((a) => a.digest === d);
+    return digests.flatMap((d) => [...of(legacy, d), ...of(verdict.attestations, d)]);
+  }
+
   return {
     id: createHash('sha256')
       .update(`${where}\n${JSON.stringify(spec)}`)
@@ -179,5 +264,7 @@ export function compileSignatureVerifier(
       if (cache?.isPlatformSigned(ownKey(reference, digest)) === true) return undefined;
       return verifyOwn(registry, reference, digest, signal);
     },
+    startAttestations,
+    attestations,
   };
 }

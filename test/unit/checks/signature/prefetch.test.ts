@@ -43,7 +43,13 @@ class GatedRegistry extends MemoryRegistry {
   }
 }
 
-async function setup() {
+/** keyPolicyYaml's signature policy, with a base section (proof: claim) when `base`. */
+function policyYaml(key: ReturnType<typeof signingKey>, base: boolean): string {
+  const yaml = keyPolicyYaml(key);
+  return base ? `${yaml}  base:\n    proof: claim\n    allowed:\n      - image: '${HOST}/base/**'\n` : yaml;
+}
+
+async function setup(base = false) {
   const key = signingKey();
   const reg = new GatedRegistry();
   const digest = await pushSignedImage(
@@ -57,7 +63,7 @@ async function setup() {
   );
   const cache = new VerdictCache();
   const policies = compilePolicies(
-    parsePolicyYaml(keyPolicyYaml(key), 'p.yaml'),
+    parsePolicyYaml(policyYaml(key, base), 'p.yaml'),
     checkCompilers({ trustedRoots: roots, cache }),
   );
   const review = (image: string) =>
@@ -93,14 +99,15 @@ describe('evaluateImages with a signature policy', () => {
       expect(beforeManifest).toEqual(expect.arrayContaining([`manifest ${sig}`, `referrers ${digest}`]));
     });
 
-    it('asks the registry nothing more than when the lookups waited (one of each)', async () => {
+    it('asks the registry nothing more than when the lookups waited (one of each, no `.att` tag)', async () => {
       const { reg, digest, review } = await setup();
       reg.release();
       await review(`${HOST}/team/app@${digest}`);
       const sig = `${digest.replace(':', '-')}.sig`;
       const att = `${digest.replace(':', '-')}.att`;
       const counts = (s: string) => reg.log.filter((l) => l === s).length;
-      expect([sig, att].map((t) => counts(`manifest ${t}`))).toEqual([1, 1]);
+      // Nothing in a signature-only policy reads attestations.
+      expect([sig, att].map((t) => counts(`manifest ${t}`))).toEqual([1, 0]);
       expect(counts(`referrers ${digest}`)).toBe(1);
     });
 
@@ -123,6 +130,31 @@ describe('evaluateImages with a signature policy', () => {
       const finding = v.images[0]?.policies[0]?.findings[0];
       expect(finding).toMatchObject({ check: 'resolve', code: 'MANIFEST_UNKNOWN' });
       await settle(); // vitest fails the run on an unhandled rejection
+    });
+  });
+
+  describe('when the policy also has a base section (provenance may be read)', () => {
+    it('asks for the .att tag beside the signatures, before the manifest has arrived, once', async () => {
+      const { reg, digest, review } = await setup(true);
+      const verdict = review(`${HOST}/team/app@${digest}`);
+      await settle();
+      const beforeManifest = [...reg.log];
+      reg.release();
+      await verdict;
+      const att = `manifest ${digest.replace(':', '-')}.att`;
+      expect(beforeManifest).not.toContain('resolved');
+      expect(beforeManifest).toContain(att);
+      expect(reg.log.filter((l) => l === att)).toHaveLength(1);
+    });
+
+    it('asks for no .att tag when the cache holds the lookup (the verdict passed)', async () => {
+      const { reg, digest, review, cache } = await setup(true);
+      reg.release();
+      await review(`${HOST}/team/app@${digest}`);
+      expect(cache.size).toBe(2); // the verdict and the `.att` lookup
+      const before = reg.log.length;
+      await review(`${HOST}/team/app@${digest}`);
+      expect(reg.log.slice(before)).toEqual([`resolve ${digest}`, 'resolved', `manifest ${digest}`]);
     });
   });
 

@@ -26,7 +26,7 @@ describe('signatures made by the tests', () => {
   let instance: TestInstance;
   const repo = REPO;
   const rig = useTestSigstore();
-  const { verify } = rig;
+  const { verify, verifyAndAttest } = rig;
   beforeAll(() => {
     ({ instance } = rig.current());
   });
@@ -139,8 +139,8 @@ describe('signatures made by the tests', () => {
   });
 
   describe('when attested in the legacy format (.att tag)', () => {
-    it('verifies the DSSE layer and exposes the statement as an attestation', async () => {
-      const verdict = await verify(keyless(), async (s, d) => {
+    it('verifies the DSSE layer and exposes the statement as an attestation when asked', async () => {
+      const { verdict, attestations } = await verifyAndAttest(keyless(), async (s, d) => {
         const b = (await instance.signBundle({ digest: d, identity: ACME, predicateType: SLSA })) as {
           verificationMaterial: {
             certificate: { rawBytes: string };
@@ -183,8 +183,11 @@ describe('signatures made by the tests', () => {
         );
       });
       expect(verdict.passed).toBe(false);
-      expect(verdict.attestations).toHaveLength(1);
-      expect(verdict.attestations[0]).toMatchObject({
+      // The verdict itself never reads the `.att` tag; an attestation is not a signature.
+      expect(verdict.code).toBe('NO_SIGNATURES');
+      expect(verdict.attestations).toEqual([]);
+      expect(attestations).toHaveLength(1);
+      expect(attestations[0]).toMatchObject({
         format: 'cosign-legacy',
         predicateType: SLSA,
         authority: 'ci',
