@@ -1,95 +1,167 @@
 /**
- * Server CPU per cold signed image, in-process and without HTTPS to imagegate (what is left is the
- * cold path itself), run as `node --import tsx bench/cold-cpu.ts [images]`: reviews of pods of 20
- * never-seen key-signed images (legacy `.sig`) against the real docker-registry on loopback, with
- * process.cpuUsage() around them. Next to it, the floor this machine sets: a bare undici GET of the
- * same kinds (a 200 manifest, a 404 tag) with nothing of imagegate around it, 20 in flight. A cold
- * image needs 4 requests (3 answered 200: manifest, `.sig` tag, payload blob; 1 answered 404: the
- * referrers tag, once the process knows the registry has no referrers API) plus one ECDSA verification.
+ * Server CPU per cold signed image, without HTTPS to imagegate (what is left is the cold path
+ * itself), run as `node --import tsx bench/cold-cpu.ts [images]`. This file seeds the real
+ * docker-registry on loopback with never-seen signed images of four kinds (legacy `.sig` and Sigstore
+ * bundle referrer, each signed with a key and keyless by a test Fulcio/Rekor), then measures in a
+ * child that runs the compiled dist/ with plain node, as production runs it (under tsx every named
+ * closure is wrapped in `__name()`, which distorts both the CPU and a profile's attributions):
+ * bench/cold-cpu-child.mjs. The floor of a kind is the requests it made (counted by status: 4 for a
+ * `.sig` image since the registry client remembers a registry without the referrers API) priced at
+ * a bare undici GET's CPU per 200 and per 404. It prints the child's JSON. BENCH_PROFILE=1 makes the
+ * child write a CPU profile of each kind's measured pods to
+ * bench/results/profiles/cold-cpu-KIND.cpuprofile.
  */
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
-import { Agent, request } from 'undici';
-import { setupEngine } from '../src/cli/setup.js';
-import { runReview } from '../src/review/run.js';
-import { validateRequest } from '../src/review/validate.js';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { COSIGN_SIGN_PREDICATE } from '../src/checks/signature/signed-payload.js';
+import { pushBundleReferrer, pushLegacySignatures } from '../test/helpers/cosign-push.js';
 import { startRegistry } from '../test/helpers/registry.js';
 import { RegistrySeeder } from '../test/helpers/registry-seeder.js';
-import { keyPolicyYaml, pushSignedImage, signingKey } from '../test/helpers/signed-images.js';
+import { keyPolicyYaml, pushImage, pushSignedImage, signingKey } from '../test/helpers/signed-images.js';
+import { ACME, createTestInstance, signBundleWithKey } from '../test/helpers/test-sigstore.js';
 
-const N = Math.max(20, Math.round(Number(process.argv[2] ?? 100) / 20) * 20);
+const here = dirname(fileURLToPath(import.meta.url));
 const POD = 20;
+const N = Math.max(POD, Math.round(Number(process.argv[2] ?? 100) / POD) * POD);
+const KINDS = (process.env.BENCH_COLD_KINDS ?? 'key-sig,key-bundle,keyless-sig,keyless-bundle').split(',');
+
+function keylessPolicyYaml(): string {
+  return [
+    'apiVersion: imagegate.dev/v1alpha1',
+    'kind: ImagePolicy',
+    'metadata:',
+    '  name: keyless',
+    'spec:',
+    '  mode: enforce',
+    '  onError: deny',
+    '  images:',
+    "    - glob: '**'",
+    '  signature:',
+    '    authorities:',
+    '      - name: release',
+    '        keyless:',
+    `          issuer: ${ACME.issuer}`,
+    `          subject: ${ACME.subject}`,
+    '          trustedRoot: bench',
+    '',
+  ].join('\n');
+}
+
 const registry = await startRegistry();
 const work = await mkdtemp(join(tmpdir(), 'imagegate-cold-cpu-'));
 try {
   const seeder = new RegistrySeeder(registry);
-  const key = signingKey();
-  const policy = join(work, 'policy.yaml');
-  await writeFile(policy, keyPolicyYaml(key));
   const host = registry.host;
-  const images: string[] = [];
-  for (let i = 0; i < N + POD; i++) {
-    images.push(`${host}/cold/i${i}@${await pushSignedImage(seeder, host, `cold/i${i}`, key)}`);
-  }
-  const setup = await setupEngine(
-    { policy: [policy], insecureRegistry: [host], allowRegistry: [], trustedRoot: [], logLevel: 'info' },
-    pino({ level: 'silent' }),
-  );
-  const review = (pod: string[]): unknown => ({
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid: 'cold',
-      kind: { group: '', version: 'v1', kind: 'Pod' },
-      resource: { group: '', version: 'v1', resource: 'pods' },
-      namespace: 'default',
-      operation: 'CREATE',
-      userInfo: { username: 'bench' },
-      object: {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name: 'cold', namespace: 'default' },
-        spec: { containers: pod.map((image, i) => ({ name: `c${i}`, image })) },
-      },
-    },
-  });
-  const options = { engine: setup.engine, handler: validateRequest, mayDeny: true, audit: { write() {} } };
-  const run = async (pod: string[]): Promise<void> => {
-    const r = await runReview(review(pod), options);
-    if (!r.response.response.allowed) throw new Error(`cold pod denied: ${JSON.stringify(r.response)}`);
-  };
-  await run(images.slice(N)); // warm-up (JIT, connections): one pod not measured
-  const c0 = process.cpuUsage();
-  for (let i = 0; i < N; i += POD) await run(images.slice(i, i + POD));
-  const c = process.cpuUsage(c0);
-  const imageMicros = (c.user + c.system) / N;
-  await setup.registry.close();
+  const key = signingKey();
+  const sigstore = await createTestInstance(work);
+  const keyPolicy = join(work, 'key.yaml');
+  const keylessPolicy = join(work, 'keyless.yaml');
+  await writeFile(keyPolicy, keyPolicyYaml(key));
+  await writeFile(keylessPolicy, keylessPolicyYaml());
 
-  const agent = new Agent();
-  const digest = images[0]!.split('@')[1]!;
-  const get = async (path: string): Promise<void> => {
-    const res = await request(`${registry.url}${path}`, {
-      dispatcher: agent,
-      headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
-    });
-    await res.body.arrayBuffer();
+  const push = async (kind: string, repo: string): Promise<string> => {
+    if (kind === 'key-sig') return pushSignedImage(seeder, host, repo, key);
+    const image = await pushImage(seeder, repo);
+    const statement = { digest: image.digest, predicateType: COSIGN_SIGN_PREDICATE };
+    if (kind === 'key-bundle') {
+      await pushBundleReferrer(seeder, repo, image, signBundleWithKey(key.sign, statement));
+    } else if (kind === 'keyless-sig') {
+      const sig = await sigstore.signLegacy({ digest: image.digest, identity: ACME });
+      await pushLegacySignatures(seeder, repo, image.digest, [sig]);
+    } else if (kind === 'keyless-bundle') {
+      await pushBundleReferrer(
+        seeder,
+        repo,
+        image,
+        await sigstore.signBundle({ ...statement, identity: ACME }),
+      );
+    } else {
+      throw new Error(`unknown kind ${kind}`);
+    }
+    return image.digest;
   };
-  const bare = async (path: string): Promise<number> => {
-    for (let i = 0; i < 100; i++) await get(path);
-    const b0 = process.cpuUsage();
-    const n = 2000;
-    for (let i = 0; i < n; i += POD) await Promise.all(Array.from({ length: POD }, () => get(path)));
-    const b = process.cpuUsage(b0);
-    return (b.user + b.system) / n;
-  };
-  const okMicros = await bare(`/v2/cold/i0/manifests/${digest}`);
-  const notFoundMicros = await bare('/v2/cold/i0/manifests/no-such-tag');
-  await agent.close();
-  process.stdout.write(
-    `${JSON.stringify({ images: N, imageMicros, okMicros, notFoundMicros, floorMicros: 3 * okMicros + notFoundMicros })}\n`,
+  const kinds = [];
+  for (const kind of KINDS) {
+    const images: string[] = [];
+    for (let i = 0; i < N + POD; i++) {
+      const repo = `cold/${kind}/i${i}`;
+      images.push(`${host}/${repo}@${await push(kind, repo)}`);
+    }
+    kinds.push({ kind, policy: kind.startsWith('keyless') ? keylessPolicy : keyPolicy, images });
+  }
+
+  const profileDir = join(here, 'results', 'profiles');
+  const profile = process.env.BENCH_PROFILE === '1';
+  const configFile = join(work, 'child.json');
+  await writeFile(
+    configFile,
+    JSON.stringify({
+      registry: { host, url: registry.url },
+      trustedRoot: `bench=${sigstore.trustedRootPath}`,
+      pod: POD,
+      images: N,
+      kinds,
+    }),
   );
+  // One process per kind (each its own JIT warm-up, as a fresh server); asynchronously, so that this
+  // process's event loop keeps draining the registry's log pipe.
+  const child = async (what: string, dist?: string): Promise<Record<string, unknown>> => {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [join(here, 'cold-cpu-child.mjs'), configFile, what],
+      {
+        env: {
+          ...process.env,
+          ...(dist !== undefined ? { BENCH_DIST: dist } : {}),
+          ...(profile ? { BENCH_PROFILE_DIR: profileDir } : {}),
+        },
+      },
+    );
+    return JSON.parse(stdout) as Record<string, unknown>;
+  };
+
+  // BENCH_DISTS=a,b[,…]: compare builds (each a compiled dist/src directory), alternating them
+  // kind by kind for BENCH_ROUNDS rounds on the same images (a new process is cold again).
+  const dists = process.env.BENCH_DISTS?.split(',');
+  if (dists !== undefined) {
+    const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
+    const ab: { round: number; dist: string; kind: string; imageMicros: number }[] = [];
+    for (let round = 1; round <= rounds; round++) {
+      for (const { kind } of kinds) {
+        for (const dist of dists) {
+          const m = (await child(kind, dist)) as { imageMicros: number };
+          ab.push({ round, dist, kind, imageMicros: m.imageMicros });
+          process.stderr.write(`round ${round} ${kind} ${dist}: ${(m.imageMicros / 1000).toFixed(2)} ms\n`);
+        }
+      }
+    }
+    process.stdout.write(`${JSON.stringify({ images: N, ab })}\n`);
+  } else {
+    const measured = [];
+    for (const { kind } of kinds) measured.push(await child(kind));
+    const { okMicros, notFoundMicros } = (await child('floor')) as {
+      okMicros: number;
+      notFoundMicros: number;
+    };
+    const results = measured.map((m) => {
+      const requests = m.requestsPerImage as Record<string, number>;
+      const floorMicros = (requests['200'] ?? 0) * okMicros + (requests['404'] ?? 0) * notFoundMicros;
+      return { ...(m as { kind: string; imageMicros: number }), requestsPerImage: requests, floorMicros };
+    });
+    const main = results.find((k) => k.kind === 'key-sig') ?? results[0]!;
+    const summary = {
+      images: N,
+      imageMicros: main.imageMicros,
+      okMicros,
+      notFoundMicros,
+      floorMicros: main.floorMicros,
+    };
+    process.stdout.write(`${JSON.stringify({ ...summary, kinds: results })}\n`);
+  }
 } finally {
   await registry.stop();
   await rm(work, { recursive: true, force: true });

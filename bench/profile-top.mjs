@@ -8,7 +8,9 @@
  * see how much goes to fastify, pino, undici, node internals, imagegate). --inclusive counts a
  * function's callees too (each sample once per function on its stack). Percentages are of the busy
  * (not idle) time. --from NAME skips the samples before the first one with NAME on its stack (e.g.
- * `--from runReview` leaves out start-up: module loading, policy compilation).
+ * `--from runReview` leaves out start-up: module loading, policy compilation). --clip counts each
+ * sample for at most twice the median sampling interval: on a shared machine a process descheduled
+ * mid-sample shows as one sample of 100+ ms on whatever happened to be on its stack.
  */
 import { readFileSync } from 'node:fs';
 
@@ -17,17 +19,19 @@ let top = 25;
 let by = 'function';
 let inclusive = false;
 let from;
+let clip = false;
 const files = [];
 for (let i = 0; i < args.length; i++) {
   if (args[i] === '--top') top = Number(args[++i]);
   else if (args[i] === '--by') by = args[++i];
   else if (args[i] === '--inclusive') inclusive = true;
   else if (args[i] === '--from') from = args[++i];
+  else if (args[i] === '--clip') clip = true;
   else files.push(args[i]);
 }
 if (files.length === 0) {
   process.stderr.write(
-    'usage: node bench/profile-top.mjs FILE.cpuprofile... [--top N] [--by function|file]\n',
+    'usage: node bench/profile-top.mjs FILE.cpuprofile... [--top N] [--by function|file] [--inclusive] [--from NAME] [--clip]\n',
   );
   process.exit(2);
 }
@@ -56,8 +60,10 @@ for (const file of files) {
     };
     while (first < samples.length && !onStack(samples[first])) first++;
   }
+  const sorted = timeDeltas.slice(1).sort((a, b) => a - b);
+  const cap = clip ? 2 * (sorted[Math.floor(sorted.length / 2)] ?? 0) : Infinity;
   for (let i = first; i < samples.length; i++) {
-    const dt = timeDeltas[i + 1] ?? 0; // the delta after a sample is the time it stood for
+    const dt = Math.min(cap, timeDeltas[i + 1] ?? 0); // the delta after a sample is the time it stood for
     selfUs.set(samples[i], (selfUs.get(samples[i]) ?? 0) + dt);
   }
   const keyOf = (node) => {

@@ -17,6 +17,21 @@ export class ImagegateError<Code extends string = string> extends Error {
   }
 }
 
+/**
+ * Makes an error for an expected outcome (a registry's 404 for a tag that need not exist: three per
+ * cold image) without capturing a stack trace, which costs more than the rest of the error. The
+ * error is the same coded value; its `stack` is only its first line.
+ */
+export function withoutStack<E extends Error>(make: () => E): E {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return make();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 export type ConfigErrorCode = 'CONFIG_INVALID' | 'POLICY_INVALID' | 'USAGE';
 export class ConfigError extends ImagegateError<ConfigErrorCode> {}
 

@@ -1,5 +1,5 @@
 /** Maps a registry's HTTP status to the coded error callers and tests rely on. */
-import { RegistryError, type RegistryErrorCode } from '../errors.js';
+import { RegistryError, withoutStack, type RegistryErrorCode } from '../errors.js';
 
 /** `notFound` names what a 404 means here; only a missing manifest is a determinate answer. */
 export function statusError(
@@ -9,10 +9,11 @@ export function statusError(
   notFound: RegistryErrorCode,
 ): RegistryError {
   const detail = body ? ` (${body})` : '';
+  // A missing manifest is an expected answer (no `.att` tag, no referrers): no stack trace.
+  if (status === 404 && notFound === 'MANIFEST_UNKNOWN')
+    return withoutStack(() => new RegistryError(notFound, `${what}: not found${detail}`));
   if (status === 404)
-    return new RegistryError(notFound, `${what}: not found${detail}`, {
-      indeterminate: notFound !== 'MANIFEST_UNKNOWN',
-    });
+    return new RegistryError(notFound, `${what}: not found${detail}`, { indeterminate: true });
   if (status === 401 || status === 403)
     return new RegistryError('UNAUTHORIZED', `${what}: access denied (HTTP ${status})${detail}`, {
       indeterminate: true,

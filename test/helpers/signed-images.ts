@@ -16,14 +16,15 @@ export function signingKey(): SigningKey {
 
 let counter = 0;
 
-/** Pushes a fresh image to `repo` (tag `tag`) and, when `key` is given, signs it; returns the digest. */
-export async function pushSignedImage(
-  seeder: Seeder,
-  host: string,
-  repo: string,
-  key: SigningKey | undefined,
-  tag = 'v1',
-): Promise<string> {
+/** A pushed image's descriptor (what a referrer's `subject` names). */
+export interface PushedImage {
+  digest: string;
+  mediaType: string;
+  size: number;
+}
+
+/** Pushes a fresh, unsigned image (unique config) to `repo` under `tag`. */
+export async function pushImage(seeder: Seeder, repo: string, tag = 'v1'): Promise<PushedImage> {
   counter += 1;
   const config = Buffer.from(
     JSON.stringify({
@@ -34,10 +35,11 @@ export async function pushSignedImage(
     }),
   );
   await seeder.putBlob(repo, config);
+  const mediaType = 'application/vnd.oci.image.manifest.v1+json';
   const manifest = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      mediaType,
       config: {
         mediaType: 'application/vnd.oci.image.config.v1+json',
         digest: sha256(config),
@@ -47,6 +49,18 @@ export async function pushSignedImage(
     }),
   );
   const digest = await seeder.putManifest(repo, manifest, tag);
+  return { digest, mediaType, size: manifest.length };
+}
+
+/** Pushes a fresh image to `repo` (tag `tag`) and, when `key` is given, signs it; returns the digest. */
+export async function pushSignedImage(
+  seeder: Seeder,
+  host: string,
+  repo: string,
+  key: SigningKey | undefined,
+  tag = 'v1',
+): Promise<string> {
+  const { digest } = await pushImage(seeder, repo, tag);
   if (key !== undefined) {
     const payload = Buffer.from(
       JSON.stringify({

@@ -6,6 +6,7 @@ import type { Bundle } from '@sigstore/bundle';
 import { crypto } from '@sigstore/core';
 import { toSignedEntity, type SignedEntity, type Signer } from '@sigstore/verify';
 import { Rejected } from './rejection.js';
+import { memoiseLeaf } from './sigstore-internals.js';
 
 export interface SigningTime {
   signedAt: string;
@@ -21,7 +22,10 @@ export interface VerifiedSignature {
 }
 
 export function toVerifiableEntity(bundle: Bundle, artifact: Buffer | undefined): SignedEntity {
-  return ed25519Aware(toSignedEntity(bundle, artifact), artifact);
+  const entity = toSignedEntity(bundle, artifact);
+  // The leaf is parsed here and never modified: sigstore-js need not re-encode it at each use.
+  if (entity.key.$case === 'certificate') memoiseLeaf(entity.key.certificate);
+  return ed25519Aware(entity, artifact);
 }
 
 /**

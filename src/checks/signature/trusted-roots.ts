@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { getTrustedRoot } from '@sigstore/tuf';
 import { toTrustMaterial, type TrustMaterial } from '@sigstore/verify';
-import { ConfigError, SignatureError, errorMessage } from '../../errors.js';
+import { ConfigError, SignatureError, errorMessage, withoutStack } from '../../errors.js';
+import { withMemoisedCertificates } from './sigstore-internals.js';
 import { defaultCacheDir, fetchPublicGood as fetchFromTuf, type TufFetcher } from './tuf-cache.js';
 
 export const PUBLIC_GOOD = 'public-good';
@@ -122,7 +123,7 @@ function toLoaded(
     name,
     source,
     location,
-    material: toTrustMaterial(root),
+    material: withMemoisedCertificates(toTrustMaterial(root)),
     summary: {
       certificateAuthorities: root.certificateAuthorities.length,
       tlogs: root.tlogs.length,
@@ -185,25 +186,18 @@ export async function loadTrustedRoots(options: LoadTrustedRootsOptions = {}): P
     has: (name) => slots.has(name),
     get(name) {
       const slot = slots.get(name);
-      if (slot === undefined) {
-        throw new SignatureError(
-          'TRUSTED_ROOT_UNAVAILABLE',
-          `no trusted root named "${name}" is configured`,
-          {
-            indeterminate: true,
-          },
-        );
-      }
-      if (slot.kind === 'unavailable') {
-        throw new SignatureError(
-          'TRUSTED_ROOT_UNAVAILABLE',
-          `trusted root "${name}" is unavailable: ${slot.reason}`,
-          {
-            indeterminate: true,
-          },
-        );
-      }
-      return slot.root;
+      if (slot?.kind === 'ready') return slot.root;
+      // Expected for key authorities when public-good is offline (checked per signature): no stack.
+      throw withoutStack(
+        () =>
+          new SignatureError(
+            'TRUSTED_ROOT_UNAVAILABLE',
+            slot === undefined
+              ? `no trusted root named "${name}" is configured`
+              : `trusted root "${name}" is unavailable: ${slot.reason}`,
+            { indeterminate: true },
+          ),
+      );
     },
     status() {
       return [...slots.entries()].map(([name, slot]) =>

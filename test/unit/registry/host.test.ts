@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalHost, policyHost } from '../../../src/shared/host.js';
+import { normaliseRegistryHost } from '../../../src/shared/docker-hub.js';
 import { parseReference } from '../../../src/registry/reference.js';
 
 describe('canonicalHost', () => {
@@ -99,6 +100,19 @@ describe('registry flags and files', () => {
       expect(mergeRegistryFlags({}, ['127.1:65535'], []).registries).toEqual({
         '127.0.0.1:65535': { insecure: true },
       });
+    });
+  });
+});
+
+describe('normaliseRegistryHost', () => {
+  describe('when more hosts are asked than it remembers', () => {
+    it('answers each the same as the first time', () => {
+      const hosts = Array.from({ length: 2500 }, (_, i) => `Reg${i}.Example.COM.:443`);
+      const first = hosts.map((h) => normaliseRegistryHost(h));
+      expect(first[7]).toBe('reg7.example.com');
+      expect(hosts.map((h) => normaliseRegistryHost(h))).toEqual(first);
+      expect(normaliseRegistryHost('INDEX.docker.io')).toBe('docker.io');
+      expect(normaliseRegistryHost('INDEX.docker.io')).toBe('docker.io');
     });
   });
 });

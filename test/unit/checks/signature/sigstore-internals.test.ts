@@ -1,15 +1,18 @@
 /**
  * The sigstore-js internal behind src/checks/signature/sigstore-internals.ts, exercised against a
  * real chain: if a release moves `verifyCertificate` the adapter's import fails and this file with it;
- * if it renames or reshapes it, these assertions fail.
+ * if it renames or reshapes it, these assertions fail. The memoised encodings are checked against
+ * sigstore-js's own re-encoding of a fresh copy, and a memoised chain must still reject a foreign leaf.
  */
 import { readFileSync } from 'node:fs';
 import { bundleFromJSON } from '@sigstore/bundle';
 import { toTrustMaterial } from '@sigstore/verify';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { toVerifiableEntity } from '../../../../src/checks/signature/signed-entity.js';
 import {
+  memoiseEncoding,
   verifyCertificateChainAt,
+  withMemoisedCertificates,
   type LeafCertificate,
 } from '../../../../src/checks/signature/sigstore-internals.js';
 import { toTrustedRoot } from '../../../../src/checks/signature/trusted-roots.js';
@@ -26,16 +29,37 @@ describe('sigstore-internals', () => {
   let instance: TestInstance;
   let other: TestInstance;
   let leaf: LeafCertificate;
+  let bundleJson: object;
+
+  const freshLeaf = (): LeafCertificate => {
+    const entity = toVerifiableEntity(bundleFromJSON(bundleJson), undefined);
+    if (entity.key.$case !== 'certificate') throw new Error('the test instance signs with certificates');
+    return entity.key.certificate;
+  };
+  const parse = (der: Buffer): LeafCertificate =>
+    (leaf.constructor as unknown as { parse(b: Buffer): LeafCertificate }).parse(der);
+  const rootOf = (c: LeafCertificate) => (c as unknown as { root: { toDER(): Buffer } }).root;
+  /** The leaf as sigstore-js parses it, not memoised. */
+  const plainLeaf = (): LeafCertificate =>
+    parse(
+      Buffer.from(
+        (bundleJson as { verificationMaterial: { certificate: { rawBytes: string } } }).verificationMaterial
+          .certificate.rawBytes,
+        'base64',
+      ),
+    );
+  /** sigstore-js's own encoding of the leaf, re-encoded from a copy it parsed and not memoised. */
+  const reencoded = (): Buffer => rootOf(plainLeaf()).toDER();
 
   beforeAll(async () => {
     instance = await createTestInstance(tempDir());
     other = await createTestInstance(tempDir());
-    const bundle = bundleFromJSON(
-      await instance.signBundle({ digest: DIGEST, identity: ACME, predicateType: 'https://example.test/p' }),
-    );
-    const entity = toVerifiableEntity(bundle, undefined);
-    if (entity.key.$case !== 'certificate') throw new Error('the test instance signs with certificates');
-    leaf = entity.key.certificate;
+    bundleJson = await instance.signBundle({
+      digest: DIGEST,
+      identity: ACME,
+      predicateType: 'https://example.test/p',
+    });
+    leaf = freshLeaf();
   });
 
   describe('when the leaf chains to the root', () => {
@@ -53,6 +77,111 @@ describe('sigstore-internals', () => {
       expect(() => verifyCertificateChainAt(leaf, new Date(), material(other))).toThrow(
         expect.objectContaining({ name: 'VerificationError', code: 'CERTIFICATE_ERROR' }),
       );
+    });
+  });
+
+  describe('memoiseEncoding', () => {
+    it('gives the bytes sigstore-js encodes, computed once', () => {
+      const cert = freshLeaf(); // toVerifiableEntity memoises the leaf
+      const root = (cert as unknown as { root: { toDER(): Buffer } }).root;
+      const first = root.toDER();
+      expect(first.equals(reencoded())).toBe(true);
+      expect(root.toDER()).toBe(first);
+      expect(cert.tbsCertificate.toDER()).toBe(cert.tbsCertificate.toDER());
+      expect(memoiseEncoding(cert)).toBe(cert);
+    });
+
+    it('gives every node the bytes sigstore-js encodes for it', () => {
+      type Node = { subs: Node[]; toDER(): Buffer };
+      const memo = (freshLeaf() as unknown as { root: Node }).root;
+      const plain = (plainLeaf() as unknown as { root: Node }).root;
+      const walk = (a: Node, b: Node): number => {
+        expect(a.toDER().equals(b.toDER())).toBe(true);
+        return 1 + a.subs.reduce((n, sub, i) => n + walk(sub, b.subs[i]!), 0);
+      };
+      expect(walk(memo, plain)).toBeGreaterThan(50);
+    });
+
+    it('re-encodes where the certificate was not minimally encoded', () => {
+      // `a0 03 02 01 02` (version 3) spelled with a long-form length: `a0 04 02 81 01 02`
+      const der = Buffer.from(reencoded());
+      expect([der[0], der[1], der[4], der[5]]).toEqual([0x30, 0x82, 0x30, 0x82]);
+      expect([...der.subarray(8, 13)]).toEqual([0xa0, 0x03, 0x02, 0x01, 0x02]);
+      const odd = Buffer.concat([
+        der.subarray(0, 8),
+        Buffer.from([0xa0, 0x04, 0x02, 0x81, 0x01, 0x02]),
+        der.subarray(13),
+      ]);
+      odd.writeUInt16BE(der.readUInt16BE(2) + 1, 2);
+      odd.writeUInt16BE(der.readUInt16BE(6) + 1, 6);
+      const root = rootOf;
+      const expected = root(parse(Buffer.from(odd))).toDER(); // sigstore-js's own re-encoding
+      expect(expected.equals(odd)).toBe(false);
+      const memo = memoiseEncoding(parse(Buffer.from(odd)));
+      expect(root(memo).toDER().equals(expected)).toBe(true);
+      expect(memo.tbsCertificate.toDER().equals(parse(Buffer.from(odd)).tbsCertificate.toDER())).toBe(true);
+    });
+
+    it('encodes again what changed in the copy sigstore-js strips of its SCTs, and nothing in the leaf', () => {
+      const cert = freshLeaf();
+      const copy = cert.clone(); // memoised too
+      const plain = plainLeaf().clone(); // not memoised
+      const before = copy.tbsCertificate.toDER();
+      expect(before.equals(plain.tbsCertificate.toDER())).toBe(true);
+      const sct = copy.extensions.findIndex((e) => e.subs[0]!.toOID() === '1.3.6.1.4.1.11129.2.4.2');
+      expect(sct).toBeGreaterThanOrEqual(0);
+      copy.extensions.splice(sct, 1);
+      plain.extensions.splice(sct, 1);
+      const after = copy.tbsCertificate.toDER();
+      expect(after.length).toBeLessThan(before.length);
+      expect(after.equals(plain.tbsCertificate.toDER())).toBe(true);
+      expect(rootOf(copy).toDER().equals(rootOf(plain).toDER())).toBe(true);
+      expect(rootOf(cert).toDER().equals(reencoded())).toBe(true);
+    });
+  });
+
+  describe('withMemoisedCertificates', () => {
+    it("verifies a trusted certificate's self-signature once and still chains the leaf", () => {
+      const plain = material(instance);
+      const ca = plain.certificateAuthorities[0]!.certChain[0]!;
+      const spy = vi.spyOn(Object.getPrototypeOf(ca) as { verify(i?: unknown): boolean }, 'verify');
+      const trusted = withMemoisedCertificates(plain);
+      try {
+        for (let i = 0; i < 3; i++) {
+          const result = verifyCertificateChainAt(freshLeaf(), new Date(), trusted);
+          expect(result.signer.identity?.subjectAlternativeName).toBe(ACME.subject);
+        }
+        // the CA's own signature once (each leaf is checked with the CA's key imported once)
+        expect(spy.mock.calls.filter((c) => c[0] === undefined || c[0] === ca)).toHaveLength(1);
+      } finally {
+        spy.mockRestore();
+      }
+    });
+
+    it('rejects a leaf whose signature by the CA does not verify', () => {
+      const trusted = withMemoisedCertificates(material(instance));
+      expect(verifyCertificateChainAt(freshLeaf(), new Date(), trusted).sctCount).toBeGreaterThan(0);
+      const bundle = structuredClone(bundleJson) as {
+        verificationMaterial: { certificate: { rawBytes: string } };
+      };
+      const der = Buffer.from(bundle.verificationMaterial.certificate.rawBytes, 'base64');
+      der[der.length - 1]! ^= 0x01; // the last byte of the ECDSA signature value
+      bundle.verificationMaterial.certificate.rawBytes = der.toString('base64');
+      const entity = toVerifiableEntity(bundleFromJSON(bundle), undefined);
+      if (entity.key.$case !== 'certificate') throw new Error('the test instance signs with certificates');
+      const tampered = entity.key.certificate;
+      expect(() => verifyCertificateChainAt(tampered, new Date(), trusted)).toThrow(
+        expect.objectContaining({ name: 'VerificationError', code: 'CERTIFICATE_ERROR' }),
+      );
+    });
+
+    it('rejects a leaf of another CA', () => {
+      const trusted = withMemoisedCertificates(material(other));
+      for (let i = 0; i < 2; i++) {
+        expect(() => verifyCertificateChainAt(freshLeaf(), new Date(), trusted)).toThrow(
+          expect.objectContaining({ name: 'VerificationError', code: 'CERTIFICATE_ERROR' }),
+        );
+      }
     });
   });
 });
