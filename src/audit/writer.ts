@@ -8,6 +8,7 @@
  * docs/benchmarks.md). The production destination batches lines into few writes (openAuditDestination).
  */
 import { pino, type DestinationStream } from 'pino';
+import { auditRecordMembers } from './json.js';
 import type { AuditRecord } from './record.js';
 
 export interface AuditWriter {
@@ -24,17 +25,11 @@ const TAIL = ',"msg":"decision"}\n';
 
 /**
  * One audit line, newline-terminated: pino's shape for `logger.info(record, 'decision')` with
- * `base: { logger: 'audit' }`. JSON.stringify of the record (its fields in order, never undefined at
- * the top: record.ts omits absent keys) is spliced between the fixed head and tail. (A hand-written
- * serialiser for the record's shape measured 5.7 µs against JSON.stringify's 6.1 µs for a 2.3 KB
- * record: not worth a second definition of the line.)
+ * `base: { logger: 'audit' }`: the record's members (json.ts, byte for byte JSON.stringify's) spliced
+ * between the fixed head and tail.
  */
 export function toAuditLine(record: AuditRecord, time = Date.now()): string {
-  const body = JSON.stringify(record);
-  // `{}` cannot happen (event and uid are always set), but keep the line valid JSON if it did.
-  return body.length > 2
-    ? `${HEAD}${time}${LOGGER}${body.slice(1, -1)}${TAIL}`
-    : `${HEAD}${time}${LOGGER.slice(0, -1)}${TAIL}`;
+  return `${HEAD}${time}${LOGGER}${auditRecordMembers(record)}${TAIL}`;
 }
 
 /** Bytes buffered before a write; a quieter server writes at least every AUDIT_FLUSH_MS. */
