@@ -25,7 +25,7 @@ import { keyPolicyYaml, pushImage, pushSignedImage, signingKey } from '../test/h
 import { ACME, createTestInstance, signBundleWithKey } from '../test/helpers/test-sigstore.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const POD = 20;
+const POD = Number(process.env.BENCH_COLD_POD ?? 20); // BENCH_COLD_POD=1: a review per image
 const N = Math.max(POD, Math.round(Number(process.argv[2] ?? 100) / POD) * POD);
 const KINDS = (process.env.BENCH_COLD_KINDS ?? 'key-sig,key-bundle,keyless-sig,keyless-bundle').split(',');
 
