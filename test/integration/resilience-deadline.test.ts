@@ -50,8 +50,9 @@ describe('resilience: deadline', () => {
         expect(a.response.uid).toBe(a.uid);
         expect(a.response.allowed).toBe(false);
         expect(a.response.status?.message).toMatch(/deadline/i);
-        // The budget is the timeout less 10% (at least 500 ms): answered by ~2.5 s of 3 s.
-        expect(a.ms).toBeLessThan(TIMEOUT_MS - 300);
+        // The contract: an answer before the API server gives up (?timeout=3s). imagegate's budget
+        // ends at 2.5 s (the timeout less 10%, at least 500 ms), so the rest is slack for a busy machine.
+        expect(a.ms).toBeLessThan(TIMEOUT_MS);
       }
       expect(rig.server.audit.filter((r) => r.decision === 'denied')).toHaveLength(8);
     });
@@ -74,7 +75,7 @@ describe('resilience: deadline', () => {
         // the registry's own connection slots (maxConnectionsPerRegistry) until the deadline: both
         // mean "this registry is too slow", so onError decides (only the shared total fails closed).
         expect(a.response.warnings?.join(' ')).toMatch(/deadline|BUDGET_CONNECTIONS/i);
-        expect(a.ms).toBeLessThan(TIMEOUT_MS - 300);
+        expect(a.ms).toBeLessThan(TIMEOUT_MS);
       }
     });
   });

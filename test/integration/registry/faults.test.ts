@@ -8,13 +8,15 @@ import { startFaultProxy, type FaultProxy } from '../../helpers/fault-proxy.js';
 import { buildImage, pushImage, type BuiltImage } from '../../helpers/image-builder.js';
 import { freePort, startRegistry, type TestRegistry } from '../../helpers/registry.js';
 
-/** Runs `fn` and returns its rejection and how long it took. */
-async function failure(fn: () => Promise<unknown>): Promise<{ err: unknown; ms: number }> {
-  const start = Date.now();
+/**
+ * Runs `fn` and returns its rejection. Which bound ended a request is asserted from the error (its
+ * code and message), not from elapsed time: the suite asserts no timings.
+ */
+async function failure(fn: () => Promise<unknown>): Promise<{ err: unknown }> {
   try {
     await fn();
   } catch (err) {
-    return { err, ms: Date.now() - start };
+    return { err };
   }
   throw new Error('expected a failure');
 }
@@ -50,9 +52,10 @@ describe('registry faults', () => {
 
   it('gives TIMEOUT (indeterminate) at the caller deadline when the registry stalls', async () => {
     proxy.inject(MANIFEST, { kind: 'stall' });
-    const { err, ms } = await failure(() => client.access().resolve(ref(), AbortSignal.timeout(300)));
+    const { err } = await failure(() => client.access().resolve(ref(), AbortSignal.timeout(300)));
+    // the caller's 300 ms, not the client's 2 s per-request timeout, ended it: the message says which
     expect(err).toMatchObject({ code: 'TIMEOUT', indeterminate: true });
-    expect(ms).toBeLessThan(1_000);
+    expect((err as Error).message).toMatch(/deadline reached/);
   });
 
   it('reports every HTTP exchange to onRequest with its status or error code', async () => {
@@ -98,9 +101,10 @@ describe('registry faults', () => {
   it('gives TIMEOUT at the per-request timeout when no deadline is shorter', async () => {
     const short = createRegistry({ registries: { [proxy.host]: { insecure: true } }, requestTimeoutMs: 300 });
     proxy.inject(MANIFEST, { kind: 'stall' });
-    const { err, ms } = await failure(() => short.access().resolve(ref(), AbortSignal.timeout(10_000)));
+    const { err } = await failure(() => short.access().resolve(ref(), AbortSignal.timeout(10_000)));
+    // the 300 ms per-request timeout, not the caller's 10 s, ended it
     expect(err).toMatchObject({ code: 'TIMEOUT', indeterminate: true });
-    expect(ms).toBeLessThan(1_500);
+    expect((err as Error).message).toMatch(/no answer in time/);
     await short.close();
   });
 
@@ -116,11 +120,11 @@ describe('registry faults', () => {
   it('gives REGISTRY_UNAVAILABLE quickly when the registry is down', async () => {
     const port = await freePort();
     const down = createRegistry({ registries: { [`127.0.0.1:${port}`]: { insecure: true } } });
-    const { err, ms } = await failure(() =>
+    const { err } = await failure(() =>
       down.access().resolve(parseReference(`127.0.0.1:${port}/app:v1`), AbortSignal.timeout(5_000)),
     );
+    // refused at once: waiting for the 5 s deadline would have been a TIMEOUT
     expect(err).toMatchObject({ code: 'REGISTRY_UNAVAILABLE', indeterminate: true });
-    expect(ms).toBeLessThan(1_000);
     await down.close();
   });
 
@@ -137,11 +141,11 @@ describe('registry faults', () => {
 
   it('gives RATE_LIMITED at once when Retry-After does not fit the deadline', async () => {
     proxy.inject(MANIFEST, { kind: 'status', status: 429, headers: { 'retry-after': '30' } });
-    const { err, ms } = await failure(() =>
+    const { err } = await failure(() =>
       client.access({ deadline: Date.now() + 2_000 }).resolve(ref(), AbortSignal.timeout(2_000)),
     );
+    // not waited for: waiting 30 s would have ended at the 2 s deadline as a TIMEOUT
     expect(err).toMatchObject({ code: 'RATE_LIMITED', indeterminate: true });
-    expect(ms).toBeLessThan(500);
     expect(proxy.count(MANIFEST)).toBe(1);
   });
 
@@ -175,9 +179,8 @@ describe('registry faults', () => {
 
   it('gives RESPONSE_TOO_LARGE for an oversized manifest, streamed or declared, without reading it all', async () => {
     proxy.inject(MANIFEST, { kind: 'oversize', bytes: 64 * 1024 * 1024 }, 1);
-    const { err, ms } = await failure(() => client.access().resolve(ref(), AbortSignal.timeout(5_000)));
+    const { err } = await failure(() => client.access().resolve(ref(), AbortSignal.timeout(5_000)));
     expect(err).toMatchObject({ code: 'RESPONSE_TOO_LARGE' });
-    expect(ms).toBeLessThan(2_000);
     proxy.inject(MANIFEST, { kind: 'oversize', bytes: 5 * 1024 * 1024, declareLength: true }, 1);
     await expect(client.access().resolve(ref(), AbortSignal.timeout(5_000))).rejects.toThrowWithCode(
       'RESPONSE_TOO_LARGE',
@@ -195,12 +198,11 @@ describe('registry faults', () => {
 
   it('gives TOO_MANY_REDIRECTS on a redirect loop', async () => {
     proxy.inject(/^GET \/v2\/app\/blobs\//, { kind: 'redirectLoop' });
-    const { err, ms } = await failure(() =>
+    const { err } = await failure(() =>
       client.access().getBlob(ref(), img.config, MAX_CONFIG_BYTES, AbortSignal.timeout(5_000)),
     );
     expect(err).toMatchObject({ code: 'TOO_MANY_REDIRECTS', indeterminate: true });
     expect(proxy.count(/^GET \/v2\/app\/blobs\//)).toBe(6);
-    expect(ms).toBeLessThan(2_000);
   });
 
   it('gives REGISTRY_UNAVAILABLE when the connection resets mid-body, and caches nothing', async () => {
