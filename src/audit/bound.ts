@@ -7,6 +7,8 @@
  * AUDIT_MAX_IMAGES × policies × (message + details) bytes, whatever the input.
  */
 
+import { detailsJson } from './json.js';
+
 /** Images listed per record; the rest are counted. */
 export const AUDIT_MAX_IMAGES = 50;
 /** Characters kept of an image reference or a check message. */
@@ -31,23 +33,10 @@ function cut(text: string): string {
     : text;
 }
 
-/**
- * The JSON length of a check's details, measured once per object: a cached verdict hands the same
- * (frozen) details to every review it answers (e.g. the signature check's detailsOf).
- */
-const detailsLength = new WeakMap<object, number>();
-function lengthOf(details: Record<string, unknown>): number {
-  let length = detailsLength.get(details);
-  if (length === undefined) {
-    length = JSON.stringify(details).length;
-    detailsLength.set(details, length);
-  }
-  return length;
-}
-
 function boundCheck<C extends BoundableCheck>(check: C): C {
   const message = cut(check.message);
-  const length = check.details !== undefined ? lengthOf(check.details) : 0;
+  // a cached verdict hands every review the same frozen details: their JSON is made once (json.ts)
+  const length = check.details !== undefined ? detailsJson(check.details).length : 0;
   if (message === check.message && length <= AUDIT_MAX_DETAILS) return check; // nothing to cut: no copy
   const out = { ...check, message };
   if (length > AUDIT_MAX_DETAILS) out.details = { omitted: `details of ${length} characters` };

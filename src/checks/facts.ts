@@ -29,15 +29,29 @@ export interface ImageFactsSource {
   signal: AbortSignal;
 }
 
+/** The promise made for (verifier, platforms) in this review, made by `make` the first time. */
+function once<T>(
+  made: Map<string, Promise<T>>,
+  verifier: SignatureVerifier,
+  platforms: readonly string[],
+  make: () => Promise<T>,
+): Promise<T> {
+  const key = `${verifier.id} ${platforms.join(',')}`;
+  let p = made.get(key);
+  if (p === undefined) {
+    p = make();
+    made.set(key, p);
+  }
+  return p;
+}
+
 export function createImageFacts(image: ImageFactsSource): ImageFacts {
   const verdicts = new Map<string, Promise<SignatureVerdict>>();
   const signatures = (
     verifier: SignatureVerifier,
     platforms: readonly string[],
   ): Promise<SignatureVerdict> => {
-    const key = `${verifier.id} ${platforms.join(',')}`;
-    let verdict = verdicts.get(key);
-    if (verdict === undefined) {
+    return once(verdicts, verifier, platforms, () => {
       const { reference, registry, signal } = image;
       // A pinned digest's own signatures need no manifest: look them up beside its fetch.
       const own =
@@ -45,7 +59,7 @@ export function createImageFacts(image: ImageFactsSource): ImageFacts {
           ? verifier.verifyOwn(registry, reference, reference.digest, signal)
           : undefined;
       own?.catch(() => undefined); // awaited below, unless the resolution fails first
-      verdict = (async () => {
+      return (async () => {
         const resolved = await image.resolved;
         let platformDigests: string[] = [];
         if (resolved.manifest.kind === 'index') {
@@ -55,30 +69,24 @@ export function createImageFacts(image: ImageFactsSource): ImageFacts {
         const mine = resolved.digest === reference.digest ? own : undefined;
         return verifier.verify(registry, reference, resolved.digest, signal, platformDigests, mine);
       })();
-      verdicts.set(key, verdict);
-    }
-    return verdict;
+    });
   };
   const attested = new Map<string, Promise<VerifiedItem[]>>();
   const attestations = (
     verifier: SignatureVerifier,
     platforms: readonly string[],
   ): Promise<VerifiedItem[]> => {
-    const key = `${verifier.id} ${platforms.join(',')}`;
-    let found = attested.get(key);
-    if (found === undefined) {
+    return once(attested, verifier, platforms, () => {
       const { reference, registry, signal } = image;
       // A pinned digest's `.att` tag needs no manifest either: look it up beside the signatures.
       const early =
         reference.digest !== undefined
           ? verifier.startAttestations(registry, reference, reference.digest, signal)
           : undefined;
-      found = signatures(verifier, platforms).then((v) =>
+      return signatures(verifier, platforms).then((v) =>
         verifier.attestations(registry, reference, v, signal, early),
       );
-      attested.set(key, found);
-    }
-    return found;
+    });
   };
   return { signatures, attestations };
 }
