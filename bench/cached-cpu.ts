@@ -18,6 +18,7 @@ import type * as Review from '../src/review/index.js';
 import { startRegistry } from '../test/helpers/registry.js';
 import { RegistrySeeder } from '../test/helpers/registry-seeder.js';
 import { keyPolicyYaml, pushSignedImage, signingKey } from '../test/helpers/signed-images.js';
+import { podReviewBody } from './common.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // BENCH_DIST=/other/checkout/dist/src measures another build (an A/B of a change on the same machine).
@@ -45,30 +46,7 @@ try {
     const digest = await pushSignedImage(seeder, registry.host, `cached/${name}`, key);
     images.push(`${registry.host}/cached/${name}@${digest}`);
   }
-  const env: { name: string; value: string }[][] = images.map(() => []);
-  const wrap = (): string =>
-    JSON.stringify({
-      apiVersion: 'admission.k8s.io/v1',
-      kind: 'AdmissionReview',
-      request: {
-        uid: 'cached-cpu',
-        kind: { group: '', version: 'v1', kind: 'Pod' },
-        resource: { group: '', version: 'v1', resource: 'pods' },
-        namespace: 'default',
-        operation: 'CREATE',
-        userInfo: { username: 'system:serviceaccount:kube-system:replicaset-controller' },
-        object: {
-          apiVersion: 'v1',
-          kind: 'Pod',
-          metadata: { name: 'bench', namespace: 'default' },
-          spec: { containers: images.map((image, i) => ({ name: `c${i}`, image, env: env[i] })) },
-        },
-      },
-    });
-  for (let n = 0; wrap().length < KB * 1024; n++) {
-    env[n % images.length]!.push({ name: `SETTING_${n}`, value: 'x'.repeat(80) });
-  }
-  const body = wrap();
+  const body = podReviewBody(images, KB * 1024, 'cached-cpu');
 
   const logger = pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: false }));
   const setup = await setupEngine(

@@ -8,7 +8,8 @@
  * imagegate around them.
  *
  * argv[2]: a JSON file { registry: { host, url }, trustedRoot, pod, images, kinds: [{ kind, policy,
- * images }] }; argv[3]: a kind's name, or `floor`. Prints one JSON line.
+ * images, warmBody, podBodies (the reviews' bodies, made by cold-cpu.ts) }] }; argv[3]: a kind's
+ * name, or `floor`. Prints one JSON line.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -26,25 +27,6 @@ const config = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const what = process.argv[3];
 const POD = config.pod;
 const N = config.images;
-
-const review = (pod) => ({
-  apiVersion: 'admission.k8s.io/v1',
-  kind: 'AdmissionReview',
-  request: {
-    uid: 'cold',
-    kind: { group: '', version: 'v1', kind: 'Pod' },
-    resource: { group: '', version: 'v1', resource: 'pods' },
-    namespace: 'default',
-    operation: 'CREATE',
-    userInfo: { username: 'bench' },
-    object: {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name: 'cold', namespace: 'default' },
-      spec: { containers: pod.map((image, i) => ({ name: `c${i}`, image })) },
-    },
-  },
-});
 
 /** BENCH_PROFILE_DIR: a CPU profile of the measured pods only (not the warm-up), through the inspector. */
 async function startProfile() {
@@ -66,7 +48,7 @@ async function stopProfile(session, kind) {
   session.disconnect();
 }
 
-async function measureKind({ kind, policy, images }) {
+async function measureKind({ kind, policy, warmBody, podBodies }) {
   const statuses = new Map();
   let counting = false;
   const setup = await setupEngine(
@@ -85,16 +67,16 @@ async function measureKind({ kind, policy, images }) {
     },
   );
   const options = { engine: setup.engine, handler: validateRequest, mayDeny: true, audit: { write() {} } };
-  const run = async (pod) => {
-    const r = await runReview(review(pod), options);
+  const run = async (body) => {
+    const r = await runReview(JSON.parse(body), options);
     if (!r.response.response.allowed)
       throw new Error(`${kind}: cold pod denied: ${JSON.stringify(r.response)}`);
   };
-  await run(images.slice(N)); // warm-up (JIT, connections): one pod not measured
+  await run(warmBody); // warm-up (JIT, connections): one pod not measured
   counting = true;
   const session = await startProfile();
   const c0 = process.cpuUsage();
-  for (let i = 0; i < N; i += POD) await run(images.slice(i, i + POD));
+  for (const body of podBodies) await run(body);
   const c = process.cpuUsage(c0);
   counting = false;
   await stopProfile(session, kind);

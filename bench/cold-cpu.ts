@@ -23,6 +23,7 @@ import { startRegistry } from '../test/helpers/registry.js';
 import { RegistrySeeder } from '../test/helpers/registry-seeder.js';
 import { keyPolicyYaml, pushImage, pushSignedImage, signingKey } from '../test/helpers/signed-images.js';
 import { ACME, createTestInstance, signBundleWithKey } from '../test/helpers/test-sigstore.js';
+import { podReviewBody } from './common.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const POD = Number(process.env.BENCH_COLD_POD ?? 20); // BENCH_COLD_POD=1: a review per image
@@ -91,7 +92,16 @@ try {
       const repo = `cold/${kind}/i${i}`;
       images.push(`${host}/${repo}@${await push(kind, repo)}`);
     }
-    kinds.push({ kind, policy: kind.startsWith('keyless') ? keylessPolicy : keyPolicy, images });
+    // The reviews' bodies are made here (the child is plain node): the warm-up pod, then the measured ones.
+    const pods = [];
+    for (let i = 0; i < N; i += POD) pods.push(podReviewBody(images.slice(i, i + POD), 0, 'cold'));
+    kinds.push({
+      kind,
+      policy: kind.startsWith('keyless') ? keylessPolicy : keyPolicy,
+      images,
+      warmBody: podReviewBody(images.slice(N), 0, 'cold'),
+      podBodies: pods,
+    });
   }
 
   const profileDir = join(here, 'results', 'profiles');

@@ -11,6 +11,7 @@ import type { TestRegistry } from '../test/helpers/registry.js';
 import type { RegistrySeeder } from '../test/helpers/registry-seeder.js';
 import { pushSignedImage, type SigningKey } from '../test/helpers/signed-images.js';
 import { makeTlsCert } from '../test/helpers/tls.js';
+import { cpuMicros, type Row } from './common.js';
 import { percentile, pool, send, type Target } from './load.js';
 import { startRealRegistry } from './real-registry.js';
 
@@ -23,8 +24,7 @@ interface ServerLike {
   stop(): Promise<void>;
 }
 
-const cpuMs = (a: NodeJS.CpuUsage, b: NodeJS.CpuUsage): number =>
-  (b.user - a.user + (b.system - a.system)) / 1000;
+const cpuMs = (a: NodeJS.CpuUsage, b: NodeJS.CpuUsage): number => cpuMicros(a, b) / 1000;
 
 export interface RealSectionInput {
   registry: TestRegistry;
@@ -39,15 +39,7 @@ export interface RealSectionInput {
     profile?: string,
     env?: Record<string, string>,
   ): Promise<ServerLike>;
-  row(
-    figure: string,
-    value: string,
-    baseline: string,
-    ratio: number,
-    target: string,
-    met: boolean,
-    why?: string,
-  ): void;
+  row: Row;
   review(images: string[]): string;
 }
 

@@ -14,6 +14,7 @@ import { startFaultProxy, type FaultProxy } from '../test/helpers/fault-proxy.js
 import { startRegistry } from '../test/helpers/registry.js';
 import { RegistrySeeder } from '../test/helpers/registry-seeder.js';
 import { keyPolicyYaml, pushSignedImage, signingKey } from '../test/helpers/signed-images.js';
+import { cpuMicros, podReviewBody, runScript, type Row } from './common.js';
 import { closedLoop, fixedRate, percentile, pool, send, type LoadResult, type Target } from './load.js';
 import { realRegistrySection } from './real-section.js';
 
@@ -106,47 +107,9 @@ async function startChild(
   };
 }
 
-const cpuMicros = (a: NodeJS.CpuUsage, b: NodeJS.CpuUsage): number => b.user - a.user + (b.system - a.system);
-
 let uidCounter = 0;
-function review(images: string[], targetBytes = 0, uid = `bench-${++uidCounter}`): string {
-  const pod = {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name: 'bench', namespace: 'default', labels: { app: 'bench' } },
-    spec: {
-      containers: images.map((image, i) => ({
-        name: `c${i}`,
-        image,
-        env: [] as { name: string; value: string }[],
-        resources: { requests: { cpu: '100m', memory: '64Mi' } },
-      })),
-    },
-  };
-  const wrap = (): string =>
-    JSON.stringify({
-      apiVersion: 'admission.k8s.io/v1',
-      kind: 'AdmissionReview',
-      request: {
-        uid,
-        kind: { group: '', version: 'v1', kind: 'Pod' },
-        resource: { group: '', version: 'v1', resource: 'pods' },
-        namespace: 'default',
-        operation: 'CREATE',
-        userInfo: { username: 'system:serviceaccount:kube-system:replicaset-controller' },
-        object: pod,
-        dryRun: false,
-      },
-    });
-  // Pad with environment variables, as real pods carry, to the wanted size.
-  let n = 0;
-  while (wrap().length < targetBytes) {
-    const c = pod.spec.containers[n % pod.spec.containers.length]!;
-    c.env.push({ name: `SETTING_${n}`, value: 'x'.repeat(80) });
-    n++;
-  }
-  return wrap();
-}
+const review = (images: string[], targetBytes = 0, uid = `bench-${++uidCounter}`): string =>
+  podReviewBody(images, targetBytes, uid);
 
 function withUid(body: string, uid: string): string {
   return body.replace(/"uid":"[^"]*"/, `"uid":"${uid}"`);
@@ -192,15 +155,7 @@ async function main(): Promise<void> {
     /** For a missed goal: what bounds it, computed from this run's own figures. */
     why: string;
   }[] = [];
-  const row = (
-    figure: string,
-    value: string,
-    baseline: string,
-    ratio: number,
-    target: string,
-    met: boolean,
-    why = '',
-  ): void => {
+  const row: Row = (figure, value, baseline, ratio, target, met, why = '') => {
     const note = met ? '' : why;
     rows.push({
       figure,
@@ -537,17 +492,12 @@ async function main(): Promise<void> {
   function auditSection(): void {
     // ---------------------------------------------------------------- audit record on its own
     process.stderr.write('audit record\n');
-    const out = execFileSync(
-      process.execPath,
-      ['--import', 'tsx', join(here, 'audit.ts'), String(Math.round(20_000 * Math.min(1, SCALE)))],
-      { encoding: 'utf8' },
-    );
-    const audit = JSON.parse(out) as {
+    const audit = runScript<{
       records: number;
       bytesPerRecord: number;
       pinoMicros: number;
       writerMicros: number;
-    };
+    }>(join(here, 'audit.ts'), [String(Math.round(20_000 * Math.min(1, SCALE)))]);
     results.audit = audit;
     row(
       `audit record (${audit.bytesPerRecord} B): CPU per decision`,
@@ -561,17 +511,12 @@ async function main(): Promise<void> {
   function cachedCpuSection(): void {
     // ---------------------------------------------------------------- a cached decision, in-process
     process.stderr.write('cached decision CPU, in-process\n');
-    const out = execFileSync(
-      process.execPath,
-      ['--import', 'tsx', join(here, 'cached-cpu.ts'), String(Math.round(3000 * Math.min(1, SCALE))), '5'],
-      { encoding: 'utf8' },
-    );
-    const c = JSON.parse(out) as {
+    const c = runScript<{
       bytes: number;
       images: number;
       reviewMicros: { min: number; median: number };
       parseMicros: { min: number; median: number };
-    };
+    }>(join(here, 'cached-cpu.ts'), [String(Math.round(3000 * Math.min(1, SCALE))), '5']);
     results.cachedCpu = c;
     row(
       `cached decision, in-process (${c.images} images, ${c.bytes} B): CPU, min (median) of 12 batches`,
@@ -585,12 +530,7 @@ async function main(): Promise<void> {
   function coldCpuSection(): void {
     // ---------------------------------------------------------------- cold CPU per image, in-process
     process.stderr.write('cold CPU per image\n');
-    const out = execFileSync(
-      process.execPath,
-      ['--import', 'tsx', join(here, 'cold-cpu.ts'), String(Math.round(100 * Math.min(1, SCALE)))],
-      { encoding: 'utf8' },
-    );
-    const c = JSON.parse(out) as {
+    const c = runScript<{
       images: number;
       imageMicros: number;
       okMicros: number;
@@ -602,7 +542,7 @@ async function main(): Promise<void> {
         floorMicros: number;
         requestsPerImage: Record<string, number>;
       }[];
-    };
+    }>(join(here, 'cold-cpu.ts'), [String(Math.round(100 * Math.min(1, SCALE)))]);
     results.coldCpu = c;
     // key/keyless × legacy `.sig`/bundle referrer, each in its own process; the floor prices the
     // requests each kind made (counted by status) at bare undici's cost per 200 and per 404.
@@ -627,21 +567,10 @@ async function main(): Promise<void> {
   function memorySection(): void {
     // ---------------------------------------------------------------- 4. memory (child with --expose-gc)
     process.stderr.write('memory\n');
-    const out = execFileSync(
-      process.execPath,
-      [
-        '--expose-gc',
-        '--import',
-        'tsx',
-        join(here, 'memory.ts'),
-        String(Math.round(100_000 * Math.min(1, SCALE))),
-      ],
-      { encoding: 'utf8' },
-    );
-    const memory = JSON.parse(out) as {
+    const memory = runScript<{
       points: { entries: number; bytesPerEntry: number }[];
       bound: { maxEntries: number; inserted: number; size: number; heapAtMax: number; heapAfter2x: number };
-    };
+    }>(join(here, 'memory.ts'), [String(Math.round(100_000 * Math.min(1, SCALE)))], ['--expose-gc']);
     results.memory = memory;
     for (const pt of memory.points) {
       row(
