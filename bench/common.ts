@@ -4,6 +4,7 @@
  * of a table row.
  */
 import { execFileSync } from 'node:child_process';
+import { podReview } from '../test/helpers/admission-fixtures.js';
 
 /** One row of the bench table; `why` says what bounds a missed goal, from the run's own figures. */
 export type Row = (
@@ -31,40 +32,23 @@ export function runScript<T>(file: string, args: readonly string[], nodeArgs: re
 
 /** An AdmissionReview (CREATE, Pod) naming `images`, padded to at least `targetBytes`. */
 export function podReviewBody(images: readonly string[], targetBytes = 0, uid = 'bench'): string {
-  const pod = {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name: 'bench', namespace: 'default', labels: { app: 'bench' } },
-    spec: {
-      containers: images.map((image, i) => ({
-        name: `c${i}`,
-        image,
-        env: [] as { name: string; value: string }[],
-        resources: { requests: { cpu: '100m', memory: '64Mi' } },
-      })),
-    },
-  };
-  const wrap = (): string =>
-    JSON.stringify({
-      apiVersion: 'admission.k8s.io/v1',
-      kind: 'AdmissionReview',
-      request: {
-        uid,
-        kind: { group: '', version: 'v1', kind: 'Pod' },
-        resource: { group: '', version: 'v1', resource: 'pods' },
-        namespace: 'default',
-        operation: 'CREATE',
-        userInfo: { username: 'system:serviceaccount:kube-system:replicaset-controller' },
-        object: pod,
-        dryRun: false,
-      },
-    });
+  const review = podReview(images, {
+    uid,
+    name: 'bench',
+    user: 'system:serviceaccount:kube-system:replicaset-controller',
+    dryRun: false,
+  });
+  // podReview's object is typed loosely (Record<string, unknown>); its containers are plain objects.
+  const { containers } = (review.request.object as { spec: { containers: { env?: EnvVar[] }[] } }).spec;
   // Pad with environment variables, as real pods carry, to the wanted size.
-  let n = 0;
-  while (wrap().length < targetBytes) {
-    const c = pod.spec.containers[n % pod.spec.containers.length]!;
-    c.env.push({ name: `SETTING_${n}`, value: 'x'.repeat(80) });
-    n++;
+  for (let n = 0; JSON.stringify(review).length < targetBytes; n++) {
+    const c = containers[n % containers.length]!;
+    (c.env ??= []).push({ name: `SETTING_${n}`, value: 'x'.repeat(80) });
   }
-  return wrap();
+  return JSON.stringify(review);
+}
+
+interface EnvVar {
+  name: string;
+  value: string;
 }

@@ -16,6 +16,7 @@ import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { DEFAULT_LIMITS } from '../../src/registry/limits.js';
+import { podReview } from '../helpers/admission-fixtures.js';
 import { ROOT } from '../helpers/cli.js';
 import {
   drip,
@@ -41,27 +42,6 @@ function mebibytes(quantity: string): number {
   const m = /^(\d+)(Mi|Gi)$/.exec(quantity);
   if (m === null) throw new Error(`unexpected memory quantity ${quantity}`);
   return Number(m[1]) * (m[2] === 'Gi' ? 1024 : 1);
-}
-
-function podReview(uid: string, images: string[]): string {
-  return JSON.stringify({
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid,
-      kind: { group: '', version: 'v1', kind: 'Pod' },
-      resource: { group: '', version: 'v1', resource: 'pods' },
-      namespace: 'team',
-      operation: 'CREATE',
-      userInfo: { username: 'mallory' },
-      object: {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name: uid, namespace: 'team' },
-        spec: { containers: images.map((image, i) => ({ name: `c${i}`, image })) },
-      },
-    },
-  });
 }
 
 interface Answer {
@@ -93,7 +73,7 @@ describe('imagegate serve under hostile registries (a real process, chart memory
       method: 'POST',
       dispatcher: agent,
       headers: { 'content-type': 'application/json' },
-      body: podReview(uid, images),
+      body: JSON.stringify(podReview(images, { uid, name: uid, namespace: 'team', user: 'mallory' })),
     });
     const body = (await res.body.json()) as {
       response: { uid: string; allowed: boolean; status?: { message?: string } };
