@@ -25,77 +25,41 @@ function time(fn: () => void): number {
 }
 
 const rows: string[][] = [];
+
+/** One row: JSON.parse of `predicate`'s text against evaluating `condition` on it (medians). */
+function measure(label: string, predicate: unknown, condition: string): void {
+  const text = JSON.stringify(predicate);
+  const parse = time(() => JSON.parse(text));
+  const compiled = compileCondition(condition, 'bench');
+  const parsed: unknown = JSON.parse(text);
+  let result = '';
+  const evaluated = time(() => {
+    const r = compiled.evaluate({ predicate: parsed, statement: {}, image });
+    result = r.ok ? String(r.value) : r.code;
+  });
+  rows.push([
+    label.replace('SIZE', `${(text.length / 1e6).toFixed(1)} MB`),
+    parse.toFixed(1),
+    evaluated.toFixed(1),
+    (evaluated / parse).toFixed(2),
+    result,
+  ]);
+}
+
+const LOG4J = '!predicate.packages.exists(p, p.name == "log4j-core" && p.versionInfo.startsWith("2.14"))';
 for (const n of [1_000, 10_000, 100_000]) {
-  const sbom = {
-    spdxVersion: 'SPDX-2.3',
-    packages: Array.from({ length: n }, (_, i) => ({ name: `pkg-${i}`, versionInfo: `1.${i}.0` })),
-  };
-  const text = JSON.stringify(sbom);
-  const parse = time(() => JSON.parse(text));
-  const linear = compileCondition(
-    '!predicate.packages.exists(p, p.name == "log4j-core" && p.versionInfo.startsWith("2.14"))',
-    'bench',
-  );
-  const predicate: unknown = JSON.parse(text);
-  let result = '';
-  const scan = time(() => {
-    const r = linear.evaluate({ predicate, statement: {}, image });
-    result = r.ok ? String(r.value) : r.code;
-  });
-  rows.push([
-    `linear scan, ${n} packages (${(text.length / 1e6).toFixed(1)} MB)`,
-    parse.toFixed(1),
-    scan.toFixed(1),
-    (scan / parse).toFixed(2),
-    result,
-  ]);
+  const packages = Array.from({ length: n }, (_, i) => ({ name: `pkg-${i}`, versionInfo: `1.${i}.0` }));
+  measure(`linear scan, ${n} packages (SIZE)`, { spdxVersion: 'SPDX-2.3', packages }, LOG4J);
 }
-{
-  // A denial re-runs the condition under the read meter to report the values it read.
-  const packages = Array.from({ length: 100_000 }, (_, i) => ({ name: `pkg-${i}`, versionInfo: '1.0' }));
-  packages.push({ name: 'log4j-core', versionInfo: '2.14.1' });
-  const text = JSON.stringify({ packages });
-  const parse = time(() => JSON.parse(text));
-  const linear = compileCondition(
-    '!predicate.packages.exists(p, p.name == "log4j-core" && p.versionInfo.startsWith("2.14"))',
-    'bench',
-  );
-  const predicate: unknown = JSON.parse(text);
-  let result = '';
-  const denied = time(() => {
-    const r = linear.evaluate({ predicate, statement: {}, image });
-    result = r.ok ? String(r.value) : r.code;
-  });
-  rows.push([
-    'linear scan, false at package 100001 (metered)',
-    parse.toFixed(1),
-    denied.toFixed(1),
-    (denied / parse).toFixed(2),
-    result,
-  ]);
-}
-{
-  const sbom = { packages: Array.from({ length: 20_000 }, (_, i) => ({ name: `pkg-${i}` })) };
-  const text = JSON.stringify(sbom);
-  const parse = time(() => JSON.parse(text));
-  const quadratic = compileCondition(
-    'predicate.packages.all(p, predicate.packages.exists(q, q.name == p.name))',
-    'bench',
-  );
-  const predicate: unknown = JSON.parse(text);
-  let result = '';
-  const stopped = time(() => {
-    const r = quadratic.evaluate({ predicate, statement: {}, image });
-    result = r.ok ? String(r.value) : r.code;
-  });
-  rows.push([
-    `quadratic scan, 20000 packages (budget ${DEFAULT_READ_BUDGET} reads)`,
-    parse.toFixed(1),
-    stopped.toFixed(1),
-    (stopped / parse).toFixed(2),
-    result,
-  ]);
-}
+// A denial re-runs the condition under the read meter to report the values it read.
+const denied = Array.from({ length: 100_000 }, (_, i) => ({ name: `pkg-${i}`, versionInfo: '1.0' }));
+denied.push({ name: 'log4j-core', versionInfo: '2.14.1' });
+measure('linear scan, false at package 100001 (metered)', { packages: denied }, LOG4J);
+measure(
+  `quadratic scan, 20000 packages (budget ${DEFAULT_READ_BUDGET} reads)`,
+  { packages: Array.from({ length: 20_000 }, (_, i) => ({ name: `pkg-${i}` })) },
+  'predicate.packages.all(p, predicate.packages.exists(q, q.name == p.name))',
+);
 
 const header = ['case', 'JSON.parse ms', 'condition ms', 'ratio', 'result'];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
