@@ -84,37 +84,30 @@ describe('imagegate end to end: attestation policies', () => {
   // Only the corp instance signs here; the other roots the shared policies name point at it too.
   const trustedRoots = (): string[] =>
     ['corp', 'old', 'fixture-pg'].map((name) => `${name}=${instance.trustedRootPath}`);
+  /** `imagegate check` of `images` against `policy`, on this registry and these roots. */
+  const check = (policy: string, ...images: string[]): ReturnType<typeof imagegate> =>
+    imagegate([
+      'check',
+      '--policy',
+      policy,
+      '--insecure-registry',
+      reg.host,
+      ...trustedRoots().flatMap((r) => ['--trusted-root', r]),
+      ...images,
+    ]);
   const EXPECTED_LOG4J =
     'attestation sbom: condition false: !predicate.packages.exists(p, p.name == "log4j-core" && p.versionInfo.startsWith("2.14")) (values read last: predicate.packages[0].name="log4j-core", predicate.packages[0].versionInfo="2.14.1")';
 
   describe('imagegate check', () => {
     it('admits images whose attestations verify and hold, and exits 0', async () => {
-      const run = await imagegate([
-        'check',
-        '--policy',
-        policyFile,
-        '--insecure-registry',
-        reg.host,
-        ...trustedRoots().flatMap((r) => ['--trusted-root', r]),
-        refs['sbom/clean']!,
-        refs['vuln/fresh']!,
-      ]);
+      const run = await check(policyFile, refs['sbom/clean']!, refs['vuln/fresh']!);
       expect(run.code, run.stdout + run.stderr).toBe(0);
       expect(run.stdout.match(/ok {3}attestations: attestation (sbom|vuln): /g)).toHaveLength(2);
       expect(run.stdout).toContain('result: allowed');
     });
 
     it('denies a false condition and a missing SBOM, saying why, and exits 1', async () => {
-      const run = await imagegate([
-        'check',
-        '--policy',
-        policyFile,
-        '--insecure-registry',
-        reg.host,
-        ...trustedRoots().flatMap((r) => ['--trusted-root', r]),
-        refs['sbom/log4j']!,
-        refs['sbom/none']!,
-      ]);
+      const run = await check(policyFile, refs['sbom/log4j']!, refs['sbom/none']!);
       expect(run.code, run.stderr).toBe(1);
       expect(run.stdout).toContain(`FAIL attestations: ${EXPECTED_LOG4J} [CONDITION_FALSE]`);
       expect(run.stdout).toMatch(
@@ -141,15 +134,7 @@ describe('imagegate end to end: attestation policies', () => {
           '',
         ].join('\n'),
       );
-      const run = await imagegate([
-        'check',
-        '--policy',
-        broken,
-        '--insecure-registry',
-        reg.host,
-        ...trustedRoots().flatMap((r) => ['--trusted-root', r]),
-        refs['sbom/clean']!,
-      ]);
+      const run = await check(broken, refs['sbom/clean']!);
       expect(run.code, run.stdout).toBe(2);
       expect(run.stderr).toContain(
         `${broken} (ImagePolicy "sbom"): invalid policy: spec.attestations[0].condition: CEL syntax error at line 1, column 40: Unexpected token: RPAREN`,
