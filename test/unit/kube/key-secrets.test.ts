@@ -1,8 +1,7 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeySecretReader } from '../../../src/kube/key-secrets.js';
+import { startKubeStub, type KubeStub } from '../../helpers/kube-stub.js';
 
 // A recorded GET /api/v1/namespaces/imagegate/secrets/release-key, served on loopback.
 const PEM = '-----BEGIN PUBLIC KEY-----\nMFkw...\n-----END PUBLIC KEY-----\n';
@@ -15,46 +14,18 @@ const RECORDED = {
 };
 
 describe('createKeySecretReader', () => {
-  let server: Server;
+  let stub: KubeStub;
   let requests: string[];
   let kc: KubeConfig;
   beforeAll(async () => {
-    requests = [];
-    server = createServer((req, res) => {
-      requests.push(req.url ?? '');
-      if (req.url === '/api/v1/namespaces/imagegate/secrets/release-key') {
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(RECORDED));
-      } else {
-        res.writeHead(404, { 'content-type': 'application/json' }).end(
-          JSON.stringify({
-            kind: 'Status',
-            apiVersion: 'v1',
-            status: 'Failure',
-            reason: 'NotFound',
-            code: 404,
-          }),
-        );
-      }
+    stub = await startKubeStub((req, res) => {
+      if (req.url !== '/api/v1/namespaces/imagegate/secrets/release-key') return false;
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(RECORDED));
+      return true;
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [
-        {
-          name: 't',
-          server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-          skipTLSVerify: true,
-        },
-      ],
-      users: [{ name: 't', token: 'test-token' }],
-      contexts: [{ name: 't', cluster: 't', user: 't' }],
-      currentContext: 't',
-    });
+    ({ kc, requests } = stub);
   });
-  afterAll(() => {
-    server.closeAllConnections();
-    server.close();
-  });
+  afterAll(() => stub.close());
 
   it('decodes the key from the default namespace and reads the Secret once', async () => {
     const reader = createKeySecretReader(kc, 'imagegate');

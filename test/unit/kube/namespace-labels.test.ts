@@ -1,9 +1,8 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNamespaceLabels } from '../../../src/kube/namespace-labels.js';
+import { startKubeStub, type KubeStub } from '../../helpers/kube-stub.js';
 
 // A recorded GET /api/v1/namespaces/{name} answer, served by a loopback stand-in for the API server.
 const RECORDED = {
@@ -20,43 +19,24 @@ const RECORDED = {
 };
 
 describe('createNamespaceLabels', () => {
-  let server: Server;
+  let stub: KubeStub;
   let requests: string[];
   let kc: KubeConfig;
   beforeAll(async () => {
-    requests = [];
-    server = createServer((req, res) => {
-      requests.push(`${req.method} ${req.url}`);
+    stub = await startKubeStub((req, res) => {
       if (req.url === '/api/v1/namespaces/prod-payments') {
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(RECORDED));
-      } else if (req.url === '/api/v1/namespaces/slow') {
-        setTimeout(() => res.writeHead(200).end('{}'), 3000);
-      } else {
-        res.writeHead(404, { 'content-type': 'application/json' }).end(
-          JSON.stringify({
-            kind: 'Status',
-            apiVersion: 'v1',
-            status: 'Failure',
-            reason: 'NotFound',
-            code: 404,
-          }),
-        );
+        return true;
       }
+      if (req.url === '/api/v1/namespaces/slow') {
+        setTimeout(() => res.writeHead(200).end('{}'), 3000);
+        return true;
+      }
+      return false;
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const port = (server.address() as AddressInfo).port;
-    kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'test', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
-      users: [{ name: 'test', token: 'test-token' }],
-      contexts: [{ name: 'test', cluster: 'test', user: 'test' }],
-      currentContext: 'test',
-    });
+    ({ kc, requests } = stub);
   });
-  afterAll(() => {
-    server.closeAllConnections();
-    server.close();
-  });
+  afterAll(() => stub.close());
 
   it('reads the labels once and serves them from the cache', async () => {
     const labels = createNamespaceLabels(kc, pino({ level: 'silent' }));
