@@ -16,6 +16,7 @@ import {
   type ReviewHandler,
   type ReviewResult,
 } from '../review/index.js';
+import { useJsonBodyParser } from './json-body.js';
 import type { Metrics } from './metrics.js';
 
 /** API objects may be 1.5 MiB and a review carries object + oldObject. */
@@ -123,6 +124,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   // Reviews are JSON only: without this, Fastify's built-in text/plain parser hands the handler a string
   // and a JSON body sent as text/plain is answered "not a JSON object" instead of 415.
   app.removeContentTypeParser('text/plain');
+  useJsonBodyParser(app);
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
     // /mutate only pins digests: a 4xx there would fail the request under failurePolicy: Fail, so a

@@ -35,6 +35,25 @@ const CASES: BadCase[] = [
     message: /not valid JSON/,
   },
   { name: 'the body is empty', body: '', raw: true, status: 400, code: 'BODY_NOT_JSON', message: /empty/ },
+  // The fast parser (server/json-body.ts) must reject what Fastify's secure parser rejects.
+  ...[
+    ['a __proto__ key', `{"__proto__":{"polluted":true},${JSON.stringify(valid()).slice(1)}`],
+    [
+      'a __proto__ key spelt with \\u escapes',
+      `{"\\u005f_pro\\u0074o__":{"polluted":true},${JSON.stringify(valid()).slice(1)}`,
+    ],
+    [
+      'a constructor.prototype key',
+      `{"constructor":{"prototype":{"polluted":true}},${JSON.stringify(valid()).slice(1)}`,
+    ],
+  ].map(([what, body]): BadCase => ({
+    name: `the body has ${what}`,
+    body,
+    raw: true,
+    status: 400,
+    code: 'BODY_NOT_JSON',
+    message: /not valid JSON/,
+  })),
   {
     name: 'the body is a JSON array',
     body: [valid()],
@@ -239,6 +258,17 @@ describe('bad input', () => {
         ));
     });
   }
+
+  describe('when a body spells "constructor" and \\u escapes in values only', () => {
+    it('reviews it (the secure parser, not a rejection)', async () => {
+      const body = valid();
+      const text = JSON.stringify(body).replace('"uid":', '"note":"constructor caf\\u00e9","uid":');
+      expect(text).toContain('caf\\u00e9');
+      const reply = await server.post('/validate', text, { raw: true });
+      expect(reply.status).toBe(200);
+      expect((reply.json as { response: { uid: string } }).response.uid).toBe(body.request.uid);
+    });
+  });
 
   describe('when a malformed body carries a secret', () => {
     it('does not copy the body into the log line', async () => {
