@@ -47,7 +47,7 @@ export interface PolicyOutcome {
   mode: PolicyMode;
   onError: OnErrorAction;
   result: PolicyResult;
-  findings: CheckOutcome[];
+  findings: readonly CheckOutcome[];
 }
 
 export interface ImageOutcome {
@@ -57,7 +57,7 @@ export interface ImageOutcome {
   reference?: string;
   /** Digest the reference resolved to (when a check needed the registry) or was pinned with. */
   digest?: string;
-  policies: PolicyOutcome[];
+  policies: readonly PolicyOutcome[];
   /** Set when no policy governs the image: what was decided for it (policy/unmatched.ts). */
   unmatched?: Unmatched;
   /** Why, for denials and warnings. */

@@ -95,7 +95,7 @@ async function runCheck(
   try {
     if (ctx.registry === undefined)
       throw new RegistryError('REGISTRY_UNAVAILABLE', 'no registry access', { indeterminate: true });
-    const finding = await check.run({
+    const { reusable, ...finding } = await check.run({
       reference,
       resolved,
       registry: ctx.registry,
@@ -104,6 +104,7 @@ async function runCheck(
       facts,
     });
     outcome = { ...finding, durationMs: finding.durationMs ?? performance.now() - started };
+    if (reusable !== undefined) reusableOf.set(outcome, reusable);
   } catch (err) {
     outcome = toOutcome(check.name, err, started);
   }
@@ -145,11 +146,86 @@ function namesFor(policies: readonly CompiledPolicy[]): (image: string) => Image
   return names;
 }
 
+/**
+ * Reused outcomes: a digest-pinned image that passed every governing policy with findings their
+ * checks marked reusable (Finding.reusable: e.g. the verdict cache still holds the verdict) is
+ * answered from here while every one of them still says so, without running the checks: the
+ * cached decision's path. Keyed per policy set (a reload makes a new set) by the mode override,
+ * which policies govern the image (namespace selection) and the image; failures and indeterminate
+ * answers are never kept. At most MAX_REUSED entries per policy set, oldest stored out first.
+ */
+interface Reuse {
+  policies: readonly PolicyOutcome[];
+  stillValid: readonly (() => boolean)[];
+}
+const MAX_REUSED = 4096;
+const reusableOf = new WeakMap<CheckOutcome, () => boolean>();
+const reused = new WeakMap<readonly CompiledPolicy[], Map<string, Reuse>>();
+
+function reuseKey(
+  image: string,
+  name: ImageName,
+  governing: readonly CompiledPolicy[],
+  mode: string,
+): string {
+  const which =
+    governing.length === name.matching.length
+      ? '*'
+      : governing.map((p) => name.matching.indexOf(p)).join(',');
+  return `${mode}\n${which}\n${image}`;
+}
+
+/**
+ * The kept outcome's policies, the same frozen objects every time (the audit record's builder and
+ * serialiser then reuse their work for them too), while every finding is still valid. A reused
+ * check did not run: its durationMs is 0.
+ */
+function reuse(hit: Reuse, ctx: EvaluationContext): readonly PolicyOutcome[] | undefined {
+  for (const valid of hit.stillValid) if (!valid()) return undefined;
+  if (ctx.onCheck !== undefined) {
+    for (const p of hit.policies) {
+      for (const f of p.findings) if (f.durationMs !== undefined) ctx.onCheck(f.check, p.policy, 0, true);
+    }
+  }
+  return hit.policies;
+}
+
+/** Keeps `policies` for reuse when every policy passed and every check's finding is reusable. */
+function keepForReuse(memo: Map<string, Reuse>, key: string, policies: readonly PolicyOutcome[]): void {
+  const stillValid: (() => boolean)[] = [];
+  for (const p of policies) {
+    if (p.result !== 'pass') return;
+    for (const f of p.findings) {
+      if (f.durationMs === undefined) continue;
+      const valid = reusableOf.get(f);
+      if (valid === undefined) return;
+      stillValid.push(valid);
+    }
+  }
+  const kept = Object.freeze(
+    policies.map((p) =>
+      Object.freeze({
+        ...p,
+        findings: Object.freeze(
+          p.findings.map((f) => Object.freeze(f.durationMs === undefined ? f : { ...f, durationMs: 0 })),
+        ),
+      }),
+    ),
+  );
+  memo.delete(key);
+  memo.set(key, { policies: kept, stillValid });
+  if (memo.size > MAX_REUSED) {
+    const oldest = memo.keys().next().value;
+    if (oldest !== undefined) memo.delete(oldest);
+  }
+}
+
 async function evaluateImage(
   image: string,
   policies: readonly CompiledPolicy[],
   settings: EvaluationSettings,
   ctx: EvaluationContext,
+  reusable: boolean,
 ): Promise<ImageOutcome> {
   let name: ImageName;
   try {
@@ -161,6 +237,18 @@ async function evaluateImage(
   const governing = name.matching.filter((p) => p.matchesNamespace(ctx.namespace, ctx.namespaceLabels));
   const outcome: ImageOutcome = { image, reference: full, policies: [] };
   if (reference.digest !== undefined) outcome.digest = reference.digest;
+  // Reuse only in the webhook's and the audit's own parsing (not `oci:` layouts) of pinned digests,
+  // and only where the registry's image budget would have let the checks run.
+  let memo: Map<string, Reuse> | undefined;
+  let key = '';
+  if (ctx.parse === undefined && reference.digest !== undefined && image.length <= 512 && reusable) {
+    memo = reused.get(policies);
+    if (memo === undefined) {
+      memo = new Map();
+      reused.set(policies, memo);
+    }
+    key = reuseKey(image, name, governing, settings.modeOverride ?? '');
+  }
   if (governing.length === 0) {
     // Decided per image (namespace, exclusions, the operator's override): policy/unmatched.ts.
     const d = decideUnmatched(
@@ -173,6 +261,16 @@ async function evaluateImage(
     outcome.unmatchedMessage = d.message;
     if (d.exempt !== undefined) outcome.exempt = d.exempt;
     return outcome;
+  }
+
+  const hit = memo?.get(key);
+  if (hit !== undefined) {
+    const again = reuse(hit, ctx);
+    if (again !== undefined) {
+      outcome.policies = again;
+      return outcome;
+    }
+    memo?.delete(key);
   }
 
   // One resolution per image per review, shared by all policies: what is checked is what runs. Its
@@ -243,6 +341,7 @@ async function evaluateImage(
       };
     }),
   );
+  if (memo !== undefined) keepForReuse(memo, key, outcome.policies);
   return outcome;
 }
 
@@ -253,7 +352,13 @@ export async function evaluateImages(
   ctx: EvaluationContext,
 ): Promise<Verdict> {
   const unique = [...new Set(images)];
-  const outcomes = await Promise.all(unique.map((image) => evaluateImage(image, policies, settings, ctx)));
+  // Reused outcomes skip the registry: only while the registry's image budget would have let the
+  // checks run at all (a pod over it gets the same BUDGET_IMAGES answer as before).
+  const max = ctx.registry?.limits?.maxImagesPerReview;
+  const reusable = ctx.registry !== undefined && (max === undefined || unique.length <= max);
+  const outcomes = await Promise.all(
+    unique.map((image) => evaluateImage(image, policies, settings, ctx, reusable)),
+  );
   return decide(
     outcomes,
     policies.map((p) => p.mode),

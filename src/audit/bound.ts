@@ -43,16 +43,25 @@ function boundCheck<C extends BoundableCheck>(check: C): C {
   return out;
 }
 
+/** Shared (frozen) policy lists found within bounds: they need no second look. */
+const withinBounds = new WeakSet<object>();
+
 function boundImage<I extends BoundableImage>(image: I): I {
   const name = cut(image.image);
   const reference = image.reference !== undefined ? cut(image.reference) : undefined;
   let changed = name !== image.image || reference !== image.reference;
-  const policies = image.policies.map((p) => {
-    const checks = p.checks.map(boundCheck);
-    if (checks.every((c, i) => c === p.checks[i])) return p;
-    changed = true;
-    return { ...p, checks };
-  });
+  let policies = image.policies;
+  if (!withinBounds.has(image.policies)) {
+    let cutHere = false;
+    policies = image.policies.map((p) => {
+      const checks = p.checks.map(boundCheck);
+      if (checks.every((c, i) => c === p.checks[i])) return p;
+      cutHere = true;
+      return { ...p, checks };
+    });
+    if (!cutHere && Object.isFrozen(image.policies)) withinBounds.add(image.policies);
+    changed ||= cutHere;
+  }
   if (!changed) return image;
   return { ...image, image: name, ...(reference !== undefined ? { reference } : {}), policies };
 }

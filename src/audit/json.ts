@@ -42,6 +42,19 @@ function policyJson(p: AuditPolicy): string {
   );
 }
 
+/** Shared (frozen) policy lists, from reused outcomes (record.ts): their JSON is made once. */
+const policiesText = new WeakMap<readonly AuditPolicy[], string>();
+
+function policiesJson(policies: readonly AuditPolicy[]): string {
+  if (!Object.isFrozen(policies)) return policies.map(policyJson).join(',');
+  let text = policiesText.get(policies);
+  if (text === undefined) {
+    text = policies.map(policyJson).join(',');
+    policiesText.set(policies, text);
+  }
+  return text;
+}
+
 function imageJson(i: AuditImage): string {
   let out = `{"image":${str(i.image)}`;
   if (i.reference !== undefined) out += `,"reference":${str(i.reference)}`;
@@ -49,7 +62,7 @@ function imageJson(i: AuditImage): string {
   if (i.unmatched !== undefined) out += `,"unmatched":${str(i.unmatched)}`;
   if (i.exempt !== undefined) out += `,"exempt":${str(i.exempt)}`;
   if (i.invalid !== undefined) out += `,"invalid":${str(i.invalid)}`;
-  return `${out},"policies":[${i.policies.map(policyJson).join(',')}]}`;
+  return `${out},"policies":[${policiesJson(i.policies)}]}`;
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import type { RequestFacts } from '../admission/facts.js';
 import { toFindingSummary } from '../decision.js';
-import type { CheckOutcome, ImageOutcome, Verdict } from '../evaluate.js';
+import type { CheckOutcome, ImageOutcome, PolicyOutcome, Verdict } from '../evaluate.js';
 import { boundAuditImages } from './bound.js';
 
 export type Decision = 'allowed' | 'denied';
@@ -79,13 +79,25 @@ function toAuditImage(o: ImageOutcome): AuditImage {
   if (o.unmatched !== undefined) image.unmatched = o.unmatched;
   if (o.exempt !== undefined) image.exempt = o.exempt;
   if (o.invalid !== undefined) image.invalid = o.invalid.message;
-  image.policies = o.policies.map((p) => ({
+  image.policies = toAuditPolicies(o.policies);
+  return image;
+}
+
+/** Reused (frozen, shared) outcomes' policies: their audit form is made once, frozen and shared too. */
+const auditPolicies = new WeakMap<readonly PolicyOutcome[], AuditPolicy[]>();
+
+function toAuditPolicies(policies: readonly PolicyOutcome[]): AuditPolicy[] {
+  const shared = Object.isFrozen(policies);
+  const known = shared ? auditPolicies.get(policies) : undefined;
+  if (known !== undefined) return known;
+  const out = policies.map((p) => ({
     policy: p.policy,
     mode: p.mode,
     result: p.result,
     checks: p.findings.map(toAuditCheck),
   }));
-  return image;
+  if (shared) auditPolicies.set(policies, Object.freeze(out) as AuditPolicy[]);
+  return out;
 }
 
 export function toAuditImages(verdict: Verdict | undefined): AuditImage[] {

@@ -21,6 +21,14 @@ export interface Finding<Name extends string = string> {
   /** Extra structured facts for the audit record (never secrets). */
   details?: Record<string, unknown>;
   durationMs?: number;
+  /**
+   * Set by a check whose passing finding came from what caches hold and would be found again, the
+   * same, for the same digest-pinned image under the same policy while this returns true (e.g. the
+   * verdict cache still holds the verdict it rests on, and no clock condition has flipped). The
+   * evaluator then reuses the finding instead of running the check (evaluate.ts). Cheap: called per
+   * reuse. Left unset, the check runs every time.
+   */
+  reusable?: () => boolean;
 }
 
 export interface CheckInput {

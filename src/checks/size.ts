@@ -149,6 +149,8 @@ export function compileSizeCheck(spec: SizeSpec, policyName: string): Check<'siz
       return {
         check: 'size',
         passed: code === 'OK',
+        // Sizes are read from the digest's own manifests: the same digest always measures the same.
+        ...(code === 'OK' ? { reusable: always } : {}),
         code,
         message: code === 'OK' ? `${summary} (within ${limitText || 'no limits'})` : problems.join('; '),
         details: {
@@ -161,6 +163,8 @@ export function compileSizeCheck(spec: SizeSpec, policyName: string): Check<'siz
     },
   };
 }
+
+const always = (): boolean => true;
 
 export const sizeCheck = defineCheck({
   name: 'size',

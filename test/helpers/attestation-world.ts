@@ -53,7 +53,7 @@ export interface AttestationWorld {
   /** Repository → `host/repo@digest`. */
   images: Record<string, string>;
   /** The findings of the one policy matching the repository's image. */
-  evaluate(repo: string): Promise<CheckOutcome[]>;
+  evaluate(repo: string): Promise<readonly CheckOutcome[]>;
   finding(repo: string, check?: 'attestations' | 'signature'): Promise<CheckOutcome>;
   stop(): Promise<void>;
 }
@@ -318,7 +318,7 @@ export async function startAttestationWorld(): Promise<AttestationWorld> {
       `fixture-pg=${fixturePath('trust-roots', 'root-signing', 'targets', 'trusted_root.json')}`,
     ],
   });
-  async function evaluate(repo: string): Promise<CheckOutcome[]> {
+  async function evaluate(repo: string): Promise<readonly CheckOutcome[]> {
     const access = await setup.engine.registry!({ namespace: 'default' });
     const verdict = await evaluateImages([images[repo]!], setup.engine.policies(), setup.engine.settings, {
       namespace: 'default',

@@ -111,7 +111,7 @@ export function useBaseRig() {
     policy: string,
     image: string,
     extra: { registryConfig?: string } = {},
-  ): Promise<{ verdict: Verdict; base: CheckOutcome; findings: CheckOutcome[] }> {
+  ): Promise<{ verdict: Verdict; base: CheckOutcome; findings: readonly CheckOutcome[] }> {
     const { host, roots } = current();
     const dir = await mkdtemp(join(tmpdir(), 'imagegate-base-policy-'));
     await writeFile(join(dir, 'policy.yaml'), policy);

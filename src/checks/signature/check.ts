@@ -4,7 +4,8 @@
  */
 import { formatReference, withDigest } from '../../registry/reference.js';
 import { defineCheck, type Check, type CheckInput, type EarlyCheckInput, type Finding } from '../check.js';
-import { compileFreshness } from './freshness.js';
+import { parseMaxAge } from '../base/layers.js';
+import { compileFreshness, freshUntil } from './freshness.js';
 import { SignatureSpec, signatureSpecProblems } from './schema.js';
 import type { SignatureDeps, SignatureVerdict } from './types.js';
 import { compileSignatureVerifier } from './verifier.js';
@@ -22,6 +23,18 @@ export function compileSignatureCheck(
 ): Check<'signature'> {
   const verifier = compileSignatureVerifier(spec, imageSignatureWhere(policyName), deps);
   const fresh = compileFreshness(spec.maxAge, `${imageSignatureWhere(policyName)}.maxAge`, deps.now);
+  const maxAgeMs =
+    spec.maxAge !== undefined
+      ? parseMaxAge(spec.maxAge, `${imageSignatureWhere(policyName)}.maxAge`)
+      : undefined;
+  const now = deps.now ?? Date.now;
+  const { cache } = deps;
+  /** A passing finding from a cached verdict holds while the cache holds that verdict (and maxAge). */
+  const reusableWhile = (raw: SignatureVerdict): (() => boolean) | undefined => {
+    if (cache?.holds?.(raw) !== true) return undefined;
+    const until = maxAgeMs !== undefined ? freshUntil(raw, maxAgeMs) : Number.POSITIVE_INFINITY;
+    return () => now() <= until && cache.holds?.(raw) === true;
+  };
   return {
     name: 'signature',
     prefetch(input: EarlyCheckInput): void {
@@ -31,9 +44,10 @@ export function compileSignatureCheck(
       const started = performance.now();
       const { resolved } = input;
       // maxAge is applied to the shared (cached) verdict per review: the clock is read each time.
-      const verdict = fresh(await input.facts.signatures(verifier, input.platforms));
+      const raw = await input.facts.signatures(verifier, input.platforms);
+      const verdict = fresh(raw);
       const image = formatReference(withDigest(input.reference, resolved.digest));
-      return {
+      const finding: Finding<'signature'> = {
         check: 'signature',
         passed: verdict.passed,
         code: verdict.code,
@@ -41,6 +55,9 @@ export function compileSignatureCheck(
         details: detailsOf(verdict),
         durationMs: performance.now() - started,
       };
+      const reusable = verdict.passed ? reusableWhile(raw) : undefined;
+      if (reusable !== undefined) finding.reusable = reusable;
+      return finding;
     },
   };
 }

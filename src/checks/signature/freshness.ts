@@ -43,6 +43,15 @@ export function checkFreshness<V extends Verdict>(
   return { ...verdict, message: `${verdict.message}, signed ${newest} (within maxAge ${maxAge.text})` };
 }
 
+/**
+ * Until when (epoch ms) a verdict that passed `maxAge` keeps passing it: its newest verified signing
+ * time plus maxAge (a later review sees an older signature).
+ */
+export function freshUntil(verdict: Verdict, maxAgeMs: number): number {
+  const times = verdict.signatures.map((s) => s.signedAt).filter((t): t is string => t !== undefined);
+  return times.length === 0 ? Number.NEGATIVE_INFINITY : Math.max(...times.map(Date.parse)) + maxAgeMs;
+}
+
 /** `signature.maxAge` compiled (throws POLICY_INVALID); without it the verdict is returned as is. */
 export function compileFreshness(
   maxAge: string | undefined,

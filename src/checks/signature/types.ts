@@ -22,6 +22,12 @@ export interface VerdictStore {
   /** Remembers, as long as a verdict, that the digest of own-verdict key `key` passed only per platform. */
   notePlatformSigned(key: string): void;
   isPlatformSigned(key: string): boolean;
+  /**
+   * Whether `verdict` is the very object the store still holds (not expired, not evicted, not
+   * cleared): a finding made from it may be reused until then (evaluate.ts). Optional: a store
+   * without it makes no finding reusable.
+   */
+  holds?(verdict: SignatureVerdict): boolean;
 }
 
 export interface SignatureDeps {

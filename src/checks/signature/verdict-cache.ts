@@ -32,6 +32,8 @@ export class VerdictCache
   readonly #entries: TtlCache<SignatureVerdict>;
   /** Own-verdict keys of digests that passed only per platform (an index not itself signed). */
   readonly #platformSigned: TtlCache<true>;
+  /** The key each stored verdict object was stored under (for holds()). */
+  readonly #keys = new WeakMap<SignatureVerdict, string>();
 
   constructor(options: VerdictCacheOptions = {}) {
     super(options.ttlMs ?? DEFAULT_VERDICT_TTL_MS);
@@ -55,7 +57,14 @@ export class VerdictCache
   /** Stores a passing verdict (anything else is ignored), without the per-digest rejection details. */
   set(key: string, verdict: SignatureVerdict): void {
     if (!verdict.passed) return;
-    this.#entries.set(key, { ...verdict, digests: [] }, this.ttlMs);
+    const stored = { ...verdict, digests: [] };
+    this.#entries.set(key, stored, this.ttlMs);
+    this.#keys.set(stored, key);
+  }
+
+  holds(verdict: SignatureVerdict): boolean {
+    const key = this.#keys.get(verdict);
+    return key !== undefined && this.#entries.get(key) === verdict;
   }
 
   /** A fresh verification's callers get the full verdict, rejection details included. */

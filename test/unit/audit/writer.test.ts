@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { AuditRecord } from '../../../src/audit/record.js';
+import type { AuditPolicy, AuditRecord } from '../../../src/audit/record.js';
 import { createAuditWriter, openAuditDestination, toAuditLine } from '../../../src/audit/writer.js';
 
 /** Every field of the record, the optional ones included, with strings that need escaping. */
@@ -76,6 +76,15 @@ const MINIMAL: AuditRecord = {
   latencyMs: 0,
 };
 
+/** FULL as a reused outcome gives it (evaluate.ts): frozen policy lists, shared between records. */
+const SHARED: AuditRecord = {
+  ...FULL,
+  images: FULL.images.map((i) => ({
+    ...i,
+    policies: Object.freeze(i.policies.map((p) => Object.freeze(p))) as AuditPolicy[],
+  })),
+};
+
 /** What pino wrote for the same record before (the writer's previous implementation). */
 function pinoLine(record: AuditRecord): string {
   let out = '';
@@ -88,7 +97,9 @@ describe('toAuditLine', () => {
   for (const [name, record] of [
     ['with every optional field', FULL],
     ['with no optional field', MINIMAL],
+    ['with shared (frozen) policy lists, serialised a second time', SHARED],
   ] as const) {
+    if (record === SHARED) toAuditLine(SHARED); // the second line comes from the serialiser's memo
     describe(`for a record ${name}`, () => {
       const line = toAuditLine(record, 1_700_000_000_123);
 

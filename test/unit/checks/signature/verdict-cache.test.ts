@@ -6,6 +6,10 @@ import {
 } from '../../../../src/checks/signature/index.js';
 import type { TrustedRootStore } from '../../../../src/checks/signature/trusted-roots.js';
 import type { SignatureSpec } from '../../../../src/policy/policy.schema.js';
+import { checkCompilers } from '../../../../src/checks/kinds.js';
+import { evaluateImages } from '../../../../src/evaluate.js';
+import { compilePolicies } from '../../../../src/policy/compile.js';
+import { parsePolicyYaml } from '../../../../src/policy/load.js';
 import { parseReference } from '../../../../src/registry/reference.js';
 import { pushLegacySignatures } from '../../../helpers/cosign-push.js';
 import { MemoryRegistry } from '../../../helpers/memory-registry.js';
@@ -31,6 +35,29 @@ describe('VerdictCache', () => {
       now = 1000;
       expect(cache.get('k')).toBeUndefined();
       expect(cache.size).toBe(0);
+    });
+  });
+
+  describe('when asked whether it still holds a verdict (reused findings rest on this)', () => {
+    it('holds the stored object until the TTL ends, eviction or clear, and nothing else', () => {
+      let now = 0;
+      const cache = new VerdictCache({ ttlMs: 1000, maxEntries: 1, now: () => now });
+      const fresh = verdict(true);
+      cache.set('k', fresh);
+      const stored = cache.get('k')!;
+      expect(cache.holds(stored)).toBe(true);
+      expect(cache.holds(fresh)).toBe(false); // a fresh verification's own object is not what is stored
+      expect(cache.holds({ ...stored })).toBe(false);
+      now = 1000;
+      expect(cache.holds(stored)).toBe(false);
+
+      cache.set('k', verdict(true));
+      const second = cache.get('k')!;
+      cache.set('other', verdict(true)); // maxEntries 1: evicts k
+      expect(cache.holds(second)).toBe(false);
+      const third = cache.get('other')!;
+      cache.clear();
+      expect(cache.holds(third)).toBe(false);
     });
   });
 
@@ -149,6 +176,53 @@ describe('compileSignatureVerifier with a VerdictCache', () => {
     expect((await v.verify(access, ref, digest, signal())).code).toBe('OK');
     expect(calls()).toBe(first);
     expect(cache.size).toBe(1);
+  });
+
+  it('gives a reusable finding once the cache holds the verdict; the evaluator then skips the check', async () => {
+    const k = keyPair('ec-p256');
+    const reg = new MemoryRegistry();
+    const digest = await signedImage(reg, k);
+    const { access, calls } = counting(reg);
+    let now = 0;
+    const cache = new VerdictCache({ ttlMs: 60_000, now: () => now });
+    const set = compilePolicies(
+      parsePolicyYaml(
+        `apiVersion: imagegate.dev/v1alpha1
+kind: ImagePolicy
+metadata: { name: signed }
+spec:
+  images: [{ glob: "registry.imagegate.test/**" }]
+  signature:
+    authorities: [{ name: release, key: { pem: ${JSON.stringify(k.publicPem)} } }]
+`,
+        'p.yaml',
+      ),
+      checkCompilers({ trustedRoots: roots, cache }),
+    );
+    const review = () =>
+      evaluateImages(
+        [`${repo}@${digest}`],
+        set,
+        { unmatched: 'allow' },
+        {
+          namespace: 'team',
+          signal: signal(),
+          registry: access,
+        },
+      );
+    const counts: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const v = await review();
+      expect(v.allowed).toBe(true);
+      counts.push(calls());
+    }
+    // 1st: verified (a fresh verdict: not reusable); 2nd: the cache's verdict (reusable); 3rd: reused
+    expect(counts[0]).toBeGreaterThan(0);
+    expect(counts[1]).toBeGreaterThan(counts[0]!); // the manifest, read again by the check's run
+    expect(counts[2]).toBe(counts[1]);
+    now = 60_000; // the verdict expired: verified again, from the registry
+    expect((await review()).allowed).toBe(true);
+    expect(calls()).toBeGreaterThan(counts[2]!);
   });
 
   it('does not share entries between different authorities and never caches a denial', async () => {
