@@ -17,11 +17,8 @@ export interface ReviewResult {
 
 export interface ReviewContext {
   engine: Engine;
-  /**
-   * Aborted when the review's budget ends. A getter, made on first read: read it where it is used
-   * (a review answered from caches never reads it), not up front.
-   */
-  readonly signal: AbortSignal;
+  /** Aborted when the review's budget ends. */
+  signal: AbortSignal;
   /** Epoch ms when the budget ends (registry work shares it). */
   deadline: number;
   /** performance.now() when the review started. */

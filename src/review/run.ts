@@ -10,7 +10,7 @@ import type { AuditRecord } from '../audit/record.js';
 import type { Engine } from '../engine.js';
 import { AdmissionError, errorMessage } from '../errors.js';
 import { budgetFor, DEFAULT_REVIEW_TIMEOUT_MS, forManyListeners } from './deadline.js';
-import { toReviewResult, type ReviewContext, type ReviewHandler, type ReviewResult } from './result.js';
+import { toReviewResult, type ReviewHandler, type ReviewResult } from './result.js';
 
 export interface RunOptions {
   engine: Engine;
@@ -29,15 +29,8 @@ export async function runReview(body: unknown, options: RunOptions): Promise<Rev
   const facts = toRequestFacts(review.request);
   const timeoutMs = options.timeoutMs ?? DEFAULT_REVIEW_TIMEOUT_MS;
   const budget = budgetFor(timeoutMs);
-  // Made when first asked for: a review answered from caches never needs one (see ReviewContext).
-  let controller: AbortController | undefined;
-  const control = (): AbortController => {
-    if (controller === undefined) {
-      controller = new AbortController();
-      forManyListeners(controller.signal);
-    }
-    return controller;
-  };
+  const controller = new AbortController();
+  forManyListeners(controller.signal);
   // Work that ignores the abort signal must not hold the answer past the API server's timeout:
   // after the budget, checks get half the remaining margin to report, then onError decides. One
   // timer at a time (the second is armed by the first): most reviews end long before either.
@@ -45,7 +38,7 @@ export async function runReview(body: unknown, options: RunOptions): Promise<Rev
   let timer: NodeJS.Timeout | undefined;
   const overrun = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      control().abort(new Error('deadline reached'));
+      controller.abort(new Error('deadline reached'));
       timer = setTimeout(
         () => reject(new Error(`no answer within the deadline (${Math.round(hardStop)} ms)`)),
         hardStop - budget,
@@ -55,14 +48,7 @@ export async function runReview(body: unknown, options: RunOptions): Promise<Rev
   const { engine } = options;
   let result: ReviewResult;
   try {
-    const context: ReviewContext = {
-      engine,
-      get signal() {
-        return control().signal;
-      },
-      deadline: Date.now() + budget,
-      started,
-    };
+    const context = { engine, signal: controller.signal, deadline: Date.now() + budget, started };
     result = await Promise.race([options.handler(facts, context), overrun]);
   } catch (err) {
     if (err instanceof AdmissionError) throw err;

@@ -9,7 +9,7 @@ import { evaluateImages } from '../evaluate.js';
 import { toReviewResult, type ReviewContext, type ReviewResult } from './result.js';
 
 export async function validateRequest(facts: RequestFacts, context: ReviewContext): Promise<ReviewResult> {
-  const { engine, deadline, started } = context;
+  const { engine, signal, deadline, started } = context;
   const mode = engine.settings.modeOverride;
   const skip = (why: string): ReviewResult =>
     toReviewResult(facts, toAllowedResponse(facts.uid, why), {
@@ -40,13 +40,11 @@ export async function validateRequest(facts: RequestFacts, context: ReviewContex
     : undefined;
   const namespaceLabels =
     namespace !== '' && policies.some((p) => p.usesNamespaceLabels)
-      ? await engine.namespaceLabels?.(namespace, context.signal)
+      ? await engine.namespaceLabels?.(namespace, signal)
       : undefined;
   const verdict = await evaluateImages(toCheck, policies, engine.settings, {
     namespace,
-    get signal() {
-      return context.signal; // only read by checks that run (reused outcomes need none)
-    },
+    signal,
     ...(namespaceLabels !== undefined ? { namespaceLabels } : {}),
     ...(registry !== undefined ? { registry } : {}),
     ...(engine.onCheck !== undefined ? { onCheck: engine.onCheck } : {}),
