@@ -13,7 +13,9 @@ import { errorCodes, type FastifyInstance } from 'fastify';
 export function cannotSpellPoisonedKeys(text: string): boolean {
   return (
     text.charCodeAt(0) !== 0xfeff && // a BOM: leave it to the default parser, which strips it
-    !text.includes('__proto__') &&
+    // `proto__`, not `__proto__`: V8 finds a pattern by its first character, and underscores are
+    // everywhere in pod specs (env names): 29 µs against 0.7 µs on a 50 KB review.
+    !text.includes('proto__') &&
     !text.includes('constructor') &&
     !text.includes('\\u')
   );
