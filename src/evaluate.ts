@@ -178,15 +178,10 @@ function reuseKey(
 /**
  * The kept outcome's policies, the same frozen objects every time (the audit record's builder and
  * serialiser then reuse their work for them too), while every finding is still valid. A reused
- * check did not run: its durationMs is 0.
+ * check did not run: its durationMs is 0, and onCheck (the check duration metric) is not called.
  */
-function reuse(hit: Reuse, ctx: EvaluationContext): readonly PolicyOutcome[] | undefined {
+function reuse(hit: Reuse): readonly PolicyOutcome[] | undefined {
   for (const valid of hit.stillValid) if (!valid()) return undefined;
-  if (ctx.onCheck !== undefined) {
-    for (const p of hit.policies) {
-      for (const f of p.findings) if (f.durationMs !== undefined) ctx.onCheck(f.check, p.policy, 0, true);
-    }
-  }
   return hit.policies;
 }
 
@@ -265,7 +260,7 @@ async function evaluateImage(
 
   const hit = memo?.get(key);
   if (hit !== undefined) {
-    const again = reuse(hit, ctx);
+    const again = reuse(hit);
     if (again !== undefined) {
       outcome.policies = again;
       return outcome;

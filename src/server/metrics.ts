@@ -37,7 +37,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     }),
     checkDuration: new Histogram({
       name: 'imagegate_check_duration_seconds',
-      help: 'Duration of each check (signature, size, base, ...).',
+      help: 'Duration of each check run (signature, size, base, ...); a reused finding is not a run.',
       labelNames: ['check'],
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
