@@ -17,8 +17,11 @@ export interface ReviewResult {
 
 export interface ReviewContext {
   engine: Engine;
-  /** Aborted when the review's budget ends. */
-  signal: AbortSignal;
+  /**
+   * Aborted when the review's budget ends. Made on first read (run.ts): read it where it is used,
+   * not up front (a review answered from reused outcomes never needs one).
+   */
+  readonly signal: AbortSignal;
   /** Epoch ms when the budget ends (registry work shares it). */
   deadline: number;
   /** performance.now() when the review started. */

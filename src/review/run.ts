@@ -10,7 +10,7 @@ import type { AuditRecord } from '../audit/record.js';
 import type { Engine } from '../engine.js';
 import { AdmissionError, errorMessage } from '../errors.js';
 import { budgetFor, DEFAULT_REVIEW_TIMEOUT_MS, forManyListeners } from './deadline.js';
-import { toReviewResult, type ReviewHandler, type ReviewResult } from './result.js';
+import { toReviewResult, type ReviewContext, type ReviewHandler, type ReviewResult } from './result.js';
 
 export interface RunOptions {
   engine: Engine;
@@ -29,8 +29,8 @@ export async function runReview(body: unknown, options: RunOptions): Promise<Rev
   const facts = toRequestFacts(review.request);
   const timeoutMs = options.timeoutMs ?? DEFAULT_REVIEW_TIMEOUT_MS;
   const budget = budgetFor(timeoutMs);
-  const controller = new AbortController();
-  forManyListeners(controller.signal);
+  const { engine } = options;
+  const context = new ReviewDeadline(engine, Date.now() + budget, started);
   // Work that ignores the abort signal must not hold the answer past the API server's timeout:
   // after the budget, checks get half the remaining margin to report, then onError decides. One
   // timer at a time (the second is armed by the first): most reviews end long before either.
@@ -38,17 +38,15 @@ export async function runReview(body: unknown, options: RunOptions): Promise<Rev
   let timer: NodeJS.Timeout | undefined;
   const overrun = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      controller.abort(new Error('deadline reached'));
+      context.abort(new Error('deadline reached'));
       timer = setTimeout(
         () => reject(new Error(`no answer within the deadline (${Math.round(hardStop)} ms)`)),
         hardStop - budget,
       );
     }, budget);
   });
-  const { engine } = options;
   let result: ReviewResult;
   try {
-    const context = { engine, signal: controller.signal, deadline: Date.now() + budget, started };
     result = await Promise.race([options.handler(facts, context), overrun]);
   } catch (err) {
     if (err instanceof AdmissionError) throw err;
@@ -58,6 +56,39 @@ export async function runReview(body: unknown, options: RunOptions): Promise<Rev
   }
   options.audit.write(result.record);
   return result;
+}
+
+/**
+ * The review's context. Its AbortController is made when the signal is first read: a review
+ * answered from reused outcomes never reads it (about a tenth of such a review's CPU went to making
+ * one and lifting its listener limit). A class, with the getter on its prototype: object literals
+ * with getters (and spreads) got a new hidden class per review, which tripled the garbage
+ * collector's time (docs/benchmarks.md).
+ */
+class ReviewDeadline implements ReviewContext {
+  #controller: AbortController | undefined;
+
+  constructor(
+    readonly engine: Engine,
+    readonly deadline: number,
+    readonly started: number,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.#control().signal;
+  }
+
+  abort(reason: Error): void {
+    this.#control().abort(reason);
+  }
+
+  #control(): AbortController {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      forManyListeners(this.#controller.signal);
+    }
+    return this.#controller;
+  }
 }
 
 /**

@@ -5,11 +5,31 @@
 import type { RequestFacts } from '../admission/facts.js';
 import { toAdmissionResponse, toAllowedResponse } from '../admission/response.js';
 import { toAuditImages } from '../audit/record.js';
-import { evaluateImages } from '../evaluate.js';
+import { evaluateImages, type EvaluationContext } from '../evaluate.js';
+import type { RegistryAccess } from '../registry/types.js';
 import { toReviewResult, type ReviewContext, type ReviewResult } from './result.js';
 
+/**
+ * The evaluation's context: the review's signal is read only by checks that run (reused outcomes
+ * need none, and it is made on first read). A class, for the reason given at run.ts ReviewDeadline.
+ */
+class ReviewEvaluation implements EvaluationContext {
+  namespaceLabels?: Record<string, string>;
+  registry?: RegistryAccess;
+  onCheck?: EvaluationContext['onCheck'];
+
+  constructor(
+    readonly namespace: string,
+    readonly review: ReviewContext,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.review.signal;
+  }
+}
+
 export async function validateRequest(facts: RequestFacts, context: ReviewContext): Promise<ReviewResult> {
-  const { engine, signal, deadline, started } = context;
+  const { engine, deadline, started } = context;
   const mode = engine.settings.modeOverride;
   const skip = (why: string): ReviewResult =>
     toReviewResult(facts, toAllowedResponse(facts.uid, why), {
@@ -40,15 +60,13 @@ export async function validateRequest(facts: RequestFacts, context: ReviewContex
     : undefined;
   const namespaceLabels =
     namespace !== '' && policies.some((p) => p.usesNamespaceLabels)
-      ? await engine.namespaceLabels?.(namespace, signal)
+      ? await engine.namespaceLabels?.(namespace, context.signal)
       : undefined;
-  const verdict = await evaluateImages(toCheck, policies, engine.settings, {
-    namespace,
-    signal,
-    ...(namespaceLabels !== undefined ? { namespaceLabels } : {}),
-    ...(registry !== undefined ? { registry } : {}),
-    ...(engine.onCheck !== undefined ? { onCheck: engine.onCheck } : {}),
-  });
+  const evaluation = new ReviewEvaluation(namespace, context);
+  if (namespaceLabels !== undefined) evaluation.namespaceLabels = namespaceLabels;
+  if (registry !== undefined) evaluation.registry = registry;
+  if (engine.onCheck !== undefined) evaluation.onCheck = engine.onCheck;
+  const verdict = await evaluateImages(toCheck, policies, engine.settings, evaluation);
   registry?.release?.(); // answered: this review's registry bytes no longer count against the budget
   return toReviewResult(
     facts,
