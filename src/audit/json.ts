@@ -55,7 +55,20 @@ function policiesJson(policies: readonly AuditPolicy[]): string {
   return text;
 }
 
+/** Frozen audit images (of reused outcomes, record.ts): their JSON is made once. */
+const imageText = new WeakMap<AuditImage, string>();
+
 function imageJson(i: AuditImage): string {
+  if (!Object.isFrozen(i)) return buildImageJson(i);
+  let text = imageText.get(i);
+  if (text === undefined) {
+    text = buildImageJson(i);
+    imageText.set(i, text);
+  }
+  return text;
+}
+
+function buildImageJson(i: AuditImage): string {
   let out = `{"image":${str(i.image)}`;
   if (i.reference !== undefined) out += `,"reference":${str(i.reference)}`;
   if (i.digest !== undefined) out += `,"digest":${str(i.digest)}`;

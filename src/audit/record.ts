@@ -72,7 +72,20 @@ function toAuditCheck(f: CheckOutcome): AuditCheck {
   return c;
 }
 
+/** Audit images of reused outcomes, by their shared (frozen) policy list: made once, frozen. */
+const auditImages = new WeakMap<readonly PolicyOutcome[], AuditImage>();
+
 function toAuditImage(o: ImageOutcome): AuditImage {
+  if (!Object.isFrozen(o.policies)) return buildAuditImage(o);
+  const known = auditImages.get(o.policies);
+  // A reused list belongs to one image (evaluate.ts keys it by the image); compared all the same.
+  if (known !== undefined && known.image === o.image && known.digest === o.digest) return known;
+  const image = Object.freeze(buildAuditImage(o));
+  auditImages.set(o.policies, image);
+  return image;
+}
+
+function buildAuditImage(o: ImageOutcome): AuditImage {
   const image: AuditImage = { image: o.image, policies: [] };
   if (o.reference !== undefined) image.reference = o.reference;
   if (o.digest !== undefined) image.digest = o.digest;

@@ -9,7 +9,7 @@ import { toFallbackResponse } from '../admission/response.js';
 import type { AuditRecord } from '../audit/record.js';
 import type { Engine } from '../engine.js';
 import { AdmissionError, errorMessage } from '../errors.js';
-import { budgetFor, DEFAULT_REVIEW_TIMEOUT_MS, forManyListeners } from './deadline.js';
+import { budgetFor, DeadlineWatch, DEFAULT_REVIEW_TIMEOUT_MS, forManyListeners } from './deadline.js';
 import { toReviewResult, type ReviewContext, type ReviewHandler, type ReviewResult } from './result.js';
 
 export interface RunOptions {
@@ -23,6 +23,9 @@ export interface RunOptions {
   audit: { write(record: AuditRecord): void };
 }
 
+/** The deadlines of every review in this process. */
+const deadlines = new DeadlineWatch();
+
 export async function runReview(body: unknown, options: RunOptions): Promise<ReviewResult> {
   const review = parseAdmissionReview(body);
   const started = performance.now();
@@ -32,27 +35,26 @@ export async function runReview(body: unknown, options: RunOptions): Promise<Rev
   const { engine } = options;
   const context = new ReviewDeadline(engine, Date.now() + budget, started);
   // Work that ignores the abort signal must not hold the answer past the API server's timeout:
-  // after the budget, checks get half the remaining margin to report, then onError decides. One
-  // timer at a time (the second is armed by the first): most reviews end long before either.
+  // after the budget, checks get half the remaining margin to report, then onError decides. Both
+  // deadlines are watched by one process-wide timer (deadline.ts): most reviews end long before.
   const hardStop = budget + Math.max(0, timeoutMs - budget) / 2;
-  let timer: NodeJS.Timeout | undefined;
-  const overrun = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      context.abort(new Error('deadline reached'));
-      timer = setTimeout(
-        () => reject(new Error(`no answer within the deadline (${Math.round(hardStop)} ms)`)),
-        hardStop - budget,
-      );
-    }, budget);
-  });
+  let unwatch: (() => void) | undefined;
   let result: ReviewResult;
   try {
-    result = await Promise.race([options.handler(facts, context), overrun]);
+    result = await new Promise<ReviewResult>((resolve, reject) => {
+      unwatch = deadlines.watch(
+        budget,
+        hardStop,
+        () => context.abort(new Error('deadline reached')),
+        () => reject(new Error(`no answer within the deadline (${Math.round(hardStop)} ms)`)),
+      );
+      options.handler(facts, context).then(resolve, reject);
+    });
   } catch (err) {
     if (err instanceof AdmissionError) throw err;
     result = fallback(facts, engine, errorMessage(err), started, options.mayDeny);
   } finally {
-    clearTimeout(timer);
+    unwatch?.();
   }
   options.audit.write(result.record);
   return result;

@@ -76,13 +76,18 @@ const MINIMAL: AuditRecord = {
   latencyMs: 0,
 };
 
-/** FULL as a reused outcome gives it (evaluate.ts): frozen policy lists, shared between records. */
+/**
+ * FULL as reused outcomes give it (evaluate.ts, record.ts): frozen images and policy lists, shared
+ * between records (the serialiser keeps their JSON).
+ */
 const SHARED: AuditRecord = {
   ...FULL,
-  images: FULL.images.map((i) => ({
-    ...i,
-    policies: Object.freeze(i.policies.map((p) => Object.freeze(p))) as AuditPolicy[],
-  })),
+  images: FULL.images.map((i) =>
+    Object.freeze({
+      ...i,
+      policies: Object.freeze(i.policies.map((p) => Object.freeze(p))) as AuditPolicy[],
+    }),
+  ),
 };
 
 /** What pino wrote for the same record before (the writer's previous implementation). */

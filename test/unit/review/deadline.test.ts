@@ -1,5 +1,11 @@
-import { describe, expect, it } from 'vitest';
-import { budgetFor, MAX_TIMEOUT_MS, parseTimeout } from '../../../src/review/deadline.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  budgetFor,
+  DEADLINE_TICK_MS,
+  DeadlineWatch,
+  MAX_TIMEOUT_MS,
+  parseTimeout,
+} from '../../../src/review/deadline.js';
 
 describe('parseTimeout', () => {
   describe('when the API server sends a Go duration', () => {
@@ -36,5 +42,106 @@ describe('budgetFor', () => {
   });
   it('never drops below 100 ms', () => {
     expect(budgetFor(300)).toBe(100);
+  });
+});
+
+describe('DeadlineWatch', () => {
+  /** A watch on a hand-driven clock; ticks come from vitest's fake timers. */
+  function setup() {
+    vi.useFakeTimers();
+    let now = 0;
+    const watch = new DeadlineWatch(() => now);
+    const advance = (ms: number): void => {
+      now += ms;
+      vi.advanceTimersByTime(ms);
+    };
+    return { watch, advance };
+  }
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('aborts a running review at its budget and stops it at its hard stop, each once', () => {
+    const { watch, advance } = setup();
+    const fired: string[] = [];
+    watch.watch(
+      100,
+      150,
+      () => fired.push('budget'),
+      () => fired.push('stop'),
+    );
+    advance(80);
+    expect(fired).toEqual([]);
+    advance(40); // 120: past the budget (within one tick)
+    expect(fired).toEqual(['budget']);
+    advance(60); // 180: past the hard stop
+    expect(fired).toEqual(['budget', 'stop']);
+    advance(200);
+    expect(fired).toEqual(['budget', 'stop']);
+    expect(watch.size).toBe(0);
+  });
+
+  it('fires nothing for a review that ended, and forgets it', () => {
+    const { watch, advance } = setup();
+    const fired: string[] = [];
+    const done = watch.watch(
+      100,
+      150,
+      () => fired.push('budget'),
+      () => fired.push('stop'),
+    );
+    advance(DEADLINE_TICK_MS);
+    done();
+    advance(DEADLINE_TICK_MS);
+    expect(watch.size).toBe(0);
+    advance(500);
+    expect(fired).toEqual([]);
+    expect(vi.getTimerCount()).toBe(0); // no timer left once nothing is watched
+  });
+
+  it('keeps each budget in order: a long review does not delay a short one', () => {
+    const { watch, advance } = setup();
+    const fired: string[] = [];
+    watch.watch(
+      1000,
+      1500,
+      () => fired.push('long budget'),
+      () => fired.push('long stop'),
+    );
+    const ended = watch.watch(
+      50,
+      75,
+      () => fired.push('short budget'),
+      () => fired.push('short stop'),
+    );
+    advance(100);
+    expect(fired).toEqual(['short budget', 'short stop']);
+    ended();
+    advance(1000);
+    expect(fired).toEqual(['short budget', 'short stop', 'long budget']);
+    advance(500);
+    expect(fired).toEqual(['short budget', 'short stop', 'long budget', 'long stop']);
+  });
+
+  it('drops ended reviews behind a running one once it ends', () => {
+    const { watch, advance } = setup();
+    const first = watch.watch(
+      1000,
+      1500,
+      () => undefined,
+      () => undefined,
+    );
+    for (let i = 0; i < 100; i++)
+      watch.watch(
+        1000,
+        1500,
+        () => undefined,
+        () => undefined,
+      )();
+    advance(DEADLINE_TICK_MS);
+    expect(watch.size).toBe(101); // held behind the first, which still runs
+    first();
+    advance(DEADLINE_TICK_MS);
+    expect(watch.size).toBe(0);
   });
 });
