@@ -232,18 +232,6 @@ async function evaluateImage(
   const governing = name.matching.filter((p) => p.matchesNamespace(ctx.namespace, ctx.namespaceLabels));
   const outcome: ImageOutcome = { image, reference: full, policies: [] };
   if (reference.digest !== undefined) outcome.digest = reference.digest;
-  // Reuse only in the webhook's and the audit's own parsing (not `oci:` layouts) of pinned digests,
-  // and only where the registry's image budget would have let the checks run.
-  let memo: Map<string, Reuse> | undefined;
-  let key = '';
-  if (ctx.parse === undefined && reference.digest !== undefined && image.length <= 512 && reusable) {
-    memo = reused.get(policies);
-    if (memo === undefined) {
-      memo = new Map();
-      reused.set(policies, memo);
-    }
-    key = reuseKey(image, name, governing, settings.modeOverride ?? '');
-  }
   if (governing.length === 0) {
     // Decided per image (namespace, exclusions, the operator's override): policy/unmatched.ts.
     const d = decideUnmatched(
@@ -258,6 +246,18 @@ async function evaluateImage(
     return outcome;
   }
 
+  // Reuse only in the webhook's and the audit's own parsing (not `oci:` layouts) of pinned digests,
+  // and only where the registry's image budget would have let the checks run.
+  let memo: Map<string, Reuse> | undefined;
+  let key = '';
+  if (ctx.parse === undefined && reference.digest !== undefined && image.length <= 512 && reusable) {
+    memo = reused.get(policies);
+    if (memo === undefined) {
+      memo = new Map();
+      reused.set(policies, memo);
+    }
+    key = reuseKey(image, name, governing, settings.modeOverride ?? '');
+  }
   const hit = memo?.get(key);
   if (hit !== undefined) {
     const again = reuse(hit);
