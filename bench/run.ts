@@ -254,6 +254,14 @@ async function main(): Promise<void> {
         `CPU: imagegate adds ${(cpuIg - cpuBase).toFixed(0)} µs per request to the baseline's ` +
           `${cpuBase.toFixed(0)}; ${wanted} allows ${(cpuBase * (1 / wanted - 1)).toFixed(0)}`,
       );
+      /** The baseline's own p99 over its runs at one rate: how much of "added" is the moment's noise. */
+      const spread = (runs: { baseline: LoadResult }[]): string => {
+        const p99s = runs.map((p) => p.baseline.p99);
+        const [lo, hi] = [Math.min(...p99s), Math.max(...p99s)];
+        return runs.length > 1
+          ? `; the baseline's own p99 ranged ${lo.toFixed(1)}–${hi.toFixed(1)} ms over its ${runs.length} runs at this rate`
+          : '';
+      };
       for (const [frac, r] of Object.entries(rates)) {
         const added = r.imagegate.p99 - r.baseline.p99;
         const load = r.rate / iMax.rps;
@@ -264,9 +272,10 @@ async function main(): Promise<void> {
           r.imagegate.p99 / r.baseline.p99,
           `added ≤ 2 ms (${added.toFixed(2)})`,
           added <= 2,
-          load >= 1
+          (load >= 1
             ? `the rate is ${(load * 100).toFixed(0)}% of imagegate's max throughput: its queue grows for the whole run`
-            : `imagegate runs at ${(load * 100).toFixed(0)}% of its max throughput here: queueing`,
+            : `imagegate runs at ${(load * 100).toFixed(0)}% of its max throughput here: queueing`) +
+            spread(ratePairs[frac] as { baseline: LoadResult }[]),
         );
       }
       row(
