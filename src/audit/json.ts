@@ -8,7 +8,7 @@
  * has just gone through the caches, the line cost 23.5 µs with JSON.stringify and about 18 µs here
  * (docs/benchmarks.md, "Cached decisions, third round").
  */
-import type { AuditCheck, AuditImage, AuditPolicy, AuditRecord } from './record.js';
+import type { AuditCheck, AuditImage, AuditPolicy, AuditRecord } from './types.js';
 
 const detailsText = new WeakMap<object, string>();
 
