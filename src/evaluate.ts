@@ -25,6 +25,7 @@ import {
   type ImageReference,
 } from './registry/reference.js';
 import type { RegistryAccess, ResolvedImage } from './registry/types.js';
+import { markReusable, ReusedOutcomes } from './reused-outcomes.js';
 import { memoize } from './shared/cache.js';
 
 export type {
@@ -104,7 +105,7 @@ async function runCheck(
       facts,
     });
     outcome = { ...finding, durationMs: finding.durationMs ?? performance.now() - started };
-    if (reusable !== undefined) reusableOf.set(outcome, reusable);
+    if (reusable !== undefined) markReusable(outcome, reusable);
   } catch (err) {
     outcome = toOutcome(check.name, err, started);
   }
@@ -146,75 +147,6 @@ function namesFor(policies: readonly CompiledPolicy[]): (image: string) => Image
   return names;
 }
 
-/**
- * Reused outcomes: a digest-pinned image that passed every governing policy with findings their
- * checks marked reusable (Finding.reusable: e.g. the verdict cache still holds the verdict) is
- * answered from here while every one of them still says so, without running the checks: the
- * cached decision's path. Keyed per policy set (a reload makes a new set) by the mode override,
- * which policies govern the image (namespace selection) and the image; failures and indeterminate
- * answers are never kept. At most MAX_REUSED entries per policy set, oldest stored out first.
- */
-interface Reuse {
-  policies: readonly PolicyOutcome[];
-  stillValid: readonly (() => boolean)[];
-}
-const MAX_REUSED = 4096;
-const reusableOf = new WeakMap<CheckOutcome, () => boolean>();
-const reused = new WeakMap<readonly CompiledPolicy[], Map<string, Reuse>>();
-
-function reuseKey(
-  image: string,
-  name: ImageName,
-  governing: readonly CompiledPolicy[],
-  mode: string,
-): string {
-  const which =
-    governing.length === name.matching.length
-      ? '*'
-      : governing.map((p) => name.matching.indexOf(p)).join(',');
-  return `${mode}\n${which}\n${image}`;
-}
-
-/**
- * The kept outcome's policies, the same frozen objects every time (the audit record's builder and
- * serialiser then reuse their work for them too), while every finding is still valid. A reused
- * check did not run: its durationMs is 0, and onCheck (the check duration metric) is not called.
- */
-function reuse(hit: Reuse): readonly PolicyOutcome[] | undefined {
-  for (const valid of hit.stillValid) if (!valid()) return undefined;
-  return hit.policies;
-}
-
-/** Keeps `policies` for reuse when every policy passed and every check's finding is reusable. */
-function keepForReuse(memo: Map<string, Reuse>, key: string, policies: readonly PolicyOutcome[]): void {
-  const stillValid: (() => boolean)[] = [];
-  for (const p of policies) {
-    if (p.result !== 'pass') return;
-    for (const f of p.findings) {
-      if (f.durationMs === undefined) continue;
-      const valid = reusableOf.get(f);
-      if (valid === undefined) return;
-      stillValid.push(valid);
-    }
-  }
-  const kept = Object.freeze(
-    policies.map((p) =>
-      Object.freeze({
-        ...p,
-        findings: Object.freeze(
-          p.findings.map((f) => Object.freeze(f.durationMs === undefined ? f : { ...f, durationMs: 0 })),
-        ),
-      }),
-    ),
-  );
-  memo.delete(key);
-  memo.set(key, { policies: kept, stillValid });
-  if (memo.size > MAX_REUSED) {
-    const oldest = memo.keys().next().value;
-    if (oldest !== undefined) memo.delete(oldest);
-  }
-}
-
 async function evaluateImage(
   image: string,
   policies: readonly CompiledPolicy[],
@@ -247,25 +179,19 @@ async function evaluateImage(
   }
 
   // Reuse only in the webhook's and the audit's own parsing (not `oci:` layouts) of pinned digests,
-  // and only where the registry's image budget would have let the checks run.
-  let memo: Map<string, Reuse> | undefined;
-  let key = '';
-  if (ctx.parse === undefined && reference.digest !== undefined && image.length <= 512 && reusable) {
-    memo = reused.get(policies);
-    if (memo === undefined) {
-      memo = new Map();
-      reused.set(policies, memo);
-    }
-    key = reuseKey(image, name, governing, settings.modeOverride ?? '');
-  }
-  const hit = memo?.get(key);
-  if (hit !== undefined) {
-    const again = reuse(hit);
-    if (again !== undefined) {
-      outcome.policies = again;
-      return outcome;
-    }
-    memo?.delete(key);
+  // and only where the registry's image budget would have let the checks run (reused-outcomes.ts).
+  const store =
+    ctx.parse === undefined && reference.digest !== undefined && image.length <= 512 && reusable
+      ? ReusedOutcomes.for(policies)
+      : undefined;
+  const key =
+    store !== undefined
+      ? ReusedOutcomes.key(image, name.matching, governing, settings.modeOverride ?? '')
+      : '';
+  const again = store?.get(key);
+  if (again !== undefined) {
+    outcome.policies = again;
+    return outcome;
   }
 
   // One resolution per image per review, shared by all policies: what is checked is what runs. Its
@@ -336,7 +262,7 @@ async function evaluateImage(
       };
     }),
   );
-  if (memo !== undefined) keepForReuse(memo, key, outcome.policies);
+  store?.keep(key, outcome.policies);
   return outcome;
 }
 
