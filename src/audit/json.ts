@@ -42,19 +42,6 @@ function policyJson(p: AuditPolicy): string {
   );
 }
 
-/** Shared (frozen) policy lists, from reused outcomes (record.ts): their JSON is made once. */
-const policiesText = new WeakMap<readonly AuditPolicy[], string>();
-
-function policiesJson(policies: readonly AuditPolicy[]): string {
-  if (!Object.isFrozen(policies)) return policies.map(policyJson).join(',');
-  let text = policiesText.get(policies);
-  if (text === undefined) {
-    text = policies.map(policyJson).join(',');
-    policiesText.set(policies, text);
-  }
-  return text;
-}
-
 /** Frozen audit images (of reused outcomes, record.ts): their JSON is made once. */
 const imageText = new WeakMap<AuditImage, string>();
 
@@ -75,7 +62,7 @@ function buildImageJson(i: AuditImage): string {
   if (i.unmatched !== undefined) out += `,"unmatched":${str(i.unmatched)}`;
   if (i.exempt !== undefined) out += `,"exempt":${str(i.exempt)}`;
   if (i.invalid !== undefined) out += `,"invalid":${str(i.invalid)}`;
-  return `${out},"policies":[${policiesJson(i.policies)}]}`;
+  return `${out},"policies":[${i.policies.map(policyJson).join(',')}]}`;
 }
 
 /**

@@ -6,7 +6,7 @@ import type { RequestFacts } from '../admission/facts.js';
 import { toFindingSummary } from '../decision.js';
 import type { CheckOutcome, ImageOutcome, PolicyOutcome, Verdict } from '../evaluate.js';
 import { boundAuditImages } from './bound.js';
-import type { AuditCheck, AuditImage, AuditPolicy, AuditRecord, Decision } from './types.js';
+import type { AuditCheck, AuditImage, AuditRecord, Decision } from './types.js';
 
 export type { AuditCheck, AuditImage, AuditPolicy, AuditRecord, Decision } from './types.js';
 
@@ -28,10 +28,11 @@ const auditImages = new WeakMap<readonly PolicyOutcome[], AuditImage>();
 function toAuditImage(o: ImageOutcome): AuditImage {
   if (!Object.isFrozen(o.policies)) return buildAuditImage(o);
   const known = auditImages.get(o.policies);
-  // A reused list belongs to one image (evaluate.ts keys it by the image); compared all the same.
+  // A reused list belongs to one image (reused-outcomes.ts keys it by the image); compared all the same.
   if (known !== undefined && known.image === o.image && known.digest === o.digest) return known;
-  const image = Object.freeze(buildAuditImage(o));
-  auditImages.set(o.policies, image);
+  const image = buildAuditImage(o);
+  Object.freeze(image.policies); // frozen: the serialiser (json.ts) and the bound (bound.ts) keep their work
+  auditImages.set(o.policies, Object.freeze(image));
   return image;
 }
 
@@ -42,25 +43,13 @@ function buildAuditImage(o: ImageOutcome): AuditImage {
   if (o.unmatched !== undefined) image.unmatched = o.unmatched;
   if (o.exempt !== undefined) image.exempt = o.exempt;
   if (o.invalid !== undefined) image.invalid = o.invalid.message;
-  image.policies = toAuditPolicies(o.policies);
-  return image;
-}
-
-/** Reused (frozen, shared) outcomes' policies: their audit form is made once, frozen and shared too. */
-const auditPolicies = new WeakMap<readonly PolicyOutcome[], AuditPolicy[]>();
-
-function toAuditPolicies(policies: readonly PolicyOutcome[]): AuditPolicy[] {
-  const shared = Object.isFrozen(policies);
-  const known = shared ? auditPolicies.get(policies) : undefined;
-  if (known !== undefined) return known;
-  const out = policies.map((p) => ({
+  image.policies = o.policies.map((p) => ({
     policy: p.policy,
     mode: p.mode,
     result: p.result,
     checks: p.findings.map(toAuditCheck),
   }));
-  if (shared) auditPolicies.set(policies, Object.freeze(out) as AuditPolicy[]);
-  return out;
+  return image;
 }
 
 export function toAuditImages(verdict: Verdict | undefined): AuditImage[] {
