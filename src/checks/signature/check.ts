@@ -4,8 +4,7 @@
  */
 import { formatReference, withDigest } from '../../registry/reference.js';
 import { defineCheck, type Check, type CheckInput, type EarlyCheckInput, type Finding } from '../check.js';
-import { parseMaxAge } from '../base/layers.js';
-import { compileFreshness, freshUntil } from './freshness.js';
+import { compileFreshness } from './freshness.js';
 import { SignatureSpec, signatureSpecProblems } from './schema.js';
 import type { SignatureDeps, SignatureVerdict } from './types.js';
 import { compileSignatureVerifier } from './verifier.js';
@@ -22,17 +21,13 @@ export function compileSignatureCheck(
   deps: SignatureDeps & { now?: () => number },
 ): Check<'signature'> {
   const verifier = compileSignatureVerifier(spec, imageSignatureWhere(policyName), deps);
-  const fresh = compileFreshness(spec.maxAge, `${imageSignatureWhere(policyName)}.maxAge`, deps.now);
-  const maxAgeMs =
-    spec.maxAge !== undefined
-      ? parseMaxAge(spec.maxAge, `${imageSignatureWhere(policyName)}.maxAge`)
-      : undefined;
+  const freshness = compileFreshness(spec.maxAge, `${imageSignatureWhere(policyName)}.maxAge`, deps.now);
   const now = deps.now ?? Date.now;
   const { cache } = deps;
   /** A passing finding from a cached verdict holds while the cache holds that verdict (and maxAge). */
   const reusableWhile = (raw: SignatureVerdict): (() => boolean) | undefined => {
     if (cache?.holds?.(raw) !== true) return undefined;
-    const until = maxAgeMs !== undefined ? freshUntil(raw, maxAgeMs) : Number.POSITIVE_INFINITY;
+    const until = freshness.until(raw);
     return () => now() <= until && cache.holds?.(raw) === true;
   };
   return {
@@ -45,7 +40,7 @@ export function compileSignatureCheck(
       const { resolved } = input;
       // maxAge is applied to the shared (cached) verdict per review: the clock is read each time.
       const raw = await input.facts.signatures(verifier, input.platforms);
-      const verdict = fresh(raw);
+      const verdict = freshness.check(raw);
       const image = formatReference(withDigest(input.reference, resolved.digest));
       const finding: Finding<'signature'> = {
         check: 'signature',

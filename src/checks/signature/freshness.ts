@@ -52,13 +52,21 @@ export function freshUntil(verdict: Verdict, maxAgeMs: number): number {
   return times.length === 0 ? Number.NEGATIVE_INFINITY : Math.max(...times.map(Date.parse)) + maxAgeMs;
 }
 
-/** `signature.maxAge` compiled (throws POLICY_INVALID); without it the verdict is returned as is. */
+/** `signature.maxAge` compiled: applied per review, and until when a passing verdict stays fresh. */
+export interface Freshness {
+  /** The verdict under maxAge now (the verdict itself without maxAge). */
+  check<V extends Verdict>(verdict: V): V;
+  /** Until when (epoch ms) `verdict` keeps passing maxAge (for ever without one). */
+  until(verdict: Verdict): number;
+}
+
+/** Compiles `signature.maxAge` (throws POLICY_INVALID). */
 export function compileFreshness(
   maxAge: string | undefined,
   where: string,
   now: () => number = Date.now,
-): <V extends Verdict>(verdict: V) => V {
-  if (maxAge === undefined) return (v) => v;
+): Freshness {
+  if (maxAge === undefined) return { check: (v) => v, until: () => Number.POSITIVE_INFINITY };
   const limit = { text: maxAge, ms: parseMaxAge(maxAge, where) };
-  return (v) => checkFreshness(v, limit, now());
+  return { check: (v) => checkFreshness(v, limit, now()), until: (v) => freshUntil(v, limit.ms) };
 }
