@@ -2,7 +2,7 @@
  * Verdict → AdmissionReview response: a denial message a person can act on, kubectl warnings for
  * audit-mode findings, and audit annotations for the API server's audit log.
  */
-import type { Reason, Verdict } from '../evaluate.js';
+import type { Reason, Verdict } from '../evaluate/evaluate.js';
 import {
   ADMISSION_API_VERSION,
   type AdmissionResponse,

@@ -3,8 +3,8 @@
  * never credentials.
  */
 import type { RequestFacts } from '../admission/facts.js';
-import { toFindingSummary } from '../decision.js';
-import type { CheckOutcome, ImageOutcome, PolicyOutcome, Verdict } from '../evaluate.js';
+import { toFindingSummary } from '../evaluate/decision.js';
+import type { CheckOutcome, ImageOutcome, PolicyOutcome, Verdict } from '../evaluate/evaluate.js';
 import { boundAuditImages } from './bound.js';
 import type { AuditCheck, AuditImage, AuditRecord, Decision } from './types.js';
 

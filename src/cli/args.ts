@@ -4,7 +4,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError } from '../errors.js';
-import type { Unmatched } from '../evaluate.js';
+import type { Unmatched } from '../evaluate/evaluate.js';
 import type { PolicyMode } from '../policy/policy.schema.js';
 import { parseInterval } from './interval.js';
 import type { CommandName } from './usage.js';

@@ -3,7 +3,7 @@ import { access, constants } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ConfigError, errorMessage } from '../errors.js';
-import { evaluateImages, type Verdict } from '../evaluate.js';
+import { evaluateImages, type Verdict } from '../evaluate/evaluate.js';
 import { forManyListeners } from '../review/deadline.js';
 import {
   isLayoutReference,

@@ -1,7 +1,7 @@
 /** `imagegate review FILE|-`: replay a saved AdmissionReview and print the response review. */
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import type { Engine } from '../engine.js';
+import type { Engine } from '../evaluate/engine.js';
 import { AdmissionError, ConfigError, errorMessage } from '../errors.js';
 import { runReview, validateRequest } from '../review/index.js';
 import type { Command } from './args.js';

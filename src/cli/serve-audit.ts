@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { AuditWriter } from '../audit/writer.js';
 import { startBackgroundAudit, type BackgroundAudit } from '../cluster/background.js';
 import { withDenialEvents } from '../cluster/denial-events.js';
-import type { Engine } from '../engine.js';
+import type { Engine } from '../evaluate/engine.js';
 import { createEventRecorder, type EventRecorder } from '../kube/events.js';
 import { ownNamespace } from '../kube/key-secrets.js';
 import { createLease } from '../kube/lease.js';

@@ -14,7 +14,7 @@ import {
 } from '../checks/signature/index.js';
 import { EvidenceCache } from '../checks/attestations/index.js';
 import { checkCompilers, type CheckCompilers } from '../checks/kinds.js';
-import type { Engine } from '../engine.js';
+import type { Engine } from '../evaluate/engine.js';
 import { errorMessage } from '../errors.js';
 import type { KubeAccess } from '../kube/index.js';
 import { BUILTIN_POLICY } from '../policy/builtin.js';

@@ -5,7 +5,7 @@
  * just become would-deny. A failed run keeps the last reports. An absent report CRD is logged once and
  * shown in /readyz as degraded; serving goes on.
  */
-import type { Engine } from '../engine.js';
+import type { Engine } from '../evaluate/engine.js';
 import { errorMessage } from '../errors.js';
 import type { EventRecorder } from '../kube/events.js';
 import { eventTarget, VIOLATION_REASON } from '../kube/events.js';

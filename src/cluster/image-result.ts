@@ -1,6 +1,6 @@
 /** One image's Verdict (from the shared evaluator) as an audit result. Pure. */
-import { toFindingSummary } from '../decision.js';
-import type { Verdict } from '../evaluate.js';
+import { toFindingSummary } from '../evaluate/decision.js';
+import type { Verdict } from '../evaluate/evaluate.js';
 import type { Admission, AuditImage, AuditOutcome } from './result.js';
 
 export function toAuditImage(image: string, verdict: Verdict): AuditImage {

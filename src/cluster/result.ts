@@ -6,7 +6,7 @@
 import type { ContainerField } from '../admission/pod-spec.js';
 import type { PolicyMode } from '../policy/policy.schema.js';
 import type { OnErrorAction } from '../policy/policy.schema.js';
-import type { PolicyResult, Unmatched } from '../evaluate.js';
+import type { PolicyResult, Unmatched } from '../evaluate/evaluate.js';
 
 /**
  * Compliance of an image (PolicyReport's vocabulary): `fail` a policy's check failed (or the

@@ -4,9 +4,9 @@
  * evaluator, caches and budgets), with its own concurrency cap. Namespaces whose labels select the
  * same policies share evaluations.
  */
-import type { Engine } from '../engine.js';
+import type { Engine } from '../evaluate/engine.js';
 import { errorMessage } from '../errors.js';
-import { evaluateImages } from '../evaluate.js';
+import { evaluateImages } from '../evaluate/evaluate.js';
 import { WORKLOAD_KINDS, type ClusterLister, type ListOptions } from '../kube/list.js';
 import { statusCode } from '../kube/status-code.js';
 import { forManyListeners } from '../review/deadline.js';

@@ -5,8 +5,8 @@
 import type { RequestFacts } from '../admission/facts.js';
 import type { AdmissionReviewResponse } from '../admission/review.schema.js';
 import { toAuditRecord, type AuditRecord, type RecordOutcome } from '../audit/record.js';
-import type { Engine } from '../engine.js';
-import type { Verdict } from '../evaluate.js';
+import type { Engine } from '../evaluate/engine.js';
+import type { Verdict } from '../evaluate/evaluate.js';
 
 export interface ReviewResult {
   response: AdmissionReviewResponse;

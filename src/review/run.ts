@@ -7,7 +7,7 @@ import { toRequestFacts, type RequestFacts } from '../admission/facts.js';
 import { parseAdmissionReview } from '../admission/parse.js';
 import { toFallbackResponse } from '../admission/response.js';
 import type { AuditRecord } from '../audit/record.js';
-import type { Engine } from '../engine.js';
+import type { Engine } from '../evaluate/engine.js';
 import { AdmissionError, errorMessage } from '../errors.js';
 import { budgetFor, DeadlineWatch, DEFAULT_REVIEW_TIMEOUT_MS, forManyListeners } from './deadline.js';
 import { toReviewResult, type ReviewContext, type ReviewHandler, type ReviewResult } from './result.js';

@@ -5,7 +5,7 @@
 import type { RequestFacts } from '../admission/facts.js';
 import { toAdmissionResponse, toAllowedResponse } from '../admission/response.js';
 import { toAuditImages } from '../audit/record.js';
-import { evaluateImages, type EvaluationContext } from '../evaluate.js';
+import { evaluateImages, type EvaluationContext } from '../evaluate/evaluate.js';
 import type { RegistryAccess } from '../registry/types.js';
 import { toReviewResult, type ReviewContext, type ReviewResult } from './result.js';
 

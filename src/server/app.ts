@@ -6,7 +6,7 @@ import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { AuditWriter } from '../audit/writer.js';
-import type { Engine } from '../engine.js';
+import type { Engine } from '../evaluate/engine.js';
 import { AdmissionError } from '../errors.js';
 import {
   parseTimeout,

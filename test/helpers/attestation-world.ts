@@ -9,8 +9,8 @@
 import { readFileSync } from 'node:fs';
 import { vi } from 'vitest';
 import type { Setup } from '../../src/cli/setup.js';
-import type { CheckOutcome } from '../../src/evaluate.js';
-import { evaluateImages } from '../../src/evaluate.js';
+import type { CheckOutcome } from '../../src/evaluate/evaluate.js';
+import { evaluateImages } from '../../src/evaluate/evaluate.js';
 import { attestationPolicies, GITHUB_CLAIMS, SPDX, VULN } from './attestation-policies.js';
 import { pushBundleReferrer, pushLegacySignatures } from './cosign-push.js';
 import { buildEngine, writePolicyFile } from './engine.js';

@@ -7,7 +7,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, vi } from 'vitest';
-import { evaluateImages, type CheckOutcome, type Verdict } from '../../src/evaluate.js';
+import { evaluateImages, type CheckOutcome, type Verdict } from '../../src/evaluate/evaluate.js';
 import { pushLegacySignatures } from './cosign-push.js';
 import { buildEngine } from './engine.js';
 import { buildImage, pushImage, pushManifest, sha256, type BuiltImage, type Step } from './image-builder.js';

@@ -10,7 +10,7 @@ import { pino, type Logger } from 'pino';
 import { Agent, request } from 'undici';
 import type { AuditRecord } from '../../src/audit/record.js';
 import { createAuditWriter } from '../../src/audit/writer.js';
-import type { Engine } from '../../src/engine.js';
+import type { Engine } from '../../src/evaluate/engine.js';
 import { buildApp } from '../../src/server/app.js';
 import { createDevCertificate } from '../../src/server/dev-cert.js';
 import { createMetrics, type Metrics } from '../../src/server/metrics.js';

@@ -4,7 +4,7 @@
  * platform, missing on one). The seeded registry is test/helpers/attestation-world.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { evaluateImages } from '../../../src/evaluate.js';
+import { evaluateImages } from '../../../src/evaluate/evaluate.js';
 import { startAttestationWorld, type AttestationWorld } from '../../helpers/attestation-world.js';
 import { HAVE_FIXTURES } from '../../helpers/fixtures.js';
 

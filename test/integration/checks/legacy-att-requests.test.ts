@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Setup } from '../../../src/cli/setup.js';
-import { evaluateImages, type Verdict } from '../../../src/evaluate.js';
+import { evaluateImages, type Verdict } from '../../../src/evaluate/evaluate.js';
 import { pushLegacySignatures } from '../../helpers/cosign-push.js';
 import { buildEngine, writePolicyFile } from '../../helpers/engine.js';
 import { startFaultProxy, type FaultProxy } from '../../helpers/fault-proxy.js';

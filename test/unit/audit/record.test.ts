@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { toRequestFacts } from '../../../src/admission/facts.js';
 import { parseAdmissionReview } from '../../../src/admission/parse.js';
 import { toAuditImages, toAuditRecord } from '../../../src/audit/record.js';
-import type { Verdict } from '../../../src/evaluate.js';
+import type { Verdict } from '../../../src/evaluate/evaluate.js';
 import { podReview } from '../../helpers/admission-fixtures.js';
 
 const DIGEST = `sha256:${'a'.repeat(64)}`;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { toRequestFacts } from '../../../src/admission/facts.js';
 import type { AdmissionReviewRequest } from '../../../src/admission/review.schema.js';
-import type { Engine, RequestScope } from '../../../src/engine.js';
+import type { Engine, RequestScope } from '../../../src/evaluate/engine.js';
 import type { RegistryAccess, ResolvedImage } from '../../../src/registry/types.js';
 import { pinDigests } from '../../../src/review/mutate.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../../../src/audit/record.js';
-import type { Engine } from '../../../src/engine.js';
+import type { Engine } from '../../../src/evaluate/engine.js';
 import type { CompiledPolicy } from '../../../src/policy/compile.js';
 import { runReview, validateRequest, type ReviewHandler } from '../../../src/review/index.js';
 import { podReview } from '../../helpers/admission-fixtures.js';

@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuditWriter } from '../../../src/audit/writer.js';
-import type { Engine } from '../../../src/engine.js';
+import type { Engine } from '../../../src/evaluate/engine.js';
 import { buildApp } from '../../../src/server/app.js';
 import { createMetrics } from '../../../src/server/metrics.js';
 import { podReview } from '../../helpers/admission-fixtures.js';

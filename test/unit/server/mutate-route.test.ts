@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuditWriter } from '../../../src/audit/writer.js';
 import type { AuditRecord } from '../../../src/audit/record.js';
 import { compileSizeCheck } from '../../../src/checks/size.js';
-import type { Engine } from '../../../src/engine.js';
+import type { Engine } from '../../../src/evaluate/engine.js';
 import { RegistryError } from '../../../src/errors.js';
 import { compilePolicies } from '../../../src/policy/compile.js';
 import { parsePolicyYaml } from '../../../src/policy/load.js';

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkCompilers } from '../../../../src/checks/kinds.js';
 import { VerdictCache, type TrustedRootStore } from '../../../../src/checks/signature/index.js';
-import { evaluateImages } from '../../../../src/evaluate.js';
+import { evaluateImages } from '../../../../src/evaluate/evaluate.js';
 import { compilePolicies } from '../../../../src/policy/compile.js';
 import { parsePolicyYaml } from '../../../../src/policy/load.js';
 import type { ImageReference } from '../../../../src/registry/reference.js';

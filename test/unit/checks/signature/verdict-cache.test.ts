@@ -7,7 +7,7 @@ import {
 import type { TrustedRootStore } from '../../../../src/checks/signature/trusted-roots.js';
 import type { SignatureSpec } from '../../../../src/policy/policy.schema.js';
 import { checkCompilers } from '../../../../src/checks/kinds.js';
-import { evaluateImages } from '../../../../src/evaluate.js';
+import { evaluateImages } from '../../../../src/evaluate/evaluate.js';
 import { compilePolicies } from '../../../../src/policy/compile.js';
 import { parsePolicyYaml } from '../../../../src/policy/load.js';
 import { parseReference } from '../../../../src/registry/reference.js';

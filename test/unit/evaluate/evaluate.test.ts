@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { Check } from '../../src/checks/check.js';
-import { RegistryError } from '../../src/errors.js';
-import { evaluateImages, type EvaluationSettings } from '../../src/evaluate.js';
-import { compilePolicies, type CheckCompilers } from '../../src/policy/compile.js';
-import { parsePolicyYaml } from '../../src/policy/load.js';
-import type { RegistryAccess, ResolvedImage } from '../../src/registry/types.js';
+import type { Check } from '../../../src/checks/check.js';
+import { RegistryError } from '../../../src/errors.js';
+import { evaluateImages, type EvaluationSettings } from '../../../src/evaluate/evaluate.js';
+import { compilePolicies, type CheckCompilers } from '../../../src/policy/compile.js';
+import { parsePolicyYaml } from '../../../src/policy/load.js';
+import type { RegistryAccess, ResolvedImage } from '../../../src/registry/types.js';
 
 const DIGEST = `sha256:${'b'.repeat(64)}`;
 

@@ -8,7 +8,7 @@
  * oldest stored out first.
  */
 import type { CheckOutcome, PolicyOutcome } from './decision.js';
-import type { CompiledPolicy } from './policy/compile.js';
+import type { CompiledPolicy } from '../policy/compile.js';
 
 interface Reuse {
   policies: readonly PolicyOutcome[];

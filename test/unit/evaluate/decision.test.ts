@@ -6,8 +6,8 @@ import {
   type EvaluationSettings,
   type ImageOutcome,
   type PolicyOutcome,
-} from '../../src/decision.js';
-import type { OnErrorAction, PolicyMode } from '../../src/policy/policy.schema.js';
+} from '../../../src/evaluate/decision.js';
+import type { OnErrorAction, PolicyMode } from '../../../src/policy/policy.schema.js';
 
 const DIGEST = `sha256:${'a'.repeat(64)}`;
 

@@ -2,10 +2,10 @@
  * The engine: everything a decision needs, built once at start-up and shared by the webhook and the
  * CLI. Holds no request state.
  */
-import type { CheckName } from './checks/kinds.js';
+import type { CheckName } from '../checks/kinds.js';
 import type { EvaluationSettings } from './evaluate.js';
-import type { CompiledPolicy } from './policy/compile.js';
-import type { RegistryAccess } from './registry/types.js';
+import type { CompiledPolicy } from '../policy/compile.js';
+import type { RegistryAccess } from '../registry/types.js';
 
 export interface RequestScope {
   namespace: string;

@@ -3,10 +3,10 @@
  * `unmatched` setting → allowed or denied, with reasons. No I/O, no clock: evaluate.ts gathers the
  * findings, this module decides. The result types are documented here, where they are defined.
  */
-import type { Finding } from './checks/check.js';
-import type { CheckName } from './checks/kinds.js';
-import type { OnErrorAction, PolicyMode } from './policy/policy.schema.js';
-import type { Unmatched } from './policy/unmatched.js';
+import type { Finding } from '../checks/check.js';
+import type { CheckName } from '../checks/kinds.js';
+import type { OnErrorAction, PolicyMode } from '../policy/policy.schema.js';
+import type { Unmatched } from '../policy/unmatched.js';
 
 /** What happens to an image no policy governs. Unknown values are refused at configuration. */
 export type { Unmatched };

@@ -3,9 +3,9 @@
  * policies that govern it and each policy's checks, run against the registry. This is the one place
  * where thrown ImagegateErrors become findings; decision.ts then turns the findings into a verdict.
  */
-import type { Check } from './checks/check.js';
-import { createImageFacts, type ImageFacts } from './checks/facts.js';
-import type { CheckKindName, CheckName } from './checks/kinds.js';
+import type { Check } from '../checks/check.js';
+import { createImageFacts, type ImageFacts } from '../checks/facts.js';
+import type { CheckKindName, CheckName } from '../checks/kinds.js';
 import {
   decide,
   policyResult,
@@ -15,18 +15,18 @@ import {
   type PolicyOutcome,
   type Verdict,
 } from './decision.js';
-import { ImagegateError, RegistryError, errorMessage } from './errors.js';
-import type { CompiledPolicy } from './policy/compile.js';
-import { decideUnmatched } from './policy/unmatched.js';
+import { ImagegateError, RegistryError, errorMessage } from '../errors.js';
+import type { CompiledPolicy } from '../policy/compile.js';
+import { decideUnmatched } from '../policy/unmatched.js';
 import {
   formatReference,
   parseReference,
   repositoryName,
   type ImageReference,
-} from './registry/reference.js';
-import type { RegistryAccess, ResolvedImage } from './registry/types.js';
+} from '../registry/reference.js';
+import type { RegistryAccess, ResolvedImage } from '../registry/types.js';
 import { markReusable, ReusedOutcomes } from './reused-outcomes.js';
-import { memoize } from './shared/cache.js';
+import { memoize } from '../shared/cache.js';
 
 export type {
   CheckOutcome,

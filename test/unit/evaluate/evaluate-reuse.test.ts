@@ -5,11 +5,11 @@
  * or a pod over the registry's image budget.
  */
 import { describe, expect, it } from 'vitest';
-import type { Check, Finding } from '../../src/checks/check.js';
-import { evaluateImages, type EvaluationContext } from '../../src/evaluate.js';
-import { compilePolicies, type CheckCompilers } from '../../src/policy/compile.js';
-import { parsePolicyYaml } from '../../src/policy/load.js';
-import type { RegistryAccess, ResolvedImage } from '../../src/registry/types.js';
+import type { Check, Finding } from '../../../src/checks/check.js';
+import { evaluateImages, type EvaluationContext } from '../../../src/evaluate/evaluate.js';
+import { compilePolicies, type CheckCompilers } from '../../../src/policy/compile.js';
+import { parsePolicyYaml } from '../../../src/policy/load.js';
+import type { RegistryAccess, ResolvedImage } from '../../../src/registry/types.js';
 
 const DIGEST = `sha256:${'c'.repeat(64)}`;
 const PINNED = `registry.example.com/team/app@${DIGEST}`;
