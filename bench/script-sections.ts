@@ -1,0 +1,117 @@
+/** The sections measured in a script of their own (bench/audit.ts, cached-cpu.ts, cold-cpu.ts, memory.ts). */
+import { join } from 'node:path';
+import { runScript } from './common.js';
+import type { BenchContext } from './context.js';
+import { SCALE } from './settings.js';
+
+export function auditSection(ctx: BenchContext): void {
+  const { here, row, results } = ctx;
+  // ---------------------------------------------------------------- audit record on its own
+  process.stderr.write('audit record\n');
+  const audit = runScript<{
+    records: number;
+    bytesPerRecord: number;
+    pinoMicros: number;
+    writerMicros: number;
+  }>(join(here, 'audit.ts'), [String(Math.round(20_000 * Math.min(1, SCALE)))]);
+  results.audit = audit;
+  row(
+    `audit record (${audit.bytesPerRecord} B): CPU per decision`,
+    `${audit.writerMicros.toFixed(1)} µs`,
+    `pino ${audit.pinoMicros.toFixed(1)} µs`,
+    audit.writerMicros / audit.pinoMicros,
+    'recorded',
+    true,
+  );
+}
+
+export function cachedCpuSection(ctx: BenchContext): void {
+  const { here, row, results } = ctx;
+  // ---------------------------------------------------------------- a cached decision, in-process
+  process.stderr.write('cached decision CPU, in-process\n');
+  const c = runScript<{
+    bytes: number;
+    images: number;
+    reviewMicros: { min: number; median: number };
+    parseMicros: { min: number; median: number };
+  }>(join(here, 'cached-cpu.ts'), [String(Math.round(3000 * Math.min(1, SCALE))), '5']);
+  results.cachedCpu = c;
+  row(
+    `cached decision, in-process (${c.images} images, ${c.bytes} B): CPU, min (median) of 12 batches`,
+    `${c.reviewMicros.min.toFixed(1)} (${c.reviewMicros.median.toFixed(1)}) µs`,
+    `JSON.parse ${c.parseMicros.min.toFixed(1)} µs`,
+    c.reviewMicros.min / c.parseMicros.min,
+    'recorded',
+    true,
+  );
+}
+
+export function coldCpuSection(ctx: BenchContext): void {
+  const { here, row, results } = ctx;
+  // ---------------------------------------------------------------- cold CPU per image, in-process
+  process.stderr.write('cold CPU per image\n');
+  const c = runScript<{
+    images: number;
+    imageMicros: number;
+    okMicros: number;
+    notFoundMicros: number;
+    floorMicros: number;
+    kinds: {
+      kind: string;
+      imageMicros: number;
+      floorMicros: number;
+      requestsPerImage: Record<string, number>;
+    }[];
+  }>(join(here, 'cold-cpu.ts'), [String(Math.round(100 * Math.min(1, SCALE)))]);
+  results.coldCpu = c;
+  // key/keyless × legacy `.sig`/bundle referrer, each in its own process; the floor prices the
+  // requests each kind made (counted by status) at bare undici's cost per 200 and per 404.
+  for (const k of c.kinds) {
+    const ok = k.requestsPerImage['200'] ?? 0;
+    const notFound = k.requestsPerImage['404'] ?? 0;
+    row(
+      `cold CPU per signed image, ${k.kind} (pods of 20, ${c.images} images)`,
+      `${(k.imageMicros / 1000).toFixed(2)} ms`,
+      `floor ${(k.floorMicros / 1000).toFixed(2)} ms`,
+      k.imageMicros / 1500,
+      `≤ 1.5 ms (floor: ${ok} × ${c.okMicros.toFixed(0)} + ${notFound} × ${c.notFoundMicros.toFixed(0)} µs bare undici)`,
+      k.imageMicros <= 1500,
+      k.floorMicros >= 1500
+        ? `its requests alone cost ${(k.floorMicros / 1000).toFixed(2)} ms with bare undici on this machine`
+        : `its requests alone cost ${(k.floorMicros / 1000).toFixed(2)} ms with bare undici, leaving ` +
+            `${((1500 - k.floorMicros) / 1000).toFixed(2)} ms for verification and our own work ` +
+            `(${((k.imageMicros - k.floorMicros) / 1000).toFixed(2)} ms measured)`,
+    );
+  }
+}
+
+export function memorySection(ctx: BenchContext): void {
+  const { here, row, results } = ctx;
+  // ---------------------------------------------------------------- 4. memory (child with --expose-gc)
+  process.stderr.write('memory\n');
+  const memory = runScript<{
+    points: { entries: number; bytesPerEntry: number }[];
+    bound: { maxEntries: number; inserted: number; size: number; heapAtMax: number; heapAfter2x: number };
+  }>(join(here, 'memory.ts'), [String(Math.round(100_000 * Math.min(1, SCALE)))], ['--expose-gc']);
+  results.memory = memory;
+  for (const pt of memory.points) {
+    row(
+      `memory: bytes per cached decision (${pt.entries} entries)`,
+      `${pt.bytesPerEntry.toFixed(0)} B`,
+      '2048 B',
+      pt.bytesPerEntry / 2048,
+      '≤ 1.00',
+      pt.bytesPerEntry <= 2048,
+    );
+  }
+  const b = memory.bound;
+  const growth = b.heapAfter2x / b.heapAtMax;
+  row(
+    `memory: bound after inserting ${b.inserted}`,
+    `${b.size} entries, heap ×${growth.toFixed(2)}`,
+    `max ${b.maxEntries}`,
+    b.size / b.maxEntries,
+    '≤ 1.00',
+    b.size <= b.maxEntries && growth < 1.2,
+  );
+}
