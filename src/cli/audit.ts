@@ -48,11 +48,7 @@ function render(report: AuditReport, output: AuditCommand['output']): string {
       : toAuditText(report);
 }
 
-export async function runAudit(
-  cmd: AuditCommand,
-  logger: Logger,
-  io: AuditIo = { stdout: process.stdout, stderr: process.stderr },
-): Promise<number> {
+export async function runAudit(cmd: AuditCommand, logger: Logger, io: AuditIo): Promise<number> {
   const kubeConfig = loadKubeConfig({
     ...(cmd.kubeconfig !== undefined ? { file: cmd.kubeconfig } : {}),
     ...(cmd.context !== undefined ? { context: cmd.context } : {}),

@@ -19,7 +19,8 @@ import { errorMessage } from '../errors.js';
 import type { KubeAccess } from '../kube/index.js';
 import { BUILTIN_POLICY } from '../policy/builtin.js';
 import { loadPolicyFiles } from '../policy/load.js';
-import type { ImagePolicyDocument, SignatureSpec } from '../policy/policy.schema.js';
+import type { ImagePolicyDocument } from '../policy/policy.schema.js';
+import type { SignatureSpec } from '../checks/signature/schema.js';
 import { PolicyStore, type SourceState } from '../policy/store.js';
 import { describeUnmatched } from '../policy/unmatched.js';
 import {

@@ -28,15 +28,11 @@ import {
   type PolicyObject,
 } from './policy-status.js';
 import { statusCode } from './status-code.js';
+import type { PolicyVerdict } from '../policy/cluster-policies.js';
+
+export type { PolicyVerdict };
 
 export { POLICY_PATH, POLICY_PLURAL, toConditions } from './policy-status.js';
-
-export interface PolicyVerdict {
-  /** Names of the documents that compiled and are in force. */
-  accepted: string[];
-  /** Names rejected, with the message naming the field and the problem. */
-  rejected: { name: string; error: string }[];
-}
 
 export interface WatchLog {
   debug(obj: object, msg: string): void;

@@ -3,7 +3,14 @@ import { errorMessage } from '../errors.js';
 import { compilePolicy, type CheckCompilers, type CompiledPolicy } from './compile.js';
 import type { PolicyStore } from './store.js';
 import { validatePolicyDocument } from './validate.js';
-import type { PolicyVerdict } from '../kube/policy-watch.js';
+
+/** What a policy handler made of one delivered list (kube/policy-watch.ts writes it into status conditions). */
+export interface PolicyVerdict {
+  /** Names of the documents that compiled and are in force. */
+  accepted: string[];
+  /** Names rejected, with the message naming the field and the problem. */
+  rejected: { name: string; error: string }[];
+}
 
 /**
  * Cluster policies: each resource is validated and compiled on its own, so one bad resource is

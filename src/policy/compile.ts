@@ -1,6 +1,6 @@
 /**
  * Compile once, evaluate many: turns validated ImagePolicy documents into matchers and checks (one per
- * section of the check table, src/checks/kinds.ts). Evaluation (src/evaluate.ts) then only runs them.
+ * section of the check table, src/checks/kinds.ts). Evaluation (src/evaluate/evaluate.ts) then only runs them.
  */
 import type { Check, CompileContext } from '../checks/check.js';
 import { CHECK_KINDS, type CheckCompilers, type CheckKindName } from '../checks/kinds.js';

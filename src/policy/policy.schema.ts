@@ -8,13 +8,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { checkSectionSchemas } from '../checks/kinds.js';
 
-// The check sections' schema pieces live with their checks; re-exported for the policy's users.
-export { SignatureSpec, Authority } from '../checks/signature/schema.js';
-export { SizeSpec } from '../checks/size.js';
-export { BaseSpec, BaseAllowed } from '../checks/base/schema.js';
-export { AttestationSpec, AttestationsSpec } from '../checks/attestations/schema.js';
-export { Quantity } from '../checks/quantity.js';
-
 export const API_GROUP = 'imagegate.dev';
 export const API_VERSION = 'v1alpha1';
 export const POLICY_API_VERSION = `${API_GROUP}/${API_VERSION}`;

@@ -13,7 +13,7 @@ import {
   type TrustedRootStore,
   type VerifiedItem,
 } from '../../src/checks/signature/index.js';
-import type { SignatureSpec } from '../../src/policy/policy.schema.js';
+import type { SignatureSpec } from '../../src/checks/signature/schema.js';
 import { parseReference } from '../../src/registry/reference.js';
 import type { Seeder } from './seeder.js';
 import { MemoryRegistry, sha256 } from './memory-registry.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { needsPublicGood } from '../../../src/cli/setup.js';
-import type { ImagePolicyDocument, SignatureSpec } from '../../../src/policy/policy.schema.js';
+import type { ImagePolicyDocument } from '../../../src/policy/policy.schema.js';
+import type { SignatureSpec } from '../../../src/checks/signature/schema.js';
 
 const PEM = '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n';
 

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { compileAttestationRules } from '../../../../src/checks/attestations/index.js';
 import { parsePolicyYaml } from '../../../../src/policy/load.js';
-import type { AttestationSpec } from '../../../../src/policy/policy.schema.js';
+import type { AttestationSpec } from '../../../../src/checks/attestations/schema.js';
 import { ROOT } from '../../../helpers/cli.js';
 
 const DIR = join(ROOT, 'manifests', 'examples');

@@ -9,7 +9,7 @@ import { compileAuthorities } from '../../../../src/checks/signature/authorities
 import { loadTrustedRoots } from '../../../../src/checks/signature/trusted-roots.js';
 import { verifyCandidate } from '../../../../src/checks/signature/verify.js';
 import type { Candidate } from '../../../../src/checks/signature/fetch.js';
-import type { SignatureSpec } from '../../../../src/policy/policy.schema.js';
+import type { SignatureSpec } from '../../../../src/checks/signature/schema.js';
 import { PUBLIC_GOOD_ROOT } from '../../../helpers/cosign-fixtures.js';
 import { HAVE_FIXTURES, fixturePath } from '../../../helpers/fixtures.js';
 import { sha256 } from '../../../helpers/memory-registry.js';

@@ -12,7 +12,7 @@ import {
   type TrustedRootStore,
 } from '../../../../src/checks/signature/index.js';
 import { COSIGN_SIGN_PREDICATE } from '../../../../src/checks/signature/signed-payload.js';
-import type { SignatureSpec } from '../../../../src/policy/policy.schema.js';
+import type { SignatureSpec } from '../../../../src/checks/signature/schema.js';
 import { parseReference } from '../../../../src/registry/reference.js';
 import { pushBundleReferrer, pushLegacySignatures } from '../../../helpers/cosign-push.js';
 import { MemoryRegistry } from '../../../helpers/memory-registry.js';

@@ -5,7 +5,7 @@ import {
   type SignatureVerdict,
 } from '../../../../src/checks/signature/index.js';
 import type { TrustedRootStore } from '../../../../src/checks/signature/trusted-roots.js';
-import type { SignatureSpec } from '../../../../src/policy/policy.schema.js';
+import type { SignatureSpec } from '../../../../src/checks/signature/schema.js';
 import { checkCompilers } from '../../../../src/checks/kinds.js';
 import { evaluateImages } from '../../../../src/evaluate/evaluate.js';
 import { compilePolicies } from '../../../../src/policy/compile.js';
