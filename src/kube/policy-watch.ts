@@ -179,6 +179,9 @@ export function watchImagePolicies(options: WatchImagePoliciesOptions): PolicyWa
 
   informer.on('error', onError);
   const changed = (obj: PolicyObject): void => {
+    // An event means the list went through: readiness (which these events can bring before start()
+    // resolves) must not see the previous attempt's error.
+    lastError = undefined;
     log.debug({ policy: obj.metadata?.name }, 'ImagePolicy changed');
     schedule('change');
   };

@@ -4,14 +4,17 @@
  * It keeps objects in memory and answers in the API's own format: lists (`PodList`, … with
  * `metadata.continue` for `limit`), get, create (409 AlreadyExists), replace (409 Conflict on a stale
  * resourceVersion), merge patch, delete, `Status` bodies for errors. Kinds not installed answer 404 as
- * the API server does for an absent CRD. Scripted faults: 429 with Retry-After and 5xx per path.
+ * the API server does for an absent CRD. Scripted faults: 429 with Retry-After and 5xx per path;
+ * scripted answers (`answer`: a slow reply, a watch stream) ahead of the store. The one stand-in for
+ * every test that needs an API server, unit or integration.
  */
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import { KubeConfig } from '@kubernetes/client-node';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { K8sObject } from './k8s.js';
@@ -64,6 +67,12 @@ export interface Fault {
   retryAfter?: number;
 }
 
+/**
+ * A test's own answer to a request, asked after it is recorded and authorised and before the faults
+ * and the store: true when it answered (or will answer) `res` itself.
+ */
+export type ScriptedAnswer = (req: RecordedRequest, res: ServerResponse) => boolean;
+
 interface Parsed {
   plural: string;
   type: ResourceType;
@@ -77,6 +86,8 @@ function apiVersionOf(t: ResourceType): string {
 
 export class KubeApiStandIn {
   private server?: Server;
+  /** Every TCP socket, TLS handshakes and open watches included: close() ends them all. */
+  private readonly sockets = new Set<Socket>();
   readonly requests: RecordedRequest[] = [];
   readonly faults: Fault[] = [];
   /** Objects per plural, keyed by "namespace/name". */
@@ -85,6 +96,7 @@ export class KubeApiStandIn {
   private resourceVersion = 1000;
   url = '';
   kubeconfigPath = '';
+  answer?: ScriptedAnswer;
 
   constructor(extraTypes: Record<string, ResourceType> = {}) {
     this.types = { ...BUILTIN_RESOURCES, ...extraTypes };
@@ -98,6 +110,10 @@ export class KubeApiStandIn {
   async start(): Promise<void> {
     const { certPem, keyPem } = await makeTlsCert();
     this.server = createServer({ cert: certPem, key: keyPem }, (req, res) => void this.handle(req, res));
+    this.server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+    });
     this.server.listen(0, '127.0.0.1');
     await once(this.server, 'listening');
     this.url = `https://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
@@ -125,9 +141,17 @@ export class KubeApiStandIn {
     );
   }
 
+  /** A client configuration for this stand-in, as `--kubeconfig` would load it. */
+  kubeConfig(): KubeConfig {
+    const kc = new KubeConfig();
+    kc.loadFromFile(this.kubeconfigPath);
+    return kc;
+  }
+
   async close(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise((resolve) => this.server?.close(resolve));
+    const closed = new Promise((resolve) => this.server?.close(resolve));
+    for (const socket of this.sockets) socket.destroy();
+    await closed;
   }
 
   /** Adds every item of a list document (`PodList`…) as the API server would store it. */
@@ -194,15 +218,17 @@ export class KubeApiStandIn {
     for await (const chunk of req) raw += String(chunk);
     const body = raw === '' ? undefined : (JSON.parse(raw) as K8sObject);
     const method = req.method ?? 'GET';
-    this.requests.push({
+    const recorded: RecordedRequest = {
       method,
       path: url.pathname,
       query: Object.fromEntries(url.searchParams),
       ...(req.headers['content-type'] !== undefined ? { contentType: req.headers['content-type'] } : {}),
       ...(body !== undefined ? { body } : {}),
-    });
+    };
+    this.requests.push(recorded);
     if (req.headers.authorization !== 'Bearer stand-in-token')
       return this.status(res, 401, 'Unauthorized', 'Unauthorized');
+    if (this.answer?.(recorded, res) === true) return;
     const fault = this.faults.find((f) => f.times > 0 && url.pathname.startsWith(f.path));
     if (fault !== undefined) {
       fault.times -= 1;

@@ -1,9 +1,9 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeySecretReader } from '../../../src/kube/key-secrets.js';
-import { startKubeStub, type KubeStub } from '../../helpers/kube-stub.js';
+import { KubeApiStandIn } from '../../helpers/kube-api.js';
 
-// A recorded GET /api/v1/namespaces/imagegate/secrets/release-key, served on loopback.
+// A recorded GET /api/v1/namespaces/imagegate/secrets/release-key, stored in the loopback stand-in.
 const PEM = '-----BEGIN PUBLIC KEY-----\nMFkw...\n-----END PUBLIC KEY-----\n';
 const RECORDED = {
   kind: 'Secret',
@@ -14,25 +14,21 @@ const RECORDED = {
 };
 
 describe('createKeySecretReader', () => {
-  let stub: KubeStub;
-  let requests: string[];
+  const api = new KubeApiStandIn();
   let kc: KubeConfig;
   beforeAll(async () => {
-    stub = await startKubeStub((req, res) => {
-      if (req.url !== '/api/v1/namespaces/imagegate/secrets/release-key') return false;
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(RECORDED));
-      return true;
-    });
-    ({ kc, requests } = stub);
+    await api.start();
+    api.put(RECORDED);
+    kc = api.kubeConfig();
   });
-  afterAll(() => stub.close());
+  afterAll(() => api.close());
 
   it('decodes the key from the default namespace and reads the Secret once', async () => {
     const reader = createKeySecretReader(kc, 'imagegate');
     const signal = AbortSignal.timeout(5000);
     expect(await reader.read({ name: 'release-key', key: 'cosign.pub' }, signal)).toBe(PEM);
     expect(await reader.read({ name: 'release-key', key: 'cosign.pub' }, signal)).toBe(PEM);
-    expect(requests.filter((r) => r.endsWith('/release-key'))).toHaveLength(1);
+    expect(api.requests.filter((r) => r.path.endsWith('/release-key'))).toHaveLength(1);
   });
 
   it('fails as indeterminate (onError decides) for a missing key or Secret, naming it', async () => {

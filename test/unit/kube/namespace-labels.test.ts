@@ -2,9 +2,9 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNamespaceLabels } from '../../../src/kube/namespace-labels.js';
-import { startKubeStub, type KubeStub } from '../../helpers/kube-stub.js';
+import { KubeApiStandIn } from '../../helpers/kube-api.js';
 
-// A recorded GET /api/v1/namespaces/{name} answer, served by a loopback stand-in for the API server.
+// A recorded GET /api/v1/namespaces/{name} answer, stored in the loopback stand-in for the API server.
 const RECORDED = {
   kind: 'Namespace',
   apiVersion: 'v1',
@@ -19,24 +19,21 @@ const RECORDED = {
 };
 
 describe('createNamespaceLabels', () => {
-  let stub: KubeStub;
-  let requests: string[];
+  const api = new KubeApiStandIn();
   let kc: KubeConfig;
+  const gets = (path: string): number =>
+    api.requests.filter((r) => r.method === 'GET' && r.path === path).length;
   beforeAll(async () => {
-    stub = await startKubeStub((req, res) => {
-      if (req.url === '/api/v1/namespaces/prod-payments') {
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(RECORDED));
-        return true;
-      }
-      if (req.url === '/api/v1/namespaces/slow') {
-        setTimeout(() => res.writeHead(200).end('{}'), 3000);
-        return true;
-      }
-      return false;
-    });
-    ({ kc, requests } = stub);
+    await api.start();
+    api.put(RECORDED);
+    api.answer = (req, res) => {
+      if (req.path !== '/api/v1/namespaces/slow') return false;
+      setTimeout(() => res.writeHead(200).end('{}'), 3000);
+      return true;
+    };
+    kc = api.kubeConfig();
   });
-  afterAll(() => stub.close());
+  afterAll(() => api.close());
 
   it('reads the labels once and serves them from the cache', async () => {
     const labels = createNamespaceLabels(kc, pino({ level: 'silent' }));
@@ -49,16 +46,16 @@ describe('createNamespaceLabels', () => {
       'kubernetes.io/metadata.name': 'prod-payments',
       env: 'prod',
     });
-    expect(requests.filter((r) => r === 'GET /api/v1/namespaces/prod-payments')).toHaveLength(1);
+    expect(gets('/api/v1/namespaces/prod-payments')).toBe(1);
   });
 
   describe('when the namespace cannot be read', () => {
     it('answers "unknown" (undefined) and does not cache the failure', async () => {
       const labels = createNamespaceLabels(kc, pino({ level: 'silent' }));
-      const before = requests.length;
+      const before = gets('/api/v1/namespaces/missing');
       expect(await labels('missing', AbortSignal.timeout(5000))).toBeUndefined();
       expect(await labels('missing', AbortSignal.timeout(5000))).toBeUndefined();
-      expect(requests.length - before).toBe(2);
+      expect(gets('/api/v1/namespaces/missing') - before).toBe(2);
     });
 
     it('gives up at its timeout instead of holding the review', async () => {

@@ -1,8 +1,6 @@
-import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { ServerResponse } from 'node:http';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   POLICY_PATH,
@@ -11,6 +9,7 @@ import {
   type PolicyWatch,
 } from '../../../src/kube/policy-watch.js';
 import type { K8sObject } from '../../helpers/k8s.js';
+import { KubeApiStandIn, type RecordedRequest } from '../../helpers/kube-api.js';
 
 const FIXTURES = new URL('../../fixtures/k8s/', import.meta.url);
 const LIST = JSON.parse(readFileSync(new URL('imagepolicies.list.json', FIXTURES), 'utf8')) as K8sObject;
@@ -23,101 +22,80 @@ interface Patch {
 }
 
 /**
- * A fake API server for one resource: serves the fixture list, then, per watch request, the next
- * scripted watch session (events written one line at a time, then held open or closed); records
- * status patches. Scripted failures: `listFailures` 500s before the list succeeds, `watchStatus`
- * for the next watch requests.
+ * The ImagePolicy resource scripted on the API stand-in: serves the fixture list, then, per watch
+ * request, the next scripted watch session (events written one line at a time, then held open or
+ * closed); records status patches. Scripted failures: `listFailures` 500s before the list succeeds,
+ * `watchStatus` for the next watch requests.
  */
-class FakeApiServer {
-  private server: Server = createServer((req, res) => void this.handle(req, res));
-  readonly requests: string[] = [];
+class PolicyApi {
+  readonly api = new KubeApiStandIn();
   readonly patches: Patch[] = [];
   listFailures = 0;
   list: K8sObject = structuredClone(LIST);
   watchSessions: { events: string[]; close: boolean; status?: number }[] = [];
   patchStatus = 200;
-  private open = new Set<ServerResponse>();
+
+  /** `METHOD /path` of every request, `watch rv=N` added for watches. */
+  get requests(): string[] {
+    return this.api.requests.map(
+      (r) => `${r.method} ${r.path}${r.query.watch === 'true' ? ` watch rv=${r.query.resourceVersion}` : ''}`,
+    );
+  }
 
   async start(): Promise<KubeConfig> {
-    this.server.listen(0, '127.0.0.1');
-    await once(this.server, 'listening');
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [
-        {
-          name: 'fake',
-          server: `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`,
-          // client-node refuses plain http unless TLS verification is explicitly off.
-          skipTLSVerify: true,
-        },
-      ],
-      users: [{ name: 'imagegate', token: 'test-token' }],
-      contexts: [{ name: 'fake', cluster: 'fake', user: 'imagegate' }],
-      currentContext: 'fake',
-    });
-    return kc;
+    await this.api.start();
+    this.api.answer = (req, res) => this.answer(req, res);
+    return this.api.kubeConfig();
   }
 
-  async close(): Promise<void> {
-    for (const res of this.open) res.destroy();
-    this.server.closeAllConnections();
-    await new Promise((resolve) => this.server.close(resolve));
+  close(): Promise<void> {
+    return this.api.close();
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://x');
-    const watch = url.searchParams.get('watch') === 'true';
-    this.requests.push(
-      `${req.method} ${url.pathname}${watch ? ` watch rv=${url.searchParams.get('resourceVersion')}` : ''}`,
-    );
-    if (req.headers.authorization !== 'Bearer test-token')
-      return this.json(res, 401, { kind: 'Status', code: 401 });
-    if (req.method === 'GET' && url.pathname === POLICY_PATH && !watch) {
+  private answer(req: RecordedRequest, res: ServerResponse): boolean {
+    const watch = req.query.watch === 'true';
+    if (req.method === 'GET' && req.path === POLICY_PATH && !watch) {
       if (this.listFailures > 0) {
         this.listFailures -= 1;
-        return this.json(res, 500, { kind: 'Status', code: 500, message: 'etcdserver: request timed out' });
-      }
-      return this.json(res, 200, this.list);
+        json(res, 500, { kind: 'Status', code: 500, message: 'etcdserver: request timed out' });
+      } else json(res, 200, this.list);
+      return true;
     }
-    if (req.method === 'GET' && url.pathname === POLICY_PATH && watch) {
-      const session = this.watchSessions.shift() ?? { events: [], close: false };
-      if (session.status !== undefined) {
-        return this.json(res, session.status, { kind: 'Status', code: session.status, reason: 'Expired' });
-      }
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.flushHeaders(); // as the API server does: the watch is established before any event
-      this.open.add(res);
-      for (const line of session.events) {
-        res.write(`${line}\n`);
-        await new Promise((r) => setTimeout(r, 5));
-      }
-      if (session.close) res.end();
-      return;
+    if (req.method === 'GET' && req.path === POLICY_PATH && watch) {
+      void this.watch(res);
+      return true;
     }
-    const status = url.pathname.match(new RegExp(`^${POLICY_PATH}/([^/]+)/status$`));
-    if (req.method === 'PATCH' && status !== null) {
-      let raw = '';
-      for await (const chunk of req) raw += String(chunk);
-      this.patches.push({
-        name: status[1]!,
-        contentType: req.headers['content-type'],
-        body: JSON.parse(raw),
-      });
-      if (this.patchStatus !== 200)
-        return this.json(res, this.patchStatus, { kind: 'Status', code: this.patchStatus });
-      return this.json(res, 200, {
+    const status = req.path.match(new RegExp(`^${POLICY_PATH}/([^/]+)/status$`));
+    if (req.method !== 'PATCH' || status === null) return false;
+    this.patches.push({ name: status[1]!, contentType: req.contentType, body: req.body! });
+    if (this.patchStatus !== 200) json(res, this.patchStatus, { kind: 'Status', code: this.patchStatus });
+    else
+      json(res, 200, {
         apiVersion: 'imagegate.dev/v1alpha1',
         kind: 'ImagePolicy',
         metadata: { name: status[1] },
       });
-    }
-    return this.json(res, 404, { kind: 'Status', code: 404 });
+    return true;
   }
 
-  private json(res: ServerResponse, code: number, body: unknown): void {
-    res.writeHead(code, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(body));
+  private async watch(res: ServerResponse): Promise<void> {
+    const session = this.watchSessions.shift() ?? { events: [], close: false };
+    if (session.status !== undefined) {
+      return json(res, session.status, { kind: 'Status', code: session.status, reason: 'Expired' });
+    }
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.flushHeaders(); // as the API server does: the watch is established before any event
+    for (const line of session.events) {
+      res.write(`${line}\n`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    if (session.close) res.end();
   }
+}
+
+function json(res: ServerResponse, code: number, body: unknown): void {
+  res.writeHead(code, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
 }
 
 /** Stand-in for the lead's compile step: rejects documents whose subjectRegExp does not compile. */
@@ -166,10 +144,10 @@ describe('watchImagePolicies', () => {
   });
 
   async function setup(
-    configure: (api: FakeApiServer) => void = () => undefined,
+    configure: (api: PolicyApi) => void = () => undefined,
     extra: { resyncMs?: number } = {},
   ) {
-    const api = new FakeApiServer();
+    const api = new PolicyApi();
     configure(api);
     const kubeConfig = await api.start();
     const deliveries: unknown[][] = [];
