@@ -26,7 +26,7 @@ function toAuditCheck(f: CheckOutcome): AuditCheck {
 const auditImages = new WeakMap<readonly PolicyOutcome[], AuditImage>();
 
 function toAuditImage(o: ImageOutcome): AuditImage {
-  if (!Object.isFrozen(o.policies)) return buildAuditImage(o);
+  if (o.reused !== true) return buildAuditImage(o);
   const known = auditImages.get(o.policies);
   // A reused list belongs to one image (reused-outcomes.ts keys it by the image); compared all the same.
   if (known !== undefined && known.image === o.image && known.digest === o.digest) return known;

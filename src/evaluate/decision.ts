@@ -66,6 +66,11 @@ export interface ImageOutcome {
   exempt?: string;
   /** Set when the reference does not parse. */
   invalid?: CheckOutcome;
+  /**
+   * Set when the outcome was answered again from reused outcomes (reused-outcomes.ts): no check ran,
+   * and `policies` is the kept, frozen list shared by every answer (the audit builds its form once).
+   */
+  reused?: true;
 }
 
 export interface Reason {

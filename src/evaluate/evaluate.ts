@@ -18,15 +18,10 @@ import {
 import { ImagegateError, RegistryError, errorMessage } from '../errors.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { decideUnmatched } from '../policy/unmatched.js';
-import {
-  formatReference,
-  parseReference,
-  repositoryName,
-  type ImageReference,
-} from '../registry/reference.js';
+import type { ImageReference } from '../registry/reference.js';
 import type { RegistryAccess, ResolvedImage } from '../registry/types.js';
-import { markReusable, ReusedOutcomes } from './reused-outcomes.js';
-import { memoize } from '../shared/cache.js';
+import { ReusedOutcomes, type StillHolds } from './reused-outcomes.js';
+import { nameImage, namesFor, type ImageName } from './image-names.js';
 
 export type {
   CheckOutcome,
@@ -83,6 +78,12 @@ function toOutcome(check: CheckName, err: unknown, started: number): CheckOutcom
   };
 }
 
+/** A check's outcome, and while it holds when the check marked its finding reusable. */
+interface RanCheck {
+  outcome: CheckOutcome;
+  stillHolds?: StillHolds;
+}
+
 async function runCheck(
   check: Check<CheckKindName>,
   policy: CompiledPolicy,
@@ -90,9 +91,10 @@ async function runCheck(
   resolved: ResolvedImage,
   ctx: EvaluationContext,
   facts: ImageFacts,
-): Promise<CheckOutcome> {
+): Promise<RanCheck> {
   const started = performance.now();
   let outcome: CheckOutcome;
+  let stillHolds: StillHolds | undefined;
   try {
     if (ctx.registry === undefined)
       throw new RegistryError('REGISTRY_UNAVAILABLE', 'no registry access', { indeterminate: true });
@@ -105,46 +107,12 @@ async function runCheck(
       facts,
     });
     outcome = { ...finding, durationMs: finding.durationMs ?? performance.now() - started };
-    if (reusable !== undefined) markReusable(outcome, reusable);
+    stillHolds = reusable;
   } catch (err) {
     outcome = toOutcome(check.name, err, started);
   }
   ctx.onCheck?.(outcome.check, policy.name, (outcome.durationMs ?? 0) / 1000, outcome.passed);
-  return outcome;
-}
-
-/** An image name parsed and matched against a policy set's image globs. */
-interface ImageName {
-  reference: ImageReference;
-  full: string;
-  repository: string;
-  /** The policies whose `images` (and not `exclude`) match it, before namespace selection. */
-  matching: readonly CompiledPolicy[];
-}
-
-function nameImage(
-  image: string,
-  policies: readonly CompiledPolicy[],
-  parse: (image: string) => ImageReference,
-): ImageName {
-  const reference = Object.freeze(parse(image));
-  const full = formatReference(reference);
-  const repository = repositoryName(reference);
-  return { reference, full, repository, matching: policies.filter((p) => p.matchesImage(repository, full)) };
-}
-
-/**
- * Pods repeat the same image names: each is parsed and matched once per policy set (a reload makes
- * a new set, and its own memo). Bounded: see memoize.
- */
-const imageNames = new WeakMap<readonly CompiledPolicy[], (image: string) => ImageName>();
-function namesFor(policies: readonly CompiledPolicy[]): (image: string) => ImageName {
-  let names = imageNames.get(policies);
-  if (names === undefined) {
-    names = memoize((image) => nameImage(image, policies, parseReference));
-    imageNames.set(policies, names);
-  }
-  return names;
+  return stillHolds !== undefined ? { outcome, stillHolds } : { outcome };
 }
 
 async function evaluateImage(
@@ -152,7 +120,7 @@ async function evaluateImage(
   policies: readonly CompiledPolicy[],
   settings: EvaluationSettings,
   ctx: EvaluationContext,
-  reusable: boolean,
+  mayReuse: boolean,
 ): Promise<ImageOutcome> {
   let name: ImageName;
   try {
@@ -181,7 +149,7 @@ async function evaluateImage(
   // Reuse only in the webhook's and the audit's own parsing (not `oci:` layouts) of pinned digests,
   // and only where the registry's image budget would have let the checks run (reused-outcomes.ts).
   const store =
-    ctx.parse === undefined && reference.digest !== undefined && image.length <= 512 && reusable
+    ctx.parse === undefined && reference.digest !== undefined && image.length <= 512 && mayReuse
       ? ReusedOutcomes.for(policies)
       : undefined;
   const key =
@@ -191,8 +159,11 @@ async function evaluateImage(
   const again = store?.get(key);
   if (again !== undefined) {
     outcome.policies = again;
+    outcome.reused = true;
     return outcome;
   }
+  // One test per finding of a check that ran; undefined once a finding is not reusable.
+  let stillValid: StillHolds[] | undefined = [];
 
   // One resolution per image per review, shared by all policies: what is checked is what runs. Its
   // facts exist from the start, so checks of a pinned digest can start lookups beside the fetch.
@@ -243,14 +214,18 @@ async function evaluateImage(
           checked = { resolved: await resolved, facts };
         } catch (err) {
           findings.push(toOutcome('resolve', err, started));
+          stillValid = undefined;
         }
         if (checked !== undefined) {
           const { resolved, facts } = checked;
-          findings.push(
-            ...(await Promise.all(
-              policy.checks.map((c) => runCheck(c, policy, reference, resolved, ctx, facts)),
-            )),
+          const ran = await Promise.all(
+            policy.checks.map((c) => runCheck(c, policy, reference, resolved, ctx, facts)),
           );
+          for (const { outcome: found, stillHolds } of ran) {
+            findings.push(found);
+            if (stillHolds === undefined) stillValid = undefined;
+            else stillValid?.push(stillHolds);
+          }
         }
       }
       return {
@@ -262,7 +237,7 @@ async function evaluateImage(
       };
     }),
   );
-  store?.keep(key, outcome.policies);
+  store?.keep(key, outcome.policies, stillValid);
   return outcome;
 }
 
@@ -276,9 +251,9 @@ export async function evaluateImages(
   // Reused outcomes skip the registry: only while the registry's image budget would have let the
   // checks run at all (a pod over it gets the same BUDGET_IMAGES answer as before).
   const max = ctx.registry?.limits?.maxImagesPerReview;
-  const reusable = ctx.registry !== undefined && (max === undefined || unique.length <= max);
+  const mayReuse = ctx.registry !== undefined && (max === undefined || unique.length <= max);
   const outcomes = await Promise.all(
-    unique.map((image) => evaluateImage(image, policies, settings, ctx, reusable)),
+    unique.map((image) => evaluateImage(image, policies, settings, ctx, mayReuse)),
   );
   return decide(
     outcomes,

@@ -5,27 +5,25 @@
  * cached decision's path (evaluate.ts). One store per policy set (a reload makes a new set), keyed
  * by the mode override, which policies govern the image (namespace selection) and the image;
  * failures and indeterminate answers are never kept. At most MAX_REUSED entries per policy set,
- * oldest stored out first.
+ * oldest stored out first (shared/cache.ts's TtlCache, without expiry).
  */
-import type { CheckOutcome, PolicyOutcome } from './decision.js';
+import type { PolicyOutcome } from './decision.js';
 import type { CompiledPolicy } from '../policy/compile.js';
+import { TtlCache } from '../shared/cache.js';
+
+/** Whether a kept finding still holds (the check's own `reusable`), asked before each reuse. */
+export type StillHolds = () => boolean;
 
 interface Reuse {
   policies: readonly PolicyOutcome[];
-  stillValid: readonly (() => boolean)[];
+  stillValid: readonly StillHolds[];
 }
 
-const MAX_REUSED = 4096;
-const validity = new WeakMap<CheckOutcome, () => boolean>();
+export const MAX_REUSED = 4096;
 const stores = new WeakMap<readonly CompiledPolicy[], ReusedOutcomes>();
 
-/** Records that `outcome` (a check's finding) holds while `valid` says so. */
-export function markReusable(outcome: CheckOutcome, valid: () => boolean): void {
-  validity.set(outcome, valid);
-}
-
 export class ReusedOutcomes {
-  readonly #entries = new Map<string, Reuse>();
+  readonly #entries = new TtlCache<Reuse>(MAX_REUSED);
 
   /** The store of one policy set. */
   static for(policies: readonly CompiledPolicy[]): ReusedOutcomes {
@@ -62,18 +60,13 @@ export class ReusedOutcomes {
     return undefined;
   }
 
-  /** Keeps `policies` when every policy passed and every check's finding is reusable. */
-  keep(key: string, policies: readonly PolicyOutcome[]): void {
-    const stillValid: (() => boolean)[] = [];
-    for (const p of policies) {
-      if (p.result !== 'pass') return;
-      for (const f of p.findings) {
-        if (f.durationMs === undefined) continue; // requireDigest: decided without running anything
-        const valid = validity.get(f);
-        if (valid === undefined) return;
-        stillValid.push(valid);
-      }
-    }
+  /**
+   * Keeps `policies` when every policy passed. `stillValid` holds one test per finding that ran a
+   * check (findings decided from the reference alone, as requireDigest's, need none); the evaluator
+   * passes undefined when some check's finding is not reusable.
+   */
+  keep(key: string, policies: readonly PolicyOutcome[], stillValid: readonly StillHolds[] | undefined): void {
+    if (stillValid === undefined || policies.some((p) => p.result !== 'pass')) return;
     const kept = Object.freeze(
       policies.map((p) =>
         Object.freeze({
@@ -84,11 +77,11 @@ export class ReusedOutcomes {
         }),
       ),
     );
-    this.#entries.delete(key);
-    this.#entries.set(key, { policies: kept, stillValid });
-    if (this.#entries.size > MAX_REUSED) {
-      const oldest = this.#entries.keys().next().value;
-      if (oldest !== undefined) this.#entries.delete(oldest);
-    }
+    this.#entries.set(key, { policies: kept, stillValid }, Number.POSITIVE_INFINITY);
+  }
+
+  /** Entries held (at most MAX_REUSED). */
+  get size(): number {
+    return this.#entries.size;
   }
 }

@@ -114,6 +114,9 @@ describe('reused outcomes', () => {
       expect(now.findings[0]).toEqual({ ...was.findings[0], durationMs: 0 }); // the check did not run
       expect(again.checked).toEqual([]); // no check ran: no check duration to observe
       expect(second.images[0]!.digest).toBe(DIGEST);
+      // the audit reads which answer was reused from the outcome itself
+      expect(first.images[0]!.reused).toBeUndefined();
+      expect(second.images[0]!.reused).toBe(true);
     });
 
     it('runs the check again once its finding no longer holds', async () => {
