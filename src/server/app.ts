@@ -7,7 +7,7 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance } from 
 import type { Logger } from 'pino';
 import type { AuditWriter } from '../audit/writer.js';
 import type { Engine } from '../evaluate/engine.js';
-import { AdmissionError } from '../errors.js';
+import { describeRequestError, REQUEST_ERROR_STATUS } from '../error-status.js';
 import {
   parseTimeout,
   pinDigests,
@@ -45,51 +45,6 @@ interface ErrorBody {
 
 function errorBody(code: string, message: string): ErrorBody {
   return { error: { code, message } };
-}
-
-/** Fastify's own errors for bad bodies, mapped to codes people can search for. */
-function describeFastifyError(
-  err: FastifyError,
-  bodyLimit: number,
-): { status: number; code: string; message: string } {
-  switch (err.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return {
-        status: 413,
-        code: 'BODY_TOO_LARGE',
-        message: `request body is larger than the limit of ${bodyLimit} bytes`,
-      };
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return {
-        status: 415,
-        code: 'UNSUPPORTED_MEDIA_TYPE',
-        message: 'Content-Type must be application/json',
-      };
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return {
-        status: 400,
-        code: 'BODY_NOT_JSON',
-        message: 'request body is empty: expected an AdmissionReview',
-      };
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return {
-        status: 400,
-        code: 'BODY_NOT_JSON',
-        message: `request body is not valid JSON: ${err.message}`,
-      };
-    default:
-      break;
-  }
-  if (err instanceof SyntaxError || err.statusCode === 400) {
-    return { status: 400, code: 'BODY_NOT_JSON', message: `request body is not valid JSON: ${err.message}` };
-  }
-  const status =
-    err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-  return {
-    status,
-    code: status === 500 ? 'INTERNAL_ERROR' : (err.code ?? 'BAD_REQUEST'),
-    message: err.message,
-  };
 }
 
 /**
@@ -131,20 +86,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     // body it cannot use is allowed unchanged and the validating webhook (or the API server's own
     // validation) decides about the object.
     if (request.routeOptions.url === '/mutate' && !(err.statusCode !== undefined && err.statusCode >= 500)) {
-      const code =
-        err instanceof AdmissionError
-          ? err.code
-          : describeFastifyError(err, deps.bodyLimit ?? DEFAULT_BODY_LIMIT).code;
+      const { code } = describeRequestError(err, deps.bodyLimit ?? DEFAULT_BODY_LIMIT);
       metrics.badRequests.inc({ code });
       request.log.warn({ code }, `mutate: request not usable, allowed without a patch: ${err.message}`);
       return reply.code(200).send(toUnusableMutateResponse(request.body, code, err.message));
     }
-    if (err instanceof AdmissionError) {
-      metrics.badRequests.inc({ code: err.code });
-      request.log.warn({ code: err.code }, err.message);
-      return reply.code(400).send(errorBody(err.code, err.message));
-    }
-    const d = describeFastifyError(err, deps.bodyLimit ?? DEFAULT_BODY_LIMIT);
+    const d = describeRequestError(err, deps.bodyLimit ?? DEFAULT_BODY_LIMIT);
     if (d.status >= 500) request.log.error({ err }, 'unexpected error');
     else {
       metrics.badRequests.inc({ code: d.code });
@@ -154,7 +101,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
   app.setNotFoundHandler((request, reply) => {
     return reply
-      .code(404)
+      .code(REQUEST_ERROR_STATUS.NOT_FOUND)
       .send(errorBody('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
   });
 
