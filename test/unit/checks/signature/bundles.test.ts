@@ -37,11 +37,7 @@ const ROWS: Row[] = [
   { dir: 'managed-key-and-trusted-root', expect: 'OK' },
   { dir: 'rekor2-happy-path', expect: 'OK' },
   { dir: 'intoto-with-custom-trust-root', expect: 'OK' },
-  {
-    dir: 'rekor2-dsse-happy-path',
-    expect: 'TLOG_INVALID',
-    note: 'KNOWN LIMITATION: valid upstream; @sigstore/verify 3.1.1 does not support hashedrekord-over-DSSE (Rekor v2)',
-  },
+  { dir: 'rekor2-dsse-happy-path', expect: 'OK', note: 'Rekor v2 hashedrekord over DSSE' },
   { dir: 'signature-mismatch_fail', expect: 'TLOG_INVALID' },
   { dir: 'set-invalid-signature_fail', expect: 'TLOG_INVALID' },
   {
