@@ -75,6 +75,23 @@ export async function readSignedPayload(
   return { kind: 'signature' };
 }
 
+/**
+ * Whether a candidate is an attestation rather than a signature, by its shape alone (a DSSE in-toto
+ * statement of another predicate type than cosign's signature): for counting and messages only, as
+ * cosign counts; what it says is believed only after it verifies.
+ */
+export function isAttestationShaped(candidate: Candidate): boolean {
+  if (!candidate.ok || candidate.bundle.content.$case !== 'dsseEnvelope') return false;
+  const env = candidate.bundle.content.dsseEnvelope;
+  if (env.payloadType !== IN_TOTO_PAYLOAD_TYPE) return false;
+  try {
+    const s = JSON.parse(env.payload.toString('utf8')) as { predicateType?: unknown };
+    return typeof s.predicateType === 'string' && s.predicateType !== COSIGN_SIGN_PREDICATE;
+  } catch {
+    return false;
+  }
+}
+
 function statementOf(bundle: Bundle): InTotoStatement {
   if (bundle.content.$case !== 'dsseEnvelope') throw new Error('not a DSSE envelope');
   const env = bundle.content.dsseEnvelope;
