@@ -9,6 +9,7 @@
  */
 import { canonicalHost } from '../shared/host.js';
 import { globHasVersion } from './glob.js';
+import { exampleMatch } from './glob-feasible.js';
 import type { ImagePolicyDocument } from './policy.schema.js';
 
 const REPOSITORY_SEGMENT = /^[a-z0-9._*-]+$/;
@@ -44,9 +45,38 @@ function never(glob: string, why: string, suggestion?: string): string {
 
 /**
  * Undefined when the glob can match some normalised reference; otherwise what is wrong with it
- * and, when one is evident, the glob that was probably meant.
+ * and, when one is evident, the glob that was probably meant. Whether it can match is decided by
+ * searching the matcher's own steps (glob-feasible.ts), so the check and the matcher agree; the
+ * reading by segments below only explains a refusal (a `**` inside a segment spans `/`, which it
+ * does not model), except for what a search cannot know: a literal registry host that is not valid.
  */
 export function checkImageGlob(glob: string): string | undefined {
+  const problem = explainImageGlob(glob);
+  if (problem?.certain === true) return problem.text;
+  if (exampleMatch(glob) !== undefined) return undefined;
+  return problem?.text ?? never(glob, 'no normalised reference (registry/repository[:tag][@digest]) fits it');
+}
+
+interface Explanation {
+  text: string;
+  /** True when no reference can match whatever the search says (it does not parse hosts or ports). */
+  certain?: boolean;
+}
+
+function explainImageGlob(glob: string): Explanation | undefined {
+  const text = explainBySegments(glob);
+  if (text === undefined) return undefined;
+  const host = glob.slice(0, Math.max(glob.indexOf('/'), 0));
+  const literalHost = host !== '' && !host.includes('*');
+  const certain =
+    /\s/.test(glob) ||
+    /^[a-z][a-z0-9+.-]*:\/\//i.test(glob) ||
+    (literalHost && (canonicalHost(host) === undefined || /[^a-zA-Z0-9.:[\]-]/.test(host)));
+  return { text, certain };
+}
+
+/** Why a glob cannot match, read segment by segment (see checkImageGlob). */
+function explainBySegments(glob: string): string | undefined {
   if (/\s/.test(glob)) return never(glob, 'it contains whitespace');
   const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(glob);
   if (scheme !== null) {

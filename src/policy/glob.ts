@@ -22,7 +22,9 @@ export type GlobMatcher = (subject: string) => boolean;
  * segment or as the last segment (any run at all), or a whole `**` segment followed by more
  * segments (zero or more `[^/]+/` groups).
  */
-type Step = { kind: 'char'; char: string } | { kind: 'star' } | { kind: 'any' } | { kind: 'segments' };
+export type GlobStep =
+  { kind: 'char'; char: string } | { kind: 'star' } | { kind: 'any' } | { kind: 'segments' };
+type Step = GlobStep;
 
 function toSteps(glob: string, anyForStar: boolean): Step[] {
   const steps: Step[] = [];
@@ -104,6 +106,11 @@ export function canonicalGlob(glob: string): string {
   if (slash <= 0) return glob;
   const host = glob.slice(0, slash);
   return `${host.includes('*') ? host.toLowerCase() : policyHost(host)}${glob.slice(slash)}`;
+}
+
+/** The steps `compileGlob` runs (glob-feasible.ts searches them against the reference grammar). */
+export function imageGlobSteps(glob: string): readonly GlobStep[] {
+  return toSteps(canonicalGlob(glob), false);
 }
 
 export function compileGlob(glob: string): GlobMatcher {

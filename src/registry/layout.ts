@@ -15,6 +15,17 @@ export const LAYOUT_PREFIX = 'oci:';
 /** The `registry` field of references into a layout. */
 export const LAYOUT_REGISTRY = 'oci-layout';
 const REF_NAME = 'org.opencontainers.image.ref.name';
+/**
+ * `cosign save` layouts name their entries by kind, not by tag: the image (or index), its `.sig`
+ * manifest and its `.att` manifest (cosign pkg/oci/layout). Read as the `sha256-<hex>.sig|.att`
+ * tags of the saved image's digest, as in a registry; what they hold is verified against the digest.
+ */
+const COSIGN_KIND = 'kind';
+const COSIGN_IMAGE_KINDS = ['dev.cosignproject.cosign/image', 'dev.cosignproject.cosign/imageIndex'];
+const COSIGN_ATTACHED_KINDS: Record<string, string> = {
+  sig: 'dev.cosignproject.cosign/sigs',
+  att: 'dev.cosignproject.cosign/atts',
+};
 
 export function isLayoutReference(input: string): boolean {
   return input.startsWith(LAYOUT_PREFIX);
@@ -116,16 +127,32 @@ export function createLayoutAccess(layoutPath: string): RegistryAccess {
     return parseManifest(bytes, digest, entry?.mediaType, `${root}@${digest}`);
   };
 
+  /** The image a `cosign save` layout holds, if it is one. */
+  const cosignImage = (entries: readonly Descriptor[]): Descriptor | undefined => {
+    const images = entries.filter((d) => COSIGN_IMAGE_KINDS.includes(d.annotations?.[COSIGN_KIND] ?? ''));
+    return images.length === 1 ? images[0] : undefined;
+  };
+
+  /** `sha256-<hex>.sig|.att` of the saved image in a `cosign save` layout. */
+  const cosignAttached = (entries: readonly Descriptor[], tag: string): Descriptor | undefined => {
+    const m = /^([a-z0-9]+)-([a-f0-9]+)\.(sig|att)$/.exec(tag);
+    if (m === null || cosignImage(entries)?.digest !== `${m[1]}:${m[2]}`) return undefined;
+    const kind = COSIGN_ATTACHED_KINDS[m[3]!];
+    return entries.find((d) => d.annotations?.[COSIGN_KIND] === kind);
+  };
+
   const findTag = async (tag: string | undefined): Promise<Descriptor> => {
     const entries = (await index()).manifests;
     if (tag === undefined) {
       if (entries.length === 1) return entries[0]!;
+      const saved = cosignImage(entries);
+      if (saved !== undefined) return saved;
       throw new RegistryError(
         'MANIFEST_UNKNOWN',
         `${root} holds ${entries.length} images: give :TAG or @DIGEST`,
       );
     }
-    const found = entries.find((d) => d.annotations?.[REF_NAME] === tag);
+    const found = entries.find((d) => d.annotations?.[REF_NAME] === tag) ?? cosignAttached(entries, tag);
     if (found === undefined) throw new RegistryError('MANIFEST_UNKNOWN', `${root}: no image tagged ${tag}`);
     return found;
   };

@@ -93,8 +93,9 @@ export function attestationPolicies(host: string, keyPem: string): string {
     policy('vuln', `${host}/vuln/**`, {
       attestations: [{ name: 'vuln', predicateType: VULN, authorities: [scanner], condition: FRESH_SCAN }],
     }),
+    // cosign's short names (`vuln`, `custom`, `slsaprovenance1`) stand for VULN, COSIGN_CUSTOM, SLSA_V1.
     policy('vuln-dated', `${host}/vuln-dated/**`, {
-      attestations: [{ name: 'vuln', predicateType: VULN, authorities: [scanner], maxAge: '7d' }],
+      attestations: [{ name: 'vuln', predicateType: 'vuln', authorities: [scanner], maxAge: '7d' }],
     }),
     policy('cosign-fresh', `${host}/cosign/fresh`, {
       attestations: [
@@ -108,7 +109,7 @@ export function attestationPolicies(host: string, keyPem: string): string {
       ],
     }),
     policy('cosign-stale', `${host}/cosign/stale`, {
-      attestations: [{ name: 'custom', predicateType: COSIGN_CUSTOM, authorities: [cody], maxAge: '30d' }],
+      attestations: [{ name: 'custom', predicateType: 'custom', authorities: [cody], maxAge: '30d' }],
     }),
     policy('cosign-false', `${host}/cosign/false`, {
       attestations: [
@@ -124,7 +125,7 @@ export function attestationPolicies(host: string, keyPem: string): string {
       attestations: [
         {
           name: 'provenance',
-          predicateType: SLSA_V1,
+          predicateType: 'slsaprovenance1',
           authorities: [
             {
               name: 'github',

@@ -312,13 +312,19 @@ export function keyPair(type: 'ec-p256' | 'ec-p384' | 'rsa' | 'ed25519') {
  */
 export function signBundleWithKey(
   signer: (data: Buffer) => Buffer,
-  opts: { digest: string; predicateType: string; predicate?: unknown },
+  opts: {
+    digest: string;
+    predicateType: string;
+    predicate?: unknown;
+    /** The subject's digest set (default: `digest` alone). */
+    subjectDigests?: Record<string, string>;
+  },
 ): object {
   const [alg, hex] = opts.digest.split(':') as [string, string];
   const payload = Buffer.from(
     JSON.stringify({
       _type: 'https://in-toto.io/Statement/v1',
-      subject: [{ name: 'registry.imagegate.test/app', digest: { [alg]: hex } }],
+      subject: [{ name: 'registry.imagegate.test/app', digest: opts.subjectDigests ?? { [alg]: hex } }],
       predicateType: opts.predicateType,
       predicate: opts.predicate ?? {},
     }),

@@ -33,6 +33,8 @@ const COMPREHENSIONS = new Set(['all', 'exists', 'exists_one', 'existsOne', 'map
 /** How many of the last values read a false condition reports, and how long each may be. */
 const SEEN_VALUES = 4;
 const SEEN_VALUE_CHARS = 80;
+/** Of an excerpt: this many first characters, the rest from the end. */
+const SEEN_HEAD_CHARS = 24;
 
 export interface ConditionImage {
   /** The image reference as admitted (normalised). */
@@ -235,7 +237,9 @@ class ReadMeter {
     const ordered = [...this.#last.slice(start), ...this.#last.slice(0, start)];
     return ordered.map(({ at, value }) => {
       let text = JSON.stringify(value) ?? String(value);
-      if (text.length > SEEN_VALUE_CHARS) text = `${text.slice(0, SEEN_VALUE_CHARS)}…`;
+      // Head and tail: the decisive part of a ref, URI or version is often at its end.
+      if (text.length > SEEN_VALUE_CHARS)
+        text = `${text.slice(0, SEEN_HEAD_CHARS)}…${text.slice(SEEN_HEAD_CHARS - SEEN_VALUE_CHARS)}`;
       return `${pathText(at)}=${text}`;
     });
   }

@@ -8,6 +8,7 @@ import { ConfigError, errorMessage } from '../../errors.js';
 import { parseMaxAge } from '../base/layers.js';
 import { Authority, Duration, signatureSpecProblems } from '../signature/schema.js';
 import { compileCondition, MAX_CONDITION_LENGTH, type CompiledCondition } from './cel.js';
+import { toPredicateTypeURI } from './predicate-types.js';
 
 export const AttestationSpec = Type.Object(
   {
@@ -20,7 +21,10 @@ export const AttestationSpec = Type.Object(
     predicateType: Type.String({
       minLength: 1,
       maxLength: 1024,
-      description: 'Exact in-toto predicate type URI, e.g. https://spdx.dev/Document.',
+      description:
+        'The in-toto predicate type: a URI compared exactly (e.g. https://spdx.dev/Document) or a cosign ' +
+        'short name (slsaprovenance, slsaprovenance02, slsaprovenance1, spdx, spdxjson, cyclonedx, link, ' +
+        'vuln, openvex, custom) standing for the URI cosign maps it to.',
     }),
     authorities: Type.Array(Authority, { minItems: 1, maxItems: 32 }),
     transparencyLog: Type.Optional(Type.Union([Type.Literal('required'), Type.Literal('optional')])),
@@ -55,6 +59,7 @@ export type AttestationsSpec = Static<typeof AttestationsSpec>;
 /** The parts of a required attestation that need no trust material: names, conditions, maxAge. */
 export interface AttestationRuleSpec {
   name: string;
+  /** The URI (a cosign short name resolved). */
   predicateType: string;
   condition?: CompiledCondition;
   maxAge?: { text: string; ms: number };
@@ -74,7 +79,7 @@ export function compileAttestationRules(
     names.add(spec.name);
     return {
       name: spec.name,
-      predicateType: spec.predicateType,
+      predicateType: toPredicateTypeURI(spec.predicateType, `${at}.predicateType`),
       ...(spec.condition !== undefined
         ? { condition: compileCondition(spec.condition, `${at}.condition`) }
         : {}),

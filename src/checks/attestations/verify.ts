@@ -14,6 +14,7 @@ import type { KeySecretReader } from '../signature/authorities.js';
 import type { TrustedRootStore } from '../signature/trusted-roots.js';
 import { verifyCandidate, type VerifiedItem } from '../signature/verify.js';
 import type { EvidenceCache, SizedEvidence } from './evidence-cache.js';
+import { toPredicateTypeURI } from './predicate-types.js';
 import type { AttestationSpec } from './schema.js';
 import type { AttestationEvidence, DigestEvidence } from './types.js';
 
@@ -61,6 +62,7 @@ export function compileAttestationVerifier(
 ): AttestationVerifier {
   const { authorities, threshold } = compileAuthorities(spec, where, deps);
   const maxPayloadBytes = deps.maxPayloadBytes ?? MAX_ATTESTATION_BYTES;
+  const predicateType = toPredicateTypeURI(spec.predicateType, `${where}.predicateType`);
 
   async function gatherDigest(
     registry: RegistryAccess,
@@ -101,7 +103,7 @@ export function compileAttestationVerifier(
         const r = await verifyCandidate(c, a, ctx);
         if (!r.ok) {
           evidence.rejections.push(r.rejection);
-        } else if (r.item.predicateType === spec.predicateType) {
+        } else if (r.item.predicateType === predicateType) {
           evidence.verified.push(r.item);
           if (c.ok) bytes += payloadBytes(c);
         } else if (
@@ -136,7 +138,7 @@ export function compileAttestationVerifier(
   // Evidence depends on the authorities and the predicate type, not on names or conditions.
   const specKey = createHash('sha256')
     .update(
-      JSON.stringify([spec.predicateType, spec.authorities, spec.threshold ?? 1, spec.transparencyLog ?? '']),
+      JSON.stringify([predicateType, spec.authorities, spec.threshold ?? 1, spec.transparencyLog ?? '']),
     )
     .digest('base64url')
     .slice(0, 22);

@@ -4,6 +4,7 @@
  * anchored subject and issuer patterns.
  */
 import type { Bundle } from '@sigstore/bundle';
+import { errorMessage } from '../../errors.js';
 import type { SignedEntity, Signer } from '@sigstore/verify';
 import type { KeylessAuthority } from './authorities.js';
 import { claimMismatch } from './fulcio-claims.js';
@@ -32,10 +33,11 @@ export function verifyCertificateSignature(
   }
   const root = trustedRoots.get(authority.trustedRoot);
   const entity = toVerifiableEntity(bundle, artifact);
-  const tlogEntries = countTlogEntries(entity, tlogRequired);
+  let tlogEntries = 0;
   let signer: Signer;
   let time: SigningTime | undefined;
   try {
+    tlogEntries = countTlogEntries(entity, tlogRequired);
     if (!hasTimestamp(entity) && tlogEntries === 0 && !tlogRequired) {
       signer = verifyAtCurrentTime(entity, root);
     } else {
@@ -43,12 +45,31 @@ export function verifyCertificateSignature(
       time = signingTime(entity);
     }
   } catch (err) {
-    if (err instanceof Rejected) throw err;
-    const m = classifyError(err);
-    throw new Rejected(m.code, m.reason);
+    const m = err instanceof Rejected ? err : classifyError(err);
+    // A missing log entry or signing time is checked before the certificate: when the certificate
+    // does not chain to this root at all, that is what to say.
+    if (m.code === 'TLOG_MISSING') assertChainsAtIssue(entity, root, authority.trustedRoot);
+    throw err instanceof Rejected ? err : new Rejected(m.code, m.reason);
   }
   assertIdentityMatches(signer, authority);
   return { signer, tlogEntries, time };
+}
+
+/**
+ * Throws CERTIFICATE_INVALID when the leaf does not chain to the root (with its SCTs) even at the
+ * moment it was issued, so no log entry or timestamp could have made it valid.
+ */
+function assertChainsAtIssue(entity: SignedEntity, root: LoadedTrustedRoot, rootName: string): void {
+  if (entity.key.$case !== 'certificate') return;
+  const leaf = entity.key.certificate;
+  try {
+    verifyCertificateChainAt(leaf, leaf.notBefore, root.material);
+  } catch (err) {
+    throw new Rejected(
+      'CERTIFICATE_INVALID',
+      `with a certificate that does not chain to trusted root "${rootName}" (${errorMessage(err)})`,
+    );
+  }
 }
 
 function verifyAtCurrentTime(entity: SignedEntity, root: LoadedTrustedRoot): Signer {

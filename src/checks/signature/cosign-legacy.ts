@@ -4,8 +4,9 @@
  * into a Sigstore bundle (v0.1 style: Rekor SET → inclusion promise) so that one sigstore-js Verifier
  * checks both formats. Nothing is trusted here: this is pure conversion.
  */
-import { bundleFromJSON, type Bundle } from '@sigstore/bundle';
+import type { Bundle } from '@sigstore/bundle';
 import { crypto, pem } from '@sigstore/core';
+import { toBundleFromJSON } from './bundle-json.js';
 
 /** Cosign caps payloads at 128 MiB; imagegate reads at most 1 MiB of a signature payload. */
 export const MAX_PAYLOAD_BYTES = 1024 * 1024;
@@ -168,7 +169,7 @@ export function toBundle(layer: LegacyLayer, maxBytes = MAX_PAYLOAD_BYTES): Conv
     const signature = layer.annotations[ANNOTATION_SIGNATURE];
     if (signature === undefined) throw new Error(`layer has no ${ANNOTATION_SIGNATURE} annotation`);
     const artifact = Buffer.from(layer.blob);
-    const bundle = bundleFromJSON({
+    const bundle = toBundleFromJSON({
       mediaType: BUNDLE_V01,
       verificationMaterial: material,
       messageSignature: {
@@ -194,7 +195,7 @@ export function toBundle(layer: LegacyLayer, maxBytes = MAX_PAYLOAD_BYTES): Conv
     ) {
       throw new Error('layer is not a DSSE envelope');
     }
-    const bundle = bundleFromJSON({
+    const bundle = toBundleFromJSON({
       mediaType: BUNDLE_V01,
       verificationMaterial: material,
       dsseEnvelope: {

@@ -4,12 +4,13 @@
  * fallback, which the registry client handles). Nothing found here is believed until verify.ts has
  * checked it; unreadable items are kept as `malformed` so denials can say what was found.
  */
-import { bundleFromJSON, type Bundle } from '@sigstore/bundle';
+import type { Bundle } from '@sigstore/bundle';
 import { RegistryError, errorMessage } from '../../errors.js';
 import type { ImageReference } from '../../registry/reference.js';
 import { DEFAULT_LIMITS } from '../../registry/limits.js';
 import type { RegistryAccess } from '../../registry/types.js';
 import { MAX_PAYLOAD_BYTES, toBundle } from './cosign-legacy.js';
+import { toBundleFromJSON } from './bundle-json.js';
 
 export const BUNDLE_ARTIFACT_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 const BUNDLE_MEDIA_TYPE =
@@ -148,7 +149,7 @@ async function fetchReferrers(
         continue;
       }
       const blob = await registry.getBlob(ref, layer, maxBytes, signal);
-      const bundle = bundleFromJSON(JSON.parse(Buffer.from(blob).toString('utf8')));
+      const bundle = toBundleFromJSON(JSON.parse(Buffer.from(blob).toString('utf8')));
       out.push({ ok: true, source, format: 'sigstore-bundle', subjectDigest: digest, bundle });
     } catch (err) {
       if (err instanceof RegistryError && (err.indeterminate || err.code.startsWith('BUDGET_'))) throw err;

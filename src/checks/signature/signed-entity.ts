@@ -29,7 +29,7 @@ export function toVerifiableEntity(bundle: Bundle, artifact: Buffer | undefined)
 }
 
 /**
- * Node rejects a digest name for Ed25519 (it signs the message itself); sigstore-js 3.1.1 always
+ * Node rejects a digest name for Ed25519 (it signs the message itself); sigstore-js (4.1.3 too) always
  * passes one for message signatures. Route Ed25519 keys to `verify(null, …)`, everything else as is.
  */
 function ed25519Aware(entity: SignedEntity, artifact: Buffer | undefined): SignedEntity {
@@ -41,6 +41,7 @@ function ed25519Aware(entity: SignedEntity, artifact: Buffer | undefined): Signe
       signature: content.signature,
       compareSignature: (s) => content.compareSignature(s),
       compareDigest: (d) => content.compareDigest(d),
+      compareSignedDigest: (d) => content.compareSignedDigest(d),
       verifySignature: (key) =>
         key.asymmetricKeyType === 'ed25519'
           ? crypto.verify(artifact, key, content.signature)

@@ -8,6 +8,7 @@ import { errorMessage } from '../../errors.js';
 import { toSimpleSigningClaims } from './cosign-legacy.js';
 import type { Candidate } from './fetch.js';
 import { Rejected } from './rejection.js';
+import { needsManifestBytes, subjectsName } from './subject-digests.js';
 
 export const COSIGN_SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1';
 const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
@@ -25,16 +26,26 @@ export type PayloadFacts =
   | { kind: 'signature' | 'attestation'; predicateType: string; statement: InTotoStatement }
   | { kind: 'signature'; dockerReference?: string };
 
-/** `artifact` is the signed bytes: the legacy payload, or the manifest for a message signature. */
-export function readSignedPayload(
+/**
+ * `artifact` is the signed bytes: the legacy payload, or the manifest for a message signature.
+ * `manifestBytes` gives the digest-verified manifest, read only when an in-toto subject names the
+ * image by another algorithm than its digest's (sha512, …).
+ */
+export async function readSignedPayload(
   candidate: Extract<Candidate, { ok: true }>,
   artifact: Buffer | undefined,
-): PayloadFacts {
+  manifestBytes: () => Promise<Buffer>,
+): Promise<PayloadFacts> {
   const bundle = candidate.bundle;
   if (bundle.content.$case === 'dsseEnvelope') {
     const statement = statementOf(bundle);
-    if (!coversDigest(statement, candidate.subjectDigest)) {
-      throw new Rejected('DIGEST_MISMATCH', `whose in-toto subject does not name ${candidate.subjectDigest}`);
+    const digest = candidate.subjectDigest;
+    const manifest = needsManifestBytes(statement.subject, digest) ? await manifestBytes() : undefined;
+    if (!subjectsName(statement.subject, digest, manifest)) {
+      throw new Rejected(
+        'DIGEST_MISMATCH',
+        `whose in-toto subject does not name ${digest} (on every digest algorithm it lists)`,
+      );
     }
     const kind = statement.predicateType === COSIGN_SIGN_PREDICATE ? 'signature' : 'attestation';
     return { kind, predicateType: statement.predicateType, statement };
@@ -64,6 +75,23 @@ export function readSignedPayload(
   return { kind: 'signature' };
 }
 
+/**
+ * Whether a candidate is an attestation rather than a signature, by its shape alone (a DSSE in-toto
+ * statement of another predicate type than cosign's signature): for counting and messages only, as
+ * cosign counts; what it says is believed only after it verifies.
+ */
+export function isAttestationShaped(candidate: Candidate): boolean {
+  if (!candidate.ok || candidate.bundle.content.$case !== 'dsseEnvelope') return false;
+  const env = candidate.bundle.content.dsseEnvelope;
+  if (env.payloadType !== IN_TOTO_PAYLOAD_TYPE) return false;
+  try {
+    const s = JSON.parse(env.payload.toString('utf8')) as { predicateType?: unknown };
+    return typeof s.predicateType === 'string' && s.predicateType !== COSIGN_SIGN_PREDICATE;
+  } catch {
+    return false;
+  }
+}
+
 function statementOf(bundle: Bundle): InTotoStatement {
   if (bundle.content.$case !== 'dsseEnvelope') throw new Error('not a DSSE envelope');
   const env = bundle.content.dsseEnvelope;
@@ -83,11 +111,4 @@ function statementOf(bundle: Bundle): InTotoStatement {
     throw new Rejected('SIGNATURE_MALFORMED', 'with a DSSE payload that is not an in-toto statement');
   }
   return s;
-}
-
-function coversDigest(s: InTotoStatement, digest: string): boolean {
-  const [alg, hex] = digest.split(':');
-  return s.subject.some(
-    (sub) => typeof sub?.digest === 'object' && alg !== undefined && sub.digest[alg] === hex,
-  );
 }

@@ -40,8 +40,10 @@ export interface SignatureDeps {
 
 export interface DigestVerification {
   digest: string;
-  /** Signatures and attestations found (including unreadable ones). */
+  /** Signatures found (including unreadable ones); attestations are not signatures. */
   found: number;
+  /** Attestations found beside them (DSSE statements of another predicate type than cosign's signature). */
+  attestationsFound?: number;
   verified: VerifiedItem[];
   rejections: Rejection[];
 }

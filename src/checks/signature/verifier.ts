@@ -19,6 +19,7 @@ import type {
 } from './types.js';
 import type { Rejection, VerifiedItem } from './verify.js';
 import { worstCode } from './rejection.js';
+import { isAttestationShaped } from './signed-payload.js';
 import { verifyCandidate } from './verify.js';
 
 function plural(n: number, word: string): string {
@@ -27,7 +28,14 @@ function plural(n: number, word: string): string {
 
 /** `no signature from authority "ci" verified: found 2 signatures; 1 by subject …; 1 with …` */
 function explain(authorities: readonly CompiledAuthority[], d: DigestVerification): string {
-  if (d.found === 0) return `no signatures found for ${d.digest}`;
+  if (d.found === 0) {
+    const att = d.attestationsFound ?? 0;
+    const only =
+      att > 0
+        ? ` (only ${plural(att, 'attestation')}, which ${att === 1 ? 'is' : 'are'} not a signature)`
+        : '';
+    return `no signatures found for ${d.digest}${only}`;
+  }
   return authorities
     .map((a) => {
       const mine = d.rejections.filter((r) => r.authority === a.name);
@@ -59,7 +67,7 @@ export function compileSignatureVerifier(
     reference: ImageReference,
     candidates: readonly Candidate[],
     signal: AbortSignal,
-  ): Promise<{ verified: VerifiedItem[]; rejections: Rejection[] }> {
+  ): Promise<{ verified: VerifiedItem[]; rejections: Rejection[]; attestationsFound: number }> {
     const manifests = new Map<string, Promise<Buffer>>();
     const ctx = {
       trustedRoots: deps.trustedRoots,
@@ -75,14 +83,19 @@ export function compileSignatureVerifier(
     };
     const verified: VerifiedItem[] = [];
     const rejections: Rejection[] = [];
+    let attestationsFound = 0;
     for (const c of candidates) {
+      // An attestation is verified for the attestations the verdict rests on, but its rejections
+      // say nothing about signatures.
+      const attestation = isAttestationShaped(c);
+      if (attestation) attestationsFound++;
       for (const a of authorities) {
         const r = await verifyCandidate(c, a, ctx);
         if (r.ok) verified.push(r.item);
-        else rejections.push(r.rejection);
+        else if (!attestation) rejections.push(r.rejection);
       }
     }
-    return { verified, rejections };
+    return { verified, rejections, attestationsFound };
   }
 
   /** `digest`'s signatures: its `.sig` tag and bundle referrers (legacy `.att` tags only on demand). */
@@ -93,8 +106,14 @@ export function compileSignatureVerifier(
     signal: AbortSignal,
   ): Promise<DigestVerification> {
     const candidates = await fetchCandidates(registry, reference, digest, { attestations: false }, signal);
-    const { verified, rejections } = await verifyCandidates(registry, reference, candidates, signal);
-    return { digest, found: candidates.length, verified, rejections };
+    const { verified, rejections, attestationsFound } = await verifyCandidates(
+      registry,
+      reference,
+      candidates,
+      signal,
+    );
+    const found = candidates.length - attestationsFound;
+    return { digest, found, ...(attestationsFound > 0 ? { attestationsFound } : {}), verified, rejections };
   }
 
   /** The attestations verified in `digest`'s legacy `.att` tag. */

@@ -80,7 +80,10 @@ async function verifyOne(
     ...(time !== undefined ? time : {}),
   };
   // Only now is the content believed.
-  return { ...base, ...readSignedPayload(candidate, artifact) };
+  const facts = await readSignedPayload(candidate, artifact, () =>
+    ctx.manifestBytes(candidate.subjectDigest),
+  );
+  return { ...base, ...facts };
 }
 
 /** Verifies one candidate for one authority; never throws except for indeterminate conditions. */

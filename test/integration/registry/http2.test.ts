@@ -32,7 +32,14 @@ interface Front {
 async function startFront(cert: TestCert, upstream: string, h1Only: boolean, ipv6 = false): Promise<Front> {
   const front: Front = { host: '', handshakes: 0, versions: [], peak: 0, stop: async () => undefined };
   let inFlight = 0;
-  const handle = (req: Http2ServerRequest | IncomingMessage, res: Http2ServerResponse | ServerResponse) => {
+  const handle = (
+    req: Http2ServerRequest | IncomingMessage,
+    response: Http2ServerResponse | ServerResponse,
+  ) => {
+    // Both answer writeHead(status, headers).end(body); @types/node 24's overloads do not unify.
+    const res = response as {
+      writeHead(status: number, headers?: Record<string, string>): { end(body?: Buffer): void };
+    };
     front.versions.push(req.httpVersion);
     front.peak = Math.max(front.peak, ++inFlight);
     void (async () => {

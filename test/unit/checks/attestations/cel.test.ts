@@ -101,6 +101,16 @@ describe('compileCondition', () => {
       expect(r.ok && r.seen[0]!.length).toBeLessThan(120);
     });
 
+    it('keeps the start and the end of a long value it reports', () => {
+      const c = compileCondition('predicate.ref == "refs/heads/main"', WHERE);
+      const ref = `refs/heads/${'feature-'.repeat(40)}not-main`;
+      const r = c.evaluate(input({ ref }));
+      expect(r.ok && r.seen).toEqual([
+        `predicate.ref=${JSON.stringify(ref).slice(0, 24)}…${JSON.stringify(ref).slice(-56)}`,
+      ]);
+      expect(r.ok && r.seen[0]).toMatch(/^predicate\.ref="refs\/heads\/feature-.*….*-not-main"$/);
+    });
+
     it('sees image, statement and now', () => {
       const c = compileCondition(
         'image.platform == "linux/amd64" && statement.subject.exists(s, "sha256:" + s.digest.sha256 == image.digest) && now > timestamp("2020-01-01T00:00:00Z")',

@@ -11,7 +11,8 @@ import { checkInput } from '../../../helpers/check-input.js';
 import { pushBundleReferrer, pushLegacySignatures } from '../../../helpers/cosign-push.js';
 import type { MemoryRegistry } from '../../../helpers/memory-registry.js';
 import { signal } from '../../../helpers/signature-setup.js';
-import { ACME, keyPair, type TestInstance } from '../../../helpers/test-sigstore.js';
+import type { Seeder } from '../../../helpers/seeder.js';
+import { ACME, keyPair, signBundleWithKey, type TestInstance } from '../../../helpers/test-sigstore.js';
 import {
   REPO,
   SLSA,
@@ -116,6 +117,35 @@ describe('signatures made by the tests', () => {
         code: 'SECRET_UNAVAILABLE',
         indeterminate: true,
       });
+    });
+  });
+
+  describe('when only an attestation is stored', () => {
+    const attest = (sign: (d: Buffer) => Buffer) => async (s: Seeder, d: string) => {
+      const subject = { digest: d, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 1 };
+      await pushBundleReferrer(s, repo, subject, signBundleWithKey(sign, { digest: d, predicateType: SLSA }));
+    };
+
+    it('says NO_SIGNATURES and that the one thing found is an attestation', async () => {
+      const k = keyPair('ec-p256');
+      const verdict = await verify(
+        { authorities: [{ name: 'release', key: { pem: k.publicPem } }] },
+        attest(k.sign),
+      );
+      expect(verdict.code).toBe('NO_SIGNATURES');
+      expect(verdict.message).toMatch(
+        /^no signatures found for sha256:[0-9a-f]{64} \(only 1 attestation, which is not a signature\)$/,
+      );
+    });
+
+    it('says the same when another key signed the attestation', async () => {
+      const k = keyPair('ec-p256');
+      const verdict = await verify(
+        { authorities: [{ name: 'release', key: { pem: k.publicPem } }] },
+        attest(keyPair('ec-p256').sign),
+      );
+      expect(verdict.code).toBe('NO_SIGNATURES');
+      expect(verdict.message).toContain('(only 1 attestation, which is not a signature)');
     });
   });
 

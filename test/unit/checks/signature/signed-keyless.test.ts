@@ -119,6 +119,19 @@ describe('signatures made by the tests', () => {
       expect(verdict.code).toBe('TLOG_MISSING');
     });
 
+    describe('when the certificate is from another CA and has no log entry', () => {
+      it('says the certificate does not chain to the trusted root, not TLOG_MISSING', async () => {
+        const foreign = await createTestInstance(tempDir());
+        const verdict = await verify(keyless(), async (s, d) => {
+          await pushLegacySignatures(s, repo, d, [
+            await foreign.signLegacy({ digest: d, identity: ACME, rekor: false }),
+          ]);
+        });
+        expect(verdict.code).toBe('CERTIFICATE_INVALID');
+        expect(verdict.message).toContain('with a certificate that does not chain to trusted root "test"');
+      });
+    });
+
     it('denies an expired certificate without a timestamp with CERTIFICATE_INVALID', async () => {
       const old = await createTestInstance(tempDir(), new Date('2020-01-01T00:00:00Z'));
       const oldRoots = await loadTrustedRoots({
