@@ -63,6 +63,12 @@ export type RegistryErrorCode =
   | 'PLATFORM_NOT_FOUND'
   | 'CREDENTIALS_UNAVAILABLE'
   | 'TIMEOUT'
+  /**
+   * JSON the registry served (manifest, index, config, token answer, signature or attestation
+   * manifest) is not JSON or has a field of the wrong type: content, not availability, so a
+   * completed finding that `onError` never turns into an admission.
+   */
+  | 'REGISTRY_CONTENT_INVALID'
   /** The document's content disagrees with its media type (manifest and index at once, wrong mediaType). */
   | 'MANIFEST_MEDIA_TYPE_MISMATCH'
   /** A token realm names a host imagegate must not send the token request to (address class, allowlist). */

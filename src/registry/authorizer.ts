@@ -178,8 +178,12 @@ export class Authorizer {
     }
     const bytes = await readBody(res, 1024 * 1024, signal, what);
     const token = parseTokenResponse(Buffer.from(bytes).toString('utf8'));
+    // a 200 without a well-typed token is content the registry chose to serve, not an outage
     if (token === undefined)
-      throw new RegistryError('UNAUTHORIZED', `${what}: no token in the answer`, { indeterminate: true });
+      throw new RegistryError(
+        'REGISTRY_CONTENT_INVALID',
+        `${what}: the answer carries no token (token or access_token, a string)`,
+      );
     return token;
   }
 }

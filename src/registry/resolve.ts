@@ -6,104 +6,19 @@ import { RegistryError } from '../errors.js';
 import type { ImageReference } from './reference.js';
 import { withDigest } from './reference.js';
 import { DEFAULT_LIMITS, overBudget, type Limits } from './limits.js';
-import { DOCKER_MANIFEST, INDEX_TYPES, MAX_CONFIG_BYTES, OCI_INDEX, OCI_MANIFEST } from './media-types.js';
+import { parseConfig } from './content.js';
+import { INDEX_TYPES, MAX_CONFIG_BYTES } from './media-types.js';
 import type {
   Descriptor,
   FetchedManifest,
   ImageConfigJson,
-  ImageIndexJson,
-  ImageManifestJson,
   Platform,
   PlatformImage,
   RegistryAccess,
   ResolvedImage,
 } from './types.js';
-import { isRecord } from '../shared/guards.js';
-
-const IMAGE_MANIFEST_TYPES: readonly string[] = [OCI_MANIFEST, DOCKER_MANIFEST];
 
 export const DEFAULT_PLATFORMS: readonly string[] = ['linux/amd64'];
-
-function isDescriptor(v: unknown): v is Descriptor {
-  return (
-    isRecord(v) &&
-    typeof v.mediaType === 'string' &&
-    typeof v.digest === 'string' &&
-    typeof v.size === 'number' &&
-    Number.isSafeInteger(v.size) &&
-    v.size >= 0
-  );
-}
-
-/** Parses verified manifest bytes into an image manifest or an index; rejects anything else. */
-export function parseManifest(
-  bytes: Uint8Array,
-  digest: string,
-  contentType: string | undefined,
-  what: string,
-): FetchedManifest {
-  let json: unknown;
-  try {
-    json = JSON.parse(Buffer.from(bytes).toString('utf8'));
-  } catch (err) {
-    throw new RegistryError('UNSUPPORTED_MEDIA_TYPE', `${what}: manifest is not JSON`, { cause: err });
-  }
-  if (!isRecord(json) || json.schemaVersion !== 2) {
-    throw new RegistryError('UNSUPPORTED_MEDIA_TYPE', `${what}: not a schemaVersion 2 manifest`);
-  }
-  const declared = typeof json.mediaType === 'string' ? json.mediaType : undefined;
-  const isIndex = Array.isArray(json.manifests);
-  assertShapeMatchesType(json, isIndex, declared, contentType, what);
-  if (isIndex) {
-    if (!(json.manifests as unknown[]).every(isDescriptor)) {
-      throw new RegistryError('UNSUPPORTED_MEDIA_TYPE', `${what}: index has an invalid descriptor`);
-    }
-    const mediaType =
-      declared ?? (contentType && INDEX_TYPES.includes(contentType) ? contentType : OCI_INDEX);
-    // shape checked above: schemaVersion 2 and a descriptor list
-    return { kind: 'index', digest, mediaType, bytes, json: json as unknown as ImageIndexJson };
-  }
-  if (isDescriptor(json.config) && Array.isArray(json.layers) && json.layers.every(isDescriptor)) {
-    const mediaType = declared ?? (contentType === DOCKER_MANIFEST ? DOCKER_MANIFEST : OCI_MANIFEST);
-    // shape checked above: schemaVersion 2, a config descriptor and layer descriptors
-    return { kind: 'image', digest, mediaType, bytes, json: json as unknown as ImageManifestJson };
-  }
-  throw new RegistryError(
-    'UNSUPPORTED_MEDIA_TYPE',
-    `${what}: neither an image manifest nor an index (media type ${declared ?? contentType ?? 'unknown'})`,
-  );
-}
-
-/**
- * A document must be what its media type says (the CVE-2021-41190 class): an index carries no
- * `config`/`layers`, an image manifest no `manifests`, and neither its `mediaType` field nor the
- * Content-Type (when it is a manifest type) may name the other kind.
- */
-function assertShapeMatchesType(
-  json: Record<string, unknown>,
-  isIndex: boolean,
-  declared: string | undefined,
-  contentType: string | undefined,
-  what: string,
-): void {
-  const mismatch = (why: string): RegistryError =>
-    new RegistryError('MANIFEST_MEDIA_TYPE_MISMATCH', `${what}: ${why}; refusing an ambiguous document`);
-  if (isIndex && (json.layers !== undefined || json.config !== undefined)) {
-    throw mismatch('the document has both `manifests` (an index) and `config`/`layers` (an image manifest)');
-  }
-  const shape = isIndex ? 'an index' : 'an image manifest';
-  for (const [source, type] of [
-    ['its mediaType field', declared],
-    ['the Content-Type', contentType],
-  ] as const) {
-    if (type === undefined) continue;
-    const saysIndex = INDEX_TYPES.includes(type);
-    const saysImage = IMAGE_MANIFEST_TYPES.includes(type);
-    if ((isIndex && saysImage) || (!isIndex && saysIndex)) {
-      throw mismatch(`${source} says ${type} but the content is ${shape}`);
-    }
-  }
-}
 
 /** The platforms of an index for a message: distinct values, at most 10 named. */
 function listPlatforms(entries: readonly Descriptor[]): string {
@@ -138,17 +53,6 @@ function configPlatform(config: ImageConfigJson): string {
     architecture: config.architecture,
     ...(config.variant ? { variant: config.variant } : {}),
   });
-}
-
-export function parseConfig(bytes: Uint8Array, what: string): ImageConfigJson {
-  let json: unknown;
-  try {
-    json = JSON.parse(Buffer.from(bytes).toString('utf8'));
-  } catch (err) {
-    throw new RegistryError('UNSUPPORTED_MEDIA_TYPE', `${what}: config is not JSON`, { cause: err });
-  }
-  if (!isRecord(json)) throw new RegistryError('UNSUPPORTED_MEDIA_TYPE', `${what}: config is not an object`);
-  return json as ImageConfigJson;
 }
 
 type Source = Pick<RegistryAccess, 'getManifest' | 'getBlob'>;

@@ -53,15 +53,15 @@ export interface HistoryEntry {
   empty_layer?: boolean;
 }
 
-/** The parts of an OCI image config imagegate reads. */
+/** The parts of an OCI image config imagegate reads (validated: content.schema.ts). */
 export interface ImageConfigJson {
   architecture?: string;
   os?: string;
   variant?: string;
   created?: string;
-  config?: { Labels?: Record<string, string> | null };
+  config?: { Labels?: Record<string, string> | null } | null;
   rootfs?: { type?: string; diff_ids?: string[] | null };
-  history?: HistoryEntry[];
+  history?: HistoryEntry[] | null;
 }
 
 /** One platform of an image: an image manifest and its config, both digest-verified. */
