@@ -93,6 +93,7 @@ export class RegistryClient implements Registry {
     const access: RegistryAccess = {
       limits,
       release: () => bytes.release(),
+      account: (n, what) => bytes.take(n, what),
       resolve: (ref, signal) => {
         const key = formatReference(ref);
         let p = resolved.get(key);

@@ -93,6 +93,12 @@ export interface RegistryAccess {
    * it the claim ends one second past the review's deadline.
    */
   release?(): void;
+  /**
+   * Counts `bytes` that a use of registry content costs beyond its download (decoding a blob again,
+   * base64 and DSSE payloads, JSON parsing) against the review's byte budget: throws
+   * BUDGET_BYTES_IN_FLIGHT (a completed finding) when the review's share or the process budget is spent.
+   */
+  account?(bytes: number, what: string): void;
   resolve(reference: ImageReference, signal: AbortSignal): Promise<ResolvedImage>;
   getManifest(repository: ImageReference, tagOrDigest: string, signal: AbortSignal): Promise<FetchedManifest>;
   getBlob(
