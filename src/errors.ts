@@ -61,6 +61,11 @@ export type RegistryErrorCode =
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'TOO_MANY_REDIRECTS'
   | 'PLATFORM_NOT_FOUND'
+  /**
+   * An index a node would resolve differently than imagegate can check: a nested index, or an entry
+   * whose listed platform and config disagree.
+   */
+  | 'PLATFORM_AMBIGUOUS'
   | 'CREDENTIALS_UNAVAILABLE'
   | 'TIMEOUT'
   /**

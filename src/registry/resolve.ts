@@ -3,6 +3,7 @@
  * an index resolves to per-platform image manifests and their configs, all digest-verified.
  */
 import { RegistryError } from '../errors.js';
+import { formatPlatform, matchesPlatform, normalizePlatform } from './platform.js';
 import type { ImageReference } from './reference.js';
 import { withDigest } from './reference.js';
 import { DEFAULT_LIMITS, overBudget, type Limits } from './limits.js';
@@ -12,42 +13,57 @@ import type {
   Descriptor,
   FetchedManifest,
   ImageConfigJson,
-  Platform,
   PlatformImage,
   RegistryAccess,
   ResolvedImage,
 } from './types.js';
 
 export const DEFAULT_PLATFORMS: readonly string[] = ['linux/amd64'];
+export { formatPlatform, matchesPlatform };
 
 /** The platforms of an index for a message: distinct values, at most 10 named. */
 function listPlatforms(entries: readonly Descriptor[]): string {
-  const names = [...new Set(entries.map((d) => formatPlatform(d.platform!).slice(0, 64)))];
+  const names = [
+    ...new Set(entries.map((d) => (d.platform ? formatPlatform(d.platform) : 'none').slice(0, 64))),
+  ];
   if (names.length === 0) return 'none';
   const more = names.length > 10 ? ` and ${names.length - 10} more` : '';
   return names.slice(0, 10).join(', ') + more;
 }
 
-export function formatPlatform(p: Platform): string {
-  return `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;
-}
-
-/** Attestation and other non-runnable index entries (BuildKit attestations, unknown/unknown). */
+/**
+ * BuildKit attestation manifests and other entries no node runs: platform `unknown/unknown` (in any
+ * spelling). An annotation alone does not make an entry an attestation: a node selects by platform,
+ * so an "attestation" listed as linux/amd64 is checked like any other linux/amd64 entry.
+ */
 export function isAttestation(d: Descriptor): boolean {
-  const type = d.annotations?.['vnd.docker.reference.type'];
-  if (type === 'attestation-manifest') return true;
-  return d.platform?.os === 'unknown' && d.platform.architecture === 'unknown';
+  if (d.platform === undefined) return false;
+  const n = normalizePlatform(d.platform);
+  return n.os === 'unknown' && n.architecture === 'unknown';
 }
 
-/** `linux/arm64` matches `linux/arm64/v8`; `linux/arm/v7` needs variant v7. */
-export function matchesPlatform(selector: string, p: Platform): boolean {
-  const [os, arch, variant] = selector.split('/');
-  if (os !== p.os || arch !== p.architecture) return false;
-  return variant === undefined || variant === p.variant;
+/**
+ * An index entry's platform and its config's must name the same OS and architecture: the node picks
+ * by the index, the image runs as the config says, and a policy judged one of them.
+ */
+function assertConfigAgrees(
+  listed: Descriptor['platform'] & object,
+  config: ImageConfigJson,
+  digest: string,
+): void {
+  if (config.os === undefined || config.architecture === undefined) return;
+  const a = normalizePlatform(listed);
+  const b = normalizePlatform({ os: config.os, architecture: config.architecture });
+  if (a.os === b.os && a.architecture === b.architecture) return;
+  throw new RegistryError(
+    'PLATFORM_AMBIGUOUS',
+    `${digest}: the index lists it as ${formatPlatform(listed).slice(0, 64)} but its config says ` +
+      `${`${config.os}/${config.architecture}`.slice(0, 64)}`,
+  );
 }
 
 function configPlatform(config: ImageConfigJson): string {
-  if (typeof config.os !== 'string' || typeof config.architecture !== 'string') return 'unknown/unknown';
+  if (config.os === undefined || config.architecture === undefined) return 'unknown/unknown';
   return formatPlatform({
     os: config.os,
     architecture: config.architecture,
@@ -76,9 +92,18 @@ class Resolved implements ResolvedImage {
     if (this.manifest.kind === 'image') {
       return [await this.#image(this.manifest.digest, undefined, signal)];
     }
-    const entries = this.manifest.json.manifests.filter(
-      (d) => !isAttestation(d) && !INDEX_TYPES.includes(d.mediaType) && d.platform !== undefined,
-    );
+    const all = this.manifest.json.manifests.filter((d) => !isAttestation(d));
+    const nested = all.find((d) => INDEX_TYPES.includes(d.mediaType));
+    if (nested !== undefined) {
+      // a node descends into it and may run what it lists first: imagegate does not judge that order
+      throw new RegistryError(
+        'PLATFORM_AMBIGUOUS',
+        `${this.reference.original}: the index lists another index (${nested.digest}); a node would ` +
+          'choose among the entries of both, which imagegate cannot judge: push a flat index',
+      );
+    }
+    // an entry without a platform is chosen by its config's platform: it is checked for every selector
+    const entries = all;
     let chosen: Descriptor[];
     if (wanted.includes('all')) {
       chosen = entries;
@@ -89,10 +114,12 @@ class Resolved implements ResolvedImage {
         );
       }
     } else {
-      // every entry a runtime could select for a wanted platform (all linux/amd64 variants), not the first
-      chosen = entries.filter((d) => wanted.some((sel) => matchesPlatform(sel, d.platform!)));
+      // every entry a node of a wanted platform could select (any spelling, older variants), not the first
+      const could = (sel: string, d: Descriptor): boolean =>
+        d.platform === undefined || matchesPlatform(sel, d.platform);
+      chosen = entries.filter((d) => wanted.some((sel) => could(sel, d)));
       for (const sel of wanted) {
-        if (chosen.some((d) => matchesPlatform(sel, d.platform!))) continue;
+        if (chosen.some((d) => d.platform !== undefined && matchesPlatform(sel, d.platform))) continue;
         throw new RegistryError(
           'PLATFORM_NOT_FOUND',
           `${this.reference.original}: platform ${sel} is not in the index (has ${listPlatforms(entries)})`,
@@ -150,6 +177,7 @@ class Resolved implements ResolvedImage {
     const configDigest = manifest.json.config.digest;
     const bytes = await this.source.getBlob(ref, manifest.json.config, MAX_CONFIG_BYTES, signal);
     const config = parseConfig(bytes, `config ${configDigest}`);
+    if (descriptor?.platform !== undefined) assertConfigAgrees(descriptor.platform, config, digest);
     const platform =
       descriptor?.platform !== undefined ? formatPlatform(descriptor.platform) : configPlatform(config);
     return { platform, manifest, config, configDigest };

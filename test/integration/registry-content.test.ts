@@ -147,3 +147,106 @@ describe('registry content of the wrong type under onError: allow (real server, 
     });
   });
 });
+
+describe('platform spellings a node normalises (property 5; real server, size policy, onError: allow)', () => {
+  let reg: HostileRegistry;
+  let setup: Setup;
+  let server: TestServer;
+
+  const entry = (repo: string, layerBytes: number, platform: Desc['platform']): Desc => {
+    const cfg = reg.blob(
+      JSON.stringify({ os: platform!.os, architecture: platform!.architecture }),
+      OCI_CONFIG,
+    );
+    const layer = { ...reg.blob(`layer ${repo} ${layerBytes}`), size: layerBytes };
+    const d = reg.manifest(repo, { schemaVersion: 2, mediaType: OCI_MANIFEST, config: cfg, layers: [layer] });
+    return { ...d, platform };
+  };
+  const index = (repo: string, tag: string, entries: object[]): void => {
+    reg.manifest(repo, { schemaVersion: 2, mediaType: OCI_INDEX, manifests: entries }, { tag });
+  };
+  const decide = async (image: string): Promise<{ allowed: boolean; message: string }> => {
+    const reply = await server.post('/validate', podReview([`${reg.host}/${image}`], { namespace: 'team' }));
+    const body = reply.json as { response: { allowed: boolean; status?: { message?: string } } };
+    return { allowed: body.response.allowed, message: body.response.status?.message ?? '' };
+  };
+
+  beforeAll(async () => {
+    reg = await startHostileRegistry();
+    const policy = [
+      'apiVersion: imagegate.dev/v1alpha1',
+      'kind: ImagePolicy',
+      'metadata: { name: small }',
+      'spec:',
+      '  mode: enforce',
+      '  onError: allow',
+      "  images: [{ glob: '**' }]",
+      "  size: { maxCompressed: '1Gi' }",
+      '',
+    ].join('\n');
+    setup = await buildEngine({ policy: [await writePolicyFile(policy)], insecureRegistry: [reg.host] });
+    server = await startServer({ engine: setup.engine });
+    const small = entry('multi/app', 1024, { os: 'linux', architecture: 'amd64' });
+    for (const [tag, platform] of [
+      ['x86_64', { os: 'linux', architecture: 'x86_64' }],
+      ['x86-64', { os: 'linux', architecture: 'x86-64' }],
+      ['upper', { os: 'Linux', architecture: 'AMD64' }],
+      ['v3', { os: 'linux', architecture: 'amd64', variant: 'v3' }],
+    ] as const) {
+      index('multi/app', tag, [entry('multi/app', 5 * GiB, platform), small]);
+    }
+    // BuildKit's own attestation entry (unknown/unknown) is not run by any node: not checked
+    index('multi/app', 'buildkit', [
+      small,
+      entry('multi/app', 5 * GiB, { os: 'unknown', architecture: 'unknown' }),
+    ]);
+    // an "attestation" annotation on a linux/amd64 entry does not hide it
+    const disguised = entry('multi/app', 5 * GiB, { os: 'linux', architecture: 'amd64' });
+    index('multi/app', 'disguised', [
+      { ...disguised, annotations: { 'vnd.docker.reference.type': 'attestation-manifest' } },
+      small,
+    ]);
+    // an index inside the index: a node descends into it
+    const inner = reg.manifest('multi/app', {
+      schemaVersion: 2,
+      mediaType: OCI_INDEX,
+      manifests: [entry('multi/app', 5 * GiB, { os: 'linux', architecture: 'amd64' })],
+    });
+    index('multi/app', 'nested', [inner, small]);
+    // the index says amd64 (what the node picks), the config says arm64 (what the image is)
+    const lying = entry('multi/app', 1024, { os: 'linux', architecture: 'arm64' });
+    index('multi/app', 'lying', [small, { ...lying, platform: { os: 'linux', architecture: 'amd64' } }]);
+  });
+
+  afterAll(async () => {
+    await server?.close();
+    await setup?.registry.close();
+    await reg?.stop();
+  });
+
+  describe.each(['x86_64', 'x86-64', 'upper', 'v3', 'disguised'])(
+    'when a 5 GiB entry spelt %s is listed before a small linux/amd64 one',
+    (tag) => {
+      it('checks it as linux/amd64 and denies: SIZE_EXCEEDED', async () => {
+        const a = await decide(`multi/app:${tag}`);
+        expect(a.allowed, a.message).toBe(false);
+        expect(a.message).toMatch(/SIZE_EXCEEDED/);
+      });
+    },
+  );
+
+  describe('when the 5 GiB entry is a BuildKit attestation (unknown/unknown)', () => {
+    it('is not a platform a node runs: allowed', async () => {
+      const a = await decide('multi/app:buildkit');
+      expect(a.allowed, a.message).toBe(true);
+    });
+  });
+
+  describe.each(['nested', 'lying'])('when the index is %s', (tag) => {
+    it('denies with PLATFORM_AMBIGUOUS whatever onError says', async () => {
+      const a = await decide(`multi/app:${tag}`);
+      expect(a.allowed, a.message).toBe(false);
+      expect(a.message).toMatch(/PLATFORM_AMBIGUOUS/);
+    });
+  });
+});
