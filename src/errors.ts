@@ -61,8 +61,19 @@ export type RegistryErrorCode =
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'TOO_MANY_REDIRECTS'
   | 'PLATFORM_NOT_FOUND'
+  /**
+   * An index a node would resolve differently than imagegate can check: a nested index, or an entry
+   * whose listed platform and config disagree.
+   */
+  | 'PLATFORM_AMBIGUOUS'
   | 'CREDENTIALS_UNAVAILABLE'
   | 'TIMEOUT'
+  /**
+   * JSON the registry served (manifest, index, config, token answer, signature or attestation
+   * manifest) is not JSON or has a field of the wrong type: content, not availability, so a
+   * completed finding that `onError` never turns into an admission.
+   */
+  | 'REGISTRY_CONTENT_INVALID'
   /** The document's content disagrees with its media type (manifest and index at once, wrong mediaType). */
   | 'MANIFEST_MEDIA_TYPE_MISMATCH'
   /** A token realm names a host imagegate must not send the token request to (address class, allowlist). */

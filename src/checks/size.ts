@@ -54,7 +54,7 @@ export function cleanBuildStep(createdBy: string | undefined): string | undefine
 
 /** History entries that made a layer, in layer order; undefined when they cannot be matched to layers. */
 export function layerSteps(
-  history: HistoryEntry[] | undefined,
+  history: HistoryEntry[] | null | undefined,
   layerCount: number,
 ): Array<string | undefined> {
   const nonEmpty = (history ?? []).filter((h) => h.empty_layer !== true);

@@ -67,13 +67,13 @@ function toOutcome(check: CheckName, err: unknown, started: number): CheckOutcom
       durationMs,
     };
   }
-  // An unexpected bug in a check is not a verdict about the image: let onError decide.
+  // An unexpected exception is a bug, never "could not check": it fails closed whatever onError
+  // says (registry content that could cause one is refused at the edge: registry/content.ts).
   return {
     check,
     passed: false,
     code: 'INTERNAL_ERROR',
-    message: errorMessage(err),
-    indeterminate: true,
+    message: `imagegate failed unexpectedly (a bug; denied, whatever onError says): ${errorMessage(err)}`,
     durationMs,
   };
 }

@@ -1,4 +1,7 @@
 /** `WWW-Authenticate` challenges and the bearer-token exchange of the distribution token spec. */
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { TokenAnswerSchema, type TokenAnswerShape } from './content.schema.js';
+
 export interface Challenge {
   scheme: 'basic' | 'bearer';
   realm?: string;
@@ -68,7 +71,12 @@ export interface TokenResponse {
   ttlMs: number;
 }
 
-/** Reads `{token|access_token, expires_in}`; tokens are reused until shortly before they expire. */
+const tokenChecker = TypeCompiler.Compile(TokenAnswerSchema);
+
+/**
+ * Reads `{token|access_token, expires_in}` (schema-checked: a field of the wrong type is no token);
+ * tokens are reused until shortly before they expire.
+ */
 export function parseTokenResponse(text: string): TokenResponse | undefined {
   let json: unknown;
   try {
@@ -76,11 +84,11 @@ export function parseTokenResponse(text: string): TokenResponse | undefined {
   } catch {
     return undefined;
   }
-  if (typeof json !== 'object' || json === null) return undefined;
-  const o = json as Record<string, unknown>;
-  const token = typeof o.token === 'string' && o.token !== '' ? o.token : o.access_token;
-  if (typeof token !== 'string' || token === '') return undefined;
-  const expiresIn = typeof o.expires_in === 'number' && o.expires_in > 0 ? o.expires_in : 60;
+  if (!tokenChecker.Check(json)) return undefined;
+  const o = json as TokenAnswerShape;
+  const token = o.token !== undefined && o.token !== '' ? o.token : o.access_token;
+  if (token === undefined || token === '') return undefined;
+  const expiresIn = o.expires_in !== undefined && o.expires_in > 0 ? o.expires_in : 60;
   const ttlMs = Math.max(0, expiresIn * 1000 - Math.min(10_000, expiresIn * 100));
   return { token, ttlMs };
 }

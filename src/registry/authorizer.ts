@@ -4,11 +4,11 @@
  */
 import { RegistryError } from '../errors.js';
 import { parseChallenge, parseTokenResponse, type Challenge } from './auth.js';
-import { TtlCache } from '../shared/cache.js';
+import { ByteLru } from '../shared/cache.js';
 import { SingleFlight } from './cache.js';
 import { apiHost, type Connections } from './connections.js';
 import { credentialKey, type Credential } from './credentials/index.js';
-import { describeErrorBody, discard, header, readBody, type HttpResponse } from './http.js';
+import { describeErrorBody, discard, header, readBody, type ByteBudget, type HttpResponse } from './http.js';
 import type { RegistryOptions } from './options.js';
 import { statusError } from './status-error.js';
 import { assertRealmAllowed } from './targets.js';
@@ -17,17 +17,47 @@ function basicAuthorization(cred: Extract<Credential, { kind: 'basic' }>): strin
   return `Basic ${Buffer.from(`${cred.username}:${cred.password}`).toString('base64')}`;
 }
 
+/**
+ * A token answer is read up to this many bytes (counted in the review's byte budget as it arrives):
+ * real ones are a few KiB (a JWT, sometimes twice: `token` and `access_token`).
+ */
+export const MAX_TOKEN_ANSWER_BYTES = 64 * 1024;
+/** Bytes of tokens and challenges kept between reviews (keys included), least recently used out first. */
+export const TOKEN_CACHE_BYTES = 4 * 1024 * 1024;
+export const CHALLENGE_CACHE_BYTES = 1024 * 1024;
+
+/** What a remembered challenge costs: its text and key (a JS string is up to 2 bytes a character). */
+function challengeCost(endpoint: string, c: Challenge): number {
+  return (
+    2 * (endpoint.length + (c.realm?.length ?? 0) + (c.service?.length ?? 0) + (c.scope?.length ?? 0)) + 64
+  );
+}
+
+/** The review's deadline and byte budget a token exchange counts against. */
+export interface RequestBudget {
+  deadline: number | undefined;
+  bytes?: ByteBudget | undefined;
+}
+
 export class Authorizer {
   readonly #connections: Connections;
   readonly #options: RegistryOptions;
-  readonly #challenges = new Map<string, Challenge>();
-  readonly #tokens: TtlCache<string>;
+  /** Bounded by bytes: one challenge of up to 8 KiB per endpoint a pod can name adds up. */
+  readonly #challenges: ByteLru<Challenge>;
+  /** Bounded by bytes, not entries: 1,024 entries of 1 MiB tokens were a gigabyte. */
+  readonly #tokens: ByteLru<string>;
   readonly #flights = new SingleFlight();
 
   constructor(connections: Connections, options: RegistryOptions, now?: () => number) {
     this.#connections = connections;
     this.#options = options;
-    this.#tokens = new TtlCache<string>(1024, now);
+    this.#tokens = new ByteLru<string>(TOKEN_CACHE_BYTES, now);
+    this.#challenges = new ByteLru<Challenge>(CHALLENGE_CACHE_BYTES, now);
+  }
+
+  /** Bytes of tokens and of challenges held now (for tests of the bounds). */
+  get held(): { tokens: number; challenges: number } {
+    return { tokens: this.#tokens.bytes, challenges: this.#challenges.bytes };
   }
 
   /** The Authorization header for an endpoint whose challenge we already know, so it needs no 401 first. */
@@ -35,12 +65,12 @@ export class Authorizer {
     endpoint: string,
     scope: string,
     cred: Credential | undefined,
-    deadline: number | undefined,
+    at: RequestBudget,
     signal: AbortSignal,
   ): Promise<string | undefined> {
     const challenge = this.#challenges.get(endpoint);
     if (challenge === undefined) return undefined;
-    return this.#authorize(endpoint, challenge, scope, cred, deadline, signal, false);
+    return this.#authorize(endpoint, challenge, scope, cred, at, signal, false);
   }
 
   /** Consumes a 401, remembers its challenge and returns a fresh Authorization header for the retry. */
@@ -50,20 +80,20 @@ export class Authorizer {
     scope: string,
     cred: Credential | undefined,
     what: string,
-    deadline: number | undefined,
+    at: RequestBudget,
     signal: AbortSignal,
   ): Promise<string> {
     const challenge = parseChallenge(header(res, 'www-authenticate'));
     await discard(res);
     if (challenge === undefined)
       throw statusError(401, what, 'no usable WWW-Authenticate challenge', 'MANIFEST_UNKNOWN');
-    this.#challenges.set(endpoint, challenge);
+    this.#challenges.set(endpoint, challenge, challengeCost(endpoint, challenge));
     const authorization = await this.#authorize(
       endpoint,
       challenge,
       challenge.scope ?? scope,
       cred,
-      deadline,
+      at,
       signal,
       true,
     );
@@ -80,7 +110,7 @@ export class Authorizer {
     challenge: Challenge,
     scope: string,
     cred: Credential | undefined,
-    deadline: number | undefined,
+    at: RequestBudget,
     signal: AbortSignal,
     refresh: boolean,
   ): Promise<string | undefined> {
@@ -94,9 +124,9 @@ export class Authorizer {
     const cached = this.#tokens.get(key);
     if (cached !== undefined) return `Bearer ${cached}`;
     const token = await this.#flights.do(`token:${key}`, signal, (s) =>
-      this.#fetchToken(endpoint, challenge.realm!, challenge.service, scope, cred, deadline, s),
+      this.#fetchToken(endpoint, challenge.realm!, challenge.service, scope, cred, at, s),
     );
-    this.#tokens.set(key, token.token, token.ttlMs);
+    this.#tokens.set(key, token.token, 2 * (key.length + token.token.length), token.ttlMs);
     return `Bearer ${token.token}`;
   }
 
@@ -106,7 +136,7 @@ export class Authorizer {
     service: string | undefined,
     scope: string,
     cred: Credential | undefined,
-    deadline: number | undefined,
+    at: RequestBudget,
     signal: AbortSignal,
   ): Promise<{ token: string; ttlMs: number }> {
     const connections = this.#connections;
@@ -165,7 +195,7 @@ export class Authorizer {
         timeoutMs: connections.timeoutMs,
       },
       what,
-      deadline,
+      at.deadline,
     );
     if (res.status !== 200) {
       const text = await discard(res);
@@ -176,10 +206,14 @@ export class Authorizer {
         'MANIFEST_UNKNOWN',
       );
     }
-    const bytes = await readBody(res, 1024 * 1024, signal, what);
+    const bytes = await readBody(res, MAX_TOKEN_ANSWER_BYTES, signal, what, at.bytes);
     const token = parseTokenResponse(Buffer.from(bytes).toString('utf8'));
+    // a 200 without a well-typed token is content the registry chose to serve, not an outage
     if (token === undefined)
-      throw new RegistryError('UNAUTHORIZED', `${what}: no token in the answer`, { indeterminate: true });
+      throw new RegistryError(
+        'REGISTRY_CONTENT_INVALID',
+        `${what}: the answer carries no token (token or access_token, a string)`,
+      );
     return token;
   }
 }

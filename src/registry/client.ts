@@ -19,7 +19,8 @@ import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, baseMediaType } from './media-type
 import type { RegistryOptions } from './options.js';
 import { formatReference } from './reference.js';
 import { askReferrersApi, ReferrersApiHosts, type ApiAnswer } from './referrers.js';
-import { parseManifest, toResolvedImage } from './resolve.js';
+import { parseManifest } from './content.js';
+import { toResolvedImage } from './resolve.js';
 import {
   credentialFor,
   Transport,
@@ -92,6 +93,7 @@ export class RegistryClient implements Registry {
     const access: RegistryAccess = {
       limits,
       release: () => bytes.release(),
+      account: (n, what) => bytes.take(n, what),
       resolve: (ref, signal) => {
         const key = formatReference(ref);
         let p = resolved.get(key);

@@ -10,7 +10,7 @@ import { DOCKER_HUB, normaliseRegistryHost } from '../shared/docker-hub.js';
 import { send, type HttpRequest, type HttpResponse } from './http.js';
 import { limitsFrom, overBudget, queueSignal, Semaphore, type Limits } from './limits.js';
 import { OriginPools } from './origin-pools.js';
-import { guardedLookup } from './targets.js';
+import { addressClass, guardedLookup, isRefusedHostClass } from './targets.js';
 import { isRegistryAllowed, type RegistryEndpointOptions, type RegistryOptions } from './options.js';
 
 export interface RegistryHooks {
@@ -221,5 +221,24 @@ export class Connections {
         { indeterminate: true },
       );
     }
+    // a pod naming 169.254.169.254/x:1 must not make imagegate connect there (no allowlist needed);
+    // an image nobody may fetch cannot be checked, so it is denied, not left to onError
+    const cls = addressClass(apiHostname(registry));
+    if (isRefusedHostClass(cls) && this.metricLabel(registry) === 'other') {
+      throw new RegistryError(
+        'REGISTRY_NOT_ALLOWED',
+        `${what}: registry ${registry} is a ${cls} address; imagegate contacts one only when the ` +
+          'operator names it (--allow-registry, --insecure-registry or registries: in --registry-config)',
+      );
+    }
+  }
+}
+
+/** The host name of `host[:port]` (an IPv6 literal keeps its brackets). */
+function apiHostname(registry: string): string {
+  try {
+    return new URL(`https://${registry}`).hostname;
+  } catch {
+    return registry;
   }
 }

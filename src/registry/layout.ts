@@ -8,7 +8,8 @@ import { RegistryError, ImageReferenceError, errorMessage } from '../errors.js';
 import { computeDigest, isDigest, verifyDigest, verifySize } from './digest.js';
 import { MAX_MANIFEST_BYTES, INDEX_TYPES, OCI_INDEX } from './media-types.js';
 import type { ImageReference } from './reference.js';
-import { parseManifest, toResolvedImage } from './resolve.js';
+import { parseManifest } from './content.js';
+import { toResolvedImage } from './resolve.js';
 import type { Descriptor, FetchedManifest, ImageIndexJson, RegistryAccess, ResolvedImage } from './types.js';
 
 export const LAYOUT_PREFIX = 'oci:';

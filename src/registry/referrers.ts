@@ -16,7 +16,7 @@ import { raceAbort } from './cache.js';
 import { computeDigest } from './digest.js';
 import { discard, header, readBody } from './http.js';
 import { MAX_MANIFEST_BYTES, OCI_INDEX, baseMediaType } from './media-types.js';
-import { parseManifest } from './resolve.js';
+import { parseManifest } from './content.js';
 import type { RequestContext, Target, Transport } from './transport.js';
 import type { Descriptor } from './types.js';
 

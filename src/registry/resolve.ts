@@ -3,152 +3,72 @@
  * an index resolves to per-platform image manifests and their configs, all digest-verified.
  */
 import { RegistryError } from '../errors.js';
+import { formatPlatform, matchesPlatform, normalizePlatform } from './platform.js';
 import type { ImageReference } from './reference.js';
 import { withDigest } from './reference.js';
 import { DEFAULT_LIMITS, overBudget, type Limits } from './limits.js';
-import { DOCKER_MANIFEST, INDEX_TYPES, MAX_CONFIG_BYTES, OCI_INDEX, OCI_MANIFEST } from './media-types.js';
+import { parseConfig } from './content.js';
+import { INDEX_TYPES, MAX_CONFIG_BYTES } from './media-types.js';
 import type {
   Descriptor,
   FetchedManifest,
   ImageConfigJson,
-  ImageIndexJson,
-  ImageManifestJson,
-  Platform,
   PlatformImage,
   RegistryAccess,
   ResolvedImage,
 } from './types.js';
-import { isRecord } from '../shared/guards.js';
-
-const IMAGE_MANIFEST_TYPES: readonly string[] = [OCI_MANIFEST, DOCKER_MANIFEST];
 
 export const DEFAULT_PLATFORMS: readonly string[] = ['linux/amd64'];
-
-function isDescriptor(v: unknown): v is Descriptor {
-  return (
-    isRecord(v) &&
-    typeof v.mediaType === 'string' &&
-    typeof v.digest === 'string' &&
-    typeof v.size === 'number' &&
-    Number.isSafeInteger(v.size) &&
-    v.size >= 0
-  );
-}
-
-/** Parses verified manifest bytes into an image manifest or an index; rejects anything else. */
-export function parseManifest(
-  bytes: Uint8Array,
-  digest: string,
-  contentType: string | undefined,
-  what: string,
-): FetchedManifest {
-  let json: unknown;
-  try {
-    json = JSON.parse(Buffer.from(bytes).toString('utf8'));
-  } catch (err) {
-    throw new RegistryError('UNSUPPORTED_MEDIA_TYPE', `${what}: manifest is not JSON`, { cause: err });
-  }
-  if (!isRecord(json) || json.schemaVersion !== 2) {
-    throw new RegistryError('UNSUPPORTED_MEDIA_TYPE', `${what}: not a schemaVersion 2 manifest`);
-  }
-  const declared = typeof json.mediaType === 'string' ? json.mediaType : undefined;
-  const isIndex = Array.isArray(json.manifests);
-  assertShapeMatchesType(json, isIndex, declared, contentType, what);
-  if (isIndex) {
-    if (!(json.manifests as unknown[]).every(isDescriptor)) {
-      throw new RegistryError('UNSUPPORTED_MEDIA_TYPE', `${what}: index has an invalid descriptor`);
-    }
-    const mediaType =
-      declared ?? (contentType && INDEX_TYPES.includes(contentType) ? contentType : OCI_INDEX);
-    // shape checked above: schemaVersion 2 and a descriptor list
-    return { kind: 'index', digest, mediaType, bytes, json: json as unknown as ImageIndexJson };
-  }
-  if (isDescriptor(json.config) && Array.isArray(json.layers) && json.layers.every(isDescriptor)) {
-    const mediaType = declared ?? (contentType === DOCKER_MANIFEST ? DOCKER_MANIFEST : OCI_MANIFEST);
-    // shape checked above: schemaVersion 2, a config descriptor and layer descriptors
-    return { kind: 'image', digest, mediaType, bytes, json: json as unknown as ImageManifestJson };
-  }
-  throw new RegistryError(
-    'UNSUPPORTED_MEDIA_TYPE',
-    `${what}: neither an image manifest nor an index (media type ${declared ?? contentType ?? 'unknown'})`,
-  );
-}
-
-/**
- * A document must be what its media type says (the CVE-2021-41190 class): an index carries no
- * `config`/`layers`, an image manifest no `manifests`, and neither its `mediaType` field nor the
- * Content-Type (when it is a manifest type) may name the other kind.
- */
-function assertShapeMatchesType(
-  json: Record<string, unknown>,
-  isIndex: boolean,
-  declared: string | undefined,
-  contentType: string | undefined,
-  what: string,
-): void {
-  const mismatch = (why: string): RegistryError =>
-    new RegistryError('MANIFEST_MEDIA_TYPE_MISMATCH', `${what}: ${why}; refusing an ambiguous document`);
-  if (isIndex && (json.layers !== undefined || json.config !== undefined)) {
-    throw mismatch('the document has both `manifests` (an index) and `config`/`layers` (an image manifest)');
-  }
-  const shape = isIndex ? 'an index' : 'an image manifest';
-  for (const [source, type] of [
-    ['its mediaType field', declared],
-    ['the Content-Type', contentType],
-  ] as const) {
-    if (type === undefined) continue;
-    const saysIndex = INDEX_TYPES.includes(type);
-    const saysImage = IMAGE_MANIFEST_TYPES.includes(type);
-    if ((isIndex && saysImage) || (!isIndex && saysIndex)) {
-      throw mismatch(`${source} says ${type} but the content is ${shape}`);
-    }
-  }
-}
+export { formatPlatform, matchesPlatform };
 
 /** The platforms of an index for a message: distinct values, at most 10 named. */
 function listPlatforms(entries: readonly Descriptor[]): string {
-  const names = [...new Set(entries.map((d) => formatPlatform(d.platform!).slice(0, 64)))];
+  const names = [
+    ...new Set(entries.map((d) => (d.platform ? formatPlatform(d.platform) : 'none').slice(0, 64))),
+  ];
   if (names.length === 0) return 'none';
   const more = names.length > 10 ? ` and ${names.length - 10} more` : '';
   return names.slice(0, 10).join(', ') + more;
 }
 
-export function formatPlatform(p: Platform): string {
-  return `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;
-}
-
-/** Attestation and other non-runnable index entries (BuildKit attestations, unknown/unknown). */
+/**
+ * BuildKit attestation manifests and other entries no node runs: platform `unknown/unknown` (in any
+ * spelling). An annotation alone does not make an entry an attestation: a node selects by platform,
+ * so an "attestation" listed as linux/amd64 is checked like any other linux/amd64 entry.
+ */
 export function isAttestation(d: Descriptor): boolean {
-  const type = d.annotations?.['vnd.docker.reference.type'];
-  if (type === 'attestation-manifest') return true;
-  return d.platform?.os === 'unknown' && d.platform.architecture === 'unknown';
+  if (d.platform === undefined) return false;
+  const n = normalizePlatform(d.platform);
+  return n.os === 'unknown' && n.architecture === 'unknown';
 }
 
-/** `linux/arm64` matches `linux/arm64/v8`; `linux/arm/v7` needs variant v7. */
-export function matchesPlatform(selector: string, p: Platform): boolean {
-  const [os, arch, variant] = selector.split('/');
-  if (os !== p.os || arch !== p.architecture) return false;
-  return variant === undefined || variant === p.variant;
+/**
+ * An index entry's platform and its config's must name the same OS and architecture: the node picks
+ * by the index, the image runs as the config says, and a policy judged one of them.
+ */
+function assertConfigAgrees(
+  listed: Descriptor['platform'] & object,
+  config: ImageConfigJson,
+  digest: string,
+): void {
+  if (config.os === undefined || config.architecture === undefined) return;
+  const a = normalizePlatform(listed);
+  const b = normalizePlatform({ os: config.os, architecture: config.architecture });
+  if (a.os === b.os && a.architecture === b.architecture) return;
+  throw new RegistryError(
+    'PLATFORM_AMBIGUOUS',
+    `${digest}: the index lists it as ${formatPlatform(listed).slice(0, 64)} but its config says ` +
+      `${`${config.os}/${config.architecture}`.slice(0, 64)}`,
+  );
 }
 
 function configPlatform(config: ImageConfigJson): string {
-  if (typeof config.os !== 'string' || typeof config.architecture !== 'string') return 'unknown/unknown';
+  if (config.os === undefined || config.architecture === undefined) return 'unknown/unknown';
   return formatPlatform({
     os: config.os,
     architecture: config.architecture,
     ...(config.variant ? { variant: config.variant } : {}),
   });
-}
-
-export function parseConfig(bytes: Uint8Array, what: string): ImageConfigJson {
-  let json: unknown;
-  try {
-    json = JSON.parse(Buffer.from(bytes).toString('utf8'));
-  } catch (err) {
-    throw new RegistryError('UNSUPPORTED_MEDIA_TYPE', `${what}: config is not JSON`, { cause: err });
-  }
-  if (!isRecord(json)) throw new RegistryError('UNSUPPORTED_MEDIA_TYPE', `${what}: config is not an object`);
-  return json as ImageConfigJson;
 }
 
 type Source = Pick<RegistryAccess, 'getManifest' | 'getBlob'>;
@@ -172,9 +92,18 @@ class Resolved implements ResolvedImage {
     if (this.manifest.kind === 'image') {
       return [await this.#image(this.manifest.digest, undefined, signal)];
     }
-    const entries = this.manifest.json.manifests.filter(
-      (d) => !isAttestation(d) && !INDEX_TYPES.includes(d.mediaType) && d.platform !== undefined,
-    );
+    const all = this.manifest.json.manifests.filter((d) => !isAttestation(d));
+    const nested = all.find((d) => INDEX_TYPES.includes(d.mediaType));
+    if (nested !== undefined) {
+      // a node descends into it and may run what it lists first: imagegate does not judge that order
+      throw new RegistryError(
+        'PLATFORM_AMBIGUOUS',
+        `${this.reference.original}: the index lists another index (${nested.digest}); a node would ` +
+          'choose among the entries of both, which imagegate cannot judge: push a flat index',
+      );
+    }
+    // an entry without a platform is chosen by its config's platform: it is checked for every selector
+    const entries = all;
     let chosen: Descriptor[];
     if (wanted.includes('all')) {
       chosen = entries;
@@ -185,10 +114,12 @@ class Resolved implements ResolvedImage {
         );
       }
     } else {
-      // every entry a runtime could select for a wanted platform (all linux/amd64 variants), not the first
-      chosen = entries.filter((d) => wanted.some((sel) => matchesPlatform(sel, d.platform!)));
+      // every entry a node of a wanted platform could select (any spelling, older variants), not the first
+      const could = (sel: string, d: Descriptor): boolean =>
+        d.platform === undefined || matchesPlatform(sel, d.platform);
+      chosen = entries.filter((d) => wanted.some((sel) => could(sel, d)));
       for (const sel of wanted) {
-        if (chosen.some((d) => matchesPlatform(sel, d.platform!))) continue;
+        if (chosen.some((d) => d.platform !== undefined && matchesPlatform(sel, d.platform))) continue;
         throw new RegistryError(
           'PLATFORM_NOT_FOUND',
           `${this.reference.original}: platform ${sel} is not in the index (has ${listPlatforms(entries)})`,
@@ -246,6 +177,7 @@ class Resolved implements ResolvedImage {
     const configDigest = manifest.json.config.digest;
     const bytes = await this.source.getBlob(ref, manifest.json.config, MAX_CONFIG_BYTES, signal);
     const config = parseConfig(bytes, `config ${configDigest}`);
+    if (descriptor?.platform !== undefined) assertConfigAgrees(descriptor.platform, config, digest);
     const platform =
       descriptor?.platform !== undefined ? formatPlatform(descriptor.platform) : configPlatform(config);
     return { platform, manifest, config, configDigest };

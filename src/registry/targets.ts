@@ -18,17 +18,34 @@ blocked.addAddress('::1', 'ipv6');
 blocked.addAddress('::', 'ipv6');
 blocked.addSubnet('fe80::', 10, 'ipv6');
 
+/**
+ * Cloud metadata services outside the link-local range: AWS's IPv6 endpoint (IMDS over IPv6) and
+ * Alibaba Cloud's IPv4 one. 169.254.169.254 (AWS, GCP, Azure, OCI) is link-local already.
+ */
+const metadata = new BlockList();
+metadata.addAddress('fd00:ec2::254', 'ipv6');
+metadata.addAddress('100.100.100.200', 'ipv4');
+
 /** Token services of well-known registries that live on another host than the API. */
 const BUILTIN_AUTH_HOSTS: Readonly<Record<string, readonly string[]>> = {
   'registry-1.docker.io': ['auth.docker.io'],
 };
 
-/** `loopback`, `link-local` or `unspecified` for such addresses (and `localhost` names), else undefined. */
+/**
+ * `loopback`, `link-local`, `unspecified` or `metadata` for such addresses (and `localhost` names,
+ * with or without the trailing dot of an absolute DNS name), else undefined.
+ */
 export function addressClass(hostname: string): string | undefined {
-  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  let h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (h.endsWith('.')) h = h.slice(0, -1); // `localhost.` is the same name, absolute
   if (h === 'localhost' || h.endsWith('.localhost')) return 'loopback';
   const family = isIP(h);
-  if (family === 0 || !blocked.check(h, family === 4 ? 'ipv4' : 'ipv6')) return undefined;
+  if (family === 0) return undefined;
+  const type = family === 4 ? 'ipv4' : 'ipv6';
+  if (metadata.check(h, type)) return 'metadata';
+  if (!blocked.check(h, type)) {
+    return h.startsWith('::ffff:') && isIP(mappedV4(h)) === 4 ? addressClass(mappedV4(h)) : undefined;
+  }
   if (family === 4) {
     if (h.startsWith('127.')) return 'loopback';
     if (h.startsWith('169.254.')) return 'link-local';
@@ -50,8 +67,13 @@ function mappedV4(h: string): string {
   return `${a >> 8}.${a & 255}.${b >> 8}.${b & 255}`;
 }
 
+/** Address classes imagegate never contacts as a registry unless the operator names the host. */
+export function isRefusedHostClass(cls: string | undefined): boolean {
+  return cls === 'link-local' || cls === 'unspecified' || cls === 'metadata';
+}
+
 /**
- * Refuses a URL on a loopback/link-local/unspecified address unless the registry itself is on such an
+ * Refuses a URL on a loopback/link-local/unspecified/metadata address unless the registry itself is on such an
  * address (a registry on 127.0.0.1 may send imagegate to localhost, never to 169.254.169.254).
  */
 function assertAddressAllowed(url: URL, registryUrl: URL, what: string, code: RegistryError['code']): void {
@@ -135,7 +157,7 @@ export function guardedLookup(
       const list = typeof address === 'string' ? [{ address, family: family ?? 4 }] : address;
       const bad = list.find((a) => {
         const cls = addressClass(a.address);
-        return cls === 'link-local' || cls === 'unspecified';
+        return cls !== undefined && cls !== 'loopback';
       });
       if (bad !== undefined) {
         const refused: NodeJS.ErrnoException = new Error(

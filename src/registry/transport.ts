@@ -107,7 +107,7 @@ export class Transport {
     const headers: Record<string, string> = { 'user-agent': 'imagegate' };
     if (opts.accept !== undefined) headers.accept = opts.accept;
     const deadline = ctx.deadline;
-    let authorization = await this.#authorizer.known(endpoint, scope, cred, deadline, signal);
+    let authorization = await this.#authorizer.known(endpoint, scope, cred, ctx, signal);
     let authRetried = false;
     let rateRetried = false;
     for (;;) {
@@ -119,15 +119,7 @@ export class Transport {
         signal,
       );
       if (res.status === 401 && !authRetried) {
-        authorization = await this.#authorizer.answer(
-          res,
-          endpoint,
-          scope,
-          cred,
-          opts.what,
-          deadline,
-          signal,
-        );
+        authorization = await this.#authorizer.answer(res, endpoint, scope, cred, opts.what, ctx, signal);
         authRetried = true;
         continue;
       }

@@ -53,15 +53,15 @@ export interface HistoryEntry {
   empty_layer?: boolean;
 }
 
-/** The parts of an OCI image config imagegate reads. */
+/** The parts of an OCI image config imagegate reads (validated: content.schema.ts). */
 export interface ImageConfigJson {
   architecture?: string;
   os?: string;
   variant?: string;
   created?: string;
-  config?: { Labels?: Record<string, string> | null };
+  config?: { Labels?: Record<string, string> | null } | null;
   rootfs?: { type?: string; diff_ids?: string[] | null };
-  history?: HistoryEntry[];
+  history?: HistoryEntry[] | null;
 }
 
 /** One platform of an image: an image manifest and its config, both digest-verified. */
@@ -93,6 +93,12 @@ export interface RegistryAccess {
    * it the claim ends one second past the review's deadline.
    */
   release?(): void;
+  /**
+   * Counts `bytes` that a use of registry content costs beyond its download (decoding a blob again,
+   * base64 and DSSE payloads, JSON parsing) against the review's byte budget: throws
+   * BUDGET_BYTES_IN_FLIGHT (a completed finding) when the review's share or the process budget is spent.
+   */
+  account?(bytes: number, what: string): void;
   resolve(reference: ImageReference, signal: AbortSignal): Promise<ResolvedImage>;
   getManifest(repository: ImageReference, tagOrDigest: string, signal: AbortSignal): Promise<FetchedManifest>;
   getBlob(

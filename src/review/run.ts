@@ -8,7 +8,7 @@ import { parseAdmissionReview } from '../admission/parse.js';
 import { toFallbackResponse } from '../admission/response.js';
 import type { AuditRecord } from '../audit/record.js';
 import type { Engine } from '../evaluate/engine.js';
-import { AdmissionError, errorMessage } from '../errors.js';
+import { AdmissionError, ImagegateError, errorMessage } from '../errors.js';
 import { budgetFor, DeadlineWatch, DEFAULT_REVIEW_TIMEOUT_MS, forManyListeners } from './deadline.js';
 import { toReviewResult, type ReviewContext, type ReviewHandler, type ReviewResult } from './result.js';
 
@@ -40,19 +40,23 @@ export async function runReview(body: unknown, options: RunOptions): Promise<Rev
   const hardStop = budget + Math.max(0, timeoutMs - budget) / 2;
   let unwatch: (() => void) | undefined;
   let result: ReviewResult;
+  const overrun = new Error(`no answer within the deadline (${Math.round(hardStop)} ms)`);
   try {
     result = await new Promise<ReviewResult>((resolve, reject) => {
       unwatch = deadlines.watch(
         budget,
         hardStop,
         () => context.abort(new Error('deadline reached')),
-        () => reject(new Error(`no answer within the deadline (${Math.round(hardStop)} ms)`)),
+        () => reject(overrun),
       );
       options.handler(facts, context).then(resolve, reject);
     });
   } catch (err) {
     if (err instanceof AdmissionError) throw err;
-    result = fallback(facts, engine, errorMessage(err), started, options.mayDeny);
+    // availability (the deadline, a dependency that could not answer) is onError's to decide; any
+    // other exception is a bug, and a bug fails closed
+    const bug = err !== overrun && !(err instanceof ImagegateError && err.indeterminate);
+    result = fallback(facts, engine, errorMessage(err), started, options.mayDeny, bug);
   } finally {
     unwatch?.();
   }
@@ -94,8 +98,9 @@ class ReviewDeadline implements ReviewContext {
 }
 
 /**
- * Unexpected failure: fail closed only when some enforcing policy asks for it, and only on
- * /validate. /mutate never denies: an unpinned image is still judged by the validating webhook.
+ * No answer from the handler, only on /validate (/mutate never denies: an unpinned image is still
+ * judged by the validating webhook). An overrun or an unavailable dependency denies when some
+ * enforcing policy's onError says deny; a bug denies when any policy enforces (fail closed).
  */
 function fallback(
   facts: RequestFacts,
@@ -103,10 +108,11 @@ function fallback(
   why: string,
   started: number,
   mayDeny: boolean,
+  bug: boolean,
 ): ReviewResult {
   const mode = engine.settings.modeOverride;
   const deny =
-    mayDeny && engine.policies().some((p) => (mode ?? p.mode) === 'enforce' && p.onError === 'deny');
+    mayDeny && engine.policies().some((p) => (mode ?? p.mode) === 'enforce' && (bug || p.onError === 'deny'));
   const message = `imagegate could not evaluate this request: ${why}`;
   return toReviewResult(facts, toFallbackResponse(facts.uid, message, deny), {
     wouldDeny: false,

@@ -37,6 +37,10 @@ export class ByteLru<V> {
     }
   }
 
+  delete(key: string): void {
+    this.#remove(key);
+  }
+
   clear(): void {
     this.#entries.clear();
     this.#bytes = 0;

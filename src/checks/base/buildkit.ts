@@ -60,6 +60,8 @@ export async function readBuildkitProvenance(
       if (declared !== undefined && !isProvenance(declared)) continue;
       try {
         const bytes = await registry.getBlob(reference, layer, MAX_CONFIG_BYTES, signal);
+        // each use is counted: one blob may be listed by every layer of every attestation manifest
+        registry.account?.(bytes.byteLength, `BuildKit statement ${layer.digest}`);
         const s = JSON.parse(Buffer.from(bytes).toString('utf8')) as InTotoStatement;
         if (!isProvenance(s.predicateType)) continue;
         if (!covers(s, platformDigest)) {
@@ -68,7 +70,7 @@ export async function readBuildkitProvenance(
         }
         out.statements.push(s);
       } catch (err) {
-        if (err instanceof RegistryError && err.indeterminate) throw err;
+        if (err instanceof RegistryError && (err.indeterminate || err.code.startsWith('BUDGET_'))) throw err;
         out.problems.push(`BuildKit statement ${layer.digest} is unreadable (${errorMessage(err)})`);
       }
     }

@@ -9,7 +9,7 @@ import { RegistryError, errorMessage } from '../../errors.js';
 import type { ImageReference } from '../../registry/reference.js';
 import { DEFAULT_LIMITS } from '../../registry/limits.js';
 import type { RegistryAccess } from '../../registry/types.js';
-import { MAX_PAYLOAD_BYTES, toBundle } from './cosign-legacy.js';
+import { DSSE_ENVELOPE_MEDIA_TYPE, MAX_PAYLOAD_BYTES, toBundle } from './cosign-legacy.js';
 import { toBundleFromJSON } from './bundle-json.js';
 
 export const BUNDLE_ARTIFACT_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
@@ -65,6 +65,24 @@ export interface FetchOptions {
   maxPayloadBytes?: number;
 }
 
+/**
+ * What one use of a payload blob costs beyond its download, counted in the review's byte budget
+ * before it is decoded (a blob fetched once may be listed 32 times, or answered from the cache):
+ * its text (JSON.parse input) and, for DSSE envelopes and bundles, the base64-decoded payload the
+ * statement is parsed from (three quarters of its size).
+ */
+export function decodeCost(blobBytes: number, dsse: boolean): number {
+  return blobBytes + (dsse ? Math.ceil((blobBytes * 3) / 4) : 0);
+}
+
+function account(registry: RegistryAccess, bytes: number, dsse: boolean, source: string): void {
+  registry.account?.(decodeCost(bytes, dsse), `decoding ${source}`);
+}
+
+function mustPropagate(err: unknown): boolean {
+  return err instanceof RegistryError && (err.indeterminate || err.code.startsWith('BUDGET_'));
+}
+
 function legacyTag(digest: string, suffix: 'sig' | 'att'): string {
   return `${digest.replace(':', '-')}.${suffix}`;
 }
@@ -101,6 +119,7 @@ async function fetchLegacy(
     }
     try {
       const blob = await registry.getBlob(ref, layer, maxBytes, signal);
+      account(registry, blob.byteLength, layer.mediaType === DSSE_ENVELOPE_MEDIA_TYPE, source);
       const converted = toBundle(
         { mediaType: layer.mediaType, annotations: layer.annotations ?? {}, blob },
         maxBytes,
@@ -114,7 +133,7 @@ async function fetchLegacy(
         ...(converted.artifact !== undefined ? { artifact: converted.artifact } : {}),
       });
     } catch (err) {
-      if (err instanceof RegistryError && (err.indeterminate || err.code.startsWith('BUDGET_'))) throw err;
+      if (mustPropagate(err)) throw err;
       out.push({ ok: false, source, reason: errorMessage(err) });
     }
   }
@@ -149,10 +168,11 @@ async function fetchReferrers(
         continue;
       }
       const blob = await registry.getBlob(ref, layer, maxBytes, signal);
+      account(registry, blob.byteLength, true, source);
       const bundle = toBundleFromJSON(JSON.parse(Buffer.from(blob).toString('utf8')));
       out.push({ ok: true, source, format: 'sigstore-bundle', subjectDigest: digest, bundle });
     } catch (err) {
-      if (err instanceof RegistryError && (err.indeterminate || err.code.startsWith('BUDGET_'))) throw err;
+      if (mustPropagate(err)) throw err;
       out.push({ ok: false, source, reason: errorMessage(err) });
     }
   }

@@ -150,9 +150,11 @@ describe('parseLayoutReference', () => {
 });
 
 describe('platform selection', () => {
-  it('matches variants only when asked and recognises attestation entries', () => {
+  it('matches older variants a node falls back to and recognises attestation entries by platform', () => {
     expect(matchesPlatform('linux/arm64', { os: 'linux', architecture: 'arm64', variant: 'v8' })).toBe(true);
-    expect(matchesPlatform('linux/arm/v7', { os: 'linux', architecture: 'arm', variant: 'v6' })).toBe(false);
+    // an arm/v7 node runs arm/v6 images when no v7 is listed: that entry is one it could select
+    expect(matchesPlatform('linux/arm/v7', { os: 'linux', architecture: 'arm', variant: 'v6' })).toBe(true);
+    expect(matchesPlatform('linux/arm/v6', { os: 'linux', architecture: 'arm', variant: 'v7' })).toBe(false);
     expect(
       isAttestation({
         mediaType: 'x',
@@ -168,7 +170,16 @@ describe('platform selection', () => {
         size: 1,
         annotations: { 'vnd.docker.reference.type': 'attestation-manifest' },
       }),
-    ).toBe(true);
+    ).toBe(false); // no platform: a node picks it by its config, so it is checked (BuildKit writes unknown/unknown)
+    expect(
+      isAttestation({
+        mediaType: 'x',
+        digest: 'd',
+        size: 1,
+        platform: { os: 'linux', architecture: 'amd64' },
+        annotations: { 'vnd.docker.reference.type': 'attestation-manifest' },
+      }),
+    ).toBe(false); // a node selects by platform, whatever the annotation says
   });
 });
 

@@ -16,6 +16,14 @@ describe('addressClass', () => {
     ['https://127.1/', 'loopback'],
     ['https://0x7f.1/', 'loopback'],
     ['https://localhost/', 'loopback'],
+    ['https://localhost./', 'loopback'],
+    ['https://LOCALHOST./', 'loopback'],
+    ['https://registry.localhost./', 'loopback'],
+    ['https://[fd00:ec2::254]/', 'metadata'],
+    ['https://[fd00:ec2:0::254]/', 'metadata'],
+    ['https://100.100.100.200/', 'metadata'],
+    ['https://[::ffff:100.100.100.200]/', 'metadata'],
+    ['https://[fd00:ec2::253]/', undefined],
     ['https://[::1]/', 'loopback'],
     ['https://[::ffff:127.0.0.1]/', 'loopback'],
     ['https://169.254.169.254/', 'link-local'],
@@ -37,6 +45,18 @@ describe('assertRealmAllowed', () => {
     options: Parameters<typeof assertRealmAllowed>[3] = {},
     basic = false,
   ): void => assertRealmAllowed(new URL(realm), registry, 'registry.example.com', options, basic, 'token');
+
+  it('refuses `localhost.` and the AWS IPv6 metadata address as realms', () => {
+    for (const realm of [
+      'https://localhost./token',
+      'http://localhost.:5001/token',
+      'https://[fd00:ec2::254]/t',
+    ]) {
+      expect(() => check(realm), realm).toThrowError(
+        expect.objectContaining({ code: 'AUTH_TARGET_REFUSED', indeterminate: false }),
+      );
+    }
+  });
 
   it('refuses link-local and loopback realms of a registry that is not there', () => {
     expect(() => check('https://169.254.169.254/token')).toThrowError(

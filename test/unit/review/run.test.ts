@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../../../src/audit/record.js';
 import type { Engine } from '../../../src/evaluate/engine.js';
+import { KubeApiError } from '../../../src/errors.js';
 import type { CompiledPolicy } from '../../../src/policy/compile.js';
 import { runReview, validateRequest, type ReviewHandler } from '../../../src/review/index.js';
 import { podReview } from '../../helpers/admission-fixtures.js';
@@ -76,6 +77,29 @@ describe('runReview', () => {
       });
       expect(records).toHaveLength(1);
       expect(records[0]).toMatchObject({ uid: 'run-2', decision: 'allowed' });
+    });
+  });
+
+  describe('when the handler fails with a bug and every enforcing policy has onError: allow', () => {
+    it('fails closed: a bug is never "could not check"', async () => {
+      const result = await runReview(podReview(['nginx:1'], { uid: 'run-bug' }), {
+        engine: engineWith([{ name: 'lenient', mode: 'enforce', onError: 'allow', checks: [] }]),
+        handler: () => Promise.reject(new TypeError("Cannot read properties of null (reading 'os')")),
+        mayDeny: true,
+        audit: { write: () => undefined },
+      });
+      expect(result.response.response).toMatchObject({ uid: 'run-bug', allowed: false });
+    });
+
+    it('lets onError decide when a dependency was unavailable (an indeterminate coded error)', async () => {
+      const result = await runReview(podReview(['nginx:1'], { uid: 'run-unavailable' }), {
+        engine: engineWith([{ name: 'lenient', mode: 'enforce', onError: 'allow', checks: [] }]),
+        handler: () =>
+          Promise.reject(new KubeApiError('API_UNAVAILABLE', 'apiserver down', { indeterminate: true })),
+        mayDeny: true,
+        audit: { write: () => undefined },
+      });
+      expect(result.response.response).toMatchObject({ uid: 'run-unavailable', allowed: true });
     });
   });
 
