@@ -12,6 +12,7 @@ import type { AuditRecord } from '../../src/audit/record.js';
 import { createAuditWriter } from '../../src/audit/writer.js';
 import type { Engine } from '../../src/engine.js';
 import { buildApp } from '../../src/server/app.js';
+import type { BodyBudgetOptions, BodyBudgetState } from '../../src/server/body-budget.js';
 import { createDevCertificate } from '../../src/server/dev-cert.js';
 import { createMetrics, type Metrics } from '../../src/server/metrics.js';
 
@@ -59,6 +60,8 @@ export interface TestServer {
   /** Lines written so far, also when not retained. */
   counts(): { audit: number; log: number };
   dispatcher: Agent;
+  /** What the server's body budget holds now. */
+  bodies: BodyBudgetState;
   post(path: string, body: unknown, options?: { contentType?: string; raw?: boolean }): Promise<Reply>;
   get(path: string): Promise<Reply>;
   close(): Promise<void>;
@@ -68,6 +71,7 @@ export interface StartOptions {
   engine: Engine;
   readiness?: () => { ready: boolean; reason?: string; degraded?: string[] };
   bodyLimit?: number;
+  bodyBudget?: BodyBudgetOptions;
   /** Concurrent connections of the client (keep-alive). */
   connections?: number;
   /** Keep audit and log lines in memory (default true). */
@@ -99,6 +103,7 @@ export async function startServer(options: StartOptions): Promise<TestServer> {
     readiness: options.readiness ?? (() => ({ ready: true })),
     https: { cert: cert.cert, key: cert.key },
     ...(options.bodyLimit !== undefined ? { bodyLimit: options.bodyLimit } : {}),
+    ...(options.bodyBudget !== undefined ? { bodyBudget: options.bodyBudget } : {}),
     ...(options.mutate === true ? { mutate: true } : {}),
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
@@ -130,6 +135,7 @@ export async function startServer(options: StartOptions): Promise<TestServer> {
     log: logSink.lines,
     counts: () => ({ audit: auditSink.count, log: logSink.count }),
     dispatcher,
+    bodies: app.bodiesInFlight,
     post(path, body, opts = {}) {
       const text = opts.raw === true ? (body as string) : JSON.stringify(body);
       return send('POST', path, text, opts.contentType ?? 'application/json');
