@@ -22,6 +22,12 @@ import {
   type BodyBudgetOptions,
   type BodyBudgetState,
 } from './body-budget.js';
+import {
+  isAuthenticated,
+  requireClientCert,
+  withholdDetails,
+  type CallerAuthOptions,
+} from './caller-auth.js';
 import { useJsonBodyParser } from './json-body.js';
 import type { Metrics } from './metrics.js';
 
@@ -41,6 +47,8 @@ export interface AppDeps {
   readiness: () => { ready: boolean; reason?: string; degraded?: string[]; unmatched?: string };
   https?: HttpsServerOptions;
   bodyLimit?: number;
+  /** Who may call the review routes and what unauthenticated callers are told (server/caller-auth.ts). */
+  callerAuth?: CallerAuthOptions;
   /** Bodies in flight: count, bytes together, receive deadline (server/body-budget.ts). */
   bodyBudget?: BodyBudgetOptions;
   /** Serve /mutate (digest pinning) with this handler, or with pinDigests for `true`. */
@@ -186,8 +194,10 @@ export function buildApp(deps: AppDeps): ImagegateApp {
   }
 
   /** Both review routes are wired alike: run.ts owns the deadline, fallback and audit record. */
+  const callerAuth = deps.callerAuth ?? {};
+  const guard = requireClientCert(callerAuth);
   function route(path: string, handler: ReviewHandler, mayDeny: boolean): void {
-    app.post<{ Querystring: { timeout?: string } }>(path, async (request) => {
+    app.post<{ Querystring: { timeout?: string } }>(path, { onRequest: guard }, async (request) => {
       const timeoutMs = parseTimeout(request.query.timeout);
       const result = await runReview(request.body, {
         engine,
@@ -197,6 +207,8 @@ export function buildApp(deps: AppDeps): ImagegateApp {
         ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       });
       record(result);
+      if (callerAuth.withholdFromUnauthenticated === true && !isAuthenticated(request))
+        return withholdDetails(result.response);
       return result.response;
     });
   }

@@ -13,6 +13,7 @@ import { createAuditWriter } from '../../src/audit/writer.js';
 import type { Engine } from '../../src/engine.js';
 import { buildApp } from '../../src/server/app.js';
 import type { BodyBudgetOptions, BodyBudgetState } from '../../src/server/body-budget.js';
+import type { CallerAuthOptions } from '../../src/server/caller-auth.js';
 import { createDevCertificate } from '../../src/server/dev-cert.js';
 import { createMetrics, type Metrics } from '../../src/server/metrics.js';
 
@@ -72,6 +73,9 @@ export interface StartOptions {
   readiness?: () => { ready: boolean; reason?: string; degraded?: string[] };
   bodyLimit?: number;
   bodyBudget?: BodyBudgetOptions;
+  /** PEM of a client CA: the server asks for client certificates and verifies them against it. */
+  clientCa?: string;
+  callerAuth?: CallerAuthOptions;
   /** Concurrent connections of the client (keep-alive). */
   connections?: number;
   /** Keep audit and log lines in memory (default true). */
@@ -101,7 +105,14 @@ export async function startServer(options: StartOptions): Promise<TestServer> {
     metrics,
     logger,
     readiness: options.readiness ?? (() => ({ ready: true })),
-    https: { cert: cert.cert, key: cert.key },
+    https: {
+      cert: cert.cert,
+      key: cert.key,
+      ...(options.clientCa !== undefined
+        ? { ca: options.clientCa, requestCert: true, rejectUnauthorized: false }
+        : {}),
+    },
+    ...(options.callerAuth !== undefined ? { callerAuth: options.callerAuth } : {}),
     ...(options.bodyLimit !== undefined ? { bodyLimit: options.bodyLimit } : {}),
     ...(options.bodyBudget !== undefined ? { bodyBudget: options.bodyBudget } : {}),
     ...(options.mutate === true ? { mutate: true } : {}),
