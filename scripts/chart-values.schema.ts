@@ -203,7 +203,9 @@ export const ValuesSchema = o({
   extraEnv: Type.Array(o({ name: str(), value: str() })),
   networkPolicy: o({
     enabled: bool(),
-    ingressFrom: Type.Array(k8s('A NetworkPolicyPeer allowed to reach port 8443; empty: any.')),
+    ingressFrom: Type.Array(
+      k8s('A NetworkPolicyPeer allowed to reach port 8443 (the API server, Prometheus); empty: any.'),
+    ),
     egressPorts: Type.Array(Type.Integer({ minimum: 1, maximum: 65535 }), {
       description: 'TCP ports imagegate may reach (registries, TUF, API server); DNS is always allowed.',
     }),

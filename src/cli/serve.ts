@@ -12,7 +12,13 @@ import { describeUnmatched } from '../policy/unmatched.js';
 import { buildApp } from '../server/app.js';
 import { createDevCertificate } from '../server/dev-cert.js';
 import { createMetrics } from '../server/metrics.js';
-import { loadTlsOptions, watchTlsFiles, type TlsServerOptions, type TlsWatcher } from '../server/tls.js';
+import {
+  loadTlsOptions,
+  SERVER_CIPHERS,
+  watchTlsFiles,
+  type TlsServerOptions,
+  type TlsWatcher,
+} from '../server/tls.js';
 import type { Command } from './args.js';
 import type { CliIo } from './io.js';
 import { startServeAudit } from './serve-audit.js';
@@ -61,6 +67,8 @@ export async function runServe(cmd: ServeCommand, logger: Logger, io: CliIo): Pr
       cert: dev.cert,
       key: dev.key,
       minVersion: 'TLSv1.2',
+      ciphers: SERVER_CIPHERS,
+      honorCipherOrder: true,
       requestCert: false,
       rejectUnauthorized: false,
     };
@@ -104,7 +112,17 @@ export async function runServe(cmd: ServeCommand, logger: Logger, io: CliIo): Pr
     },
     https,
     mutate: true,
+    callerAuth: {
+      requireClientCert: cmd.clientCa !== undefined && cmd.tlsCert !== undefined,
+      withholdFromUnauthenticated: cmd.pullSecrets,
+    },
   });
+  if (cmd.pullSecrets && cmd.clientCa === undefined) {
+    logger.warn(
+      'pull secrets without --client-ca: review answers carry only allowed/denied, no registry details ' +
+        "(any caller could name another namespace's secret); the audit log has them. Set --client-ca.",
+    );
+  }
 
   const stopping = new AbortController();
   if (cmd.watchPolicies && kubeConfig !== undefined) {

@@ -63,6 +63,7 @@ export class Connections {
     return new OriginPools({
       // per origin: one HTTP/2 connection, or a pool of at most this many HTTP/1.1 sockets
       connections: this.limits.maxConnectionsPerRegistry,
+      maxIdleSockets: this.limits.maxIdleSockets,
       connect: {
         timeout: this.timeoutMs,
         lookup: guardedLookup((host) => this.metricLabel(host) !== 'other'),
@@ -137,17 +138,20 @@ export class Connections {
         throw err;
       }
     }
+    const pools = OriginPools.of(req.dispatcher);
+    const idle = pools?.using(req.url.origin);
     let released = false;
     const release = (): void => {
       if (released) return;
       released = true;
+      idle?.();
       this.open.release(1);
       this.#releaseHost(hostKey, host);
     };
     const start = performance.now();
     try {
       // A new HTTPS origin: its first connection tells HTTP/2 from HTTP/1.1 before anything is sent.
-      const ready = OriginPools.of(req.dispatcher)?.ready(req.url, req.signal);
+      const ready = pools?.ready(req.url, req.signal);
       if (ready !== undefined) await ready;
       const res = await send(req, what);
       this.#report(registry, String(res.status), start);

@@ -19,6 +19,8 @@ export interface Limits {
   maxConnectionsPerRegistry: number;
   /** Open requests (connections) to all registries together. */
   maxConnections: number;
+  /** Keep-alive sockets left open to registries with no request in flight, all hosts together. */
+  maxIdleSockets: number;
   /** Response bytes buffered by the whole process for reviews in flight. */
   maxBytesInFlight: number;
   /** Response bytes one review may buffer (a share of maxBytesInFlight). */
@@ -37,6 +39,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = {
   // (bench/socket-memory.mjs), so 256 cost at most ~23 MiB, and the byte budgets bound what they carry.
   maxConnectionsPerRegistry: 64,
   maxConnections: 256,
+  // Pod specs choose the hosts: idle sockets are closed, least recently used host first, past this.
+  maxIdleSockets: 64,
   maxBytesInFlight: 64 * MiB,
   maxBytesPerReview: 32 * MiB,
 };

@@ -26,6 +26,13 @@ export const Limits = Type.Object(
     maxConnections: Type.Optional(
       Count('Open connections to all registries and token services (default 256).'),
     ),
+    maxIdleSockets: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description:
+          'Keep-alive sockets left open to registries with no request in flight, all hosts together (default 64).',
+      }),
+    ),
     maxBytesInFlight: Type.Optional(
       Type.Integer({
         minimum: 1048576,

@@ -16,6 +16,18 @@ import {
   type ReviewHandler,
   type ReviewResult,
 } from '../review/index.js';
+import {
+  BodyBudgetError,
+  useBodyBudget,
+  type BodyBudgetOptions,
+  type BodyBudgetState,
+} from './body-budget.js';
+import {
+  isAuthenticated,
+  requireClientCert,
+  withholdDetails,
+  type CallerAuthOptions,
+} from './caller-auth.js';
 import { useJsonBodyParser } from './json-body.js';
 import type { Metrics } from './metrics.js';
 
@@ -35,6 +47,10 @@ export interface AppDeps {
   readiness: () => { ready: boolean; reason?: string; degraded?: string[]; unmatched?: string };
   https?: HttpsServerOptions;
   bodyLimit?: number;
+  /** Who may call the review routes and what unauthenticated callers are told (server/caller-auth.ts). */
+  callerAuth?: CallerAuthOptions;
+  /** Bodies in flight: count, bytes together, receive deadline (server/body-budget.ts). */
+  bodyBudget?: BodyBudgetOptions;
   /** Serve /mutate (digest pinning) with this handler, or with pinDigests for `true`. */
   mutate?: ReviewHandler | boolean;
 }
@@ -66,7 +82,10 @@ function toUnusableMutateResponse(body: unknown, code: string, message: string):
   };
 }
 
-export function buildApp(deps: AppDeps): FastifyInstance {
+/** The app and what its body budget holds now (tests and metrics read it). */
+export type ImagegateApp = FastifyInstance & { bodiesInFlight: BodyBudgetState };
+
+export function buildApp(deps: AppDeps): ImagegateApp {
   const { engine, audit, metrics } = deps;
   const app = Fastify({
     loggerInstance: deps.logger,
@@ -80,8 +99,15 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   // and a JSON body sent as text/plain is answered "not a JSON object" instead of 415.
   app.removeContentTypeParser('text/plain');
   useJsonBodyParser(app);
+  const bodies = useBodyBudget(app, deps.bodyBudget ?? {}, deps.bodyLimit ?? DEFAULT_BODY_LIMIT);
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
+    // Before the /mutate rule: a refused or late body is answered as such, and its socket closed.
+    if (err instanceof BodyBudgetError) {
+      metrics.badRequests.inc({ code: err.code });
+      request.log.warn({ code: err.code }, err.message);
+      return reply.code(err.statusCode).send(errorBody(err.code, err.message));
+    }
     // /mutate only pins digests: a 4xx there would fail the request under failurePolicy: Fail, so a
     // body it cannot use is allowed unchanged and the validating webhook (or the API server's own
     // validation) decides about the object.
@@ -115,8 +141,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   }
 
   /** Both review routes are wired alike: run.ts owns the deadline, fallback and audit record. */
+  const callerAuth = deps.callerAuth ?? {};
+  const guard = requireClientCert(callerAuth);
   function route(path: string, handler: ReviewHandler, mayDeny: boolean): void {
-    app.post<{ Querystring: { timeout?: string } }>(path, async (request) => {
+    app.post<{ Querystring: { timeout?: string } }>(path, { onRequest: guard }, async (request) => {
       const timeoutMs = parseTimeout(request.query.timeout);
       const result = await runReview(request.body, {
         engine,
@@ -126,6 +154,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
         ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       });
       record(result);
+      if (callerAuth.withholdFromUnauthenticated === true && !isAuthenticated(request))
+        return withholdDetails(result.response);
       return result.response;
     });
   }
@@ -155,5 +185,5 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.get('/metrics', async (_request, reply) => {
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
-  return app;
+  return Object.assign(app, { bodiesInFlight: bodies });
 }

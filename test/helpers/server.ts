@@ -12,6 +12,8 @@ import type { AuditRecord } from '../../src/audit/record.js';
 import { createAuditWriter } from '../../src/audit/writer.js';
 import type { Engine } from '../../src/evaluate/engine.js';
 import { buildApp } from '../../src/server/app.js';
+import type { BodyBudgetOptions, BodyBudgetState } from '../../src/server/body-budget.js';
+import type { CallerAuthOptions } from '../../src/server/caller-auth.js';
 import { createDevCertificate } from '../../src/server/dev-cert.js';
 import { createMetrics, type Metrics } from '../../src/server/metrics.js';
 
@@ -59,6 +61,8 @@ export interface TestServer {
   /** Lines written so far, also when not retained. */
   counts(): { audit: number; log: number };
   dispatcher: Agent;
+  /** What the server's body budget holds now. */
+  bodies: BodyBudgetState;
   post(path: string, body: unknown, options?: { contentType?: string; raw?: boolean }): Promise<Reply>;
   get(path: string): Promise<Reply>;
   close(): Promise<void>;
@@ -68,6 +72,10 @@ export interface StartOptions {
   engine: Engine;
   readiness?: () => { ready: boolean; reason?: string; degraded?: string[] };
   bodyLimit?: number;
+  bodyBudget?: BodyBudgetOptions;
+  /** PEM of a client CA: the server asks for client certificates and verifies them against it. */
+  clientCa?: string;
+  callerAuth?: CallerAuthOptions;
   /** Concurrent connections of the client (keep-alive). */
   connections?: number;
   /** Keep audit and log lines in memory (default true). */
@@ -97,8 +105,16 @@ export async function startServer(options: StartOptions): Promise<TestServer> {
     metrics,
     logger,
     readiness: options.readiness ?? (() => ({ ready: true })),
-    https: { cert: cert.cert, key: cert.key },
+    https: {
+      cert: cert.cert,
+      key: cert.key,
+      ...(options.clientCa !== undefined
+        ? { ca: options.clientCa, requestCert: true, rejectUnauthorized: false }
+        : {}),
+    },
+    ...(options.callerAuth !== undefined ? { callerAuth: options.callerAuth } : {}),
     ...(options.bodyLimit !== undefined ? { bodyLimit: options.bodyLimit } : {}),
+    ...(options.bodyBudget !== undefined ? { bodyBudget: options.bodyBudget } : {}),
     ...(options.mutate === true ? { mutate: true } : {}),
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
@@ -130,6 +146,7 @@ export async function startServer(options: StartOptions): Promise<TestServer> {
     log: logSink.lines,
     counts: () => ({ audit: auditSink.count, log: logSink.count }),
     dispatcher,
+    bodies: app.bodiesInFlight,
     post(path, body, opts = {}) {
       const text = opts.raw === true ? (body as string) : JSON.stringify(body);
       return send('POST', path, text, opts.contentType ?? 'application/json');

@@ -9,6 +9,7 @@
 import { Environment, type ParseResult } from '@marcbachmann/cel-js';
 import { ConfigError, errorMessage } from '../../errors.js';
 import { RE2_MATCHES, re2Matches, toRe2Matches } from './cel-matches.js';
+import { DEFAULT_STEP_BUDGET, estimateCost, installStepMeter, StepMeter } from './cel-cost.js';
 
 /** Longest condition accepted (the schema says the same). */
 export const MAX_CONDITION_LENGTH = 4096;
@@ -22,14 +23,12 @@ export const MAX_CONDITION_DEPTH = 32;
  */
 export const DEFAULT_READ_BUDGET = 1_000_000;
 /**
- * Static cost estimate (AST nodes × input values ^ comprehension nesting) up to which a condition
- * runs without the read meter: the meter's proxies make evaluation ~20× slower, and a linear scan
- * of a 100,000-package SBOM (~4·10^6) is well inside. Above it, or when the fast run is not true
- * (a denial needs the values read), the metered run decides.
+ * Static cost estimate (cel-cost.ts, with the input's value count) up to which a condition runs
+ * without the read meter: the meter's proxies make evaluation ~20× slower, and a linear scan of a
+ * 100,000-package SBOM is well inside. Above it, or when the fast run is not true (a denial needs the
+ * values read), the metered run decides. Both runs are bounded by the step meter.
  */
 export const UNMETERED_COST = 10_000_000;
-/** Comprehension macros: each nests an iteration over (possibly attacker-sized) input. */
-const COMPREHENSIONS = new Set(['all', 'exists', 'exists_one', 'existsOne', 'map', 'filter']);
 /** How many of the last values read a false condition reports, and how long each may be. */
 const SEEN_VALUES = 4;
 const SEEN_VALUE_CHARS = 80;
@@ -57,7 +56,7 @@ export type ConditionResult =
 
 export interface CompiledCondition {
   readonly source: string;
-  evaluate(input: ConditionInput, readBudget?: number): ConditionResult;
+  evaluate(input: ConditionInput, readBudget?: number, stepBudget?: number): ConditionResult;
 }
 
 const environment = new Environment({
@@ -70,6 +69,14 @@ const environment = new Environment({
   // `matches` calls are renamed to these at load: RE2 semantics, linear time (cel-matches.ts).
   .registerFunction(`string.${RE2_MATCHES}(string): bool`, (s: string, p: string) => re2Matches(s, p))
   .registerFunction(`${RE2_MATCHES}(string, string): bool`, (s: string, p: string) => re2Matches(s, p));
+
+/** Runs one evaluation with a step meter charged on every node (cel-cost.ts). */
+const metered = installStepMeter((source) => environment.parse(source));
+
+function costExceeded(budget: number): ConditionResult {
+  const message = `evaluation stopped after ${budget} steps (the step budget: loops, \`in\`, string scans)`;
+  return { ok: false, code: 'CONDITION_COST_EXCEEDED', message };
+}
 
 interface CelErrorShape {
   summary?: unknown;
@@ -126,30 +133,45 @@ export function compileCondition(source: string, where: string): CompiledConditi
       `${where}: condition has type ${checked.type ?? 'unknown'}; it must be bool`,
     );
   }
-  const shape = shapeOf(parsed.ast);
+  // The condition's own literals (loops over literal lists, `in` on them, long strings) cost this
+  // much whatever the input: over the step budget it could never pass, so it is refused now.
+  const literalCost = estimateCost(parsed.ast, 1);
+  if (literalCost > DEFAULT_STEP_BUDGET) {
+    throw new ConfigError(
+      'POLICY_INVALID',
+      `${where}: condition too costly: its literals alone cost an estimated ${literalCost} steps ` +
+        `(loops over literal lists, \`in\`, string scans), over the budget of ${DEFAULT_STEP_BUDGET} per evaluation`,
+    );
+  }
   return {
     source,
-    evaluate(input, readBudget = DEFAULT_READ_BUDGET) {
+    evaluate(input, readBudget = DEFAULT_READ_BUDGET, stepBudget = DEFAULT_STEP_BUDGET) {
       const values =
         countValues(input.predicate, UNMETERED_COST) + countValues(input.statement, UNMETERED_COST);
-      if (shape.nodes * Math.max(1, values) ** shape.depth <= UNMETERED_COST) {
+      if (estimateCost(parsed.ast, Math.max(1, values)) <= UNMETERED_COST) {
+        const steps = new StepMeter(stepBudget);
         try {
-          const value: unknown = parsed({ ...input, now: new Date() });
+          const value = metered(steps, () => parsed({ ...input, now: new Date() }));
           if (value === true) return { ok: true, value: true, seen: [] };
         } catch {
+          if (steps.exceeded) return costExceeded(stepBudget);
           // The metered run below reports the error.
         }
       }
       const meter = new ReadMeter(readBudget);
+      const steps = new StepMeter(stepBudget);
       let value: unknown;
       try {
-        value = parsed({
-          predicate: meter.wrap(input.predicate, 'predicate'),
-          statement: meter.wrap(input.statement, 'statement'),
-          image: meter.wrap(input.image, 'image'),
-          now: new Date(),
-        });
+        value = metered(steps, () =>
+          parsed({
+            predicate: meter.wrap(input.predicate, 'predicate'),
+            statement: meter.wrap(input.statement, 'statement'),
+            image: meter.wrap(input.image, 'image'),
+            now: new Date(),
+          }),
+        );
       } catch (err) {
+        if (steps.exceeded) return costExceeded(stepBudget);
         if (meter.exceeded) {
           return {
             ok: false,
@@ -168,27 +190,6 @@ export function compileCondition(source: string, where: string): CompiledConditi
 }
 
 class BudgetExceeded extends Error {}
-
-interface AstLike {
-  op?: unknown;
-  args?: unknown;
-}
-
-/** AST node count and the deepest nesting of comprehension macros. */
-function shapeOf(ast: unknown): { nodes: number; depth: number } {
-  let nodes = 0;
-  const visit = (v: unknown): number => {
-    if (Array.isArray(v)) return Math.max(0, ...v.map(visit));
-    if (typeof v !== 'object' || v === null || !('op' in v)) return 0;
-    nodes += 1;
-    const { op, args } = v as AstLike;
-    const inner = visit(args);
-    const isComprehension = op === 'rcall' && Array.isArray(args) && COMPREHENSIONS.has(args[0] as string);
-    return inner + (isComprehension ? 1 : 0);
-  };
-  const depth = visit(ast);
-  return { nodes, depth };
-}
 
 /** JSON values in `v` (objects, arrays and scalars), counting stops at `cap`. */
 function countValues(v: unknown, cap: number): number {
