@@ -72,7 +72,8 @@ export async function startHostileRegistry(): Promise<HostileRegistry> {
     res.end(head ? undefined : body);
   };
 
-  const server: Server = createServer((req, res) => {
+  // tokens in Authorization headers may be as large as the attacker likes (Node's default is 16 KiB)
+  const server: Server = createServer({ maxHeaderSize: 4 * 1024 * 1024 }, (req, res) => {
     const line = `${req.method ?? 'GET'} ${req.url ?? '/'}`;
     log.push(line);
     for (const r of routes) {

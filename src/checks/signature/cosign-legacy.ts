@@ -6,6 +6,7 @@
  */
 import type { Bundle } from '@sigstore/bundle';
 import { crypto, pem } from '@sigstore/core';
+import { isRecord } from '../../shared/guards.js';
 import { toBundleFromJSON } from './bundle-json.js';
 
 /** Cosign caps payloads at 128 MiB; imagegate reads at most 1 MiB of a signature payload. */
@@ -232,7 +233,15 @@ export function toSimpleSigningClaims(payload: Buffer): SimpleSigningClaims {
   if (typeof c?.type !== 'string' || typeof digest !== 'string') {
     throw new Error('simple-signing payload has no critical.type / critical.image.docker-manifest-digest');
   }
+  // cosign decodes the payload into typed structs and rejects a wrong-typed identity; so do we
+  // (found by the registry fuzzer: `identity: 12345` passed)
+  if (c.identity !== undefined && c.identity !== null && !isRecord(c.identity)) {
+    throw new Error('simple-signing payload critical.identity is not an object');
+  }
   const ref = c.identity?.['docker-reference'];
+  if (ref !== undefined && ref !== null && typeof ref !== 'string') {
+    throw new Error('simple-signing payload critical.identity.docker-reference is not a string');
+  }
   return {
     type: c.type,
     dockerManifestDigest: digest,

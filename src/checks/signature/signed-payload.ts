@@ -5,6 +5,7 @@
  */
 import type { Bundle } from '@sigstore/bundle';
 import { errorMessage } from '../../errors.js';
+import { isRecord } from '../../shared/guards.js';
 import { toSimpleSigningClaims } from './cosign-legacy.js';
 import type { Candidate } from './fetch.js';
 import { Rejected } from './rejection.js';
@@ -107,7 +108,14 @@ function statementOf(bundle: Bundle): InTotoStatement {
   } catch {
     throw new Rejected('SIGNATURE_MALFORMED', 'with a DSSE payload that is not JSON');
   }
-  if (typeof s.predicateType !== 'string' || !Array.isArray(s.subject)) {
+  // `_type` too: cosign decodes the statement into typed structs (found by the registry fuzzer:
+  // `_type: [null]` passed)
+  if (
+    !isRecord(s) ||
+    typeof s._type !== 'string' ||
+    typeof s.predicateType !== 'string' ||
+    !Array.isArray(s.subject)
+  ) {
     throw new Rejected('SIGNATURE_MALFORMED', 'with a DSSE payload that is not an in-toto statement');
   }
   return s;

@@ -1,0 +1,51 @@
+/**
+ * `npm run fuzz`: the hostile-registry fuzzer at nightly size (test/helpers/registry-fuzz/run.ts).
+ *
+ *   npm run fuzz                                   20,000 cases, seed printed
+ *   npm run fuzz -- --seed 123 --cases 3000        another seed, another size
+ *   npm run fuzz -- --seed 123 --case 417          replays one counterexample alone
+ *   IMAGEGATE_FUZZ_KNOWN_OPEN= npm run fuzz        every known-open class switched on (known-open.ts)
+ *
+ * Exits 1 when an invariant broke, printing the seed, each counterexample's case number and scenario.
+ */
+import { parseArgs } from 'node:util';
+import { knownOpen } from '../helpers/registry-fuzz/known-open.js';
+import { runRegistryFuzz } from '../helpers/registry-fuzz/run.js';
+
+const { values } = parseArgs({
+  options: {
+    seed: { type: 'string' },
+    cases: { type: 'string', default: '20000' },
+    case: { type: 'string', multiple: true },
+    batch: { type: 'string', default: '8' },
+    concurrency: { type: 'string', default: '4' },
+    timeout: { type: 'string', default: '3' },
+  },
+});
+const seed = values.seed !== undefined ? Number(values.seed) : Math.floor(Math.random() * 2 ** 31);
+const open = knownOpen();
+console.log(
+  `[fuzz] seed ${seed}, ${values.case !== undefined ? `case ${values.case.join(', ')}` : `${values.cases} cases`}; ` +
+    `known-open classes left out: ${[...open].join(', ') || 'none'}`,
+);
+const result = await runRegistryFuzz({
+  seed,
+  cases: Number(values.cases),
+  only: values.case?.map(Number),
+  batch: Number(values.batch),
+  concurrency: Number(values.concurrency),
+  timeoutS: Number(values.timeout),
+  open,
+  healthLimitMs: 1000,
+  log: (l) => console.log(l),
+});
+const { violations, ...summary } = result;
+console.log(`[fuzz] seed ${seed}: ${JSON.stringify(summary)}`);
+for (const v of violations) {
+  console.log(
+    `\n[fuzz] counterexample: ${v.property}${v.case !== undefined ? ` (replay: npm run fuzz -- --seed ${seed} --case ${v.case})` : ''}`,
+  );
+  console.log(`  ${v.detail}`);
+  if (v.scenario !== undefined) console.log(`  scenario: ${JSON.stringify(v.scenario)}`);
+}
+process.exit(violations.length > 0 ? 1 : 0);

@@ -1,0 +1,186 @@
+/**
+ * `imagegate serve` as a child process with the chart's memory settings (`nodeHeapMiB` from
+ * charts/imagegate/values.yaml as `--max-old-space-size`), for tests that attack the real process:
+ * it writes the policies, waits for "imagegate is serving", reads audit records off stdout by uid,
+ * and reports the process's RSS, peak RSS and open sockets from /proc.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readlinkSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent, request } from 'undici';
+import { parse as parseYaml } from 'yaml';
+import type { AuditRecord } from '../../src/audit/types.js';
+import { podReview } from './admission-fixtures.js';
+import { ROOT } from './cli.js';
+import { freePort } from './registry.js';
+
+export interface ChartMemory {
+  /** `resources.limits.memory` in MiB. */
+  limitMiB: number;
+  /** `nodeHeapMiB`: the V8 heap limit the chart sets. */
+  heapMiB: number;
+}
+
+export function mebibytes(quantity: string): number {
+  const m = /^(\d+)(Mi|Gi)$/.exec(quantity);
+  if (m === null) throw new Error(`unexpected memory quantity ${quantity}`);
+  return Number(m[1]) * (m[2] === 'Gi' ? 1024 : 1);
+}
+
+export async function chartMemory(): Promise<ChartMemory> {
+  const values = parseYaml(await readFile(join(ROOT, 'charts/imagegate/values.yaml'), 'utf8')) as {
+    resources: { limits: { memory: string } };
+    nodeHeapMiB: number;
+  };
+  return { limitMiB: mebibytes(values.resources.limits.memory), heapMiB: values.nodeHeapMiB };
+}
+
+export interface ReviewAnswer {
+  status: number;
+  uid: string;
+  allowed: boolean;
+  message: string;
+}
+
+export interface ServeProcess {
+  port: number;
+  pid: number;
+  dataDir: string;
+  memory: ChartMemory;
+  agent: Agent;
+  /** Output that is not an audit record (last 200 KB). */
+  output(): string;
+  /** Audit records seen so far, by uid (taken out with `takeAudit`). */
+  takeAudit(uid: string): AuditRecord | undefined;
+  /** POSTs a pod review naming `images` to /validate with the API server's `timeout`. */
+  review(uid: string, images: string[], timeout: string): Promise<ReviewAnswer>;
+  get(path: string): Promise<number>;
+  alive(): boolean;
+  /** Current and peak resident set (VmRSS, VmHWM) in MiB. */
+  rss(): Promise<{ rssMiB: number; hwmMiB: number }>;
+  /** Sockets the process holds open now (its /proc fd table). */
+  sockets(): number;
+  stop(): Promise<void>;
+}
+
+export async function startServeProcess(options: {
+  /** ImagePolicy documents, written as one multi-document file. */
+  policies: object[];
+  /** More `serve` flags (`--insecure-registry`, `--unmatched`, …). */
+  args: string[];
+  /** Keep only audit records whose uid starts with this (each is dropped when taken). */
+  prefix?: string;
+}): Promise<ServeProcess> {
+  const memory = await chartMemory();
+  const dataDir = await mkdtemp(join(tmpdir(), 'imagegate-serve-'));
+  await writeFile(
+    join(dataDir, 'policies.yaml'),
+    options.policies.map((d) => JSON.stringify(d)).join('\n---\n'),
+  );
+  const port = await freePort();
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      `--max-old-space-size=${memory.heapMiB}`,
+      '--import',
+      'tsx',
+      join(ROOT, 'src/cli/main.ts'),
+      'serve',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--policy',
+      join(dataDir, 'policies.yaml'),
+      ...options.args,
+    ],
+    { cwd: ROOT, env: { ...process.env, IMAGEGATE_DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  let partial = '';
+  const audit = new Map<string, AuditRecord>();
+  child.stdout?.on('data', (d: Buffer) => {
+    const lines = (partial + d.toString()).split('\n');
+    partial = lines.pop() ?? '';
+    for (const l of lines) {
+      if (l.includes('"logger":"audit"')) {
+        const r = JSON.parse(l) as AuditRecord;
+        if (options.prefix === undefined || r.uid.startsWith(options.prefix)) audit.set(r.uid, r);
+      } else out = (out + l + '\n').slice(-100_000);
+    }
+  });
+  child.stderr?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-200_000)));
+  const deadline = Date.now() + 60_000;
+  while (!out.includes('imagegate is serving')) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`serve did not start:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const agent = new Agent({
+    connect: { ca: await readFile(join(dataDir, 'imagegate-dev-ca.crt'), 'utf8') },
+    connections: 64,
+  });
+  const base = `https://localhost:${port}`;
+  const pid = child.pid!;
+  const status = async (): Promise<string> => readFile(`/proc/${pid}/status`, 'utf8');
+  return {
+    port,
+    pid,
+    dataDir,
+    memory,
+    agent,
+    output: () => out,
+    takeAudit(uid) {
+      const r = audit.get(uid);
+      audit.delete(uid);
+      return r;
+    },
+    async review(uid, images, timeout) {
+      const res = await request(`${base}/validate?timeout=${timeout}`, {
+        method: 'POST',
+        dispatcher: agent,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(podReview(images, { uid, name: uid, namespace: 'team', user: 'mallory' })),
+      });
+      const text = await res.body.text();
+      const body = JSON.parse(text) as {
+        response?: { uid: string; allowed: boolean; status?: { message?: string } };
+      };
+      return {
+        status: res.statusCode,
+        uid: body.response?.uid ?? '',
+        allowed: body.response?.allowed === true,
+        message: body.response?.status?.message ?? text.slice(0, 2000),
+      };
+    },
+    async get(path) {
+      const res = await request(`${base}${path}`, { dispatcher: agent });
+      await res.body.text();
+      return res.statusCode;
+    },
+    alive: () => child.exitCode === null && child.signalCode === null,
+    async rss() {
+      const s = await status();
+      const kib = (field: string): number => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(s)?.[1]);
+      return { rssMiB: kib('VmRSS') / 1024, hwmMiB: kib('VmHWM') / 1024 };
+    },
+    sockets() {
+      let n = 0;
+      for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+        try {
+          if (readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('socket:')) n++;
+        } catch {
+          // closed between the listing and the read
+        }
+      }
+      return n;
+    },
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await agent.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}

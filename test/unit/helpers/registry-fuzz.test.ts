@@ -1,0 +1,112 @@
+/**
+ * The registry fuzzer's own parts (test/helpers/registry-fuzz): cases are reproducible, the
+ * known-open classes leave out what they say, and the oracle flags what it must (else the fuzz run
+ * would pass whatever imagegate answers).
+ */
+import { describe, expect, it } from 'vitest';
+import type { AuditImage } from '../../../src/audit/types.js';
+import { KNOWN_OPEN_CLASSES, knownOpen } from '../../helpers/registry-fuzz/known-open.js';
+import { judge } from '../../helpers/registry-fuzz/oracle.js';
+import { scenarios, wellFormed } from '../../helpers/registry-fuzz/run.js';
+import { authRefuses, type ImageScenario } from '../../helpers/registry-fuzz/scenario.js';
+import { buildWorld } from '../../helpers/registry-fuzz/world.js';
+
+const sign = (b: Buffer): Buffer => b.subarray(0, 8);
+const world = (s: ImageScenario) =>
+  buildWorld(s, { id: 'c1', host: '127.0.0.1:5000', key: sign, otherKey: sign });
+const audited = (
+  result: string,
+  checks: Array<{ code: string; passed?: boolean; indeterminate?: boolean }> = [],
+): AuditImage => ({
+  image: 'x',
+  policies: [
+    {
+      policy: 'p',
+      mode: 'enforce',
+      result,
+      checks: checks.map((c) => ({
+        check: 'signature',
+        passed: c.passed ?? false,
+        code: c.code,
+        message: 'm',
+        durationMs: 1,
+        ...(c.indeterminate === true ? { indeterminate: true } : {}),
+      })),
+    },
+  ],
+});
+const none = new Set<never>();
+
+describe('registry fuzzer', () => {
+  describe('scenarios', () => {
+    it('gives case i the same scenario whatever the run size', () => {
+      const open = knownOpen();
+      expect(scenarios(7, 40, open)[31]).toEqual(scenarios(7, 200, open)[31]);
+      expect(scenarios(7, 40, open)).not.toEqual(scenarios(8, 40, open));
+    });
+
+    it('leaves out the known-open classes while they are listed, and only then', () => {
+      const open = knownOpen();
+      expect([...open].sort()).toEqual(Object.keys(KNOWN_OPEN_CLASSES).sort());
+      const out = scenarios(11, 3000, open);
+      const registryJson = ['index', 'manifest', 'config', 'referrers', 'sig', 'att'];
+      expect(out.filter((s) => s.mutations.some((m) => registryJson.includes(m.doc)))).toEqual([]);
+      expect(out.filter((s) => s.mutations.length > 0 && s.onError === 'allow')).toEqual([]);
+      expect(out.filter((s) => authRefuses(s.auth) && s.onError === 'allow')).toEqual([]);
+      const bigToken = (s: ImageScenario) =>
+        s.auth.kind === 'bearer' && s.auth.answer.kind === 'token' && s.auth.answer.bytes > 64 * 1024;
+      expect(out.filter(bigToken)).toEqual([]);
+      expect(out.filter((s) => s.index?.others.some((p) => /x86|AMD64|^linux\/amd64$/.test(p)))).toEqual([]);
+
+      const all = scenarios(11, 3000, knownOpen(''));
+      expect(all.some((s) => s.mutations.some((m) => registryJson.includes(m.doc)))).toBe(true);
+      expect(all.some((s) => authRefuses(s.auth) && s.onError === 'allow')).toBe(true);
+      expect(all.some(bigToken)).toBe(true);
+      expect(all.some((s) => s.index?.others.includes('linux/x86_64'))).toBe(true);
+    });
+
+    it('refuses an unknown class name', () => {
+      expect(() => knownOpen('wrong-typed-json,nope')).toThrow(/unknown known-open class nope/);
+    });
+  });
+
+  describe('the oracle', () => {
+    it('accepts a pass of well-formed content and flags a well-formed image denied for its content', () => {
+      const w = world(wellFormed(false));
+      expect(judge(w, audited('pass'), none)).toEqual([]);
+      expect(judge(w, audited('fail', [{ code: 'SIGNATURE_INVALID' }]), none)).toMatchObject([
+        { property: 'well-formed-content-admitted' },
+      ]);
+      expect(judge(w, audited('fail', [{ code: 'TIMEOUT', indeterminate: true }]), none)).toEqual([]);
+    });
+
+    it('flags a pass once a malformed document it rests on was delivered, not before', () => {
+      const w = world({
+        ...wellFormed(false),
+        mutations: [{ doc: 'manifest', path: ['layers', 0, 'size'], value: { kind: 'json', json: '1000' } }],
+      });
+      expect(w.mutated.has('manifest')).toBe(true);
+      expect(judge(w, audited('pass'), none)).toEqual([]);
+      w.delivered.add('manifest');
+      expect(judge(w, audited('pass'), none)).toMatchObject([
+        { property: 'never-admitted-unchecked', detail: expect.stringContaining('malformed manifest') },
+      ]);
+    });
+
+    it('flags onError: allow admitting anything but an outage, and INTERNAL_ERROR', () => {
+      const w = world({ ...wellFormed(false), sig: { kind: 'wrong-key', junk: 0 } });
+      expect(judge(w, audited('error-allowed', [{ code: 'TIMEOUT', indeterminate: true }]), none)).toEqual(
+        [],
+      );
+      expect(
+        judge(w, audited('error-allowed', [{ code: 'UNAUTHORIZED', indeterminate: true }]), none),
+      ).toMatchObject([{ property: 'onError-only-for-availability' }]);
+      expect(
+        judge(w, audited('fail', [{ code: 'INTERNAL_ERROR', indeterminate: true }]), none),
+      ).toMatchObject([{ property: 'no-unexpected-exception' }]);
+      expect(judge(w, audited('pass'), none)).toMatchObject([
+        { property: 'never-admitted-unchecked', detail: expect.stringContaining('signature wrong-key') },
+      ]);
+    });
+  });
+});
