@@ -12,6 +12,7 @@ import type { PullSecretSource } from '../registry/index.js';
 import { createPullSecretSource } from './pull-secrets.js';
 
 export { hasKubeEnvironment, loadKubeConfig, type KubeConfigOptions } from './config.js';
+export { KeyProbe, probeKeySecrets, secretRefsOf, type KeyProblem } from './key-probe.js';
 export { ownNamespace } from './key-secrets.js';
 export type { NamespaceLabels } from './namespace-labels.js';
 export {
