@@ -51,6 +51,8 @@ export type Command =
       output: 'text' | 'json';
       namespace: string;
       as?: string;
+      kubeconfig?: string;
+      context?: string;
       images: string[];
     }
   | { command: 'review'; common: CommonOptions; file: string }
@@ -210,16 +212,22 @@ export function parseCommand(argv: readonly string[]): Command {
         output: { type: 'string' },
         namespace: { type: 'string' },
         as: { type: 'string' },
+        kubeconfig: { type: 'string' },
+        context: { type: 'string' },
       });
       if (values.help === true) return { command: 'help' };
       if (positionals.length === 0) throw usage('check needs at least one IMAGE');
       const as = values.as as string | undefined;
+      const kubeconfig = values.kubeconfig as string | undefined;
+      const context = values.context as string | undefined;
       return {
         command: 'check',
         common: commonOf(values),
         output: oneOf('output', values.output as string | undefined, ['text', 'json'] as const) ?? 'text',
         namespace: (values.namespace as string | undefined) ?? 'default',
         ...(as !== undefined ? { as } : {}),
+        ...(kubeconfig !== undefined ? { kubeconfig } : {}),
+        ...(context !== undefined ? { context } : {}),
         images: positionals,
       };
     }

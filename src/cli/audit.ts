@@ -21,6 +21,8 @@ type AuditCommand = Extract<Command, { command: 'audit' }>;
 export interface AuditIo {
   stdout: { write(s: string): unknown };
   stderr: { write(s: string): unknown; isTTY?: boolean };
+  /** Where $KUBECONFIG and HOME are read (default process.env). */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** A progress line on stderr: rewritten in place on a terminal, at most once a second otherwise. */
@@ -53,6 +55,7 @@ export async function runAudit(cmd: AuditCommand, logger: Logger, io: AuditIo): 
     ...(cmd.kubeconfig !== undefined ? { file: cmd.kubeconfig } : {}),
     ...(cmd.context !== undefined ? { context: cmd.context } : {}),
     required: true,
+    ...(io.env !== undefined ? { env: io.env } : {}),
   });
   if (kubeConfig === undefined) return 2; // required: loadKubeConfig throws instead
   const setup = await setupEngine(cmd.common, logger, { kube: createKubeAccess(kubeConfig, logger) });

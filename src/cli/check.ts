@@ -18,6 +18,50 @@ import {
 import type { Command } from './args.js';
 import type { CliIo } from './io.js';
 import { setupEngine } from './setup.js';
+import {
+  createKubeAccess,
+  loadKubeConfig,
+  probeKeySecrets,
+  secretRefsOf,
+  type KubeAccess,
+} from '../kube/index.js';
+
+/** `--kubeconfig`/`--context`, else $KUBECONFIG or ~/.kube/config when present: for key.secretRef. */
+function checkKubeAccess(
+  cmd: Extract<Command, { command: 'check' }>,
+  logger: Logger,
+  io: CliIo,
+): KubeAccess | undefined {
+  const kubeConfig = loadKubeConfig({
+    ...(cmd.kubeconfig !== undefined ? { file: cmd.kubeconfig } : {}),
+    ...(cmd.context !== undefined ? { context: cmd.context } : {}),
+    optionalDefaultFile: true,
+    env: io.env,
+  });
+  return kubeConfig !== undefined ? createKubeAccess(kubeConfig, logger) : undefined;
+}
+
+/** A policy whose key lives in a Secret that check cannot read is a configuration error (exit 2). */
+async function assertKeySecretsReadable(
+  docs: readonly unknown[],
+  kube: KubeAccess | undefined,
+  client: { close(): Promise<void> },
+): Promise<void> {
+  const needing = docs.filter((d) => secretRefsOf(d).length > 0);
+  if (needing.length === 0) return;
+  let problems: string[];
+  if (kube === undefined) {
+    problems = needing.map(
+      (d) =>
+        `policy ${(d as { metadata: { name: string } }).metadata.name}: key.secretRef needs Kubernetes access: give --kubeconfig FILE (or set $KUBECONFIG)`,
+    );
+  } else {
+    problems = (await probeKeySecrets(kube.keySecrets, docs)).map((p) => `policy ${p.policy}: ${p.message}`);
+  }
+  if (problems.length === 0) return;
+  await client.close();
+  throw new ConfigError('CONFIG_INVALID', problems.join('\n'));
+}
 
 /** Time budget for a CLI check: generous, but never hang a pipeline. */
 const CHECK_TIMEOUT_MS = 120_000;
@@ -118,7 +162,15 @@ export async function runCheck(
   io: CliIo,
 ): Promise<number> {
   await assertLayoutsExist(cmd.images);
-  const { engine, registry: client } = await setupEngine(cmd.common, logger);
+  const kube = checkKubeAccess(cmd, logger, io);
+  const {
+    engine,
+    store,
+    registry: client,
+  } = await setupEngine(cmd.common, logger, {
+    ...(kube !== undefined ? { kube } : {}),
+  });
+  await assertKeySecretsReadable(store.documents(), kube, client);
   const remote = await engine.registry?.({
     namespace: cmd.namespace,
     deadline: Date.now() + CHECK_TIMEOUT_MS,

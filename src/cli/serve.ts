@@ -6,7 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { createAuditWriter, openAuditDestination } from '../audit/writer.js';
-import { createKubeAccess, loadKubeConfig, watchImagePolicies, type PolicyWatch } from '../kube/index.js';
+import {
+  createKubeAccess,
+  KeyProbe,
+  loadKubeConfig,
+  watchImagePolicies,
+  type PolicyVerdict,
+  type PolicyWatch,
+} from '../kube/index.js';
 import { clusterPolicyHandler } from '../policy/cluster-policies.js';
 import { describeUnmatched } from '../policy/unmatched.js';
 import { buildApp } from '../server/app.js';
@@ -26,6 +33,26 @@ import { needsPublicGood, setupEngine } from './setup.js';
 import { PUBLIC_GOOD } from '../checks/signature/index.js';
 
 type ServeCommand = Extract<Command, { command: 'serve' }>;
+
+const KEY_PROBE_INTERVAL_MS = 60_000;
+
+/** After each cluster policy change: probe every policy's key Secrets; accepted ones missing a key are degraded. */
+function withKeyProbe(
+  handler: (docs: unknown[]) => PolicyVerdict,
+  keys: KeyProbe | undefined,
+  documents: () => readonly unknown[],
+): (docs: unknown[]) => Promise<PolicyVerdict> {
+  return async (docs) => {
+    const verdict = handler(docs);
+    if (keys === undefined) return verdict;
+    const problems = await keys.probe(documents());
+    const accepted = new Set(verdict.accepted);
+    const degraded = problems
+      .filter((p) => accepted.has(p.policy))
+      .map((p) => ({ name: p.policy, error: p.message }));
+    return degraded.length > 0 ? { ...verdict, degraded } : verdict;
+  };
+}
 
 export async function runServe(cmd: ServeCommand, logger: Logger, io: CliIo): Promise<number> {
   const metrics = createMetrics({ defaultMetrics: true });
@@ -51,6 +78,12 @@ export async function runServe(cmd: ServeCommand, logger: Logger, io: CliIo): Pr
     onRegistryRequest: (registry, status) => metrics.registryRequests.inc({ registry, status }),
   });
   const { engine, store, trustedRoots } = setup;
+  // key Secrets read at load, on every policy change and every minute: /readyz and status say what is missing
+  const keys = kube !== undefined ? new KeyProbe(kube.keySecrets) : undefined;
+  const probeKeys = (): void => void keys?.probe(store.documents());
+  probeKeys();
+  const keyTimer = setInterval(probeKeys, KEY_PROBE_INTERVAL_MS);
+  keyTimer.unref();
   engine.onCheck = (check, _policy, seconds) => metrics.checkDuration.observe({ check }, seconds);
 
   let https: TlsServerOptions;
@@ -106,6 +139,7 @@ export async function runServe(cmd: ServeCommand, logger: Logger, io: CliIo): Pr
         .status()
         .filter((r) => !r.available && (r.name !== PUBLIC_GOOD || needsPublicGood(store.documents())))
         .map((r) => `trusted root ${r.name} unavailable: ${r.reason ?? 'unknown'}`);
+      for (const p of keys?.problems() ?? []) degraded.push(`policy ${p.policy}: ${p.message}`);
       const auditDegraded = cluster.background?.degraded;
       if (auditDegraded !== undefined) degraded.push(`background audit: ${auditDegraded}`);
       return { ...policies, degraded, unmatched };
@@ -128,8 +162,12 @@ export async function runServe(cmd: ServeCommand, logger: Logger, io: CliIo): Pr
   if (cmd.watchPolicies && kubeConfig !== undefined) {
     watch = watchImagePolicies({
       kubeConfig,
-      onChange: clusterPolicyHandler(setup.store, setup.compilers, logger, (n) =>
-        metrics.policiesRejected.set({ source: 'cluster' }, n),
+      onChange: withKeyProbe(
+        clusterPolicyHandler(setup.store, setup.compilers, logger, (n) =>
+          metrics.policiesRejected.set({ source: 'cluster' }, n),
+        ),
+        keys,
+        () => store.documents(),
       ),
       log: logger,
       signal: stopping.signal,
@@ -161,6 +199,7 @@ export async function runServe(cmd: ServeCommand, logger: Logger, io: CliIo): Pr
       logger.info({ signal }, 'shutting down: finishing in-flight reviews');
       stopping.abort();
       clearInterval(refresh);
+      clearInterval(keyTimer);
       tlsWatcher?.close();
       Promise.allSettled([watch?.stop(), cluster.stop()])
         .then(() => app.close())

@@ -8,7 +8,8 @@ export type CommandName = 'serve' | 'check' | 'review' | 'audit';
 const SYNOPSIS: Record<CommandName, string> = {
   serve:
     'imagegate serve  [--policy PATH]... [--listen HOST:PORT] [--tls-cert F --tls-key F] [--mode enforce|audit]',
-  check: 'imagegate check  [--policy PATH]... [--output text|json] [--namespace NAME] IMAGE...',
+  check:
+    'imagegate check  [--policy PATH]... [--output text|json] [--namespace NAME] [--kubeconfig FILE] IMAGE...',
   review: 'imagegate review [--policy PATH]... FILE|-',
   audit:
     'imagegate audit  [--policy PATH]... [--kubeconfig FILE] [--context NAME] [--namespace NS]...\n                   [--output text|json|html] [--out FILE]',
@@ -52,7 +53,9 @@ const OPTIONS: Record<CommandName, string> = {
   check: `check options:
   --output text|json            default text
   --namespace NAME              evaluate as if the pod ran in NAME (default "default")
-  --as REF                      match oci:PATH images against policies as REF (the name they will be pushed as)`,
+  --as REF                      match oci:PATH images against policies as REF (the name they will be pushed as)
+  --kubeconfig FILE --context NAME  where policies' key.secretRef Secrets are read (default $KUBECONFIG,
+                                ~/.kube/config); a Secret that cannot be read is a configuration error (exit 2)`,
   review: `review takes no options of its own.`,
   audit: `audit options:
   --kubeconfig FILE --context NAME  as for serve

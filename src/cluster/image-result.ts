@@ -43,6 +43,7 @@ export function toAuditImage(image: string, verdict: Verdict): AuditImage {
       policy: p.policy,
       mode: p.mode,
       onError: p.onError,
+      ...(p.severity !== undefined ? { severity: p.severity } : {}),
       result: p.result,
       findings: p.findings.map(toFindingSummary),
     })),

@@ -5,7 +5,7 @@
  */
 import type { ContainerField } from '../admission/pod-spec.js';
 import type { PolicyMode } from '../policy/policy.schema.js';
-import type { OnErrorAction } from '../policy/policy.schema.js';
+import type { OnErrorAction, PolicySeverity } from '../policy/policy.schema.js';
 import type { PolicyResult, Unmatched } from '../evaluate/evaluate.js';
 
 /**
@@ -32,6 +32,8 @@ export interface AuditPolicyResult {
   policy: string;
   mode: PolicyMode;
   onError: OnErrorAction;
+  /** The policy's `spec.severity`, when it sets one (reports fall back to each check's default). */
+  severity?: PolicySeverity;
   result: PolicyResult;
   findings: AuditFinding[];
 }

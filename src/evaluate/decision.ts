@@ -5,7 +5,7 @@
  */
 import type { Finding } from '../checks/check.js';
 import type { CheckName } from '../checks/kinds.js';
-import type { OnErrorAction, PolicyMode } from '../policy/policy.schema.js';
+import type { OnErrorAction, PolicyMode, PolicySeverity } from '../policy/policy.schema.js';
 import type { Unmatched } from '../policy/unmatched.js';
 
 /** What happens to an image no policy governs. Unknown values are refused at configuration. */
@@ -46,6 +46,8 @@ export interface PolicyOutcome {
   /** The policy's mode, or the global override. */
   mode: PolicyMode;
   onError: OnErrorAction;
+  /** The policy's `spec.severity`, when it sets one. */
+  severity?: PolicySeverity;
   result: PolicyResult;
   findings: readonly CheckOutcome[];
 }

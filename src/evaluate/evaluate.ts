@@ -232,6 +232,7 @@ async function evaluateImage(
         policy: policy.name,
         mode: settings.modeOverride ?? policy.mode,
         onError: policy.onError,
+        ...(policy.severity !== undefined ? { severity: policy.severity } : {}),
         result: policyResult(findings, policy.onError),
         findings,
       };

@@ -3,6 +3,9 @@
  * `$KUBECONFIG`, else the in-cluster service account. Every API call imagegate makes goes through
  * a KubeConfig built here.
  */
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { ConfigError, errorMessage } from '../errors.js';
 
@@ -13,6 +16,8 @@ export interface KubeConfigOptions {
   context?: string;
   /** Fail when no configuration is found (default: return undefined outside a cluster). */
   required?: boolean;
+  /** Without flags or $KUBECONFIG, also use ~/.kube/config when it exists (what kubectl reads). */
+  optionalDefaultFile?: boolean;
   env?: Readonly<Record<string, string | undefined>>;
 }
 
@@ -27,14 +32,28 @@ export function hasKubeEnvironment(env: Readonly<Record<string, string | undefin
  */
 export function loadKubeConfig(options: KubeConfigOptions = {}): KubeConfig | undefined {
   const env = options.env ?? process.env;
-  if (options.file === undefined && options.required !== true && !hasKubeEnvironment(env)) return undefined;
+  const defaultFile = join(env.HOME ?? homedir(), '.kube', 'config');
+  if (options.file === undefined && !hasKubeEnvironment(env)) {
+    // client-node would fall back to http://localhost:8080: name what was looked at instead
+    const fileThere =
+      (options.required === true || options.optionalDefaultFile === true) && existsSync(defaultFile);
+    if (!fileThere && options.required === true) {
+      throw new ConfigError(
+        'CONFIG_INVALID',
+        `no kubeconfig found (looked at --kubeconfig, $KUBECONFIG, ${defaultFile} and the in-cluster service account): give --kubeconfig FILE`,
+      );
+    }
+    if (!fileThere) return undefined;
+  }
   const kc = new KubeConfig();
   const source =
     options.file !== undefined
       ? `kubeconfig ${options.file}`
       : (env.KUBECONFIG ?? '') !== ''
         ? `$KUBECONFIG (${env.KUBECONFIG})`
-        : 'the in-cluster service account';
+        : existsSync(defaultFile)
+          ? defaultFile
+          : 'the in-cluster service account';
   try {
     if (options.file !== undefined) kc.loadFromFile(options.file);
     else kc.loadFromDefault();

@@ -5,6 +5,7 @@
  */
 export { createKubeAccess, type KubeAccess } from './access.js';
 export { hasKubeEnvironment, loadKubeConfig, type KubeConfigOptions } from './config.js';
+export { KeyProbe, probeKeySecrets, secretRefsOf, type KeyProblem } from './key-probe.js';
 export { ownNamespace } from './key-secrets.js';
 export type { NamespaceLabels } from './namespace-labels.js';
 export {

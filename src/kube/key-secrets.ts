@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { KeySecretReader, SecretKeyReference } from '../checks/signature/index.js';
-import { SignatureError, errorMessage } from '../errors.js';
+import { SignatureError } from '../errors.js';
+import { statusCode } from './status-code.js';
 import { cachedReads } from './cached-read.js';
 import { withTimeout } from './with-timeout.js';
 
@@ -23,6 +24,24 @@ export function ownNamespace(env: NodeJS.ProcessEnv = process.env): string {
   } catch {
     return 'imagegate';
   }
+}
+
+/**
+ * Why a Secret could not be read, in words an operator acts on. Never the client library's text: its
+ * ApiException message dumps the response body and headers (`HTTP-Code: 404 … Headers: {…}`).
+ */
+export function secretReadProblem(err: unknown): string {
+  const status = statusCode(err);
+  if (status === 404) return 'not found (create it, or fix key.secretRef in the policy)';
+  if (status === 403)
+    return "forbidden (imagegate's service account may not get it: the chart's RBAC names the Secrets it may read)";
+  if (status === 401) return "unauthorized (the API server refused imagegate's credentials)";
+  if (status !== undefined) return `the API server answered HTTP ${status}`;
+  const message = err instanceof Error ? err.message : '';
+  if (/^(timed out after \d+ ms|deadline reached)$/.test(message))
+    return `no answer from the API server (${message})`;
+  const code = (err as { code?: unknown } | null)?.code;
+  return `the API server could not be reached${typeof code === 'string' && /^[A-Z_]+$/.test(code) ? ` (${code})` : ''}`;
 }
 
 export function createKeySecretReader(kubeConfig: KubeConfig, defaultNamespace: string): KeySecretReader {
@@ -43,9 +62,13 @@ export function createKeySecretReader(kubeConfig: KubeConfig, defaultNamespace: 
       try {
         values = await data;
       } catch (err) {
-        throw new SignatureError('SECRET_UNAVAILABLE', `cannot read Secret ${id}: ${errorMessage(err)}`, {
-          indeterminate: true,
-        });
+        throw new SignatureError(
+          'SECRET_UNAVAILABLE',
+          `cannot read Secret ${id}: ${secretReadProblem(err)}`,
+          {
+            indeterminate: true,
+          },
+        );
       }
       const b64 = values[ref.key];
       if (b64 === undefined) {

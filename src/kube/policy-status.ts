@@ -38,13 +38,13 @@ export interface StatusLog {
 /** The conditions to write for a verdict, keeping lastTransitionTime when the status did not flip. */
 export function toConditions(
   obj: PolicyObject,
-  verdict: { accepted: true } | { accepted: false; error: string },
+  verdict: { accepted: true; degraded?: string } | { accepted: false; error: string },
   now: Date,
 ): Condition[] {
   const generation = obj.metadata?.generation;
-  const status = verdict.accepted ? 'True' : 'False';
   const previous = obj.status?.conditions ?? [];
-  const make = (type: string, reason: string, message: string): Condition => {
+  const make = (type: string, reason: string, message: string, ok = verdict.accepted): Condition => {
+    const status = ok ? 'True' : 'False';
     const old = previous.find((c) => c.type === type);
     return {
       type,
@@ -55,6 +55,13 @@ export function toConditions(
       message,
     };
   };
+  if (verdict.accepted && verdict.degraded !== undefined) {
+    // in force, but a check that needs the missing key fails as indeterminate until it exists
+    return [
+      make('Accepted', 'Compiled', 'policy compiled'),
+      make('Ready', 'KeyUnavailable', verdict.degraded.slice(0, 32_000), false),
+    ];
+  }
   return verdict.accepted
     ? [make('Accepted', 'Compiled', 'policy compiled'), make('Ready', 'Enforced', 'policy is in force')]
     : [

@@ -120,13 +120,25 @@ export function watchImagePolicies(options: WatchImagePoliciesOptions): PolicyWa
     if (!writeStatus || stopped) return;
     const accepted = new Set(verdict.accepted);
     const rejected = new Map(verdict.rejected.map((r) => [r.name, r.error]));
+    const degraded = new Map<string, string>();
+    for (const d of verdict.degraded ?? []) {
+      const before = degraded.get(d.name);
+      degraded.set(d.name, before === undefined ? d.error : `${before}; ${d.error}`);
+    }
     const at = now();
     await Promise.all(
       objects.map((obj) => {
         const name = obj.metadata?.name ?? '';
         const error = rejected.get(name);
         if (error !== undefined) return status(obj, toConditions(obj, { accepted: false, error }, at));
-        if (accepted.has(name)) return status(obj, toConditions(obj, { accepted: true }, at));
+        if (accepted.has(name)) {
+          const problem = degraded.get(name);
+          const verdictOf =
+            problem === undefined
+              ? { accepted: true as const }
+              : { accepted: true as const, degraded: problem };
+          return status(obj, toConditions(obj, verdictOf, at));
+        }
         return undefined;
       }),
     );

@@ -10,6 +10,8 @@ export interface PolicyVerdict {
   accepted: string[];
   /** Names rejected, with the message naming the field and the problem. */
   rejected: { name: string; error: string }[];
+  /** Accepted names that cannot do all they say yet (a key Secret missing): status Ready=False. */
+  degraded?: { name: string; error: string }[];
 }
 
 /**

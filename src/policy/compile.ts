@@ -6,7 +6,13 @@ import type { Check, CompileContext } from '../checks/check.js';
 import { CHECK_KINDS, type CheckCompilers, type CheckKindName } from '../checks/kinds.js';
 import { ConfigError } from '../errors.js';
 import { compileGlob, compileNameGlob, globHasVersion, type GlobMatcher } from './glob.js';
-import type { ImagePolicyDocument, NamespaceSelector, OnErrorAction, PolicyMode } from './policy.schema.js';
+import type {
+  ImagePolicyDocument,
+  NamespaceSelector,
+  OnErrorAction,
+  PolicyMode,
+  PolicySeverity,
+} from './policy.schema.js';
 
 export const DEFAULT_PLATFORMS: readonly string[] = ['linux/amd64'];
 
@@ -16,6 +22,8 @@ export interface CompiledPolicy {
   name: string;
   mode: PolicyMode;
   onError: OnErrorAction;
+  /** `spec.severity`; unset: each check's default (report/severity.ts). */
+  severity?: PolicySeverity;
   requireDigest: boolean;
   platforms: readonly string[];
   /** Does this policy govern the image (registry/repository and full reference)? */
@@ -92,6 +100,7 @@ export function compilePolicy(doc: ImagePolicyDocument, compilers: CheckCompiler
     name,
     mode: spec.mode ?? 'enforce',
     onError: spec.onError ?? 'deny',
+    ...(spec.severity !== undefined ? { severity: spec.severity } : {}),
     requireDigest: spec.requireDigest ?? false,
     platforms: spec.platforms ?? DEFAULT_PLATFORMS,
     matchesImage: (repository, full) => include(repository, full) && !exclude(repository, full),

@@ -55,6 +55,21 @@ export const NamespaceSelector = Type.Object(
 
 export const Mode = Type.Union([Type.Literal('enforce'), Type.Literal('audit')]);
 export const OnError = Type.Union([Type.Literal('deny'), Type.Literal('allow')]);
+/** PolicyReport's severities (wgpolicyk8s.io, openreports.io), highest first. */
+export const Severity = Type.Union(
+  [
+    Type.Literal('critical'),
+    Type.Literal('high'),
+    Type.Literal('medium'),
+    Type.Literal('low'),
+    Type.Literal('info'),
+  ],
+  {
+    description:
+      "Severity of this policy's failures in PolicyReports and the audit page; default per check (docs/policy.md).",
+  },
+);
+export type PolicySeverity = Static<typeof Severity>;
 
 export const ImagePolicySpec = Type.Object(
   {
@@ -64,6 +79,7 @@ export const ImagePolicySpec = Type.Object(
     namespaces: Type.Optional(NamespaceSelector),
     requireDigest: Type.Optional(Type.Boolean()),
     onError: Type.Optional(OnError),
+    severity: Type.Optional(Severity),
     platforms: Type.Optional(
       Type.Array(Type.String({ pattern: '^(all|[a-z0-9]+/[a-z0-9_]+(/[a-z0-9.]+)?)$' }), {
         minItems: 1,

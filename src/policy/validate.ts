@@ -4,6 +4,8 @@
  * Errors name the document, the field and the problem.
  */
 import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
+import { nearestName } from '../shared/nearest.js';
 import { ConfigError } from '../errors.js';
 import { checkSectionProblems } from '../checks/kinds.js';
 import { imageGlobProblems } from './glob-check.js';
@@ -26,6 +28,28 @@ function allowedValues(schema: unknown): string[] | undefined {
   if (!Array.isArray(options) || options.length === 0) return undefined;
   const values = options.map((o) => (o as { const?: unknown }).const);
   return values.every((v): v is string => typeof v === 'string') ? values : undefined;
+}
+
+/** The forms a size field takes; TypeBox alone says "Expected union value". */
+const SIZE_FORMS =
+  'must be a size: bytes (104857600) or a Kubernetes quantity such as 100Mi, 1Gi or 500M (suffixes Ki Mi Gi Ti Pi Ei, or k M G T P E; not MB or GB)';
+
+/** One schema error in words: the allowed values, the size forms, or the field name meant. */
+function explain(e: ValueError): string {
+  const allowed = allowedValues(e.schema);
+  if (allowed !== undefined) return `must be one of ${allowed.join(', ')}`;
+  if ((e.schema as Record<string, unknown>)['x-kubernetes-int-or-string'] === true) return SIZE_FORMS;
+  if (e.type === ValueErrorType.ObjectAdditionalProperties) {
+    const key = e.path
+      .slice(e.path.lastIndexOf('/') + 1)
+      .replace(/~1/g, '/')
+      .replace(/~0/g, '~');
+    const known = Object.keys((e.schema as { properties?: Record<string, unknown> }).properties ?? {});
+    const meant = nearestName(key, known);
+    if (meant !== undefined) return `unknown field; did you mean "${meant}"?`;
+    return `unknown field (this section has: ${known.join(', ')})`;
+  }
+  return e.message;
 }
 
 /**
@@ -54,10 +78,7 @@ export function validatePolicyDocument(doc: unknown, source: string): ImagePolic
   for (const e of checker.Errors(doc)) {
     const path = fieldPath(e.path) || '(document)';
     const found = e.value === undefined ? 'missing' : JSON.stringify(e.value)?.slice(0, 80);
-    const allowed = allowedValues(e.schema);
-    problems.push(
-      `${path}: ${allowed !== undefined ? `must be one of ${allowed.join(', ')}` : e.message} (found ${found})`,
-    );
+    problems.push(`${path}: ${explain(e)} (found ${found})`);
     if (problems.length >= 10) break;
   }
   // The rules a schema cannot say belong to each check section (src/checks/kinds.ts).

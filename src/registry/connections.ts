@@ -7,6 +7,7 @@ import { rootCertificates } from 'node:tls';
 import type { Dispatcher } from 'undici';
 import { RegistryError } from '../errors.js';
 import { DOCKER_HUB, normaliseRegistryHost } from '../shared/docker-hub.js';
+import { policyHost } from '../shared/host.js';
 import { send, type HttpRequest, type HttpResponse } from './http.js';
 import { limitsFrom, overBudget, queueSignal, Semaphore, type Limits } from './limits.js';
 import { OriginPools } from './origin-pools.js';
@@ -43,6 +44,8 @@ export class Connections {
   /** Open requests per host:port (the undici pool's own cap queues without a deadline). */
   readonly #perHost = new Map<string, Semaphore>();
   readonly #origins = new Map<string, string>();
+  /** `registries` keyed by `policyHost` (the loopback names folded), entries of one host merged. */
+  readonly #endpoints = new Map<string, RegistryEndpointOptions>();
 
   constructor(options: RegistryOptions, hooks: RegistryHooks) {
     this.#options = options;
@@ -52,6 +55,10 @@ export class Connections {
     this.#defaultPools = this.#newAgent(undefined);
     this.open = new Semaphore(this.limits.maxConnections);
     this.bytes = new Semaphore(this.limits.maxBytesInFlight);
+    for (const [host, cfg] of Object.entries(options.registries ?? {})) {
+      const key = policyHost(host);
+      this.#endpoints.set(key, { ...this.#endpoints.get(key), ...cfg });
+    }
     this.#named = new Set([
       ...(options.allow ?? []),
       ...Object.keys(options.registries ?? {}),
@@ -177,8 +184,12 @@ export class Connections {
     await Promise.all([...this.#agents.values(), this.#defaultPools].map((a) => a.close()));
   }
 
+  /**
+   * A registry's own settings. Looked up by `policyHost`, so `--insecure-registry 127.0.0.1:5000`
+   * also covers `localhost:5000` and `[::1]:5000` (one machine, one port: one registry).
+   */
   endpoint(host: string): RegistryEndpointOptions {
-    return this.#options.registries?.[normaliseRegistryHost(host)] ?? {};
+    return this.#endpoints.get(policyHost(normaliseRegistryHost(host))) ?? {};
   }
 
   agent(host: string): Dispatcher {

@@ -4,6 +4,7 @@
  */
 import { request, type Dispatcher } from 'undici';
 import { errorMessage, RegistryError } from '../errors.js';
+import { plainHttpHint } from './plain-http.js';
 
 export interface HttpRequest {
   method: 'GET' | 'HEAD' | 'POST';
@@ -83,7 +84,7 @@ export async function send(req: HttpRequest, what: string): Promise<HttpResponse
     return { status: res.statusCode, headers: res.headers, body: res.body, signal };
   } catch (err) {
     abort.disarm();
-    throw transportError(err, req.signal, abort.timedOut ? signal : undefined, what);
+    throw transportError(err, req.signal, abort.timedOut ? signal : undefined, what, req.url);
   }
 }
 
@@ -92,6 +93,7 @@ export function transportError(
   caller: AbortSignal,
   timeout: Pick<AbortSignal, 'aborted'> | undefined,
   what: string,
+  url?: string | URL,
 ): RegistryError {
   if (err instanceof RegistryError) return err;
   if (caller.aborted) {
@@ -108,7 +110,8 @@ export function transportError(
   ) {
     return new RegistryError('TIMEOUT', `${what}: no answer in time`, { cause: err, indeterminate: true });
   }
-  return new RegistryError('REGISTRY_UNAVAILABLE', `${what}: ${errorMessage(err)}`, {
+  const plain = url !== undefined ? plainHttpHint(err, url) : undefined;
+  return new RegistryError('REGISTRY_UNAVAILABLE', `${what}: ${plain ?? errorMessage(err)}`, {
     cause: err,
     indeterminate: true,
   });

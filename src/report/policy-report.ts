@@ -1,9 +1,14 @@
 /**
  * The audit result as one report per namespace: `wgpolicyk8s.io/v1alpha2` PolicyReport (default) or
- * `openreports.io/v1alpha1` Report. One result per workload, image, policy and check (rule = check),
- * the workload as resource. Pure: the writer (src/kube/reports.ts) puts them in the cluster.
+ * `openreports.io/v1alpha1` Report. One result per workload, container, policy and check (./results.ts),
+ * the workload as resource. Reports stay per namespace, without `scope`: one object per namespace
+ * instead of one per workload keeps the API objects imagegate writes few and bounded (docs/audit.md).
+ * Pure: the writer (src/kube/reports.ts) puts them in the cluster.
  */
-import type { AuditContainer, AuditReport, AuditWorkload } from '../cluster/result.js';
+import type { AuditReport } from '../cluster/result.js';
+import { resultsFor, type ReportResult, type ReportResultValue } from './results.js';
+
+export { NO_POLICY, type ReportResult, type ReportResultValue } from './results.js';
 
 export type ReportFlavor = 'policyreports' | 'openreports';
 
@@ -12,7 +17,6 @@ export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY = 'imagegate';
 /** Results per report at most (an object must stay well under etcd's 1.5 MiB). */
 export const MAX_RESULTS = 2000;
-const MAX_MESSAGE = 1024;
 
 const LABEL: [string, string] = [MANAGED_BY_LABEL, MANAGED_BY];
 export const REPORT_KINDS: Record<
@@ -37,21 +41,6 @@ export const REPORT_KINDS: Record<
   },
 };
 
-export type ReportResultValue = 'pass' | 'fail' | 'warn' | 'error' | 'skip';
-
-export interface ReportResult {
-  source: string;
-  policy: string;
-  rule: string;
-  result: ReportResultValue;
-  message: string;
-  category: string;
-  scored: boolean;
-  timestamp: { seconds: number; nanos: number };
-  resources: { apiVersion?: string; kind: string; name: string; namespace: string; uid?: string }[];
-  properties: Record<string, string>;
-}
-
 export interface ReportBody {
   apiVersion: string;
   kind: string;
@@ -64,72 +53,6 @@ export interface ReportBody {
   source?: string;
   summary: Record<ReportResultValue, number>;
   results: ReportResult[];
-}
-
-function resultsFor(w: AuditWorkload, namespace: string, c: AuditContainer, seconds: number): ReportResult[] {
-  const image = c.image;
-  const base = {
-    source: 'imagegate',
-    category: 'Image policy',
-    scored: true,
-    timestamp: { seconds, nanos: 0 },
-    resources: [
-      {
-        ...(w.apiVersion !== undefined ? { apiVersion: w.apiVersion } : {}),
-        kind: w.kind,
-        name: w.name,
-        namespace,
-        ...(w.uid !== undefined ? { uid: w.uid } : {}),
-      },
-    ],
-    properties: {
-      container: c.name,
-      image: image.image,
-      ...(image.digest !== undefined ? { digest: image.digest } : {}),
-      admission: image.admission,
-    },
-  };
-  const message = (m: string): string => (m.length > MAX_MESSAGE ? `${m.slice(0, MAX_MESSAGE - 1)}…` : m);
-  if (image.invalid !== undefined)
-    return [
-      {
-        ...base,
-        policy: 'imagegate',
-        rule: 'reference',
-        result: 'fail',
-        message: message(image.invalid.message),
-      },
-    ];
-  if (image.unmatched !== undefined)
-    return [
-      {
-        ...base,
-        policy: 'imagegate',
-        rule: 'unmatched',
-        result: image.unmatched === 'deny' ? 'fail' : image.unmatched === 'audit' ? 'warn' : 'skip',
-        message: `no ImagePolicy governs this image (unmatched: ${image.unmatched})`,
-      },
-    ];
-  if (image.outcome === 'error' && image.policies.length === 0)
-    return [
-      {
-        ...base,
-        policy: 'imagegate',
-        rule: 'evaluation',
-        result: 'error',
-        message: message(image.reasons.join('; ')),
-      },
-    ];
-  return image.policies.flatMap((p) =>
-    p.findings.map((f) => ({
-      ...base,
-      properties: { ...base.properties, mode: p.mode },
-      policy: p.policy,
-      rule: f.check,
-      result: f.passed ? 'pass' : f.indeterminate === true ? 'error' : 'fail',
-      message: message(f.message),
-    })),
-  );
 }
 
 /** One report body per namespace of the audit (namespaces without workloads get none). */

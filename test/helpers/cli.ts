@@ -22,8 +22,15 @@ export interface Run {
 
 const ENV = { IMAGEGATE_DATA_DIR: join(tmpdir(), 'imagegate-cli-test') };
 
-/** The CLI in this process: same parsing, commands and exit codes, output captured. */
-export async function imagegate(args: string[], stdin?: string): Promise<Run> {
+/**
+ * The CLI in this process: same parsing, commands and exit codes, output captured. `env` overrides
+ * the environment the CLI sees (undefined removes a variable).
+ */
+export async function imagegate(
+  args: string[],
+  stdin?: string,
+  env: Record<string, string | undefined> = {},
+): Promise<Run> {
   const started = Date.now();
   let stdout = '';
   let stderr = '';
@@ -31,7 +38,9 @@ export async function imagegate(args: string[], stdin?: string): Promise<Run> {
     stdout: { write: (s: string) => (stdout += s) },
     stderr: { write: (s: string) => (stderr += s) },
     stdin: Readable.from(stdin !== undefined ? [Buffer.from(stdin)] : []),
-    env: { ...process.env, ...ENV },
+    env: Object.fromEntries(
+      Object.entries({ ...process.env, ...ENV, ...env }).filter(([, v]) => v !== undefined),
+    ),
     onStop: () => undefined,
   };
   let code: number;

@@ -91,6 +91,22 @@ export function parseTrustedRootFlag(value: string): TrustedRootFile {
   return { name, path };
 }
 
+/** `application/vnd.dev.sigstore.trustedroot+json;version=0.1`, `…trustedroot.v0.2+json`. */
+const TRUSTED_ROOT_MEDIA_TYPE =
+  /^application\/vnd\.dev\.sigstore\.trustedroot(\.v\d+\.\d+)?\+json(;\s*version=\d+(\.\d+)*)?$/;
+
+/** fromJSON accepts `{"mediaType":"x"}`: a root must say what it is and hold something to verify against. */
+function assertTrustedRootShape(root: TrustedRoot): void {
+  if (!TRUSTED_ROOT_MEDIA_TYPE.test(root.mediaType)) {
+    throw new Error(
+      `mediaType "${root.mediaType.slice(0, 80)}" is not a Sigstore TrustedRoot (application/vnd.dev.sigstore.trustedroot…+json)`,
+    );
+  }
+  if (root.tlogs.length + root.certificateAuthorities.length + root.timestampAuthorities.length === 0) {
+    throw new Error('it has no transparency logs, certificate authorities or timestamp authorities');
+  }
+}
+
 /** Parses TrustedRoot JSON text into trust material (pure; throws TRUSTED_ROOT_INVALID). */
 export function toTrustedRoot(json: string | object, where: string): TrustedRoot {
   try {
@@ -99,6 +115,7 @@ export function toTrustedRoot(json: string | object, where: string): TrustedRoot
       throw new Error('not a Sigstore TrustedRoot document (no mediaType)');
     }
     const root = TrustedRoot.fromJSON(obj);
+    assertTrustedRootShape(root);
     // toTrustMaterial parses every key and certificate: do it here so a broken file fails at load.
     toTrustMaterial(root);
     return root;

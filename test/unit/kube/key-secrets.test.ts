@@ -1,6 +1,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeySecretReader } from '../../../src/kube/key-secrets.js';
+import { toConditions } from '../../../src/kube/policy-status.js';
 import { KubeApiStandIn } from '../../helpers/kube-api.js';
 
 // A recorded GET /api/v1/namespaces/imagegate/secrets/release-key, stored in the loopback stand-in.
@@ -41,7 +42,35 @@ describe('createKeySecretReader', () => {
     });
     await expect(reader.read({ namespace: 'ops', name: 'gone', key: 'k' }, signal)).rejects.toMatchObject({
       code: 'SECRET_UNAVAILABLE',
-      message: expect.stringMatching(/^cannot read Secret ops\/gone: /),
+      message: 'cannot read Secret ops/gone: not found (create it, or fix key.secretRef in the policy)',
     });
+  });
+});
+
+describe('toConditions for a policy whose key Secret is missing', () => {
+  it('is Accepted but not Ready, with the reason KeyUnavailable and the message', () => {
+    const conditions = toConditions(
+      { metadata: { name: 'p', generation: 3 } },
+      { accepted: true, degraded: 'key.secretRef: cannot read Secret imagegate/k: not found' },
+      new Date('2026-01-01T00:00:00Z'),
+    );
+    expect(conditions.map((c) => [c.type, c.status, c.reason, c.message])).toEqual([
+      ['Accepted', 'True', 'Compiled', 'policy compiled'],
+      ['Ready', 'False', 'KeyUnavailable', 'key.secretRef: cannot read Secret imagegate/k: not found'],
+    ]);
+  });
+});
+
+describe('toConditions for a policy whose key Secret is missing', () => {
+  it('is Accepted but not Ready, with the reason KeyUnavailable and the message', () => {
+    const conditions = toConditions(
+      { metadata: { name: 'p', generation: 3 } },
+      { accepted: true, degraded: 'key.secretRef: cannot read Secret imagegate/k: not found' },
+      new Date('2026-01-01T00:00:00Z'),
+    );
+    expect(conditions.map((c) => [c.type, c.status, c.reason, c.message])).toEqual([
+      ['Accepted', 'True', 'Compiled', 'policy compiled'],
+      ['Ready', 'False', 'KeyUnavailable', 'key.secretRef: cannot read Secret imagegate/k: not found'],
+    ]);
   });
 });
