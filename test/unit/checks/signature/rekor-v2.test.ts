@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { compileAttestationVerifier } from '../../../../src/checks/attestations/verify.js';
 import { compileSignatureVerifier } from '../../../../src/checks/signature/verifier.js';
 import { loadTrustedRoots } from '../../../../src/checks/signature/trusted-roots.js';
-import type { SignatureSpec } from '../../../../src/policy/policy.schema.js';
+import type { SignatureSpec } from '../../../../src/checks/signature/schema.js';
 import { parseReference, type ImageReference } from '../../../../src/registry/reference.js';
 import type { FetchedManifest } from '../../../../src/registry/types.js';
 import { pushBundleReferrer } from '../../../helpers/cosign-push.js';
