@@ -6,6 +6,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError } from '../errors.js';
 import type { Unmatched } from '../evaluate/evaluate.js';
 import type { PolicyMode } from '../policy/policy.schema.js';
+import { AUDIT_OUTPUT_NAMES, type AuditOutput } from '../report/formats.js';
 import { parseInterval } from './interval.js';
 import type { CommandName } from './usage.js';
 
@@ -62,7 +63,7 @@ export type Command =
       kubeconfig?: string;
       context?: string;
       namespaces: string[];
-      output: 'text' | 'json' | 'html';
+      output: AuditOutput;
       out?: string;
     }
   /** `topic`: `imagegate COMMAND --help` (or `help COMMAND`) prints that command's own usage. */
@@ -256,8 +257,7 @@ export function parseCommand(argv: readonly string[]): Command {
         ...(kubeconfig !== undefined ? { kubeconfig } : {}),
         ...(context !== undefined ? { context } : {}),
         namespaces: (values.namespace as string[] | undefined) ?? [],
-        output:
-          oneOf('output', values.output as string | undefined, ['text', 'json', 'html'] as const) ?? 'text',
+        output: oneOf('output', values.output as string | undefined, AUDIT_OUTPUT_NAMES) ?? 'text',
         ...(out !== undefined ? { out } : {}),
       };
     }

@@ -11,8 +11,7 @@ import { KubeApiError, errorMessage } from '../errors.js';
 import { createKubeAccess, loadKubeConfig } from '../kube/index.js';
 import { createClusterLister } from '../kube/list.js';
 import { statusCode } from '../kube/status-code.js';
-import { toAuditHtml } from '../report/html.js';
-import { toAuditJson, toAuditText } from '../report/text.js';
+import { AUDIT_OUTPUTS } from '../report/formats.js';
 import type { Command } from './args.js';
 import { setupEngine } from './setup.js';
 
@@ -43,11 +42,7 @@ function progress(stderr: AuditIo['stderr']): (done: number, total: number) => v
 }
 
 function render(report: AuditReport, output: AuditCommand['output']): string {
-  return output === 'json'
-    ? toAuditJson(report)
-    : output === 'html'
-      ? toAuditHtml(report)
-      : toAuditText(report);
+  return AUDIT_OUTPUTS[output](report);
 }
 
 export async function runAudit(cmd: AuditCommand, logger: Logger, io: AuditIo): Promise<number> {

@@ -2,6 +2,9 @@
  * Usage texts: `imagegate --help` (every command) and `imagegate COMMAND --help` (that command's
  * own synopsis and options, plus the options every command takes).
  */
+import { AUDIT_OUTPUT_NAMES } from '../report/formats.js';
+
+const AUDIT_OUTPUT = AUDIT_OUTPUT_NAMES.join('|');
 
 export type CommandName = 'serve' | 'check' | 'review' | 'audit';
 
@@ -11,8 +14,7 @@ const SYNOPSIS: Record<CommandName, string> = {
   check:
     'imagegate check  [--policy PATH]... [--output text|json] [--namespace NAME] [--kubeconfig FILE] IMAGE...',
   review: 'imagegate review [--policy PATH]... FILE|-',
-  audit:
-    'imagegate audit  [--policy PATH]... [--kubeconfig FILE] [--context NAME] [--namespace NS]...\n                   [--output text|json|html] [--out FILE]',
+  audit: `imagegate audit  [--policy PATH]... [--kubeconfig FILE] [--context NAME] [--namespace NS]...\n                   [--output ${AUDIT_OUTPUT}] [--out FILE]`,
 };
 
 const PURPOSE: Record<CommandName, string> = {
@@ -60,7 +62,7 @@ const OPTIONS: Record<CommandName, string> = {
   audit: `audit options:
   --kubeconfig FILE --context NAME  as for serve
   --namespace NS                only these namespaces (repeatable; default all)
-  --output text|json|html       default text (progress on stderr)
+  --output ${AUDIT_OUTPUT.padEnd(20)} default text (progress on stderr)
   --out FILE                    write the report to FILE instead of stdout`,
 };
 
