@@ -33,6 +33,12 @@ export interface BackgroundAuditOptions {
   intervalMs: number;
   /** First run after this delay (default: a jittered 10% of the interval, at most 60 s). */
   initialDelayMs?: number;
+  /**
+   * A run still going after this long is stuck (a hung call, a lost promise): it is abandoned (its
+   * scan aborted), /readyz says so, and the next run starts on schedule. Default: the interval, at
+   * least 10 minutes.
+   */
+  maxRunMs?: number;
   /** Evaluations in flight (default 2: admissions come first). */
   concurrency?: number;
   log: BackgroundAuditLog;
@@ -54,7 +60,10 @@ const jitter = (ms: number): number => Math.round(ms * (0.9 + Math.random() * 0.
 
 export function startBackgroundAudit(options: BackgroundAuditOptions): BackgroundAudit {
   const { log } = options;
+  /** Why the reports are not (all) written, and whether the last run was stuck: for /readyz. */
   let degraded: string | undefined;
+  let stuck: string | undefined;
+  const maxRunMs = options.maxRunMs ?? Math.max(options.intervalMs, 600_000);
   let lastReport: AuditReport | undefined;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
@@ -83,7 +92,7 @@ export function startBackgroundAudit(options: BackgroundAuditOptions): Backgroun
     wouldDenyBefore = now;
   };
 
-  const runOnce = async (): Promise<void> => {
+  const runOnce = async (signal: AbortSignal): Promise<void> => {
     const started = performance.now();
     if (options.isReady?.() === false) {
       log.info({}, 'background audit: policies not loaded yet; skipping this run');
@@ -101,7 +110,7 @@ export function startBackgroundAudit(options: BackgroundAuditOptions): Backgroun
       const inventory = await collectInventory(options.lister, { log });
       report = await scanInventory(inventory, options.engine, {
         concurrency: options.concurrency ?? 2,
-        signal: controller.signal,
+        signal,
       });
     } catch (err) {
       log.warn({ err: errorMessage(err) }, 'background audit failed; the last reports stay');
@@ -111,10 +120,21 @@ export function startBackgroundAudit(options: BackgroundAuditOptions): Backgroun
     const seconds = (performance.now() - started) / 1000;
     try {
       const written = await options.reports.write(options.toReports(report));
-      if (degraded !== undefined) log.info({}, 'background audit: reports are written again');
-      degraded = undefined;
+      const failed =
+        written.failed.length === 0
+          ? undefined
+          : `reports not written for ${written.failed.length} namespace(s): ${written.failed.slice(0, 3).join('; ')}`;
+      if (failed !== undefined && failed !== degraded) log.error({}, `background audit: ${failed}`);
+      if (failed === undefined && degraded !== undefined)
+        log.info({}, 'background audit: reports are written again');
+      degraded = failed;
       log.info(
-        { ...written, workloads: report.summary.workloads, wouldDeny: report.summary.wouldDeny },
+        {
+          ...written,
+          failed: written.failed.length,
+          workloads: report.summary.workloads,
+          wouldDeny: report.summary.wouldDeny,
+        },
         'background audit: reports written',
       );
     } catch (err) {
@@ -126,11 +146,37 @@ export function startBackgroundAudit(options: BackgroundAuditOptions): Backgroun
     options.onRun?.({ report, seconds, leader });
   };
 
+  /** One run under the watchdog: past maxRunMs it is abandoned and aborted, and /readyz says so. */
+  const guardedRun = async (): Promise<void> => {
+    const run = new AbortController();
+    const onStop = (): void => run.abort();
+    controller.signal.addEventListener('abort', onStop, { once: true });
+    let watchdog: NodeJS.Timeout | undefined;
+    const overdue = new Promise<'stuck'>((resolve) => {
+      watchdog = setTimeout(() => resolve('stuck'), maxRunMs);
+      watchdog.unref();
+    });
+    try {
+      const outcome = await Promise.race([runOnce(run.signal).then(() => 'done' as const), overdue]);
+      if (outcome === 'stuck') {
+        run.abort();
+        stuck = `a run was still going after ${Math.round(maxRunMs / 1000)} s (a hung API call?): abandoned; the next one starts on schedule`;
+        log.error({}, `background audit: ${stuck}`);
+      } else if (stuck !== undefined) {
+        log.info({}, 'background audit: runs complete again');
+        stuck = undefined;
+      }
+    } finally {
+      clearTimeout(watchdog);
+      controller.signal.removeEventListener('abort', onStop);
+    }
+  };
+
   const schedule = (delay: number): void => {
     if (stopped) return;
     timer = setTimeout(() => {
       running = running
-        .then(runOnce)
+        .then(guardedRun)
         .catch((err: unknown) => log.error({ err: errorMessage(err) }, 'background audit run failed'))
         .finally(() => schedule(jitter(options.intervalMs)));
     }, delay);
@@ -140,12 +186,12 @@ export function startBackgroundAudit(options: BackgroundAuditOptions): Backgroun
 
   return {
     get degraded() {
-      return degraded;
+      return [stuck, degraded].filter((d) => d !== undefined).join('; ') || undefined;
     },
     get lastReport() {
       return lastReport;
     },
-    runOnce: () => (running = running.then(runOnce)),
+    runOnce: () => (running = running.then(guardedRun)),
     async stop() {
       stopped = true;
       clearTimeout(timer);

@@ -16,6 +16,7 @@ import {
 import { errorMessage } from '../errors.js';
 import { TtlCache } from '../shared/cache.js';
 import { statusCode } from './status-code.js';
+import { withTimeouts } from './with-timeout.js';
 
 export const VIOLATION_REASON = 'ImagePolicyViolation';
 
@@ -65,8 +66,22 @@ export interface EventRecorder {
 
 const MAX_MESSAGE = 1024;
 
+/**
+ * `<object name>.imagegate-<digest>`: a valid DNS subdomain (at most 253 characters, each label
+ * starting and ending with a letter or digit) for any object name: the name is cut at 200
+ * characters and then loses trailing `-` and `.` (a cut at `web-` gave `web-.imagegate-…`, refused).
+ */
+export function eventName(objectName: string, digest: string): string {
+  const base = objectName
+    .toLowerCase()
+    .slice(0, 200)
+    .replace(/[^a-z0-9]+$/, '')
+    .replace(/^[^a-z0-9]+/, '');
+  return `${base === '' ? 'object' : base}.imagegate-${digest}`;
+}
+
 export function createEventRecorder(kubeConfig: KubeConfig, options: EventRecorderOptions): EventRecorder {
-  const api = kubeConfig.makeApiClient(CoreV1Api);
+  const api = withTimeouts(kubeConfig.makeApiClient(CoreV1Api));
   const now = options.now ?? Date.now;
   const perSecond = options.perSecond ?? 5;
   const burst = options.burst ?? 20;
@@ -133,7 +148,7 @@ export function createEventRecorder(kubeConfig: KubeConfig, options: EventRecord
         )
         .digest('hex')
         .slice(0, 16);
-      const name = `${target.name.slice(0, 200)}.imagegate-${digest}`;
+      const name = eventName(target.name, digest);
       if (recent.get(name) !== undefined || queue.length >= maxQueue || !take()) {
         dropped += 1;
         options.log?.debug(

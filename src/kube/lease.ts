@@ -6,6 +6,7 @@
  */
 import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import { statusCode } from './status-code.js';
+import { withTimeouts } from './with-timeout.js';
 
 export interface LeaseOptions {
   namespace: string;
@@ -26,7 +27,7 @@ export interface Lease {
 }
 
 export function createLease(kubeConfig: KubeConfig, options: LeaseOptions): Lease {
-  const api = kubeConfig.makeApiClient(CoordinationV1Api);
+  const api = withTimeouts(kubeConfig.makeApiClient(CoordinationV1Api));
   const now = options.now ?? (() => new Date());
   const { namespace, name, identity, durationSeconds } = options;
   let held = false;

@@ -13,6 +13,7 @@ import {
 } from '@kubernetes/client-node';
 import { withRetry, type RetryOptions } from './retry.js';
 import { statusCode } from './status-code.js';
+import { withTimeouts } from './with-timeout.js';
 
 export const WORKLOAD_KINDS = [
   'Pod',
@@ -58,9 +59,9 @@ function either<
 }
 
 function listers(kc: KubeConfig): Record<ListedKind, Lister> {
-  const core = kc.makeApiClient(CoreV1Api);
-  const apps = kc.makeApiClient(AppsV1Api);
-  const batch = kc.makeApiClient(BatchV1Api);
+  const core = withTimeouts(kc.makeApiClient(CoreV1Api));
+  const apps = withTimeouts(kc.makeApiClient(AppsV1Api));
+  const batch = withTimeouts(kc.makeApiClient(BatchV1Api));
   return {
     Pod: either(core, 'listPodForAllNamespaces', 'listNamespacedPod'),
     Deployment: either(apps, 'listDeploymentForAllNamespaces', 'listNamespacedDeployment'),

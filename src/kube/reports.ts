@@ -8,6 +8,7 @@ import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { KubeApiError, errorMessage } from '../errors.js';
 import { withRetry, type RetryOptions } from './retry.js';
 import { statusCode } from './status-code.js';
+import { withTimeouts } from './with-timeout.js';
 
 /** Which custom resource holds the reports, and how imagegate's own are named and labelled. */
 export interface ReportKind {
@@ -30,6 +31,32 @@ export interface ReportWriteSummary {
   created: number;
   updated: number;
   deleted: number;
+  /** Reports written with part of their results: the whole was over the API server's size limit. */
+  trimmed: number;
+  /** Namespaces whose report could not be written (the others were): `namespace: why`. */
+  failed: string[];
+}
+
+/** The annotation a trimmed report carries, saying what it lacks. */
+export const TRIMMED_ANNOTATION = 'imagegate.dev/trimmed';
+
+/** The body with only its first `keep` results, and a note saying so. */
+function trimmed(body: ReportObject, keep: number): ReportObject {
+  const results = (body as { results?: unknown[] }).results ?? [];
+  const metadata = body.metadata as ReportObject['metadata'] & { annotations?: Record<string, string> };
+  return {
+    ...body,
+    results: results.slice(0, keep),
+    metadata: {
+      ...metadata,
+      annotations: {
+        ...(metadata.annotations ?? {}),
+        [TRIMMED_ANNOTATION]:
+          `${keep} of ${results.length} results: the whole report is over the API server's size limit; ` +
+          '`imagegate audit --output json` lists them all',
+      },
+    },
+  } as ReportObject;
 }
 
 export interface ReportWriter {
@@ -46,7 +73,7 @@ export function createReportWriter(
   reportKind: ReportKind,
   retry: RetryOptions = {},
 ): ReportWriter {
-  const api = kubeConfig.makeApiClient(CustomObjectsApi);
+  const api = withTimeouts(kubeConfig.makeApiClient(CustomObjectsApi));
   const { group, version, plural, kind, name: REPORT_NAME } = reportKind;
   const [labelKey, labelValue] = reportKind.label;
   const call = <T>(what: string, fn: () => Promise<T>): Promise<T> =>
@@ -67,7 +94,7 @@ export function createReportWriter(
 
   return {
     async write(bodies) {
-      const summary: ReportWriteSummary = { created: 0, updated: 0, deleted: 0 };
+      const summary: ReportWriteSummary = { created: 0, updated: 0, deleted: 0, trimmed: 0, failed: [] };
       const owned = (await call(`list ${plural}`, () =>
         api.listClusterCustomObject({
           group,
@@ -81,7 +108,7 @@ export function createReportWriter(
         if (item.metadata?.name === REPORT_NAME && item.metadata.namespace !== undefined)
           existing.set(item.metadata.namespace, item);
 
-      for (const [namespace, body] of bodies) {
+      const writeOne = async (namespace: string, body: ReportObject): Promise<void> => {
         const current = existing.get(namespace);
         if (current === undefined) {
           try {
@@ -89,7 +116,7 @@ export function createReportWriter(
               api.createNamespacedCustomObject({ group, version, plural, namespace, body }),
             );
             summary.created += 1;
-            continue;
+            return;
           } catch (err) {
             // Someone else's report of that name without our label, or a race: replace it below.
             if (statusCode((err as { cause?: unknown }).cause) !== 409) throw err;
@@ -117,15 +144,40 @@ export function createReportWriter(
           });
         });
         summary.updated += 1;
+      };
+      // One namespace's failure never stops the others'. A report over the API server's size limit
+      // (413) is written again with half its results, then a quarter…, and says so.
+      for (const [namespace, body] of bodies) {
+        const results = (body as { results?: unknown[] }).results?.length ?? 0;
+        let attempt = body;
+        for (let keep = results; ;) {
+          try {
+            await writeOne(namespace, attempt);
+            if (attempt !== body) summary.trimmed += 1;
+            break;
+          } catch (err) {
+            const code = statusCode((err as { cause?: unknown }).cause);
+            if (code === 413 && keep > 0) {
+              keep = Math.floor(keep / 2);
+              attempt = trimmed(body, keep);
+              continue;
+            }
+            summary.failed.push(`${namespace}: ${errorMessage(err)}`);
+            break;
+          }
+        }
       }
       for (const namespace of existing.keys()) {
         if (bodies.has(namespace)) continue;
         await call(`delete ${kind} ${namespace}/${REPORT_NAME}`, () =>
           api.deleteNamespacedCustomObject({ group, version, plural, namespace, name: REPORT_NAME }),
-        ).catch((err: unknown) => {
-          if (statusCode((err as { cause?: unknown }).cause) !== 404) throw err;
-        });
-        summary.deleted += 1;
+        ).then(
+          () => void (summary.deleted += 1),
+          (err: unknown) => {
+            if (statusCode((err as { cause?: unknown }).cause) === 404) summary.deleted += 1;
+            else summary.failed.push(`${namespace}: ${errorMessage(err)}`);
+          },
+        );
       }
       return summary;
     },

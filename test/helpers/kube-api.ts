@@ -65,6 +65,12 @@ export interface Fault {
   status: number;
   times: number;
   retryAfter?: number;
+  /** Only requests with this method. */
+  method?: string;
+  /** Only requests whose body has at least this many bytes (an etcd size limit: 413). */
+  minBodyBytes?: number;
+  /** Never answer (a hung API call); the connection stays open until close(). */
+  hang?: boolean;
 }
 
 /**
@@ -229,14 +235,25 @@ export class KubeApiStandIn {
     if (req.headers.authorization !== 'Bearer stand-in-token')
       return this.status(res, 401, 'Unauthorized', 'Unauthorized');
     if (this.answer?.(recorded, res) === true) return;
-    const fault = this.faults.find((f) => f.times > 0 && url.pathname.startsWith(f.path));
+    const fault = this.faults.find(
+      (f) =>
+        f.times > 0 &&
+        url.pathname.startsWith(f.path) &&
+        (f.method === undefined || f.method === method) &&
+        (f.minBodyBytes === undefined || Buffer.byteLength(raw) >= f.minBodyBytes),
+    );
     if (fault !== undefined) {
       fault.times -= 1;
+      if (fault.hang === true) return;
       if (fault.retryAfter !== undefined) res.setHeader('retry-after', String(fault.retryAfter));
       return this.status(
         res,
         fault.status,
-        fault.status === 429 ? 'TooManyRequests' : 'InternalError',
+        fault.status === 429
+          ? 'TooManyRequests'
+          : fault.status === 413
+            ? 'RequestEntityTooLarge'
+            : 'InternalError',
         'scripted fault',
       );
     }
