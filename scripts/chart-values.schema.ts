@@ -144,6 +144,10 @@ export const ValuesSchema = o({
       renewBefore: opt(str()),
     }),
     validityDays: Type.Integer({ minimum: 1 }),
+    existingSecret: o({
+      name: opt(str()),
+      caBundle: opt(str("PEM of the CA that signed the existing Secret's certificate.")),
+    }),
     clientCA: o({ pem: opt(str()), existingConfigMap: opt(str()), key: opt(str()) }),
   }),
   service: o({ port: Type.Integer({ minimum: 1, maximum: 65535 }), annotations: opt(strMap()) }),
@@ -175,6 +179,10 @@ export const ValuesSchema = o({
   podAnnotations: opt(strMap()),
   podLabels: opt(strMap()),
   priorityClassName: opt(str()),
+  priorityClass: o({
+    create: bool(),
+    value: Type.Integer({ minimum: 0, maximum: 1_000_000_000 }),
+  }),
   resources,
   nodeHeapMiB: opt(
     Type.Integer({

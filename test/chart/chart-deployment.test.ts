@@ -82,7 +82,7 @@ describe('charts/imagegate: the Deployment', () => {
         '--reports=policyreports',
         '--events',
       ]);
-      expect(pod.priorityClassName).toBeUndefined();
+      expect(pod.priorityClassName).toBe('ig-imagegate'); // the chart's own PriorityClass (chart-gitops.test.ts)
       expect(
         helmTemplate(['--set', 'priorityClassName=system-cluster-critical']).one('Deployment').spec.template
           .spec.priorityClassName,

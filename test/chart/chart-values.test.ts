@@ -75,6 +75,8 @@ describe('charts/imagegate: policies, values schema, helm test, CRD', () => {
         'test.image.repository=example.com/curl',
         '--set-string',
         'test.image.tag=1',
+        '--set',
+        'test.image.digest=',
       ]);
       const pod = r.objects.find((o) => o.metadata.annotations?.['helm.sh/hook'] === 'test')!;
       const c = pod.spec.containers[0];

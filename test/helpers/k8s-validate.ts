@@ -15,6 +15,7 @@ import { CustomResourceDefinition } from 'kubernetes-models/apiextensions.k8s.io
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
+import { PriorityClass } from 'kubernetes-models/scheduling.k8s.io/v1';
 import {
   ClusterRole,
   ClusterRoleBinding,
@@ -51,6 +52,7 @@ const VALIDATORS: Record<string, Validator> = {
   'v1/ServiceAccount': model(ServiceAccount),
   'apps/v1/Deployment': model(Deployment),
   'policy/v1/PodDisruptionBudget': model(PodDisruptionBudget),
+  'scheduling.k8s.io/v1/PriorityClass': model(PriorityClass),
   'networking.k8s.io/v1/NetworkPolicy': model(NetworkPolicy),
   'rbac.authorization.k8s.io/v1/ClusterRole': model(ClusterRole),
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': model(ClusterRoleBinding),

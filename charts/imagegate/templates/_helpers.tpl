@@ -58,7 +58,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
 {{- define "imagegate.tlsSecretName" -}}
-{{- printf "%s-tls" (include "imagegate.fullname" .) }}
+{{- default (printf "%s-tls" (include "imagegate.fullname" .)) .Values.tls.existingSecret.name }}
 {{- end }}
 
 {{/* DNS name of the Service, the name the webhook certificate is issued for. */}}
@@ -115,7 +115,9 @@ clientConfig:
     namespace: {{ .root.Release.Namespace }}
     path: {{ .path }}
     port: {{ .root.Values.service.port }}
-  {{- if not .root.Values.tls.certManager.enabled }}
+  {{- if .root.Values.tls.existingSecret.name }}
+  caBundle: {{ required "tls.existingSecret.caBundle: give the PEM of the CA that signed the Secret's certificate" .root.Values.tls.existingSecret.caBundle | b64enc }}
+  {{- else if not .root.Values.tls.certManager.enabled }}
   caBundle: {{ (include "imagegate.generatedTLS" .root | fromYaml).ca }}
   {{- end }}
 {{- end }}
@@ -208,4 +210,9 @@ rules:
 {{- else }}
 {{- toJson (keys .Values.trustedRoots.roots | sortAlpha) }}
 {{- end }}
+{{- end }}
+
+{{/* priorityClassName: the explicit value, else the chart's own PriorityClass when it creates one. */}}
+{{- define "imagegate.priorityClassName" -}}
+{{- if .Values.priorityClassName }}{{ .Values.priorityClassName }}{{ else if .Values.priorityClass.create }}{{ include "imagegate.fullname" . }}{{ end }}
 {{- end }}
