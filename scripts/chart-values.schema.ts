@@ -118,6 +118,13 @@ export const ValuesSchema = o({
   webhook: o({
     ...webhookCommon,
     name: opt(str()),
+    url: opt(
+      Type.String({
+        pattern: '^(https://[^/?#@\\s]+/?)?$',
+        description:
+          'https://HOST[:PORT] of an out-of-cluster imagegate serve; the webhooks call URL/validate instead of the Service.',
+      }),
+    ),
     excludeNamespaces: Type.Array(Type.String()),
     namespaceSelector: o({ matchExpressions: Type.Array(labelSelectorRequirement) }),
     objectSelector: o({

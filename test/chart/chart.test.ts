@@ -68,11 +68,12 @@ describe('charts/imagegate', () => {
       expect(svc.spec.selector).toEqual(defaults.one('Deployment').spec.selector.matchLabels);
     });
 
-    it('sends only admission.k8s.io/v1 reviews, has no side effects and times out after 10 s', () => {
+    it('sends only admission.k8s.io/v1 reviews, has no side effects on dry runs and times out after 10 s', () => {
+      // NoneOnDryRun, not None: real denials may write Events (--events); dry runs never do.
       expect(webhook(defaults)).toMatchObject({
         name: 'validate.imagegate.dev',
         admissionReviewVersions: ['v1'],
-        sideEffects: 'None',
+        sideEffects: 'NoneOnDryRun',
         timeoutSeconds: 10,
       });
     });
@@ -96,6 +97,27 @@ describe('charts/imagegate', () => {
           '--tls-key=/etc/imagegate/tls/tls.key',
         ]),
       );
+    });
+
+    it('with webhook.url, calls that URL instead of the Service, with a certificate naming its host', () => {
+      const r = helmTemplate(['--set', 'webhook.url=https://127.0.0.1:9443/,mutating.enabled=true']);
+      expect(webhook(r).clientConfig.url).toBe('https://127.0.0.1:9443/validate');
+      expect(webhook(r, 'MutatingWebhookConfiguration').clientConfig.url).toBe(
+        'https://127.0.0.1:9443/mutate',
+      );
+      expect(webhook(r).clientConfig.service).toBeUndefined();
+      const secret = r.one('Secret', 'ig-imagegate-tls');
+      const leaf = new X509Certificate(Buffer.from(secret.data['tls.crt'] as string, 'base64'));
+      expect(leaf.checkIP('127.0.0.1')).toBe('127.0.0.1');
+      expect(leaf.checkHost('ig-imagegate.imagegate.svc')).toBe('ig-imagegate.imagegate.svc');
+      const named = helmTemplate(['--set', 'webhook.url=https://dev.example:8443']);
+      const cert = named.one('Secret', 'ig-imagegate-tls').data['tls.crt'] as string;
+      expect(new X509Certificate(Buffer.from(cert, 'base64')).checkHost('dev.example')).toBe('dev.example');
+    });
+
+    it('refuses a webhook.url that is not https://HOST[:PORT]', () => {
+      for (const url of ['http://127.0.0.1:9443', 'https://h/validate', 'https://u@h'])
+        expect(() => helmTemplate(['--set', `webhook.url=${url}`])).toThrow(/webhook\.url|url/);
     });
 
     it('with cert-manager, lets cainjector fill caBundle from the Certificate that writes the same Secret', () => {
@@ -139,7 +161,7 @@ describe('charts/imagegate', () => {
       expect(m.clientConfig.caBundle).toBe(webhook(r).clientConfig.caBundle);
       expect(m).toMatchObject({
         reinvocationPolicy: 'IfNeeded',
-        sideEffects: 'None',
+        sideEffects: 'NoneOnDryRun',
         admissionReviewVersions: ['v1'],
       });
     });

@@ -93,7 +93,17 @@ trusts; generated only on first install or when the Secret was deleted. Returns 
 {{- $host := include "imagegate.serviceHost" . }}
 {{- $ca := genCA (printf "%s-ca" (include "imagegate.fullname" .)) (int .Values.tls.validityDays) }}
 {{- $names := list (include "imagegate.fullname" .) (printf "%s.%s" (include "imagegate.fullname" .) .Release.Namespace) $host (printf "%s.cluster.local" $host) }}
-{{- $cert := genSignedCert $host nil $names (int .Values.tls.validityDays) $ca }}
+{{- $ips := list }}
+{{- with .Values.webhook.url }}
+{{- /* An out-of-cluster webhook (webhook.url): the certificate also names the URL's host. */}}
+{{- $urlHost := (urlParse .).hostname }}
+{{- if regexMatch "^[0-9.]+$|:" $urlHost }}
+{{- $ips = append $ips $urlHost }}
+{{- else }}
+{{- $names = append $names $urlHost }}
+{{- end }}
+{{- end }}
+{{- $cert := genSignedCert $host $ips $names (int .Values.tls.validityDays) $ca }}
 {{- $_ := set $ "imagegateGeneratedTLS" (dict "ca" ($ca.Cert | b64enc) "crt" ($cert.Cert | b64enc) "key" ($cert.Key | b64enc)) }}
 {{- end }}
 {{- end }}
@@ -110,11 +120,15 @@ annotations:
 
 {{- define "imagegate.clientConfig" -}}
 clientConfig:
+  {{- if .root.Values.webhook.url }}
+  url: {{ printf "%s%s" (trimSuffix "/" .root.Values.webhook.url) .path | quote }}
+  {{- else }}
   service:
     name: {{ include "imagegate.fullname" .root }}
     namespace: {{ .root.Release.Namespace }}
     path: {{ .path }}
     port: {{ .root.Values.service.port }}
+  {{- end }}
   {{- if .root.Values.tls.existingSecret.name }}
   caBundle: {{ required "tls.existingSecret.caBundle: give the PEM of the CA that signed the Secret's certificate" .root.Values.tls.existingSecret.caBundle | b64enc }}
   {{- else if not .root.Values.tls.certManager.enabled }}
