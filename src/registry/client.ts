@@ -18,7 +18,7 @@ import { overBudget, ReviewBytes } from './limits.js';
 import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, baseMediaType } from './media-types.js';
 import type { RegistryOptions } from './options.js';
 import { formatReference } from './reference.js';
-import { askReferrersApi, ReferrersApiHosts, type ApiAnswer } from './referrers.js';
+import { askReferrersApi, mayBeOfType, ReferrersApiHosts, type ApiAnswer } from './referrers.js';
 import { parseManifest } from './content.js';
 import { toResolvedImage } from './resolve.js';
 import {
@@ -279,9 +279,7 @@ export class RegistryClient implements Registry {
       }
     };
     const descriptors = await this.#referrersApi.lookup(ref.registry, signal, api, tag);
-    return artifactType === undefined
-      ? descriptors
-      : descriptors.filter((x) => x.artifactType === artifactType);
+    return descriptors.filter((x) => mayBeOfType(x.artifactType, artifactType));
   }
 
   /** Closes the connection pools; pending requests fail. */

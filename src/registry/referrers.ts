@@ -37,6 +37,20 @@ export type ApiAnswer =
   /** Not an index, but not a "no API" status either (a 200 of another type): use the tag, learn nothing. */
   | { kind: 'unsure' };
 
+/** The OCI empty descriptor's media type (the config of artifacts without one). */
+export const OCI_EMPTY = 'application/vnd.oci.empty.v1+json';
+
+/**
+ * Whether a referrer listed with artifactType `listed` may be of type `wanted`. A tag fallback index
+ * is written by the client that pushed the referrer, and go-containerregistry (cosign 2's
+ * `--new-bundle-format`) lists the config's media type there, `application/vnd.oci.empty.v1+json`,
+ * not the manifest's artifactType: such an entry (or one without a type) says nothing, so it is kept
+ * and the caller reads the manifest to learn its type.
+ */
+export function mayBeOfType(listed: string | undefined, wanted: string | undefined): boolean {
+  return wanted === undefined || listed === wanted || listed === undefined || listed === OCI_EMPTY;
+}
+
 /** Statuses of a registry without the referrers API (404 per the spec; 400, 405 and 501 seen too). */
 export const NO_REFERRERS_API: readonly number[] = [400, 404, 405, 501];
 

@@ -8,7 +8,8 @@ import type { Bundle } from '@sigstore/bundle';
 import { RegistryError, errorMessage } from '../../errors.js';
 import type { ImageReference } from '../../registry/reference.js';
 import { DEFAULT_LIMITS } from '../../registry/limits.js';
-import type { RegistryAccess } from '../../registry/types.js';
+import { mayBeOfType } from '../../registry/referrers.js';
+import type { Descriptor, RegistryAccess } from '../../registry/types.js';
 import { DSSE_ENVELOPE_MEDIA_TYPE, MAX_PAYLOAD_BYTES, toBundle } from './cosign-legacy.js';
 import { toBundleFromJSON } from './bundle-json.js';
 
@@ -152,13 +153,18 @@ async function fetchReferrers(
   signal: AbortSignal,
 ): Promise<Candidate[]> {
   const descriptors = await registry.getReferrers(ref, digest, BUNDLE_ARTIFACT_TYPE, signal);
-  const bundles = descriptors.filter((x) => BUNDLE_MEDIA_TYPE.test(x.artifactType ?? ''));
+  // Listed as a bundle, or listed without a telling type (mayBeOfType): the manifest says.
+  const listed = (d: Descriptor) => BUNDLE_MEDIA_TYPE.test(d.artifactType ?? '');
+  const bundles = descriptors.filter((x) => listed(x) || mayBeOfType(x.artifactType, BUNDLE_ARTIFACT_TYPE));
   assertWithinBudget(registry, bundles.length, `referrers of ${digest}`);
   const out: Candidate[] = [];
   for (const d of bundles) {
     const source = `referrer ${d.digest}`;
     try {
       const manifest = await registry.getManifest(ref, d.digest, signal);
+      const type =
+        manifest.json.artifactType ?? (manifest.kind === 'image' ? manifest.json.config.mediaType : '');
+      if (!listed(d) && (manifest.kind !== 'image' || !BUNDLE_MEDIA_TYPE.test(type))) continue; // another artifact
       if (manifest.kind !== 'image') throw new Error('is not an image manifest');
       if (manifest.json.subject?.digest !== digest) throw new Error(`its subject is not ${digest}`);
       const layer = manifest.json.layers.find((l) => BUNDLE_MEDIA_TYPE.test(l.mediaType));
