@@ -11,6 +11,7 @@ import type { Engine } from '../evaluate/engine.js';
 import { AdmissionError, errorMessage } from '../errors.js';
 import { budgetFor, DeadlineWatch, DEFAULT_REVIEW_TIMEOUT_MS, forManyListeners } from './deadline.js';
 import { toReviewResult, type ReviewContext, type ReviewHandler, type ReviewResult } from './result.js';
+import { effectiveMode } from '../policy/mode.js';
 
 export interface RunOptions {
   engine: Engine;
@@ -106,7 +107,8 @@ function fallback(
 ): ReviewResult {
   const mode = engine.settings.modeOverride;
   const deny =
-    mayDeny && engine.policies().some((p) => (mode ?? p.mode) === 'enforce' && p.onError === 'deny');
+    mayDeny &&
+    engine.policies().some((p) => effectiveMode(p.mode, mode) === 'enforce' && p.onError === 'deny');
   const message = `imagegate could not evaluate this request: ${why}`;
   return toReviewResult(facts, toFallbackResponse(facts.uid, message, deny), {
     wouldDeny: false,
