@@ -9,7 +9,7 @@ import { toFallbackResponse } from '../admission/response.js';
 import type { AuditRecord } from '../audit/record.js';
 import type { Engine } from '../evaluate/engine.js';
 import { AdmissionError, errorMessage } from '../errors.js';
-import { budgetFor, DeadlineWatch, DEFAULT_REVIEW_TIMEOUT_MS, forManyListeners } from './deadline.js';
+import { budgetFor, DEFAULT_REVIEW_TIMEOUT_MS, forManyListeners, type DeadlineWatch } from './deadline.js';
 import { toReviewResult, type ReviewContext, type ReviewHandler, type ReviewResult } from './result.js';
 import { effectiveMode } from '../policy/mode.js';
 
@@ -22,10 +22,9 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Where the one audit record goes. */
   audit: { write(record: AuditRecord): void };
+  /** The deadlines of every review of this server or command (one timer for all: deadline.ts). */
+  deadlines: DeadlineWatch;
 }
-
-/** The deadlines of every review in this process. */
-const deadlines = new DeadlineWatch();
 
 export async function runReview(body: unknown, options: RunOptions): Promise<ReviewResult> {
   const review = parseAdmissionReview(body);
@@ -37,13 +36,13 @@ export async function runReview(body: unknown, options: RunOptions): Promise<Rev
   const context = new ReviewDeadline(engine, Date.now() + budget, started);
   // Work that ignores the abort signal must not hold the answer past the API server's timeout:
   // after the budget, checks get half the remaining margin to report, then onError decides. Both
-  // deadlines are watched by one process-wide timer (deadline.ts): most reviews end long before.
+  // deadlines are watched by the server's one timer (deadline.ts): most reviews end long before.
   const hardStop = budget + Math.max(0, timeoutMs - budget) / 2;
   let unwatch: (() => void) | undefined;
   let result: ReviewResult;
   try {
     result = await new Promise<ReviewResult>((resolve, reject) => {
-      unwatch = deadlines.watch(
+      unwatch = options.deadlines.watch(
         budget,
         hardStop,
         () => context.abort(new Error('deadline reached')),

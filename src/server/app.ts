@@ -9,6 +9,7 @@ import type { AuditWriter } from '../audit/writer.js';
 import type { Engine } from '../evaluate/engine.js';
 import { describeRequestError, REQUEST_ERROR_STATUS } from '../error-status.js';
 import {
+  DeadlineWatch,
   parseTimeout,
   pinDigests,
   runReview,
@@ -114,6 +115,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     }
   }
 
+  /** The deadlines of this server's reviews: its own, so two servers in one process share nothing. */
+  const deadlines = new DeadlineWatch();
   /** Both review routes are wired alike: run.ts owns the deadline, fallback and audit record. */
   function route(path: string, handler: ReviewHandler, mayDeny: boolean): void {
     app.post<{ Querystring: { timeout?: string } }>(path, async (request) => {
@@ -123,6 +126,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
         handler,
         mayDeny,
         audit,
+        deadlines,
         ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       });
       record(result);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../../../src/audit/record.js';
 import type { Engine } from '../../../src/evaluate/engine.js';
 import type { CompiledPolicy } from '../../../src/policy/compile.js';
-import { runReview, validateRequest, type ReviewHandler } from '../../../src/review/index.js';
+import { DeadlineWatch, runReview, validateRequest, type ReviewHandler } from '../../../src/review/index.js';
 import { podReview } from '../../helpers/admission-fixtures.js';
 
 function engineWith(policies: Partial<CompiledPolicy>[]): Engine {
@@ -13,6 +13,7 @@ const failing: ReviewHandler = () => Promise.reject(new Error('boom'));
 const enforceDeny = [{ name: 'strict', mode: 'enforce', onError: 'deny', checks: [] }] as const;
 
 describe('runReview', () => {
+  const deadlines = new DeadlineWatch();
   describe('when the body is not an AdmissionReview', () => {
     it('throws the AdmissionError and writes no record', async () => {
       const records: AuditRecord[] = [];
@@ -24,6 +25,7 @@ describe('runReview', () => {
             handler: validateRequest,
             mayDeny: true,
             audit: { write: (r) => records.push(r) },
+            deadlines,
           },
         ),
       ).rejects.toMatchObject({ code: 'NOT_ADMISSION_REVIEW' });
@@ -39,6 +41,7 @@ describe('runReview', () => {
         handler: failing,
         mayDeny: true,
         audit: { write: (r) => records.push(r) },
+        deadlines,
       });
       expect(result.response).toEqual({
         apiVersion: 'admission.k8s.io/v1',
@@ -69,6 +72,7 @@ describe('runReview', () => {
         handler: failing,
         mayDeny: false,
         audit: { write: (r) => records.push(r) },
+        deadlines,
       });
       expect(result.response.response).toMatchObject({
         allowed: true,
@@ -92,6 +96,7 @@ describe('runReview', () => {
         },
         mayDeny: true,
         audit: { write: () => undefined },
+        deadlines,
       });
       expect(seen[0]).toBe('Pod team/web');
       expect(seen[1]).toBe(false);
