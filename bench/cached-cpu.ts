@@ -32,7 +32,9 @@ const { createAuditWriter, openAuditDestination } = (await import(
   join(dist, 'audit', 'writer.js')
 )) as typeof Writer;
 const { setupEngine } = (await import(join(dist, 'cli', 'setup.js'))) as typeof Setup;
-const { runReview, validateRequest } = (await import(join(dist, 'review', 'index.js'))) as typeof Review;
+const { DeadlineWatch, runReview, validateRequest } = (await import(
+  join(dist, 'review', 'index.js')
+)) as typeof Review;
 
 const registry = await startRegistry();
 const work = await mkdtemp(join(tmpdir(), 'imagegate-cached-cpu-'));
@@ -60,8 +62,15 @@ try {
     logger,
   );
   const audit = createAuditWriter(openAuditDestination('/dev/null'));
+  const deadlines = new DeadlineWatch();
   const review = (): Promise<unknown> =>
-    runReview(JSON.parse(body), { engine: setup.engine, handler: validateRequest, mayDeny: true, audit });
+    runReview(JSON.parse(body), {
+      engine: setup.engine,
+      handler: validateRequest,
+      mayDeny: true,
+      audit,
+      deadlines,
+    });
   const first = (await review()) as { response: { response: { allowed: boolean } } };
   if (!first.response.response.allowed) throw new Error('the cached pod is not allowed: check the policy');
 

@@ -22,6 +22,7 @@ const dist = process.env.BENCH_DIST ?? new URL('../dist/src', import.meta.url).p
 const { setupEngine } = await import(`${dist}/cli/setup.js`);
 const { runReview } = await import(`${dist}/review/run.js`);
 const { validateRequest } = await import(`${dist}/review/validate.js`);
+const { DeadlineWatch } = await import(`${dist}/review/deadline.js`);
 
 const config = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const what = process.argv[3];
@@ -66,7 +67,13 @@ async function measureKind({ kind, policy, warmBody, podBodies }) {
       },
     },
   );
-  const options = { engine: setup.engine, handler: validateRequest, mayDeny: true, audit: { write() {} } };
+  const options = {
+    engine: setup.engine,
+    handler: validateRequest,
+    mayDeny: true,
+    audit: { write() {} },
+    deadlines: new DeadlineWatch(),
+  };
   const run = async (body) => {
     const r = await runReview(JSON.parse(body), options);
     if (!r.response.response.allowed)

@@ -1,6 +1,7 @@
 /**
  * Errors are values a person can act on. Every boundary throws an ImagegateError with a code from
- * its own union; review.ts is the one place that turns them into findings.
+ * its own union; evaluate/evaluate.ts is the one place that turns them into findings (and
+ * error-status.ts the one table of what the server answers for a request's own errors).
  *
  * `indeterminate` separates "the check could not complete" (registry down, timeout: the policy's
  * onError decides) from "the check completed and found a violation" (tampered digest: always deny).

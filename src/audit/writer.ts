@@ -119,8 +119,8 @@ export function createAuditWriter(destination?: DestinationStream): AuditWriter 
         if (typeof d.flush !== 'function') return resolve();
         try {
           d.flush(() => {
-            // sonic-boom's flush callback runs when the write in flight ends, which may leave less
-            // than minLength pending; nothing is in flight now, so the rest goes out synchronously.
+            // The callback runs when the write in flight ends; lines collected meanwhile (the batching
+            // destination holds up to AUDIT_MIN_WRITE_BYTES) go out synchronously now.
             try {
               d.flushSync?.();
             } catch {

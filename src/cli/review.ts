@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Engine } from '../evaluate/engine.js';
 import { AdmissionError, ConfigError, errorMessage } from '../errors.js';
-import { runReview, validateRequest } from '../review/index.js';
+import { DeadlineWatch, runReview, validateRequest } from '../review/index.js';
 import type { Command } from './args.js';
 import type { CliIo } from './io.js';
 import { setupEngine } from './setup.js';
@@ -66,6 +66,7 @@ async function reviewFile(
       handler: validateRequest,
       mayDeny: true,
       audit: { write: (record) => logger.info(record, 'decision') },
+      deadlines: new DeadlineWatch(),
     });
     io.stdout.write(`${JSON.stringify(result.response, null, 2)}\n`);
     return result.response.response.allowed ? 0 : 1;

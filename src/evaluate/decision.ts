@@ -6,7 +6,7 @@
 import type { Finding } from '../checks/check.js';
 import type { CheckName } from '../checks/kinds.js';
 import type { OnErrorAction, PolicyMode, PolicySeverity } from '../policy/policy.schema.js';
-import type { Unmatched } from '../policy/unmatched.js';
+import { unmatchedUnderOverride, type Unmatched } from '../policy/unmatched.js';
 
 /** What happens to an image no policy governs. Unknown values are refused at configuration. */
 export type { Unmatched };
@@ -133,7 +133,9 @@ export function decide(
   };
   // For a reference that does not parse while no policy is in force at all: the operator's choice only.
   const unmatchedMode =
-    settings.unmatched === 'deny' && settings.modeOverride === 'audit' ? 'audit' : settings.unmatched;
+    settings.unmatched !== undefined
+      ? unmatchedUnderOverride(settings.unmatched, settings.modeOverride)
+      : undefined;
   for (const o of images) {
     const label =
       o.reference !== undefined && o.digest !== undefined && !o.reference.includes('@')
@@ -150,7 +152,7 @@ export function decide(
     if (o.unmatched !== undefined) {
       // Already decided per image (namespace, exclusions, override) by policy/unmatched.ts.
       // The global audit override never denies, whoever decided.
-      const action = o.unmatched === 'deny' && settings.modeOverride === 'audit' ? 'audit' : o.unmatched;
+      const action = unmatchedUnderOverride(o.unmatched, settings.modeOverride);
       const message = o.unmatchedMessage ?? 'no ImagePolicy governs this image';
       if (action === 'deny') verdict.denials.push({ image: label, message });
       else if (action === 'audit') verdict.audits.push({ image: label, message });

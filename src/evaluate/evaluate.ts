@@ -17,6 +17,7 @@ import {
 } from './decision.js';
 import { ImagegateError, RegistryError, errorMessage } from '../errors.js';
 import type { CompiledPolicy } from '../policy/compile.js';
+import { effectiveMode } from '../policy/mode.js';
 import { decideUnmatched } from '../policy/unmatched.js';
 import type { ImageReference } from '../registry/reference.js';
 import type { RegistryAccess, ResolvedImage } from '../registry/types.js';
@@ -230,7 +231,7 @@ async function evaluateImage(
       }
       return {
         policy: policy.name,
-        mode: settings.modeOverride ?? policy.mode,
+        mode: effectiveMode(policy.mode, settings.modeOverride),
         onError: policy.onError,
         ...(policy.severity !== undefined ? { severity: policy.severity } : {}),
         result: policyResult(findings, policy.onError),

@@ -44,15 +44,19 @@ export function describeUnmatched(unmatched: Unmatched | undefined): string {
     : `${unmatched} (--unmatched)`;
 }
 
+/** `--mode audit` never denies, whoever decided: an unmatched `deny` becomes `audit` under it. */
+export function unmatchedUnderOverride(action: Unmatched, override: PolicyMode | undefined): Unmatched {
+  return action === 'deny' && override === 'audit' ? 'audit' : action;
+}
+
 export function decideUnmatched(
   policies: readonly UnmatchedPolicy[],
   image: { repository: string; full: string },
   namespace: { name: string; labels?: Record<string, string> },
   settings: UnmatchedSettings,
 ): UnmatchedDecision {
-  const auditOnly = settings.modeOverride === 'audit';
   if (settings.unmatched !== undefined) {
-    const action = settings.unmatched === 'deny' && auditOnly ? 'audit' : settings.unmatched;
+    const action = unmatchedUnderOverride(settings.unmatched, settings.modeOverride);
     const message = 'no ImagePolicy governs this image';
     return { action, message: action === 'deny' ? `${message} (unmatched: deny)` : message };
   }
@@ -77,7 +81,7 @@ export function decideUnmatched(
     };
   }
   return {
-    action: auditOnly ? 'audit' : 'deny',
+    action: unmatchedUnderOverride('deny', settings.modeOverride),
     message:
       `no ImagePolicy governs this image, and ImagePolicy "${enforcing.name}" enforces in namespace ` +
       `"${namespace.name}": images no policy governs are denied there (add a policy or an exclude for ` +

@@ -9,8 +9,9 @@ import { toFallbackResponse } from '../admission/response.js';
 import type { AuditRecord } from '../audit/record.js';
 import type { Engine } from '../evaluate/engine.js';
 import { AdmissionError, ImagegateError, errorMessage } from '../errors.js';
-import { budgetFor, DeadlineWatch, DEFAULT_REVIEW_TIMEOUT_MS, forManyListeners } from './deadline.js';
+import { budgetFor, DEFAULT_REVIEW_TIMEOUT_MS, forManyListeners, type DeadlineWatch } from './deadline.js';
 import { toReviewResult, type ReviewContext, type ReviewHandler, type ReviewResult } from './result.js';
+import { effectiveMode } from '../policy/mode.js';
 
 export interface RunOptions {
   engine: Engine;
@@ -21,10 +22,9 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Where the one audit record goes. */
   audit: { write(record: AuditRecord): void };
+  /** The deadlines of every review of this server or command (one timer for all: deadline.ts). */
+  deadlines: DeadlineWatch;
 }
-
-/** The deadlines of every review in this process. */
-const deadlines = new DeadlineWatch();
 
 export async function runReview(body: unknown, options: RunOptions): Promise<ReviewResult> {
   const review = parseAdmissionReview(body);
@@ -36,14 +36,14 @@ export async function runReview(body: unknown, options: RunOptions): Promise<Rev
   const context = new ReviewDeadline(engine, Date.now() + budget, started);
   // Work that ignores the abort signal must not hold the answer past the API server's timeout:
   // after the budget, checks get half the remaining margin to report, then onError decides. Both
-  // deadlines are watched by one process-wide timer (deadline.ts): most reviews end long before.
+  // deadlines are watched by the server's one timer (deadline.ts): most reviews end long before.
   const hardStop = budget + Math.max(0, timeoutMs - budget) / 2;
   let unwatch: (() => void) | undefined;
   let result: ReviewResult;
   const overrun = new Error(`no answer within the deadline (${Math.round(hardStop)} ms)`);
   try {
     result = await new Promise<ReviewResult>((resolve, reject) => {
-      unwatch = deadlines.watch(
+      unwatch = options.deadlines.watch(
         budget,
         hardStop,
         () => context.abort(new Error('deadline reached')),
@@ -112,7 +112,8 @@ function fallback(
 ): ReviewResult {
   const mode = engine.settings.modeOverride;
   const deny =
-    mayDeny && engine.policies().some((p) => (mode ?? p.mode) === 'enforce' && (bug || p.onError === 'deny'));
+    mayDeny &&
+    engine.policies().some((p) => effectiveMode(p.mode, mode) === 'enforce' && (bug || p.onError === 'deny'));
   const message = `imagegate could not evaluate this request: ${why}`;
   return toReviewResult(facts, toFallbackResponse(facts.uid, message, deny), {
     wouldDeny: false,

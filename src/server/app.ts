@@ -9,6 +9,7 @@ import type { AuditWriter } from '../audit/writer.js';
 import type { Engine } from '../evaluate/engine.js';
 import { describeRequestError, REQUEST_ERROR_STATUS } from '../error-status.js';
 import {
+  DeadlineWatch,
   parseTimeout,
   pinDigests,
   runReview,
@@ -140,6 +141,8 @@ export function buildApp(deps: AppDeps): ImagegateApp {
     }
   }
 
+  /** The deadlines of this server's reviews: its own, so two servers in one process share nothing. */
+  const deadlines = new DeadlineWatch();
   /** Both review routes are wired alike: run.ts owns the deadline, fallback and audit record. */
   const callerAuth = deps.callerAuth ?? {};
   const guard = requireClientCert(callerAuth);
@@ -151,6 +154,7 @@ export function buildApp(deps: AppDeps): ImagegateApp {
         handler,
         mayDeny,
         audit,
+        deadlines,
         ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       });
       record(result);

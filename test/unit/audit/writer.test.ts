@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { once, type EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +8,12 @@ import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { AuditPolicy, AuditRecord } from '../../../src/audit/record.js';
-import { createAuditWriter, openAuditDestination, toAuditLine } from '../../../src/audit/writer.js';
+import {
+  AUDIT_MIN_WRITE_BYTES,
+  createAuditWriter,
+  openAuditDestination,
+  toAuditLine,
+} from '../../../src/audit/writer.js';
 
 /** Every field of the record, the optional ones included, with strings that need escaping. */
 const FULL: AuditRecord = {
@@ -168,6 +174,23 @@ describe('createAuditWriter', () => {
           .split('\n')
           .map((l) => (JSON.parse(l) as AuditRecord).uid);
         expect(uids).toEqual(Array.from({ length: 500 }, (_, i) => `u-${i}`));
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+
+    it(`holds lines until ${AUDIT_MIN_WRITE_BYTES} bytes are pending, then writes them all at once`, async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'imagegate-audit-'));
+      try {
+        const file = join(dir, 'audit.log');
+        const dest = await opened(file);
+        const line = toAuditLine(MINIMAL, 1);
+        const below = Math.floor((AUDIT_MIN_WRITE_BYTES - 1) / line.length);
+        // synchronous from here: the flush timer cannot run in between
+        for (let i = 0; i < below; i++) dest.write(line);
+        expect(readFileSync(file, 'utf8')).toBe('');
+        dest.write(line); // crosses the threshold
+        expect(readFileSync(file, 'utf8')).toBe(line.repeat(below + 1));
       } finally {
         await rm(dir, { recursive: true, force: true });
       }

@@ -3,7 +3,7 @@ import type { AuditRecord } from '../../../src/audit/record.js';
 import type { Engine } from '../../../src/evaluate/engine.js';
 import { KubeApiError } from '../../../src/errors.js';
 import type { CompiledPolicy } from '../../../src/policy/compile.js';
-import { runReview, validateRequest, type ReviewHandler } from '../../../src/review/index.js';
+import { DeadlineWatch, runReview, validateRequest, type ReviewHandler } from '../../../src/review/index.js';
 import { podReview } from '../../helpers/admission-fixtures.js';
 
 function engineWith(policies: Partial<CompiledPolicy>[]): Engine {
@@ -14,6 +14,7 @@ const failing: ReviewHandler = () => Promise.reject(new Error('boom'));
 const enforceDeny = [{ name: 'strict', mode: 'enforce', onError: 'deny', checks: [] }] as const;
 
 describe('runReview', () => {
+  const deadlines = new DeadlineWatch();
   describe('when the body is not an AdmissionReview', () => {
     it('throws the AdmissionError and writes no record', async () => {
       const records: AuditRecord[] = [];
@@ -25,6 +26,7 @@ describe('runReview', () => {
             handler: validateRequest,
             mayDeny: true,
             audit: { write: (r) => records.push(r) },
+            deadlines,
           },
         ),
       ).rejects.toMatchObject({ code: 'NOT_ADMISSION_REVIEW' });
@@ -40,6 +42,7 @@ describe('runReview', () => {
         handler: failing,
         mayDeny: true,
         audit: { write: (r) => records.push(r) },
+        deadlines,
       });
       expect(result.response).toEqual({
         apiVersion: 'admission.k8s.io/v1',
@@ -70,6 +73,7 @@ describe('runReview', () => {
         handler: failing,
         mayDeny: false,
         audit: { write: (r) => records.push(r) },
+        deadlines,
       });
       expect(result.response.response).toMatchObject({
         allowed: true,
@@ -87,6 +91,7 @@ describe('runReview', () => {
         handler: () => Promise.reject(new TypeError("Cannot read properties of null (reading 'os')")),
         mayDeny: true,
         audit: { write: () => undefined },
+        deadlines,
       });
       expect(result.response.response).toMatchObject({ uid: 'run-bug', allowed: false });
     });
@@ -98,6 +103,7 @@ describe('runReview', () => {
           Promise.reject(new KubeApiError('API_UNAVAILABLE', 'apiserver down', { indeterminate: true })),
         mayDeny: true,
         audit: { write: () => undefined },
+        deadlines,
       });
       expect(result.response.response).toMatchObject({ uid: 'run-unavailable', allowed: true });
     });
@@ -116,6 +122,7 @@ describe('runReview', () => {
         },
         mayDeny: true,
         audit: { write: () => undefined },
+        deadlines,
       });
       expect(seen[0]).toBe('Pod team/web');
       expect(seen[1]).toBe(false);
