@@ -153,9 +153,12 @@ async function evaluateImage(
     ctx.parse === undefined && reference.digest !== undefined && image.length <= 512 && mayReuse
       ? ReusedOutcomes.for(policies)
       : undefined;
+  // kept per credential: an outcome read with one namespace's pull secret answers only reviews
+  // that would send the same one (anonymous outcomes answer everyone who also has none)
+  const scope = store !== undefined ? ((await ctx.registry?.credentialScope?.(reference)) ?? '') : '';
   const key =
     store !== undefined
-      ? ReusedOutcomes.key(image, name.matching, governing, settings.modeOverride ?? '')
+      ? `${ReusedOutcomes.key(image, name.matching, governing, settings.modeOverride ?? '')}\n${scope}`
       : '';
   const again = store?.get(key);
   if (again !== undefined) {

@@ -4,7 +4,8 @@
  * per-request views that share one deadline and the pod's pull credentials.
  */
 import { RegistryError } from '../errors.js';
-import { ByteLru, TtlCache } from '../shared/cache.js';
+import { TtlCache } from '../shared/cache.js';
+import { ContentCache, DEFAULT_TAG_TTL_MS, manifestCost } from './content-cache.js';
 import { SingleFlight } from './cache.js';
 import {
   chainProviders,
@@ -47,14 +48,6 @@ export interface Registry {
   close(): Promise<void>;
 }
 
-/** Manifests larger than this are not cached: real ones are a few KiB, big ones are suspicious. */
-const MAX_CACHED_MANIFEST_BYTES = 1024 * 1024;
-
-/** What a cached manifest costs: its bytes plus the parsed JSON (about as much again). */
-function manifestCost(bytes: Uint8Array): number {
-  return bytes.byteLength > MAX_CACHED_MANIFEST_BYTES ? Number.POSITIVE_INFINITY : 2 * bytes.byteLength;
-}
-
 export class RegistryClient implements Registry {
   readonly #options: RegistryOptions;
   readonly #transport: Transport;
@@ -62,7 +55,7 @@ export class RegistryClient implements Registry {
   readonly #tags: TtlCache<string>;
   /** Tags whose digest we have seen: a HEAD then saves re-pulling a cached manifest. */
   readonly #lastDigest: TtlCache<string>;
-  readonly #content: ByteLru<FetchedManifest | Uint8Array>;
+  readonly #content: ContentCache;
   readonly #flights = new SingleFlight();
   /** Which hosts have the referrers API (a 404 there means none: go straight to the tag). */
   readonly #referrersApi: ReferrersApiHosts;
@@ -70,10 +63,10 @@ export class RegistryClient implements Registry {
   constructor(options: RegistryOptions = {}, hooks: RegistryHooks = {}) {
     this.#options = options;
     this.#transport = new Transport(options, hooks);
-    this.#tagTtlMs = options.tagTtlMs ?? 30_000;
+    this.#tagTtlMs = options.tagTtlMs ?? DEFAULT_TAG_TTL_MS;
     this.#tags = new TtlCache<string>(4096, options.now);
     this.#lastDigest = new TtlCache<string>(4096, options.now);
-    this.#content = new ByteLru(options.cacheMaxBytes ?? 64 * 1024 * 1024);
+    this.#content = new ContentCache(options.cacheMaxBytes ?? 64 * 1024 * 1024);
     this.#referrersApi = new ReferrersApiHosts({
       ...(options.now !== undefined ? { now: options.now } : {}),
     });
@@ -94,6 +87,7 @@ export class RegistryClient implements Registry {
       limits,
       release: () => bytes.release(),
       account: (n, what) => bytes.take(n, what),
+      credentialScope: async (ref) => credentialKey(await credentialFor(ctx, ref.registry, ref.repository)),
       resolve: (ref, signal) => {
         const key = formatReference(ref);
         let p = resolved.get(key);
@@ -134,14 +128,15 @@ export class RegistryClient implements Registry {
     const byDigest = isDigest(tagOrDigest);
     // A cached digest (every cached decision) returns before anything else is built.
     const key = byDigest ? `m:${repoKey}@${tagOrDigest}` : '';
-    const hit = byDigest ? this.#content.get(key) : undefined;
-    if (hit !== undefined) return hit as FetchedManifest;
-    const what = `manifest ${repoKey}${byDigest ? '@' : ':'}${tagOrDigest}`;
-    // Looked up only when a fetch is due: cached content needs no credentials.
+    // Looked up only when a fetch is due or cached content was read with a credential.
     const credKey = async (): Promise<string> =>
       credentialKey(await credentialFor(ctx, ref.registry, ref.repository));
+    const hit = byDigest ? await this.#content.get(key, credKey) : undefined;
+    if (hit !== undefined) return hit as FetchedManifest;
+    const what = `manifest ${repoKey}${byDigest ? '@' : ':'}${tagOrDigest}`;
     if (byDigest) {
-      return this.#flights.do(`${key}|${await credKey()}`, signal, async (s) => {
+      const cred = await credKey();
+      return this.#flights.do(`${key}|${cred}`, signal, async (s) => {
         const res = await this.#transport.exchange(
           ctx,
           ref,
@@ -157,20 +152,23 @@ export class RegistryClient implements Registry {
         const bytes = await readBody(res, MAX_MANIFEST_BYTES, s, what, ctx.bytes);
         verifyDigest(bytes, tagOrDigest, what);
         const manifest = this.#parse(bytes, tagOrDigest, header(res, 'content-type'), what);
-        this.#content.set(key, manifest, manifestCost(bytes));
+        this.#content.set(key, manifest, cred, manifestCost(bytes));
         return manifest;
       });
     }
     const tagKey = `${repoKey}:${tagOrDigest}`;
     const cachedDigest = this.#tags.get(tagKey);
     if (cachedDigest !== undefined) {
-      const hit = this.#content.get(`m:${repoKey}@${cachedDigest}`);
+      const hit = await this.#content.get(`m:${repoKey}@${cachedDigest}`, credKey);
       if (hit !== undefined) return hit as FetchedManifest;
     }
-    return this.#flights.do(`t:${tagKey}|${await credKey()}`, signal, async (s) => {
+    const cred = await credKey();
+    const mine = (digest: string): FetchedManifest | undefined =>
+      this.#content.getFor(`m:${repoKey}@${digest}`, cred) as FetchedManifest | undefined;
+    return this.#flights.do(`t:${tagKey}|${cred}`, signal, async (s) => {
       const path = `/v2/${ref.repository}/manifests/${tagOrDigest}`;
       const known = this.#lastDigest.get(tagKey);
-      if (known !== undefined && this.#content.get(`m:${repoKey}@${known}`) !== undefined) {
+      if (known !== undefined && mine(known) !== undefined) {
         const head = await this.#transport.exchange(
           ctx,
           ref,
@@ -180,10 +178,10 @@ export class RegistryClient implements Registry {
         await this.#transport.expectOk(head, what, 'MANIFEST_UNKNOWN');
         await discard(head);
         const digest = header(head, 'docker-content-digest');
-        const hit = digest !== undefined ? this.#content.get(`m:${repoKey}@${digest}`) : undefined;
+        const hit = digest !== undefined ? mine(digest) : undefined;
         if (digest !== undefined && hit !== undefined) {
           this.#tags.set(tagKey, digest, this.#tagTtlMs);
-          return hit as FetchedManifest;
+          return hit;
         }
       }
       const res = await this.#transport.exchange(
@@ -201,7 +199,7 @@ export class RegistryClient implements Registry {
         digest = claimed;
       }
       const manifest = this.#parse(bytes, digest, header(res, 'content-type'), what);
-      this.#content.set(`m:${repoKey}@${digest}`, manifest, manifestCost(bytes));
+      this.#content.set(`m:${repoKey}@${digest}`, manifest, cred, manifestCost(bytes));
       this.#tags.set(tagKey, digest, this.#tagTtlMs);
       this.#lastDigest.set(tagKey, digest, 3_600_000);
       return manifest;
@@ -238,10 +236,12 @@ export class RegistryClient implements Registry {
       );
     }
     const key = `b:${repoKey}@${d.digest}`;
-    const hit = this.#content.get(key);
+    const credKey = async (): Promise<string> =>
+      credentialKey(await credentialFor(ctx, ref.registry, ref.repository));
+    const hit = await this.#content.get(key, credKey);
     if (hit !== undefined) return hit as Uint8Array;
-    const credKey = credentialKey(await credentialFor(ctx, ref.registry, ref.repository));
-    return this.#flights.do(`${key}|${credKey}`, signal, async (s) => {
+    const cred = await credKey();
+    return this.#flights.do(`${key}|${cred}`, signal, async (s) => {
       const res = await this.#transport.exchange(
         ctx,
         ref,
@@ -252,7 +252,7 @@ export class RegistryClient implements Registry {
       const bytes = await readBody(res, maxBytes, s, what, ctx.bytes);
       verifySize(bytes, d.size, what);
       verifyDigest(bytes, d.digest, what);
-      this.#content.set(key, bytes, bytes.byteLength);
+      this.#content.set(key, bytes, cred, bytes.byteLength);
       return bytes;
     });
   }

@@ -75,7 +75,13 @@ export const TokenAnswerSchema = Type.Object({
   expires_in: Type.Optional(Type.Number()),
 });
 
+/** The distribution spec's error body: `{"errors": [{"code", "message"}]}`. */
+export const ErrorBodySchema = Type.Object({
+  errors: Type.Array(Type.Object({ code: Type.Optional(Str), message: Type.Optional(Str) })),
+});
+
 export type ImageManifestShape = Static<typeof ImageManifestSchema>;
 export type ImageIndexShape = Static<typeof ImageIndexSchema>;
 export type ImageConfigShape = Static<typeof ImageConfigSchema>;
 export type TokenAnswerShape = Static<typeof TokenAnswerSchema>;
+export type ErrorBodyShape = Static<typeof ErrorBodySchema>;

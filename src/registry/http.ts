@@ -2,6 +2,8 @@
  * One HTTP exchange with a registry on undici: per-request timeout joined with the caller's deadline,
  * bounded bodies (streamed, aborted past the cap), and transport errors mapped to coded errors.
  */
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { ErrorBodySchema, type ErrorBodyShape } from './content.schema.js';
 import { request, type Dispatcher } from 'undici';
 import { errorMessage, RegistryError } from '../errors.js';
 import { plainHttpHint } from './plain-http.js';
@@ -261,14 +263,19 @@ function tooLarge(what: string, maxBytes: number): RegistryError {
   return new RegistryError('RESPONSE_TOO_LARGE', `${what}: response is larger than ${maxBytes} bytes`);
 }
 
-/** Registry error body (`{"errors":[{"code","message"}]}`) as one short line. */
+const errorBodyChecker = TypeCompiler.Compile(ErrorBodySchema);
+
+/** Registry error body (`{"errors":[{"code","message"}]}`, schema-checked) as one short line. */
 export function describeErrorBody(text: string): string {
+  let json: unknown;
   try {
-    const json = JSON.parse(text) as { errors?: Array<{ code?: string; message?: string }> };
-    const first = json.errors?.[0];
-    if (first !== undefined) return `${first.code ?? ''} ${first.message ?? ''}`.trim();
+    json = JSON.parse(text);
   } catch {
     /* not JSON */
+  }
+  if (errorBodyChecker.Check(json)) {
+    const first = (json as ErrorBodyShape).errors[0];
+    if (first !== undefined) return `${first.code ?? ''} ${first.message ?? ''}`.trim().slice(0, 200);
   }
   return text.replace(/\s+/g, ' ').trim().slice(0, 120);
 }

@@ -99,6 +99,12 @@ export interface RegistryAccess {
    * BUDGET_BYTES_IN_FLIGHT (a completed finding) when the review's share or the process budget is spent.
    */
   account?(bytes: number, what: string): void;
+  /**
+   * Which credential this access sends to `reference`'s registry and repository (a key, never the
+   * secret): outcomes reused across reviews are kept per key, so one namespace's pull secret never
+   * answers for a namespace without it.
+   */
+  credentialScope?(reference: ImageReference): Promise<string>;
   resolve(reference: ImageReference, signal: AbortSignal): Promise<ResolvedImage>;
   getManifest(repository: ImageReference, tagOrDigest: string, signal: AbortSignal): Promise<FetchedManifest>;
   getBlob(

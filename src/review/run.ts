@@ -41,12 +41,13 @@ export async function runReview(body: unknown, options: RunOptions): Promise<Rev
   let unwatch: (() => void) | undefined;
   let result: ReviewResult;
   const overrun = new Error(`no answer within the deadline (${Math.round(hardStop)} ms)`);
+  const reached = new Error('deadline reached');
   try {
     result = await new Promise<ReviewResult>((resolve, reject) => {
       unwatch = options.deadlines.watch(
         budget,
         hardStop,
-        () => context.abort(new Error('deadline reached')),
+        () => context.abort(reached),
         () => reject(overrun),
       );
       options.handler(facts, context).then(resolve, reject);
@@ -55,7 +56,8 @@ export async function runReview(body: unknown, options: RunOptions): Promise<Rev
     if (err instanceof AdmissionError) throw err;
     // availability (the deadline, a dependency that could not answer) is onError's to decide; any
     // other exception is a bug, and a bug fails closed
-    const bug = err !== overrun && !(err instanceof ImagegateError && err.indeterminate);
+    const late = err === overrun || err === reached || (err instanceof Error && err.name === 'AbortError');
+    const bug = !late && !(err instanceof ImagegateError && err.indeterminate);
     result = fallback(facts, engine, errorMessage(err), started, options.mayDeny, bug);
   } finally {
     unwatch?.();

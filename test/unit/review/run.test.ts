@@ -96,6 +96,21 @@ describe('runReview', () => {
       expect(result.response.response).toMatchObject({ uid: 'run-bug', allowed: false });
     });
 
+    it('lets onError decide when a dependency gives up at the deadline (rejects with the abort reason)', async () => {
+      const result = await runReview(podReview(['nginx:1'], { uid: 'run-deadline' }), {
+        engine: engineWith([{ name: 'lenient', mode: 'enforce', onError: 'allow', checks: [] }]),
+        handler: (_facts, ctx) =>
+          new Promise((_resolve, reject) => {
+            const signal = ctx.signal;
+            signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
+          }),
+        mayDeny: true,
+        timeoutMs: 300,
+        audit: { write: () => undefined },
+      });
+      expect(result.response.response).toMatchObject({ uid: 'run-deadline', allowed: true });
+    });
+
     it('lets onError decide when a dependency was unavailable (an indeterminate coded error)', async () => {
       const result = await runReview(podReview(['nginx:1'], { uid: 'run-unavailable' }), {
         engine: engineWith([{ name: 'lenient', mode: 'enforce', onError: 'allow', checks: [] }]),

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig, parseManifest } from '../../../src/registry/content.js';
+import { describeErrorBody } from '../../../src/registry/http.js';
+import { parseTokenResponse } from '../../../src/registry/auth.js';
+
+const bytes = (v: unknown): Uint8Array => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v));
+const desc = { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: 'sha256:aa', size: 1 };
+
+describe('registry JSON at the edge', () => {
+  describe('when a config field has the wrong type', () => {
+    it.each([
+      ['history: {}', { history: {} }],
+      ['history: 12345', { history: 12345 }],
+      ['history: [null]', { history: [null] }],
+      ['created_by: 7', { history: [{ created_by: 7 }] }],
+      ['rootfs.diff_ids: "x"', { rootfs: { diff_ids: 'x' } }],
+      ['config.Labels: []', { config: { Labels: [] } }],
+      ['os: 1', { os: 1, architecture: 'amd64' }],
+      ['an array', []],
+      ['not JSON', '{'],
+    ])('%s is REGISTRY_CONTENT_INVALID, not a TypeError later', (_, config) => {
+      expect(() => parseConfig(bytes(config), 'config x')).toThrowWithCode('REGISTRY_CONTENT_INVALID', {
+        indeterminate: false,
+      });
+    });
+
+    it('accepts the nulls Docker writes (Labels, diff_ids, history) and unknown fields', () => {
+      expect(
+        parseConfig(
+          bytes({ config: { Labels: null }, rootfs: { diff_ids: null }, history: null, x: 1 }),
+          'c',
+        ),
+      ).toMatchObject({ history: null });
+    });
+  });
+
+  describe('when a manifest or index field has the wrong type', () => {
+    it.each([
+      ['platform: null', { schemaVersion: 2, manifests: [{ ...desc, platform: null }] }],
+      ['manifests: {}', { schemaVersion: 2, manifests: {} }],
+      ['size: "1"', { schemaVersion: 2, manifests: [{ ...desc, size: '1' }] }],
+      ['size: 1.5', { schemaVersion: 2, config: desc, layers: [{ ...desc, size: 1.5 }] }],
+      [
+        'annotations: {a: 1}',
+        { schemaVersion: 2, config: desc, layers: [{ ...desc, annotations: { a: 1 } }] },
+      ],
+      ['layers: null', { schemaVersion: 2, config: desc, layers: null }],
+    ])('%s is REGISTRY_CONTENT_INVALID', (_, doc) => {
+      expect(() => parseManifest(bytes(doc), 'sha256:bb', undefined, 'm')).toThrowWithCode(
+        'REGISTRY_CONTENT_INVALID',
+      );
+    });
+  });
+
+  describe('when an error body or a token answer is hostile', () => {
+    it('describes only a well-typed error body, in bounded text', () => {
+      expect(describeErrorBody('{"errors":[{"code":"DENIED","message":"no"}]}')).toBe('DENIED no');
+      expect(describeErrorBody('null')).toBe('null');
+      expect(describeErrorBody('{"errors":[{"code":{"a":1}}]}')).toBe('{"errors":[{"code":{"a":1}}]}');
+      expect(describeErrorBody(JSON.stringify({ errors: [{ message: 'x'.repeat(1e6) }] })).length).toBe(200);
+    });
+
+    it('reads no token from a wrongly typed answer', () => {
+      expect(parseTokenResponse('{"token":12345}')).toBeUndefined();
+      expect(parseTokenResponse('{"token":"t","expires_in":"60"}')).toBeUndefined();
+      expect(parseTokenResponse('{"access_token":"t","expires_in":60}')).toMatchObject({ token: 't' });
+    });
+  });
+});
