@@ -43,7 +43,8 @@ const OPTIONS: Record<CommandName, string> = {
   serve: `serve options:
   --listen HOST:PORT            default 0.0.0.0:8443 (port 0-65535)
   --tls-cert FILE --tls-key FILE  serving certificate (reloaded on change); default: a generated dev certificate
-  --client-ca FILE              require API-server client certificates signed by this CA
+  --client-ca FILE              /validate and /mutate require client certificates signed by this CA
+                                (probes and /metrics do not)
   --watch-policies              also load ImagePolicy resources from the cluster
   --kubeconfig FILE             Kubernetes client configuration (default: $KUBECONFIG, else in-cluster)
   --context NAME                context of that configuration (default: its current-context)
@@ -51,6 +52,7 @@ const OPTIONS: Record<CommandName, string> = {
   --reports policyreports|openreports  report kind for --background-audit (default policyreports)
   --events                      Warning Events on enforce-mode denials (background audit: always)
   --pull-secrets                authenticate with each pod's imagePullSecrets and its service account's
+                                (callers without a --client-ca certificate get verdicts only)
   --audit-log FILE              write audit records to FILE instead of stdout`,
   check: `check options:
   --output text|json            default text

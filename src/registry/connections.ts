@@ -228,6 +228,17 @@ export class Connections {
     return origin;
   }
 
+  /**
+   * Whether a redirect may go to `host`: always without an allowlist; with one, only to an allowed
+   * registry or a configured mirror ("only these registries are ever contacted").
+   */
+  mayRedirectTo(host: string): boolean {
+    if (this.#options.allow === undefined) return true;
+    const h = normaliseRegistryHost(host);
+    if (isRegistryAllowed(this.#options.allow, h)) return true;
+    return Object.values(this.#options.registries ?? {}).some((r) => r.mirrors?.includes(h) === true);
+  }
+
   assertAllowed(registry: string, what: string): void {
     if (!isRegistryAllowed(this.#options.allow, registry)) {
       throw new RegistryError(

@@ -1,6 +1,7 @@
 /**
- * Redirect following that never leaks the registry's credentials to another origin and never goes to
- * a loopback, link-local or unspecified address unless the registry itself is there.
+ * Redirect following that never leaks the registry's credentials to another origin, never goes to
+ * a loopback, link-local or unspecified address unless the registry itself is there, and with an
+ * allowlist never connects to a host outside it.
  */
 import { RegistryError } from '../errors.js';
 import type { Connections } from './connections.js';
@@ -66,6 +67,13 @@ export async function followRedirects(
       );
     }
     assertRedirectAllowed(next, url, what);
+    if (next.host !== url.host && !connections.mayRedirectTo(next.host)) {
+      throw new RegistryError(
+        'REDIRECT_REFUSED',
+        `${what}: redirect to ${next.host}, which is not in the allowlist of registries imagegate may ` +
+          `contact (--allow-registry); add it there if ${registry} serves content from it`,
+      );
+    }
     if (!sameOrigin) {
       const { authorization: _dropped, ...rest } = h;
       h = rest;

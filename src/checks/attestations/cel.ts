@@ -22,13 +22,6 @@ export const MAX_CONDITION_DEPTH = 32;
  * stopped at the budget, under a second of CPU on a slow shared core (bench/ measures it).
  */
 export const DEFAULT_READ_BUDGET = 1_000_000;
-/**
- * Static cost estimate (cel-cost.ts, with the input's value count) up to which a condition runs
- * without the read meter: the meter's proxies make evaluation ~20× slower, and a linear scan of a
- * 100,000-package SBOM is well inside. Above it, or when the fast run is not true (a denial needs the
- * values read), the metered run decides. Both runs are bounded by the step meter.
- */
-export const UNMETERED_COST = 10_000_000;
 /** How many of the last values read a false condition reports, and how long each may be. */
 const SEEN_VALUES = 4;
 const SEEN_VALUE_CHARS = 80;
@@ -146,9 +139,10 @@ export function compileCondition(source: string, where: string): CompiledConditi
   return {
     source,
     evaluate(input, readBudget = DEFAULT_READ_BUDGET, stepBudget = DEFAULT_STEP_BUDGET) {
-      const values =
-        countValues(input.predicate, UNMETERED_COST) + countValues(input.statement, UNMETERED_COST);
-      if (estimateCost(parsed.ast, Math.max(1, values)) <= UNMETERED_COST) {
+      // First on the plain input, bounded by the step meter alone (the read meter's proxies make
+      // evaluation ~20× slower): a condition over the step budget stops here within milliseconds.
+      // Only a result other than true runs again under the read meter, for the values it read.
+      {
         const steps = new StepMeter(stepBudget);
         try {
           const value = metered(steps, () => parsed({ ...input, now: new Date() }));
@@ -190,20 +184,8 @@ export function compileCondition(source: string, where: string): CompiledConditi
 }
 
 class BudgetExceeded extends Error {}
-
-/** JSON values in `v` (objects, arrays and scalars), counting stops at `cap`. */
-function countValues(v: unknown, cap: number): number {
-  let n = 0;
-  const stack: unknown[] = [v];
-  while (stack.length > 0 && n < cap) {
-    const x = stack.pop();
-    n += 1;
-    if (typeof x !== 'object' || x === null) continue;
-    if (Array.isArray(x)) for (const e of x) stack.push(e);
-    else for (const k in x) stack.push((x as Record<string, unknown>)[k]);
-  }
-  return n;
-}
+/** One instance, thrown again on every read past the budget (see cel-cost.ts's EXCEEDED: why). */
+const READS_EXCEEDED = new BudgetExceeded('read budget exceeded');
 
 /** Where a value was read: its container's path and the key (paths are built only for messages). */
 interface ReadPath {
@@ -252,7 +234,7 @@ class ReadMeter {
     get: (target, key, receiver) => {
       if (++this.#reads > this.budget) {
         this.exceeded = true;
-        throw new BudgetExceeded('read budget exceeded');
+        throw READS_EXCEEDED;
       }
       const v: unknown = Reflect.get(target, key, receiver);
       if (typeof key !== 'string' || typeof v === 'function') return v;
