@@ -7,17 +7,9 @@
  * review is answered (budgets deny even under onError: allow); peak RSS stays under the chart's
  * memory limit; no more sockets than the per-registry cap reach the registry.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse as parseYaml } from 'yaml';
 import { DEFAULT_LIMITS } from '../../src/registry/limits.js';
-import { podReview } from '../helpers/admission-fixtures.js';
-import { ROOT } from '../helpers/cli.js';
 import {
   drip,
   OCI_MANIFEST,
@@ -27,22 +19,11 @@ import {
   startHostileRegistry,
   type HostileRegistry,
 } from '../helpers/hostile-registry.js';
-import { freePort } from '../helpers/registry.js';
+import { startServeProcess, type ServeProcess } from '../helpers/serve-process.js';
 
 const MiB = 1024 * 1024;
 /** The chart's webhook.timeoutSeconds default. */
 const TIMEOUT_S = 10;
-
-interface ChartValues {
-  resources: { limits: { memory: string } };
-  nodeHeapMiB: number;
-}
-
-function mebibytes(quantity: string): number {
-  const m = /^(\d+)(Mi|Gi)$/.exec(quantity);
-  if (m === null) throw new Error(`unexpected memory quantity ${quantity}`);
-  return Number(m[1]) * (m[2] === 'Gi' ? 1024 : 1);
-}
 
 interface Answer {
   uid: string;
@@ -57,39 +38,17 @@ describe('imagegate serve under hostile registries (a real process, chart memory
   /** More attacker registries: their reviews do not queue behind the first one's connections. */
   let reg2: HostileRegistry;
   let reg3: HostileRegistry;
-  let child: ChildProcess;
-  let dataDir: string;
-  let port: number;
-  let agent: Agent;
-  let stdout = '';
-  /** uid → latencyMs of each audit record, read line by line (a record may be large). */
-  const latency = new Map<string, number>();
-  let partial = '';
-  let values: ChartValues;
+  let serve: ServeProcess;
   let seq = 0;
 
   const send = async (uid: string, images: string[], timeout: string): Promise<Answer> => {
-    const res = await request(`https://localhost:${port}/validate?timeout=${timeout}`, {
-      method: 'POST',
-      dispatcher: agent,
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(podReview(images, { uid, name: uid, namespace: 'team', user: 'mallory' })),
-    });
-    const body = (await res.body.json()) as {
-      response: { uid: string; allowed: boolean; status?: { message?: string } };
-    };
-    return {
-      uid: body.response.uid,
-      allowed: body.response.allowed,
-      message: body.response.status?.message ?? '',
-      seq: ++seq,
-    };
+    const a = await serve.review(uid, images, timeout);
+    return { uid: a.uid, allowed: a.allowed, message: a.message, seq: ++seq };
   };
 
   const img = (path: string): string => `${(path.startsWith('text/') ? reg2 : reg).host}/${path}`;
 
   beforeAll(async () => {
-    values = parseYaml(await readFile(join(ROOT, 'charts/imagegate/values.yaml'), 'utf8')) as ChartValues;
     reg = await startHostileRegistry();
     reg2 = await startHostileRegistry();
     reg3 = await startHostileRegistry();
@@ -132,7 +91,6 @@ describe('imagegate serve under hostile registries (a real process, chart memory
 
     const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const key = publicKey.export({ type: 'spki', format: 'pem' }).toString();
-    dataDir = await mkdtemp(join(tmpdir(), 'imagegate-hostile-'));
     const policy = (name: string, glob: string, onError: string, spec: object): object => ({
       apiVersion: 'imagegate.dev/v1alpha1',
       kind: 'ImagePolicy',
@@ -152,20 +110,9 @@ describe('imagegate serve under hostile registries (a real process, chart memory
       policy('slow', `${reg.host}/slow/**`, 'deny', { size: { maxCompressed: '1Gi' } }),
       policy('many', `${reg3.host}/many/**`, 'allow', { size: { maxCompressed: '1Gi' } }),
     ];
-    await writeFile(join(dataDir, 'policies.yaml'), docs.map((d) => JSON.stringify(d)).join('\n---\n'));
-    port = await freePort();
-    child = spawn(
-      process.execPath,
-      [
-        `--max-old-space-size=${values.nodeHeapMiB}`,
-        '--import',
-        'tsx',
-        join(ROOT, 'src/cli/main.ts'),
-        'serve',
-        '--listen',
-        `127.0.0.1:${port}`,
-        '--policy',
-        join(dataDir, 'policies.yaml'),
+    serve = await startServeProcess({
+      policies: docs,
+      args: [
         '--insecure-registry',
         reg.host,
         '--insecure-registry',
@@ -175,35 +122,14 @@ describe('imagegate serve under hostile registries (a real process, chart memory
         '--unmatched',
         'allow',
       ],
-      { cwd: ROOT, env: { ...process.env, IMAGEGATE_DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    child.stdout?.on('data', (d: Buffer) => {
-      const lines = (partial + d.toString()).split('\n');
-      partial = lines.pop() ?? '';
-      for (const l of lines) {
-        if (l.includes('"logger":"audit"')) {
-          const r = JSON.parse(l) as { uid: string; latencyMs: number };
-          latency.set(r.uid, r.latencyMs);
-        } else stdout = (stdout + l + '\n').slice(-100_000);
-      }
     });
-    child.stderr?.on('data', (d: Buffer) => (stdout = (stdout + d.toString()).slice(-200_000)));
-    const deadline = Date.now() + 60_000;
-    while (!stdout.includes('imagegate is serving')) {
-      if (child.exitCode !== null || Date.now() > deadline)
-        throw new Error(`serve did not start:\n${stdout}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    agent = new Agent({ connect: { ca: await readFile(join(dataDir, 'imagegate-dev-ca.crt'), 'utf8') } });
   }, 120_000);
 
   afterAll(async () => {
-    if (child !== undefined && child.exitCode === null) child.kill('SIGKILL');
-    await agent?.close();
+    await serve?.stop();
     await reg?.stop();
     await reg2?.stop();
     await reg3?.stop();
-    if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });
   });
 
   it('answers every hostile review (budgets deny), /healthz and an unrelated review first, within the memory limit and the socket cap', async () => {
@@ -225,10 +151,7 @@ describe('imagegate serve under hostile registries (a real process, chart memory
     const timeout = `${TIMEOUT_S}s`;
     const pending = hostile.map(([uid, images]) => send(uid, images, timeout));
     // while they run: the liveness probe and a review that needs no registry
-    const health = request(`https://localhost:${port}/healthz`, { dispatcher: agent }).then(async (r) => {
-      await r.body.text();
-      return { status: r.statusCode, seq: ++seq };
-    });
+    const health = serve.get('/healthz').then((status) => ({ status, seq: ++seq }));
     const unrelated = send('unrelated', ['quay.io/someone/else:1'], timeout);
     const answers = await Promise.all(pending);
     const h = await health;
@@ -249,13 +172,12 @@ describe('imagegate serve under hostile registries (a real process, chart memory
       expect(a.uid).toBe(uid);
       expect(a.allowed, `${uid}: ${a.message}`).toBe(false);
       expect(a.message.slice(0, 600), uid).toMatch(code);
-      expect(latency.get(uid), uid).toBeLessThan(TIMEOUT_S * 1000);
+      expect(serve.takeAudit(uid)?.latencyMs, uid).toBeLessThan(TIMEOUT_S * 1000);
     }
 
-    const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
-    const hwmKiB = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1]);
-    console.log(JSON.stringify({ hwmMiB: hwmKiB / 1024, peak: reg.sockets.peak, total: reg.sockets.total }));
-    expect(hwmKiB / 1024).toBeLessThan(mebibytes(values.resources.limits.memory));
+    const { hwmMiB } = await serve.rss();
+    console.log(JSON.stringify({ hwmMiB, peak: reg.sockets.peak, total: reg.sockets.total }));
+    expect(hwmMiB).toBeLessThan(serve.memory.limitMiB);
     expect(reg.sockets.peak).toBeLessThanOrEqual(DEFAULT_LIMITS.maxConnectionsPerRegistry);
     expect(reg2.sockets.peak).toBeLessThanOrEqual(DEFAULT_LIMITS.maxConnectionsPerRegistry);
     expect(reg3.sockets.peak).toBeLessThanOrEqual(DEFAULT_LIMITS.maxConnectionsPerRegistry);

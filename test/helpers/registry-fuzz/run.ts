@@ -214,7 +214,7 @@ export async function runRegistryFuzz(o: FuzzOptions): Promise<FuzzResult> {
       // the hard stop's fallback (review/run.ts): answered in time, per onError, nothing to judge per image
       results['deadline-fallback'] = (results['deadline-fallback'] ?? 0) + members.length;
       log(
-        `[fuzz] review ${uid} (cases ${members.map((m) => m.n).join(', ')}): ${record.skipped ?? 'no images'}`,
+        `[fuzz] review ${uid} (cases ${members.map((m) => m.n).join(', ')}): ${record.decision}: ${record.skipped ?? 'no images'}`,
       );
     } else {
       if (record.latencyMs > o.timeoutS * 1000)

@@ -199,10 +199,11 @@ function mutationArb(doc: Doc, specs: PathSpec[]): fc.Arbitrary<Mutation> {
         },
         {
           weight: expect === 'string' || expect === 'digest' ? 0 : 1,
+          // nested objects where an object belongs are well-formed (unknown fields): arrays there
           arbitrary: fc.record({
             kind: fc.constant('deep' as const),
             depth: fc.oneof(fc.integer({ min: 2, max: 64 }), fc.integer({ min: 1000, max: 20_000 })),
-            array: fc.boolean(),
+            array: expect === 'object' ? fc.constant(true) : fc.boolean(),
           }),
         },
       )
@@ -432,6 +433,9 @@ function constrain(s: ImageScenario, open: ReadonlySet<KnownOpenClass>): ImageSc
   if (open.has('wrong-typed-json') && out.mutations.length > 0) {
     const kept = out.mutations.filter((m) => !REGISTRY_JSON.includes(m.doc));
     out = { ...out, mutations: kept, ...(kept.length > 0 ? { onError: 'deny' as const } : {}) };
+  }
+  if (open.has('decoded-bytes-budget') && out.pad.predicate > MiB + 4096) {
+    out = { ...out, pad: { ...out.pad, predicate: MiB + 4096 } };
   }
   if (open.has('att-blob-reuse') && out.att.repeat > 1) {
     const envelope = out.pad.predicate * 1.4 + 4096;
