@@ -78,10 +78,13 @@ export async function runAudit(cmd: AuditCommand, logger: Logger, io: AuditIo): 
         { cause: err },
       );
     }
-    const report = await scanInventory(inventory, setup.engine, {
-      namespaces: cmd.namespaces,
-      onProgress: progress(io.stderr),
-    });
+    const report = {
+      ...(await scanInventory(inventory, setup.engine, {
+        namespaces: cmd.namespaces,
+        onProgress: progress(io.stderr),
+      })),
+      cluster: { context: kubeConfig.getCurrentContext(), server },
+    };
     const text = render(report, cmd.output);
     if (cmd.out !== undefined) await writeFile(cmd.out, text);
     else io.stdout.write(text);

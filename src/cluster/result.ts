@@ -108,6 +108,8 @@ export interface AuditReport {
   /** ISO 8601. */
   generatedAt: string;
   durationMs: number;
+  /** The cluster audited: kubeconfig context and API server URL (set by `imagegate audit`). */
+  cluster?: { context: string; server: string };
   /** `unmatched`: the operator's `--unmatched`, or `default` (deny where an enforcing policy applies). */
   scope: {
     namespaces: string[] | 'all';

@@ -1,10 +1,17 @@
 /**
  * `imagegate audit --output html`: one self-contained page (inline CSS and script, no external
- * assets, works offline). The summary on top; one table row per workload container, filterable by
- * namespace, policy and result; each row's explanations (every check's message) expandable. The rows
- * are rendered here, so the page reads without scripts; the script only filters.
+ * assets, works offline) for the decision "can I switch this policy to enforce?". On top: which
+ * cluster and context, when, the summary. Then one row per workload container with its result, the
+ * highest severity among its failures, what admission does, the policies that fail it and each check's
+ * explanation (expandable); filters by namespace, policy, result and severity; "enforce policy X" shows
+ * the workloads that policy alone would deny; the filtered rows export as CSV or JSON. Below: the
+ * exempted images (no ImagePolicy governs them). Rows are rendered here, so the page reads without
+ * scripts; the script only filters and exports.
  */
 import type { AuditContainer, AuditReport, AuditWorkload } from '../cluster/result.js';
+import type { PolicySeverity } from '../policy/policy.schema.js';
+import { SCRIPT, STYLE } from './html-assets.js';
+import { DEFAULT_SEVERITY } from './results.js';
 
 const esc = (s: string): string =>
   s.replace(
@@ -12,62 +19,36 @@ const esc = (s: string): string =>
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c,
   );
 
-const STYLE = `
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px;color:#1d2430;background:#fff}
-h1{font-size:20px;margin:0 0 4px}.meta{color:#5b6678;margin-bottom:16px}
-.cards{display:flex;flex-wrap:wrap;gap:12px;margin-bottom:16px}
-.card{border:1px solid #d6dbe3;border-radius:6px;padding:10px 14px;min-width:120px}
-.card b{display:block;font-size:22px}.card.fail b{color:#b3261e}.card.warn b{color:#9a6700}
-.card.error b{color:#6b4fbb}.card.pass b{color:#1a7f37}
-.roll{display:flex;flex-wrap:wrap;gap:24px;margin-bottom:16px}.roll table{border-collapse:collapse}
-.roll td,.roll th{padding:2px 8px;border-bottom:1px solid #eef0f3;text-align:left}
-.filters{display:flex;gap:12px;align-items:center;margin:8px 0 12px;flex-wrap:wrap}
-select,input{font:inherit;padding:3px 6px}
-table.rows{border-collapse:collapse;width:100%}
-table.rows th{background:#f3f5f8;text-align:left;padding:6px 8px;border-bottom:1px solid #d6dbe3}
-table.rows td{padding:6px 8px;border-bottom:1px solid #eef0f3;vertical-align:top}
-td.image{font-family:ui-monospace,monospace;word-break:break-all}
-.badge{display:inline-block;border-radius:10px;padding:0 8px;font-weight:600;font-size:12px}
-.badge.pass{background:#dafbe1;color:#1a7f37}.badge.fail{background:#ffebe9;color:#b3261e}
-.badge.warn{background:#fff8c5;color:#9a6700}.badge.error{background:#eee6ff;color:#6b4fbb}
-details summary{cursor:pointer;color:#0b5cad}details ul{margin:4px 0;padding-left:18px}
-li.bad{color:#b3261e}li.err{color:#6b4fbb}li.ok{color:#1a7f37}
-.empty{color:#5b6678;padding:12px}`;
-
-const SCRIPT = `
-(function(){
-  var rows=[].slice.call(document.querySelectorAll('tr[data-ns]'));
-  var f={ns:document.getElementById('f-ns'),policy:document.getElementById('f-policy'),
-    result:document.getElementById('f-result'),text:document.getElementById('f-text')};
-  var shown=document.getElementById('shown');
-  function apply(){
-    var n=0,t=f.text.value.toLowerCase();
-    rows.forEach(function(r){
-      var ok=(!f.ns.value||r.dataset.ns===f.ns.value)&&
-        (!f.policy.value||(' '+r.dataset.policies+' ').indexOf(' '+f.policy.value+' ')>=0)&&
-        (!f.result.value||r.dataset.result===f.result.value)&&
-        (!t||r.textContent.toLowerCase().indexOf(t)>=0);
-      r.hidden=!ok; if(ok) n++;
-    });
-    shown.textContent=n+' of '+rows.length+' rows shown';
-  }
-  // Filters from the address (#ns=shop&result=fail), so a filtered view can be shared as a link.
-  new URLSearchParams(location.hash.slice(1)).forEach(function(v,k){if(f[k])f[k].value=v;});
-  ['ns','policy','result','text'].forEach(function(k){f[k].addEventListener('input',function(){
-    apply();
-    var q=new URLSearchParams();
-    ['ns','policy','result','text'].forEach(function(n){if(f[n].value)q.set(n,f[n].value);});
-    history.replaceState(null,'','#'+q.toString());
-  });});
-  apply();
-  document.body.dataset.ready='true';
-})();`;
+const SEVERITY_ORDER: readonly PolicySeverity[] = ['critical', 'high', 'medium', 'low', 'info'];
+const CONTAINER_LABEL: Record<AuditContainer['field'], string> = {
+  containers: 'container',
+  initContainers: 'init container',
+  ephemeralContainers: 'ephemeral container',
+  volumes: 'image volume',
+};
 
 function options(values: Iterable<string>, all: string): string {
   return [
     `<option value="">${esc(all)}</option>`,
     ...[...values].map((v) => `<option>${esc(v)}</option>`),
   ].join('');
+}
+
+/** Policies that fail the image (their own result), in the image's order. */
+const failingPolicies = (c: AuditContainer): string[] =>
+  c.image.policies.filter((p) => p.result === 'fail').map((p) => p.policy);
+
+/** The highest severity among the image's failed findings (the policy's, else the check's default). */
+function severityOf(c: AuditContainer): PolicySeverity | undefined {
+  const found = new Set<PolicySeverity>();
+  if (c.image.invalid !== undefined) found.add(DEFAULT_SEVERITY.reference ?? 'medium');
+  if (c.image.unmatched === 'deny' || c.image.unmatched === 'audit')
+    found.add(DEFAULT_SEVERITY.unmatched ?? 'medium');
+  for (const p of c.image.policies)
+    for (const f of p.findings)
+      if (!f.passed)
+        found.add(p.severity ?? DEFAULT_SEVERITY[f.check === 'resolve' ? 'registry' : f.check] ?? 'medium');
+  return SEVERITY_ORDER.find((s) => found.has(s));
 }
 
 function explanations(c: AuditContainer): string {
@@ -93,14 +74,42 @@ function explanations(c: AuditContainer): string {
 }
 
 function row(ns: string, w: AuditWorkload, c: AuditContainer): string {
-  const policies = c.image.policies.map((p) => p.policy).join(' ');
+  const policies = c.image.policies.map((p) => p.policy);
+  const fails = failingPolicies(c);
+  const severity = severityOf(c);
+  const workload = `${w.kind}/${w.name}`;
+  const exported = {
+    namespace: ns,
+    workload,
+    container: c.name,
+    containerType: CONTAINER_LABEL[c.field],
+    image: c.image.image,
+    digest: c.image.digest ?? '',
+    result: c.image.outcome,
+    severity: severity ?? '',
+    admission: c.image.admission,
+    failingPolicies: fails,
+    policies,
+    reasons: c.image.reasons,
+  };
   const digest = c.image.digest !== undefined ? `<br><small>${esc(c.image.digest)}</small>` : '';
+  const kind = c.field === 'containers' ? '' : `<br><small>${CONTAINER_LABEL[c.field]}</small>`;
+  const cell = (label: string, html: string, cls = ''): string =>
+    `<td data-label="${label}"${cls !== '' ? ` class="${cls}"` : ''}>${html}</td>`;
   return (
-    `<tr data-ns="${esc(ns)}" data-policies="${esc(policies)}" data-result="${c.image.outcome}">` +
-    `<td>${esc(ns)}</td><td>${esc(w.kind)}/${esc(w.name)}<br><small>${w.pods} pod${w.pods === 1 ? '' : 's'}</small></td>` +
-    `<td>${esc(c.name)}</td><td class="image">${esc(c.image.image)}${digest}</td>` +
-    `<td><span class="badge ${c.image.outcome}">${c.image.outcome}</span></td><td>${esc(c.image.admission)}</td>` +
-    `<td>${esc(policies)}</td><td>${explanations(c)}</td></tr>`
+    `<tr data-ns="${esc(ns)}" data-workload="${esc(workload)}" data-policies="${esc(policies.join(' '))}" ` +
+    `data-fails="${esc(fails.join(' '))}" data-severity="${severity ?? ''}" data-result="${c.image.outcome}" ` +
+    `data-row="${esc(JSON.stringify(exported))}">` +
+    cell('namespace', esc(ns)) +
+    cell('workload', `${esc(workload)}<br><small>${w.pods} pod${w.pods === 1 ? '' : 's'}</small>`) +
+    cell('container', `${esc(c.name)}${kind}`) +
+    cell('image', `${esc(c.image.image)}${digest}`, 'image') +
+    cell('result', `<span class="badge ${c.image.outcome}">${c.image.outcome}</span>`) +
+    cell('severity', severity !== undefined ? `<span class="sev-${severity}">${severity}</span>` : '—') +
+    cell('admission', esc(c.image.admission)) +
+    cell('failing policies', esc(fails.join(', ')) || '—') +
+    cell('why', explanations(c)) +
+    '</tr>'
   );
 }
 
@@ -117,6 +126,26 @@ function rollup(title: string, data: Record<string, Record<string, number>>): st
   );
 }
 
+/** Images no ImagePolicy governs (excluded by a policy's namespaces or images, or never named). */
+function exempted(report: AuditReport): string {
+  const items: string[] = [];
+  for (const ns of report.namespaces)
+    for (const w of ns.workloads)
+      for (const c of w.containers)
+        if (c.image.unmatched !== undefined)
+          items.push(
+            `<tr><td>${esc(ns.name)}</td><td>${esc(w.kind)}/${esc(w.name)}</td><td>${esc(c.name)}</td>` +
+              `<td class="image">${esc(c.image.image)}</td><td>unmatched: ${esc(c.image.unmatched)}` +
+              `${c.image.reasons.length > 0 ? `<br><small>${esc(c.image.reasons.join('; '))}</small>` : ''}</td></tr>`,
+          );
+  const body =
+    items.length > 0
+      ? `<table class="rows"><colgroup><col class="c-ns"><col class="c-wl"><col class="c-ct"><col class="c-img"><col></colgroup>` +
+        `<thead><tr><th>namespace</th><th>workload</th><th>container</th><th>image</th><th>why exempt</th></tr></thead><tbody>${items.join('')}</tbody></table>`
+      : '<p class="empty">none: every image is governed by an ImagePolicy</p>';
+  return `<h2 id="exempted">Exempted images (${items.length})</h2><p class="meta">No ImagePolicy governs these images here: a policy's <code>namespaces</code> or <code>exclude</code> leaves them out, or none names them. The unmatched rule (${esc(report.scope.unmatched)}) decides them, not any policy's enforce switch.</p>${body}`;
+}
+
 export function toAuditHtml(report: AuditReport): string {
   const s = report.summary;
   const rows: string[] = [];
@@ -129,12 +158,16 @@ export function toAuditHtml(report: AuditReport): string {
       }
   const card = (cls: string, n: number, label: string): string =>
     `<div class="card ${cls}"><b>${n}</b>${esc(label)}</div>`;
+  const where =
+    report.cluster !== undefined
+      ? `cluster <b>${esc(report.cluster.context)}</b> (${esc(report.cluster.server)}) · `
+      : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>imagegate audit — ${esc(report.generatedAt)}</title><style>${STYLE}</style></head>
+<title>imagegate audit — ${esc(report.cluster?.context ?? '')} ${esc(report.generatedAt)}</title><style>${STYLE}</style></head>
 <body>
 <h1>imagegate audit</h1>
-<div class="meta">generated ${esc(report.generatedAt)} in ${Math.round(report.durationMs)} ms · namespaces: ${esc(
+<div class="meta">${where}generated <b>${esc(report.generatedAt)}</b> in ${Math.round(report.durationMs)} ms · namespaces: ${esc(
     report.scope.namespaces === 'all' ? 'all' : report.scope.namespaces.join(', '),
   )} · policies: ${esc(report.scope.policies.join(', ') || '(none)')} · unmatched: ${esc(report.scope.unmatched)}</div>
 <section id="summary" class="cards">
@@ -143,17 +176,23 @@ ${card('fail', s.wouldDeny, 'would be denied')}${card('fail', s.workloadOutcomes
 </section>
 <section class="roll">${rollup('per policy (containers)', s.byPolicy)}${rollup('per check (findings)', s.byCheck)}${rollup('per namespace (workloads)', s.byNamespace)}</section>
 <div class="filters">
+<label>enforce policy <select id="f-enforce">${options(policies, '(what breaks if I enforce…)')}</select></label>
 <label>namespace <select id="f-ns">${options(
     report.namespaces.map((n) => n.name),
     'all namespaces',
   )}</select></label>
 <label>policy <select id="f-policy">${options(policies, 'all policies')}</select></label>
 <label>result <select id="f-result">${options(['fail', 'warn', 'error', 'pass'], 'all results')}</select></label>
+<label>severity <select id="f-severity">${options(SEVERITY_ORDER, 'any severity')}</select></label>
 <label>search <input id="f-text" type="search" placeholder="image, workload…"></label>
+<button id="x-csv" type="button">export CSV</button><button id="x-json" type="button">export JSON</button>
 <span id="shown">${rows.length} rows</span>
 </div>
-<table class="rows"><thead><tr><th>namespace</th><th>workload</th><th>container</th><th>image</th><th>result</th><th>admission</th><th>policies</th><th>explanation</th></tr></thead>
-<tbody>${rows.join('\n') || '<tr><td colspan="8" class="empty">no workloads found</td></tr>'}</tbody></table>
+<p id="impact" hidden></p>
+<table class="rows"><colgroup><col class="c-ns"><col class="c-wl"><col class="c-ct"><col class="c-img"><col class="c-res"><col class="c-sev"><col class="c-adm"><col class="c-pol"><col class="c-why"></colgroup>
+<thead><tr><th>namespace</th><th>workload</th><th>container</th><th>image</th><th>result</th><th>severity</th><th>admission</th><th>failing policies</th><th>why</th></tr></thead>
+<tbody>${rows.join('\n') || '<tr><td colspan="9" class="empty">no workloads found</td></tr>'}</tbody></table>
+${exempted(report)}
 <script>${SCRIPT}</script>
 </body></html>
 `;
