@@ -10,7 +10,11 @@
  * - chart: test/chart/**, the Helm chart, CRD and manifests; its global setup checks helm;
  * - image: test/image/**, builds the container image (`npm run image`, minutes the first time, then
  *   cached under build/cache/) and runs it under chroot; its global setup checks the Debian tools.
- * `npm test` (`vitest run`) runs all four.
+ * - cluster: test/cluster/**, against a real control plane (etcd, kube-apiserver, kube-controller-manager
+ *   built from Go modules by scripts/test-cluster.sh; minutes the first time, then cached): its global
+ *   setup starts one for the project and stops it after; files run one at a time (they install the chart,
+ *   whose webhook configuration and CRD are cluster-wide). Without Go it skips with a notice (CI: fails).
+ * `npm test` (`vitest run`) runs them all.
  */
 import { defineConfig } from 'vitest/config';
 
@@ -56,6 +60,17 @@ export default defineConfig({
           name: 'image',
           include: ['test/image/**/*.test.ts'],
           globalSetup: ['test/helpers/global-setup-image.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'cluster',
+          include: ['test/cluster/**/*.test.ts'],
+          globalSetup: ['test/helpers/global-setup-chart.ts', 'test/helpers/global-setup-cluster.ts'],
+          poolOptions: { forks: { singleFork: true } },
+          testTimeout: 90_000,
+          hookTimeout: 240_000,
         },
       },
     ],

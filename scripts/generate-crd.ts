@@ -70,12 +70,21 @@ function literalStrings(node: Schema): string[] | undefined {
  *   unknown fields instead (the server still rejects them when it compiles the policy);
  * - string-literal unions become `type: string` + `enum`, a lone `const` becomes a one-value enum;
  * - records (`patternProperties`) become `additionalProperties: {schema}`;
- * - int-or-string nodes become `x-kubernetes-int-or-string: true` with no anyOf: the apiserver only
- *   accepts a bare anyOf of types there, and the quantity pattern is enforced by the server's compile step.
+ * - int-or-string nodes become `x-kubernetes-int-or-string: true` with the bare anyOf of types the
+ *   apiserver accepts there, and the members' value checks beside it (as Kubernetes' own quantity
+ *   schema does): `pattern` only constrains strings, `minimum`/`maximum` only numbers. So the API server
+ *   refuses `maxCompressed: 100MB` naming the field, instead of storing a policy imagegate then rejects.
  */
 export function toStructuralSchema(node: Schema, path = '$'): Schema {
   if (node['x-kubernetes-int-or-string'] === true) {
-    const out: Schema = { 'x-kubernetes-int-or-string': true };
+    const out: Schema = {
+      'x-kubernetes-int-or-string': true,
+      anyOf: [{ type: 'integer' }, { type: 'string' }],
+    };
+    for (const member of Array.isArray(node.anyOf) ? (node.anyOf as Schema[]) : []) {
+      for (const key of member.type === 'string' ? ['pattern'] : ['minimum', 'maximum'])
+        if (member[key] !== undefined) out[key] = member[key];
+    }
     if (typeof node.description === 'string') out.description = node.description;
     return out;
   }

@@ -1,0 +1,149 @@
+/**
+ * Admission as the API server drives it, for Pods: allowed, denied (the client sees imagegate's
+ * message), audit mode (the warning reaches kubectl; the auditAnnotations reach the API server's
+ * audit log), dry runs (answered, no Event), ephemeral containers through pods/ephemeralcontainers,
+ * and the webhook down (enforce: Fail refuses; Ignore admits).
+ */
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installChartServe, type ChartServe } from '../helpers/chart-serve.js';
+import { ROOT } from '../helpers/cli.js';
+import { podManifest, startClusterImages, type ClusterImages } from '../helpers/cluster-images.js';
+import type { K8sObject } from '../helpers/k8s.js';
+import {
+  apiAuditLog,
+  createNamespace,
+  eventually,
+  getJson,
+  helm,
+  kubectl,
+  NO_CLUSTER,
+} from '../helpers/kube-cluster.js';
+
+const RELEASE = 'igpods';
+const NS = 'imagegate-pods';
+const APPS = 'apps-pods';
+const DENIED = 'admission webhook "validate.imagegate.dev" denied the request';
+
+describe.skipIf(NO_CLUSTER)('admission of pods by the real API server', () => {
+  let images: ClusterImages;
+  let serve: ChartServe;
+
+  beforeAll(async () => {
+    images = await startClusterImages();
+    serve = await installChartServe({
+      release: RELEASE,
+      namespace: NS,
+      values: ['--set', 'mode=enforce', ...images.values],
+    });
+    await createNamespace(APPS);
+  }, 180_000);
+
+  afterAll(async () => {
+    await serve?.close();
+    await images?.stop();
+  });
+
+  const create = (name: string, image: string, extra: string[] = []) =>
+    kubectl(['create', ...extra, '-f', '-'], podManifest(name, APPS, image));
+  const records = (name: string) => serve.auditRecords().filter((r) => r.name === name);
+  /** serve writes its audit records in batches: wait for one matching `shape`. */
+  const recorded = (name: string, shape: Record<string, unknown>) =>
+    eventually(`the audit record of ${name}`, async () =>
+      records(name).find((r) => Object.entries(shape).every(([k, v]) => r[k] === v)),
+    );
+
+  it('admits a pod whose image passes, as the user who created it', async () => {
+    const r = await create('small', images.small);
+    expect(r.status, r.stderr).toBe(0);
+    await recorded('small', { kind: 'Pod', operation: 'CREATE', decision: 'allowed', namespace: APPS });
+  });
+
+  it("refuses a pod whose image is too big, with imagegate's message in the client's error", async () => {
+    const r = await create('big', images.big);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(DENIED);
+    expect(r.stderr).toContain(images.big);
+    expect(r.stderr).toContain('size-enforce');
+  });
+
+  it('in audit mode admits, the warning reaches kubectl and the auditAnnotations the API server audit log', async () => {
+    const r = await create('audit-big', images.auditBig);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^Warning: .*size-audit/m);
+    const event = await eventually('the audit event of the create', async () =>
+      (await apiAuditLog()).find(
+        (e) =>
+          e.stage === 'ResponseComplete' &&
+          e.verb === 'create' &&
+          e.objectRef?.resource === 'pods' &&
+          e.objectRef.name === 'audit-big',
+      ),
+    );
+    expect(event.annotations).toMatchObject({
+      'validate.imagegate.dev/decision': 'allowed',
+      'validate.imagegate.dev/would-deny': 'true',
+    });
+  });
+
+  it('answers a dry run (dryRun=All) and writes no Event for it, while a real denial gets one', async () => {
+    const dry = await create('dry-big', images.big, ['--dry-run=server']);
+    expect(dry.status).toBe(1);
+    expect(dry.stderr).toContain(DENIED);
+    await recorded('dry-big', { dryRun: true, decision: 'denied' });
+    const real = await create('real-big', images.big);
+    expect(real.stderr).toContain(DENIED);
+    const names = async () =>
+      ((await getJson(['get', 'events', '-n', APPS])).items as K8sObject[]).map((e) => e.involvedObject.name);
+    // Events are queued after the answer: wait for the real one, then the dry run's would be there too.
+    await eventually('the Event of the real denial', async () =>
+      (await names()).includes('real-big') ? true : undefined,
+    );
+    expect(await names()).not.toContain('dry-big');
+  });
+
+  it('reviews ephemeral containers added through pods/ephemeralcontainers (kubectl debug)', async () => {
+    const denied = await kubectl([
+      'debug',
+      'small',
+      '-n',
+      APPS,
+      `--image=${images.big}`,
+      '--container=dbg-big',
+    ]);
+    expect(denied.status).toBe(1);
+    expect(denied.stderr).toContain(DENIED);
+    expect(denied.stderr).toContain(images.big);
+    const allowed = await kubectl([
+      'debug',
+      'small',
+      '-n',
+      APPS,
+      `--image=${images.small}`,
+      '--container=dbg',
+    ]);
+    expect(allowed.status, allowed.stderr).toBe(0);
+    const pod = await getJson(['get', 'pod', 'small', '-n', APPS]);
+    expect((pod.spec.ephemeralContainers as K8sObject[]).map((c) => c.name)).toEqual(['dbg']);
+    await recorded('small', { operation: 'UPDATE', decision: 'allowed' });
+  });
+
+  it('with the webhook down: failurePolicy Fail refuses, Ignore admits', async () => {
+    await serve.stop();
+    const refused = await create('down-fail', images.small);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/failed calling webhook "validate\.imagegate\.dev"/);
+    await helm([
+      'upgrade', RELEASE, join(ROOT, 'charts', 'imagegate'), '--namespace', NS,
+      '--set', `webhook.url=${serve.url}`, '--set', 'mode=enforce', '--set', 'webhook.failurePolicy=Ignore',
+      ...images.values,
+    ]); // prettier-ignore
+    const admitted = await create('down-ignore', images.big);
+    expect(admitted.status, admitted.stderr).toBe(0);
+    await serve.start();
+  });
+
+  it('serve never made an API call its ServiceAccount is not allowed to make', async () => {
+    expect(await serve.forbidden()).toEqual([]);
+  });
+});
