@@ -6,7 +6,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from './cli.js';
 
@@ -17,6 +17,12 @@ export interface CosignBinary {
   path: string;
   /** Seconds this run spent building it (0 when it came from the cache). */
   builtSeconds: number;
+}
+
+/** Where scripts/build-cosign.sh keeps a version's binary. */
+export function cosignBinaryPath(version: string): string {
+  const cache = process.env.IMAGEGATE_TOOLS_CACHE ?? join(homedir(), '.cache', 'imagegate-tools');
+  return join(cache, 'cosign', version, 'cosign');
 }
 
 export type CosignTools = { ok: true; binaries: CosignBinary[] } | { ok: false; reason: string };
