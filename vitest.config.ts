@@ -1,5 +1,5 @@
 /**
- * Four projects (`npx vitest run --project unit`):
+ * Five projects (`npx vitest run --project unit`):
  * - unit: test/unit/**, pure and in-process (no docker-registry, skopeo or helm), no global setup;
  *   its files share worker threads and their module graph (`isolate: false`): each file no longer
  *   re-imports sigstore, client-node and fastify (about 30 s instead of about 200 s on 2 cores). So a

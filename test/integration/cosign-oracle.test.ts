@@ -1,0 +1,215 @@
+/**
+ * cosign as the oracle (issue 23): images signed and attested by the real cosign (v2 and v3, built from
+ * their Go modules by scripts/build-cosign.sh) in the loopback registry, in each storage format cosign
+ * writes; for every image × policy row, `imagegate check` and `/validate` must give the accept/reject
+ * of `cosign verify` / `cosign verify-attestation` with the equivalent flags, or differ exactly as
+ * docs/signatures.md ("cosign compatibility") documents. The agreement matrix is printed.
+ * Without Go the suite is skipped with a notice; under CI=true that is a failure.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Setup } from '../../src/cli/setup.js';
+import { podReview } from '../helpers/admission-fixtures.js';
+import { fixturePath, HAVE_FIXTURES } from '../helpers/fixtures.js';
+import { disagreements, formatMatrix, type Outcome } from '../helpers/agreement-matrix.js';
+import { imagegate, ROOT } from '../helpers/cli.js';
+import { cosign, cosignBinaryPath, cosignTools, type Cosign, type CosignBinary } from '../helpers/cosign.js';
+import { oraclePolicy, oraclePolicyYaml } from '../helpers/cosign-policies.js';
+import {
+  buildWorld,
+  REGISTRY_FLAGS,
+  type Row,
+  type SigningFormat,
+  type WorldKeys,
+} from '../helpers/cosign-world.js';
+import { buildEngine, writePolicyFile } from '../helpers/engine.js';
+import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { startServer, type TestServer } from '../helpers/server.js';
+
+/** The pinned versions, read from the build script (one place to change them). */
+const PINNED =
+  /COSIGN_VERSIONS=\(([^)]*)\)/
+    .exec(readFileSync(join(ROOT, 'scripts/build-cosign.sh'), 'utf8'))?.[1]
+    ?.trim()
+    .split(/\s+/) ?? [];
+/** `IMAGEGATE_COSIGN_VERSIONS=v2.6.5` runs a subset while developing; CI runs them all. */
+const ONLY = process.env.CI === 'true' ? undefined : process.env.IMAGEGATE_COSIGN_VERSIONS?.split(/[\s,]+/);
+const VERSIONS = PINNED.filter((v) => ONLY === undefined || ONLY.includes(v));
+/** cosign can be had: every version already built (see cosignBinaryPath), or Go to build them. */
+const HAVE_COSIGN =
+  VERSIONS.every((v) => existsSync(cosignBinaryPath(v))) ||
+  spawnSync('go', ['version']).error === undefined ||
+  existsSync('/usr/local/go/bin/go');
+if (!HAVE_COSIGN) {
+  if (process.env.CI === 'true')
+    throw new Error('go not found: the cosign differential suite needs it under CI=true');
+  console.warn(
+    '[imagegate tests] go not found and cosign not built: the cosign differential suite (cosign v2/v3 as oracle) is skipped',
+  );
+}
+
+const OCI11_UNSUPPORTED =
+  "cosign's experimental OCI 1.1 mode for simple signing (COSIGN_EXPERIMENTAL=1, read only with " +
+  '--experimental-oci11) is not read: imagegate finds nothing and denies (fail closed)';
+
+/** Signatures as OCI 1.1 referrer artifacts (`application/vnd.dev.cosign.artifact.sig.v1+json`). */
+function oci11(write: string[]): SigningFormat {
+  return {
+    name: 'legacy-oci11',
+    storage: 'legacy',
+    write: [...write, '--registry-referrers-mode=oci-1-1'],
+    read: ['--experimental-oci11'],
+    signaturesOnly: true,
+    unsupported: OCI11_UNSUPPORTED,
+  };
+}
+
+/**
+ * The public-good trusted root (a shared fixture), given to both sides: cosign and imagegate then never
+ * try TUF (no network here), and "log entry required" is judged on the signature, not on a missing root.
+ */
+const PUBLIC_GOOD = fixturePath('trust-roots', 'root-signing', 'targets', 'trusted_root.json');
+
+/** The storage formats each major version writes with `--key` and `--tlog-upload=false`. */
+function formatsOf(major: number): SigningFormat[] {
+  if (major === 2) {
+    return [
+      oci11([]),
+      { name: 'legacy', storage: 'legacy', write: [], read: [] },
+      // cosign 2 reads bundles only with a trusted root, even with --key: every row passes PUBLIC_GOOD.
+      { name: 'bundle', storage: 'bundle', write: ['--new-bundle-format'], read: [] },
+    ];
+  }
+  return [
+    // cosign 3 writes bundles by default; the signing config (TUF) is not needed with a key and no log.
+    { name: 'bundle', storage: 'bundle', write: ['--use-signing-config=false'], read: [] },
+    {
+      name: 'legacy',
+      storage: 'legacy',
+      write: ['--new-bundle-format=false', '--use-signing-config=false'],
+      read: [],
+    },
+    oci11(['--new-bundle-format=false', '--use-signing-config=false']),
+  ];
+}
+
+let binaries: CosignBinary[] = [];
+let registry: TestRegistry;
+const outcomes: Outcome[] = [];
+
+describe.skipIf(!HAVE_COSIGN || !HAVE_FIXTURES)('cosign as the oracle', () => {
+  beforeAll(async () => {
+    const tools = cosignTools(VERSIONS);
+    if (!tools.ok) throw new Error(`cannot build cosign: ${tools.reason}`);
+    binaries = tools.binaries;
+    for (const b of binaries) {
+      console.info(
+        `[cosign oracle] cosign ${b.version}: ${b.path} (${b.builtSeconds ? `built in ${b.builtSeconds} s` : 'cached'})`,
+      );
+    }
+    registry = await startRegistry();
+  }, 45 * 60_000);
+
+  afterAll(async () => {
+    if (outcomes.length > 0) console.info(`[cosign oracle] agreement matrix\n${formatMatrix(outcomes)}`);
+    await registry?.stop();
+  });
+
+  describe.each(VERSIONS)('cosign %s', (version) => {
+    let c: Cosign;
+    let keys: WorldKeys;
+    let setup: Setup;
+    let server: TestServer;
+    let policyFile: string;
+    const prefix = version.split('.')[0] ?? version;
+    const rowsByFormat = new Map<string, Row[]>();
+
+    beforeAll(async () => {
+      const bin = binaries.find((b) => b.version === version);
+      if (bin === undefined) throw new Error(`scripts/build-cosign.sh did not build ${version}`);
+      c = await cosign(bin);
+      const [a, b] = [await c.generateKeyPair(), await c.generateKeyPair()];
+      keys = { a, b };
+      for (const format of formatsOf(bin.major)) {
+        rowsByFormat.set(format.name, await buildWorld(c, registry, format, keys));
+      }
+      policyFile = await writePolicyFile(oraclePolicyYaml(prefix, keys));
+      setup = await buildEngine({
+        policy: [policyFile],
+        insecureRegistry: [registry.host],
+        trustedRoot: [`public-good=${PUBLIC_GOOD}`],
+      });
+      server = await startServer({ engine: setup.engine });
+    }, 10 * 60_000);
+
+    afterAll(async () => {
+      await server?.close();
+      await setup?.registry.close();
+    });
+
+    async function compare(row: Row, format: SigningFormat): Promise<Outcome> {
+      const policy = oraclePolicy(row.policy);
+      const ns = `${prefix}-${row.policy}`;
+      const cos = await c.run([
+        ...policy.cosign(keys),
+        '--trusted-root',
+        PUBLIC_GOOD,
+        ...REGISTRY_FLAGS,
+        ...format.read,
+        row.ref,
+      ]);
+      const check = await imagegate([
+        'check',
+        '--policy',
+        policyFile,
+        '--namespace',
+        ns,
+        '--insecure-registry',
+        registry.host,
+        '--trusted-root',
+        `public-good=${PUBLIC_GOOD}`,
+        '--log-level',
+        'error',
+        row.ref,
+      ]);
+      if (check.code !== 0 && check.code !== 1)
+        throw new Error(`imagegate check exited ${check.code}: ${check.stderr}`);
+      const res = await server.post('/validate', podReview([row.ref], { namespace: ns }));
+      const response = (res.json as { response?: { allowed?: boolean } } | undefined)?.response;
+      if (res.status !== 200 || typeof response?.allowed !== 'boolean')
+        throw new Error(`/validate: ${res.text}`);
+      const lines = (s: string) => s.trim().split('\n').filter(Boolean);
+      const lastLine = (s: string) => lines(s).at(-1) ?? '';
+      // Denial codes have an underscore (NO_SIGNATURES, DIGEST_MISMATCH, ATTESTATION_MISSING…).
+      const CODE = /\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b/;
+      const denial = lines(check.stdout).find((l) => CODE.test(l)) ?? lastLine(check.stdout);
+      return {
+        ...row,
+        cosign: cos.code === 0 ? 'accept' : 'reject',
+        check: check.code === 0 ? 'accept' : 'reject',
+        validate: response.allowed ? 'accept' : 'reject',
+        code: check.code === 0 ? '' : (CODE.exec(denial)?.[0] ?? '?'),
+        why: { cosign: lastLine(cos.stderr), check: denial.trim() },
+      };
+    }
+
+    it.each(['legacy', 'bundle', 'legacy-oci11'])(
+      'agrees with cosign verify on every %s row',
+      async (name) => {
+        const format = formatsOf(Number(prefix.slice(1))).find((f) => f.name === name);
+        const rows = rowsByFormat.get(name) ?? [];
+        expect(format).toBeDefined();
+        expect(rows.length).toBeGreaterThan(format?.signaturesOnly === true ? 6 : 30);
+        const mine: Outcome[] = [];
+        for (const row of rows) mine.push(await compare(row, format as SigningFormat));
+        outcomes.push(...mine);
+        // The scenarios exercise both verdicts; a matrix of rejections only would prove nothing.
+        expect(new Set(mine.map((o) => o.cosign))).toEqual(new Set(['accept', 'reject']));
+        expect(disagreements(mine)).toEqual([]);
+      },
+      10 * 60_000,
+    );
+  });
+});
