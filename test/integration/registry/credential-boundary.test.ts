@@ -5,7 +5,7 @@
  * a moved tag is asked again once the tag window (tagTtl, 5 s by default) has passed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { evaluateImages } from '../../../src/evaluate.js';
+import { evaluateImages } from '../../../src/evaluate/evaluate.js';
 import { createRegistry, type Registry } from '../../../src/registry/client.js';
 import { DEFAULT_TAG_TTL_MS } from '../../../src/registry/content-cache.js';
 import type { CredentialProvider } from '../../../src/registry/credentials/index.js';

@@ -106,6 +106,7 @@ describe('runReview', () => {
           }),
         mayDeny: true,
         timeoutMs: 300,
+        deadlines,
         audit: { write: () => undefined },
       });
       expect(result.response.response).toMatchObject({ uid: 'run-deadline', allowed: true });
