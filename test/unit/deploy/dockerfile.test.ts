@@ -98,9 +98,11 @@ describe('Dockerfile', () => {
     expect(ops(runtime, 'USER')).toEqual([`${USERS.uid}:${USERS.gid}`]);
   });
 
-  it('starts the package bin with serve on 8443, as the layout image does', () => {
+  it('starts the compiled CLI the package bin runs when packed, with serve on 8443, as the layout image does', () => {
     const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { bin: { imagegate: string } };
-    expect(ops(runtime, 'ENTRYPOINT')).toEqual([`["/usr/bin/node", "/app/${pkg.bin.imagegate}"]`]);
+    // bin/imagegate.js runs the source in a clone and dist/src/cli/main.js in a packed install (the image).
+    expect(readFileSync(pkg.bin.imagegate, 'utf8')).toContain("'../dist/src/cli/main.js'");
+    expect(ops(runtime, 'ENTRYPOINT')).toEqual(['["/usr/bin/node", "/app/dist/src/cli/main.js"]']);
     expect(ops(runtime, 'ENTRYPOINT')).toEqual([JSON.stringify(RUNTIME.entrypoint).replace(',', ', ')]);
     expect(ops(runtime, 'CMD')).toEqual([JSON.stringify(RUNTIME.cmd)]);
     expect(ops(runtime, 'EXPOSE')).toEqual(RUNTIME.exposedPorts.map((p) => p.replace('/tcp', '')));
