@@ -2,7 +2,8 @@
  * `imagegate serve` as a process, with the chart's heap setting and default budgets, under reviews of
  * images on a hostile registry (test/helpers/hostile-registry.ts): 10,000 platforms, 150 × 4 MiB
  * platform manifests, 30 × 4 MiB variants of one platform, a build step of millions of spaces, a PEM
- * header repeated a hundred thousand times, an `.att` tag listing one 11.5 MiB DSSE blob 32 times, a stalled and a dripping registry. While they run,
+ * header repeated a hundred thousand times, an `.att` tag listing one 11.5 MiB DSSE blob 32 times,
+ * a stalled and a dripping registry. While they run,
  * /healthz and a review that needs no registry are answered before any hostile review; every hostile
  * review is answered (budgets deny even under onError: allow); peak RSS stays under the chart's
  * memory limit; no more sockets than the per-registry cap reach the registry.
