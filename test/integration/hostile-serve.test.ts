@@ -2,7 +2,8 @@
  * `imagegate serve` as a process, with the chart's heap setting and default budgets, under reviews of
  * images on a hostile registry (test/helpers/hostile-registry.ts): 10,000 platforms, 150 × 4 MiB
  * platform manifests, 30 × 4 MiB variants of one platform, a build step of millions of spaces, a PEM
- * header repeated a hundred thousand times, a stalled and a dripping registry. While they run,
+ * header repeated a hundred thousand times, an `.att` tag listing one 11.5 MiB DSSE blob 32 times,
+ * a stalled and a dripping registry. While they run,
  * /healthz and a review that needs no registry are answered before any hostile review; every hostile
  * review is answered (budgets deny even under onError: allow); peak RSS stays under the chart's
  * memory limit; no more sockets than the per-registry cap reach the registry.
@@ -83,6 +84,26 @@ describe('imagegate serve under hostile registries (a real process, chart memory
       },
       { tag: `${signed.digest.replace(':', '-')}.sig` },
     );
+    // one ~11.5 MiB DSSE blob listed 32 times in an `.att` tag: fetched once, each use counted
+    const attested = pushImage(reg2, 'text/att', '1');
+    const dsse = reg2.blob(
+      JSON.stringify({
+        payloadType: 'application/vnd.in-toto+json',
+        payload: Buffer.from(JSON.stringify({ pad: 'x'.repeat(Math.floor(8.6 * MiB)) })).toString('base64'),
+        signatures: [{ sig: 'MEUCIQ==', keyid: '' }],
+      }),
+      'application/vnd.dsse.envelope.v1+json',
+    );
+    reg2.manifest(
+      'text/att',
+      {
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        config: reg2.blob('{}', 'application/vnd.oci.image.config.v1+json'),
+        layers: Array.from({ length: 32 }, () => dsse),
+      },
+      { tag: `${attested.digest.replace(':', '-')}.att` },
+    );
     for (let i = 0; i < 2000; i++) pushImage(reg3, `many/app${i}`, '1');
     pushImage(reg, 'slow/stall', '1');
     pushImage(reg, 'slow/drip', '1');
@@ -106,6 +127,15 @@ describe('imagegate serve under hostile registries (a real process, chart memory
       policy('history', `${reg2.host}/text/history`, 'allow', { size: { maxCompressed: '1Ki' } }),
       policy('pem', `${reg2.host}/text/pem`, 'allow', {
         signature: { authorities: [{ name: 'k', key: { pem: key } }], transparencyLog: 'optional' },
+      }),
+      policy('att', `${reg2.host}/text/att`, 'allow', {
+        attestations: [
+          {
+            name: 'sbom',
+            predicateType: 'https://spdx.dev/Document',
+            authorities: [{ name: 'k', key: { pem: key } }],
+          },
+        ],
       }),
       policy('slow', `${reg.host}/slow/**`, 'deny', { size: { maxCompressed: '1Gi' } }),
       policy('many', `${reg3.host}/many/**`, 'allow', { size: { maxCompressed: '1Gi' } }),
@@ -143,6 +173,7 @@ describe('imagegate serve under hostile registries (a real process, chart memory
       ]),
       ['history', [img('text/history:1')], /SIZE_EXCEEDED/],
       ['pem', [img('text/pem:1')], /text\/pem/],
+      ['att', [img('text/att:1')], /BUDGET_BYTES_IN_FLIGHT/],
       ['stall', [img('slow/stall:1')], /TIMEOUT/],
       ['drip', [img('slow/drip:1')], /TIMEOUT/],
       // one pod naming 2,000 distinct images: 64 are looked up, the rest denied without a request
