@@ -136,10 +136,11 @@ export class CosignTamper {
       await this.seeder.putManifest(repo, Buffer.from(JSON.stringify(v)), tag(victim));
       return;
     }
-    const [found] = await this.bundleReferrers(repo, victim, artifact);
-    const [d] = (await this.bundleReferrers(repo, donor, artifact)).map((r) => r.manifest);
-    const v = found?.manifest;
-    if (v?.layers[0] === undefined || d?.layers[0] === undefined)
+    // bundleReferrers throws when there is none: [0] exists.
+    const found = (await this.bundleReferrers(repo, victim, artifact))[0]!;
+    const d = (await this.bundleReferrers(repo, donor, artifact))[0]!.manifest;
+    const v = found.manifest;
+    if (v.layers[0] === undefined || d.layers[0] === undefined)
       throw new Error('bundle referrer without layers');
     type Bundle = { dsseEnvelope: { payload: string } };
     const bundle = JSON.parse((await this.get(repo, 'blobs', v.layers[0].digest)).toString('utf8')) as Bundle;
@@ -150,7 +151,7 @@ export class CosignTamper {
     const bytes = Buffer.from(JSON.stringify(bundle));
     await this.seeder.putBlob(repo, bytes);
     v.layers[0] = { ...v.layers[0], digest: sha256(bytes), size: bytes.byteLength };
-    await this.writeReferrers(repo, victim, [found?.digest ?? ''], [v]);
+    await this.writeReferrers(repo, victim, [found.digest], [v]);
   }
 
   /** Stores `from`'s signatures (or attestations), untouched, as `to`'s. */

@@ -27,6 +27,8 @@ export interface SigningFormat {
    * `attest` has no such mode): no attestation, multi-arch or tampering rows.
    */
   signaturesOnly?: true;
+  /** For a bundle format: the flags that make this cosign write the legacy format instead. */
+  legacyWrite?: string[];
   /** imagegate deliberately does not read this format: the reason (docs/signatures.md). */
   unsupported?: string;
 }
@@ -52,6 +54,10 @@ interface Pushed {
 export const ATTESTATION_IS_NO_SIGNATURE =
   '`cosign verify` in the bundle format accepts any bundle the key signed, an attestation too; ' +
   'imagegate never counts an attestation as a signature (a signature policy wants a signature)';
+
+export const BOTH_FORMATS_READ =
+  'cosign reads only the bundles of a digest that has any; imagegate reads the legacy tags and the ' +
+  'bundle referrers of every digest, so a valid legacy signature still counts';
 
 export const REGISTRY_FLAGS = ['--allow-insecure-registry', '--allow-http-registry'];
 
@@ -199,6 +205,25 @@ export async function buildWorld(
   row(m, many, 'att-vuln-a', 'accept');
 
   await multiArch();
+
+  if (format.legacyWrite !== undefined) {
+    // Both formats on one digest: cosign then reads only the bundles.
+    const mixed = await push('mixed');
+    await c.must([
+      'sign',
+      '--key',
+      keys.a.key,
+      '--tlog-upload=false',
+      '-y',
+      ...REGISTRY_FLAGS,
+      ...format.legacyWrite,
+      mixed.ref,
+    ]);
+    await sign(mixed, 'b');
+    const name = 'legacy signature by A, bundle by B';
+    row(name, mixed, 'sig-a', 'reject', { imagegate: 'accept', why: BOTH_FORMATS_READ });
+    row(name, mixed, 'sig-b', 'accept');
+  }
 
   // Tampering by someone who can push to the registry.
   const victim = await push('swap-victim');

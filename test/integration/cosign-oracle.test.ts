@@ -79,12 +79,18 @@ function formatsOf(major: number): SigningFormat[] {
       oci11([]),
       { name: 'legacy', storage: 'legacy', write: [], read: [] },
       // cosign 2 reads bundles only with a trusted root, even with --key: every row passes PUBLIC_GOOD.
-      { name: 'bundle', storage: 'bundle', write: ['--new-bundle-format'], read: [] },
+      { name: 'bundle', storage: 'bundle', write: ['--new-bundle-format'], read: [], legacyWrite: [] },
     ];
   }
   return [
     // cosign 3 writes bundles by default; the signing config (TUF) is not needed with a key and no log.
-    { name: 'bundle', storage: 'bundle', write: ['--use-signing-config=false'], read: [] },
+    {
+      name: 'bundle',
+      storage: 'bundle',
+      write: ['--use-signing-config=false'],
+      read: [],
+      legacyWrite: ['--new-bundle-format=false', '--use-signing-config=false'],
+    },
     {
       name: 'legacy',
       storage: 'legacy',
