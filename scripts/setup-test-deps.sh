@@ -57,3 +57,13 @@ if [[ ! -x .tools/bin/helm || ! -x .tools/bin/kubectl ]]; then
   chmod +x .tools/bin/helm .tools/bin/kubectl
 fi
 .tools/bin/helm version --short >/dev/null
+
+# The SBOM's consumer in test/image: the SPDX project's own validator (PyPI spdx-tools), in a venv
+# under the tools cache, keyed by version.
+SPDX_TOOLS_VERSION=0.8.5
+SPDX_TOOLS_DIR="${IMAGEGATE_TOOLS_CACHE:-$HOME/.cache/imagegate-tools}/spdx-tools-$SPDX_TOOLS_VERSION"
+if [[ ! -x "$SPDX_TOOLS_DIR/bin/pyspdxtools" ]] && command -v python3 >/dev/null 2>&1; then
+  echo "setup: installing spdx-tools $SPDX_TOOLS_VERSION from PyPI into $SPDX_TOOLS_DIR (the SBOM validator)" >&2
+  python3 -m venv "$SPDX_TOOLS_DIR" && "$SPDX_TOOLS_DIR/bin/pip" install -q "spdx-tools==$SPDX_TOOLS_VERSION" ||
+    echo "setup: spdx-tools could not be installed: the SBOM validation test will be skipped" >&2
+fi

@@ -7,8 +7,9 @@ import { join } from 'node:path';
 import { appLayers } from './app.js';
 import { packageLayers, systemEntries } from './base.js';
 import { DEFAULT_REPOSITORY, EPOCH, GZIP_LEVEL, LABELS, LIMITS, NODE, RUNTIME, USERS } from './definition.js';
-import type { DebInfo } from './deb.js';
+import { candidates, debEntries, fetchDeb, type DebInfo } from './deb.js';
 import { run } from './exec.js';
+import { debianLicense, npmLicense, type DebianLicense } from './licenses.js';
 import { toLayer, type Layer, type LayerOptions } from './layer.js';
 import { nodeEntries } from './node-binary.js';
 import { toImage, writeLayout, isoDate, type BuiltImage } from './oci.js';
@@ -62,6 +63,44 @@ export function parseName(input: string, defaultTag: string): { name: string; ta
   return { name, tag };
 }
 
+/** The commit's time (seconds), the SBOM's creation time without SOURCE_DATE_EPOCH; undefined outside git. */
+async function commitTime(repoRoot: string): Promise<number | undefined> {
+  try {
+    const t = Number((await run('git', ['log', '-1', '--format=%ct'], { cwd: repoRoot })).toString().trim());
+    return Number.isSafeInteger(t) && t > 0 ? t : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Each package's copyright file. A doc directory that is a symlink to another package's (libgcc-s1 →
+ * gcc-12-base) is read from that package's .deb, fetched into the cache for its copyright file only.
+ */
+async function debLicenses(debs: readonly DebInfo[], cacheDir: string): Promise<Map<string, DebianLicense>> {
+  const texts = new Map<string, string>();
+  const links = new Map<string, string>();
+  const read = async (deb: DebInfo): Promise<void> => {
+    for (const e of await debEntries(deb)) {
+      const m = /^usr\/share\/doc\/([^/]+)(\/copyright)?$/.exec(e.path);
+      if (m === null) continue;
+      if (m[2] !== undefined && e.type === 'file' && e.data !== undefined)
+        texts.set(m[1]!, Buffer.from(e.data).toString('utf8'));
+      else if (m[2] === undefined && e.type === 'symlink' && e.linkname !== undefined)
+        links.set(m[1]!, e.linkname.replace(/\/$/, ''));
+    }
+  };
+  for (const deb of debs) await read(deb);
+  const missing = [...new Set([...links.values()])].filter(
+    (t) => !texts.has(t) && /^[a-z0-9][a-z0-9.+-]*$/.test(t),
+  );
+  if (missing.length > 0)
+    for (const info of (await candidates(missing)).values()) await read(await fetchDeb(info, cacheDir));
+  return new Map(
+    debs.map((d) => [d.name, debianLicense(d.name, texts.get(d.name) ?? texts.get(links.get(d.name) ?? ''))]),
+  );
+}
+
 async function gitRevision(repoRoot: string): Promise<string> {
   try {
     return (await run('git', ['rev-parse', 'HEAD'], { cwd: repoRoot })).toString().trim();
@@ -78,6 +117,7 @@ export async function buildImage(options: BuildOptions): Promise<BuildResult> {
   const pkg = JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8')) as {
     name: string;
     version: string;
+    license?: string;
   };
   const { name, tag } = parseName(options.name ?? DEFAULT_REPOSITORY, pkg.version);
   const baseName = `${name}-base`;
@@ -171,10 +211,12 @@ export async function buildImage(options: BuildOptions): Promise<BuildResult> {
   const sbomPath = join(outDir, 'image.spdx.json');
   const sbom = toSpdx({
     image: { name, tag, digest: image.manifest.digest },
-    app: { name: pkg.name, version: pkg.version },
+    app: { name: pkg.name, version: pkg.version, license: npmLicense(pkg.license) },
     debs,
+    debLicenses: await debLicenses(debs, cacheDir),
     npm,
-    created,
+    // the image's files keep their fixed time (reproducible layers); the document says when it was made
+    created: options.epoch ?? (await commitTime(repoRoot)) ?? created,
   });
   await writeFile(sbomPath, `${JSON.stringify(sbom, null, 2)}\n`);
   return {

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEBIAN, NODE } from './definition.js';
 import type { DebInfo } from './deb.js';
+import { npmLicense, type DebianLicense } from './licenses.js';
 import { isoDate } from './oci.js';
 
 export interface NpmPackage {
@@ -15,6 +16,8 @@ export interface NpmPackage {
   version: string;
   integrity?: string;
   resolved?: string;
+  /** The declared license (package metadata), an SPDX expression or NOASSERTION. */
+  license: string;
 }
 
 interface LockEntry {
@@ -23,6 +26,7 @@ interface LockEntry {
   integrity?: string;
   resolved?: string;
   link?: boolean;
+  license?: unknown;
 }
 
 /**
@@ -51,6 +55,7 @@ export async function installedNpmPackages(repoRoot: string, nodeModules: string
       path,
       name,
       version: entry.version,
+      license: npmLicense(entry.license ?? onDisk.license),
       ...(entry.integrity !== undefined ? { integrity: entry.integrity } : {}),
       ...(entry.resolved !== undefined ? { resolved: entry.resolved } : {}),
     });
@@ -72,11 +77,19 @@ function checksum(integrity: string | undefined): Array<{ algorithm: string; che
 
 export interface SbomInput {
   image: { name: string; tag: string; digest: string };
-  app: { name: string; version: string };
+  app: { name: string; version: string; license: string };
   debs: DebInfo[];
+  /** Each Debian package's license from its copyright file (licenses.ts), by package name. */
+  debLicenses: ReadonlyMap<string, DebianLicense>;
   npm: NpmPackage[];
+  /** The document's creation time (seconds): the commit's, or SOURCE_DATE_EPOCH. */
   created: number;
 }
+
+/** Node.js as scanners know it: NVD's CPE and a generic purl (the npm one names a packaging). */
+export const nodeCpe = (version: string): string => `cpe:2.3:a:nodejs:node.js:${version}:*:*:*:*:*:*:*`;
+export const nodePurl = (version: string): string =>
+  `pkg:generic/node@${version}?download_url=https://nodejs.org/dist/v${version}/node-v${version}-linux-x64.tar.xz`;
 
 export function toSpdx(input: SbomInput): unknown {
   const ids = new Set<string>();
@@ -89,7 +102,15 @@ export function toSpdx(input: SbomInput): unknown {
   };
   const pkg = (
     hint: string,
-    fields: { name: string; versionInfo: string; purl: string; downloadLocation?: string; supplier?: string },
+    fields: {
+      name: string;
+      versionInfo: string;
+      purl: string;
+      license: string;
+      downloadLocation?: string;
+      supplier?: string;
+      moreRefs?: Array<{ referenceCategory: string; referenceType: string; referenceLocator: string }>;
+    },
     checksums: Array<{ algorithm: string; checksumValue: string }> = [],
   ) => ({
     SPDXID: spdxId(hint),
@@ -100,10 +121,11 @@ export function toSpdx(input: SbomInput): unknown {
     filesAnalyzed: false,
     ...(checksums.length > 0 ? { checksums } : {}),
     licenseConcluded: 'NOASSERTION',
-    licenseDeclared: 'NOASSERTION',
+    licenseDeclared: fields.license,
     copyrightText: 'NOASSERTION',
     externalRefs: [
       { referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: fields.purl },
+      ...(fields.moreRefs ?? []),
     ],
   });
   const { image } = input;
@@ -112,6 +134,7 @@ export function toSpdx(input: SbomInput): unknown {
     ...pkg('Image', {
       name: image.name,
       versionInfo: image.digest,
+      license: 'NOASSERTION',
       purl: `pkg:oci/${image.name.slice(image.name.lastIndexOf('/') + 1)}@sha256%3A${hex}?arch=amd64&repository_url=${image.name}&tag=${image.tag}`,
     }),
     checksums: [{ algorithm: 'SHA256', checksumValue: hex }],
@@ -121,7 +144,13 @@ export function toSpdx(input: SbomInput): unknown {
     ...input.debs.map((d) =>
       pkg(
         `deb-${d.name}`,
-        { name: d.name, versionInfo: d.version, purl: debPurl(d), supplier: 'Organization: Debian' },
+        {
+          name: d.name,
+          versionInfo: d.version,
+          purl: debPurl(d),
+          license: input.debLicenses.get(d.name)?.expression ?? 'NOASSERTION',
+          supplier: 'Organization: Debian',
+        },
         [{ algorithm: 'SHA256', checksumValue: d.sha256 }],
       ),
     ),
@@ -130,7 +159,20 @@ export function toSpdx(input: SbomInput): unknown {
       {
         name: 'node',
         versionInfo: NODE.version,
-        purl: npmPurl(NODE.npmPackage, NODE.version),
+        purl: nodePurl(NODE.version),
+        license: 'MIT',
+        moreRefs: [
+          {
+            referenceCategory: 'SECURITY',
+            referenceType: 'cpe23Type',
+            referenceLocator: nodeCpe(NODE.version),
+          },
+          {
+            referenceCategory: 'PACKAGE-MANAGER',
+            referenceType: 'purl',
+            referenceLocator: npmPurl(NODE.npmPackage, NODE.version),
+          },
+        ],
         downloadLocation: `https://registry.npmjs.org/${NODE.npmPackage}/-/${NODE.npmPackage}-${NODE.version}.tgz`,
         supplier: 'Organization: OpenJS Foundation',
       },
@@ -140,6 +182,7 @@ export function toSpdx(input: SbomInput): unknown {
       name: input.app.name,
       versionInfo: input.app.version,
       purl: npmPurl(input.app.name, input.app.version),
+      license: input.app.license,
     }),
     ...input.npm.map((p) =>
       pkg(
@@ -148,12 +191,18 @@ export function toSpdx(input: SbomInput): unknown {
           name: p.name,
           versionInfo: p.version,
           purl: npmPurl(p.name, p.version),
+          license: p.license,
           ...(p.resolved !== undefined ? { downloadLocation: p.resolved } : {}),
         },
         checksum(p.integrity),
       ),
     ),
   ];
+  const extracted = [
+    ...new Map(
+      [...input.debLicenses.values()].flatMap((l) => l.extracted).map((e) => [e.licenseId, e] as const),
+    ).values(),
+  ].sort((a, b) => a.licenseId.localeCompare(b.licenseId));
   return {
     spdxVersion: 'SPDX-2.3',
     dataLicense: 'CC0-1.0',
@@ -162,6 +211,7 @@ export function toSpdx(input: SbomInput): unknown {
     documentNamespace: `https://imagegate.dev/spdx/${image.name}/${hex}`,
     creationInfo: { created: isoDate(input.created), creators: ['Tool: imagegate-scripts-image'] },
     documentDescribes: [root.SPDXID],
+    ...(extracted.length > 0 ? { hasExtractedLicensingInfos: extracted } : {}),
     packages: [root, ...contents],
     relationships: [
       { spdxElementId: 'SPDXRef-DOCUMENT', relationshipType: 'DESCRIBES', relatedSpdxElement: root.SPDXID },
