@@ -5,14 +5,13 @@
  * key, not in kube-system) and `small` (audit, 256 KiB, namespaces labelled tier=infra).
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { pushLegacySignatures } from './cosign-push.js';
 import { writePolicyFile } from './engine.js';
 import { buildImage, pushImage } from './image-builder.js';
 import type { K8sObject } from './k8s.js';
 import { KubeApiStandIn, type ResourceType } from './kube-api.js';
 import { RegistrySeeder } from './registry-seeder.js';
 import { startRegistry, type TestRegistry } from './registry.js';
-import { keyPolicyYaml, pushSignedImage, signingKey, type SigningKey } from './signed-images.js';
+import { keyPolicyYaml, pushSignedImage, signDigest, signingKey, type SigningKey } from './signed-images.js';
 
 const DIR = new URL('../fixtures/k8s/cluster/', import.meta.url);
 
@@ -33,28 +32,6 @@ export function clusterFixtures(host: string): K8sObject[] {
     .filter((f) => f.endsWith('.json'))
     .sort()
     .map((f) => JSON.parse(readFileSync(new URL(f, DIR), 'utf8').replaceAll('REGISTRY', host)) as K8sObject);
-}
-
-async function signDigest(
-  seeder: RegistrySeeder,
-  host: string,
-  repo: string,
-  digest: string,
-  key: SigningKey,
-): Promise<void> {
-  const payload = Buffer.from(
-    JSON.stringify({
-      critical: {
-        identity: { 'docker-reference': `${host}/${repo}` },
-        image: { 'docker-manifest-digest': digest },
-        type: 'cosign container image signature',
-      },
-      optional: null,
-    }),
-  );
-  await pushLegacySignatures(seeder, repo, digest, [
-    { payload, annotations: { 'dev.cosignproject.cosign/signature': key.sign(payload).toString('base64') } },
-  ]);
 }
 
 export async function startTestCluster(extraTypes: Record<string, ResourceType> = {}): Promise<TestCluster> {

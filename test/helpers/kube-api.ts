@@ -90,6 +90,10 @@ function apiVersionOf(t: ResourceType): string {
   return t.group === '' ? t.version : `${t.group}/${t.version}`;
 }
 
+/** One self-signed certificate for every stand-in of a test run (made once: a key pair costs ~0.1 s). */
+let certificate: ReturnType<typeof makeTlsCert> | undefined;
+const standInCertificate = (): ReturnType<typeof makeTlsCert> => (certificate ??= makeTlsCert());
+
 export class KubeApiStandIn {
   private server?: Server;
   /** Every TCP socket, TLS handshakes and open watches included: close() ends them all. */
@@ -114,7 +118,7 @@ export class KubeApiStandIn {
   }
 
   async start(): Promise<void> {
-    const { certPem, keyPem } = await makeTlsCert();
+    const { certPem, keyPem } = await standInCertificate();
     this.server = createServer({ cert: certPem, key: keyPem }, (req, res) => void this.handle(req, res));
     this.server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);

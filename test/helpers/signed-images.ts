@@ -52,6 +52,29 @@ export async function pushImage(seeder: Seeder, repo: string, tag = 'v1'): Promi
   return { digest, mediaType, size: manifest.length };
 }
 
+/** Signs `repo@digest` with `key` as `cosign sign --key` does (a legacy `.sig` tag, simple-signing payload). */
+export async function signDigest(
+  seeder: Seeder,
+  host: string,
+  repo: string,
+  digest: string,
+  key: SigningKey,
+): Promise<void> {
+  const payload = Buffer.from(
+    JSON.stringify({
+      critical: {
+        identity: { 'docker-reference': `${host}/${repo}` },
+        image: { 'docker-manifest-digest': digest },
+        type: 'cosign container image signature',
+      },
+      optional: null,
+    }),
+  );
+  await pushLegacySignatures(seeder, repo, digest, [
+    { payload, annotations: { 'dev.cosignproject.cosign/signature': key.sign(payload).toString('base64') } },
+  ]);
+}
+
 /** Pushes a fresh image to `repo` (tag `tag`) and, when `key` is given, signs it; returns the digest. */
 export async function pushSignedImage(
   seeder: Seeder,
@@ -61,24 +84,7 @@ export async function pushSignedImage(
   tag = 'v1',
 ): Promise<string> {
   const { digest } = await pushImage(seeder, repo, tag);
-  if (key !== undefined) {
-    const payload = Buffer.from(
-      JSON.stringify({
-        critical: {
-          identity: { 'docker-reference': `${host}/${repo}` },
-          image: { 'docker-manifest-digest': digest },
-          type: 'cosign container image signature',
-        },
-        optional: null,
-      }),
-    );
-    await pushLegacySignatures(seeder, repo, digest, [
-      {
-        payload,
-        annotations: { 'dev.cosignproject.cosign/signature': key.sign(payload).toString('base64') },
-      },
-    ]);
-  }
+  if (key !== undefined) await signDigest(seeder, host, repo, digest, key);
   return digest;
 }
 

@@ -1,6 +1,6 @@
 /** The `base` policy section's schema piece (also the CRD's, through policy.schema.ts). */
 import { Type, type Static } from '@sinclair/typebox';
-import { SignatureSpec } from '../signature/schema.js';
+import { Duration, SignatureSpec } from '../signature/schema.js';
 
 const strict = { additionalProperties: false } as const;
 
@@ -22,7 +22,7 @@ export const BaseSpec = Type.Object(
   {
     allowed: Type.Array(BaseAllowed, { minItems: 1, maxItems: 64 }),
     proof: Type.Optional(Type.Union([Type.Literal('claim'), Type.Literal('signed'), Type.Literal('layers')])),
-    maxAge: Type.Optional(Type.String({ pattern: '^[0-9]+(s|m|h|d|w)$', description: 'e.g. 30d' })),
+    maxAge: Type.Optional(Duration),
   },
   strict,
 );

@@ -3,24 +3,11 @@ import { describe, expect, it } from 'vitest';
 import type { PolicyOutcome } from '../../../src/evaluate/decision.js';
 import { MAX_REUSED, ReusedOutcomes } from '../../../src/evaluate/reused-outcomes.js';
 
+/** One policy that passed on one size finding (with durationMs when the check ran). */
 function passed(durationMs?: number): PolicyOutcome[] {
-  return [
-    {
-      policy: 'sized',
-      mode: 'enforce',
-      onError: 'deny',
-      result: 'pass',
-      findings: [
-        {
-          check: 'size',
-          passed: true,
-          code: 'OK',
-          message: '12 MiB within 1 GiB',
-          ...(durationMs !== undefined ? { durationMs } : {}),
-        },
-      ],
-    },
-  ];
+  const finding = { check: 'size', passed: true, code: 'OK', message: '12 MiB within 1 GiB' } as const;
+  const findings = [durationMs !== undefined ? { ...finding, durationMs } : finding];
+  return [{ policy: 'sized', mode: 'enforce', onError: 'deny', result: 'pass', findings }];
 }
 
 describe('ReusedOutcomes', () => {

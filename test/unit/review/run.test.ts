@@ -1,8 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { AuditRecord } from '../../../src/audit/record.js';
 import type { Engine } from '../../../src/evaluate/engine.js';
 import { KubeApiError } from '../../../src/errors.js';
 import type { CompiledPolicy } from '../../../src/policy/compile.js';
+import { DEADLINE_TICK_MS } from '../../../src/review/deadline.js';
 import { DeadlineWatch, runReview, validateRequest, type ReviewHandler } from '../../../src/review/index.js';
 import { podReview } from '../../helpers/admission-fixtures.js';
 
@@ -145,6 +146,61 @@ describe('runReview', () => {
       // budgetFor(2 s) is 1.5 s: the deadline is that far ahead (give or take the clock's granularity).
       expect(seen[2]).toBeGreaterThanOrEqual(1_500);
       expect(seen[2]).toBeLessThanOrEqual(1_500 + (Date.now() - before));
+    });
+  });
+
+  describe('on its deadline watch', () => {
+    it('aborts the signal at the budget and answers without the handler at the hard stop (a fake clock)', async () => {
+      vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+      try {
+        let now = 0;
+        const watch = new DeadlineWatch(() => now);
+        const records: AuditRecord[] = [];
+        let signal: AbortSignal | undefined;
+        const answer = runReview(podReview(['nginx:1'], { uid: 'run-4' }), {
+          engine: engineWith([]),
+          timeoutMs: 2_000, // budget 1.5 s, hard stop 1.5 s + (2 s − 1.5 s) / 2 = 1.75 s
+          handler: (_facts, context) => {
+            signal = context.signal;
+            return new Promise(() => undefined); // ignores its signal
+          },
+          mayDeny: true,
+          audit: { write: (r) => records.push(r) },
+          deadlines: watch,
+        });
+        now = 1_499;
+        vi.advanceTimersByTime(DEADLINE_TICK_MS);
+        expect(signal?.aborted).toBe(false);
+        now = 1_500;
+        vi.advanceTimersByTime(DEADLINE_TICK_MS);
+        expect(signal?.aborted).toBe(true);
+        expect(records).toEqual([]);
+        now = 1_750;
+        vi.advanceTimersByTime(DEADLINE_TICK_MS);
+        await answer;
+        expect(records).toHaveLength(1);
+        expect(records[0]!.skipped).toMatch(/no answer within the deadline \(1750 ms\)/);
+        expect(watch.size).toBe(0);
+      } finally {
+        vi.useRealTimers();
+      }
+    });
+  });
+
+  describe('when the handler never reads the signal (as for a reused answer)', () => {
+    it('makes no AbortController for the review; reading the signal makes one', async () => {
+      const made = vi.spyOn(globalThis, 'AbortController');
+      const base = { engine: engineWith([]), mayDeny: true, audit: { write: () => undefined }, deadlines };
+      await runReview(podReview(['nginx:1'], { uid: 'run-5' }), { ...base, handler: validateRequest });
+      expect(made).not.toHaveBeenCalled();
+      await runReview(podReview(['nginx:1'], { uid: 'run-6' }), {
+        ...base,
+        handler: (facts, context) => {
+          expect(context.signal.aborted).toBe(false);
+          return validateRequest(facts, context);
+        },
+      });
+      expect(made).toHaveBeenCalledTimes(1);
     });
   });
 });
