@@ -49,6 +49,17 @@ export const KNOWN_OPEN_CLASSES = {
   'auth-refusal-indeterminate': 'lead',
 } as const;
 
+/**
+ * Counterexamples on main of 7 December 2026, with every class switched on: replay one with
+ * `IMAGEGATE_FUZZ_KNOWN_OPEN= npm run fuzz -- --seed 202026 --cases 400 --case N`.
+ * - case 1: a pass with another linux/amd64 entry (containerd spelling) before the signed one;
+ * - case 244: a pass after a config with `history` of the wrong type was delivered;
+ * - case 316: `size INTERNAL_ERROR: createdBy.trim is not a function`;
+ * - case 15: admitted under onError: allow on `UNAUTHORIZED` "no token in the answer";
+ * - case 58: admitted under onError: allow on `UNAUTHORIZED` for a 401 on the `.sig` manifest.
+ */
+export const KNOWN_COUNTEREXAMPLES = [1, 244, 316, 15, 58] as const;
+
 export type KnownOpenClass = keyof typeof KNOWN_OPEN_CLASSES;
 
 export function isKnownOpenClass(name: string): name is KnownOpenClass {
