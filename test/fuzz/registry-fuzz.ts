@@ -40,10 +40,14 @@ const result = await runRegistryFuzz({
   log: (l) => console.log(l),
 });
 const { violations, ...summary } = result;
+const env =
+  process.env.IMAGEGATE_FUZZ_KNOWN_OPEN !== undefined
+    ? `IMAGEGATE_FUZZ_KNOWN_OPEN=${process.env.IMAGEGATE_FUZZ_KNOWN_OPEN} `
+    : '';
 console.log(`[fuzz] seed ${seed}: ${JSON.stringify(summary)}`);
 for (const v of violations) {
   console.log(
-    `\n[fuzz] counterexample: ${v.property}${v.case !== undefined ? ` (replay: npm run fuzz -- --seed ${seed} --case ${v.case})` : ''}`,
+    `\n[fuzz] counterexample: ${v.property}${v.case !== undefined ? ` (replay: ${env}npm run fuzz -- --seed ${seed} --timeout ${values.timeout} --case ${v.case})` : ''}`,
   );
   console.log(`  ${v.detail}`);
   if (v.scenario !== undefined) console.log(`  scenario: ${JSON.stringify(v.scenario)}`);

@@ -35,6 +35,12 @@ export const KNOWN_OPEN_CLASSES = {
    */
   'containerd-platforms': 'h20-registry',
   /**
+   * h20-server, property 2: request bodies being received are not capped in count or bytes and have
+   * no receive deadline (300 slow 3 MiB bodies: over 1 GiB RSS). While open: no slow bodies beside
+   * the reviews.
+   */
+  'slow-request-bodies': 'h20-server',
+  /**
    * Not assigned (reported to the lead): a registry that refuses imagegate (401/403, a malformed
    * `WWW-Authenticate` challenge, a token answer without a usable token) is `UNAUTHORIZED`,
    * indeterminate, so `onError: allow` admits the image although the registry, not the network,
@@ -42,6 +48,17 @@ export const KNOWN_OPEN_CLASSES = {
    */
   'auth-refusal-indeterminate': 'lead',
 } as const;
+
+/**
+ * Counterexamples on main of 7 December 2026, with every class switched on: replay one with
+ * `IMAGEGATE_FUZZ_KNOWN_OPEN= npm run fuzz -- --seed 202026 --cases 400 --case N`.
+ * - case 1: a pass with another linux/amd64 entry (containerd spelling) before the signed one;
+ * - case 244: a pass after a config with `history` of the wrong type was delivered;
+ * - case 316: `size INTERNAL_ERROR: createdBy.trim is not a function`;
+ * - case 15: admitted under onError: allow on `UNAUTHORIZED` "no token in the answer";
+ * - case 58: admitted under onError: allow on `UNAUTHORIZED` for a 401 on the `.sig` manifest.
+ */
+export const KNOWN_COUNTEREXAMPLES = [1, 244, 316, 15, 58] as const;
 
 export type KnownOpenClass = keyof typeof KNOWN_OPEN_CLASSES;
 

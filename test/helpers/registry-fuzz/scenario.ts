@@ -76,6 +76,12 @@ export interface ImageScenario {
   mutations: Mutation[];
   deliveries: Partial<Record<Doc, Delivery>>;
   auth: Auth;
+  /**
+   * While this image's review runs (the first image of a batch decides): connections to imagegate
+   * that send an AdmissionReview's headers and then its body slowly, `bytes` declared, 1 KiB every
+   * `everyMs` (`fill`: all but 8 bytes at once first), held until the review is answered.
+   */
+  slowBodies: { connections: number; bytes: number; everyMs: number; fill: boolean };
 }
 
 type Expect = 'object' | 'array' | 'string' | 'digest' | 'size' | 'boolean';
@@ -416,6 +422,21 @@ export function imageScenario(open: ReadonlySet<KnownOpenClass>): fc.Arbitrary<I
         }),
       },
     ),
+    // last: the keys before it draw the same values as before it was added
+    slowBodies: open.has('slow-request-bodies')
+      ? fc.constant({ connections: 0, bytes: 0, everyMs: 1000, fill: false })
+      : fc.oneof(
+          { weight: 3, arbitrary: fc.constant({ connections: 0, bytes: 0, everyMs: 1000, fill: false }) },
+          {
+            weight: 1,
+            arbitrary: fc.record({
+              connections: fc.integer({ min: 1, max: 300 }),
+              bytes: fc.integer({ min: 1024, max: 3 * MiB }),
+              everyMs: fc.integer({ min: 5, max: 2000 }),
+              fill: fc.boolean(),
+            }),
+          },
+        ),
   });
   return base.map((s) => constrain(s, open));
 }

@@ -57,6 +57,7 @@ describe('registry fuzzer', () => {
         s.auth.kind === 'bearer' && s.auth.answer.kind === 'token' && s.auth.answer.bytes > 64 * 1024;
       expect(out.filter(bigToken)).toEqual([]);
       expect(out.filter((s) => s.pad.predicate > 1024 * 1024 + 4096)).toEqual([]);
+      expect(out.filter((s) => s.slowBodies.connections > 0)).toEqual([]);
       expect(out.filter((s) => s.index?.others.some((p) => /x86|AMD64|^linux\/amd64$/.test(p)))).toEqual([]);
 
       const all = scenarios(11, 3000, knownOpen(''));
@@ -64,6 +65,7 @@ describe('registry fuzzer', () => {
       expect(all.some((s) => authRefuses(s.auth) && s.onError === 'allow')).toBe(true);
       expect(all.some(bigToken)).toBe(true);
       expect(all.some((s) => s.pad.predicate > 12 * 1024 * 1024)).toBe(true);
+      expect(all.some((s) => s.slowBodies.connections > 0)).toBe(true);
       expect(all.some((s) => s.index?.others.includes('linux/x86_64'))).toBe(true);
     });
 
