@@ -24,21 +24,18 @@ describe('charts/imagegate: RBAC, background audit and reports', () => {
     it('grants by default (audit mode, background audit on) read-only access to what runs, the report kind and a Lease', () => {
       expect(rules(defaults)).toEqual([
         ...INFORMER,
-        {
-          apiGroups: [''],
-          resources: ['pods', 'replicationcontrollers', 'namespaces'],
-          verbs: ['get', 'list', 'watch'],
-        },
+        { apiGroups: [''], resources: ['pods', 'replicationcontrollers'], verbs: ['list'] },
+        { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list'] },
         {
           apiGroups: ['apps'],
           resources: ['deployments', 'statefulsets', 'daemonsets', 'replicasets'],
-          verbs: ['get', 'list', 'watch'],
+          verbs: ['list'],
         },
-        { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'], verbs: ['get', 'list', 'watch'] },
+        { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'], verbs: ['list'] },
         {
           apiGroups: ['wgpolicyk8s.io'],
           resources: ['policyreports'],
-          verbs: ['get', 'list', 'create', 'update', 'patch', 'delete'],
+          verbs: ['get', 'list', 'create', 'update', 'delete'],
         },
         EVENTS,
       ]);
@@ -55,11 +52,7 @@ describe('charts/imagegate: RBAC, background audit and reports', () => {
 
     it('adds namespaces read access when a policy selects namespaces by label', () => {
       const r = helmTemplate(['-f', EXAMPLES.find((f) => f.endsWith('key-signed-enforced.yaml'))!]);
-      expect(rules(r)).toContainEqual({
-        apiGroups: [''],
-        resources: ['namespaces'],
-        verbs: ['get', 'list', 'watch'],
-      });
+      expect(rules(r)).toContainEqual({ apiGroups: [''], resources: ['namespaces'], verbs: ['get'] });
       expect(
         helmTemplate(['--set', 'rbac.namespaceLabels=true,mode=enforce,events.enabled=false']).one(
           'ClusterRole',
@@ -120,7 +113,7 @@ describe('charts/imagegate: RBAC, background audit and reports', () => {
       expect(open.one('ClusterRole').rules).toContainEqual({
         apiGroups: ['openreports.io'],
         resources: ['reports'],
-        verbs: ['get', 'list', 'create', 'update', 'patch', 'delete'],
+        verbs: ['get', 'list', 'create', 'update', 'delete'],
       });
     });
   });

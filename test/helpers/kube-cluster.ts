@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import { ROOT } from './cli.js';
@@ -117,4 +118,38 @@ export async function createNamespace(name: string, labels: Record<string, strin
     (await kubectl(['get', 'serviceaccount', 'default', '-n', name])).status === 0 ? true : undefined,
   );
   return name;
+}
+
+/** POST to etcd's gRPC gateway with the API server's client certificate. */
+async function etcdCall(path: string, body: unknown): Promise<K8sObject> {
+  const { dir } = need();
+  const pki = (f: string) => readFile(join(dir, 'pki', f));
+  const url = new URL(path, (await readFile(join(dir, 'etcd-url'), 'utf8')).trim());
+  const [ca, cert, key] = await Promise.all([
+    pki('ca.crt'),
+    pki('apiserver-etcd-client.crt'),
+    pki('apiserver-etcd-client.key'),
+  ]);
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(url, { method: 'POST', ca, cert, key, timeout: 10_000 }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () =>
+        res.statusCode === 200
+          ? resolve(JSON.parse(text) as K8sObject)
+          : reject(new Error(`etcd ${path}: ${text}`)),
+      );
+    });
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error(`etcd ${path}: timeout`)));
+    req.end(JSON.stringify(body));
+  });
+}
+
+/** Compacts etcd up to its current revision: every older continue token then answers 410 Gone. */
+export async function compactEtcd(): Promise<number> {
+  const range = await etcdCall('/v3/kv/range', { key: Buffer.from('/').toString('base64'), limit: 1 });
+  const revision = Number(range.header.revision);
+  await etcdCall('/v3/kv/compaction', { revision: String(revision), physical: true });
+  return revision;
 }
