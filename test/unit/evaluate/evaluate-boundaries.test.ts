@@ -3,11 +3,11 @@
  * reused outcome is kept per credential scope (property 6).
  */
 import { describe, expect, it } from 'vitest';
-import type { Check } from '../../src/checks/check.js';
-import { evaluateImages } from '../../src/evaluate.js';
-import { compilePolicies, type CheckCompilers } from '../../src/policy/compile.js';
-import { parsePolicyYaml } from '../../src/policy/load.js';
-import type { RegistryAccess, ResolvedImage } from '../../src/registry/types.js';
+import type { Check } from '../../../src/checks/check.js';
+import { evaluateImages } from '../../../src/evaluate/evaluate.js';
+import { compilePolicies, type CheckCompilers } from '../../../src/policy/compile.js';
+import { parsePolicyYaml } from '../../../src/policy/load.js';
+import type { RegistryAccess, ResolvedImage } from '../../../src/registry/types.js';
 
 const DIGEST = `sha256:${'d'.repeat(64)}`;
 const PINNED = `registry.example.com/team/app@${DIGEST}`;
