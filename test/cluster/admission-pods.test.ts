@@ -77,6 +77,7 @@ describe.skipIf(NO_CLUSTER)('admission of pods by the real API server', () => {
           e.stage === 'ResponseComplete' &&
           e.verb === 'create' &&
           e.objectRef?.resource === 'pods' &&
+          e.objectRef.namespace === APPS &&
           e.objectRef.name === 'audit-big',
       ),
     );
