@@ -83,8 +83,12 @@ stop_all() {
   for name in watchdog controller-manager apiserver etcd; do
     [[ -f "$dir/$name.pid" ]] || continue
     pid=$(cat "$dir/$name.pid")
-    # The watchdog runs `down` itself: it is our parent then, and exits when we do.
-    [[ $pid == "$PPID" ]] && continue
+    # The watchdog runs `down` itself: it is this process (bash execs a -c string's last command) or
+    # its parent, and ends when this does.
+    if [[ $pid == "$$" || $pid == "$PPID" ]]; then
+      rm -f "$dir/$name.pid"
+      continue
+    fi
     # Only a process this DIR started: its command line names DIR (pids are reused).
     if grep -qaF -- "$dir" "/proc/$pid/cmdline" 2>/dev/null; then
       kill "$pid" 2>/dev/null || true
@@ -164,7 +168,7 @@ up() {
       if [[ -n "${TEST_CLUSTER_OWNER_PID:-}" ]]; then
         # Its command line names DIR, so `down` recognises it.
         bash -c 'while kill -0 "$0" 2>/dev/null; do sleep 2; done; "$1" down "$2"' \
-          "$TEST_CLUSTER_OWNER_PID" "$here/test-cluster.sh" "$dir" </dev/null >/dev/null 2>&1 &
+          "$TEST_CLUSTER_OWNER_PID" "$here/test-cluster.sh" "$dir" </dev/null >>"$dir/watchdog.log" 2>&1 &
         echo $! >"$dir/watchdog.pid"
       fi
       echo "$dir/kubeconfig"

@@ -10,6 +10,7 @@ import { installChartServe, type ChartServe } from '../helpers/chart-serve.js';
 import { ROOT } from '../helpers/cli.js';
 import { podManifest, startClusterImages, type ClusterImages } from '../helpers/cluster-images.js';
 import type { K8sObject } from '../helpers/k8s.js';
+import { silentServer } from '../helpers/size-e2e.js';
 import {
   apiAuditLog,
   createNamespace,
@@ -77,6 +78,7 @@ describe.skipIf(NO_CLUSTER)('admission of pods by the real API server', () => {
           e.stage === 'ResponseComplete' &&
           e.verb === 'create' &&
           e.objectRef?.resource === 'pods' &&
+          e.objectRef.namespace === APPS &&
           e.objectRef.name === 'audit-big',
       ),
     );
@@ -126,6 +128,35 @@ describe.skipIf(NO_CLUSTER)('admission of pods by the real API server', () => {
     const pod = await getJson(['get', 'pod', 'small', '-n', APPS]);
     expect((pod.spec.ephemeralContainers as K8sObject[]).map((c) => c.name)).toEqual(['dbg']);
     await recorded('small', { operation: 'UPDATE', decision: 'allowed' });
+  });
+
+  it("answers within the webhook's timeout when a registry never answers (imagegate's denial, not the API server's timeout)", async () => {
+    const silent = await silentServer();
+    try {
+      const policy = {
+        apiVersion: 'imagegate.dev/v1alpha1',
+        kind: 'ImagePolicy',
+        metadata: { name: 'slow-registry' },
+        spec: {
+          mode: 'enforce',
+          onError: 'deny',
+          images: [{ glob: `${silent.host}/**` }],
+          size: { maxCompressed: '1Mi' },
+        },
+      };
+      await kubectl(['create', '-f', '-'], JSON.stringify(policy));
+      const r = await eventually('the slow-registry policy in force', async () => {
+        const run = await create('slow', `${silent.host}/app:1`, ['--dry-run=server']);
+        return run.stderr.includes('slow-registry') ? run : undefined;
+      });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain(DENIED);
+      expect(r.stderr).not.toMatch(/context deadline exceeded|failed calling webhook/);
+      expect(silent.connections()).toBeGreaterThan(0);
+    } finally {
+      await kubectl(['delete', 'imagepolicy', 'slow-registry', '--ignore-not-found']);
+      await silent.close();
+    }
   });
 
   it('with the webhook down: failurePolicy Fail refuses, Ignore admits', async () => {
