@@ -5,10 +5,34 @@ import {
   assertRealmAllowed,
   assertRedirectAllowed,
   guardedLookup,
+  isRefusedHostClass,
   type LookupFunction,
 } from '../../../src/registry/targets.js';
 
 const host = (url: string): string => new URL(url).hostname;
+
+describe('isRefusedHostClass', () => {
+  // The image hosts a pod may not send imagegate to unless the operator names them (the integration
+  // test dials only the unspecified addresses, which stay on this machine).
+  it.each([
+    '169.254.169.254',
+    '[fd00:ec2::254]',
+    '100.100.100.200',
+    '[fe80::1]',
+    '[::ffff:169.254.169.254]',
+    '0.0.0.0',
+    '[::]',
+  ])('refuses %s', (h) => {
+    expect(isRefusedHostClass(addressClass(host(`https://${h}/`)))).toBe(true);
+  });
+
+  it.each(['127.0.0.1', '[::1]', 'localhost', 'registry.example.com', '10.1.2.3'])(
+    'does not refuse %s',
+    (h) => {
+      expect(isRefusedHostClass(addressClass(host(`https://${h}/`)))).toBe(false);
+    },
+  );
+});
 
 describe('addressClass', () => {
   it.each([
