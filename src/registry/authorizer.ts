@@ -10,7 +10,7 @@ import { apiHost, type Connections } from './connections.js';
 import { credentialKey, type Credential } from './credentials/index.js';
 import { describeErrorBody, discard, header, readBody, type ByteBudget, type HttpResponse } from './http.js';
 import type { RegistryOptions } from './options.js';
-import { statusError } from './status-error.js';
+import { refused, statusError } from './status-error.js';
 import { assertRealmAllowed } from './targets.js';
 
 function basicAuthorization(cred: Extract<Credential, { kind: 'basic' }>): string {
@@ -85,8 +85,7 @@ export class Authorizer {
   ): Promise<string> {
     const challenge = parseChallenge(header(res, 'www-authenticate'));
     await discard(res);
-    if (challenge === undefined)
-      throw statusError(401, what, 'no usable WWW-Authenticate challenge', 'MANIFEST_UNKNOWN');
+    if (challenge === undefined) throw refused(what, 'HTTP 401 without a usable WWW-Authenticate challenge');
     this.#challenges.set(endpoint, challenge, challengeCost(endpoint, challenge));
     const authorization = await this.#authorize(
       endpoint,
@@ -98,9 +97,10 @@ export class Authorizer {
       true,
     );
     if (authorization === undefined) {
-      throw new RegistryError('UNAUTHORIZED', `${what}: registry ${endpoint} requires credentials`, {
-        indeterminate: true,
-      });
+      throw refused(
+        what,
+        `registry ${endpoint} asks for ${challenge.scheme === 'basic' ? 'basic credentials' : 'a bearer token without a token realm'} and imagegate has ${cred === undefined ? 'none' : 'no matching credential'}`,
+      );
     }
     return authorization;
   }
@@ -145,12 +145,10 @@ export class Authorizer {
     try {
       url = new URL(realm);
     } catch {
-      throw new RegistryError('UNAUTHORIZED', `registry ${endpoint} sent an invalid token realm`, {
-        indeterminate: true,
-      });
+      throw refused(`token for ${endpoint}`, `its challenge names an invalid token realm`);
     }
     if (url.protocol !== 'https:' && !(url.protocol === 'http:' && connections.endpoint(endpoint).insecure)) {
-      throw new RegistryError('UNAUTHORIZED', `${what}: token realm must be https`, { indeterminate: true });
+      throw refused(what, `the token realm ${url.protocol}//${url.host} is not https`);
     }
     // before any connection: the realm is registry-controlled text
     assertRealmAllowed(
@@ -199,8 +197,9 @@ export class Authorizer {
     );
     if (res.status !== 200) {
       const text = await discard(res);
+      // the token service refusing the request (400, 401, 403, 404, …) is a refusal; 429 and 5xx an outage
       throw statusError(
-        res.status === 400 ? 401 : res.status,
+        res.status >= 400 && res.status < 500 && res.status !== 429 ? 401 : res.status,
         what,
         describeErrorBody(text),
         'MANIFEST_UNKNOWN',

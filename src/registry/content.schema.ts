@@ -6,6 +6,7 @@
  * the wrong type (`platform: null`, `history: {}`) is not.
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { DIGEST_PATTERN } from '../shared/digest.js';
 
 const Str = Type.String();
 const StringMap = Type.Record(Type.String(), Type.String());
@@ -20,7 +21,8 @@ export const PlatformSchema = Type.Object({
 
 export const DescriptorSchema = Type.Object({
   mediaType: Str,
-  digest: Str,
+  // a digest no node would accept (`md5:00`, upper-case hex) would otherwise pass unread
+  digest: Type.String({ pattern: DIGEST_PATTERN }),
   size: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
   annotations: Type.Optional(StringMap),
   platform: Type.Optional(PlatformSchema),

@@ -45,9 +45,8 @@ export async function followRedirects(
     const location = header(res, 'location');
     await discard(res);
     if (location === undefined) {
-      throw new RegistryError('REGISTRY_ERROR', `${what}: redirect without Location`, {
-        indeterminate: true,
-      });
+      // the registry's answer, not an outage: a completed finding whatever onError says
+      throw new RegistryError('REGISTRY_ERROR', `${what}: HTTP ${res.status} redirect without Location`);
     }
     if (hops >= maxRedirects) {
       throw new RegistryError('TOO_MANY_REDIRECTS', `${what}: more than ${maxRedirects} redirects`, {
@@ -60,10 +59,8 @@ export async function followRedirects(
     if (next.protocol !== 'https:' && !(next.protocol === 'http:' && sameOrigin)) {
       throw new RegistryError(
         'REGISTRY_ERROR',
-        `${what}: refusing redirect to ${next.protocol}//${next.host}`,
-        {
-          indeterminate: true,
-        },
+        `${what}: refusing redirect to ${next.protocol}//${next.host} (imagegate follows only https ` +
+          `redirects, or plain http on the registry's own origin when it is an insecure registry)`,
       );
     }
     assertRedirectAllowed(next, url, what);

@@ -12,7 +12,7 @@ import type { RegistryOptions } from './options.js';
 import { waitOutRateLimit } from './rate-limit.js';
 import { followRedirects } from './redirects.js';
 import type { ImageReference } from './reference.js';
-import { statusError } from './status-error.js';
+import { isRefusal, statusError } from './status-error.js';
 
 export type { RegistryHooks } from './connections.js';
 export { statusError } from './status-error.js';
@@ -86,7 +86,8 @@ export class Transport {
         }
         return res;
       } catch (err) {
-        if (last || !(err instanceof RegistryError && err.indeterminate) || signal.aborted) throw err;
+        const next = (err instanceof RegistryError && err.indeterminate) || isRefusal(err);
+        if (last || !next || signal.aborted) throw err;
         lastError = err;
       }
     }

@@ -8,7 +8,10 @@ export const DIGEST_ALGORITHMS = { sha256: 64, sha384: 96, sha512: 128 } as cons
 
 export type DigestAlgorithm = keyof typeof DIGEST_ALGORITHMS;
 
-const DIGEST_RE = /^(sha256:[a-f0-9]{64}|sha384:[a-f0-9]{96}|sha512:[a-f0-9]{128})$/;
+/** The grammar as a pattern source, for schemas (registry descriptors). */
+export const DIGEST_PATTERN = '^(sha256:[a-f0-9]{64}|sha384:[a-f0-9]{96}|sha512:[a-f0-9]{128})$';
+
+const DIGEST_RE = new RegExp(DIGEST_PATTERN);
 
 /** `sha256:<64 hex>`, `sha384:<96 hex>` or `sha512:<128 hex>`. */
 export function isDigest(value: string): boolean {

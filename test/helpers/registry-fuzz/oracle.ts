@@ -36,6 +36,13 @@ const CAPS: Partial<Record<Doc, number>> = {
   statement: 12 * MiB,
 };
 
+/** A token answer's cap (MAX_TOKEN_ANSWER_BYTES): the whole JSON answer, not the token alone. */
+const TOKEN_ANSWER_CAP = 64 * 1024;
+
+/** The bytes of the token answer world.ts serves for a token of `bytes` in `field`. */
+const tokenAnswerBytes = (a: { bytes: number; field: string }): number =>
+  a.bytes + `{"${a.field}":"","expires_in":300}`.length;
+
 /** What every policy here must read to pass (signature and size): over its cap, it must not pass. */
 const REQUIRED_BY_EVERY_POLICY: readonly Doc[] = ['index', 'manifest', 'sig', 'sigPayload'];
 
@@ -76,8 +83,12 @@ export function contentFaults(w: World): string[] {
   if (s.index?.others.some((p) => AMD64.has(p)) === true)
     why.push('another entry a linux/amd64 node could run');
   if (authRefuses(s.auth)) why.push('no usable token');
-  if (s.auth.kind === 'bearer' && s.auth.answer.kind === 'token' && s.auth.answer.bytes > MiB)
-    why.push('token answer over 1 MiB');
+  if (
+    s.auth.kind === 'bearer' &&
+    s.auth.answer.kind === 'token' &&
+    tokenAnswerBytes(s.auth.answer) > TOKEN_ANSWER_CAP
+  )
+    why.push(`token answer over its cap (${tokenAnswerBytes(s.auth.answer)} bytes)`);
   return why;
 }
 
@@ -87,7 +98,8 @@ export function plainDelivery(w: World): boolean {
   const deliveries = Object.values(s.deliveries).every((d) => d.kind === 'redirect' && d.hops <= 5);
   const pads = Object.values(s.pad).every((p) => p <= 64 * 1024);
   const token =
-    s.auth.kind === 'none' || (s.auth.answer.kind === 'token' && s.auth.answer.bytes <= 64 * 1024);
+    s.auth.kind === 'none' ||
+    (s.auth.answer.kind === 'token' && tokenAnswerBytes(s.auth.answer) <= TOKEN_ANSWER_CAP);
   return deliveries && pads && token && s.layers.count <= 8 && (s.att.repeat <= 4 || !s.attest);
 }
 
@@ -100,7 +112,7 @@ export interface Violation {
 export function judge(
   w: World,
   image: AuditImage | undefined,
-  open: ReadonlySet<KnownOpenClass>,
+  _open: ReadonlySet<KnownOpenClass>,
 ): Violation[] {
   if (image === undefined)
     return [{ property: 'answered', detail: 'the audit record does not list the image' }];
@@ -125,7 +137,7 @@ export function judge(
         detail: `admitted under onError: allow on ${codes.join('; ')}; content faults: ${faults.join('; ') || 'none'}`,
       });
   }
-  if (!open.has('wrong-typed-json') && failed.some((c) => c.code === 'INTERNAL_ERROR')) {
+  if (failed.some((c) => c.code === 'INTERNAL_ERROR')) {
     out.push({ property: 'no-unexpected-exception', detail: codes.join('; ') });
   }
   if (faults.length === 0 && plainDelivery(w) && policy.result !== 'pass') {

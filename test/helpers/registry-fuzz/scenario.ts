@@ -271,15 +271,13 @@ const padArb = (caps: number[]): fc.Arbitrary<number> =>
     ...caps.map((cap) => ({ weight: 1, arbitrary: fc.integer({ min: cap - 4096, max: cap + 4096 }) })),
   );
 
-const tokenAnswer = (open: ReadonlySet<KnownOpenClass>): fc.Arbitrary<TokenAnswer> =>
+const tokenAnswer = (): fc.Arbitrary<TokenAnswer> =>
   fc.oneof(
     {
       weight: 8,
       arbitrary: fc.record({
         kind: fc.constant('token' as const),
-        bytes: open.has('bearer-token-budget')
-          ? fc.integer({ min: 8, max: 64 * 1024 })
-          : fc.oneof(fc.integer({ min: 8, max: 4096 }), fc.integer({ min: 512 * 1024, max: 2 * MiB })),
+        bytes: fc.oneof(fc.integer({ min: 8, max: 4096 }), fc.integer({ min: 512 * 1024, max: 2 * MiB })),
         field: fc.constantFrom('token' as const, 'access_token' as const),
       }),
     },
@@ -324,12 +322,9 @@ export function imageScenario(open: ReadonlySet<KnownOpenClass>): fc.Arbitrary<I
     index: fc.option(
       fc.record({
         othersFirst: fc.boolean(),
-        others: fc.array(
-          fc.constantFrom(...CANONICAL_OTHERS, ...(open.has('containerd-platforms') ? [] : SPELLINGS)),
-          {
-            maxLength: 4,
-          },
-        ),
+        others: fc.array(fc.constantFrom(...CANONICAL_OTHERS, ...SPELLINGS), {
+          maxLength: 4,
+        }),
       }),
       { nil: undefined, freq: 3 },
     ),
@@ -418,7 +413,7 @@ export function imageScenario(open: ReadonlySet<KnownOpenClass>): fc.Arbitrary<I
               arbitrary: fc.constantFrom('no-realm' as const, 'garbage' as const, 'huge' as const),
             },
           ),
-          answer: tokenAnswer(open),
+          answer: tokenAnswer(),
         }),
       },
     ),
@@ -438,34 +433,5 @@ export function imageScenario(open: ReadonlySet<KnownOpenClass>): fc.Arbitrary<I
           },
         ),
   });
-  return base.map((s) => constrain(s, open));
-}
-
-/**
- * The registry's own JSON (OCI manifests, indexes, configs, the referrers list), which h20-registry
- * validates with compiled schemas at the edge; the signed documents (payloads, envelopes,
- * statements, bundles) are read by the signature and attestation checks.
- */
-const REGISTRY_JSON: readonly Doc[] = ['index', 'manifest', 'config', 'referrers', 'sig', 'att'];
-
-/** Leaves out the inputs of known-open classes (known-open.ts), changing as little as possible. */
-function constrain(s: ImageScenario, open: ReadonlySet<KnownOpenClass>): ImageScenario {
-  let out = s;
-  if (open.has('wrong-typed-json') && out.mutations.length > 0) {
-    const kept = out.mutations.filter((m) => !REGISTRY_JSON.includes(m.doc));
-    out = { ...out, mutations: kept, ...(kept.length > 0 ? { onError: 'deny' as const } : {}) };
-  }
-  if (open.has('decoded-bytes-budget') && out.pad.predicate > MiB + 4096) {
-    out = { ...out, pad: { ...out.pad, predicate: MiB + 4096 } };
-  }
-  if (open.has('att-blob-reuse') && out.att.repeat > 1) {
-    const envelope = out.pad.predicate * 1.4 + 4096;
-    const most = Math.max(1, Math.floor((4 * MiB) / envelope));
-    out = { ...out, att: { ...out.att, repeat: Math.min(out.att.repeat, most) } };
-  }
-  const refusal =
-    authRefuses(out.auth) ||
-    Object.values(out.deliveries).some((d) => d.kind === 'status' && (d.status === 401 || d.status === 403));
-  if (open.has('auth-refusal-indeterminate') && refusal) out = { ...out, onError: 'deny' };
-  return out;
+  return base;
 }

@@ -46,11 +46,12 @@ describe('registry auth', () => {
       await client.close();
     });
 
-    it('fails with UNAUTHORIZED (indeterminate) without or with wrong credentials', async () => {
+    it('fails with UNAUTHORIZED (a completed finding, not left to onError) without or with wrong credentials', async () => {
       const ref = parseReference(`${reg.host}/private/app:v1`);
       const anon = createRegistry({ registries: { [reg.host]: { insecure: true } } });
       await expect(anon.access().resolve(ref, signal())).rejects.toThrowWithCode('UNAUTHORIZED', {
-        indeterminate: true,
+        indeterminate: false,
+        message: expect.stringContaining('give imagegate credentials for this registry'),
       });
       const wrong = createRegistry({
         registries: { [reg.host]: { insecure: true } },
@@ -145,7 +146,7 @@ describe('registry auth', () => {
       });
       await expect(
         client.access().resolve(parseReference(`${proxy.host}/team/app:v1`), signal()),
-      ).rejects.toThrowWithCode('UNAUTHORIZED', { indeterminate: true });
+      ).rejects.toThrowWithCode('UNAUTHORIZED', { indeterminate: false });
       await client.close();
     });
   });

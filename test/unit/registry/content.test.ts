@@ -4,7 +4,11 @@ import { describeErrorBody } from '../../../src/registry/http.js';
 import { parseTokenResponse } from '../../../src/registry/auth.js';
 
 const bytes = (v: unknown): Uint8Array => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v));
-const desc = { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: 'sha256:aa', size: 1 };
+const desc = {
+  mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+  digest: `sha256:${'a'.repeat(64)}`,
+  size: 1,
+};
 
 describe('registry JSON at the edge', () => {
   describe('when a config field has the wrong type', () => {
@@ -45,11 +49,26 @@ describe('registry JSON at the edge', () => {
         { schemaVersion: 2, config: desc, layers: [{ ...desc, annotations: { a: 1 } }] },
       ],
       ['layers: null', { schemaVersion: 2, config: desc, layers: null }],
+      ['a layer digest md5:00', { schemaVersion: 2, config: desc, layers: [{ ...desc, digest: 'md5:00' }] }],
+      [
+        'an upper-case layer digest',
+        { schemaVersion: 2, config: desc, layers: [{ ...desc, digest: `sha256:${'A'.repeat(64)}` }] },
+      ],
+      ['an entry digest 12345', { schemaVersion: 2, manifests: [{ ...desc, digest: 12345 }] }],
     ])('%s is REGISTRY_CONTENT_INVALID', (_, doc) => {
       expect(() => parseManifest(bytes(doc), 'sha256:bb', undefined, 'm')).toThrowWithCode(
         'REGISTRY_CONTENT_INVALID',
       );
     });
+  });
+
+  it('accepts the same documents with well-formed digests (the cases above fail for their field)', () => {
+    expect(
+      parseManifest(bytes({ schemaVersion: 2, config: desc, layers: [desc] }), 'sha256:bb', undefined, 'm'),
+    ).toMatchObject({ kind: 'image' });
+    expect(
+      parseManifest(bytes({ schemaVersion: 2, manifests: [desc] }), 'sha256:bb', undefined, 'm'),
+    ).toMatchObject({ kind: 'index' });
   });
 
   describe('when an error body or a token answer is hostile', () => {
