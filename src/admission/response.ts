@@ -107,6 +107,11 @@ export function toFallbackResponse(uid: string, message: string, deny: boolean):
   });
 }
 
+/** Allowed unchanged with one warning: /mutate's answer for a body it cannot use (review/unusable.ts). */
+export function toUnusableResponse(uid: string, warning: string): AdmissionReviewResponse {
+  return toReviewResponse({ uid, allowed: true, warnings: [clip(warning, MAX_WARNING_LENGTH)] });
+}
+
 /** An unchanged (not mutated) answer: the operation is not one /mutate rewrites. */
 export function toUnchangedResponse(uid: string): AdmissionReviewResponse {
   return toReviewResponse({ uid, allowed: true });

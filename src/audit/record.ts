@@ -68,8 +68,14 @@ export interface RecordOutcome {
   started: number;
 }
 
+/** The request's fields a record names (all a body that is not a usable review may have: review/unusable.ts). */
+export type RecordFacts = Pick<
+  RequestFacts,
+  'uid' | 'operation' | 'dryRun' | 'user' | 'namespace' | 'kind' | 'name'
+>;
+
 /** The one audit-record builder: keys we control only (never the object itself). */
-export function toAuditRecord(facts: RequestFacts, outcome: RecordOutcome): AuditRecord {
+export function toAuditRecord(facts: RecordFacts, outcome: RecordOutcome): AuditRecord {
   // One line per decision with a bounded size, however many images and however long their texts.
   const { images, omitted } = boundAuditImages(outcome.images);
   const record: AuditRecord = {

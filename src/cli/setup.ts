@@ -21,6 +21,7 @@ import { BUILTIN_POLICY } from '../policy/builtin.js';
 import { loadPolicyFiles } from '../policy/load.js';
 import type { ImagePolicyDocument } from '../policy/policy.schema.js';
 import type { SignatureSpec } from '../checks/signature/schema.js';
+import { OutcomeReuse } from '../evaluate/reused-outcomes.js';
 import { PolicyStore, type SourceState } from '../policy/store.js';
 import { describeUnmatched } from '../policy/unmatched.js';
 import {
@@ -174,6 +175,7 @@ export async function setupEngine(
   const engine: Engine = {
     policies: () => store.policies(),
     settings: {
+      reuse: new OutcomeReuse(),
       ...(unmatched !== undefined ? { unmatched } : {}),
       ...(options.mode !== undefined ? { modeOverride: options.mode } : {}),
     },

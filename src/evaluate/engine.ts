@@ -3,7 +3,7 @@
  * CLI. Holds no request state.
  */
 import type { CheckName } from '../checks/kinds.js';
-import type { EvaluationSettings } from './evaluate.js';
+import type { EngineSettings } from './evaluate.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import type { RegistryAccess } from '../registry/types.js';
 
@@ -18,7 +18,7 @@ export interface RequestScope {
 
 export interface Engine {
   policies(): readonly CompiledPolicy[];
-  settings: EvaluationSettings;
+  settings: EngineSettings;
   /** Per-request registry access (shared deadline, pull credentials); absent: no registry configured. */
   registry?: (scope: RequestScope) => Promise<RegistryAccess>;
   /** Labels of a namespace for label-selector matching; undefined when unknown. */

@@ -21,7 +21,7 @@ import { effectiveMode } from '../policy/mode.js';
 import { decideUnmatched } from '../policy/unmatched.js';
 import type { ImageReference } from '../registry/reference.js';
 import type { RegistryAccess, ResolvedImage } from '../registry/types.js';
-import { ReusedOutcomes, type StillHolds } from './reused-outcomes.js';
+import { ReusedOutcomes, type OutcomeReuse, type StillHolds } from './reused-outcomes.js';
 import { nameImage, namesFor, type ImageName } from './image-names.js';
 
 export type {
@@ -44,6 +44,15 @@ export interface EvaluationContext {
   parse?: (image: string) => ImageReference;
   /** Called with each check's duration, for metrics. */
   onCheck?: (check: CheckName, policy: string, seconds: number, passed: boolean) => void;
+}
+
+/**
+ * What an engine evaluates with: the decision's settings and the engine's own reused outcomes
+ * (reused-outcomes.ts; absent: every check runs). Made with the engine (cli/setup.ts), so two
+ * engines in one process share none.
+ */
+export interface EngineSettings extends EvaluationSettings {
+  reuse?: OutcomeReuse;
 }
 
 function toOutcome(check: CheckName, err: unknown, started: number): CheckOutcome {
@@ -119,7 +128,7 @@ async function runCheck(
 async function evaluateImage(
   image: string,
   policies: readonly CompiledPolicy[],
-  settings: EvaluationSettings,
+  settings: EngineSettings,
   ctx: EvaluationContext,
   mayReuse: boolean,
 ): Promise<ImageOutcome> {
@@ -151,7 +160,7 @@ async function evaluateImage(
   // and only where the registry's image budget would have let the checks run (reused-outcomes.ts).
   const store =
     ctx.parse === undefined && reference.digest !== undefined && image.length <= 512 && mayReuse
-      ? ReusedOutcomes.for(policies)
+      ? settings.reuse?.for(policies)
       : undefined;
   // kept per credential: an outcome read with one namespace's pull secret answers only reviews
   // that would send the same one (anonymous outcomes answer everyone who also has none)
@@ -249,7 +258,7 @@ async function evaluateImage(
 export async function evaluateImages(
   images: readonly string[],
   policies: readonly CompiledPolicy[],
-  settings: EvaluationSettings,
+  settings: EngineSettings,
   ctx: EvaluationContext,
 ): Promise<Verdict> {
   const unique = [...new Set(images)];

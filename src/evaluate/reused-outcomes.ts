@@ -2,7 +2,8 @@
  * Reused outcomes: a digest-pinned image that passed every governing policy with findings their
  * checks marked reusable (Finding.reusable: e.g. the verdict cache still holds the verdict) is
  * answered from here while every one of them still says so, without running the checks: the
- * cached decision's path (evaluate.ts). One store per policy set (a reload makes a new set), keyed
+ * cached decision's path (evaluate.ts). The engine owns them (OutcomeReuse: two engines in one
+ * process share nothing); one store per policy set (a reload makes a new set), keyed
  * by the mode override, which policies govern the image (namespace selection) and the image;
  * failures and indeterminate answers are never kept. At most MAX_REUSED entries per policy set,
  * oldest stored out first (shared/cache.ts's TtlCache, without expiry).
@@ -20,20 +21,24 @@ interface Reuse {
 }
 
 export const MAX_REUSED = 4096;
-const stores = new WeakMap<readonly CompiledPolicy[], ReusedOutcomes>();
 
-export class ReusedOutcomes {
-  readonly #entries = new TtlCache<Reuse>(MAX_REUSED);
+/** One engine's reused outcomes: a store per policy set, gone with the set (or the engine). */
+export class OutcomeReuse {
+  readonly #stores = new WeakMap<readonly CompiledPolicy[], ReusedOutcomes>();
 
   /** The store of one policy set. */
-  static for(policies: readonly CompiledPolicy[]): ReusedOutcomes {
-    let store = stores.get(policies);
+  for(policies: readonly CompiledPolicy[]): ReusedOutcomes {
+    let store = this.#stores.get(policies);
     if (store === undefined) {
       store = new ReusedOutcomes();
-      stores.set(policies, store);
+      this.#stores.set(policies, store);
     }
     return store;
   }
+}
+
+export class ReusedOutcomes {
+  readonly #entries = new TtlCache<Reuse>(MAX_REUSED);
 
   /** `matching`: the policies whose globs match the image; `governing`: those of them in force. */
   static key(

@@ -9,4 +9,5 @@ export {
 export { pinDigests } from './mutate.js';
 export type { ReviewContext, ReviewHandler, ReviewResult } from './result.js';
 export { runReview, type RunOptions } from './run.js';
+export { unusableMutateResult } from './unusable.js';
 export { validateRequest } from './validate.js';

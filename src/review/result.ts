@@ -4,7 +4,7 @@
  */
 import type { RequestFacts } from '../admission/facts.js';
 import type { AdmissionReviewResponse } from '../admission/review.schema.js';
-import { toAuditRecord, type AuditRecord, type RecordOutcome } from '../audit/record.js';
+import { toAuditRecord, type AuditRecord, type RecordFacts, type RecordOutcome } from '../audit/record.js';
 import type { Engine } from '../evaluate/engine.js';
 import type { Verdict } from '../evaluate/evaluate.js';
 
@@ -32,7 +32,7 @@ export type ReviewHandler = (facts: RequestFacts, context: ReviewContext) => Pro
 
 /** Pairs a response with its audit record, both from the same facts. */
 export function toReviewResult(
-  facts: RequestFacts,
+  facts: RecordFacts,
   response: AdmissionReviewResponse,
   outcome: Omit<RecordOutcome, 'decision'>,
   verdict?: Verdict,

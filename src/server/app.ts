@@ -15,6 +15,7 @@ import {
   runReview,
   validateRequest,
   type ReviewHandler,
+  unusableMutateResult,
   type ReviewResult,
 } from '../review/index.js';
 import {
@@ -64,25 +65,6 @@ function errorBody(code: string, message: string): ErrorBody {
   return { error: { code, message } };
 }
 
-/**
- * The /mutate answer for a body it cannot use: allowed, no patch, a warning saying why. The uid is
- * echoed when the body has one (the API server always sends one; without it no answer can match).
- */
-function toUnusableMutateResponse(body: unknown, code: string, message: string): unknown {
-  const uid = (body as { request?: { uid?: unknown } } | undefined)?.request?.uid;
-  return {
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    response: {
-      uid: typeof uid === 'string' ? uid.slice(0, 256) : '',
-      allowed: true,
-      warnings: [
-        `imagegate: images not pinned: the request could not be used (${code}): ${message}`.slice(0, 500),
-      ],
-    },
-  };
-}
-
 /** The app and what its body budget holds now (tests and metrics read it). */
 export type ImagegateApp = FastifyInstance & { bodiesInFlight: BodyBudgetState };
 
@@ -110,13 +92,15 @@ export function buildApp(deps: AppDeps): ImagegateApp {
       return reply.code(err.statusCode).send(errorBody(err.code, err.message));
     }
     // /mutate only pins digests: a 4xx there would fail the request under failurePolicy: Fail, so a
-    // body it cannot use is allowed unchanged and the validating webhook (or the API server's own
-    // validation) decides about the object.
+    // body it cannot use is allowed unchanged, with its audit record (review/unusable.ts), and the
+    // validating webhook (or the API server's own validation) decides about the object.
     if (request.routeOptions.url === '/mutate' && !(err.statusCode !== undefined && err.statusCode >= 500)) {
       const { code } = describeRequestError(err, deps.bodyLimit ?? DEFAULT_BODY_LIMIT);
       metrics.badRequests.inc({ code });
       request.log.warn({ code }, `mutate: request not usable, allowed without a patch: ${err.message}`);
-      return reply.code(200).send(toUnusableMutateResponse(request.body, code, err.message));
+      const result = unusableMutateResult(request.body, code, err.message, performance.now());
+      audit.write(result.record);
+      return reply.code(200).send(result.response);
     }
     const d = describeRequestError(err, deps.bodyLimit ?? DEFAULT_BODY_LIMIT);
     if (d.status >= 500) request.log.error({ err }, 'unexpected error');

@@ -143,8 +143,9 @@ describe('imagegate end to end: signatures through the real registry', () => {
   });
 
   describe('imagegate check', () => {
-    it('verifies key and keyless signatures in both formats, offline, and exits 0', async () => {
-      const run = await imagegate([
+    /** `imagegate check` with this file's policies, registry and trusted root, then `args`. */
+    const check = (args: string[]) =>
+      imagegate([
         'check',
         '--policy',
         policyFile,
@@ -152,6 +153,11 @@ describe('imagegate end to end: signatures through the real registry', () => {
         reg.host,
         '--trusted-root',
         `corp=${instance.trustedRootPath}`,
+        ...args,
+      ]);
+
+    it('verifies key and keyless signatures in both formats, offline, and exits 0', async () => {
+      const run = await check([
         '--log-level',
         'debug',
         `${reg.host}/key/legacy:1`,
@@ -170,17 +176,7 @@ describe('imagegate end to end: signatures through the real registry', () => {
     });
 
     it('denies another identity and an unsigned image, saying which authorities were tried, and exits 1', async () => {
-      const run = await imagegate([
-        'check',
-        '--policy',
-        policyFile,
-        '--insecure-registry',
-        reg.host,
-        '--trusted-root',
-        `corp=${instance.trustedRootPath}`,
-        `${reg.host}/either/evil:1`,
-        `${reg.host}/keyless/unsigned:1`,
-      ]);
+      const run = await check([`${reg.host}/either/evil:1`, `${reg.host}/keyless/unsigned:1`]);
       expect(run.code, run.stderr).toBe(1);
       expect(run.stdout).toContain('no signature from authority "release-key" verified: found 1 signature');
       expect(run.stdout).toContain(

@@ -13,19 +13,27 @@ import { errorMessage } from '../../errors.js';
 export const RE2_MATCHES = 're2Matches';
 /** Longest pattern compiled at evaluation (a pattern may come from the input). */
 const MAX_PATTERN_LENGTH = 1024;
-const compiled = new Map<string, RE2JS>();
 
-/** Unanchored search, as CEL's `matches` (RE2 PartialMatch). */
-export function re2Matches(value: string, pattern: string): boolean {
-  let re = compiled.get(pattern);
-  if (re === undefined) {
-    if (pattern.length > MAX_PATTERN_LENGTH)
-      throw new Error(`matches(): pattern longer than ${MAX_PATTERN_LENGTH} characters`);
-    re = RE2JS.compile(pattern);
-    if (compiled.size >= 256) compiled.clear();
-    compiled.set(pattern, re);
+/**
+ * One condition's `matches()`: its literal patterns compiled once, at load, and held by the
+ * compiled condition (cel.ts), so nothing is shared between conditions, policies or engines. A
+ * pattern that comes from the input is compiled at each call (RE2 compiles in time linear in the
+ * pattern, at most MAX_PATTERN_LENGTH characters); caching it would let an attacker's patterns fill
+ * memory.
+ */
+export class Re2Matcher {
+  constructor(readonly literals: ReadonlyMap<string, RE2JS>) {}
+
+  /** Unanchored search, as CEL's `matches` (RE2 PartialMatch). */
+  matches(value: string, pattern: string): boolean {
+    let re = this.literals.get(pattern);
+    if (re === undefined) {
+      if (pattern.length > MAX_PATTERN_LENGTH)
+        throw new Error(`matches(): pattern longer than ${MAX_PATTERN_LENGTH} characters`);
+      re = RE2JS.compile(pattern);
+    }
+    return re.matcher(value).find();
   }
-  return re.matcher(value).find();
 }
 
 interface Node {
@@ -69,15 +77,19 @@ function findMatches(source: string, ast: unknown): { names: number[]; literals:
 }
 
 /**
- * The condition with every `matches` call renamed to `re2Matches`, or the problem with one of its
- * literal patterns. Only the call names at the positions the parser reported are rewritten (never
- * text inside string literals).
+ * The condition with every `matches` call renamed to `re2Matches` and its matcher (literal patterns
+ * compiled), or the problem with one of its literal patterns. Only the call names at the positions
+ * the parser reported are rewritten (never text inside string literals).
  */
-export function toRe2Matches(source: string, ast: unknown): { source: string } | { problem: string } {
+export function toRe2Matches(
+  source: string,
+  ast: unknown,
+): { source: string; matcher: Re2Matcher } | { problem: string } {
   const { names, literals } = findMatches(source, ast);
+  const compiled = new Map<string, RE2JS>();
   for (const pattern of literals) {
     try {
-      RE2JS.compile(pattern);
+      compiled.set(pattern, RE2JS.compile(pattern));
     } catch (err) {
       return {
         problem: `matches("${pattern.slice(0, 80)}"): not a valid regular expression in RE2 syntax (${errorMessage(err)}); CEL's matches() uses RE2 (linear time on attacker-chosen text): no backreferences or lookaround`,
@@ -88,5 +100,5 @@ export function toRe2Matches(source: string, ast: unknown): { source: string } |
   for (const at of [...new Set(names)].sort((a, b) => b - a)) {
     out = `${out.slice(0, at)}${RE2_MATCHES}${out.slice(at + 'matches'.length)}`;
   }
-  return { source: out };
+  return { source: out, matcher: new Re2Matcher(compiled) };
 }

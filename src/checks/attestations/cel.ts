@@ -8,7 +8,7 @@
  */
 import { Environment, type ParseResult } from '@marcbachmann/cel-js';
 import { ConfigError, errorMessage } from '../../errors.js';
-import { RE2_MATCHES, re2Matches, toRe2Matches } from './cel-matches.js';
+import { RE2_MATCHES, toRe2Matches, type Re2Matcher } from './cel-matches.js';
 import { DEFAULT_STEP_BUDGET, estimateCost, installStepMeter, StepMeter } from './cel-cost.js';
 
 /** Longest condition accepted (the schema says the same). */
@@ -52,19 +52,33 @@ export interface CompiledCondition {
   evaluate(input: ConditionInput, readBudget?: number, stepBudget?: number): ConditionResult;
 }
 
-const environment = new Environment({
-  limits: { maxAstNodes: MAX_CONDITION_AST_NODES, maxDepth: MAX_CONDITION_DEPTH },
-})
-  .registerVariable('predicate', 'dyn')
-  .registerVariable('statement', 'map')
-  .registerVariable('image', 'map')
-  .registerVariable('now', 'google.protobuf.Timestamp')
-  // `matches` calls are renamed to these at load: RE2 semantics, linear time (cel-matches.ts).
-  .registerFunction(`string.${RE2_MATCHES}(string): bool`, (s: string, p: string) => re2Matches(s, p))
-  .registerFunction(`${RE2_MATCHES}(string, string): bool`, (s: string, p: string) => re2Matches(s, p));
+/**
+ * The CEL environment of one compiled condition: its own `matches()` (its matcher holds the
+ * condition's patterns) and its own step meter, so two conditions — or two engines — share no
+ * state. Made once per condition, at load.
+ */
+function createEnvironment(matcher: Re2Matcher | undefined): Environment {
+  const re2 = (s: string, p: string): boolean => {
+    // Only load-time parsing and type-checking use the environment without a matcher: nothing runs.
+    if (matcher === undefined) throw new Error('matches() evaluated without a compiled condition');
+    return matcher.matches(s, p);
+  };
+  return (
+    new Environment({
+      limits: { maxAstNodes: MAX_CONDITION_AST_NODES, maxDepth: MAX_CONDITION_DEPTH },
+    })
+      .registerVariable('predicate', 'dyn')
+      .registerVariable('statement', 'map')
+      .registerVariable('image', 'map')
+      .registerVariable('now', 'google.protobuf.Timestamp')
+      // `matches` calls are renamed to these at load: RE2 semantics, linear time (cel-matches.ts).
+      .registerFunction(`string.${RE2_MATCHES}(string): bool`, re2)
+      .registerFunction(`${RE2_MATCHES}(string, string): bool`, re2)
+  );
+}
 
-/** Runs one evaluation with a step meter charged on every node (cel-cost.ts). */
-const metered = installStepMeter((source) => environment.parse(source));
+/** Parses and type-checks at load; never evaluates (immutable once made). */
+const checking = createEnvironment(undefined);
 
 function costExceeded(budget: number): ConditionResult {
   const message = `evaluation stopped after ${budget} steps (the step budget: loops, \`in\`, string scans)`;
@@ -101,7 +115,7 @@ export function compileCondition(source: string, where: string): CompiledConditi
   }
   let parsed: ParseResult;
   try {
-    parsed = environment.parse(source);
+    parsed = checking.parse(source);
   } catch (err) {
     throw new ConfigError(
       'POLICY_INVALID',
@@ -111,7 +125,7 @@ export function compileCondition(source: string, where: string): CompiledConditi
   }
   const re2 = toRe2Matches(source, parsed.ast);
   if ('problem' in re2) throw new ConfigError('POLICY_INVALID', `${where}: ${re2.problem}`);
-  if (re2.source !== source) parsed = environment.parse(re2.source);
+  if (re2.source !== source) parsed = checking.parse(re2.source);
   const checked = parsed.check();
   if (!checked.valid) {
     throw new ConfigError(
@@ -136,6 +150,10 @@ export function compileCondition(source: string, where: string): CompiledConditi
         `(loops over literal lists, \`in\`, string scans), over the budget of ${DEFAULT_STEP_BUDGET} per evaluation`,
     );
   }
+  // The condition's own environment, matcher and step meter (createEnvironment: why).
+  const environment = createEnvironment(re2.matcher);
+  const metered = installStepMeter((text) => environment.parse(text));
+  const run = environment.parse(re2.source);
   return {
     source,
     evaluate(input, readBudget = DEFAULT_READ_BUDGET, stepBudget = DEFAULT_STEP_BUDGET) {
@@ -145,7 +163,7 @@ export function compileCondition(source: string, where: string): CompiledConditi
       {
         const steps = new StepMeter(stepBudget);
         try {
-          const value = metered(steps, () => parsed({ ...input, now: new Date() }));
+          const value = metered(steps, () => run({ ...input, now: new Date() }));
           if (value === true) return { ok: true, value: true, seen: [] };
         } catch {
           if (steps.exceeded) return costExceeded(stepBudget);
@@ -157,7 +175,7 @@ export function compileCondition(source: string, where: string): CompiledConditi
       let value: unknown;
       try {
         value = metered(steps, () =>
-          parsed({
+          run({
             predicate: meter.wrap(input.predicate, 'predicate'),
             statement: meter.wrap(input.statement, 'statement'),
             image: meter.wrap(input.image, 'image'),

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Check } from '../../../src/checks/check.js';
 import { evaluateImages } from '../../../src/evaluate/evaluate.js';
+import { OutcomeReuse } from '../../../src/evaluate/reused-outcomes.js';
 import { compilePolicies, type CheckCompilers } from '../../../src/policy/compile.js';
 import { parsePolicyYaml } from '../../../src/policy/load.js';
 import type { RegistryAccess, ResolvedImage } from '../../../src/registry/types.js';
@@ -76,10 +77,11 @@ describe('evaluateImages at the boundaries of issue 20', () => {
           };
         }),
       );
-      await evaluateImages([PINNED], policies, {}, context(access('secret-of-team-a')));
-      await evaluateImages([PINNED], policies, {}, context(access('secret-of-team-a')));
+      const engine = { reuse: new OutcomeReuse() };
+      await evaluateImages([PINNED], policies, engine, context(access('secret-of-team-a')));
+      await evaluateImages([PINNED], policies, engine, context(access('secret-of-team-a')));
       expect(runs).toBe(1);
-      await evaluateImages([PINNED], policies, {}, context(access('anonymous')));
+      await evaluateImages([PINNED], policies, engine, context(access('anonymous')));
       expect(runs).toBe(2);
     });
   });

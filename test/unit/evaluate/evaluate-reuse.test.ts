@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Check, Finding } from '../../../src/checks/check.js';
 import { evaluateImages, type EvaluationContext } from '../../../src/evaluate/evaluate.js';
+import { OutcomeReuse } from '../../../src/evaluate/reused-outcomes.js';
 import { compilePolicies, type CheckCompilers } from '../../../src/policy/compile.js';
 import { parsePolicyYaml } from '../../../src/policy/load.js';
 import type { RegistryAccess, ResolvedImage } from '../../../src/registry/types.js';
@@ -74,7 +75,8 @@ spec:
   size: { maxCompressed: 1Gi }
 `;
 
-const settings = { unmatched: 'allow' } as const;
+/** One engine's settings, with its reused outcomes (each test compiles its own policy set). */
+const settings = { unmatched: 'allow', reuse: new OutcomeReuse() } as const;
 
 function context(
   namespace = 'team',
@@ -160,6 +162,30 @@ describe('reused outcomes', () => {
       const audited = await evaluateImages([PINNED], set, { ...settings, modeOverride: 'audit' }, context());
       expect(state.runs).toBe(2);
       expect(audited.images[0]!.policies[0]!.mode).toBe('audit');
+    });
+
+    it('shares nothing between two engines, even for the same policy set', async () => {
+      const { state, compilers } = countingCheck({ passed: true, reusable: true });
+      const set = compile(SIZED, compilers);
+      const one = { ...settings, reuse: new OutcomeReuse() };
+      const two = { ...settings, reuse: new OutcomeReuse() };
+      await evaluateImages([PINNED], set, one, context());
+      const access = registry();
+      const other = await evaluateImages([PINNED], set, two, context('team', access));
+      expect(state.runs).toBe(2);
+      expect(access.calls).toBe(1);
+      expect(other.images[0]!.reused).toBeUndefined();
+      await evaluateImages([PINNED], set, one, context());
+      await evaluateImages([PINNED], set, two, context());
+      expect(state.runs).toBe(2); // each engine reuses its own
+    });
+
+    it('reuses nothing for settings without reused outcomes (no engine owns any)', async () => {
+      const { state, compilers } = countingCheck({ passed: true, reusable: true });
+      const set = compile(SIZED, compilers);
+      await evaluateImages([PINNED], set, { unmatched: 'allow' }, context());
+      await evaluateImages([PINNED], set, { unmatched: 'allow' }, context());
+      expect(state.runs).toBe(2);
     });
 
     it('runs the checks when the pod names more images than the registry budget allows', async () => {

@@ -62,17 +62,3 @@ describe('toConditions for a policy whose key Secret is missing', () => {
     ]);
   });
 });
-
-describe('toConditions for a policy whose key Secret is missing', () => {
-  it('is Accepted but not Ready, with the reason KeyUnavailable and the message', () => {
-    const conditions = toConditions(
-      { metadata: { name: 'p', generation: 3 } },
-      { accepted: true, degraded: 'key.secretRef: cannot read Secret imagegate/k: not found' },
-      new Date('2026-01-01T00:00:00Z'),
-    );
-    expect(conditions.map((c) => [c.type, c.status, c.reason, c.message])).toEqual([
-      ['Accepted', 'True', 'Compiled', 'policy compiled'],
-      ['Ready', 'False', 'KeyUnavailable', 'key.secretRef: cannot read Secret imagegate/k: not found'],
-    ]);
-  });
-});

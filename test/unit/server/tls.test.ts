@@ -131,6 +131,20 @@ describe('server TLS', () => {
     return { server, port: (server.address() as AddressInfo).port };
   }
 
+  /** A server on the first pair's Secret volume, its files watched (reloads by file event only). */
+  async function serveWatched(): Promise<{ volume: SecretVolume; port: number; events: TlsReloadEvent[] }> {
+    const volume = new SecretVolume(first);
+    cleanup.push(() => volume.remove());
+    const { server, port } = await serve(volume);
+    const events: TlsReloadEvent[] = [];
+    const watcher = watchTlsFiles(server, volume.files, {
+      pollIntervalMs: 60_000,
+      onReload: (e) => events.push(e),
+    });
+    cleanup.push(() => watcher.close());
+    return { volume, port, events };
+  }
+
   describe('loadTlsOptions', () => {
     it('requires TLS 1.2 or later and no client certificate by default', () => {
       const volume = new SecretVolume(first);
@@ -211,15 +225,7 @@ describe('server TLS', () => {
 
   describe('when the Secret volume is rotated by a symlink swap', () => {
     it('serves the new certificate to new connections and keeps an open keep-alive connection', async () => {
-      const volume = new SecretVolume(first);
-      cleanup.push(() => volume.remove());
-      const { server, port } = await serve(volume);
-      const events: TlsReloadEvent[] = [];
-      const watcher = watchTlsFiles(server, volume.files, {
-        pollIntervalMs: 60_000,
-        onReload: (e) => events.push(e),
-      });
-      cleanup.push(() => watcher.close());
+      const { volume, port, events } = await serveWatched();
 
       const keepAlive = new Agent({ keepAlive: true, maxSockets: 1 });
       cleanup.push(() => keepAlive.destroy());
@@ -243,15 +249,7 @@ describe('server TLS', () => {
     });
 
     it('keeps the last good certificate when the new pair does not match, then recovers', async () => {
-      const volume = new SecretVolume(first);
-      cleanup.push(() => volume.remove());
-      const { server, port } = await serve(volume);
-      const events: TlsReloadEvent[] = [];
-      const watcher = watchTlsFiles(server, volume.files, {
-        pollIntervalMs: 60_000,
-        onReload: (e) => events.push(e),
-      });
-      cleanup.push(() => watcher.close());
+      const { volume, port, events } = await serveWatched();
 
       const failed = nextReload(events);
       volume.rotate({ ...second, key: first.key });

@@ -8,6 +8,7 @@ import type { TrustedRootStore } from '../../../../src/checks/signature/trusted-
 import type { SignatureSpec } from '../../../../src/checks/signature/schema.js';
 import { checkCompilers } from '../../../../src/checks/kinds.js';
 import { evaluateImages } from '../../../../src/evaluate/evaluate.js';
+import { OutcomeReuse } from '../../../../src/evaluate/reused-outcomes.js';
 import { compilePolicies } from '../../../../src/policy/compile.js';
 import { parsePolicyYaml } from '../../../../src/policy/load.js';
 import { parseReference } from '../../../../src/registry/reference.js';
@@ -199,17 +200,13 @@ spec:
       ),
       checkCompilers({ trustedRoots: roots, cache }),
     );
+    const settings = { unmatched: 'allow', reuse: new OutcomeReuse() } as const; // one engine's
     const review = () =>
-      evaluateImages(
-        [`${repo}@${digest}`],
-        set,
-        { unmatched: 'allow' },
-        {
-          namespace: 'team',
-          signal: signal(),
-          registry: access,
-        },
-      );
+      evaluateImages([`${repo}@${digest}`], set, settings, {
+        namespace: 'team',
+        signal: signal(),
+        registry: access,
+      });
     const counts: number[] = [];
     for (let i = 0; i < 3; i++) {
       const v = await review();
