@@ -12,7 +12,16 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { ROOT } from './cli.js';
-import { cluster, eventually, getJson, helm, kubectl, kubectlOk, apiAuditLog } from './kube-cluster.js';
+import {
+  apiAuditLog,
+  cluster,
+  eventually,
+  getJson,
+  helm,
+  kubectl,
+  kubectlOk,
+  type ApiAuditEvent,
+} from './kube-cluster.js';
 import type { K8sObject } from './k8s.js';
 import { freePort } from './registry.js';
 
@@ -238,7 +247,10 @@ export async function installChartServe(options: ChartServeOptions): Promise<Cha
       const calls = (await apiAuditLog()).filter((e) => e.user.username === user);
       // None at all would make this check vacuous (the audit policy must log this user's calls).
       if (calls.length === 0) throw new Error(`no API call by ${user} in the API server's audit log`);
-      return calls.filter((e) => e.responseStatus?.code === 403).map((e) => `${e.verb} ${e.requestURI}`);
+      // A 403 from NamespaceLifecycle (new content in a Terminating namespace) is no RBAC refusal.
+      const rbac = (e: ApiAuditEvent) =>
+        e.responseStatus?.code === 403 && e.responseStatus.message?.includes('is being terminated') !== true;
+      return calls.filter(rbac).map((e) => `${e.verb} ${e.requestURI}`);
     },
     async close() {
       await Promise.all(replicas.map((r) => r.stop()));
