@@ -33,8 +33,20 @@ export interface ReportWriteSummary {
   deleted: number;
   /** Reports written with part of their results: the whole was over the API server's size limit. */
   trimmed: number;
+  /** Reports not created because their namespace is being deleted (or gone): nothing to report there. */
+  skipped: number;
   /** Namespaces whose report could not be written (the others were): `namespace: why`. */
   failed: string[];
+}
+
+/**
+ * The API server refused new content because the namespace is being deleted (403 with the cause
+ * NamespaceTerminating) or is gone (404 on create): the namespace was deleted during the run.
+ */
+function namespaceGoing(cause: { body?: unknown } | undefined): boolean {
+  const code = statusCode(cause);
+  const body = typeof cause?.body === 'string' ? cause.body : JSON.stringify(cause?.body ?? '');
+  return (code === 403 && body.includes('NamespaceTerminating')) || code === 404;
 }
 
 /** The annotation a trimmed report carries, saying what it lacks. */
@@ -94,7 +106,14 @@ export function createReportWriter(
 
   return {
     async write(bodies) {
-      const summary: ReportWriteSummary = { created: 0, updated: 0, deleted: 0, trimmed: 0, failed: [] };
+      const summary: ReportWriteSummary = {
+        created: 0,
+        updated: 0,
+        deleted: 0,
+        trimmed: 0,
+        skipped: 0,
+        failed: [],
+      };
       const owned = (await call(`list ${plural}`, () =>
         api.listClusterCustomObject({
           group,
@@ -118,8 +137,13 @@ export function createReportWriter(
             summary.created += 1;
             return;
           } catch (err) {
+            const cause = (err as { cause?: { body?: unknown } }).cause;
+            if (namespaceGoing(cause)) {
+              summary.skipped += 1;
+              return;
+            }
             // Someone else's report of that name without our label, or a race: replace it below.
-            if (statusCode((err as { cause?: unknown }).cause) !== 409) throw err;
+            if (statusCode(cause) !== 409) throw err;
           }
         }
         await call(`replace ${kind} ${namespace}/${REPORT_NAME}`, async () => {

@@ -12,7 +12,16 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { ROOT } from './cli.js';
-import { cluster, eventually, getJson, helm, kubectl, kubectlOk, apiAuditLog } from './kube-cluster.js';
+import {
+  apiAuditLog,
+  cluster,
+  eventually,
+  getJson,
+  helm,
+  kubectl,
+  kubectlOk,
+  type ApiAuditEvent,
+} from './kube-cluster.js';
 import type { K8sObject } from './k8s.js';
 import { freePort } from './registry.js';
 
@@ -30,8 +39,23 @@ export interface ChartServe {
   stop(): Promise<void>;
   /** API calls of the chart's ServiceAccount that the API server refused (403), from its audit log. */
   forbidden(): Promise<string[]>;
-  /** helm uninstall, stop serve, remove the local files. */
+  /**
+   * Another replica of the same install (the chart's Deployment with more replicas): the same args,
+   * volumes and token, its own port and pod name (IMAGEGATE_POD_NAME), started. Stopped by close().
+   */
+  replica(podName: string): Promise<ServeReplica>;
+  /** helm uninstall, stop serve and its replicas, remove the local files. */
   close(): Promise<void>;
+}
+
+/** One `imagegate serve` process of an install. */
+export interface ServeReplica {
+  url: string;
+  /** IMAGEGATE_POD_NAME (the Lease identity is this, `_`, the pid). */
+  podName: string;
+  lines(): Array<Record<string, unknown>>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
 }
 
 export interface ChartServeOptions {
@@ -132,75 +156,104 @@ export async function installChartServe(options: ChartServeOptions): Promise<Cha
   const kubeconfig = join(root, 'kubeconfig');
   await writeFile(kubeconfig, await tokenKubeconfig(token), { mode: 0o600 });
   const container = pod.containers[0] as K8sObject;
-  const args = (container.args as string[])
-    .map((a) => (a.startsWith('--listen=') ? `--listen=127.0.0.1:${port}` : localPath(a, mounts)))
-    .concat(`--kubeconfig=${kubeconfig}`);
-  const env: Record<string, string> = {};
-  for (const e of (container.env ?? []) as K8sObject[]) {
-    if (typeof e.value === 'string') env[e.name] = localPath(`=${e.value}`, mounts).slice(1);
-    else if (e.valueFrom?.fieldRef?.fieldPath === 'metadata.namespace') env[e.name] = namespace;
-    else if (e.valueFrom?.fieldRef?.fieldPath === 'metadata.name') env[e.name] = `${release}-host`;
-  }
   const ca = await readFile(join(mounts.get('/etc/imagegate/tls') ?? root, 'ca.crt'));
-  const lines: Array<Record<string, unknown>> = [];
-  let child: ChildProcess | undefined;
+  const replicas: ServeReplica[] = [];
+
+  /** serve as the Deployment's container runs it, listening on `port`, as pod `podName`. */
+  const makeReplica = (port: number, podName: string): ServeReplica => {
+    const url = `https://127.0.0.1:${port}`;
+    const args = (container.args as string[])
+      .map((a) => (a.startsWith('--listen=') ? `--listen=127.0.0.1:${port}` : localPath(a, mounts)))
+      .concat(`--kubeconfig=${kubeconfig}`);
+    const env: Record<string, string> = {};
+    for (const e of (container.env ?? []) as K8sObject[]) {
+      if (typeof e.value === 'string') env[e.name] = localPath(`=${e.value}`, mounts).slice(1);
+      else if (e.valueFrom?.fieldRef?.fieldPath === 'metadata.namespace') env[e.name] = namespace;
+      else if (e.valueFrom?.fieldRef?.fieldPath === 'metadata.name') env[e.name] = podName;
+    }
+    const lines: Array<Record<string, unknown>> = [];
+    let child: ChildProcess | undefined;
+    const replica: ServeReplica = {
+      url,
+      podName,
+      lines: () => lines,
+      async start() {
+        const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], {
+          cwd: ROOT,
+          env: {
+            ...process.env,
+            ...env,
+            IMAGEGATE_CACHE_DIR: join(root, `cache-${podName}`),
+            KUBECONFIG: kubeconfig,
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        child = proc;
+        let partial = '';
+        const onData = (d: Buffer) => {
+          const text = partial + d.toString();
+          const parts = text.split('\n');
+          partial = parts.pop() ?? '';
+          for (const l of parts) {
+            try {
+              lines.push(JSON.parse(l) as Record<string, unknown>);
+            } catch {
+              lines.push({ text: l });
+            }
+          }
+        };
+        proc.stdout!.on('data', onData);
+        proc.stderr!.on('data', onData);
+        await eventually(
+          `imagegate serve ready at ${url}`,
+          async () => {
+            if (proc.exitCode !== null)
+              throw new Error(`serve exited ${proc.exitCode}: ${JSON.stringify(lines.slice(-5))}`);
+            return (await readyz(url, ca)) === 200 ? true : undefined;
+          },
+          60_000,
+        );
+      },
+      async stop() {
+        const proc = child;
+        child = undefined;
+        if (proc === undefined || proc.exitCode !== null) return;
+        const exited = new Promise((r) => proc.once('exit', r));
+        proc.kill('SIGTERM');
+        await exited;
+      },
+    };
+    replicas.push(replica);
+    return replica;
+  };
+  const first = makeReplica(port, `${release}-host`);
 
   const serve: ChartServe = {
     release,
     namespace,
     url,
     serviceAccount,
-    lines: () => lines,
-    auditRecords: () => lines.filter((l) => l.event === 'imagegate.decision'),
-    async start() {
-      const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], {
-        cwd: ROOT,
-        env: { ...process.env, ...env, IMAGEGATE_CACHE_DIR: join(root, 'cache'), KUBECONFIG: kubeconfig },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      child = proc;
-      let partial = '';
-      const onData = (d: Buffer) => {
-        const text = partial + d.toString();
-        const parts = text.split('\n');
-        partial = parts.pop() ?? '';
-        for (const l of parts) {
-          try {
-            lines.push(JSON.parse(l) as Record<string, unknown>);
-          } catch {
-            lines.push({ text: l });
-          }
-        }
-      };
-      proc.stdout!.on('data', onData);
-      proc.stderr!.on('data', onData);
-      await eventually(
-        `imagegate serve ready at ${url}`,
-        async () => {
-          if (proc.exitCode !== null)
-            throw new Error(`serve exited ${proc.exitCode}: ${JSON.stringify(lines.slice(-5))}`);
-          return (await readyz(url, ca)) === 200 ? true : undefined;
-        },
-        60_000,
-      );
-    },
-    async stop() {
-      const proc = child;
-      child = undefined;
-      if (proc === undefined || proc.exitCode !== null) return;
-      const exited = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGTERM');
-      await exited;
+    lines: () => first.lines(),
+    auditRecords: () => first.lines().filter((l) => l.event === 'imagegate.decision'),
+    start: () => first.start(),
+    stop: () => first.stop(),
+    async replica(podName) {
+      const replica = makeReplica(await freePort(), podName);
+      await replica.start();
+      return replica;
     },
     async forbidden() {
       const user = `system:serviceaccount:${namespace}:${serviceAccount}`;
       const calls = (await apiAuditLog()).filter((e) => e.user.username === user);
       // None at all would make this check vacuous (the audit policy must log this user's calls).
       if (calls.length === 0) throw new Error(`no API call by ${user} in the API server's audit log`);
-      return calls.filter((e) => e.responseStatus?.code === 403).map((e) => `${e.verb} ${e.requestURI}`);
+      // A 403 from NamespaceLifecycle (new content in a Terminating namespace) is no RBAC refusal.
+      const rbac = (e: ApiAuditEvent) =>
+        e.responseStatus?.code === 403 && e.responseStatus.message?.includes('is being terminated') !== true;
+      return calls.filter(rbac).map((e) => `${e.verb} ${e.requestURI}`);
     },
     async close() {
-      await serve.stop();
+      await Promise.all(replicas.map((r) => r.stop()));
       await helm(['uninstall', release, '--namespace', namespace, '--wait']);
       await kubectl(['delete', 'namespace', namespace, '--wait=false']);
       await rm(root, { recursive: true, force: true });
