@@ -5,21 +5,13 @@
  * and the webhook down (enforce: Fail refuses; Ignore admits).
  */
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installChartServe, type ChartServe } from '../helpers/chart-serve.js';
+import { describe, expect, it } from 'vitest';
+import { useEnforcingChart } from '../helpers/cluster-suite.js';
 import { ROOT } from '../helpers/cli.js';
-import { podManifest, startClusterImages, type ClusterImages } from '../helpers/cluster-images.js';
+import { podManifest } from '../helpers/cluster-images.js';
 import type { K8sObject } from '../helpers/k8s.js';
 import { silentServer } from '../helpers/size-e2e.js';
-import {
-  apiAuditLog,
-  createNamespace,
-  eventually,
-  getJson,
-  helm,
-  kubectl,
-  NO_CLUSTER,
-} from '../helpers/kube-cluster.js';
+import { apiAuditLog, eventually, getJson, helm, kubectl, NO_CLUSTER } from '../helpers/kube-cluster.js';
 
 const RELEASE = 'igpods';
 const NS = 'imagegate-pods';
@@ -27,27 +19,11 @@ const APPS = 'apps-pods';
 const DENIED = 'admission webhook "validate.imagegate.dev" denied the request';
 
 describe.skipIf(NO_CLUSTER)('admission of pods by the real API server', () => {
-  let images: ClusterImages;
-  let serve: ChartServe;
-
-  beforeAll(async () => {
-    images = await startClusterImages();
-    serve = await installChartServe({
-      release: RELEASE,
-      namespace: NS,
-      values: ['--set', 'mode=enforce', ...images.values],
-    });
-    await createNamespace(APPS);
-  }, 180_000);
-
-  afterAll(async () => {
-    await serve?.close();
-    await images?.stop();
-  });
+  const world = useEnforcingChart({ release: RELEASE, namespace: NS, apps: APPS });
 
   const create = (name: string, image: string, extra: string[] = []) =>
     kubectl(['create', ...extra, '-f', '-'], podManifest(name, APPS, image));
-  const records = (name: string) => serve.auditRecords().filter((r) => r.name === name);
+  const records = (name: string) => world.serve.auditRecords().filter((r) => r.name === name);
   /** serve writes its audit records in batches: wait for one matching `shape`. */
   const recorded = (name: string, shape: Record<string, unknown>) =>
     eventually(`the audit record of ${name}`, async () =>
@@ -55,21 +31,21 @@ describe.skipIf(NO_CLUSTER)('admission of pods by the real API server', () => {
     );
 
   it('admits a pod whose image passes, as the user who created it', async () => {
-    const r = await create('small', images.small);
+    const r = await create('small', world.images.small);
     expect(r.status, r.stderr).toBe(0);
     await recorded('small', { kind: 'Pod', operation: 'CREATE', decision: 'allowed', namespace: APPS });
   });
 
   it("refuses a pod whose image is too big, with imagegate's message in the client's error", async () => {
-    const r = await create('big', images.big);
+    const r = await create('big', world.images.big);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain(DENIED);
-    expect(r.stderr).toContain(images.big);
+    expect(r.stderr).toContain(world.images.big);
     expect(r.stderr).toContain('size-enforce');
   });
 
   it('in audit mode admits, the warning reaches kubectl and the auditAnnotations the API server audit log', async () => {
-    const r = await create('audit-big', images.auditBig);
+    const r = await create('audit-big', world.images.auditBig);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/^Warning: .*size-audit/m);
     const event = await eventually('the audit event of the create', async () =>
@@ -89,11 +65,11 @@ describe.skipIf(NO_CLUSTER)('admission of pods by the real API server', () => {
   });
 
   it('answers a dry run (dryRun=All) and writes no Event for it, while a real denial gets one', async () => {
-    const dry = await create('dry-big', images.big, ['--dry-run=server']);
+    const dry = await create('dry-big', world.images.big, ['--dry-run=server']);
     expect(dry.status).toBe(1);
     expect(dry.stderr).toContain(DENIED);
     await recorded('dry-big', { dryRun: true, decision: 'denied' });
-    const real = await create('real-big', images.big);
+    const real = await create('real-big', world.images.big);
     expect(real.stderr).toContain(DENIED);
     const names = async () =>
       ((await getJson(['get', 'events', '-n', APPS])).items as K8sObject[]).map((e) => e.involvedObject.name);
@@ -110,18 +86,18 @@ describe.skipIf(NO_CLUSTER)('admission of pods by the real API server', () => {
       'small',
       '-n',
       APPS,
-      `--image=${images.big}`,
+      `--image=${world.images.big}`,
       '--container=dbg-big',
     ]);
     expect(denied.status).toBe(1);
     expect(denied.stderr).toContain(DENIED);
-    expect(denied.stderr).toContain(images.big);
+    expect(denied.stderr).toContain(world.images.big);
     const allowed = await kubectl([
       'debug',
       'small',
       '-n',
       APPS,
-      `--image=${images.small}`,
+      `--image=${world.images.small}`,
       '--container=dbg',
     ]);
     expect(allowed.status, allowed.stderr).toBe(0);
@@ -160,21 +136,21 @@ describe.skipIf(NO_CLUSTER)('admission of pods by the real API server', () => {
   });
 
   it('with the webhook down: failurePolicy Fail refuses, Ignore admits', async () => {
-    await serve.stop();
-    const refused = await create('down-fail', images.small);
+    await world.serve.stop();
+    const refused = await create('down-fail', world.images.small);
     expect(refused.status).toBe(1);
     expect(refused.stderr).toMatch(/failed calling webhook "validate\.imagegate\.dev"/);
     await helm([
       'upgrade', RELEASE, join(ROOT, 'charts', 'imagegate'), '--namespace', NS,
-      '--set', `webhook.url=${serve.url}`, '--set', 'mode=enforce', '--set', 'webhook.failurePolicy=Ignore',
-      ...images.values,
+      '--set', `webhook.url=${world.serve.url}`, '--set', 'mode=enforce', '--set', 'webhook.failurePolicy=Ignore',
+      ...world.images.values,
     ]); // prettier-ignore
-    const admitted = await create('down-ignore', images.big);
+    const admitted = await create('down-ignore', world.images.big);
     expect(admitted.status, admitted.stderr).toBe(0);
-    await serve.start();
+    await world.serve.start();
   });
 
   it('serve never made an API call its ServiceAccount is not allowed to make', async () => {
-    expect(await serve.forbidden()).toEqual([]);
+    expect(await world.serve.forbidden()).toEqual([]);
   });
 });

@@ -3,11 +3,10 @@
  * DaemonSet, Job and CronJob a user creates, then the Pods (and Jobs) the controllers create from
  * them, under the controllers' own service accounts, as in a cluster.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installChartServe, type ChartServe } from '../helpers/chart-serve.js';
-import { startClusterImages, type ClusterImages } from '../helpers/cluster-images.js';
+import { describe, expect, it } from 'vitest';
+import { useEnforcingChart } from '../helpers/cluster-suite.js';
 import type { K8sObject } from '../helpers/k8s.js';
-import { createNamespace, eventually, getJson, kubectl, NO_CLUSTER } from '../helpers/kube-cluster.js';
+import { eventually, getJson, kubectl, NO_CLUSTER } from '../helpers/kube-cluster.js';
 
 const RELEASE = 'igwork';
 const NS = 'imagegate-workloads';
@@ -42,41 +41,28 @@ function workload(kind: string, name: string, image: string): string {
 }
 
 describe.skipIf(NO_CLUSTER)('admission of workloads and of what the controllers make from them', () => {
-  let images: ClusterImages;
-  let serve: ChartServe;
-
-  beforeAll(async () => {
-    images = await startClusterImages();
-    serve = await installChartServe({
-      release: RELEASE,
-      namespace: NS,
-      values: ['--set', 'mode=enforce', ...images.values],
-    });
-    await createNamespace(APPS);
-  }, 180_000);
-
-  afterAll(async () => {
-    await serve?.close();
-    await images?.stop();
-  });
+  const world = useEnforcingChart({ release: RELEASE, namespace: NS, apps: APPS });
 
   const podsOf = async (name: string) =>
     (await getJson(['get', 'pods', '-n', APPS, '-l', `app=${name}`])).items as K8sObject[];
   const reviewedAs = (kind: string, user: string) =>
-    serve.auditRecords().filter((r) => r.kind === kind && r.user === user && r.decision === 'allowed');
+    world.serve.auditRecords().filter((r) => r.kind === kind && r.user === user && r.decision === 'allowed');
 
   it.each(['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob'])(
     "refuses a %s whose image is too big, with imagegate's message",
     async (kind) => {
-      const r = await kubectl(['create', '-f', '-'], workload(kind, `big-${kind.toLowerCase()}`, images.big));
+      const r = await kubectl(
+        ['create', '-f', '-'],
+        workload(kind, `big-${kind.toLowerCase()}`, world.images.big),
+      );
       expect(r.status).toBe(1);
       expect(r.stderr).toContain(DENIED);
-      expect(r.stderr).toContain(images.big);
+      expect(r.stderr).toContain(world.images.big);
     },
   );
 
   it("admits a Deployment, then its ReplicaSet's pods created by the replicaset controller", async () => {
-    const r = await kubectl(['create', '-f', '-'], workload('Deployment', 'web', images.small));
+    const r = await kubectl(['create', '-f', '-'], workload('Deployment', 'web', world.images.small));
     expect(r.status, r.stderr).toBe(0);
     const pods = await eventually('two pods of the deployment', async () => {
       const p = await podsOf('web');
@@ -92,7 +78,7 @@ describe.skipIf(NO_CLUSTER)('admission of workloads and of what the controllers 
 
   it('admits a StatefulSet and a Job, then the pods their controllers create', async () => {
     for (const kind of ['StatefulSet', 'Job']) {
-      const r = await kubectl(['create', '-f', '-'], workload(kind, kind.toLowerCase(), images.small));
+      const r = await kubectl(['create', '-f', '-'], workload(kind, kind.toLowerCase(), world.images.small));
       expect(r.status, r.stderr).toBe(0);
       await eventually(`the pod of the ${kind}`, async () =>
         (await podsOf(kind.toLowerCase())).length ? true : undefined,
@@ -105,7 +91,7 @@ describe.skipIf(NO_CLUSTER)('admission of workloads and of what the controllers 
   });
 
   it('admits a CronJob, then the Job the cronjob controller creates on schedule', async () => {
-    const r = await kubectl(['create', '-f', '-'], workload('CronJob', 'cron', images.small));
+    const r = await kubectl(['create', '-f', '-'], workload('CronJob', 'cron', world.images.small));
     expect(r.status, r.stderr).toBe(0);
     // Schedules fire on the minute: up to 60 s.
     await eventually(
@@ -117,6 +103,6 @@ describe.skipIf(NO_CLUSTER)('admission of workloads and of what the controllers 
   }, 100_000);
 
   it('serve never made an API call its ServiceAccount is not allowed to make', async () => {
-    expect(await serve.forbidden()).toEqual([]);
+    expect(await world.serve.forbidden()).toEqual([]);
   });
 });

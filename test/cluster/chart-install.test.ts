@@ -3,19 +3,11 @@
  * configuration pointing at webhook.url, PDB, the ImagePolicy resources), an `imagegate serve` on this
  * host as the chart's pod with its ServiceAccount's token, then `helm upgrade` and `helm uninstall`.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installChartServe, type ChartServe } from '../helpers/chart-serve.js';
-import { podManifest, startClusterImages, type ClusterImages } from '../helpers/cluster-images.js';
+import { describe, expect, it } from 'vitest';
+import { useEnforcingChart } from '../helpers/cluster-suite.js';
+import { podManifest } from '../helpers/cluster-images.js';
 import type { K8sObject } from '../helpers/k8s.js';
-import {
-  createNamespace,
-  eventually,
-  getJson,
-  helm,
-  kubectl,
-  kubectlOk,
-  NO_CLUSTER,
-} from '../helpers/kube-cluster.js';
+import { eventually, getJson, helm, kubectl, kubectlOk, NO_CLUSTER } from '../helpers/kube-cluster.js';
 import { ROOT } from '../helpers/cli.js';
 import { join } from 'node:path';
 
@@ -24,23 +16,7 @@ const NS = 'imagegate-chart';
 const APPS = 'apps-chart';
 
 describe.skipIf(NO_CLUSTER)('the chart in a real API server', () => {
-  let images: ClusterImages;
-  let serve: ChartServe;
-
-  beforeAll(async () => {
-    images = await startClusterImages();
-    serve = await installChartServe({
-      release: RELEASE,
-      namespace: NS,
-      values: ['--set', 'mode=enforce', ...images.values],
-    });
-    await createNamespace(APPS);
-  }, 180_000);
-
-  afterAll(async () => {
-    await serve?.stop();
-    await images?.stop();
-  });
+  const world = useEnforcingChart({ release: RELEASE, namespace: NS, apps: APPS, teardown: 'stop' });
 
   it('installs the CRD, RBAC, the webhook (calling webhook.url), the PDB and the ImagePolicy resources', async () => {
     const crd = await getJson(['get', 'crd', 'imagepolicies.imagegate.dev']);
@@ -48,7 +24,7 @@ describe.skipIf(NO_CLUSTER)('the chart in a real API server', () => {
       expect.objectContaining({ type: 'Established', status: 'True' }),
     );
     const hook = await getJson(['get', 'validatingwebhookconfiguration', `${RELEASE}-imagegate`]);
-    expect(hook.webhooks[0].clientConfig.url).toBe(`${serve.url}/validate`);
+    expect(hook.webhooks[0].clientConfig.url).toBe(`${world.serve.url}/validate`);
     expect(hook.webhooks[0].sideEffects).toBe('NoneOnDryRun');
     expect(hook.webhooks[0].failurePolicy).toBe('Fail');
     await getJson(['get', 'clusterrole', `${RELEASE}-imagegate`]);
@@ -72,12 +48,12 @@ describe.skipIf(NO_CLUSTER)('the chart in a real API server', () => {
   });
 
   it("admits a pod whose image passes and refuses one whose image is too big, with imagegate's message", async () => {
-    const ok = await kubectl(['create', '-f', '-'], podManifest('small', APPS, images.small));
+    const ok = await kubectl(['create', '-f', '-'], podManifest('small', APPS, world.images.small));
     expect(ok.status, ok.stderr).toBe(0);
-    const denied = await kubectl(['create', '-f', '-'], podManifest('big', APPS, images.big));
+    const denied = await kubectl(['create', '-f', '-'], podManifest('big', APPS, world.images.big));
     expect(denied.status).toBe(1);
     expect(denied.stderr).toContain('admission webhook "validate.imagegate.dev" denied the request');
-    expect(denied.stderr).toContain(images.big);
+    expect(denied.stderr).toContain(world.images.big);
     expect(denied.stderr).toMatch(/size/i);
     expect((await kubectl(['get', 'pod', 'big', '-n', APPS])).status).toBe(1);
   });
@@ -89,30 +65,30 @@ describe.skipIf(NO_CLUSTER)('the chart in a real API server', () => {
       '--namespace',
       NS,
       '--set',
-      `webhook.url=${serve.url}`,
+      `webhook.url=${world.serve.url}`,
       '--set',
       'mode=enforce',
-      ...images.values,
+      ...world.images.values,
     ];
     await helm(['upgrade', RELEASE, chart, ...base, '--set', 'mutating.enabled=true']);
     const mutating = await getJson(['get', 'mutatingwebhookconfiguration', `${RELEASE}-imagegate`]);
-    expect(mutating.webhooks[0].clientConfig.url).toBe(`${serve.url}/mutate`);
+    expect(mutating.webhooks[0].clientConfig.url).toBe(`${world.serve.url}/mutate`);
     await helm(['upgrade', RELEASE, chart, ...base]);
     expect((await kubectl(['get', 'mutatingwebhookconfiguration', `${RELEASE}-imagegate`])).status).toBe(1);
     const after = await getJson(['get', 'secret', `${RELEASE}-imagegate-tls`, '-n', NS]);
     expect(after.data).toEqual(before.data);
     // The webhook still trusts the certificate serve presents.
-    const ok = await kubectl(['create', '-f', '-'], podManifest('small-2', APPS, images.small));
+    const ok = await kubectl(['create', '-f', '-'], podManifest('small-2', APPS, world.images.small));
     expect(ok.status, ok.stderr).toBe(0);
   });
 
   it('serve never made an API call its ServiceAccount is not allowed to make', async () => {
-    expect(serve.lines().length).toBeGreaterThan(0);
-    expect(await serve.forbidden()).toEqual([]);
+    expect(world.serve.lines().length).toBeGreaterThan(0);
+    expect(await world.serve.forbidden()).toEqual([]);
   });
 
   it('helm uninstall leaves nothing of the release but the CRD (Helm never deletes crds/)', async () => {
-    await serve.stop();
+    await world.serve.stop();
     await helm(['uninstall', RELEASE, '--namespace', NS, '--wait']);
     const kinds = (await kubectlOk(['api-resources', '--verbs=list', '-o', 'name']))
       .split('\n')

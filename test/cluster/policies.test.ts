@@ -2,10 +2,10 @@
  * ImagePolicy objects through the real API server: the CRD's schema refuses invalid ones with a
  * message naming the field, and an edit takes effect for the next admission (serve watches them).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installChartServe, type ChartServe } from '../helpers/chart-serve.js';
-import { podManifest, startClusterImages, type ClusterImages } from '../helpers/cluster-images.js';
-import { createNamespace, eventually, getJson, kubectl, NO_CLUSTER } from '../helpers/kube-cluster.js';
+import { describe, expect, it } from 'vitest';
+import { useEnforcingChart } from '../helpers/cluster-suite.js';
+import { podManifest } from '../helpers/cluster-images.js';
+import { eventually, getJson, kubectl, NO_CLUSTER } from '../helpers/kube-cluster.js';
 
 const RELEASE = 'igpol';
 const NS = 'imagegate-policies';
@@ -21,23 +21,7 @@ function policy(name: string, spec: Record<string, unknown>): string {
 }
 
 describe.skipIf(NO_CLUSTER)('ImagePolicy resources in the real API server', () => {
-  let images: ClusterImages;
-  let serve: ChartServe;
-
-  beforeAll(async () => {
-    images = await startClusterImages();
-    serve = await installChartServe({
-      release: RELEASE,
-      namespace: NS,
-      values: ['--set', 'mode=enforce', ...images.values],
-    });
-    await createNamespace(APPS);
-  }, 180_000);
-
-  afterAll(async () => {
-    await serve?.close();
-    await images?.stop();
-  });
+  const world = useEnforcingChart({ release: RELEASE, namespace: NS, apps: APPS });
 
   it.each([
     [{ images: [{ glob: '**' }], size: { maxCompressed: '100MB' } }, 'spec.size.maxCompressed'],
@@ -53,7 +37,7 @@ describe.skipIf(NO_CLUSTER)('ImagePolicy resources in the real API server', () =
 
   it('applies an edit to the next admission', async () => {
     const dryRun = () =>
-      kubectl(['create', '--dry-run=server', '-f', '-'], podManifest('edit-probe', APPS, images.big));
+      kubectl(['create', '--dry-run=server', '-f', '-'], podManifest('edit-probe', APPS, world.images.big));
     expect((await dryRun()).status).toBe(1);
     // Raise the enforcing policy's limit above the big image's size.
     const current = await getJson(['get', 'imagepolicy', 'size-enforce']);
@@ -69,6 +53,6 @@ describe.skipIf(NO_CLUSTER)('ImagePolicy resources in the real API server', () =
   });
 
   it('serve never made an API call its ServiceAccount is not allowed to make', async () => {
-    expect(await serve.forbidden()).toEqual([]);
+    expect(await world.serve.forbidden()).toEqual([]);
   });
 });
