@@ -1,7 +1,9 @@
 /**
  * The background audit against the real API server: pods that ran before imagegate was installed,
- * a PolicyReport (the upstream wgpolicyk8s.io CRD the chart ships, reports.installCRDs) written for
- * their namespace by the holder of the real Lease, all through the chart's RBAC (no 403).
+ * a report written for their namespace by the holder of the real Lease, all through the chart's RBAC
+ * (no 403). Once per report kind the chart offers (reports.kind), each with the upstream CRD the chart
+ * ships (reports.installCRDs): wgpolicyk8s.io PolicyReport (kubernetes-sigs/wg-policy-prototypes) and
+ * openreports.io Report (openreports/reports-api), both named in charts/imagegate/templates/report-crd.yaml.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installChartServe, type ChartServe } from '../helpers/chart-serve.js';
@@ -16,11 +18,25 @@ import {
   NO_CLUSTER,
 } from '../helpers/kube-cluster.js';
 
-const RELEASE = 'igbg';
-const NS = 'imagegate-background';
-const APPS = 'apps-background';
+const FLAVOURS = [
+  {
+    kind: 'policyreports',
+    resource: 'policyreports.wgpolicyk8s.io',
+    release: 'igbg',
+    namespace: 'imagegate-background',
+    apps: 'apps-background',
+  },
+  {
+    kind: 'openreports',
+    resource: 'reports.openreports.io',
+    release: 'igor',
+    namespace: 'imagegate-openreports',
+    apps: 'apps-openreports',
+  },
+] as const;
 
-describe.skipIf(NO_CLUSTER)('the background audit in a real API server', () => {
+describe.skipIf(NO_CLUSTER).each(FLAVOURS)('the background audit in a real API server ($kind)', (flavour) => {
+  const { release: RELEASE, namespace: NS, apps: APPS, resource } = flavour;
   let images: ClusterImages;
   let serve: ChartServe;
 
@@ -35,7 +51,7 @@ describe.skipIf(NO_CLUSTER)('the background audit in a real API server', () => {
       namespace: NS,
       values: [
         '--set',
-        'mode=audit,backgroundAudit.enabled=true,backgroundAudit.interval=1m,reports.installCRDs=true',
+        `mode=audit,backgroundAudit.enabled=true,backgroundAudit.interval=1m,reports.installCRDs=true,reports.kind=${flavour.kind}`,
         ...images.values,
       ],
     });
@@ -43,15 +59,15 @@ describe.skipIf(NO_CLUSTER)('the background audit in a real API server', () => {
 
   afterAll(async () => {
     await serve?.close();
-    await kubectl(['delete', 'crd', 'policyreports.wgpolicyk8s.io', '--ignore-not-found']);
+    await kubectl(['delete', 'crd', resource, '--ignore-not-found']);
     await images?.stop();
   });
 
-  it('writes a PolicyReport for the namespace, failing the image that is too big', async () => {
+  it('writes a report for the namespace, failing the image that is too big', async () => {
     const report = await eventually(
-      'the PolicyReport of the apps namespace',
+      `the ${resource} of the apps namespace`,
       async () => {
-        const r = await kubectl(['get', 'policyreports.wgpolicyk8s.io', '-n', APPS, '-o', 'json']);
+        const r = await kubectl(['get', resource, '-n', APPS, '-o', 'json']);
         const items = r.status === 0 ? ((JSON.parse(r.stdout) as K8sObject).items as K8sObject[]) : [];
         return items[0];
       },
@@ -62,6 +78,10 @@ describe.skipIf(NO_CLUSTER)('the background audit in a real API server', () => {
       true,
     );
     expect(results.some((r) => r.result === 'fail' && JSON.stringify(r).includes(images.small))).toBe(false);
+    // The field Policy Reporter groups openreports results by; PolicyReports carry it in `source` too.
+    expect(new Set(results.map((r) => r.source))).toEqual(new Set(['imagegate']));
+    // An openreports Report also names its source at the top (kept by the upstream CRD's schema).
+    if (flavour.kind === 'openreports') expect(report.source).toBe('imagegate');
   }, 90_000);
 
   it('holds the Lease in the release namespace', async () => {
