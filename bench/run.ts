@@ -14,6 +14,7 @@ import { startFaultProxy, type FaultProxy } from '../test/helpers/fault-proxy.js
 import { startRegistry } from '../test/helpers/registry.js';
 import { RegistrySeeder } from '../test/helpers/registry-seeder.js';
 import { keyPolicyYaml, signingKey } from '../test/helpers/signed-images.js';
+import { admissionCostSection } from './admission-cost.js';
 import { cachedSection } from './cached-section.js';
 import { startChild, type ChildConfig, type Server } from './child.js';
 import { coldSection } from './cold-section.js';
@@ -117,6 +118,7 @@ async function main(): Promise<void> {
         trials: TRIALS,
       });
     if (ONLY.has('memory')) memorySection(ctx);
+    if (ONLY.has('admission')) await admissionCostSection(ctx, join(here, '..'));
   } finally {
     for (const s of servers) await s.stop().catch(() => undefined);
     for (const p of proxies) await p.stop();
