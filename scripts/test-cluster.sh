@@ -8,6 +8,9 @@
 #                                      and print only that path on stdout
 #   scripts/test-cluster.sh down DIR   stop what `up DIR` started and remove DIR
 #   scripts/test-cluster.sh build      only build (or find) the binaries; prints their directory
+#   scripts/test-cluster.sh apiserver DIR NAME [FLAG...]
+#                                      one more kube-apiserver on DIR's etcd with extra flags (e.g.
+#                                      --watch-cache=false); writes DIR/NAME.kubeconfig, prints its path
 #
 # DIR also holds the logs (etcd.log, apiserver.log, controller-manager.log), the API server's audit log
 # (audit.log, JSON lines) and the run's PKI (pki/: ca.crt, the service-account key...).
@@ -79,8 +82,9 @@ YAML
 }
 
 stop_all() {
-  local name pid
-  for name in watchdog controller-manager apiserver etcd; do
+  local name pid extra
+  extra=$(cd "$dir" && ls extra-*.pid 2>/dev/null | sed 's/\.pid$//' || true)
+  for name in watchdog controller-manager $extra apiserver etcd; do
     [[ -f "$dir/$name.pid" ]] || continue
     pid=$(cat "$dir/$name.pid")
     # The watchdog runs `down` itself: it is this process (bash execs a -c string's last command) or
@@ -97,6 +101,31 @@ stop_all() {
     fi
     rm -f "$dir/$name.pid"
   done
+}
+
+# start_apiserver NAME BIN PORT [FLAG...]: a kube-apiserver on DIR's etcd (DIR/etcd-url) at PORT, its
+# audit log in DIR/audit.log (NAME apiserver) or DIR/NAME-audit.log; waits until /readyz answers.
+start_apiserver() {
+  local name=$1 bin=$2 port=$3 pki="$dir/pki" etcd_url audit="$dir/audit.log"
+  shift 3
+  etcd_url=$(cat "$dir/etcd-url")
+  [[ $name == apiserver ]] || audit="$dir/$name-audit.log"
+  start "$name" "$bin/kube-apiserver" --bind-address=127.0.0.1 --advertise-address=127.0.0.1 \
+    --secure-port="$port" --cert-dir="$dir/$name-certs" \
+    --tls-cert-file="$pki/apiserver.crt" --tls-private-key-file="$pki/apiserver.key" \
+    --client-ca-file="$pki/ca.crt" \
+    --etcd-servers="$etcd_url" --etcd-cafile="$pki/ca.crt" \
+    --etcd-certfile="$pki/apiserver-etcd-client.crt" --etcd-keyfile="$pki/apiserver-etcd-client.key" \
+    --authorization-mode=Node,RBAC \
+    --enable-admission-plugins=NamespaceLifecycle,ServiceAccount,ValidatingAdmissionWebhook,MutatingAdmissionWebhook \
+    --service-account-issuer=https://kubernetes.default.svc.cluster.local \
+    --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
+    --service-cluster-ip-range=10.96.0.0/16 --endpoint-reconciler-type=none \
+    --audit-policy-file="$here/cluster/audit-policy.yaml" --audit-log-path="$audit" \
+    --audit-log-format=json --audit-log-mode=blocking --audit-log-maxsize=0 \
+    --profiling=false --v=1 "$@"
+  wait_for "$name" 90 curl -sf --cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key" \
+    "https://127.0.0.1:$port/readyz"
 }
 
 # One attempt to start the three processes on fresh ports (a port can be taken between choosing
@@ -116,23 +145,8 @@ start_all() {
     --key "$pki/apiserver-etcd-client.key" "$etcd_url/health" || return 1
   echo "$etcd_url" >"$dir/etcd-url"
 
-  start apiserver "$bin/kube-apiserver" --bind-address=127.0.0.1 --advertise-address=127.0.0.1 \
-    --secure-port="$apiserver" --cert-dir="$dir/apiserver-certs" \
-    --tls-cert-file="$pki/apiserver.crt" --tls-private-key-file="$pki/apiserver.key" \
-    --client-ca-file="$pki/ca.crt" \
-    --etcd-servers="$etcd_url" --etcd-cafile="$pki/ca.crt" \
-    --etcd-certfile="$pki/apiserver-etcd-client.crt" --etcd-keyfile="$pki/apiserver-etcd-client.key" \
-    --authorization-mode=Node,RBAC \
-    --enable-admission-plugins=NamespaceLifecycle,ServiceAccount,ValidatingAdmissionWebhook,MutatingAdmissionWebhook \
-    --service-account-issuer=https://kubernetes.default.svc.cluster.local \
-    --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
-    --service-cluster-ip-range=10.96.0.0/16 --endpoint-reconciler-type=none \
-    --audit-policy-file="$here/cluster/audit-policy.yaml" --audit-log-path="$dir/audit.log" \
-    --audit-log-format=json --audit-log-mode=blocking --audit-log-maxsize=0 \
-    --profiling=false --v=1
+  start_apiserver apiserver "$bin" "$apiserver" || return 1
   local server="https://127.0.0.1:$apiserver"
-  wait_for apiserver 90 curl -sf --cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key" \
-    "$server/readyz" || return 1
 
   kubeconfig "$dir/kubeconfig" "$server" admin imagegate-test-admin
   kubeconfig "$dir/controller-manager.kubeconfig" "$server" controller-manager system:kube-controller-manager
@@ -190,8 +204,19 @@ case "${1:-}" in
     if [[ $1 == up ]]; then up; else stop_all; rm -rf "$dir"; fi
     ;;
   build) "$here/cluster/build.sh" ;;
+  apiserver)
+    [[ $# -ge 3 && -e "$2/etcd-url" ]] || { log "usage: $0 apiserver DIR NAME [FLAG...] (DIR from 'up')"; exit 2; }
+    dir=$(cd "$2" && pwd)
+    name="extra-$3"
+    shift 3
+    bin=$("$here/cluster/build.sh")
+    read -r port <<<"$(free_ports 1)"
+    start_apiserver "$name" "$bin" "$port" "$@" || exit 1
+    kubeconfig "$dir/$name.kubeconfig" "https://127.0.0.1:$port" admin imagegate-test-admin
+    echo "$dir/$name.kubeconfig"
+    ;;
   *)
-    log "usage: $0 up DIR | down DIR | build"
+    log "usage: $0 up DIR | down DIR | build | apiserver DIR NAME [FLAG...]"
     exit 2
     ;;
 esac

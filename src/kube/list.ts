@@ -107,7 +107,9 @@ export function createClusterLister(kubeConfig: KubeConfig): ClusterLister {
     const limit = options.pageSize ?? 500;
     let token: string | undefined;
     let restarts = 0;
-    do {
+    // A plain loop, not do/while: `continue` after a 410 must start over, not test `token` (undefined
+    // then) and end the list after its first page, as it did until the real API server showed it.
+    for (;;) {
       let page: Page;
       try {
         page = await withRetry(
@@ -131,7 +133,8 @@ export function createClusterLister(kubeConfig: KubeConfig): ClusterLister {
       options.onPage?.(kind, page.items.length);
       for (const item of page.items) yield { ...(item as ListedObject), kind };
       token = page.metadata?._continue || undefined;
-    } while (token !== undefined);
+      if (token === undefined) return;
+    }
   }
   return {
     async *list(kind, options = {}) {

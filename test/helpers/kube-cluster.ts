@@ -146,6 +146,24 @@ async function etcdCall(path: string, body: unknown): Promise<K8sObject> {
   });
 }
 
+/**
+ * One more kube-apiserver on the cluster's etcd with extra flags (scripts/test-cluster.sh apiserver),
+ * e.g. `--watch-cache=false` so lists are read from etcd; stopped with the cluster. Its kubeconfig path.
+ */
+export function extraApiServer(name: string, flags: readonly string[]): Promise<string> {
+  return run('bash', [
+    join(ROOT, 'scripts', 'test-cluster.sh'),
+    'apiserver',
+    need().dir,
+    name,
+    ...flags,
+  ]).then((r) => {
+    if (r.status !== 0)
+      throw new Error(`test-cluster.sh apiserver ${name} failed (${r.status}):\n${r.stderr}`);
+    return r.stdout.trim();
+  });
+}
+
 /** Compacts etcd up to its current revision: every older continue token then answers 410 Gone. */
 export async function compactEtcd(): Promise<number> {
   const range = await etcdCall('/v3/kv/range', { key: Buffer.from('/').toString('base64'), limit: 1 });

@@ -40,6 +40,37 @@ describe('createClusterLister', () => {
     });
   });
 
+  describe('when a continue token has expired (410 Gone: etcd compacted)', () => {
+    it('lists again from the start and yields every item', async () => {
+      let expired = 0;
+      api.answer = (req, res) => {
+        if (req.query.continue === undefined || expired > 0 || !req.path.endsWith('/pods')) return false;
+        expired += 1;
+        res.writeHead(410, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify({
+            kind: 'Status',
+            apiVersion: 'v1',
+            status: 'Failure',
+            reason: 'Expired',
+            code: 410,
+          }),
+        );
+        return true;
+      };
+      try {
+        const pages: number[] = [];
+        const pods = await all(lister.list('Pod', { pageSize: 4, onPage: (_, n) => pages.push(n) }));
+        expect(expired).toBe(1);
+        // The first page twice (before and after the restart), then the rest: nothing is missed.
+        expect(pages).toEqual([4, 4, 4, 2]);
+        expect(new Set(pods.map((p) => p.metadata.uid)).size).toBe(10);
+      } finally {
+        api.answer = undefined;
+      }
+    });
+  });
+
   describe('when the API server throttles or fails', () => {
     it('retries 429 and 503 with backoff, then succeeds', async () => {
       api.faults.push({ path: '/apis/apps/v1/deployments', status: 429, times: 1, retryAfter: 0 });
