@@ -34,6 +34,8 @@ export async function startTokenServer(options: {
   /** OAuth2 refresh tokens (Docker's identitytoken) → user, accepted with grant_type=refresh_token. */
   refreshTokens?: Record<string, string>;
   anonymousPull?: boolean;
+  /** Decides user and password instead of `users` (a cloud stand-in's issued tokens); `users` still count. */
+  authenticate?: (user: string, password: string) => boolean;
 }): Promise<TokenServer> {
   x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
   const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
@@ -69,7 +71,8 @@ export async function startTokenServer(options: {
     const [user, pass] = Buffer.from(h.replace(/^Basic /, ''), 'base64')
       .toString()
       .split(':');
-    return user !== undefined && options.users[user] === pass ? user : false;
+    if (user === undefined) return false;
+    return options.users[user] === pass || options.authenticate?.(user, pass ?? '') === true ? user : false;
   };
 
   const issue = (res: ServerResponse, scope: string | null, who: string | null | false): void => {
