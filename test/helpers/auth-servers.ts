@@ -34,6 +34,8 @@ export async function startTokenServer(options: {
   /** OAuth2 refresh tokens (Docker's identitytoken) → user, accepted with grant_type=refresh_token. */
   refreshTokens?: Record<string, string>;
   anonymousPull?: boolean;
+  /** Decides basic credentials instead of `users` (a cloud stand-in accepting its live access tokens). */
+  verify?: (user: string, password: string) => string | false;
 }): Promise<TokenServer> {
   x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
   const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
@@ -66,9 +68,10 @@ export async function startTokenServer(options: {
   const account = (req: IncomingMessage): string | null | false => {
     const h = req.headers.authorization;
     if (h === undefined) return null;
-    const [user, pass] = Buffer.from(h.replace(/^Basic /, ''), 'base64')
-      .toString()
-      .split(':');
+    const decoded = Buffer.from(h.replace(/^Basic /, ''), 'base64').toString();
+    const colon = decoded.indexOf(':');
+    const [user, pass] = colon < 0 ? [decoded, ''] : [decoded.slice(0, colon), decoded.slice(colon + 1)];
+    if (options.verify !== undefined) return options.verify(user, pass);
     return user !== undefined && options.users[user] === pass ? user : false;
   };
 
