@@ -76,7 +76,18 @@ export async function runServe(cmd: ServeCommand, logger: Logger, io: CliIo): Pr
         logger.error({ source }, `policy set rejected, keeping the last good one: ${state.error}`);
     },
     onRegistryRequest: (registry, status) => metrics.registryRequests.inc({ registry, status }),
+    env: io.env,
+    onCloudToken: (provider, result) => {
+      metrics.cloudTokenFetches.inc({ provider });
+      if (result === 'error') metrics.cloudTokenFailures.inc({ provider });
+    },
   });
+  const cloud = setup.cloud;
+  if (cloud !== undefined) {
+    metrics.watchCloudTokens(() => cloud.status());
+    for (const s of cloud.status())
+      logger.info({ provider: s.provider }, `cloud credentials: ${s.provider} as ${s.identity}`);
+  }
   const { engine, store, trustedRoots } = setup;
   // key Secrets read at load, on every policy change and every minute: /readyz and status say what is missing
   const keys = kube !== undefined ? new KeyProbe(kube.keySecrets) : undefined;
@@ -140,6 +151,11 @@ export async function runServe(cmd: ServeCommand, logger: Logger, io: CliIo): Pr
         .filter((r) => !r.available && (r.name !== PUBLIC_GOOD || needsPublicGood(store.documents())))
         .map((r) => `trusted root ${r.name} unavailable: ${r.reason ?? 'unknown'}`);
       for (const p of keys?.problems() ?? []) degraded.push(`policy ${p.policy}: ${p.message}`);
+      for (const c of cloud?.status() ?? [])
+        if (c.tokens === 0 && c.lastError !== undefined)
+          degraded.push(
+            `cloud credentials ${c.provider} (as ${c.identity}) cannot get a token: ${c.lastError}. Fix: ${c.fix ?? ''}`,
+          );
       const auditDegraded = cluster.background?.degraded;
       if (auditDegraded !== undefined) degraded.push(`background audit: ${auditDegraded}`);
       return { ...policies, degraded, unmatched };

@@ -29,6 +29,8 @@ import {
   credentialChain,
   pullSecretProvider,
   registryOptionsFrom,
+  type CloudCredentials,
+  type CloudEnv,
   type CredentialProvider,
   type Registry,
 } from '../registry/index.js';
@@ -42,6 +44,8 @@ export interface Setup {
   trustedRoots: TrustedRootStore;
   /** Passing signature verdicts, shared by every policy (reloads included). */
   verdicts: VerdictCache;
+  /** The cloud providers in the chain (`cloud:`, docs/cloud.md), for /readyz and metrics. */
+  cloud: CloudCredentials | undefined;
 }
 
 export interface SetupOptions {
@@ -55,6 +59,13 @@ export interface SetupOptions {
   cacheDir?: string;
   onPolicyState?: (source: string, state: SourceState) => void;
   onRegistryRequest?: (registry: string, status: string, ms: number) => void;
+  /**
+   * The process environment: cloud workload identities (AWS_ROLE_ARN, …) join the credential chain
+   * after the Docker config. Every command passes `io.env`, so check and audit use serve's chain.
+   */
+  env?: CloudEnv;
+  /** One call per cloud token fetch (metrics). */
+  onCloudToken?: (provider: string, result: 'ok' | 'error') => void;
 }
 
 /** Every set of authorities a policy names: its signature, its bases' and its attestations'. */
@@ -106,6 +117,8 @@ export async function setupEngine(
     insecure: options.insecureRegistry,
     allow: options.allowRegistry,
     allowAuth: options.allowAuthHost ?? [],
+    env: setup.env,
+    cloudHooks: setup.onCloudToken !== undefined ? { onFetch: setup.onCloudToken } : undefined,
   });
   const credentials = credentialChain({
     ...(setup.pullSecrets === true && setup.kube !== undefined
@@ -192,5 +205,5 @@ export async function setupEngine(
       ),
     ...(setup.kube !== undefined ? { namespaceLabels: setup.kube.namespaceLabels } : {}),
   };
-  return { engine, store, compilers, registry, trustedRoots, verdicts };
+  return { engine, store, compilers, registry, trustedRoots, verdicts, cloud: registryOptions.cloud };
 }

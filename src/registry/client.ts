@@ -130,7 +130,7 @@ export class RegistryClient implements Registry {
     const key = byDigest ? `m:${repoKey}@${tagOrDigest}` : '';
     // Looked up only when a fetch is due or cached content was read with a credential.
     const credKey = async (): Promise<string> =>
-      credentialKey(await credentialFor(ctx, ref.registry, ref.repository));
+      credentialKey(await credentialFor(ctx, ref.registry, ref.repository, signal));
     const hit = byDigest ? await this.#content.get(key, credKey) : undefined;
     if (hit !== undefined) return hit as FetchedManifest;
     const what = `manifest ${repoKey}${byDigest ? '@' : ':'}${tagOrDigest}`;
@@ -237,7 +237,7 @@ export class RegistryClient implements Registry {
     }
     const key = `b:${repoKey}@${d.digest}`;
     const credKey = async (): Promise<string> =>
-      credentialKey(await credentialFor(ctx, ref.registry, ref.repository));
+      credentialKey(await credentialFor(ctx, ref.registry, ref.repository, signal));
     const hit = await this.#content.get(key, credKey);
     if (hit !== undefined) return hit as Uint8Array;
     const cred = await credKey();

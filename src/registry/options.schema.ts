@@ -1,14 +1,9 @@
 /** The `--registry-config FILE` YAML (and later the Helm values' `registry:` block). */
 import { Type, type Static } from '@sinclair/typebox';
+import { CloudConfig } from './credentials/cloud/config.schema.js';
+import { Duration, Host, HOST_PATTERN } from './schema-parts.js';
 
-export const HOST_PATTERN =
-  '^(\\*\\.)?(\\[[0-9a-fA-F:.]+\\]|[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*)(:[0-9]{1,5})?$';
-
-const Host = Type.String({ pattern: HOST_PATTERN, maxLength: 255, description: 'HOST[:PORT]' });
-const Duration = Type.Union([
-  Type.Number({ exclusiveMinimum: 0, description: 'seconds' }),
-  Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?(ms|s|m)$', description: 'e.g. 500ms, 10s' }),
-]);
+export { HOST_PATTERN } from './schema-parts.js';
 
 const Count = (description: string): ReturnType<typeof Type.Integer> =>
   Type.Integer({ minimum: 1, description });
@@ -87,6 +82,7 @@ export const RegistryConfigFile = Type.Object(
     cacheMaxBytes: Type.Optional(Type.Integer({ minimum: 0 })),
     tagTtl: Type.Optional(Duration),
     registries: Type.Optional(Type.Record(Type.String({ pattern: HOST_PATTERN }), RegistryHostConfig)),
+    cloud: Type.Optional(CloudConfig),
   },
   { additionalProperties: false },
 );

@@ -12,6 +12,11 @@ import { credentialChain, type CredentialSources } from './credentials/chain.js'
 import { loadDockerConfig } from './credentials/docker-config.js';
 import { Keyring } from './credentials/keyring.js';
 import type { Credential, CredentialProvider } from './credentials/provider.js';
+import { cloudCredentialsFrom } from './credentials/cloud/build.js';
+import type { CloudConfig } from './credentials/cloud/config.schema.js';
+import type { CloudCredentials } from './credentials/cloud/provider.js';
+import type { CloudTokenHooks } from './credentials/cloud/source.js';
+import type { CloudEnv } from './credentials/cloud/sources.js';
 import type { Limits } from './limits.js';
 import { HOST_PATTERN, RegistryConfigFile } from './options.schema.js';
 import { parseDurationMs } from '../shared/duration.js';
@@ -51,7 +56,13 @@ export interface RegistryOptions {
   limits?: Partial<Limits>;
   /** The clock for TTLs (tag → digest, bearer tokens); default Date.now. Tests inject one. */
   now?: () => number;
+  /** The `cloud:` section as read; `registryOptionsFrom` builds `cloud` from it and the environment. */
+  cloudConfig?: CloudConfig;
+  /** The cloud step of the chain (also in `credentialSources.cloud`), for /readyz and metrics. */
+  cloud?: CloudCredentials;
 }
+
+export { isRegistryAllowed } from './allow.js';
 
 const HOST_RE = new RegExp(HOST_PATTERN);
 
@@ -65,17 +76,6 @@ function checkHost(host: string, flag: string): string {
     throw new ConfigError('USAGE', `${flag} expects HOST[:PORT] with a port up to 65535, got "${host}"`);
   }
   return normaliseRegistryHost(host);
-}
-
-/** Is `registry` in the allowlist? Undefined allowlist allows everything. */
-export function isRegistryAllowed(allow: readonly string[] | undefined, registry: string): boolean {
-  if (allow === undefined) return true;
-  const r = normaliseRegistryHost(registry);
-  return allow.some((a) => {
-    const entry = normaliseRegistryHost(a);
-    if (entry.startsWith('*.')) return r.endsWith(entry.slice(1)) && r.length > entry.length - 1;
-    return entry === r;
-  });
 }
 
 export function parseDuration(value: number | string, what: string): number {
@@ -165,6 +165,7 @@ export async function loadRegistryConfig(file: string): Promise<RegistryOptions>
     ...(doc.cacheMaxBytes !== undefined ? { cacheMaxBytes: doc.cacheMaxBytes } : {}),
     ...(doc.allowAuth !== undefined ? { allowAuth: doc.allowAuth.map(normaliseRegistryHost) } : {}),
     ...(doc.limits !== undefined ? { limits: doc.limits } : {}),
+    ...(doc.cloud !== undefined ? { cloudConfig: doc.cloud } : {}),
   };
 }
 
@@ -179,10 +180,26 @@ export async function registryOptionsFrom(input: {
   insecure?: readonly string[];
   allow?: readonly string[];
   allowAuth?: readonly string[];
+  /** The process environment: with it, cloud providers join the chain (`cloud:`, docs/cloud.md). */
+  env?: CloudEnv | undefined;
+  cloudHooks?: CloudTokenHooks | undefined;
 }): Promise<RegistryOptions> {
   const base: RegistryOptions =
     input.configFile !== undefined ? await loadRegistryConfig(input.configFile) : {};
-  return mergeRegistryFlags(base, input.insecure ?? [], input.allow ?? [], input.allowAuth ?? []);
+  const merged = mergeRegistryFlags(base, input.insecure ?? [], input.allow ?? [], input.allowAuth ?? []);
+  return input.env !== undefined ? withCloud(merged, input.env, input.cloudHooks) : merged;
+}
+
+/** Adds the cloud step after the flags are merged, so it sees the final allowlist. */
+export function withCloud(options: RegistryOptions, env: CloudEnv, hooks?: CloudTokenHooks): RegistryOptions {
+  const cloud = cloudCredentialsFrom(options.cloudConfig, env, {
+    allow: options.allow,
+    hooks,
+    ...(options.now !== undefined ? { now: options.now } : {}),
+  });
+  if (cloud === undefined) return options;
+  const sources = { ...options.credentialSources, cloud };
+  return { ...options, cloud, credentialSources: sources, credentials: credentialChain(sources) };
 }
 
 export function mergeRegistryFlags(

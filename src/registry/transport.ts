@@ -29,13 +29,20 @@ export interface RequestContext {
 
 export type Target = Pick<ImageReference, 'registry' | 'repository'>;
 
-/** The credential this request uses at `registry` (a mirror's host when a mirror is tried). */
+/**
+ * The credential this request uses at `registry` (a mirror's host when a mirror is tried). A provider
+ * that calls out obeys `signal`, or else the request's deadline.
+ */
 export function credentialFor(
   ctx: RequestContext,
   registry: string,
   repository: string,
+  signal?: AbortSignal,
 ): Promise<Credential | undefined> {
-  return ctx.credentials.credentialsFor({ registry, repository, identity: ctx.identity });
+  const s =
+    signal ??
+    (ctx.deadline !== undefined ? AbortSignal.timeout(Math.max(0, ctx.deadline - Date.now())) : undefined);
+  return ctx.credentials.credentialsFor({ registry, repository, identity: ctx.identity, signal: s });
 }
 
 export interface ExchangeOptions {
@@ -101,7 +108,7 @@ export class Transport {
     opts: ExchangeOptions,
     signal: AbortSignal,
   ): Promise<HttpResponse> {
-    const cred = await credentialFor(ctx, endpoint, repository);
+    const cred = await credentialFor(ctx, endpoint, repository, signal);
     const scope = `repository:${repository}:pull`;
     // paths are built from parsed references (`/v2/…`): appended to the registry's origin, one parse
     const url = new URL(this.#connections.origin(endpoint) + opts.path);

@@ -15,12 +15,24 @@ export interface Metrics {
   auditLastRun: Gauge;
   auditDuration: Gauge;
   auditResults: Gauge<'result'>;
+  cloudTokenFetches: Counter<'provider'>;
+  cloudTokenFailures: Counter<'provider'>;
+  cloudTokenAge: Gauge<'provider'>;
+  /** Where the token-age gauge reads from at each scrape (the cloud providers' status). */
+  watchCloudTokens(status: () => ReadonlyArray<CloudTokenAge>): void;
+}
+
+/** What the token-age gauge needs of a cloud provider's status (registry's CloudProviderStatus fits). */
+export interface CloudTokenAge {
+  provider: string;
+  oldestTokenAgeSeconds: number | undefined;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();
   if (options.defaultMetrics ?? false) collectDefaultMetrics({ register: registry, prefix: 'imagegate_' });
   const registers = [registry];
+  let cloudStatus: () => ReadonlyArray<CloudTokenAge> = () => [];
   return {
     registry,
     reviews: new Counter({
@@ -95,5 +107,32 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       labelNames: ['result'],
       registers,
     }),
+    cloudTokenFetches: new Counter({
+      name: 'imagegate_cloud_token_fetches_total',
+      help: 'Registry token fetches from a cloud provider (ECR, ...), failed ones included.',
+      labelNames: ['provider'],
+      registers,
+    }),
+    cloudTokenFailures: new Counter({
+      name: 'imagegate_cloud_token_failures_total',
+      help: 'Registry token fetches from a cloud provider that failed.',
+      labelNames: ['provider'],
+      registers,
+    }),
+    cloudTokenAge: new Gauge({
+      name: 'imagegate_cloud_token_age_seconds',
+      help: 'Age of the oldest cloud registry token in use, by provider (absent: none held).',
+      labelNames: ['provider'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of cloudStatus())
+          if (s.oldestTokenAgeSeconds !== undefined)
+            this.set({ provider: s.provider }, s.oldestTokenAgeSeconds);
+      },
+    }),
+    watchCloudTokens(status) {
+      cloudStatus = status;
+    },
   };
 }

@@ -1,7 +1,7 @@
 /**
  * The order in which imagegate looks for registry credentials; the first provider that answers wins.
- * Adding a provider (e.g. a cloud workload identity for ECR, GCR or ACR) is one file in this folder
- * implementing `CredentialProvider` plus one line here.
+ * Adding a provider is one file in this folder implementing `CredentialProvider` plus one line here;
+ * a cloud workload identity (ECR, GCR, ACR) is one `CloudTokenSource` in `cloud/sources.ts` instead.
  */
 import type { CredentialProvider } from './provider.js';
 import { chainProviders } from './provider.js';
@@ -13,6 +13,11 @@ export interface CredentialSources {
   registryConfig?: CredentialProvider | undefined;
   /** The Docker config.json named by `dockerConfig:` in --registry-config. */
   dockerConfig?: CredentialProvider | undefined;
+  /**
+   * The cloud provider whose host pattern matches (ECR, …: `cloud:` in --registry-config), only for
+   * allowed registries; once it matches it answers a token or CREDENTIALS_UNAVAILABLE, never anonymous.
+   */
+  cloud?: CredentialProvider | undefined;
 }
 
 export function credentialChain(sources: CredentialSources): CredentialProvider {
@@ -20,5 +25,6 @@ export function credentialChain(sources: CredentialSources): CredentialProvider 
     sources.pullSecrets, // per request: the pod's identity
     sources.registryConfig, // static, from --registry-config
     sources.dockerConfig, // static, from --registry-config's dockerConfig
+    sources.cloud, // workload identity: a short-lived token, cached (credentials/cloud/)
   ]);
 }

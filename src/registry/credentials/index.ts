@@ -19,3 +19,4 @@ export {
   type PullSecretSource,
 } from './pull-secrets.js';
 export { credentialChain, type CredentialSources } from './chain.js';
+export * from './cloud/index.js';

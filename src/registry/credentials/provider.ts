@@ -25,6 +25,11 @@ export interface CredentialRequest {
   repository: string;
   /** The request's pull identity; absent for CLI checks and tests without a pod. */
   identity?: PullIdentity | undefined;
+  /**
+   * The review's deadline: a provider that calls out (a cloud token service) gives up when it aborts.
+   * The transport always passes one when the request has a deadline.
+   */
+  signal?: AbortSignal | undefined;
 }
 
 export interface CredentialProvider {

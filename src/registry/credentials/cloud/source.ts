@@ -1,0 +1,51 @@
+/**
+ * The contract of a cloud token source (AWS ECR, Google, Azure): which registry hosts it serves, whose
+ * identity it asks as, and one fetch of a short-lived registry credential. Sources know nothing of
+ * caching, backoff or the chain: `CloudTokenCache` (token-cache.ts) wraps every one of them alike.
+ */
+import type { Credential } from '../provider.js';
+
+export interface CloudToken {
+  /** What the registry accepts: basic `AWS:<token>`, `oauth2accesstoken:<token>`, or an ACR refresh token. */
+  credential: Credential;
+  /** Epoch ms when the registry stops accepting it. */
+  expiresAt: number;
+}
+
+export interface CloudTokenSource {
+  /** Provider name, a metrics label and the first word of every message: `aws-ecr`, `gcp`, `azure-acr`. */
+  readonly name: string;
+  /**
+   * Whether this source serves `registry` (host[:port], lower case). Only the host decides; nothing
+   * else a pod author controls ever reaches a source.
+   */
+  matches(registry: string): boolean;
+  /**
+   * Who the source asks as, without secrets (`role arn:aws:iam::1:role/x via IRSA`): part of the cache
+   * key and of every CREDENTIALS_UNAVAILABLE message.
+   */
+  identity(): string;
+  /** One token for `registry`; rejects when the identity cannot get one. Must obey `signal`. */
+  fetch(registry: string, signal: AbortSignal): Promise<CloudToken>;
+  /** What a person should do about `error` (a role binding, an annotation, a docs link). */
+  remedy(error: unknown): string;
+}
+
+/** One provider's state for /readyz and metrics (`CloudTokenCache.status()`). */
+export interface CloudProviderStatus {
+  provider: string;
+  identity: string;
+  /** Cached tokens still usable now. */
+  tokens: number;
+  /** Seconds since the oldest usable token was fetched (undefined: none). */
+  oldestTokenAgeSeconds: number | undefined;
+  /** The last failure, when it is newer than the last success. */
+  lastError: string | undefined;
+  /** What to do about that failure (the source's remedy). */
+  fix: string | undefined;
+}
+
+/** Counters a metrics registry follows (server/metrics.ts); called once per fetch attempt. */
+export interface CloudTokenHooks {
+  onFetch?: (provider: string, result: 'ok' | 'error') => void;
+}

@@ -1,0 +1,39 @@
+/**
+ * The cloud providers imagegate knows, built from the `cloud:` section and the process environment.
+ * A new provider is one function in `CLOUD_SOURCES` (it decides its own default for `enabled`).
+ */
+import { isRegistryAllowed } from '../../allow.js';
+import type { CloudConfig } from './config.schema.js';
+import type { CloudTokenSource } from './source.js';
+
+/** The process environment (`io.env`), read once at start-up; never anything from a pod. */
+export type CloudEnv = Readonly<Record<string, string | undefined>>;
+
+type SourceFactory = (config: CloudConfig, env: CloudEnv) => CloudTokenSource | undefined;
+
+/** In precedence order (host patterns do not overlap, so the order only matters for tests' own sources). */
+export const CLOUD_SOURCES: readonly SourceFactory[] = [];
+
+/** Narrows a source to the `registries:` its block names (HOST or `*.suffix`). */
+export function restrictTo(
+  source: CloudTokenSource,
+  registries: readonly string[] | undefined,
+): CloudTokenSource {
+  if (registries === undefined) return source;
+  return {
+    name: source.name,
+    matches: (registry) => isRegistryAllowed(registries, registry) && source.matches(registry),
+    identity: () => source.identity(),
+    fetch: (registry, signal) => source.fetch(registry, signal),
+    remedy: (error) => source.remedy(error),
+  };
+}
+
+export function cloudSourcesFrom(config: CloudConfig | undefined, env: CloudEnv): CloudTokenSource[] {
+  const sources: CloudTokenSource[] = [];
+  for (const make of CLOUD_SOURCES) {
+    const source = make(config ?? {}, env);
+    if (source !== undefined) sources.push(source);
+  }
+  return sources;
+}
