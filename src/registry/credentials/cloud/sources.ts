@@ -3,7 +3,9 @@
  * A new provider is one function in `CLOUD_SOURCES` (it decides its own default for `enabled`).
  */
 import { isRegistryAllowed } from '../../allow.js';
+import { azureSourceFrom } from './azure.js';
 import type { CloudConfig } from './config.schema.js';
+import { googleSourceFrom } from './google.js';
 import type { CloudTokenSource } from './source.js';
 
 /** The process environment (`io.env`), read once at start-up; never anything from a pod. */
@@ -12,7 +14,10 @@ export type CloudEnv = Readonly<Record<string, string | undefined>>;
 type SourceFactory = (config: CloudConfig, env: CloudEnv) => CloudTokenSource | undefined;
 
 /** In precedence order (host patterns do not overlap, so the order only matters for tests' own sources). */
-export const CLOUD_SOURCES: readonly SourceFactory[] = [];
+export const CLOUD_SOURCES: readonly SourceFactory[] = [
+  (config, env) => googleSourceFrom(config.gcp, env),
+  (config, env) => azureSourceFrom(config.azure, env),
+];
 
 /** Narrows a source to the `registries:` its block names (HOST or `*.suffix`). */
 export function restrictTo(
