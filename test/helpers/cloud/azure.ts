@@ -101,6 +101,8 @@ export interface AcrFront {
   refreshTtlS: number;
   /** Entra → ACR audience this registry accepts. */
   audience: string;
+  /** The clock refresh tokens are dated by (a test's fake clock); default the real one. */
+  now: () => number;
   stop(): Promise<void>;
 }
 
@@ -116,7 +118,7 @@ export async function startAcrFront(
   const acrKeys = jwtIssuer('acr-front');
   let upstream = '';
   let tokenRealm = '';
-  const f = { acrPull: new Set<string>(), refreshTtlS: 3 * 3600, audience } as AcrFront & {
+  const f = { acrPull: new Set<string>(), refreshTtlS: 3 * 3600, audience, now: Date.now } as AcrFront & {
     connect(registryHost: string, tokenRealm: string): void;
   };
   f.server = await startStandIn(async (req, body, res) => {
@@ -141,6 +143,7 @@ export async function startAcrFront(
       const refresh = acrKeys.sign(
         { aud: f.server.host, grant_type: 'refresh_token', tenant: claims.tid },
         f.refreshTtlS,
+        f.now(),
       );
       refreshTokens[refresh] = String(claims.appid);
       return json(res, 200, { refresh_token: refresh });

@@ -8,7 +8,8 @@ export interface JwtIssuer {
   issuer: string;
   publicKey: KeyObject;
   privateKeyPem: string;
-  sign(claims: Record<string, unknown>, ttlS?: number): string;
+  /** Signs with `iat`/`exp` from `nowMs` (default the real clock: a test's fake clock may run ahead). */
+  sign(claims: Record<string, unknown>, ttlS?: number, nowMs?: number): string;
   /** The claims when the signature is this issuer's, `iss` is its own and the token has not expired; else a reason. */
   verify(token: string, now?: number): Record<string, unknown> | string;
 }
@@ -19,8 +20,8 @@ export function jwtIssuer(issuer: string): JwtIssuer {
     issuer,
     publicKey,
     privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-    sign(claims, ttlS = 3600) {
-      const now = Math.floor(Date.now() / 1000);
+    sign(claims, ttlS = 3600, nowMs = Date.now()) {
+      const now = Math.floor(nowMs / 1000);
       const body = {
         iss: issuer,
         iat: now,

@@ -112,8 +112,9 @@ export class AzureTokenSource implements CloudTokenSource {
     ].filter((v) => v !== undefined);
     if (missing.length > 0) return `${missing.join(', ')} not set: ${REMEDY}`;
     const why = errorMessage(error);
-    if (/AADSTS500011|invalid_resource|audience/i.test(why))
-      return `the ACR audience ${this.#audience} is not the one this cloud's Entra knows: set cloud.azure.cloud (or cloud.azure.audience) to the registry's cloud (docs/cloud.md#azure)`;
+    const ownAudience = this.#audience === AZURE_CLOUDS[this.#cloud].audience;
+    if (/AADSTS500011|invalid_resource/.test(why) || (why.includes('/oauth2/exchange') && !ownAudience))
+      return `the audience ${this.#audience} is not the ACR audience of ${this.#cloud} (${AZURE_CLOUDS[this.#cloud].audience}): remove cloud.azure.audience or set cloud.azure.cloud to the registry's cloud (docs/cloud.md#azure)`;
     return REMEDY;
   }
 
