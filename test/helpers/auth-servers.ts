@@ -34,8 +34,8 @@ export async function startTokenServer(options: {
   /** OAuth2 refresh tokens (Docker's identitytoken) → user, accepted with grant_type=refresh_token. */
   refreshTokens?: Record<string, string>;
   anonymousPull?: boolean;
-  /** Decides basic credentials instead of `users` (a cloud stand-in accepting its live access tokens). */
-  verify?: (user: string, password: string) => string | false;
+  /** Decides user and password instead of `users` (a cloud stand-in's issued tokens); `users` still count. */
+  authenticate?: (user: string, password: string) => boolean;
 }): Promise<TokenServer> {
   x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
   const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
@@ -68,11 +68,11 @@ export async function startTokenServer(options: {
   const account = (req: IncomingMessage): string | null | false => {
     const h = req.headers.authorization;
     if (h === undefined) return null;
-    const decoded = Buffer.from(h.replace(/^Basic /, ''), 'base64').toString();
-    const colon = decoded.indexOf(':');
-    const [user, pass] = colon < 0 ? [decoded, ''] : [decoded.slice(0, colon), decoded.slice(colon + 1)];
-    if (options.verify !== undefined) return options.verify(user, pass);
-    return user !== undefined && options.users[user] === pass ? user : false;
+    const [user, pass] = Buffer.from(h.replace(/^Basic /, ''), 'base64')
+      .toString()
+      .split(':');
+    if (user === undefined) return false;
+    return options.users[user] === pass || options.authenticate?.(user, pass ?? '') === true ? user : false;
   };
 
   const issue = (res: ServerResponse, scope: string | null, who: string | null | false): void => {

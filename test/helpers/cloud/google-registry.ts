@@ -28,9 +28,8 @@ export async function startGoogleRegistryRig(): Promise<GoogleRegistryRig> {
   const g = await startGoogleStandIn();
   const tokens = await startTokenServer({
     dir,
-    users: {},
-    verify: (user, password) =>
-      user === 'pusher' && password === 'push-secret' ? 'pusher' : g.verifyRegistryLogin(user, password),
+    users: { pusher: 'push-secret' },
+    authenticate: (user, password) => g.verifyRegistryLogin(user, password) !== false,
   });
   const reg = await startRegistry({ token: tokens });
   const img = buildImage({ steps: [{ createdBy: 'ADD x /', files: { x: 'gcp' } }] });
