@@ -97,7 +97,7 @@ export async function entraToken(
       },
     },
     entraAnswer,
-    `Entra token for client ${id.clientId} (tenant ${id.tenantId}, audience ${id.audience}) from ${url.host}`,
+    `Entra token from ${url.host}`,
   );
   return { token: a.access_token, expiresAtMs: expiryFrom(now, a.expires_in) };
 }

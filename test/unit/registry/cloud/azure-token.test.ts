@@ -106,7 +106,9 @@ describe('Azure token calls', () => {
     await expect(
       entraToken(http(), identity({ federatedTokenFile: other }), Date.now()),
     ).rejects.toThrowWithCode('CREDENTIALS_UNAVAILABLE', {
-      message: expect.stringMatching(/client 1111.*AADSTS70021/),
+      message: expect.stringMatching(
+        /Entra token from 127\.0\.0\.1:\d+: HTTP 400 invalid_client: AADSTS70021/,
+      ),
     });
   });
 
