@@ -66,7 +66,7 @@ export class Connections {
     ]);
   }
 
-  #newAgent(ca: string[] | undefined): OriginPools {
+  #newAgent(ca: string[] | undefined, servername?: string): OriginPools {
     return new OriginPools({
       // per origin: one HTTP/2 connection, or a pool of at most this many HTTP/1.1 sockets
       connections: this.limits.maxConnectionsPerRegistry,
@@ -75,6 +75,7 @@ export class Connections {
         timeout: this.timeoutMs,
         lookup: guardedLookup((host) => this.metricLabel(host) !== 'other'),
         ...(ca !== undefined ? { ca: [...rootCertificates, ...ca] } : {}),
+        ...(servername !== undefined ? { servername } : {}),
       },
     });
   }
@@ -203,10 +204,11 @@ export class Connections {
 
   #pools(host: string): OriginPools {
     const cfg = this.endpoint(host);
-    if (cfg.ca === undefined || cfg.ca.length === 0) return this.#defaultPools;
+    if ((cfg.ca === undefined || cfg.ca.length === 0) && cfg.address === undefined) return this.#defaultPools;
     let pools = this.#agents.get(host);
     if (pools === undefined) {
-      pools = this.#newAgent(cfg.ca);
+      // an address of its own: TLS still names the registry
+      pools = this.#newAgent(cfg.ca, cfg.address !== undefined ? apiHostname(host) : undefined);
       this.#agents.set(host, pools);
     }
     return pools;
@@ -220,8 +222,9 @@ export class Connections {
   origin(host: string): string {
     let origin = this.#origins.get(host);
     if (origin === undefined) {
-      const scheme = this.endpoint(host).insecure ? 'http' : 'https';
-      origin = new URL(`${scheme}://${apiHost(host)}`).origin;
+      const cfg = this.endpoint(host);
+      const scheme = cfg.insecure ? 'http' : 'https';
+      origin = new URL(`${scheme}://${cfg.address ?? apiHost(host)}`).origin;
       if (this.#origins.size >= 1024) this.#origins.clear(); // bounded: hosts come from pod specs
       this.#origins.set(host, origin);
     }

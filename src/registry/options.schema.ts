@@ -52,6 +52,14 @@ export const RegistryHostConfig = Type.Object(
     mirrors: Type.Optional(
       Type.Array(Host, { maxItems: 16, description: 'Tried in order before the registry.' }),
     ),
+    address: Type.Optional(
+      Type.String({
+        pattern: HOST_PATTERN,
+        maxLength: 255,
+        description:
+          "Connect to this HOST[:PORT] instead of resolving the registry's name (a private endpoint); TLS verifies the registry's name.",
+      }),
+    ),
     username: Type.Optional(Type.String({ minLength: 1 })),
     password: Type.Optional(Type.String()),
     passwordFile: Type.Optional(Type.String({ minLength: 1 })),

@@ -29,6 +29,11 @@ export interface RegistryEndpointOptions {
   ca?: string[];
   /** Pull-through mirrors (HOST[:PORT]) tried in order before the registry itself. */
   mirrors?: string[];
+  /**
+   * Connect to this HOST[:PORT] instead of resolving the registry's name (a private endpoint, a
+   * local stand-in); TLS still verifies the registry's own name. Credentials follow the registry name.
+   */
+  address?: string;
 }
 
 export interface RegistryOptions {
@@ -108,7 +113,7 @@ export async function loadRegistryConfig(file: string): Promise<RegistryOptions>
   const registries: Record<string, RegistryEndpointOptions> = {};
   const staticCreds: Array<[string, Credential]> = [];
   for (const [rawHost, cfg] of Object.entries(doc.registries ?? {})) {
-    for (const h of [rawHost, ...(cfg.mirrors ?? [])]) {
+    for (const h of [rawHost, ...(cfg.mirrors ?? []), ...(cfg.address !== undefined ? [cfg.address] : [])]) {
       if (!validHost(h)) {
         throw new ConfigError(
           'CONFIG_INVALID',
@@ -125,6 +130,7 @@ export async function loadRegistryConfig(file: string): Promise<RegistryOptions>
       ...(cfg.insecure !== undefined ? { insecure: cfg.insecure } : {}),
       ...(ca.length > 0 ? { ca } : {}),
       ...(cfg.mirrors !== undefined ? { mirrors: cfg.mirrors.map(normaliseRegistryHost) } : {}),
+      ...(cfg.address !== undefined ? { address: cfg.address } : {}),
     };
     if (cfg.username !== undefined) {
       if (cfg.password !== undefined && cfg.passwordFile !== undefined) {

@@ -18,7 +18,7 @@ import {
 import { unavailable, type CloudHttp } from './oauth-http.js';
 import { SharedToken } from './shared-token.js';
 import type { AzureCloudConfig } from './config.schema.js';
-import type { CloudToken, CloudTokenSource } from './source.js';
+import type { CloudEnv, CloudToken, CloudTokenSource } from './source.js';
 
 export interface AzureSourceOptions {
   clientId?: string | undefined;
@@ -150,7 +150,7 @@ const nonEmpty = (v: string | undefined): string | undefined => (v === undefined
  */
 export function azureSourceFrom(
   block: AzureCloudConfig | undefined,
-  env: Readonly<Record<string, string | undefined>>,
+  env: CloudEnv,
 ): AzureTokenSource | undefined {
   const clientId = nonEmpty(env.AZURE_CLIENT_ID);
   const tenantId = nonEmpty(env.AZURE_TENANT_ID);

@@ -20,7 +20,7 @@ import {
 import type { CloudHttp, CloudToken as AccessToken } from './oauth-http.js';
 import { SharedToken } from './shared-token.js';
 import type { GcpCloudConfig } from './config.schema.js';
-import type { CloudToken, CloudTokenSource } from './source.js';
+import type { CloudEnv, CloudToken, CloudTokenSource } from './source.js';
 
 /** Google's registry hosts (port 443 or none): Artifact Registry's regional and multi-regional, GCR's. */
 export function isGoogleRegistry(registry: string): boolean {
@@ -160,7 +160,7 @@ const nonEmpty = (v: string | undefined): string | undefined => (v === undefined
  */
 export function googleSourceFrom(
   block: GcpCloudConfig | undefined,
-  env: Readonly<Record<string, string | undefined>>,
+  env: CloudEnv,
 ): GoogleTokenSource | undefined {
   const credentialsFile = block?.credentialsFile ?? nonEmpty(env.GOOGLE_APPLICATION_CREDENTIALS);
   const metadataHost = block?.metadataHost ?? nonEmpty(env.GCE_METADATA_HOST);

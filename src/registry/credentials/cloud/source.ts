@@ -5,6 +5,9 @@
  */
 import type { Credential } from '../provider.js';
 
+/** The process environment (`io.env`), read once at start-up; never anything from a pod. */
+export type CloudEnv = Readonly<Record<string, string | undefined>>;
+
 export interface CloudToken {
   /** What the registry accepts: basic `AWS:<token>`, `oauth2accesstoken:<token>`, or an ACR refresh token. */
   credential: Credential;

@@ -3,18 +3,22 @@
  * A new provider is one function in `CLOUD_SOURCES` (it decides its own default for `enabled`).
  */
 import { isRegistryAllowed } from '../../allow.js';
+import { awsEcrSource } from './aws/source.js';
 import { azureSourceFrom } from './azure.js';
 import type { CloudConfig } from './config.schema.js';
 import { googleSourceFrom } from './google.js';
-import type { CloudTokenSource } from './source.js';
+import type { CloudEnv, CloudTokenSource } from './source.js';
 
-/** The process environment (`io.env`), read once at start-up; never anything from a pod. */
-export type CloudEnv = Readonly<Record<string, string | undefined>>;
+export type { CloudEnv } from './source.js';
 
 type SourceFactory = (config: CloudConfig, env: CloudEnv) => CloudTokenSource | undefined;
 
 /** In precedence order (host patterns do not overlap, so the order only matters for tests' own sources). */
 export const CLOUD_SOURCES: readonly SourceFactory[] = [
+  (config, env) => {
+    const aws = awsEcrSource(config, env);
+    return aws !== undefined ? restrictTo(aws, config.aws?.registries) : undefined;
+  },
   (config, env) => googleSourceFrom(config.gcp, env),
   (config, env) => azureSourceFrom(config.azure, env),
 ];

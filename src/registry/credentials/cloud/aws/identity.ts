@@ -1,0 +1,112 @@
+/**
+ * Which AWS identity imagegate asks as, chosen once from the process environment in the SDK's order
+ * for a pod: static keys (a CI runner), IRSA web identity (`AWS_ROLE_ARN` + `AWS_WEB_IDENTITY_TOKEN_FILE`),
+ * EKS Pod Identity (`AWS_CONTAINER_CREDENTIALS_FULL_URI` + its token file), then the instance role
+ * through IMDSv2 only. Each names itself (for messages and the cache key) and says how to fix it.
+ */
+import { fromHttp, fromInstanceMetadata, fromTokenFile } from '@aws-sdk/credential-providers';
+import type { CloudEnv } from '../source.js';
+
+/** What every `from…` provider of the SDK returns. */
+export type AwsCredentialsProvider = ReturnType<typeof fromHttp>;
+
+export type AwsMethod = 'environment' | 'irsa' | 'pod-identity' | 'imds';
+
+export interface AwsIdentity {
+  method: AwsMethod;
+  /** `role arn:… via IRSA`: no secrets. */
+  describe: string;
+  /** Credentials for an STS region (IRSA's STS call is regional; the others ignore it). */
+  credentials(stsRegion: string): AwsCredentialsProvider;
+  /** What to do when this identity gets no token. */
+  fix: string;
+}
+
+export interface AwsIdentityOptions {
+  /** STS endpoint (config, else AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL). */
+  stsEndpoint?: string | undefined;
+  roleSessionName?: string | undefined;
+  /** Per HTTP call to STS, the Pod Identity agent or IMDS. */
+  timeoutMs: number;
+}
+
+const DOCS = 'see docs/cloud.md#aws';
+
+function nonEmpty(v: string | undefined): string | undefined {
+  return v !== undefined && v.trim() !== '' ? v.trim() : undefined;
+}
+
+/** The identity the environment offers; IMDS when nothing else is set and it is not disabled. */
+export function awsIdentityFrom(env: CloudEnv, options: AwsIdentityOptions): AwsIdentity | undefined {
+  const keyId = nonEmpty(env.AWS_ACCESS_KEY_ID);
+  if (keyId !== undefined && nonEmpty(env.AWS_SECRET_ACCESS_KEY) !== undefined) {
+    const credentials = { accessKeyId: keyId, secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? '' };
+    const sessionToken = nonEmpty(env.AWS_SESSION_TOKEN);
+    const identity = { ...credentials, ...(sessionToken !== undefined ? { sessionToken } : {}) };
+    return {
+      method: 'environment',
+      describe: `access key ${keyId} (AWS_ACCESS_KEY_ID)`,
+      credentials: () => () => Promise.resolve(identity),
+      fix: `allow ecr:GetAuthorizationToken, ecr:BatchGetImage and ecr:GetDownloadUrlForLayer to the key's user or role; ${DOCS}`,
+    };
+  }
+  const roleArn = nonEmpty(env.AWS_ROLE_ARN);
+  const tokenFile = nonEmpty(env.AWS_WEB_IDENTITY_TOKEN_FILE);
+  if (roleArn !== undefined && tokenFile !== undefined) {
+    return {
+      method: 'irsa',
+      describe: `role ${roleArn} via IRSA (web identity token ${tokenFile})`,
+      credentials: (stsRegion) =>
+        fromTokenFile({
+          roleArn,
+          webIdentityTokenFile: tokenFile,
+          roleSessionName: options.roleSessionName ?? 'imagegate',
+          clientConfig: {
+            region: stsRegion,
+            maxAttempts: 2,
+            requestHandler: { connectionTimeout: options.timeoutMs, requestTimeout: options.timeoutMs },
+            ...(options.stsEndpoint !== undefined ? { endpoint: options.stsEndpoint } : {}),
+          },
+        }),
+      fix:
+        `the role's trust policy must accept system:serviceaccount:<namespace>:<service account> from the ` +
+        `cluster's OIDC provider (audience sts.amazonaws.com), imagegate's ServiceAccount needs the annotation ` +
+        `eks.amazonaws.com/role-arn (chart: serviceAccount.aws.roleArn), and the role needs ` +
+        `ecr:GetAuthorizationToken, ecr:BatchGetImage, ecr:GetDownloadUrlForLayer; ${DOCS}`,
+    };
+  }
+  const fullUri = nonEmpty(env.AWS_CONTAINER_CREDENTIALS_FULL_URI);
+  if (fullUri !== undefined) {
+    const tokenPath = nonEmpty(env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE);
+    const token = nonEmpty(env.AWS_CONTAINER_AUTHORIZATION_TOKEN);
+    return {
+      method: 'pod-identity',
+      describe: `EKS Pod Identity (agent ${fullUri})`,
+      credentials: () =>
+        fromHttp({
+          awsContainerCredentialsFullUri: fullUri,
+          ...(tokenPath !== undefined ? { awsContainerAuthorizationTokenFile: tokenPath } : {}),
+          ...(tokenPath === undefined && token !== undefined
+            ? { awsContainerAuthorizationToken: token }
+            : {}),
+          timeout: options.timeoutMs,
+          maxRetries: 1,
+        }),
+      fix:
+        `create an EKS Pod Identity association for imagegate's namespace and ServiceAccount with a role ` +
+        `allowing ecr:GetAuthorizationToken, ecr:BatchGetImage, ecr:GetDownloadUrlForLayer, and run the ` +
+        `eks-pod-identity-agent add-on; ${DOCS}`,
+    };
+  }
+  if ((env.AWS_EC2_METADATA_DISABLED ?? '').toLowerCase() === 'true') return undefined;
+  return {
+    method: 'imds',
+    describe: "the node's instance role (IMDSv2)",
+    credentials: () =>
+      fromInstanceMetadata({ timeout: options.timeoutMs, maxRetries: 1, ec2MetadataV1Disabled: true }),
+    fix:
+      `use IRSA or EKS Pod Identity (chart: serviceAccount.aws), or give the node's instance role ` +
+      `ecr:GetAuthorizationToken, ecr:BatchGetImage, ecr:GetDownloadUrlForLayer (pods reach IMDSv2 only with ` +
+      `a hop limit of 2); ${DOCS}`,
+  };
+}
