@@ -21,6 +21,7 @@ import { loopbackOnly, type LoopbackOnly } from '../../helpers/cloud/loopback.js
 import { imagegate } from '../../helpers/cli.js';
 import { keyPolicyYaml, signingKey } from '../../helpers/signed-images.js';
 
+const NAME = 'azure-acr';
 const signal = (): AbortSignal => AbortSignal.timeout(15_000);
 const EXCHANGE = 'POST /oauth2/exchange';
 
@@ -69,7 +70,7 @@ describe('Azure registry credentials (workload identity)', () => {
 
   it('reads the image: federated token → Entra (ACR audience) → exchange → the registry’s token flow', async () => {
     const cloud = cloudCredentialsFrom({ azure: { hosts: [rig.acr.server.host] } }, rig.env);
-    expect(cloud!.sources[0]!.identity()).toBe(
+    expect(cloud!.sources.find((s) => s.name === NAME)!.identity()).toBe(
       `client ${rig.entra.clientId} in tenant ${rig.entra.tenantId} (AzurePublicCloud, audience https://containerregistry.azure.net)`,
     );
     expect(await resolveWith(cloud)).toBe(rig.img.manifest.digest);
@@ -173,14 +174,14 @@ describe('Azure registry credentials (workload identity)', () => {
         ...rig.env,
         AZURE_AUTHORITY_HOST: 'https://login.microsoftonline.us/',
       })!;
-      expect(us.sources[0]!.identity()).toContain(
+      expect(us.sources.find((s) => s.name === NAME)!.identity()).toContain(
         '(AzureUSGovernment, audience https://containerregistry.azure.us)',
       );
       const cn = cloudCredentialsFrom(undefined, {
         ...rig.env,
         AZURE_AUTHORITY_HOST: 'https://login.chinacloudapi.cn/',
       })!;
-      expect(cn.sources[0]!.identity()).toContain(
+      expect(cn.sources.find((s) => s.name === NAME)!.identity()).toContain(
         '(AzureChinaCloud, audience https://containerregistry.azure.cn)',
       );
     });
@@ -206,7 +207,7 @@ describe('Azure registry credentials (workload identity)', () => {
           'Fix: AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE not set',
         ),
       });
-      expect(cloudCredentialsFrom({}, {})).toBeUndefined();
+      expect(cloudCredentialsFrom({ aws: { enabled: false } }, {})).toBeUndefined();
     });
 
     it('follows the policy’s onError in `imagegate check` (deny: exit 1, allow: admitted with a warning)', async () => {

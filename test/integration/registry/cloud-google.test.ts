@@ -21,6 +21,7 @@ import { startGoogleRegistryRig, type GoogleRegistryRig } from '../../helpers/cl
 import { count } from '../../helpers/cloud/http.js';
 import { loopbackOnly, type LoopbackOnly } from '../../helpers/cloud/loopback.js';
 
+const NAME = 'gcp';
 const signal = (): AbortSignal => AbortSignal.timeout(15_000);
 const TOKEN_PATH = 'GET /computeMetadata/v1/instance/service-accounts/default/token';
 /** Nothing from the machine running the tests: only what each test names. */
@@ -74,7 +75,11 @@ describe('Google registry credentials', () => {
       const cloud = cloudCredentialsFrom(config(), { ...NO_CLOUD_ENV, GCE_METADATA_HOST: rig.g.server.host });
       expect(await resolveWith(cloud)).toBe(rig.img.manifest.digest);
       expect(count(rig.g.server, TOKEN_PATH)).toBe(1);
-      expect(cloud!.status()[0]).toMatchObject({ provider: 'gcp', tokens: 1, lastError: undefined });
+      expect(cloud!.status().find((s) => s.provider === NAME)).toMatchObject({
+        provider: 'gcp',
+        tokens: 1,
+        lastError: undefined,
+      });
     });
 
     it('reads it as a federated principal impersonating a service account (external_account)', async () => {
@@ -84,7 +89,7 @@ describe('Google registry credentials', () => {
       const file = join(rig.dir, 'wif.json');
       await writeFile(file, JSON.stringify(externalAccountFile(rig.g, rig.ksaTokenFile, sa)));
       const cloud = cloudCredentialsFrom(config(), { ...NO_CLOUD_ENV, GOOGLE_APPLICATION_CREDENTIALS: file });
-      expect(cloud!.sources[0]!.identity()).toContain(sa);
+      expect(cloud!.sources.find((s) => s.name === NAME)!.identity()).toContain(sa);
       expect(await resolveWith(cloud)).toBe(rig.img.manifest.digest);
       expect(count(rig.g.server, 'POST /v1/token')).toBe(1);
       expect(count(rig.g.server, TOKEN_PATH)).toBe(0);
@@ -180,7 +185,7 @@ describe('Google registry credentials', () => {
         message: expect.stringContaining('next attempt in'),
       });
       expect(count(rig.g.server, TOKEN_PATH)).toBe(1);
-      expect(cloud.status()[0]!.lastError).toContain('HTTP 503');
+      expect(cloud.status().find((s) => s.provider === NAME)!.lastError).toContain('HTTP 503');
     });
   });
 
@@ -240,7 +245,7 @@ describe('Google registry credentials', () => {
       ).rejects.toThrowWithCode('CREDENTIALS_UNAVAILABLE');
       expect(net.refused.slice(before)).toEqual(['http://metadata.google.internal']);
       // and without GOOGLE_APPLICATION_CREDENTIALS, GCE_METADATA_HOST or `enabled`, there is no source at all
-      expect(cloudCredentialsFrom({}, NO_CLOUD_ENV)).toBeUndefined();
+      expect(cloudCredentialsFrom({ aws: { enabled: false } }, NO_CLOUD_ENV)).toBeUndefined();
     });
   });
 });
