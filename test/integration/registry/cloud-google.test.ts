@@ -82,6 +82,23 @@ describe('Google registry credentials', () => {
       });
     });
 
+    it('matches Google’s own host names without configuration (europe-docker.pkg.dev at a private address)', async () => {
+      rig.g.readers.add(rig.g.metadataEmail);
+      const cloud = cloudCredentialsFrom(undefined, {
+        ...NO_CLOUD_ENV,
+        GCE_METADATA_HOST: rig.g.server.host,
+      });
+      const host = 'europe-docker.pkg.dev';
+      const client = createRegistry({
+        registries: { [host]: { insecure: true, address: rig.reg.host } },
+        credentials: cloud!,
+      });
+      const resolved = await client.access().resolve(parseReference(`${host}/team/app:v1`), signal());
+      await client.close();
+      expect(resolved.digest).toBe(rig.img.manifest.digest);
+      expect(count(rig.g.server, TOKEN_PATH)).toBe(1);
+    });
+
     it('reads it as a federated principal impersonating a service account (external_account)', async () => {
       const sa = 'imagegate-reader@proj.iam.gserviceaccount.com';
       rig.g.impersonators.set(sa, new Set([rig.g.principalOf('system:serviceaccount:imagegate:imagegate')]));
