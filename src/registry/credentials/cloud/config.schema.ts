@@ -3,7 +3,7 @@
  * and from the process environment (the SDKs' standard variables), never from anything in a pod spec.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { Duration, EndpointUrl, Host } from '../../schema-parts.js';
+import { Duration, EndpointUrl, Host, HOST_PATTERN } from '../../schema-parts.js';
 
 /** Fields every provider block has. */
 export const cloudProviderCommon = {
@@ -51,11 +51,76 @@ export const AwsCloudConfig = Type.Object(
   { additionalProperties: false },
 );
 
+const extraHosts = {
+  hosts: Type.Optional(
+    Type.Array(Host, {
+      maxItems: 64,
+      description:
+        "More registry hosts (HOST[:PORT] or *.suffix) that take this identity's tokens besides the provider's own host pattern: a pull-through proxy or private endpoint in front of the cloud registry.",
+    }),
+  ),
+};
+
+export const GcpCloudConfig = Type.Object(
+  {
+    ...cloudProviderCommon,
+    ...extraHosts,
+    credentialsFile: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          'An external_account or service_account JSON file (default: GOOGLE_APPLICATION_CREDENTIALS; without one, the metadata server).',
+      }),
+    ),
+    metadataHost: Type.Optional(
+      Type.String({
+        pattern: HOST_PATTERN,
+        maxLength: 255,
+        description:
+          'The GKE/GCE metadata server, HOST[:PORT] (default: GCE_METADATA_HOST, else metadata.google.internal).',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const AzureCloudConfig = Type.Object(
+  {
+    ...cloudProviderCommon,
+    ...extraHosts,
+    cloud: Type.Optional(
+      Type.Union(
+        [
+          Type.Literal('AzurePublicCloud'),
+          Type.Literal('AzureChinaCloud'),
+          Type.Literal('AzureUSGovernment'),
+        ],
+        {
+          description:
+            'The Azure cloud of the identity and its registries (default: the one AZURE_AUTHORITY_HOST names, else AzurePublicCloud).',
+        },
+      ),
+    ),
+    authorityHost: Type.Optional(EndpointUrl),
+    audience: Type.Optional(
+      Type.String({
+        pattern: '^https://[^\\s/]+/?$',
+        maxLength: 255,
+        description:
+          "The ACR audience Entra issues the token for (default: the cloud's, e.g. https://containerregistry.azure.net; never ARM).",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const CloudConfig = Type.Object(
   {
     refreshAhead: Type.Optional(Duration),
     fetchTimeout: Type.Optional(Duration),
     aws: Type.Optional(AwsCloudConfig),
+    gcp: Type.Optional(GcpCloudConfig),
+    azure: Type.Optional(AzureCloudConfig),
   },
   {
     additionalProperties: false,
@@ -65,3 +130,5 @@ export const CloudConfig = Type.Object(
 
 export type AwsCloudConfig = Static<typeof AwsCloudConfig>;
 export type CloudConfig = Static<typeof CloudConfig>;
+export type GcpCloudConfig = Static<typeof GcpCloudConfig>;
+export type AzureCloudConfig = Static<typeof AzureCloudConfig>;

@@ -4,7 +4,9 @@
  */
 import { isRegistryAllowed } from '../../allow.js';
 import { awsEcrSource } from './aws/source.js';
+import { azureSourceFrom } from './azure.js';
 import type { CloudConfig } from './config.schema.js';
+import { googleSourceFrom } from './google.js';
 import type { CloudEnv, CloudTokenSource } from './source.js';
 
 export type { CloudEnv } from './source.js';
@@ -17,6 +19,8 @@ export const CLOUD_SOURCES: readonly SourceFactory[] = [
     const aws = awsEcrSource(config, env);
     return aws !== undefined ? restrictTo(aws, config.aws?.registries) : undefined;
   },
+  (config, env) => googleSourceFrom(config.gcp, env),
+  (config, env) => azureSourceFrom(config.azure, env),
 ];
 
 /** Narrows a source to the `registries:` its block names (HOST or `*.suffix`). */
