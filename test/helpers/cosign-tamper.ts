@@ -62,12 +62,27 @@ export class CosignTamper {
       // Not d.artifactType: cosign 2 (go-containerregistry) writes the config's type there.
       const manifest = await this.manifest(repo, d.digest);
       if (manifest.artifactType?.startsWith('application/vnd.dev.sigstore.bundle') !== true) continue;
-      const type = manifest.annotations?.['dev.sigstore.bundle.predicateType'];
+      // The statement's type, not the manifest annotation: cosign 2 with a signing config annotates
+      // an attestation's referrer as a signature (https://sigstore.dev/cosign/sign/v1).
+      const type = await this.statementType(repo, manifest);
       if ((type === 'https://sigstore.dev/cosign/sign/v1') === (artifact === 'sig'))
         out.push({ digest: d.digest, manifest });
     }
     if (out.length === 0) throw new Error(`no ${artifact} bundle referrer for ${repo}@${digest}`);
     return out;
+  }
+
+  private async statementType(repo: string, manifest: Manifest): Promise<string | undefined> {
+    const layer = manifest.layers[0];
+    if (layer === undefined) return undefined;
+    const bundle = JSON.parse((await this.get(repo, 'blobs', layer.digest)).toString('utf8')) as {
+      dsseEnvelope?: { payload: string };
+    };
+    if (bundle.dsseEnvelope === undefined) return undefined;
+    const statement = JSON.parse(Buffer.from(bundle.dsseEnvelope.payload, 'base64').toString('utf8')) as {
+      predicateType?: string;
+    };
+    return statement.predicateType;
   }
 
   private async fallbackIndex(repo: string, subject: string): Promise<Descriptor[]> {

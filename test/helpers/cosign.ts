@@ -63,7 +63,8 @@ export const COSIGN_PASSWORD = 'imagegate-oracle';
 export interface Cosign {
   bin: CosignBinary;
   home: string;
-  run(args: string[], options?: { cwd?: string }): Promise<CosignRun>;
+  /** `env` adds to (or overrides) the isolated environment. */
+  run(args: string[], options?: { cwd?: string; env?: Record<string, string> }): Promise<CosignRun>;
   /** Runs and throws with cosign's stderr when it fails (for the signing steps of the set-up). */
   must(args: string[], options?: { cwd?: string }): Promise<CosignRun>;
   /** `cosign generate-key-pair` in a fresh directory: the paths of cosign.key and cosign.pub, and the PEM. */
@@ -82,11 +83,14 @@ export async function cosign(bin: CosignBinary): Promise<Cosign> {
     // The loopback registry only; never a proxy.
     NO_PROXY: '*',
   };
-  const run = (args: string[], options: { cwd?: string } = {}): Promise<CosignRun> =>
+  const run = (
+    args: string[],
+    options: { cwd?: string; env?: Record<string, string> } = {},
+  ): Promise<CosignRun> =>
     new Promise((resolve, reject) => {
       const child = spawn(bin.path, args, {
         cwd: options.cwd ?? home,
-        env,
+        env: { ...env, ...options.env },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stdout = '';

@@ -11,10 +11,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Setup } from '../../src/cli/setup.js';
-import { podReview } from '../helpers/admission-fixtures.js';
 import { fixturePath, HAVE_FIXTURES } from '../helpers/fixtures.js';
 import { disagreements, formatMatrix, type Outcome } from '../helpers/agreement-matrix.js';
-import { imagegate, ROOT } from '../helpers/cli.js';
+import { ROOT } from '../helpers/cli.js';
+import { compareRow } from '../helpers/cosign-compare.js';
 import { cosign, cosignBinaryPath, cosignTools, type Cosign, type CosignBinary } from '../helpers/cosign.js';
 import { oraclePolicy, oraclePolicyYaml } from '../helpers/cosign-policies.js';
 import {
@@ -24,7 +24,17 @@ import {
   type SigningFormat,
   type WorldKeys,
 } from '../helpers/cosign-world.js';
+import {
+  buildTlogWorld,
+  tlogFormatsOf,
+  cosignVerification,
+  tlogPolicyYaml,
+  TRUSTED_ROOT_NAME,
+  type TlogFormat,
+  type TlogKeys,
+} from '../helpers/cosign-tlog-world.js';
 import { buildEngine, writePolicyFile } from '../helpers/engine.js';
+import { startLocalSigstore, type LocalSigstore } from '../helpers/local-sigstore.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
@@ -155,50 +165,28 @@ describe.skipIf(!HAVE_COSIGN || !HAVE_FIXTURES)('cosign as the oracle', () => {
       await setup?.registry.close();
     });
 
-    async function compare(row: Row, format: SigningFormat): Promise<Outcome> {
-      const policy = oraclePolicy(row.policy);
-      const ns = `${prefix}-${row.policy}`;
-      const cos = await c.run([
-        ...policy.cosign(keys),
+    function compare(row: Row, format: SigningFormat): Promise<Outcome> {
+      const sides = {
+        c,
+        server,
+        check: [
+          '--policy',
+          policyFile,
+          '--insecure-registry',
+          registry.host,
+          '--trusted-root',
+          `public-good=${PUBLIC_GOOD}`,
+        ],
+      };
+      const verify = [
+        ...oraclePolicy(row.policy).cosign(keys),
         '--trusted-root',
         PUBLIC_GOOD,
         ...REGISTRY_FLAGS,
         ...format.read,
         row.ref,
-      ]);
-      const check = await imagegate([
-        'check',
-        '--policy',
-        policyFile,
-        '--namespace',
-        ns,
-        '--insecure-registry',
-        registry.host,
-        '--trusted-root',
-        `public-good=${PUBLIC_GOOD}`,
-        '--log-level',
-        'error',
-        row.ref,
-      ]);
-      if (check.code !== 0 && check.code !== 1)
-        throw new Error(`imagegate check exited ${check.code}: ${check.stderr}`);
-      const res = await server.post('/validate', podReview([row.ref], { namespace: ns }));
-      const response = (res.json as { response?: { allowed?: boolean } } | undefined)?.response;
-      if (res.status !== 200 || typeof response?.allowed !== 'boolean')
-        throw new Error(`/validate: ${res.text}`);
-      const lines = (s: string) => s.trim().split('\n').filter(Boolean);
-      const lastLine = (s: string) => lines(s).at(-1) ?? '';
-      // Denial codes have an underscore (NO_SIGNATURES, DIGEST_MISMATCH, ATTESTATION_MISSING…).
-      const CODE = /\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b/;
-      const denial = lines(check.stdout).find((l) => CODE.test(l)) ?? lastLine(check.stdout);
-      return {
-        ...row,
-        cosign: cos.code === 0 ? 'accept' : 'reject',
-        check: check.code === 0 ? 'accept' : 'reject',
-        validate: response.allowed ? 'accept' : 'reject',
-        code: check.code === 0 ? '' : (CODE.exec(denial)?.[0] ?? '?'),
-        why: { cosign: lastLine(cos.stderr), check: denial.trim() },
-      };
+      ];
+      return compareRow(sides, row, `${prefix}-${row.policy}`, verify);
     }
 
     it.each(['legacy', 'bundle', 'legacy-oci11'])(
@@ -212,6 +200,68 @@ describe.skipIf(!HAVE_COSIGN || !HAVE_FIXTURES)('cosign as the oracle', () => {
         for (const row of rows) mine.push(await compare(row, format as SigningFormat));
         outcomes.push(...mine);
         // The scenarios exercise both verdicts; a matrix of rejections only would prove nothing.
+        expect(new Set(mine.map((o) => o.cosign))).toEqual(new Set(['accept', 'reject']));
+        expect(disagreements(mine)).toEqual([]);
+      },
+      10 * 60_000,
+    );
+  });
+
+  describe.each(VERSIONS)('cosign %s with a transparency log, Fulcio and TSA on loopback', (version) => {
+    let c: Cosign;
+    let keys: TlogKeys;
+    let sigstore: LocalSigstore;
+    let setup: Setup;
+    let server: TestServer;
+    let policyFile: string;
+    const prefix = `${version.split('.')[0] ?? version}-tlog`;
+    const formats = tlogFormatsOf(Number(version.slice(1).split('.')[0]));
+    const rowsByFormat = new Map<string, Row[]>();
+
+    beforeAll(async () => {
+      const bin = binaries.find((b) => b.version === version);
+      if (bin === undefined) throw new Error(`scripts/build-cosign.sh did not build ${version}`);
+      c = await cosign(bin);
+      sigstore = await startLocalSigstore(c.home);
+      keys = { a: await c.generateKeyPair(), b: await c.generateKeyPair() };
+      for (const format of formats)
+        rowsByFormat.set(format.name, await buildTlogWorld(c, registry, sigstore, format, keys));
+      policyFile = await writePolicyFile(tlogPolicyYaml(prefix, keys));
+      const trustedRoot = [`${TRUSTED_ROOT_NAME}=${sigstore.trustedRoot}`];
+      setup = await buildEngine({ policy: [policyFile], insecureRegistry: [registry.host], trustedRoot });
+      server = await startServer({ engine: setup.engine });
+    }, 10 * 60_000);
+
+    afterAll(async () => {
+      await server?.close();
+      await setup?.registry.close();
+      await sigstore?.close();
+    });
+
+    it.each(formats.map((f) => f.name))(
+      'agrees with cosign verify on every %s row',
+      async (name) => {
+        const rows = rowsByFormat.get(name) ?? [];
+        expect(rows.length).toBeGreaterThan(5);
+        const sides = {
+          c,
+          server,
+          check: [
+            '--policy',
+            policyFile,
+            '--insecure-registry',
+            registry.host,
+            '--trusted-root',
+            `${TRUSTED_ROOT_NAME}=${sigstore.trustedRoot}`,
+          ],
+        };
+        const mine: Outcome[] = [];
+        const format = formats.find((f) => f.name === name) as TlogFormat;
+        for (const row of rows) {
+          const cos = cosignVerification(c, format, row, keys, sigstore);
+          mine.push(await compareRow(sides, row, `${prefix}-${row.policy}`, cos.args, cos.env));
+        }
+        outcomes.push(...mine);
         expect(new Set(mine.map((o) => o.cosign))).toEqual(new Set(['accept', 'reject']));
         expect(disagreements(mine)).toEqual([]);
       },

@@ -16,6 +16,7 @@ import {
   signingTime,
   toVerifiableEntity,
   type SigningTime,
+  type SignedBytes,
   type VerifiedSignature,
 } from './signed-entity.js';
 import type { LoadedTrustedRoot, TrustedRootStore } from './trusted-roots.js';
@@ -23,7 +24,7 @@ import { keylessVerifier } from './verifier-cache.js';
 
 export function verifyCertificateSignature(
   bundle: Bundle,
-  artifact: Buffer | undefined,
+  signed: SignedBytes,
   authority: KeylessAuthority,
   trustedRoots: TrustedRootStore,
 ): VerifiedSignature {
@@ -32,7 +33,7 @@ export function verifyCertificateSignature(
     throw new Rejected('IDENTITY_MISMATCH', 'signed with a key, not a certificate');
   }
   const root = trustedRoots.get(authority.trustedRoot);
-  const entity = toVerifiableEntity(bundle, artifact);
+  const entity = toVerifiableEntity(bundle, signed.artifact, signed.envelope);
   let tlogEntries = 0;
   let signer: Signer;
   let time: SigningTime | undefined;

@@ -34,6 +34,8 @@ export interface ConvertedSignature {
   bundle: Bundle;
   /** For simple-signing layers: the payload the signature covers. */
   artifact?: Buffer;
+  /** For DSSE layers: the envelope as stored (cosign 2 timestamps these bytes). */
+  envelope?: Buffer;
 }
 
 const B64 = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -208,7 +210,7 @@ export function toBundle(layer: LegacyLayer, maxBytes = MAX_PAYLOAD_BYTES): Conv
         })),
       },
     });
-    return { bundle };
+    return { bundle, envelope: Buffer.from(layer.blob) };
   }
   throw new Error(`layer of type ${layer.mediaType} is not a cosign signature`);
 }

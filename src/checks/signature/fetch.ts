@@ -46,6 +46,8 @@ export type Candidate =
       bundle: Bundle;
       /** The bytes a message signature signs, when known up front (legacy payload). */
       artifact?: Buffer;
+      /** A legacy `.att` layer's DSSE envelope as stored (what cosign 2 timestamps). */
+      envelope?: Buffer;
     }
   | {
       ok: false;
@@ -132,6 +134,7 @@ async function fetchLegacy(
         subjectDigest: digest,
         bundle: converted.bundle,
         ...(converted.artifact !== undefined ? { artifact: converted.artifact } : {}),
+        ...(converted.envelope !== undefined ? { envelope: converted.envelope } : {}),
       });
     } catch (err) {
       if (mustPropagate(err)) throw err;

@@ -10,6 +10,7 @@ import {
   signingTime,
   toVerifiableEntity,
   withPublicKeyHint,
+  type SignedBytes,
   type VerifiedSignature,
 } from './signed-entity.js';
 import type { LoadedTrustedRoot, TrustedRootStore } from './trusted-roots.js';
@@ -17,7 +18,7 @@ import { keyVerifier } from './verifier-cache.js';
 
 export async function verifyKeySignature(
   bundle: Bundle,
-  artifact: Buffer | undefined,
+  signed: SignedBytes,
   authority: KeyAuthority,
   trustedRoots: TrustedRootStore,
   signal: AbortSignal,
@@ -31,7 +32,7 @@ export async function verifyKeySignature(
     // A key signature needs the root only for its log entries and timestamps.
     if (tlogRequired) throw err;
   }
-  let entity = toVerifiableEntity(withPublicKeyHint(bundle, id), artifact);
+  let entity = toVerifiableEntity(withPublicKeyHint(bundle, id), signed.artifact, signed.envelope);
   if (root === undefined) entity = { ...entity, tlogEntries: [], timestamps: [] };
   const tlogEntries = countTlogEntries(entity, tlogRequired);
   try {

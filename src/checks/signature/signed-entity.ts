@@ -8,6 +8,14 @@ import { toSignedEntity, type SignedEntity, type Signer } from '@sigstore/verify
 import { Rejected } from './rejection.js';
 import { memoiseLeaf } from './sigstore-internals.js';
 
+/** The bytes a signature was made over, when they are not in the bundle. */
+export interface SignedBytes {
+  /** A message signature's artifact (legacy payload or the manifest). */
+  artifact?: Buffer;
+  /** A legacy `.att` layer's whole DSSE envelope: cosign 2 timestamps that, not the signature. */
+  envelope?: Buffer;
+}
+
 export interface SigningTime {
   signedAt: string;
   timeSource: 'rekor' | 'tsa';
@@ -21,11 +29,45 @@ export interface VerifiedSignature {
   time?: SigningTime;
 }
 
-export function toVerifiableEntity(bundle: Bundle, artifact: Buffer | undefined): SignedEntity {
+export function toVerifiableEntity(
+  bundle: Bundle,
+  artifact: Buffer | undefined,
+  envelope?: Buffer,
+): SignedEntity {
   const entity = toSignedEntity(bundle, artifact);
   // The leaf is parsed here and never modified: sigstore-js need not re-encode it at each use.
   if (entity.key.$case === 'certificate') memoiseLeaf(entity.key.certificate);
-  return ed25519Aware(entity, artifact);
+  return timestampedEnvelope(ed25519Aware(entity, artifact), envelope);
+}
+
+/**
+ * cosign 2 timestamps a legacy attestation over the layer's whole DSSE envelope, and cosign (2 and 3)
+ * verifies a legacy attestation's timestamp over those bytes; cosign 3 timestamps the signature, as a
+ * bundle does. sigstore-js checks a timestamp against `signature.signature`: when the timestamp's
+ * message imprint is the envelope's digest, it is given the envelope there (signature checks keep
+ * using the envelope's signature). sigstore-js still verifies the imprint and the TSA's signature.
+ */
+function timestampedEnvelope(entity: SignedEntity, envelope: Buffer | undefined): SignedEntity {
+  if (envelope === undefined) return entity;
+  const covers = entity.timestamps.some((t) => {
+    if (t.$case !== 'timestamp-authority') return false;
+    // The algorithm's name (sha256…), as sigstore-js's own imprint check uses it.
+    const info = t.timestamp.tstInfo;
+    const digest = crypto.digest(info.messageImprintHashAlgorithm, envelope);
+    return crypto.bufferEqual(digest, info.messageImprintHashedMessage);
+  });
+  if (!covers) return entity;
+  const content = entity.signature;
+  return {
+    ...entity,
+    signature: {
+      signature: envelope,
+      compareSignature: (s) => content.compareSignature(s),
+      compareDigest: (d) => content.compareDigest(d),
+      compareSignedDigest: (d) => content.compareSignedDigest(d),
+      verifySignature: (key) => content.verifySignature(key),
+    },
+  };
 }
 
 /**

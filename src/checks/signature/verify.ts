@@ -60,10 +60,14 @@ async function verifyOne(
     artifact = await ctx.manifestBytes(candidate.subjectDigest);
   }
 
+  const signed = {
+    ...(artifact !== undefined ? { artifact } : {}),
+    ...(candidate.envelope ? { envelope: candidate.envelope } : {}),
+  };
   const { signer, keyId, tlogEntries, time } =
     authority.kind === 'key'
-      ? await verifyKeySignature(bundle, artifact, authority, ctx.trustedRoots, ctx.signal)
-      : verifyCertificateSignature(bundle, artifact, authority, ctx.trustedRoots);
+      ? await verifyKeySignature(bundle, signed, authority, ctx.trustedRoots, ctx.signal)
+      : verifyCertificateSignature(bundle, signed, authority, ctx.trustedRoots);
 
   const identity = signer.identity;
   const base = {
