@@ -17,9 +17,9 @@ export function medianBy<T>(items: readonly T[], key: (item: T) => number): T {
   if (mid === undefined) throw new Error('medianBy: no items');
   return mid;
 }
-/** BENCH_ONLY=cached,cachedcpu,audit,cold,coldcpu,real,memory runs some sections (the burst runs with cold). */
+/** BENCH_ONLY=cached,cachedtag,cachedcpu,audit,cold,coldcpu,real,memory runs some sections (the burst runs with cold). */
 export const ONLY = new Set(
-  (process.env.BENCH_ONLY ?? 'cached,cachedcpu,audit,cold,coldcpu,real,memory').split(','),
+  (process.env.BENCH_ONLY ?? 'cached,cachedtag,cachedcpu,audit,cold,coldcpu,real,memory').split(','),
 );
 /** Per image, digest-pinned, key-signed (legacy .sig), on a registry without the referrers API. */
 export const ROUND_TRIPS_PER_IMAGE = 2; // .sig tag → its payload blob (the other lookups can run beside them)
