@@ -1,7 +1,8 @@
 /**
  * A cached decision's own CPU, in-process, without HTTPS or load generation around it:
- * `node --import tsx bench/cached-cpu.ts [reviews per batch] [kb]` pushes two key-signed images to a
- * real registry, makes one review of a pod naming them (padded to `kb` KB) cold, then runs
+ * `node --import tsx bench/cached-cpu.ts [reviews per batch] [kb] [digest|tag]` pushes two key-signed
+ * images to a real registry, makes one review of a pod naming them (by digest or by tag, padded to
+ * `kb` KB) cold, then runs
  * runReview (/validate's handler, the audit line written to /dev/null) from the compiled dist/ over
  * and over on the parsed body. Twelve batches; the minimum and median batch are reported (the
  * machine is shared: the minimum is the code's cost, the median what this run saw), next to
@@ -25,6 +26,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const dist = process.env.BENCH_DIST ?? join(here, '..', 'dist', 'src');
 const PER_BATCH = Number(process.argv[2] ?? 3000);
 const KB = Number(process.argv[3] ?? 5);
+const BY_TAG = process.argv[4] === 'tag';
 const BATCHES = 12;
 
 // From dist/, as production runs it (bench/run.ts builds it first).
@@ -46,7 +48,7 @@ try {
   const images: string[] = [];
   for (const name of ['app', 'sidecar']) {
     const digest = await pushSignedImage(seeder, registry.host, `cached/${name}`, key);
-    images.push(`${registry.host}/cached/${name}@${digest}`);
+    images.push(`${registry.host}/cached/${name}${BY_TAG ? ':v1' : `@${digest}`}`);
   }
   const body = podReviewBody(images, KB * 1024, 'cached-cpu');
 

@@ -16,6 +16,7 @@ import { RegistrySeeder } from '../test/helpers/registry-seeder.js';
 import { keyPolicyYaml, signingKey } from '../test/helpers/signed-images.js';
 import { admissionCostSection } from './admission-cost.js';
 import { cachedSection } from './cached-section.js';
+import { cachedTagSection } from './cached-tag-section.js';
 import { startChild, type ChildConfig, type Server } from './child.js';
 import { coldSection } from './cold-section.js';
 import type { Row } from './common.js';
@@ -100,6 +101,7 @@ async function main(): Promise<void> {
   try {
     // ---------------------------------------------------------------- 1. cached decisions
     if (ONLY.has('cached')) await cachedSection(ctx);
+    if (ONLY.has('cachedtag')) await cachedTagSection(ctx);
     if (ONLY.has('cachedcpu')) cachedCpuSection(ctx);
     if (ONLY.has('audit')) auditSection(ctx);
     if (ONLY.has('cold')) await coldSection(ctx);

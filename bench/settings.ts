@@ -18,11 +18,13 @@ export function medianBy<T>(items: readonly T[], key: (item: T) => number): T {
   return mid;
 }
 /**
- * BENCH_ONLY=cached,cachedcpu,audit,cold,coldcpu,real,memory,admission runs some sections (the burst runs
- * with cold; admission starts the local control plane of scripts/test-cluster.sh).
+ * BENCH_ONLY=cached,cachedtag,cachedcpu,audit,cold,coldcpu,real,memory,admission runs some sections (the
+ * burst runs with cold; admission starts the local control plane of scripts/test-cluster.sh).
  */
 export const ONLY = new Set(
-  (process.env.BENCH_ONLY ?? 'cached,cachedcpu,audit,cold,coldcpu,real,memory,admission').split(','),
+  (process.env.BENCH_ONLY ?? 'cached,cachedtag,cachedcpu,audit,cold,coldcpu,real,memory,admission').split(
+    ',',
+  ),
 );
 /** Per image, digest-pinned, key-signed (legacy .sig), on a registry without the referrers API. */
 export const ROUND_TRIPS_PER_IMAGE = 2; // .sig tag → its payload blob (the other lookups can run beside them)

@@ -156,22 +156,26 @@ async function evaluateImage(
     return outcome;
   }
 
-  // Reuse only in the webhook's and the audit's own parsing (not `oci:` layouts) of pinned digests,
-  // and only where the registry's image budget would have let the checks run (reused-outcomes.ts).
+  // Reuse only in the webhook's and the audit's own parsing (not `oci:` layouts), and only where the
+  // registry's image budget would have let the checks run (reused-outcomes.ts).
   const store =
-    ctx.parse === undefined && reference.digest !== undefined && image.length <= 512 && mayReuse
-      ? settings.reuse?.for(policies)
-      : undefined;
+    ctx.parse === undefined && image.length <= 512 && mayReuse ? settings.reuse?.for(policies) : undefined;
   // kept per credential: an outcome read with one namespace's pull secret answers only reviews
   // that would send the same one (anonymous outcomes answer everyone who also has none)
   const scope = store !== undefined ? ((await ctx.registry?.credentialScope?.(reference)) ?? '') : '';
-  const key =
+  // and per digest: a tag's outcome is looked up by the digest the registry's tag window names now
+  // (within tagTtl, else undefined: the tag is asked again first), so a moved tag never finds the
+  // old digest's outcome
+  const base =
     store !== undefined
-      ? `${ReusedOutcomes.key(image, name.matching, governing, settings.modeOverride ?? '')}\n${scope}`
+      ? `${ReusedOutcomes.key(image, name.matching, governing, settings.modeOverride ?? '')}\n${scope}\n`
       : '';
-  const again = store?.get(key);
+  const named =
+    store === undefined ? undefined : (reference.digest ?? (await ctx.registry?.freshTag?.(reference)));
+  const again = named !== undefined ? store?.get(base + named) : undefined;
   if (again !== undefined) {
     outcome.policies = again;
+    outcome.digest = named;
     outcome.reused = true;
     return outcome;
   }
@@ -251,7 +255,8 @@ async function evaluateImage(
       };
     }),
   );
-  store?.keep(key, outcome.policies, stillValid);
+  // kept under the digest the checks judged (a tag's, as this review resolved it)
+  if (outcome.digest !== undefined) store?.keep(base + outcome.digest, outcome.policies, stillValid);
   return outcome;
 }
 

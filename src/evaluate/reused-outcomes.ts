@@ -1,8 +1,9 @@
 /**
- * Reused outcomes: a digest-pinned image that passed every governing policy with findings their
- * checks marked reusable (Finding.reusable: e.g. the verdict cache still holds the verdict) is
- * answered from here while every one of them still says so, without running the checks: the
- * cached decision's path (evaluate.ts). The engine owns them (OutcomeReuse: two engines in one
+ * Reused outcomes: an image that passed every governing policy with findings their checks marked
+ * reusable (Finding.reusable: e.g. the verdict cache still holds the verdict) is answered from here
+ * while every one of them still says so, without running the checks: the cached decision's path
+ * (evaluate.ts). Kept per digest: a tag's outcome is found only while the registry's tag window
+ * (tagTtl) names that digest. The engine owns them (OutcomeReuse: two engines in one
  * process share nothing); one store per policy set (a reload makes a new set), keyed
  * by the mode override, which policies govern the image (namespace selection) and the image;
  * failures and indeterminate answers are never kept. At most MAX_REUSED entries per policy set,

@@ -18,7 +18,7 @@ import { discard, header, readBody } from './http.js';
 import { overBudget, ReviewBytes } from './limits.js';
 import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, baseMediaType } from './media-types.js';
 import type { RegistryOptions } from './options.js';
-import { formatReference } from './reference.js';
+import { DEFAULT_TAG, formatReference } from './reference.js';
 import { askReferrersApi, mayBeOfType, ReferrersApiHosts, type ApiAnswer } from './referrers.js';
 import { parseManifest } from './content.js';
 import { toResolvedImage } from './resolve.js';
@@ -87,7 +87,9 @@ export class RegistryClient implements Registry {
       limits,
       release: () => bytes.release(),
       account: (n, what) => bytes.take(n, what),
-      credentialScope: async (ref) => credentialKey(await credentialFor(ctx, ref.registry, ref.repository)),
+      credentialScope: (ref) => this.#cred(ctx, ref),
+      freshTag: async (ref) =>
+        ref.digest === undefined ? (await this.#tagged(ctx, ref, ref.tag ?? DEFAULT_TAG))?.digest : undefined,
       resolve: (ref, signal) => {
         const key = formatReference(ref);
         let p = resolved.get(key);
@@ -102,7 +104,7 @@ export class RegistryClient implements Registry {
               ),
             );
           }
-          p = this.getManifest(ctx, ref, ref.digest ?? ref.tag ?? 'latest', signal).then((m) =>
+          p = this.getManifest(ctx, ref, ref.digest ?? ref.tag ?? DEFAULT_TAG, signal).then((m) =>
             toResolvedImage(ref, m, access, limits),
           );
           resolved.set(key, p);
@@ -129,8 +131,7 @@ export class RegistryClient implements Registry {
     // A cached digest (every cached decision) returns before anything else is built.
     const key = byDigest ? `m:${repoKey}@${tagOrDigest}` : '';
     // Looked up only when a fetch is due or cached content was read with a credential.
-    const credKey = async (): Promise<string> =>
-      credentialKey(await credentialFor(ctx, ref.registry, ref.repository, signal));
+    const credKey = (): Promise<string> => this.#cred(ctx, ref, signal);
     const hit = byDigest ? await this.#content.get(key, credKey) : undefined;
     if (hit !== undefined) return hit as FetchedManifest;
     const what = `manifest ${repoKey}${byDigest ? '@' : ':'}${tagOrDigest}`;
@@ -156,25 +157,19 @@ export class RegistryClient implements Registry {
         return manifest;
       });
     }
+    const tagged = await this.#tagged(ctx, ref, tagOrDigest);
+    if (tagged !== undefined) return tagged;
     const tagKey = `${repoKey}:${tagOrDigest}`;
-    const cachedDigest = this.#tags.get(tagKey);
-    if (cachedDigest !== undefined) {
-      const hit = await this.#content.get(`m:${repoKey}@${cachedDigest}`, credKey);
-      if (hit !== undefined) return hit as FetchedManifest;
-    }
     const cred = await credKey();
     const mine = (digest: string): FetchedManifest | undefined =>
       this.#content.getFor(`m:${repoKey}@${digest}`, cred) as FetchedManifest | undefined;
     return this.#flights.do(`t:${tagKey}|${cred}`, signal, async (s) => {
       const path = `/v2/${ref.repository}/manifests/${tagOrDigest}`;
+      const ask = (method: 'GET' | 'HEAD') =>
+        this.#transport.exchange(ctx, ref, { method, path, accept: MANIFEST_ACCEPT, what }, s);
       const known = this.#lastDigest.get(tagKey);
       if (known !== undefined && mine(known) !== undefined) {
-        const head = await this.#transport.exchange(
-          ctx,
-          ref,
-          { method: 'HEAD', path, accept: MANIFEST_ACCEPT, what },
-          s,
-        );
+        const head = await ask('HEAD');
         await this.#transport.expectOk(head, what, 'MANIFEST_UNKNOWN');
         await discard(head);
         const digest = header(head, 'docker-content-digest');
@@ -184,12 +179,7 @@ export class RegistryClient implements Registry {
           return hit;
         }
       }
-      const res = await this.#transport.exchange(
-        ctx,
-        ref,
-        { method: 'GET', path, accept: MANIFEST_ACCEPT, what },
-        s,
-      );
+      const res = await ask('GET');
       await this.#transport.expectOk(res, what, 'MANIFEST_UNKNOWN');
       const bytes = await readBody(res, MAX_MANIFEST_BYTES, s, what, ctx.bytes);
       const claimed = header(res, 'docker-content-digest');
@@ -204,6 +194,20 @@ export class RegistryClient implements Registry {
       this.#lastDigest.set(tagKey, digest, 3_600_000);
       return manifest;
     });
+  }
+
+  /** Which credential `ctx` sends to `ref`'s repository: a key, never the secret. */
+  async #cred(ctx: RequestContext, ref: Target, signal?: AbortSignal): Promise<string> {
+    return credentialKey(await credentialFor(ctx, ref.registry, ref.repository, signal));
+  }
+
+  /** A tag's manifest from the tag window (within tagTtl) that `ctx` may read; undefined: ask. */
+  async #tagged(ctx: RequestContext, ref: Target, tag: string): Promise<FetchedManifest | undefined> {
+    const repoKey = `${ref.registry}/${ref.repository}`;
+    const digest = this.#tags.get(`${repoKey}:${tag}`);
+    if (digest === undefined) return undefined;
+    const hit = await this.#content.get(`m:${repoKey}@${digest}`, () => this.#cred(ctx, ref));
+    return hit as FetchedManifest | undefined;
   }
 
   /** Parses a fetched manifest and applies the layer budget before it is cached or used. */
@@ -236,8 +240,7 @@ export class RegistryClient implements Registry {
       );
     }
     const key = `b:${repoKey}@${d.digest}`;
-    const credKey = async (): Promise<string> =>
-      credentialKey(await credentialFor(ctx, ref.registry, ref.repository, signal));
+    const credKey = (): Promise<string> => this.#cred(ctx, ref, signal);
     const hit = await this.#content.get(key, credKey);
     if (hit !== undefined) return hit as Uint8Array;
     const cred = await credKey();

@@ -105,6 +105,13 @@ export interface RegistryAccess {
    * answers for a namespace without it.
    */
   credentialScope?(reference: ImageReference): Promise<string>;
+  /**
+   * The digest a tag reference names now without asking the registry: a tag → digest answer still
+   * within `tagTtl`, whose manifest this access may read (the same answer `resolve` would give
+   * from its caches); undefined when the registry would be asked. Reused outcomes of tag references
+   * are looked up by it (evaluate.ts).
+   */
+  freshTag?(reference: ImageReference): Promise<string | undefined>;
   resolve(reference: ImageReference, signal: AbortSignal): Promise<ResolvedImage>;
   getManifest(repository: ImageReference, tagOrDigest: string, signal: AbortSignal): Promise<FetchedManifest>;
   getBlob(

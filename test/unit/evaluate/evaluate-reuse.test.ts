@@ -2,7 +2,8 @@
  * Reused outcomes (evaluate.ts): a digest-pinned image whose governing policies all passed with
  * reusable findings is answered again without running its checks, only while every finding says it
  * still holds, and never across policy sets, namespaces that select other policies, failures, tags
- * or a pod over the registry's image budget.
+ * the registry names no fresh digest for (tag-reuse.test.ts: those it does), or a pod over the
+ * registry's image budget.
  */
 import { describe, expect, it } from 'vitest';
 import type { Check, Finding } from '../../../src/checks/check.js';
@@ -205,7 +206,11 @@ describe('reused outcomes', () => {
     it.each([
       ['the check failed', { passed: false, reusable: true }, PINNED],
       ['the finding is not marked reusable', { passed: true }, PINNED],
-      ['the image is referenced by tag', { passed: true, reusable: true }, 'registry.example.com/team/app:1'],
+      [
+        'the image is referenced by a tag with no fresh digest',
+        { passed: true, reusable: true },
+        'registry.example.com/team/app:1',
+      ],
     ] as const)('runs the check every time: %s', async (_why, script, image) => {
       const { state, compilers } = countingCheck(script);
       const set = compile(SIZED, compilers);
