@@ -3,7 +3,7 @@
  * key material the bundle names), plus the log entries and timestamps the trusted root can verify.
  */
 import type { Bundle } from '@sigstore/bundle';
-import type { KeyAuthority } from './authorities.js';
+import type { KeyAuthority, PublicKeyVersion } from './authorities.js';
 import { Rejected, classifyError } from './rejection.js';
 import {
   countTlogEntries,
@@ -15,6 +15,15 @@ import {
 import type { LoadedTrustedRoot, TrustedRootStore } from './trusted-roots.js';
 import { keyVerifier } from './verifier-cache.js';
 
+/** The id the bundle's key hint and the verifier cache use: the key's, plus how it is used. */
+function hintOf(v: PublicKeyVersion): string {
+  return v.variant === undefined ? v.id : `${v.id}#${v.variant}`;
+}
+
+/**
+ * Tries each of the authority's keys (a KMS key's every enabled version, so a rotation does not break
+ * older signatures). A key whose signature matched but whose log entry or timestamp failed says why.
+ */
 export async function verifyKeySignature(
   bundle: Bundle,
   artifact: Buffer | undefined,
@@ -23,7 +32,7 @@ export async function verifyKeySignature(
   signal: AbortSignal,
 ): Promise<VerifiedSignature> {
   const tlogRequired = authority.transparencyLog === 'required';
-  const { key, id } = await authority.publicKey(signal);
+  const versions = await authority.publicKeys(signal);
   let root: LoadedTrustedRoot | undefined;
   try {
     root = trustedRoots.get(authority.trustedRoot);
@@ -31,14 +40,24 @@ export async function verifyKeySignature(
     // A key signature needs the root only for its log entries and timestamps.
     if (tlogRequired) throw err;
   }
-  let entity = toVerifiableEntity(withPublicKeyHint(bundle, id), artifact);
-  if (root === undefined) entity = { ...entity, tlogEntries: [], timestamps: [] };
-  const tlogEntries = countTlogEntries(entity, tlogRequired);
-  try {
-    const signer = keyVerifier(root, key, id, tlogRequired, authority).verify(entity);
-    return { signer, keyId: id, tlogEntries, time: signingTime(entity) };
-  } catch (err) {
-    const m = classifyError(err);
-    throw new Rejected(m.code, m.code === 'SIGNATURE_INVALID' ? `not signed by key ${id}` : m.reason);
+  let other: Rejected | undefined;
+  for (const version of versions) {
+    const hint = hintOf(version);
+    let entity = toVerifiableEntity(withPublicKeyHint(bundle, hint), artifact, version.hash);
+    if (root === undefined) entity = { ...entity, tlogEntries: [], timestamps: [] };
+    const tlogEntries = countTlogEntries(entity, tlogRequired);
+    try {
+      const signer = keyVerifier(root, version.key, hint, tlogRequired, authority).verify(entity);
+      return { signer, keyId: version.id, tlogEntries, time: signingTime(entity) };
+    } catch (err) {
+      const m = classifyError(err);
+      if (m.code !== 'SIGNATURE_INVALID') other ??= new Rejected(m.code, m.reason);
+    }
   }
+  if (other !== undefined) throw other;
+  const ids = [...new Set(versions.map((v) => v.id))];
+  throw new Rejected(
+    'SIGNATURE_INVALID',
+    ids.length === 1 ? `not signed by key ${ids[0]}` : `not signed by any of keys ${ids.join(', ')}`,
+  );
 }

@@ -21,18 +21,23 @@ export interface VerifiedSignature {
   time?: SigningTime;
 }
 
-export function toVerifiableEntity(bundle: Bundle, artifact: Buffer | undefined): SignedEntity {
+/** `hash`: the digest a key's signatures use (a KMS key's metadata says; default the bundle's). */
+export function toVerifiableEntity(
+  bundle: Bundle,
+  artifact: Buffer | undefined,
+  hash?: string,
+): SignedEntity {
   const entity = toSignedEntity(bundle, artifact);
   // The leaf is parsed here and never modified: sigstore-js need not re-encode it at each use.
   if (entity.key.$case === 'certificate') memoiseLeaf(entity.key.certificate);
-  return ed25519Aware(entity, artifact);
+  return ed25519Aware(entity, artifact, hash);
 }
 
 /**
  * Node rejects a digest name for Ed25519 (it signs the message itself); sigstore-js (4.1.3 too) always
  * passes one for message signatures. Route Ed25519 keys to `verify(null, …)`, everything else as is.
  */
-function ed25519Aware(entity: SignedEntity, artifact: Buffer | undefined): SignedEntity {
+function ed25519Aware(entity: SignedEntity, artifact: Buffer | undefined, hash?: string): SignedEntity {
   const content = entity.signature;
   if (artifact === undefined) return entity;
   return {
@@ -45,7 +50,9 @@ function ed25519Aware(entity: SignedEntity, artifact: Buffer | undefined): Signe
       verifySignature: (key) =>
         key.asymmetricKeyType === 'ed25519'
           ? crypto.verify(artifact, key, content.signature)
-          : content.verifySignature(key),
+          : hash !== undefined && hash !== 'sha256'
+            ? crypto.verify(artifact, key, content.signature, hash)
+            : content.verifySignature(key),
     },
   };
 }
