@@ -5,6 +5,8 @@
 
 /** Settles like `shared`, or rejects with `signal`'s reason when the caller stops waiting first. */
 export function untilAborted<T>(shared: Promise<T>, signal: AbortSignal): Promise<T> {
+  // the shared fetch's failure is its other waiters' (or the cache's) to see, never unhandled
+  shared.catch(() => undefined);
   if (signal.aborted) return Promise.reject(new Error('the review deadline was reached'));
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => reject(new Error('the review deadline was reached'));
