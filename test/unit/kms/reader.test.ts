@@ -5,20 +5,17 @@
  * and the cache shares fetches, serves the last good keys through an outage and nothing cold.
  */
 import { sign, constants } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Agent } from 'undici';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { KmsKeyReference, PublicKeyVersion } from '../../../src/checks/signature/index.js';
 import { createKmsKeyReader, type KmsReaderOptions } from '../../../src/kms/index.js';
 import { parseKmsUri } from '../../../src/shared/kms-uri.js';
 import { verify } from 'node:crypto';
-import { AwsKmsStandIn } from '../../helpers/kms/aws.js';
-import { KeyVaultStandIn } from '../../helpers/kms/azure.js';
-import { CloudKmsStandIn } from '../../helpers/kms/gcp.js';
+import type { AwsKmsStandIn } from '../../helpers/kms/aws.js';
+import type { KeyVaultStandIn } from '../../helpers/kms/azure.js';
+import type { CloudKmsStandIn } from '../../helpers/kms/gcp.js';
 import { makeKeyPair, type TestKeyPair } from '../../helpers/kms/keys.js';
-import { VaultStandIn } from '../../helpers/kms/vault.js';
+import type { VaultStandIn } from '../../helpers/kms/vault.js';
+import { startKmsWorld, type KmsWorld } from '../../helpers/kms/world.js';
 
 const KEY_ID = '1234abcd-12ab-34cd-56ef-1234567890ab';
 const PSS_ID = '2234abcd-12ab-34cd-56ef-1234567890ab';
@@ -59,15 +56,15 @@ const rsa4096 = makeKeyPair('rsa-4096');
 const older = makeKeyPair('ec-p256');
 const disabled = makeKeyPair('ec-p256');
 
+let world: KmsWorld;
 let aws: AwsKmsStandIn;
 let gcp: CloudKmsStandIn;
 let azure: KeyVaultStandIn;
 let vault: VaultStandIn;
-let env: Record<string, string>;
-let dispatcher: Agent;
 
 beforeAll(async () => {
-  aws = await new AwsKmsStandIn('eu-west-1', 'AKIDKMSSTANDIN').start();
+  world = await startKmsWorld();
+  ({ aws, gcp, azure, vault } = world);
   aws.keys.set(KEY_ID, { pair: ec, keySpec: 'ECC_NIST_P256', signingAlgorithms: ['ECDSA_SHA_256'] });
   aws.keys.set(PSS_ID, { pair: rsa, keySpec: 'RSA_2048', signingAlgorithms: ['RSASSA_PSS_SHA_256'] });
   aws.keys.set(ENC_ID, {
@@ -83,55 +80,25 @@ beforeAll(async () => {
     publicKeyOverride: Buffer.from('not a key'),
   });
   aws.aliases.set('alias/release', KEY_ID);
-  gcp = await new CloudKmsStandIn().start();
   gcp.keys.set(GCP_KEY, [
     { pair: older, algorithm: 'EC_SIGN_P256_SHA256', state: 'ENABLED' },
     { pair: disabled, algorithm: 'EC_SIGN_P256_SHA256', state: 'DISABLED' },
     { pair: rsa4096, algorithm: 'RSA_SIGN_PSS_4096_SHA256', state: 'ENABLED' },
   ]);
-  azure = await new KeyVaultStandIn().start();
   azure.keys.set('signer', [
     { id: 'v1', pair: older, enabled: true },
     { id: 'v2', pair: disabled, enabled: false },
     { id: 'v3', pair: rsa, enabled: true },
   ]);
-  vault = await new VaultStandIn().start();
   vault.keys.set('signer', { type: 'ecdsa-p256', versions: [disabled, older, ec], minDecryptionVersion: 2 });
-  const dir = await mkdtemp(join(tmpdir(), 'imagegate-kms-'));
-  await writeFile(join(dir, 'azure-token'), azure.assertion);
-  await writeFile(join(dir, 'sa-token'), vault.serviceAccountJwt);
-  env = {
-    GCE_METADATA_HOST: gcp.host,
-    CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDKMS: `${gcp.url}/`,
-    AZURE_CLIENT_ID: azure.clientId,
-    AZURE_TENANT_ID: azure.tenant,
-    AZURE_FEDERATED_TOKEN_FILE: join(dir, 'azure-token'),
-    AZURE_AUTHORITY_HOST: `${azure.url}/`,
-    VAULT_ADDR: vault.url,
-    VAULT_K8S_ROLE: vault.role,
-    VAULT_K8S_TOKEN_FILE: join(dir, 'sa-token'),
-  };
-  dispatcher = new Agent({ connect: { ca: azure.cert!.certPem } });
 });
 
-beforeEach(() => {
-  // the AWS SDK reads its own environment: static keys, the stand-in's endpoint, no shared files, no IMDS
-  vi.stubEnv('AWS_ACCESS_KEY_ID', aws.accessKeyId);
-  vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'secret');
-  vi.stubEnv('AWS_REGION', 'eu-west-1');
-  vi.stubEnv('AWS_ENDPOINT_URL_KMS', aws.url);
-  vi.stubEnv('AWS_CONFIG_FILE', '/nonexistent');
-  vi.stubEnv('AWS_SHARED_CREDENTIALS_FILE', '/nonexistent');
-  vi.stubEnv('AWS_EC2_METADATA_DISABLED', 'true');
-});
+beforeEach(() => world.stubAwsEnv());
 
-afterAll(async () => {
-  vi.unstubAllEnvs();
-  await Promise.all([aws?.close(), gcp?.close(), azure?.close(), vault?.close(), dispatcher?.close()]);
-});
+afterAll(() => world?.close());
 
 const reader = (options: Partial<KmsReaderOptions> = {}) =>
-  createKmsKeyReader({ env, dispatcher, ...options });
+  createKmsKeyReader({ env: world.env, dispatcher: world.dispatcher, ...options });
 
 describe('the key.kms reader', () => {
   describe('AWS KMS GetPublicKey', () => {
