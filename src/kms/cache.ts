@@ -20,6 +20,8 @@ export interface KmsCacheOptions {
   failureMs?: number;
   /** One shared fetch (all of a provider's calls) gives up after this; default 15 s. */
   fetchTimeoutMs?: number;
+  /** `refresh` (no cached key verified a signature) fetches at most this often per key; default 60 s. */
+  minRefreshMs?: number;
   /** Key references held at most (policies name few); default 1024. */
   maxEntries?: number;
   now?: () => number;
@@ -29,6 +31,8 @@ export interface KmsCacheOptions {
 
 interface Entry {
   good?: { versions: readonly PublicKeyVersion[]; at: number };
+  /** When a fetch last started (refresh's rate limit). */
+  attemptAt?: number;
   failure?: { err: SignatureError; at: number };
   inflight?: Promise<readonly PublicKeyVersion[]>;
 }
@@ -55,6 +59,7 @@ export class KmsKeyCache {
   readonly #failureMs: number;
   readonly #fetchTimeoutMs: number;
   readonly #maxEntries: number;
+  readonly #minRefreshMs: number;
   readonly #now: () => number;
 
   constructor(
@@ -66,6 +71,7 @@ export class KmsKeyCache {
     this.#failureMs = options.failureMs ?? 10_000;
     this.#fetchTimeoutMs = options.fetchTimeoutMs ?? 15_000;
     this.#maxEntries = options.maxEntries ?? 1024;
+    this.#minRefreshMs = options.minRefreshMs ?? 60_000;
     this.#now = options.now ?? Date.now;
   }
 
@@ -90,6 +96,25 @@ export class KmsKeyCache {
     }
   }
 
+  /**
+   * Fetches again unless a fetch started within `minRefreshMs` (signatures by unknown keys, which
+   * anyone can push, cost the service one call per key per interval at most). Falls back to the
+   * cached keys when the service does not answer.
+   */
+  async refresh(ref: KmsKeyReference, signal: AbortSignal): Promise<readonly PublicKeyVersion[]> {
+    const entry = this.#entry(ref.uri);
+    const recent = entry.attemptAt !== undefined && this.#now() - entry.attemptAt < this.#minRefreshMs;
+    if (recent && entry.inflight === undefined) return this.keys(ref, signal);
+    entry.inflight ??= this.#fetch(ref, entry);
+    try {
+      return await untilAborted(entry.inflight, signal);
+    } catch (err) {
+      const coded = asCoded(ref, err);
+      if (entry.good !== undefined && coded.code === 'KMS_UNAVAILABLE') return this.#stale(entry.good);
+      throw coded;
+    }
+  }
+
   #stale(good: NonNullable<Entry['good']>): readonly PublicKeyVersion[] {
     this.counters.staleServed++;
     return good.versions;
@@ -110,6 +135,7 @@ export class KmsKeyCache {
 
   async #fetch(ref: KmsKeyReference, entry: Entry): Promise<readonly PublicKeyVersion[]> {
     this.counters.fetches++;
+    entry.attemptAt = this.#now();
     try {
       const versions = await this.fetchKeys(ref, AbortSignal.timeout(this.#fetchTimeoutMs));
       entry.good = { versions, at: this.#now() };

@@ -71,6 +71,7 @@ export function createKmsKeyReader(options: KmsReaderOptions = {}): KmsReader {
   const cache = new KmsKeyCache(fetchKeys, options);
   return {
     keys: (ref, signal) => cache.keys(ref, signal),
+    refresh: (ref, signal) => cache.refresh(ref, signal),
     counters: cache.counters,
     close: () => aws.destroy(),
   };

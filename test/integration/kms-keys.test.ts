@@ -213,6 +213,37 @@ describe.skipIf(!HAVE_COSIGN)('key.kms: cosign-signed images, keys from key serv
     });
   });
 
+  describe('a rotation', () => {
+    it('a version created after the keys were cached verifies its first signature at once; unknown keys ask at most once a minute', async () => {
+      let now = Date.now();
+      const { server, setup } = await serve(
+        policy('gcp', `${registry.host}/kms/gcp/**`, `gcpkms://${GCP_KEY}`),
+        () => now,
+      );
+      try {
+        expect((await judge(server, refs['gcp-old']!)).allowed).toBe(true);
+        const next = makeKeyPair('ec-p256');
+        world.gcp.keys.get(GCP_KEY)!.push({ pair: next, algorithm: 'EC_SIGN_P256_SHA256', state: 'ENABLED' });
+        const rotated = await pushFreshImage(registry, 'kms/gcp/rotated');
+        await cosignSign(c, rotated, next);
+        now += 2 * 60_000;
+        const { allowed, finding } = await judge(server, rotated);
+        expect(finding).toMatchObject({ passed: true, code: 'OK' });
+        expect(allowed).toBe(true);
+        const before = world.gcp.count(/\/cryptoKeyVersions$/);
+        for (let i = 0; i < 5; i++) expect((await judge(server, refs['gcp-disabled']!)).allowed).toBe(false);
+        expect(world.gcp.count(/\/cryptoKeyVersions$/) - before).toBe(0);
+        now += 2 * 60_000;
+        await judge(server, refs['gcp-disabled']!);
+        expect(world.gcp.count(/\/cryptoKeyVersions$/) - before).toBe(1);
+      } finally {
+        world.gcp.keys.get(GCP_KEY)!.pop();
+        await server.close();
+        await setup.registry.close();
+      }
+    });
+  });
+
   describe('an outage', () => {
     it('after a good fetch, the last good keys keep admitting past the hourly refresh', async () => {
       let now = Date.now();

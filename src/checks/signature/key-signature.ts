@@ -40,21 +40,33 @@ export async function verifyKeySignature(
     // A key signature needs the root only for its log entries and timestamps.
     if (tlogRequired) throw err;
   }
-  let other: Rejected | undefined;
-  for (const version of versions) {
-    const hint = hintOf(version);
-    let entity = toVerifiableEntity(withPublicKeyHint(bundle, hint), artifact, version.hash);
-    if (root === undefined) entity = { ...entity, tlogEntries: [], timestamps: [] };
-    const tlogEntries = countTlogEntries(entity, tlogRequired);
-    try {
-      const signer = keyVerifier(root, version.key, hint, tlogRequired, authority).verify(entity);
-      return { signer, keyId: version.id, tlogEntries, time: signingTime(entity) };
-    } catch (err) {
-      const m = classifyError(err);
-      if (m.code !== 'SIGNATURE_INVALID') other ??= new Rejected(m.code, m.reason);
+  const tried = new Set<string>();
+  const attempt = (list: readonly PublicKeyVersion[]): VerifiedSignature | Rejected | undefined => {
+    let other: Rejected | undefined;
+    for (const version of list) {
+      const hint = hintOf(version);
+      if (tried.has(hint)) continue;
+      tried.add(hint);
+      let entity = toVerifiableEntity(withPublicKeyHint(bundle, hint), artifact, version.hash);
+      if (root === undefined) entity = { ...entity, tlogEntries: [], timestamps: [] };
+      const tlogEntries = countTlogEntries(entity, tlogRequired);
+      try {
+        const signer = keyVerifier(root, version.key, hint, tlogRequired, authority).verify(entity);
+        return { signer, keyId: version.id, tlogEntries, time: signingTime(entity) };
+      } catch (err) {
+        const m = classifyError(err);
+        if (m.code !== 'SIGNATURE_INVALID') other ??= new Rejected(m.code, m.reason);
+      }
     }
+    return other;
+  };
+  let found = attempt(versions);
+  // No key verified: a key service may have a version newer than the cached ones (rate-limited there).
+  if (found === undefined && authority.publicKeys.refresh !== undefined) {
+    found = attempt(await authority.publicKeys.refresh(signal));
   }
-  if (other !== undefined) throw other;
+  if (found instanceof Rejected) throw found;
+  if (found !== undefined) return found;
   const ids = [...new Set(versions.map((v) => v.id))];
   throw new Rejected(
     'SIGNATURE_INVALID',

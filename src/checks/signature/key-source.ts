@@ -78,6 +78,12 @@ export type KmsKeyReference = Exclude<KmsReference, { provider: 'k8s' }>;
  */
 export interface KmsKeyReader {
   keys(ref: KmsKeyReference, signal: AbortSignal): Promise<readonly PublicKeyVersion[]>;
+  /**
+   * The keys fetched again now, unless they were fetched within a short interval (a version created
+   * since the last hourly refresh: a rotation must not deny its first signatures for an hour). What
+   * the service answered, or the last good keys when it does not answer.
+   */
+  refresh?(ref: KmsKeyReference, signal: AbortSignal): Promise<readonly PublicKeyVersion[]>;
 }
 
 export interface KeySourceDeps {
@@ -85,7 +91,11 @@ export interface KeySourceDeps {
   kms?: KmsKeyReader;
 }
 
-export type PublicKeys = (signal: AbortSignal) => Promise<readonly PublicKeyVersion[]>;
+export interface PublicKeys {
+  (signal: AbortSignal): Promise<readonly PublicKeyVersion[]>;
+  /** Key services only: asks again when no key verified (KmsKeyReader.refresh). */
+  refresh?: (signal: AbortSignal) => Promise<readonly PublicKeyVersion[]>;
+}
 
 /** The Secret a `k8s://NAMESPACE/NAME` reference names: cosign's `cosign.pub`. */
 export const COSIGN_PUB = 'cosign.pub';
@@ -124,7 +134,9 @@ function fromSecret(ref: SecretKeyReference, at: string, secrets: KeySecretReade
 }
 
 function fromKms(ref: KmsKeyReference, at: string, kms: KmsKeyReader | undefined): PublicKeys {
-  return async (signal) => {
+  const ask = async (
+    how: (r: KmsKeyReader) => Promise<readonly PublicKeyVersion[]>,
+  ): Promise<readonly PublicKeyVersion[]> => {
     if (kms === undefined) {
       throw new SignatureError(
         'KMS_UNAVAILABLE',
@@ -135,7 +147,7 @@ function fromKms(ref: KmsKeyReference, at: string, kms: KmsKeyReader | undefined
       );
     }
     try {
-      return await kms.keys(ref, signal);
+      return await how(kms);
     } catch (err) {
       if (err instanceof SignatureError) {
         throw new SignatureError(err.code, `${at}: ${err.message}`, {
@@ -149,6 +161,10 @@ function fromKms(ref: KmsKeyReference, at: string, kms: KmsKeyReader | undefined
       });
     }
   };
+  const keys: PublicKeys = (signal) => ask((r) => r.keys(ref, signal));
+  const refresh = kms?.refresh;
+  if (refresh !== undefined) keys.refresh = (signal) => ask((r) => refresh.call(r, ref, signal));
+  return keys;
 }
 
 /** Compiles `key` (schema-valid, exactly one source given) into its key lookup; throws POLICY_INVALID. */
