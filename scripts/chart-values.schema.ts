@@ -214,7 +214,7 @@ export const ValuesSchema = o({
         'Grant namespaces get/list/watch: auto = when a values policy selects namespaces by label.',
     }),
     secretNamespaces: Type.Array(Type.String(), {
-      description: 'Namespaces where key secretRefs live (Role get).',
+      description: 'Namespaces where key secretRefs and kms: k8s:// Secrets live (Role get).',
     }),
   }),
   podAnnotations: opt(strMap()),

@@ -45,6 +45,7 @@ const KEPT = new Set([
   'default',
   'nullable',
   'required',
+  'x-kubernetes-validations',
 ]);
 
 function isSchema(value: unknown): value is Schema {

@@ -119,7 +119,7 @@ export type SignatureErrorCode =
   | 'TRUSTED_ROOT_UNAVAILABLE'
   /** A trusted_root.json file is unreadable or invalid. */
   | 'TRUSTED_ROOT_INVALID'
-  /** A policy key is not a supported PEM public key. */
+  /** A policy key (PEM, Secret or KMS answer) is not a supported public key. */
   | 'KEY_INVALID'
   /** A key referenced through secretRef could not be read: indeterminate. */
   | 'SECRET_UNAVAILABLE'
@@ -130,7 +130,9 @@ export type SignatureErrorCode =
   /** `signature.maxAge`: the newest verified signing time is older than allowed. */
   | 'SIGNATURE_TOO_OLD'
   /** `signature.maxAge`: no verified signature carries a verified time (Rekor or RFC 3161). */
-  | 'SIGNATURE_AGE_UNKNOWN';
+  | 'SIGNATURE_AGE_UNKNOWN'
+  /** A `key.kms` key service (AWS KMS, Cloud KMS, Key Vault, Vault transit) gave no usable answer: indeterminate. */
+  | 'KMS_UNAVAILABLE';
 export class SignatureError extends ImagegateError<SignatureErrorCode> {}
 
 export type AttestationErrorCode =

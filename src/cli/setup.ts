@@ -17,6 +17,7 @@ import { checkCompilers, type CheckCompilers } from '../checks/kinds.js';
 import type { Engine } from '../evaluate/engine.js';
 import { errorMessage } from '../errors.js';
 import type { KubeAccess } from '../kube/index.js';
+import { createKmsKeyReader, type KmsReaderOptions } from '../kms/index.js';
 import { BUILTIN_POLICY } from '../policy/builtin.js';
 import { loadPolicyFiles } from '../policy/load.js';
 import type { ImagePolicyDocument } from '../policy/policy.schema.js';
@@ -57,6 +58,8 @@ export interface SetupOptions {
   pullSecrets?: boolean;
   /** Writable directory for caches (TUF); default: sigstore-js's own cache location. */
   cacheDir?: string;
+  /** `key.kms` reader options (default: the process environment's credentials and endpoints). */
+  kms?: Omit<KmsReaderOptions, 'onFetchError'>;
   onPolicyState?: (source: string, state: SourceState) => void;
   onRegistryRequest?: (registry: string, status: string, ms: number) => void;
   /**
@@ -152,6 +155,15 @@ export async function setupEngine(
     else logger.warn({ trustedRoot: s.name }, message);
   }
   const secrets = setup.kube?.keySecrets;
+  // `key.kms` keys: fetched on first use, then per key reference hourly (stale keys serve an outage).
+  const kms = createKmsKeyReader({
+    ...setup.kms,
+    onFetchError: (uri, err, servingStale) =>
+      logger.warn(
+        { kms: uri, code: err.code, servingStale },
+        `key service: ${err.message}${servingStale ? ' (serving the last good keys)' : ''}`,
+      ),
+  });
   // One verdict cache for the image signature and base checks: a verified digest is not re-verified.
   const verdicts = new VerdictCache();
   const signatureDeps = {
@@ -160,6 +172,7 @@ export async function setupEngine(
     // Verified attestation statements (conditions and maxAge are evaluated on them per review).
     attestationEvidence: new EvidenceCache(),
     ...(secrets !== undefined ? { secrets } : {}),
+    kms,
   };
   const compilers = checkCompilers(signatureDeps);
 

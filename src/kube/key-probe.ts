@@ -5,6 +5,7 @@
  */
 import type { KeySecretReader, SecretKeyReference } from '../checks/signature/index.js';
 import { errorMessage } from '../errors.js';
+import { parseKmsUri } from '../shared/kms-uri.js';
 
 /** One policy's problem with one of its key Secrets. */
 export interface KeyProblem {
@@ -27,7 +28,23 @@ function isSecretRef(v: unknown): v is SecretKeyReference {
   );
 }
 
-/** Every `secretRef` under a policy document's spec (signature and attestation authorities alike). */
+/** `kms: k8s://NAMESPACE/NAME`: cosign's shorthand for the Secret's `cosign.pub`; other URIs: undefined. */
+function k8sKeyRef(v: unknown): SecretKeyReference | undefined {
+  if (typeof v !== 'string' || !v.startsWith('k8s://')) return undefined;
+  try {
+    const ref = parseKmsUri(v);
+    return ref.provider === 'k8s'
+      ? { namespace: ref.namespace, name: ref.name, key: 'cosign.pub' }
+      : undefined;
+  } catch {
+    return undefined; // policy validation reports it
+  }
+}
+
+/**
+ * Every Secret key under a policy document's spec (signature and attestation authorities alike):
+ * `secretRef`s and `kms: k8s://…` references.
+ */
 export function secretRefsOf(doc: unknown): SecretKeyReference[] {
   const found: SecretKeyReference[] = [];
   const walk = (node: unknown, depth: number): void => {
@@ -37,7 +54,9 @@ export function secretRefsOf(doc: unknown): SecretKeyReference[] {
       return;
     }
     for (const [k, v] of Object.entries(node)) {
+      const k8s = k === 'kms' ? k8sKeyRef(v) : undefined;
       if (k === 'secretRef' && isSecretRef(v)) found.push(v);
+      else if (k8s !== undefined) found.push(k8s);
       else walk(v, depth + 1);
     }
   };

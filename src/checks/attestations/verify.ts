@@ -10,7 +10,7 @@ import type { ImageReference } from '../../registry/reference.js';
 import type { RegistryAccess } from '../../registry/types.js';
 import { compileAuthorities, type CompiledAuthority } from '../signature/authorities.js';
 import { fetchCandidates, type Candidate } from '../signature/fetch.js';
-import type { KeySecretReader } from '../signature/authorities.js';
+import type { KeySecretReader, KmsKeyReader } from '../signature/authorities.js';
 import type { TrustedRootStore } from '../signature/trusted-roots.js';
 import { verifyCandidate, type VerifiedItem } from '../signature/verify.js';
 import type { EvidenceCache, SizedEvidence } from './evidence-cache.js';
@@ -27,6 +27,7 @@ export const MAX_ATTESTATION_BYTES = 16 * 1024 * 1024;
 export interface AttestationDeps {
   trustedRoots: TrustedRootStore;
   secrets?: KeySecretReader;
+  kms?: KmsKeyReader;
   /** Verified evidence shared across reviews; none: verify each time. */
   evidence?: EvidenceCache;
   /** Default MAX_ATTESTATION_BYTES. */

@@ -2,8 +2,7 @@
  * Policy authorities compiled once: PEM keys parsed, identity patterns anchored, trusted-root names
  * checked. A compiled authority is plain data the verifier reads per signature.
  */
-import { createPublicKey, createHash, type KeyObject } from 'node:crypto';
-import { ConfigError, SignatureError, errorMessage } from '../../errors.js';
+import { ConfigError } from '../../errors.js';
 import {
   compileIdentityPattern,
   signatureSpecProblems,
@@ -12,21 +11,10 @@ import {
 } from './schema.js';
 import { compileClaims, type ClaimMatcher } from './fulcio-claims.js';
 import { PUBLIC_GOOD, type TrustedRootStore } from './trusted-roots.js';
+import { compileKeySource, type KeySourceDeps, type PublicKeys } from './key-source.js';
 
-export interface SecretKeyReference {
-  /** Default: the namespace imagegate runs in (the reader decides). */
-  namespace?: string;
-  name: string;
-  key: string;
-}
-
-/**
- * Reads a key stored in a Kubernetes Secret (the server wires @kubernetes/client-node). Errors
- * become an indeterminate SECRET_UNAVAILABLE; the reader may cache.
- */
-export interface KeySecretReader {
-  read(ref: SecretKeyReference, signal: AbortSignal): Promise<string>;
-}
+export { parsePublicKey } from './key-source.js';
+export type { KeySecretReader, KmsKeyReader, PublicKeyVersion, SecretKeyReference } from './key-source.js';
 
 export interface Matcher {
   /** `"x"` for exact values, `/^(?:x)$/` for patterns: what denial messages show as "wanted". */
@@ -47,8 +35,11 @@ interface AuthorityBase {
 export interface KeyAuthority extends AuthorityBase {
   kind: 'key';
   hashAlgorithm: 'sha256' | 'sha384' | 'sha512';
-  /** Resolves the public key (secretRef keys are read per use; the reader may cache). */
-  publicKey(signal: AbortSignal): Promise<{ key: KeyObject; id: string }>;
+  /**
+   * Resolves the public keys (one for pem and Secret keys, every enabled version for a KMS key): read
+   * per use, the readers cache.
+   */
+  publicKeys: PublicKeys;
 }
 
 export interface KeylessAuthority extends AuthorityBase {
@@ -66,31 +57,8 @@ export interface CompiledSignatureSpec {
   threshold: number;
 }
 
-export interface AuthorityDeps {
+export interface AuthorityDeps extends KeySourceDeps {
   trustedRoots: Pick<TrustedRootStore, 'has'>;
-  secrets?: KeySecretReader;
-}
-
-const SUPPORTED_CURVES = new Set(['prime256v1', 'secp384r1', 'secp521r1']);
-
-/** Parses a PEM public key and returns it with a short id (`SHA256:<b64 of SPKI hash>`, as cosign). */
-export function parsePublicKey(pem: string): { key: KeyObject; id: string } {
-  let key: KeyObject;
-  try {
-    key = createPublicKey(pem);
-  } catch (err) {
-    throw new Error(`not a PEM public key: ${errorMessage(err)}`);
-  }
-  const type = key.asymmetricKeyType;
-  if (type === 'ec') {
-    const curve = key.asymmetricKeyDetails?.namedCurve ?? 'unknown';
-    if (!SUPPORTED_CURVES.has(curve)) throw new Error(`unsupported EC curve ${curve}`);
-  } else if (type !== 'rsa' && type !== 'ed25519') {
-    throw new Error(`unsupported key type ${type ?? 'unknown'} (want ECDSA, RSA or Ed25519)`);
-  }
-  const spki = key.export({ format: 'der', type: 'spki' });
-  const id = `SHA256:${createHash('sha256').update(spki).digest('base64').replace(/=+$/, '')}`;
-  return { key, id };
 }
 
 function exact(value: string): Matcher {
@@ -137,51 +105,7 @@ function compileAuthority(
     };
   }
   const k = a.key!;
-  let publicKey: KeyAuthority['publicKey'];
-  if (k.pem !== undefined) {
-    let parsed: { key: KeyObject; id: string };
-    try {
-      parsed = parsePublicKey(k.pem);
-    } catch (err) {
-      throw new ConfigError('POLICY_INVALID', `${at}.key.pem: ${errorMessage(err)}`);
-    }
-    publicKey = () => Promise.resolve(parsed);
-  } else {
-    const ref = k.secretRef!;
-    const secrets = deps.secrets;
-    const label = `secret ${ref.namespace !== undefined ? `${ref.namespace}/` : ''}${ref.name} key ${ref.key}`;
-    const cache = new Map<string, { key: KeyObject; id: string }>();
-    publicKey = async (signal) => {
-      if (secrets === undefined) {
-        throw new SignatureError(
-          'SECRET_UNAVAILABLE',
-          `${at}: cannot read ${label}: no secret reader configured`,
-          {
-            indeterminate: true,
-          },
-        );
-      }
-      let pem: string;
-      try {
-        pem = await secrets.read(ref, signal);
-      } catch (err) {
-        throw new SignatureError('SECRET_UNAVAILABLE', `${at}: cannot read ${label}: ${errorMessage(err)}`, {
-          indeterminate: true,
-          cause: err,
-        });
-      }
-      const hit = cache.get(pem);
-      if (hit !== undefined) return hit;
-      try {
-        const parsed = parsePublicKey(pem);
-        cache.clear();
-        cache.set(pem, parsed);
-        return parsed;
-      } catch (err) {
-        throw new SignatureError('KEY_INVALID', `${at}: ${label}: ${errorMessage(err)}`);
-      }
-    };
-  }
+  const publicKeys = compileKeySource(k, at, deps);
   return {
     kind: 'key',
     name,
@@ -189,7 +113,7 @@ function compileAuthority(
     transparencyLog: spec.transparencyLog ?? 'optional',
     trustedRoot: checkRoot(k.trustedRoot ?? PUBLIC_GOOD),
     hashAlgorithm: k.hashAlgorithm ?? 'sha256',
-    publicKey,
+    publicKeys,
   };
 }
 

@@ -14,7 +14,9 @@ export type {
   LoadTrustedRootsOptions,
   TrustedRootFile,
 } from './trusted-roots.js';
-export type { KeySecretReader, SecretKeyReference } from './authorities.js';
+export type { KeySecretReader, KmsKeyReader, PublicKeyVersion, SecretKeyReference } from './authorities.js';
+export type { KmsKeyReference } from './key-source.js';
+export { assertSupportedKey, keyIdOf } from './key-source.js';
 export type { VerifiedItem, InTotoStatement, Rejection } from './verify.js';
 export type { DigestVerification, SignatureDeps, SignatureVerdict, SignatureVerifier } from './types.js';
 export { VerdictCache, type VerdictCacheOptions } from './verdict-cache.js';

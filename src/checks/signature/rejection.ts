@@ -16,6 +16,8 @@ export interface Rejection {
 
 /** Worst first: the code a denial reports when authorities failed for different reasons. */
 const CODE_ORDER: readonly SignatureErrorCode[] = [
+  // the policy's key is unusable: no signature could have verified, and an operator must act
+  'KEY_INVALID',
   'DIGEST_MISMATCH',
   'SIGNATURE_INVALID',
   'TLOG_INVALID',

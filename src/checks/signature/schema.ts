@@ -7,6 +7,7 @@ import { Type, type Static, type TOptional, type TString } from '@sinclair/typeb
 import { errorMessage } from '../../errors.js';
 import { CLAIM_NAMES, compileClaims } from './fulcio-claims.js';
 import { compileIdentityPattern } from './identity-pattern.js';
+import { parseKmsUri } from '../../shared/kms-uri.js';
 
 const strict = { additionalProperties: false } as const;
 
@@ -23,6 +24,15 @@ export const KeyAuthority = Type.Object(
   {
     pem: Type.Optional(Type.String({ minLength: 1, maxLength: 16384, description: 'PEM public key.' })),
     secretRef: Type.Optional(SecretKeyRef),
+    kms: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 2048,
+        pattern: '^(awskms|gcpkms|azurekms|hashivault|k8s)://',
+        description:
+          "A key held in a KMS, by cosign's URI: awskms:///ARN|ID|alias/NAME, gcpkms://projects/P/locations/L/keyRings/R/cryptoKeys/K, azurekms://VAULT.vault.azure.net/KEY, hashivault://KEY, or k8s://NAMESPACE/SECRET (its cosign.pub). Public keys only; every enabled version verifies.",
+      }),
+    ),
     hashAlgorithm: Type.Optional(
       Type.Union([Type.Literal('sha256'), Type.Literal('sha384'), Type.Literal('sha512')]),
     ),
@@ -37,7 +47,13 @@ export const KeyAuthority = Type.Object(
   },
   {
     ...strict,
-    description: 'A public key (ECDSA P-256/P-384, RSA, Ed25519): exactly one of pem or secretRef.',
+    description: 'A public key (ECDSA P-256/P-384, RSA, Ed25519): exactly one of pem, secretRef or kms.',
+    'x-kubernetes-validations': [
+      {
+        rule: '[has(self.pem), has(self.secretRef), has(self.kms)].filter(x, x).size() == 1',
+        message: 'exactly one of pem, secretRef or kms is required',
+      },
+    ],
   },
 );
 
@@ -115,8 +131,20 @@ function authorityProblems(at: string, a: Authority, problems: string[]): void {
   if ((a.key === undefined) === (a.keyless === undefined)) {
     problems.push(`${at}: exactly one of "key" or "keyless" is required`);
   }
-  if (a.key !== undefined && (a.key.pem === undefined) === (a.key.secretRef === undefined)) {
-    problems.push(`${at}.key: exactly one of "pem" or "secretRef" is required`);
+  if (a.key !== undefined) {
+    const given = (['pem', 'secretRef', 'kms'] as const).filter((f) => a.key![f] !== undefined);
+    if (given.length !== 1) {
+      problems.push(
+        `${at}.key: exactly one of "pem", "secretRef" or "kms" is required${given.length > 1 ? ` (found ${given.join(', ')})` : ''}`,
+      );
+    }
+    if (a.key.kms !== undefined) {
+      try {
+        parseKmsUri(a.key.kms);
+      } catch (err) {
+        problems.push(`${at}.key.kms: ${errorMessage(err)}`);
+      }
+    }
   }
   if (a.keyless !== undefined) {
     const k = a.keyless;

@@ -29,15 +29,20 @@ export interface VerifiedSignature {
   time?: SigningTime;
 }
 
+/**
+ * `envelope`: a legacy attestation's DSSE envelope (its timestamp may cover it); `hash`: the digest a
+ * key's signatures use (a KMS key's metadata says; default the bundle's).
+ */
 export function toVerifiableEntity(
   bundle: Bundle,
   artifact: Buffer | undefined,
   envelope?: Buffer,
+  hash?: string,
 ): SignedEntity {
   const entity = toSignedEntity(bundle, artifact);
   // The leaf is parsed here and never modified: sigstore-js need not re-encode it at each use.
   if (entity.key.$case === 'certificate') memoiseLeaf(entity.key.certificate);
-  return timestampedEnvelope(ed25519Aware(entity, artifact), envelope);
+  return timestampedEnvelope(ed25519Aware(entity, artifact, hash), envelope);
 }
 
 /**
@@ -74,7 +79,7 @@ function timestampedEnvelope(entity: SignedEntity, envelope: Buffer | undefined)
  * Node rejects a digest name for Ed25519 (it signs the message itself); sigstore-js (4.1.3 too) always
  * passes one for message signatures. Route Ed25519 keys to `verify(null, …)`, everything else as is.
  */
-function ed25519Aware(entity: SignedEntity, artifact: Buffer | undefined): SignedEntity {
+function ed25519Aware(entity: SignedEntity, artifact: Buffer | undefined, hash?: string): SignedEntity {
   const content = entity.signature;
   if (artifact === undefined) return entity;
   return {
@@ -87,7 +92,9 @@ function ed25519Aware(entity: SignedEntity, artifact: Buffer | undefined): Signe
       verifySignature: (key) =>
         key.asymmetricKeyType === 'ed25519'
           ? crypto.verify(artifact, key, content.signature)
-          : content.verifySignature(key),
+          : hash !== undefined && hash !== 'sha256'
+            ? crypto.verify(artifact, key, content.signature, hash)
+            : content.verifySignature(key),
     },
   };
 }

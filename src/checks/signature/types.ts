@@ -5,7 +5,7 @@
 import type { RegistryAccess } from '../../registry/types.js';
 import type { ImageReference } from '../../registry/reference.js';
 import type { SignatureErrorCode } from '../../errors.js';
-import type { KeySecretReader } from './authorities.js';
+import type { KeySecretReader, KmsKeyReader } from './authorities.js';
 import type { TrustedRootStore } from './trusted-roots.js';
 import type { Rejection, VerifiedItem } from './verify.js';
 
@@ -34,6 +34,8 @@ export interface SignatureDeps {
   trustedRoots: TrustedRootStore;
   /** Reads `key.secretRef` keys; without it such authorities fail as indeterminate. */
   secrets?: KeySecretReader;
+  /** Fetches `key.kms` public keys (cached per key reference); without it such authorities fail as indeterminate. */
+  kms?: KmsKeyReader;
   /** Passing verdicts shared across reviews (and concurrent identical verifications); none: verify each time. */
   cache?: VerdictStore;
 }

@@ -4,6 +4,7 @@
  * timestamps, signature. Then imagegate's own rules: the identity (anchored), the transparency-log
  * requirement, and that the signed payload names the digest it was found under.
  */
+import { SignatureError } from '../../errors.js';
 import type { CompiledAuthority } from './authorities.js';
 import { verifyCertificateSignature } from './certificate-signature.js';
 import type { Candidate } from './fetch.js';
@@ -123,6 +124,18 @@ export async function verifyCandidate(
     }
     // Trusted root or secret unavailable, registry errors: the caller decides (indeterminate).
     if (err instanceof Error && 'indeterminate' in err && err.indeterminate === true) throw err;
+    // The authority's key itself is unusable (a Secret or key service served no valid public key).
+    if (err instanceof SignatureError && err.code === 'KEY_INVALID') {
+      return {
+        ok: false,
+        rejection: {
+          authority: authority.name,
+          source: candidate.source,
+          code: 'KEY_INVALID',
+          reason: err.message,
+        },
+      };
+    }
     const m = classifyError(err);
     return { ok: false, rejection: { authority: authority.name, source: candidate.source, ...m } };
   }
