@@ -9,7 +9,7 @@ import type { Setup } from '../../src/cli/setup.js';
 import { podReview } from '../helpers/admission-fixtures.js';
 import { attestationPolicies, GITHUB_CLAIMS, SPDX, VULN } from '../helpers/attestation-policies.js';
 import { imagegate } from '../helpers/cli.js';
-import { pushBundleReferrer, pushLegacySignatures } from '../helpers/cosign-push.js';
+import { pushBundleFor, pushLegacySignatures } from '../helpers/cosign-push.js';
 import { buildEngine, writePolicyFile } from '../helpers/engine.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { RegistrySeeder } from '../helpers/registry-seeder.js';
@@ -55,12 +55,7 @@ describe('imagegate end to end: attestation policies', () => {
         predicateType: SPDX,
         predicate: sbom([...packages]),
       });
-      await pushBundleReferrer(
-        seeder,
-        repo,
-        { digest: d, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 1 },
-        bundle,
-      );
+      await pushBundleFor(seeder, repo, d, bundle);
     }
     await push('sbom/none');
     const d = await push('vuln/fresh');

@@ -11,7 +11,7 @@ import { COSIGN_SIGN_PREDICATE } from '../../src/checks/signature/signed-payload
 import type { Setup } from '../../src/cli/setup.js';
 import { podReview } from '../helpers/admission-fixtures.js';
 import { imagegate } from '../helpers/cli.js';
-import { pushBundleReferrer, pushLegacySignatures } from '../helpers/cosign-push.js';
+import { pushBundleFor, pushLegacySignatures } from '../helpers/cosign-push.js';
 import { buildEngine, writePolicyFile } from '../helpers/engine.js';
 import { buildImage, pushImage } from '../helpers/image-builder.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
@@ -98,12 +98,7 @@ describe('imagegate end to end: signatures through the real registry', () => {
   }
 
   async function referrer(repo: string, digest: string, bundle: object): Promise<void> {
-    await pushBundleReferrer(
-      seeder,
-      repo,
-      { digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 1 },
-      bundle,
-    );
+    await pushBundleFor(seeder, repo, digest, bundle);
   }
 
   beforeAll(async () => {

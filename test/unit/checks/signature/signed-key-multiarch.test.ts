@@ -8,7 +8,7 @@ import {
 } from '../../../../src/checks/signature/index.js';
 import { parseReference } from '../../../../src/registry/reference.js';
 import { checkInput } from '../../../helpers/check-input.js';
-import { pushBundleReferrer, pushLegacySignatures } from '../../../helpers/cosign-push.js';
+import { pushBundleFor, pushBundleReferrer, pushLegacySignatures } from '../../../helpers/cosign-push.js';
 import type { MemoryRegistry } from '../../../helpers/memory-registry.js';
 import { signal } from '../../../helpers/signature-setup.js';
 import type { Seeder } from '../../../helpers/seeder.js';
@@ -204,10 +204,10 @@ describe('signatures made by the tests', () => {
           await instance.signLegacy({ digest: d, identity: ACME }),
         ]);
       }
-      await pushBundleReferrer(
+      await pushBundleFor(
         seeder,
         repo,
-        { digest: amd, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 1 },
+        amd,
         await instance.signBundle({ digest: amd, identity: ACME, predicateType: SLSA }),
         SLSA,
       );

@@ -14,7 +14,7 @@ import {
 import { COSIGN_SIGN_PREDICATE } from '../../../../src/checks/signature/signed-payload.js';
 import type { SignatureSpec } from '../../../../src/checks/signature/schema.js';
 import { parseReference } from '../../../../src/registry/reference.js';
-import { pushBundleReferrer, pushLegacySignatures } from '../../../helpers/cosign-push.js';
+import { pushBundleFor, pushLegacySignatures } from '../../../helpers/cosign-push.js';
 import { MemoryRegistry } from '../../../helpers/memory-registry.js';
 import { signal, tempDir } from '../../../helpers/signature-setup.js';
 import {
@@ -131,12 +131,7 @@ describe('a tampered keyless signature', () => {
           predicateType: COSIGN_SIGN_PREDICATE,
         })) as Bundle;
         tamper(b);
-        await pushBundleReferrer(
-          seeder(reg),
-          REPO,
-          { digest: d, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 1 },
-          b,
-        );
+        await pushBundleFor(seeder(reg), REPO, d, b);
       });
     }
 
@@ -167,12 +162,7 @@ describe('a tampered keyless signature', () => {
           identity: EVIL,
           predicateType: COSIGN_SIGN_PREDICATE,
         });
-        await pushBundleReferrer(
-          seeder(reg),
-          REPO,
-          { digest: d, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 1 },
-          b,
-        );
+        await pushBundleFor(seeder(reg), REPO, d, b);
       });
       expect(v.code).toBe('IDENTITY_MISMATCH');
     });
