@@ -19,3 +19,8 @@ export function policyObject(
 export function authorityPolicy(name: string, authority: Record<string, unknown>): PolicyObject {
   return policyObject(name, { images: [{ glob: '**' }], signature: { authorities: [authority] } });
 }
+
+/** An ImagePolicy as the text of a policy file (JSON is YAML); several join with `---`. */
+export function policyYaml(name: string, spec: Record<string, unknown>): string {
+  return `${JSON.stringify(policyObject(name, spec))}\n`;
+}

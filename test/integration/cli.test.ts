@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { podReview, readFixture, wrapRequest } from '../helpers/admission-fixtures.js';
-import { imagegate, imagegateProcess } from '../helpers/cli.js';
+import { imagegate, imagegateCheck, imagegateProcess } from '../helpers/cli.js';
 import { fixturePath, HAVE_FIXTURES } from '../helpers/fixtures.js';
 
 const DIGEST = `sha256:${'cd'.repeat(32)}`;
@@ -110,9 +110,7 @@ describe('imagegate CLI', () => {
 
     describe('when every image is allowed and --output json is asked for', () => {
       it('prints parseable JSON and exits 0', async () => {
-        const run = await imagegate([
-          'check',
-          '--policy',
+        const run = await imagegateCheck(
           policy,
           '--output',
           'json',
@@ -120,7 +118,7 @@ describe('imagegate CLI', () => {
           'allow',
           `registry.example.com/app@${DIGEST}`,
           'quay.io/other/tool:1',
-        ]);
+        );
         expect(run.code).toBe(0);
         const out = JSON.parse(run.stdout) as {
           allowed: boolean;

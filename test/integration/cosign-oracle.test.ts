@@ -14,7 +14,7 @@ import type { Setup } from '../../src/cli/setup.js';
 import { podReview } from '../helpers/admission-fixtures.js';
 import { fixturePath, HAVE_FIXTURES } from '../helpers/fixtures.js';
 import { disagreements, formatMatrix, type Outcome } from '../helpers/agreement-matrix.js';
-import { imagegate, ROOT } from '../helpers/cli.js';
+import { imagegateCheck, ROOT } from '../helpers/cli.js';
 import { cosign, cosignBinaryPath, cosignTools, type Cosign, type CosignBinary } from '../helpers/cosign.js';
 import { oraclePolicy, oraclePolicyYaml } from '../helpers/cosign-policies.js';
 import {
@@ -166,9 +166,7 @@ describe.skipIf(!HAVE_COSIGN || !HAVE_FIXTURES)('cosign as the oracle', () => {
         ...format.read,
         row.ref,
       ]);
-      const check = await imagegate([
-        'check',
-        '--policy',
+      const check = await imagegateCheck(
         policyFile,
         '--namespace',
         ns,
@@ -179,7 +177,7 @@ describe.skipIf(!HAVE_COSIGN || !HAVE_FIXTURES)('cosign as the oracle', () => {
         '--log-level',
         'error',
         row.ref,
-      ]);
+      );
       if (check.code !== 0 && check.code !== 1)
         throw new Error(`imagegate check exited ${check.code}: ${check.stderr}`);
       const res = await server.post('/validate', podReview([row.ref], { namespace: ns }));

@@ -10,11 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COSIGN_SIGN_PREDICATE } from '../../src/checks/signature/signed-payload.js';
 import type { Setup } from '../../src/cli/setup.js';
 import { podReview } from '../helpers/admission-fixtures.js';
-import { imagegate } from '../helpers/cli.js';
+import { imagegateCheck } from '../helpers/cli.js';
 import { pushBundleFor, pushLegacySignatures } from '../helpers/cosign-push.js';
 import { buildEngine, writePolicyFile } from '../helpers/engine.js';
 import { buildImage, pushImage } from '../helpers/image-builder.js';
-import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { useRegistry } from '../helpers/registry.js';
 import { RegistrySeeder } from '../helpers/registry-seeder.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { tempDir } from '../helpers/signature-setup.js';
@@ -64,7 +64,7 @@ ${authorities}
 }
 
 describe('imagegate end to end: signatures through the real registry', () => {
-  let reg: TestRegistry;
+  const reg = useRegistry();
   let seeder: RegistrySeeder;
   let instance: TestInstance;
   let policyFile: string;
@@ -102,7 +102,6 @@ describe('imagegate end to end: signatures through the real registry', () => {
   }
 
   beforeAll(async () => {
-    reg = await startRegistry();
     seeder = new RegistrySeeder(reg);
     const dir = tempDir();
     instance = await createTestInstance(dir);
@@ -133,23 +132,18 @@ describe('imagegate end to end: signatures through the real registry', () => {
     ]);
     await pushApp('keyless/unsigned');
   });
-  afterAll(async () => {
-    await reg?.stop();
-  });
 
   describe('imagegate check', () => {
     /** `imagegate check` with this file's policies, registry and trusted root, then `args`. */
     const check = (args: string[]) =>
-      imagegate([
-        'check',
-        '--policy',
+      imagegateCheck(
         policyFile,
         '--insecure-registry',
         reg.host,
         '--trusted-root',
         `corp=${instance.trustedRootPath}`,
         ...args,
-      ]);
+      );
 
     it('verifies key and keyless signatures in both formats, offline, and exits 0', async () => {
       const run = await check([

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { imagegate, ROOT } from '../helpers/cli.js';
+import { imagegate, imagegateCheck, ROOT } from '../helpers/cli.js';
 import { writePolicyFile } from '../helpers/engine.js';
 import { KubeApiStandIn } from '../helpers/kube-api.js';
 import { freePort } from '../helpers/registry.js';
@@ -49,14 +49,12 @@ describe('key.secretRef to a missing Secret', () => {
 
   describe('imagegate check', () => {
     it('with --kubeconfig: exit 2 naming the policy and the Secret, in words', async () => {
-      const run = await imagegate([
-        'check',
-        '--policy',
+      const run = await imagegateCheck(
         policies,
         '--kubeconfig',
         api.kubeconfigPath,
         'registry.example.com/ok-team/app@sha256:' + 'ab'.repeat(32),
-      ]);
+      );
       expect(run.code).toBe(2);
       expect(run.stderr).toContain(
         'policy lost-team: key.secretRef: cannot read Secret imagegate/missing-key: not found',

@@ -19,7 +19,7 @@ import {
 import { pushBundleFor, pushCosignOciAttestation, pushLegacySignatures } from '../helpers/cosign-push.js';
 import { HAVE_FIXTURES } from '../helpers/fixtures.js';
 import { LEGACY_CASES, seedCase } from '../fixtures/legacy-cases.js';
-import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { useRegistry } from '../helpers/registry.js';
 import { RegistrySeeder } from '../helpers/registry-seeder.js';
 import { fixtureRoots, signal, tempDir } from '../helpers/signature-setup.js';
 import { createTestInstance, type TestInstance } from '../helpers/test-sigstore.js';
@@ -30,13 +30,12 @@ const ACME = {
 };
 
 describe('signature verification through a real registry', () => {
-  let registry: TestRegistry;
+  const registry = useRegistry();
   let seeder: RegistrySeeder;
   let client: Registry;
   let access: RegistryAccess;
 
   beforeAll(async () => {
-    registry = await startRegistry();
     seeder = new RegistrySeeder(registry);
     // The product client, as setupEngine builds it for `--insecure-registry HOST`.
     client = createRegistry({ registries: { [registry.host]: { insecure: true } } });
@@ -44,7 +43,6 @@ describe('signature verification through a real registry', () => {
   });
   afterAll(async () => {
     await client?.close();
-    await registry?.stop();
   });
 
   describe.skipIf(!HAVE_FIXTURES)('third-party cosign legacy fixtures', () => {
