@@ -26,40 +26,19 @@ import {
   signBundleWithKey,
   type TestInstance,
 } from '../helpers/test-sigstore.js';
+import { policyYaml } from '../helpers/policy-documents.js';
 
 function policies(host: string, keyPem: string): string {
-  const pem = keyPem
-    .trim()
-    .split('\n')
-    .map((l) => `              ${l}`)
-    .join('\n');
-  const keyAuthority = `        - name: release-key
-          key:
-            pem: |
-${pem}`;
-  const keylessAuthority = `        - name: ci
-          keyless:
-            issuer: ${ACME.issuer}
-            subject: ${ACME.subject}
-            trustedRoot: corp`;
-  const policy = (name: string, glob: string, authorities: string): string => `---
-apiVersion: imagegate.dev/v1alpha1
-kind: ImagePolicy
-metadata:
-  name: ${name}
-spec:
-  mode: enforce
-  images:
-    - glob: "${glob}"
-  onError: deny
-  signature:
-    authorities:
-${authorities}
-`;
+  const keyAuthority = { name: 'release-key', key: { pem: keyPem } };
+  const keylessAuthority = { name: 'ci', keyless: { ...ACME, trustedRoot: 'corp' } };
+  const policy = (name: string, repos: string, authorities: object[]): string => {
+    const images = [{ glob: `${host}/${repos}/**` }];
+    return `---\n${policyYaml(name, { mode: 'enforce', images, onError: 'deny', signature: { authorities } })}`;
+  };
   return (
-    policy('key-signed', `${host}/key/**`, keyAuthority) +
-    policy('keyless-signed', `${host}/keyless/**`, keylessAuthority) +
-    policy('either', `${host}/either/**`, `${keyAuthority}\n${keylessAuthority}`)
+    policy('key-signed', 'key', [keyAuthority]) +
+    policy('keyless-signed', 'keyless', [keylessAuthority]) +
+    policy('either', 'either', [keyAuthority, keylessAuthority])
   );
 }
 

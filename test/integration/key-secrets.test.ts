@@ -13,20 +13,15 @@ import { imagegate, imagegateCheck, ROOT } from '../helpers/cli.js';
 import { writePolicyFile } from '../helpers/engine.js';
 import { KubeApiStandIn } from '../helpers/kube-api.js';
 import { freePort } from '../helpers/registry.js';
+import { policyYaml } from '../helpers/policy-documents.js';
 
 const PEM = '-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----\n';
 
-const policy = (name: string, secret: string): string => `---
-apiVersion: imagegate.dev/v1alpha1
-kind: ImagePolicy
-metadata:
-  name: ${name}
-spec:
-  mode: enforce
-  images: [{ glob: "registry.example.com/${name}/**" }]
-  signature:
-    authorities: [{ name: release, key: { secretRef: { namespace: imagegate, name: ${secret}, key: cosign.pub } } }]
-`;
+const policy = (name: string, secret: string): string => {
+  const key = { secretRef: { namespace: 'imagegate', name: secret, key: 'cosign.pub' } };
+  const images = [{ glob: `registry.example.com/${name}/**` }];
+  return `---\n${policyYaml(name, { mode: 'enforce', images, signature: { authorities: [{ name: 'release', key }] } })}`;
+};
 
 const RAW_DUMP = /HTTP-Code|Unknown API Status|Headers:|Body:/;
 

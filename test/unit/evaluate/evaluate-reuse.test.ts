@@ -61,16 +61,12 @@ const SIZED = policyYaml('sized', {
 });
 
 /** SIZED, plus a second policy that governs namespace "prod" only. */
-const SIZED_AND_PROD = `${SIZED}---
-apiVersion: imagegate.dev/v1alpha1
-kind: ImagePolicy
-metadata: { name: prod-only }
-spec:
-  mode: enforce
-  images: [{ glob: "registry.example.com/**" }]
-  namespaces: { include: [prod] }
-  size: { maxCompressed: 1Gi }
-`;
+const SIZED_AND_PROD = `${SIZED}---\n${policyYaml('prod-only', {
+  mode: 'enforce',
+  images: [{ glob: 'registry.example.com/**' }],
+  namespaces: { include: ['prod'] },
+  size: { maxCompressed: '1Gi' },
+})}`;
 
 /** One engine's settings, with its reused outcomes (each test compiles its own policy set). */
 const settings = { unmatched: 'allow', reuse: new OutcomeReuse() } as const;
