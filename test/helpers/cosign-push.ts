@@ -8,6 +8,7 @@ import { fixturePath } from './fixtures.js';
 import type { LegacySignature } from './test-sigstore.js';
 import type { Seeder } from './seeder.js';
 import { sha256 } from './memory-registry.js';
+import { ociImageManifest } from './oci-manifest.js';
 
 const EMPTY = Buffer.from('{}');
 
@@ -32,17 +33,8 @@ export async function pushLegacySignatures(
       annotations: sig.annotations,
     });
   }
-  const manifest = {
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: {
-      mediaType: 'application/vnd.oci.image.config.v1+json',
-      digest: sha256(EMPTY),
-      size: EMPTY.byteLength,
-    },
-    layers,
-  };
-  return s.putManifest(repo, Buffer.from(JSON.stringify(manifest)), `${digest.replace(':', '-')}.${suffix}`);
+  const manifest = ociImageManifest({ digest: sha256(EMPTY), size: EMPTY.byteLength }, layers);
+  return s.putManifest(repo, manifest, `${digest.replace(':', '-')}.${suffix}`);
 }
 
 export async function pushBundleReferrer(

@@ -25,6 +25,8 @@ import {
   keyPair,
   signBundleWithKey,
   type TestInstance,
+  keySignedLayer,
+  simpleSigningPayload,
 } from '../helpers/test-sigstore.js';
 import { policyYaml } from '../helpers/policy-documents.js';
 
@@ -60,20 +62,7 @@ describe('imagegate end to end: signatures through the real registry', () => {
 
   /** A legacy `.sig` layer signed with the key, as `cosign sign --key` stores it. */
   function keyLegacy(digest: string) {
-    const payload = Buffer.from(
-      JSON.stringify({
-        critical: {
-          identity: { 'docker-reference': 'registry.imagegate.test/app' },
-          image: { 'docker-manifest-digest': digest },
-          type: 'cosign container image signature',
-        },
-        optional: null,
-      }),
-    );
-    return {
-      payload,
-      annotations: { 'dev.cosignproject.cosign/signature': key.sign(payload).toString('base64') },
-    };
+    return keySignedLayer(key.sign, simpleSigningPayload('registry.imagegate.test/app', digest));
   }
 
   async function referrer(repo: string, digest: string, bundle: object): Promise<void> {

@@ -23,6 +23,7 @@ import { useRegistry } from '../helpers/registry.js';
 import { RegistrySeeder } from '../helpers/registry-seeder.js';
 import { fixtureRoots, signal, tempDir } from '../helpers/signature-setup.js';
 import { createTestInstance, type TestInstance } from '../helpers/test-sigstore.js';
+import { ociImageManifest } from '../helpers/oci-manifest.js';
 
 const ACME = {
   issuer: 'https://token.actions.githubusercontent.com',
@@ -104,18 +105,10 @@ describe('signature verification through a real registry', () => {
       );
       await seeder.putBlob(repo, config);
       const { createHash } = await import('node:crypto');
-      const manifest = Buffer.from(
-        JSON.stringify({
-          schemaVersion: 2,
-          mediaType: 'application/vnd.oci.image.manifest.v1+json',
-          config: {
-            mediaType: 'application/vnd.oci.image.config.v1+json',
-            digest: `sha256:${createHash('sha256').update(config).digest('hex')}`,
-            size: config.length,
-          },
-          layers: [],
-        }),
-      );
+      const manifest = ociImageManifest({
+        digest: `sha256:${createHash('sha256').update(config).digest('hex')}`,
+        size: config.length,
+      });
       return seeder.putManifest(repo, manifest, 'v1');
     }
 

@@ -12,7 +12,13 @@ import { pushBundleFor, pushBundleReferrer, pushLegacySignatures } from '../../.
 import type { MemoryRegistry } from '../../../helpers/memory-registry.js';
 import { signal } from '../../../helpers/signature-setup.js';
 import type { Seeder } from '../../../helpers/seeder.js';
-import { ACME, keyPair, signBundleWithKey, type TestInstance } from '../../../helpers/test-sigstore.js';
+import {
+  ACME,
+  keyPair,
+  signBundleWithKey,
+  type TestInstance,
+  simpleSigningPayload,
+} from '../../../helpers/test-sigstore.js';
 import {
   REPO,
   SLSA,
@@ -33,17 +39,7 @@ describe('signatures made by the tests', () => {
   });
 
   describe('when key-signed', () => {
-    const payloadFor = (digest: string) =>
-      Buffer.from(
-        JSON.stringify({
-          critical: {
-            identity: { 'docker-reference': repo },
-            image: { 'docker-manifest-digest': digest },
-            type: 'cosign container image signature',
-          },
-          optional: null,
-        }),
-      );
+    const payloadFor = (digest: string) => simpleSigningPayload(repo, digest);
 
     for (const type of ['ec-p256', 'ec-p384', 'rsa', 'ed25519'] as const) {
       it(`passes a ${type} key signature`, async () => {

@@ -24,6 +24,7 @@ import {
   type LegacySignature,
   type TestInstance,
 } from '../../../helpers/test-sigstore.js';
+import { ociImageManifest } from '../../../helpers/oci-manifest.js';
 
 const REPO = 'registry.imagegate.test/app';
 const SIG = 'dev.cosignproject.cosign/signature';
@@ -59,18 +60,7 @@ describe('a tampered keyless signature', () => {
   async function verdictFor(store: (reg: MemoryRegistry, digest: string) => Promise<void>) {
     const reg = new MemoryRegistry();
     counter += 1;
-    const manifest = Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: 'application/vnd.oci.image.manifest.v1+json',
-        config: {
-          mediaType: 'application/vnd.oci.image.config.v1+json',
-          digest: `sha256:${String(counter).padStart(64, '0')}`,
-          size: 2,
-        },
-        layers: [],
-      }),
-    );
+    const manifest = ociImageManifest({ digest: `sha256:${String(counter).padStart(64, '0')}`, size: 2 });
     const digest = reg.putManifest(REPO, manifest);
     await store(reg, digest);
     const v = compileSignatureVerifier(SPEC, 'test', { trustedRoots: roots });
@@ -177,18 +167,7 @@ describe('a keyless identity pattern that would backtrack catastrophically', () 
       offline: true,
     });
     const reg = new MemoryRegistry();
-    const manifest = Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: 'application/vnd.oci.image.manifest.v1+json',
-        config: {
-          mediaType: 'application/vnd.oci.image.config.v1+json',
-          digest: `sha256:${'e'.repeat(64)}`,
-          size: 2,
-        },
-        layers: [],
-      }),
-    );
+    const manifest = ociImageManifest({ digest: `sha256:${'e'.repeat(64)}`, size: 2 });
     const digest = reg.putManifest(REPO, manifest);
     // A backtracking engine tries 2^n ways to split the a's before failing on the final "!".
     const crafted = { issuer: ACME.issuer, subject: `${'a'.repeat(5000)}!` };
