@@ -22,6 +22,7 @@ import { BUILTIN_POLICY } from '../policy/builtin.js';
 import { loadPolicyFiles } from '../policy/load.js';
 import type { ImagePolicyDocument } from '../policy/policy.schema.js';
 import type { SignatureSpec } from '../checks/signature/schema.js';
+import { ImageNames } from '../evaluate/image-names.js';
 import { OutcomeReuse } from '../evaluate/reused-outcomes.js';
 import { PolicyStore, type SourceState } from '../policy/store.js';
 import { describeUnmatched } from '../policy/unmatched.js';
@@ -202,6 +203,7 @@ export async function setupEngine(
     policies: () => store.policies(),
     settings: {
       reuse: new OutcomeReuse(),
+      names: new ImageNames(),
       ...(unmatched !== undefined ? { unmatched } : {}),
       ...(options.mode !== undefined ? { modeOverride: options.mode } : {}),
     },

@@ -22,7 +22,7 @@ import { decideUnmatched } from '../policy/unmatched.js';
 import type { ImageReference } from '../registry/reference.js';
 import type { RegistryAccess, ResolvedImage } from '../registry/types.js';
 import { ReusedOutcomes, type OutcomeReuse, type StillHolds } from './reused-outcomes.js';
-import { nameImage, namesFor, type ImageName } from './image-names.js';
+import { nameFor, type ImageName, type ImageNames } from './image-names.js';
 
 export type {
   CheckOutcome,
@@ -47,12 +47,14 @@ export interface EvaluationContext {
 }
 
 /**
- * What an engine evaluates with: the decision's settings and the engine's own reused outcomes
- * (reused-outcomes.ts; absent: every check runs). Made with the engine (cli/setup.ts), so two
- * engines in one process share none.
+ * What an engine evaluates with: the decision's settings, the engine's own reused outcomes
+ * (reused-outcomes.ts; absent: every check runs) and its memo of image names (image-names.ts;
+ * absent: each name parsed each time). Made with the engine (cli/setup.ts), so two engines in one
+ * process share none.
  */
 export interface EngineSettings extends EvaluationSettings {
   reuse?: OutcomeReuse;
+  names?: ImageNames;
 }
 
 function toOutcome(check: CheckName, err: unknown, started: number): CheckOutcome {
@@ -134,7 +136,7 @@ async function evaluateImage(
 ): Promise<ImageOutcome> {
   let name: ImageName;
   try {
-    name = ctx.parse !== undefined ? nameImage(image, policies, ctx.parse) : namesFor(policies)(image);
+    name = nameFor(image, policies, settings.names, ctx.parse);
   } catch (err) {
     return { image, policies: [], invalid: toOutcome('reference', err, performance.now()) };
   }

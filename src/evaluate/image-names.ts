@@ -29,15 +29,30 @@ export function nameImage(
 }
 
 /**
+ * An engine's memo of image names (made with the engine, cli/setup.ts: two engines share none).
  * Pods repeat the same image names: each is parsed and matched once per policy set (a reload makes
  * a new set, and its own memo). Bounded: see memoize.
  */
-const imageNames = new WeakMap<readonly CompiledPolicy[], (image: string) => ImageName>();
-export function namesFor(policies: readonly CompiledPolicy[]): (image: string) => ImageName {
-  let names = imageNames.get(policies);
-  if (names === undefined) {
-    names = memoize((image) => nameImage(image, policies, parseReference));
-    imageNames.set(policies, names);
+export class ImageNames {
+  readonly #sets = new WeakMap<readonly CompiledPolicy[], (image: string) => ImageName>();
+
+  for(policies: readonly CompiledPolicy[]): (image: string) => ImageName {
+    let names = this.#sets.get(policies);
+    if (names === undefined) {
+      names = memoize((image) => nameImage(image, policies, parseReference));
+      this.#sets.set(policies, names);
+    }
+    return names;
   }
-  return names;
+}
+
+/** `image` named against `policies`: through the engine's memo where it has one and `parse` is the default. */
+export function nameFor(
+  image: string,
+  policies: readonly CompiledPolicy[],
+  names: ImageNames | undefined,
+  parse: ((image: string) => ImageReference) | undefined,
+): ImageName {
+  if (names === undefined || parse !== undefined) return nameImage(image, policies, parse ?? parseReference);
+  return names.for(policies)(image);
 }

@@ -5,18 +5,11 @@
  * ships (reports.installCRDs): wgpolicyk8s.io PolicyReport (kubernetes-sigs/wg-policy-prototypes) and
  * openreports.io Report (openreports/reports-api), both named in charts/imagegate/templates/report-crd.yaml.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installChartServe, type ChartServe } from '../helpers/chart-serve.js';
-import { podManifest, startClusterImages, type ClusterImages } from '../helpers/cluster-images.js';
+import { describe, expect, it } from 'vitest';
+import { podManifest } from '../helpers/cluster-images.js';
+import { createPod, policyReport, useBackgroundAuditChart } from '../helpers/cluster-suite.js';
 import type { K8sObject } from '../helpers/k8s.js';
-import {
-  createNamespace,
-  eventually,
-  getJson,
-  kubectl,
-  kubectlOk,
-  NO_CLUSTER,
-} from '../helpers/kube-cluster.js';
+import { eventually, getJson, NO_CLUSTER } from '../helpers/kube-cluster.js';
 
 const FLAVOURS = [
   {
@@ -37,47 +30,32 @@ const FLAVOURS = [
 
 describe.skipIf(NO_CLUSTER).each(FLAVOURS)('the background audit in a real API server ($kind)', (flavour) => {
   const { release: RELEASE, namespace: NS, apps: APPS, resource } = flavour;
-  let images: ClusterImages;
-  let serve: ChartServe;
-
-  beforeAll(async () => {
-    images = await startClusterImages();
+  const chart = useBackgroundAuditChart({
+    release: RELEASE,
+    namespace: NS,
+    apps: APPS,
+    set: `reports.kind=${flavour.kind}`,
+    reportCrd: resource,
     // Workloads that already run when imagegate arrives (no webhook reviewed them).
-    await createNamespace(APPS);
-    await kubectlOk(['create', '-f', '-'], podManifest('small', APPS, images.small));
-    await kubectlOk(['create', '-f', '-'], podManifest('audit-big', APPS, images.auditBig));
-    serve = await installChartServe({
-      release: RELEASE,
-      namespace: NS,
-      values: [
-        '--set',
-        `mode=audit,backgroundAudit.enabled=true,backgroundAudit.interval=1m,reports.installCRDs=true,reports.kind=${flavour.kind}`,
-        ...images.values,
-      ],
-    });
-  }, 180_000);
-
-  afterAll(async () => {
-    await serve?.close();
-    await kubectl(['delete', 'crd', resource, '--ignore-not-found']);
-    await images?.stop();
+    workloads: async (images) => {
+      await createPod(podManifest('small', APPS, images.small));
+      await createPod(podManifest('audit-big', APPS, images.auditBig));
+    },
   });
 
   it('writes a report for the namespace, failing the image that is too big', async () => {
     const report = await eventually(
       `the ${resource} of the apps namespace`,
-      async () => {
-        const r = await kubectl(['get', resource, '-n', APPS, '-o', 'json']);
-        const items = r.status === 0 ? ((JSON.parse(r.stdout) as K8sObject).items as K8sObject[]) : [];
-        return items[0];
-      },
+      () => policyReport(APPS, resource),
       60_000,
     );
     const results = report.results as K8sObject[];
-    expect(results.some((r) => r.result === 'fail' && JSON.stringify(r).includes(images.auditBig))).toBe(
-      true,
+    expect(
+      results.some((r) => r.result === 'fail' && JSON.stringify(r).includes(chart.images.auditBig)),
+    ).toBe(true);
+    expect(results.some((r) => r.result === 'fail' && JSON.stringify(r).includes(chart.images.small))).toBe(
+      false,
     );
-    expect(results.some((r) => r.result === 'fail' && JSON.stringify(r).includes(images.small))).toBe(false);
     // The field Policy Reporter groups openreports results by; PolicyReports carry it in `source` too.
     expect(new Set(results.map((r) => r.source))).toEqual(new Set(['imagegate']));
     // An openreports Report also names its source at the top (kept by the upstream CRD's schema).
@@ -90,6 +68,6 @@ describe.skipIf(NO_CLUSTER).each(FLAVOURS)('the background audit in a real API s
   });
 
   it('serve never made an API call its ServiceAccount is not allowed to make', async () => {
-    expect(await serve.forbidden()).toEqual([]);
+    expect(await chart.serve.forbidden()).toEqual([]);
   });
 });

@@ -4,9 +4,9 @@
  * namespace deleted while its report is written (held Terminating by a pod's finalizer, its report
  * gone, so creating it meets the API server's refusal) fails neither that run nor the next one.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installChartServe, type ChartServe } from '../helpers/chart-serve.js';
-import { podManifest, startClusterImages, type ClusterImages } from '../helpers/cluster-images.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { podManifest } from '../helpers/cluster-images.js';
+import { createPod, policyReport as report, useBackgroundAuditChart } from '../helpers/cluster-suite.js';
 import type { K8sObject } from '../helpers/k8s.js';
 import {
   createNamespace,
@@ -24,11 +24,6 @@ const DOOMED = 'apps-doomed';
 const WROTE = 'background audit: reports written';
 const HOLD = 'imagegate.test/hold';
 
-async function report(namespace: string): Promise<K8sObject | undefined> {
-  const r = await kubectl(['get', 'policyreports.wgpolicyk8s.io', '-n', namespace, '-o', 'json']);
-  return r.status === 0 ? ((JSON.parse(r.stdout) as K8sObject).items as K8sObject[])[0] : undefined;
-}
-
 /** Results of the report in `namespace` naming the pod `name`. */
 const resultsOf = (rep: K8sObject | undefined, name: string): K8sObject[] =>
   ((rep?.results ?? []) as K8sObject[]).filter((r) =>
@@ -36,36 +31,28 @@ const resultsOf = (rep: K8sObject | undefined, name: string): K8sObject[] =>
   );
 
 describe.skipIf(NO_CLUSTER)('background reports and Events as workloads change in a real API server', () => {
-  let images: ClusterImages;
-  let serve: ChartServe;
-  const runs = (): Array<Record<string, unknown>> => serve.lines().filter((l) => l.msg === WROTE);
+  const chart = useBackgroundAuditChart({
+    release: RELEASE,
+    namespace: NS,
+    apps: APPS,
+    set: 'events.enabled=true',
+    workloads: async (images) => {
+      await createNamespace(DOOMED);
+      for (const name of ['fixme', 'gone']) await createPod(podManifest(name, APPS, images.auditBig));
+      await createPod(podManifest('small', APPS, images.small));
+      const held = JSON.parse(podManifest('held', DOOMED, images.auditBig)) as K8sObject;
+      held.metadata.finalizers = [HOLD];
+      await createPod(JSON.stringify(held));
+    },
+    cleanup: [APPS, DOOMED],
+  });
+  const runs = (): Array<Record<string, unknown>> => chart.serve.lines().filter((l) => l.msg === WROTE);
   /** Waits for the run after the `seen`th to finish writing; returns its log line. */
   const nextRun = (seen: number): Promise<Record<string, unknown>> =>
     eventually(`background audit run ${seen + 1}`, async () => runs()[seen], 100_000);
-
-  beforeAll(async () => {
-    images = await startClusterImages();
-    await createNamespace(APPS);
-    await createNamespace(DOOMED);
-    for (const name of ['fixme', 'gone'])
-      await kubectlOk(['create', '-f', '-'], podManifest(name, APPS, images.auditBig));
-    await kubectlOk(['create', '-f', '-'], podManifest('small', APPS, images.small));
-    const held = JSON.parse(podManifest('held', DOOMED, images.auditBig)) as K8sObject;
-    held.metadata.finalizers = [HOLD];
-    await kubectlOk(['create', '-f', '-'], JSON.stringify(held));
-    serve = await installChartServe({
-      release: RELEASE,
-      namespace: NS,
-      values: [
-        '--set',
-        'mode=audit,events.enabled=true,backgroundAudit.enabled=true,backgroundAudit.interval=1m,reports.installCRDs=true',
-        ...images.values,
-      ],
-    });
-  }, 180_000);
-
-  afterAll(async () => {
-    await kubectl([
+  /** Lets the namespace DOOMED go: the pod holding it loses its finalizer. */
+  const release = () =>
+    kubectl([
       'patch',
       'pod',
       'held',
@@ -75,10 +62,10 @@ describe.skipIf(NO_CLUSTER)('background reports and Events as workloads change i
       '-p',
       '[{"op":"remove","path":"/metadata/finalizers"}]',
     ]);
-    await serve?.close();
-    await kubectl(['delete', 'namespace', APPS, DOOMED, '--wait=false']);
-    await kubectl(['delete', 'crd', 'policyreports.wgpolicyk8s.io', '--ignore-not-found']);
-    await images?.stop();
+
+  // Runs before the chart's clean-up (hooks run in reverse), so the namespaces can go.
+  afterAll(async () => {
+    await release();
   });
 
   it('first run: failing results and a Warning Event for each would-deny pod', async () => {
@@ -95,7 +82,7 @@ describe.skipIf(NO_CLUSTER)('background reports and Events as workloads change i
 
   it('next runs: a fixed pod loses its failing result, a deleted one its results; a namespace deleted mid-write breaks nothing', async () => {
     const seen = runs().length;
-    await kubectlOk(['set', 'image', 'pod/fixme', '-n', APPS, `app=${images.small}`]);
+    await kubectlOk(['set', 'image', 'pod/fixme', '-n', APPS, `app=${chart.images.small}`]);
     await kubectlOk(['delete', 'pod', 'gone', '-n', APPS, '--wait=false']);
     await kubectlOk(['delete', 'namespace', DOOMED, '--wait=false']);
     // The namespace controller removes its report (we do it now, so the next run must create it while
@@ -109,16 +96,8 @@ describe.skipIf(NO_CLUSTER)('background reports and Events as workloads change i
     expect(resultsOf(apps, 'gone')).toEqual([]);
     expect(second.failed).toBe(0);
     // The namespace goes; the run after that is whole and the report of the namespace is gone.
-    await kubectlOk([
-      'patch',
-      'pod',
-      'held',
-      '-n',
-      DOOMED,
-      '--type=json',
-      '-p',
-      '[{"op":"remove","path":"/metadata/finalizers"}]',
-    ]);
+    const released = await release();
+    expect(released.status, released.stderr).toBe(0);
     const third = await nextRun(seen + 1);
     expect(third.failed).toBe(0);
     expect(await report(DOOMED)).toBeUndefined();
@@ -126,6 +105,6 @@ describe.skipIf(NO_CLUSTER)('background reports and Events as workloads change i
   }, 240_000);
 
   it('serve never made an API call its ServiceAccount is not allowed to make', async () => {
-    expect(await serve.forbidden()).toEqual([]);
+    expect(await chart.serve.forbidden()).toEqual([]);
   });
 });

@@ -3,18 +3,12 @@
  * other logs that another replica holds it); when the holder stops (SIGTERM releases the Lease), the
  * other takes over on its next run and writes them.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installChartServe, type ChartServe, type ServeReplica } from '../helpers/chart-serve.js';
-import { podManifest, startClusterImages, type ClusterImages } from '../helpers/cluster-images.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { ServeReplica } from '../helpers/chart-serve.js';
+import { podManifest } from '../helpers/cluster-images.js';
+import { createPod, policyReport, useBackgroundAuditChart } from '../helpers/cluster-suite.js';
 import type { K8sObject } from '../helpers/k8s.js';
-import {
-  createNamespace,
-  eventually,
-  getJson,
-  kubectl,
-  kubectlOk,
-  NO_CLUSTER,
-} from '../helpers/kube-cluster.js';
+import { eventually, getJson, NO_CLUSTER } from '../helpers/kube-cluster.js';
 
 const RELEASE = 'igrep';
 const NS = 'imagegate-replicas';
@@ -31,33 +25,21 @@ async function holderIdentity(): Promise<string> {
 }
 
 describe.skipIf(NO_CLUSTER)('two serve replicas sharing the Lease in a real API server', () => {
-  let images: ClusterImages;
-  let serve: ChartServe;
+  const chart = useBackgroundAuditChart({
+    release: RELEASE,
+    namespace: NS,
+    apps: APPS,
+    set: 'logLevel=debug',
+    workloads: (images) => createPod(podManifest('audit-big', APPS, images.auditBig)),
+    cleanup: [APPS],
+  });
   let replicas: Replica[];
 
   beforeAll(async () => {
-    images = await startClusterImages();
-    await createNamespace(APPS);
-    await kubectlOk(['create', '-f', '-'], podManifest('audit-big', APPS, images.auditBig));
-    serve = await installChartServe({
-      release: RELEASE,
-      namespace: NS,
-      values: [
-        '--set',
-        'mode=audit,logLevel=debug,backgroundAudit.enabled=true,backgroundAudit.interval=1m,reports.installCRDs=true',
-        ...images.values,
-      ],
-    });
+    const { serve } = chart;
     const second = await serve.replica(`${RELEASE}-second`);
     replicas = [{ podName: `${RELEASE}-host`, lines: serve.lines, stop: serve.stop }, second];
   }, 180_000);
-
-  afterAll(async () => {
-    await serve?.close();
-    await kubectl(['delete', 'namespace', APPS, '--wait=false']);
-    await kubectl(['delete', 'crd', 'policyreports.wgpolicyk8s.io', '--ignore-not-found']);
-    await images?.stop();
-  });
 
   const byHolder = async (): Promise<{ holder: Replica; other: Replica }> => {
     const identity = await holderIdentity();
@@ -80,11 +62,10 @@ describe.skipIf(NO_CLUSTER)('two serve replicas sharing the Lease in a real API 
     const { holder, other } = await byHolder();
     expect(logged(holder, WROTE)).toBeGreaterThan(0);
     expect(logged(other, WROTE)).toBe(0);
-    const report = await getJson(['get', 'policyreports.wgpolicyk8s.io', '-n', APPS]);
-    const results = (report.items[0] as K8sObject).results as K8sObject[];
-    expect(results.some((r) => r.result === 'fail' && JSON.stringify(r).includes(images.auditBig))).toBe(
-      true,
-    );
+    const results = ((await policyReport(APPS))?.results ?? []) as K8sObject[];
+    expect(
+      results.some((r) => r.result === 'fail' && JSON.stringify(r).includes(chart.images.auditBig)),
+    ).toBe(true);
   }, 90_000);
 
   it('when the holder stops, the other replica takes the Lease and writes the reports', async () => {
@@ -102,6 +83,6 @@ describe.skipIf(NO_CLUSTER)('two serve replicas sharing the Lease in a real API 
   }, 120_000);
 
   it('neither replica made an API call its ServiceAccount is not allowed to make', async () => {
-    expect(await serve.forbidden()).toEqual([]);
+    expect(await chart.serve.forbidden()).toEqual([]);
   });
 });

@@ -12,7 +12,7 @@ import type { Setup } from '../../src/cli/setup.js';
 import type { CheckOutcome } from '../../src/evaluate/evaluate.js';
 import { evaluateImages } from '../../src/evaluate/evaluate.js';
 import { attestationPolicies, GITHUB_CLAIMS, SPDX, VULN } from './attestation-policies.js';
-import { pushBundleReferrer, pushLegacySignatures } from './cosign-push.js';
+import { pushBundleFor, pushCosignOciAttestation, pushLegacySignatures } from './cosign-push.js';
 import { buildEngine, writePolicyFile } from './engine.js';
 import { fixturePath } from './fixtures.js';
 import { buildImage, buildIndex, pushIndex } from './image-builder.js';
@@ -72,14 +72,8 @@ export async function startAttestationWorld(): Promise<AttestationWorld> {
     images[repo] = `${reg.host}/${repo}@${digest}`;
     return digest;
   }
-  async function referrer(repo: string, digest: string, bundle: object): Promise<void> {
-    await pushBundleReferrer(
-      seeder,
-      repo,
-      { digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 1 },
-      bundle,
-    );
-  }
+  const referrer = (repo: string, digest: string, bundle: object) =>
+    pushBundleFor(seeder, repo, digest, bundle);
 
   // A Sigstore instance living 30 days ago: @sigstore/mock dates its root certificate with
   // new Date(), so Date is faked while it is created; its CA and Rekor use the clock.
@@ -92,25 +86,23 @@ export async function startAttestationWorld(): Promise<AttestationWorld> {
   }
 
   // SBOMs as keyless bundle referrers, signed by the release workflow (with its GitHub claims).
-  let d = await image('sbom/clean');
+  // An image with one bundle referrer, which `sign` makes for its digest.
+  const bundled = async (repo: string, sign: (digest: string) => object | Promise<object>): Promise<void> => {
+    const digest = await image(repo);
+    await referrer(repo, digest, await sign(digest));
+  };
+  const sbom = (signer: typeof corp, identity: typeof CI, predicate: unknown) => (digest: string) =>
+    signer.signBundle({ digest, identity, predicateType: SPDX, predicate });
   const clean = spdx([{ name: 'zlib', versionInfo: '1.3.1' }]);
-  await referrer(
-    'sbom/clean',
-    d,
-    await corp.signBundle({ digest: d, identity: CI, predicateType: SPDX, predicate: clean }),
-  );
-  d = await image('sbom/log4j');
   const log4j = spdx([
     { name: 'zlib', versionInfo: '1.3.1' },
     { name: 'log4j-core', versionInfo: '2.14.1' },
   ]);
-  await referrer(
-    'sbom/log4j',
-    d,
-    await corp.signBundle({ digest: d, identity: CI, predicateType: SPDX, predicate: log4j }),
-  );
+  const many = spdx(Array.from({ length: 3000 }, (_, i) => ({ name: `pkg-${i}`, versionInfo: '1.0' })));
+  await bundled('sbom/clean', sbom(corp, CI, clean));
+  await bundled('sbom/log4j', sbom(corp, CI, log4j));
   await image('sbom/none');
-  d = await image('sbom/legacy');
+  let d = await image('sbom/legacy');
   await pushLegacySignatures(
     seeder,
     'sbom/legacy',
@@ -118,43 +110,21 @@ export async function startAttestationWorld(): Promise<AttestationWorld> {
     [await corp.signLegacyAttestation({ digest: d, identity: CI, predicateType: SPDX, predicate: clean })],
     'att',
   );
-  d = await image('sbom/fork');
-  await referrer(
-    'sbom/fork',
-    d,
-    await corp.signBundle({ digest: d, identity: FORK, predicateType: SPDX, predicate: clean }),
-  );
-  d = await image('sbom/other-subject');
-  await referrer(
-    'sbom/other-subject',
-    d,
-    await corp.signBundle({
-      digest: d,
+  await bundled('sbom/fork', sbom(corp, FORK, clean));
+  await bundled('sbom/other-subject', (digest) =>
+    corp.signBundle({
+      digest,
       identity: CI,
       predicateType: SPDX,
       predicate: clean,
       subjectDigest: sha256(Buffer.from('another image')),
     }),
   );
-  d = await image('stale/sbom');
-  await referrer(
-    'stale/sbom',
-    d,
-    await old.signBundle({ digest: d, identity: CI, predicateType: SPDX, predicate: clean }),
-  );
-  d = await image('costly/sbom');
-  const many = spdx(Array.from({ length: 3000 }, (_, i) => ({ name: `pkg-${i}`, versionInfo: '1.0' })));
-  await referrer(
-    'costly/sbom',
-    d,
-    await corp.signBundle({ digest: d, identity: CI, predicateType: SPDX, predicate: many }),
-  );
-  d = await image('sbom/huge');
-  await referrer(
-    'sbom/huge',
-    d,
+  await bundled('stale/sbom', sbom(old, CI, clean));
+  await bundled('costly/sbom', sbom(corp, CI, many));
+  await bundled('sbom/huge', (digest) =>
     signBundleWithKey(key.sign, {
-      digest: d,
+      digest,
       predicateType: SPDX,
       predicate: { padding: 'x'.repeat(17 * 1024 * 1024) },
     }),
@@ -170,100 +140,34 @@ export async function startAttestationWorld(): Promise<AttestationWorld> {
     },
     metadata: { scanStartedOn: finishedOn, scanFinishedOn: finishedOn },
   });
-  d = await image('vuln/fresh');
-  await pushLegacySignatures(
-    seeder,
-    'vuln/fresh',
-    d,
-    [
-      signLegacyAttestationWithKey(key.sign, {
-        digest: d,
-        predicateType: VULN,
-        predicate: scan(new Date().toISOString(), 0),
-      }),
-    ],
-    'att',
-  );
-  d = await image('vuln/old-scan');
-  await pushLegacySignatures(
-    seeder,
-    'vuln/old-scan',
-    d,
-    [
-      signLegacyAttestationWithKey(key.sign, {
-        digest: d,
-        predicateType: VULN,
-        predicate: scan(new Date(Date.now() - 10 * DAY).toISOString(), 0),
-      }),
-    ],
-    'att',
-  );
-  d = await image('vuln/other-key');
-  await pushLegacySignatures(
-    seeder,
-    'vuln/other-key',
-    d,
-    [
-      signLegacyAttestationWithKey(otherKey.sign, {
-        digest: d,
-        predicateType: VULN,
-        predicate: scan(new Date().toISOString(), 0),
-      }),
-    ],
-    'att',
-  );
+  // Each image is signed by `signer`, with a scan that finished at `finishedOn`.
+  const legacyScan = async (repo: string, signer: typeof key, finishedOn: Date): Promise<void> => {
+    const digest = await image(repo);
+    const attestation = signLegacyAttestationWithKey(signer.sign, {
+      digest,
+      predicateType: VULN,
+      predicate: scan(finishedOn.toISOString(), 0),
+    });
+    await pushLegacySignatures(seeder, repo, digest, [attestation], 'att');
+  };
+  await legacyScan('vuln/fresh', key, new Date());
+  await legacyScan('vuln/old-scan', key, new Date(Date.now() - 10 * DAY));
+  await legacyScan('vuln/other-key', otherKey, new Date());
   // maxAge on a key attestation without a log entry: no verified time.
-  d = await image('vuln-dated/undated');
-  await pushLegacySignatures(
-    seeder,
-    'vuln-dated/undated',
-    d,
-    [
-      signLegacyAttestationWithKey(key.sign, {
-        digest: d,
-        predicateType: VULN,
-        predicate: scan(new Date().toISOString(), 0),
-      }),
-    ],
-    'att',
-  );
+  await legacyScan('vuln-dated/undated', key, new Date());
 
   // Third-party material: cosign's OCI attestation (public-good, 2025) and a conformance SLSA v1 bundle.
-  const emptyDir = fixturePath('sigstore-bundles', 'cosign', 'reconstructed-empty-image');
-  const ociBundle = JSON.parse(
-    readFileSync(fixturePath('sigstore-bundles', 'cosign', 'oci-attestation.sigstore.json'), 'utf8'),
-  ) as object;
   for (const repo of ['cosign/fresh', 'cosign/stale', 'cosign/false']) {
-    await seeder.putBlob(repo, readFileSync(`${emptyDir}/config.json`));
-    const manifest = readFileSync(`${emptyDir}/manifest.json`);
-    const digest = await seeder.putManifest(repo, manifest, 'latest');
-    images[repo] = `${reg.host}/${repo}@${digest}`;
-    await referrer(repo, digest, ociBundle);
+    images[repo] = `${reg.host}/${repo}@${await pushCosignOciAttestation(seeder, repo)}`;
   }
-  d = await image('slsa/conformance');
-  await referrer(
+  const conformance = ['sigstore-conformance', 'happy-path-intoto-in-dsse-v3', 'bundle.sigstore.json'];
+  await bundled(
     'slsa/conformance',
-    d,
-    JSON.parse(
-      readFileSync(
-        fixturePath(
-          'sigstore-bundles',
-          'sigstore-conformance',
-          'happy-path-intoto-in-dsse-v3',
-          'bundle.sigstore.json',
-        ),
-        'utf8',
-      ),
-    ) as object,
+    () => JSON.parse(readFileSync(fixturePath('sigstore-bundles', ...conformance), 'utf8')) as object,
   );
 
   // Audit mode, and multi-arch images: on the index, on every platform, on one platform only.
-  d = await image('audit/log4j');
-  await referrer(
-    'audit/log4j',
-    d,
-    await corp.signBundle({ digest: d, identity: CI, predicateType: SPDX, predicate: log4j }),
-  );
+  await bundled('audit/log4j', sbom(corp, CI, log4j));
   const multi = async (repo: string, attest: 'index' | 'platforms' | 'amd64') => {
     const idx = buildIndex(
       ['linux/amd64', 'linux/arm64'].map((platform) =>

@@ -54,6 +54,11 @@ export async function imagegate(
   return { code, stdout, stderr, ms: Date.now() - started };
 }
 
+/** `imagegate check --policy POLICY ARGS…` in this process, as `imagegate` runs it. */
+export function imagegateCheck(policy: string, ...args: string[]): Promise<Run> {
+  return imagegate(['check', '--policy', policy, ...args]);
+}
+
 /** The CLI as a real process (about a second per spawn: keep these few). */
 export function imagegateProcess(args: string[], stdin?: string): Promise<Run> {
   const started = Date.now();

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { Descriptor } from '../../src/registry/types.js';
 import { fixturePath } from './fixtures.js';
 import { sha256 } from './memory-registry.js';
+import { ociImageManifest } from './oci-manifest.js';
 
 export interface SigArtifact {
   /** Raw bytes of the `.sig` manifest (OCI image manifest). */
@@ -58,18 +59,7 @@ export function containersImageSig(dir: string): SigArtifact & { config: Buffer 
     return { mediaType: doc.mimeType, digest, size: payload.byteLength, annotations: doc.annotations };
   });
   blobs.set(sha256(EMPTY_CONFIG), EMPTY_CONFIG);
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: {
-        mediaType: 'application/vnd.oci.image.config.v1+json',
-        digest: sha256(EMPTY_CONFIG),
-        size: 2,
-      },
-      layers,
-    }),
-  );
+  const manifest = ociImageManifest({ digest: sha256(EMPTY_CONFIG), size: 2 }, layers);
   return { manifest, blobs, config: EMPTY_CONFIG };
 }
 

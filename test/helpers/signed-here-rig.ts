@@ -19,6 +19,7 @@ import type { Seeder } from './seeder.js';
 import { MemoryRegistry, sha256 } from './memory-registry.js';
 import { signal, tempDir } from './signature-setup.js';
 import { ACME, createTestInstance, type TestInstance } from './test-sigstore.js';
+import { ociImageManifest } from './oci-manifest.js';
 
 export const SLSA = 'https://slsa.dev/provenance/v1';
 export const REPO = 'registry.imagegate.test/app';
@@ -56,18 +57,7 @@ export function memory(): { reg: MemoryRegistry; seeder: Seeder } {
 let imageCounter = 0;
 export function imageManifest(): Buffer {
   imageCounter += 1;
-  return Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: {
-        mediaType: 'application/vnd.oci.image.config.v1+json',
-        digest: sha256(`cfg${imageCounter}`),
-        size: 4,
-      },
-      layers: [],
-    }),
-  );
+  return ociImageManifest({ digest: sha256(`cfg${imageCounter}`), size: 4 });
 }
 
 export function useTestSigstore() {

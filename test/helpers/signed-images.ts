@@ -6,7 +6,8 @@
 import type { Seeder } from './seeder.js';
 import { pushLegacySignatures } from './cosign-push.js';
 import { sha256 } from './memory-registry.js';
-import { keyPair } from './test-sigstore.js';
+import { keyPair, keySignedLayer, simpleSigningPayload } from './test-sigstore.js';
+import { ociImageManifest } from './oci-manifest.js';
 
 export type SigningKey = ReturnType<typeof keyPair>;
 
@@ -36,18 +37,7 @@ export async function pushImage(seeder: Seeder, repo: string, tag = 'v1'): Promi
   );
   await seeder.putBlob(repo, config);
   const mediaType = 'application/vnd.oci.image.manifest.v1+json';
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType,
-      config: {
-        mediaType: 'application/vnd.oci.image.config.v1+json',
-        digest: sha256(config),
-        size: config.length,
-      },
-      layers: [],
-    }),
-  );
+  const manifest = ociImageManifest({ digest: sha256(config), size: config.length });
   const digest = await seeder.putManifest(repo, manifest, tag);
   return { digest, mediaType, size: manifest.length };
 }
@@ -60,19 +50,8 @@ export async function signDigest(
   digest: string,
   key: SigningKey,
 ): Promise<void> {
-  const payload = Buffer.from(
-    JSON.stringify({
-      critical: {
-        identity: { 'docker-reference': `${host}/${repo}` },
-        image: { 'docker-manifest-digest': digest },
-        type: 'cosign container image signature',
-      },
-      optional: null,
-    }),
-  );
-  await pushLegacySignatures(seeder, repo, digest, [
-    { payload, annotations: { 'dev.cosignproject.cosign/signature': key.sign(payload).toString('base64') } },
-  ]);
+  const payload = simpleSigningPayload(`${host}/${repo}`, digest);
+  await pushLegacySignatures(seeder, repo, digest, [keySignedLayer(key.sign, payload)]);
 }
 
 /** Pushes a fresh image to `repo` (tag `tag`) and, when `key` is given, signs it; returns the digest. */

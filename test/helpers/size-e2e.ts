@@ -1,22 +1,11 @@
 /** Shared by the size end-to-end suites: a size policy per registry and a black-hole TCP server. */
 import { createServer, type Server, type Socket } from 'node:net';
+import { policyYaml } from './policy-documents.js';
 
 /** One policy per registry, 256 KiB limit; `onError` as given. */
 export function sizePolicy(name: string, glob: string, onError: 'deny' | 'allow'): string {
-  return `---
-apiVersion: imagegate.dev/v1alpha1
-kind: ImagePolicy
-metadata:
-  name: ${name}
-spec:
-  mode: enforce
-  images:
-    - glob: "${glob}"
-  onError: ${onError}
-  size:
-    maxCompressed: 256Ki
-    maxLayers: 10
-`;
+  const size = { maxCompressed: '256Ki', maxLayers: 10 };
+  return `---\n${policyYaml(name, { mode: 'enforce', images: [{ glob }], onError, size })}`;
 }
 
 /** A TCP server that counts connections and never answers (a black hole). */

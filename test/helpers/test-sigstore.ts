@@ -38,6 +38,25 @@ export interface LegacySignature {
   annotations: Record<string, string>;
 }
 
+/** The simple-signing payload `cosign sign` signs for `digest`, naming the image `reference`. */
+export function simpleSigningPayload(reference: unknown, digest: string): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      critical: {
+        identity: { 'docker-reference': reference },
+        image: { 'docker-manifest-digest': digest },
+        type: 'cosign container image signature',
+      },
+      optional: null,
+    }),
+  );
+}
+
+/** A legacy `.sig` layer signed with a key (no certificate, no log entry), as `cosign sign --key` stores it. */
+export function keySignedLayer(sign: (data: Buffer) => Buffer, payload: Buffer): LegacySignature {
+  return { payload, annotations: { 'dev.cosignproject.cosign/signature': b64(sign(payload)) } };
+}
+
 export interface TestInstance {
   trustedRootPath: string;
   rootPem: string;
@@ -152,16 +171,7 @@ export async function createTestInstance(dir: string, clock?: Date): Promise<Tes
     trustedRootPath,
     rootPem,
     async signLegacy({ digest, identity, payloadDigest, rekor = true }) {
-      const payload = Buffer.from(
-        JSON.stringify({
-          critical: {
-            identity: { 'docker-reference': 'registry.imagegate.test/app' },
-            image: { 'docker-manifest-digest': payloadDigest ?? digest },
-            type: 'cosign container image signature',
-          },
-          optional: null,
-        }),
-      );
+      const payload = simpleSigningPayload('registry.imagegate.test/app', payloadDigest ?? digest);
       const { keys, certPem } = await certify(identity);
       const signature = sign('sha256', payload, keys.privateKey);
       const annotations: Record<string, string> = {

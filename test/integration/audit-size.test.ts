@@ -8,16 +8,13 @@ import type { Setup } from '../../src/cli/setup.js';
 import { podReview } from '../helpers/admission-fixtures.js';
 import { buildEngine, writePolicyFile } from '../helpers/engine.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { policyYaml } from '../helpers/policy-documents.js';
 
-const POLICY = `
-apiVersion: imagegate.dev/v1alpha1
-kind: ImagePolicy
-metadata: { name: pinned }
-spec:
-  mode: enforce
-  images: [{ glob: "registry.example.com/**" }]
-  requireDigest: true
-`;
+const POLICY = policyYaml('pinned', {
+  mode: 'enforce',
+  images: [{ glob: 'registry.example.com/**' }],
+  requireDigest: true,
+});
 
 describe('the audit line of a pod with 3,000 distinct images', () => {
   let setup: Setup;

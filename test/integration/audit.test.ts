@@ -9,39 +9,24 @@ import { podReview, readFixture, wrapRequest } from '../helpers/admission-fixtur
 import { buildEngine, writePolicyFile } from '../helpers/engine.js';
 import { HAVE_FIXTURES } from '../helpers/fixtures.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { policyYaml } from '../helpers/policy-documents.js';
 
-const POLICIES = `
-apiVersion: imagegate.dev/v1alpha1
-kind: ImagePolicy
-metadata:
-  name: prod-digests
-spec:
-  mode: enforce
-  images:
-    - glob: "registry.example.com/prod/**"
-  exclude:
-    - glob: "registry.example.com/prod/sandbox/**"
-  requireDigest: true
----
-apiVersion: imagegate.dev/v1alpha1
-kind: ImagePolicy
-metadata:
-  name: team-audit
-spec:
-  mode: audit
-  images:
-    - glob: "registry.example.com/**"
-  requireDigest: true
-  onError: allow
----
-apiVersion: imagegate.dev/v1alpha1
-kind: ImagePolicy
-metadata:
-  name: ghcr-open
-spec:
-  images:
-    - glob: "ghcr.io/**"
-`;
+const POLICIES =
+  policyYaml('prod-digests', {
+    mode: 'enforce',
+    images: [{ glob: 'registry.example.com/prod/**' }],
+    exclude: [{ glob: 'registry.example.com/prod/sandbox/**' }],
+    requireDigest: true,
+  }) +
+  '---\n' +
+  policyYaml('team-audit', {
+    mode: 'audit',
+    images: [{ glob: 'registry.example.com/**' }],
+    requireDigest: true,
+    onError: 'allow',
+  }) +
+  '---\n' +
+  policyYaml('ghcr-open', { images: [{ glob: 'ghcr.io/**' }] });
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
 // The image is named by the record/warning around the message; the message says what was wanted.

@@ -13,16 +13,13 @@ import { podReview } from '../helpers/admission-fixtures.js';
 import { createTestCa, type Pem } from '../helpers/certs.js';
 import { buildEngine, writePolicyFile } from '../helpers/engine.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { policyYaml } from '../helpers/policy-documents.js';
 
-const POLICY = `
-apiVersion: imagegate.dev/v1alpha1
-kind: ImagePolicy
-metadata: { name: pinned }
-spec:
-  mode: enforce
-  images: [{ glob: "registry.example.com/**" }]
-  requireDigest: true
-`;
+const POLICY = policyYaml('pinned', {
+  mode: 'enforce',
+  images: [{ glob: 'registry.example.com/**' }],
+  requireDigest: true,
+});
 
 type Review = {
   response: { allowed: boolean; status?: { code?: number; message?: string }; warnings?: string[] };

@@ -8,22 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { podReview, readFixture, wrapRequest } from '../helpers/admission-fixtures.js';
-import { imagegate, imagegateProcess } from '../helpers/cli.js';
+import { imagegate, imagegateCheck, imagegateProcess } from '../helpers/cli.js';
 import { fixturePath, HAVE_FIXTURES } from '../helpers/fixtures.js';
+import { policyYaml } from '../helpers/policy-documents.js';
 
 const DIGEST = `sha256:${'cd'.repeat(32)}`;
 
-const POLICY = `
-apiVersion: imagegate.dev/v1alpha1
-kind: ImagePolicy
-metadata:
-  name: prod-digests
-spec:
-  mode: enforce
-  images:
-    - glob: "registry.example.com/**"
-  requireDigest: true
-`;
+const PINNED = { images: [{ glob: 'registry.example.com/**' }], requireDigest: true };
+const POLICY = policyYaml('prod-digests', { mode: 'enforce', ...PINNED });
 
 describe('imagegate CLI', () => {
   let dir: string;
@@ -110,9 +102,7 @@ describe('imagegate CLI', () => {
 
     describe('when every image is allowed and --output json is asked for', () => {
       it('prints parseable JSON and exits 0', async () => {
-        const run = await imagegate([
-          'check',
-          '--policy',
+        const run = await imagegateCheck(
           policy,
           '--output',
           'json',
@@ -120,7 +110,7 @@ describe('imagegate CLI', () => {
           'allow',
           `registry.example.com/app@${DIGEST}`,
           'quay.io/other/tool:1',
-        ]);
+        );
         expect(run.code).toBe(0);
         const out = JSON.parse(run.stdout) as {
           allowed: boolean;
@@ -163,10 +153,7 @@ describe('imagegate CLI', () => {
   describe('when a policy file is invalid', () => {
     it('exits 2 with a message naming the file, the document, the field and the problem', async () => {
       const bad = join(dir, 'bad.yaml');
-      await writeFile(
-        bad,
-        `${POLICY}---\n${POLICY.replace('prod-digests', 'broken').replace('mode: enforce', 'mode: block')}`,
-      );
+      await writeFile(bad, `${POLICY}---\n${policyYaml('broken', { mode: 'block', ...PINNED })}`);
       const run = await imagegate(['check', '--policy', bad, 'nginx']);
       expect(run.code).toBe(2);
       expect(run.stdout).toBe('');

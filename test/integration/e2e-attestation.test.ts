@@ -8,10 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Setup } from '../../src/cli/setup.js';
 import { podReview } from '../helpers/admission-fixtures.js';
 import { attestationPolicies, GITHUB_CLAIMS, SPDX, VULN } from '../helpers/attestation-policies.js';
-import { imagegate } from '../helpers/cli.js';
-import { pushBundleReferrer, pushLegacySignatures } from '../helpers/cosign-push.js';
+import { imagegateCheck, type Run } from '../helpers/cli.js';
+import { pushBundleFor, pushLegacySignatures } from '../helpers/cosign-push.js';
 import { buildEngine, writePolicyFile } from '../helpers/engine.js';
-import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { useRegistry } from '../helpers/registry.js';
 import { RegistrySeeder } from '../helpers/registry-seeder.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { tempDir } from '../helpers/signature-setup.js';
@@ -25,14 +25,13 @@ import {
 } from '../helpers/test-sigstore.js';
 
 describe('imagegate end to end: attestation policies', () => {
-  let reg: TestRegistry;
+  const reg = useRegistry();
   let instance: TestInstance;
   let policyFile: string;
   const key = keyPair('ec-p256');
   const refs: Record<string, string> = {};
 
   beforeAll(async () => {
-    reg = await startRegistry();
     const seeder = new RegistrySeeder(reg);
     instance = await createTestInstance(tempDir());
     const push = async (repo: string): Promise<string> => {
@@ -55,12 +54,7 @@ describe('imagegate end to end: attestation policies', () => {
         predicateType: SPDX,
         predicate: sbom([...packages]),
       });
-      await pushBundleReferrer(
-        seeder,
-        repo,
-        { digest: d, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 1 },
-        bundle,
-      );
+      await pushBundleFor(seeder, repo, d, bundle);
     }
     await push('sbom/none');
     const d = await push('vuln/fresh');
@@ -77,24 +71,19 @@ describe('imagegate end to end: attestation policies', () => {
     );
     policyFile = await writePolicyFile(attestationPolicies(reg.host, key.publicPem));
   });
-  afterAll(async () => {
-    await reg?.stop();
-  });
 
   // Only the corp instance signs here; the other roots the shared policies name point at it too.
   const trustedRoots = (): string[] =>
     ['corp', 'old', 'fixture-pg'].map((name) => `${name}=${instance.trustedRootPath}`);
   /** `imagegate check` of `images` against `policy`, on this registry and these roots. */
-  const check = (policy: string, ...images: string[]): ReturnType<typeof imagegate> =>
-    imagegate([
-      'check',
-      '--policy',
+  const check = (policy: string, ...images: string[]): Promise<Run> =>
+    imagegateCheck(
       policy,
       '--insecure-registry',
       reg.host,
       ...trustedRoots().flatMap((r) => ['--trusted-root', r]),
       ...images,
-    ]);
+    );
   const EXPECTED_LOG4J =
     'attestation sbom: condition false: !predicate.packages.exists(p, p.name == "log4j-core" && p.versionInfo.startsWith("2.14")) (values read last: predicate.packages[0].name="log4j-core", predicate.packages[0].versionInfo="2.14.1")';
 

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Setup } from '../../src/cli/setup.js';
 import { podReview } from '../helpers/admission-fixtures.js';
-import { imagegate } from '../helpers/cli.js';
+import { imagegate, imagegateCheck } from '../helpers/cli.js';
 import { buildEngine, writePolicyFile } from '../helpers/engine.js';
 import { buildImage, pushImage, type BuiltImage } from '../helpers/image-builder.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
@@ -120,15 +120,13 @@ describe('imagegate end to end: registry faults', () => {
     });
 
     it('imagegate check decides per onError: the strict image fails, the lenient one is a warning', async () => {
-      const run = await imagegate([
-        'check',
-        '--policy',
+      const run = await imagegateCheck(
         file,
         '--insecure-registry',
         down.host,
         `${down.host}/strict/app:1`,
         `${down.host}/lenient/app:1`,
-      ]);
+      );
       expect(run.code, run.stderr).toBe(1);
       expect(run.stdout).toMatch(
         /policy down-strict \(enforce\): fail\n {4}err {2}resolve: .*\[REGISTRY_UNAVAILABLE\]/,

@@ -10,11 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COSIGN_SIGN_PREDICATE } from '../../src/checks/signature/signed-payload.js';
 import type { Setup } from '../../src/cli/setup.js';
 import { podReview } from '../helpers/admission-fixtures.js';
-import { imagegate } from '../helpers/cli.js';
-import { pushBundleReferrer, pushLegacySignatures } from '../helpers/cosign-push.js';
+import { imagegateCheck } from '../helpers/cli.js';
+import { pushBundleFor, pushLegacySignatures } from '../helpers/cosign-push.js';
 import { buildEngine, writePolicyFile } from '../helpers/engine.js';
 import { buildImage, pushImage } from '../helpers/image-builder.js';
-import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { useRegistry } from '../helpers/registry.js';
 import { RegistrySeeder } from '../helpers/registry-seeder.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { tempDir } from '../helpers/signature-setup.js';
@@ -25,46 +25,27 @@ import {
   keyPair,
   signBundleWithKey,
   type TestInstance,
+  keySignedLayer,
+  simpleSigningPayload,
 } from '../helpers/test-sigstore.js';
+import { policyYaml } from '../helpers/policy-documents.js';
 
 function policies(host: string, keyPem: string): string {
-  const pem = keyPem
-    .trim()
-    .split('\n')
-    .map((l) => `              ${l}`)
-    .join('\n');
-  const keyAuthority = `        - name: release-key
-          key:
-            pem: |
-${pem}`;
-  const keylessAuthority = `        - name: ci
-          keyless:
-            issuer: ${ACME.issuer}
-            subject: ${ACME.subject}
-            trustedRoot: corp`;
-  const policy = (name: string, glob: string, authorities: string): string => `---
-apiVersion: imagegate.dev/v1alpha1
-kind: ImagePolicy
-metadata:
-  name: ${name}
-spec:
-  mode: enforce
-  images:
-    - glob: "${glob}"
-  onError: deny
-  signature:
-    authorities:
-${authorities}
-`;
+  const keyAuthority = { name: 'release-key', key: { pem: keyPem } };
+  const keylessAuthority = { name: 'ci', keyless: { ...ACME, trustedRoot: 'corp' } };
+  const policy = (name: string, repos: string, authorities: object[]): string => {
+    const images = [{ glob: `${host}/${repos}/**` }];
+    return `---\n${policyYaml(name, { mode: 'enforce', images, onError: 'deny', signature: { authorities } })}`;
+  };
   return (
-    policy('key-signed', `${host}/key/**`, keyAuthority) +
-    policy('keyless-signed', `${host}/keyless/**`, keylessAuthority) +
-    policy('either', `${host}/either/**`, `${keyAuthority}\n${keylessAuthority}`)
+    policy('key-signed', 'key', [keyAuthority]) +
+    policy('keyless-signed', 'keyless', [keylessAuthority]) +
+    policy('either', 'either', [keyAuthority, keylessAuthority])
   );
 }
 
 describe('imagegate end to end: signatures through the real registry', () => {
-  let reg: TestRegistry;
+  const reg = useRegistry();
   let seeder: RegistrySeeder;
   let instance: TestInstance;
   let policyFile: string;
@@ -81,33 +62,14 @@ describe('imagegate end to end: signatures through the real registry', () => {
 
   /** A legacy `.sig` layer signed with the key, as `cosign sign --key` stores it. */
   function keyLegacy(digest: string) {
-    const payload = Buffer.from(
-      JSON.stringify({
-        critical: {
-          identity: { 'docker-reference': 'registry.imagegate.test/app' },
-          image: { 'docker-manifest-digest': digest },
-          type: 'cosign container image signature',
-        },
-        optional: null,
-      }),
-    );
-    return {
-      payload,
-      annotations: { 'dev.cosignproject.cosign/signature': key.sign(payload).toString('base64') },
-    };
+    return keySignedLayer(key.sign, simpleSigningPayload('registry.imagegate.test/app', digest));
   }
 
   async function referrer(repo: string, digest: string, bundle: object): Promise<void> {
-    await pushBundleReferrer(
-      seeder,
-      repo,
-      { digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 1 },
-      bundle,
-    );
+    await pushBundleFor(seeder, repo, digest, bundle);
   }
 
   beforeAll(async () => {
-    reg = await startRegistry();
     seeder = new RegistrySeeder(reg);
     const dir = tempDir();
     instance = await createTestInstance(dir);
@@ -138,23 +100,18 @@ describe('imagegate end to end: signatures through the real registry', () => {
     ]);
     await pushApp('keyless/unsigned');
   });
-  afterAll(async () => {
-    await reg?.stop();
-  });
 
   describe('imagegate check', () => {
     /** `imagegate check` with this file's policies, registry and trusted root, then `args`. */
     const check = (args: string[]) =>
-      imagegate([
-        'check',
-        '--policy',
+      imagegateCheck(
         policyFile,
         '--insecure-registry',
         reg.host,
         '--trusted-root',
         `corp=${instance.trustedRootPath}`,
         ...args,
-      ]);
+      );
 
     it('verifies key and keyless signatures in both formats, offline, and exits 0', async () => {
       const run = await check([

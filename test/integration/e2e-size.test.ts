@@ -7,11 +7,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Setup } from '../../src/cli/setup.js';
 import { podReview } from '../helpers/admission-fixtures.js';
-import { imagegate } from '../helpers/cli.js';
+import { imagegate, imagegateCheck } from '../helpers/cli.js';
 import { buildEngine, writePolicyFile } from '../helpers/engine.js';
 import { fixturePath, HAVE_FIXTURES } from '../helpers/fixtures.js';
 import { buildImage, pushImage, pushManifest, type BuiltImage } from '../helpers/image-builder.js';
-import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { useRegistry } from '../helpers/registry.js';
 import { sizePolicy } from '../helpers/size-e2e.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
@@ -61,13 +61,12 @@ function applyPatch<T>(object: T, ops: PatchOp[]): T {
 }
 
 describe('imagegate end to end: size and pinning', () => {
-  let reg: TestRegistry;
+  const reg = useRegistry();
   let heavy: BuiltImage;
   let light: BuiltImage;
   let policyFile: string;
 
   beforeAll(async () => {
-    reg = await startRegistry();
     heavy = buildImage({ steps: HEAVY_STEPS });
     light = buildImage({ steps: LIGHT_STEPS });
     await pushImage(reg.url, 'team/app', '1', heavy);
@@ -76,20 +75,10 @@ describe('imagegate end to end: size and pinning', () => {
     await pushImage(reg.url, 'team/pinned', 'other', light);
     policyFile = await writePolicyFile(sizePolicy('app-size', `${reg.host}/**`, 'deny'));
   });
-  afterAll(async () => {
-    await reg?.stop();
-  });
 
   describe('imagegate check against the registry', () => {
     it('denies an image over the limit, names the heaviest layers and their build steps, exits 1', async () => {
-      const run = await imagegate([
-        'check',
-        '--policy',
-        policyFile,
-        '--insecure-registry',
-        reg.host,
-        `${reg.host}/team/app:1`,
-      ]);
+      const run = await imagegateCheck(policyFile, '--insecure-registry', reg.host, `${reg.host}/team/app:1`);
       expect(run.code, run.stderr).toBe(1);
       expect(run.stdout).toContain(`✗ ${reg.host}/team/app:1@${heavy.manifest.digest}`);
       expect(run.stdout).toContain('policy app-size (enforce): fail');
@@ -99,16 +88,14 @@ describe('imagegate end to end: size and pinning', () => {
     });
 
     it('allows an image within the limit and exits 0', async () => {
-      const run = await imagegate([
-        'check',
-        '--policy',
+      const run = await imagegateCheck(
         policyFile,
         '--insecure-registry',
         reg.host,
         '--output',
         'json',
         `${reg.host}/team/app:small`,
-      ]);
+      );
       expect(run.code, run.stderr).toBe(0);
       const out = JSON.parse(run.stdout) as { allowed: boolean; images: { digest: string }[] };
       expect(out.allowed).toBe(true);
@@ -256,14 +243,12 @@ describe('imagegate end to end: size and pinning', () => {
       const file = await writePolicyFile(
         sizePolicy('layouts', 'registry.example.com/team/**', 'deny').replace('256Ki', '1Ki'),
       );
-      const run = await imagegate([
-        'check',
-        '--policy',
+      const run = await imagegateCheck(
         file,
         '--as',
         'registry.example.com/team/top:1',
         `oci:${fixturePath('oci-images', 'apko-top_image')}`,
-      ]);
+      );
       expect(run.code, run.stdout + run.stderr).toBe(1);
       expect(run.stdout).toMatch(
         /FAIL size: linux\/amd64: .* over the 1 KiB limit of policy layouts; heaviest: layer 1/,

@@ -4,20 +4,19 @@
  * fixes a plain-HTTP registry instead of OpenSSL's text, and one `--insecure-registry` for every
  * loopback spelling of that registry.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { imagegate } from '../helpers/cli.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { imagegate, imagegateCheck } from '../helpers/cli.js';
 import { writePolicyFile } from '../helpers/engine.js';
 import { buildImage, pushImage } from '../helpers/image-builder.js';
-import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { useRegistry } from '../helpers/registry.js';
 import { sizePolicy } from '../helpers/size-e2e.js';
 
 describe('imagegate check against a plain-HTTP registry on loopback', () => {
-  let reg: TestRegistry;
+  const reg = useRegistry();
   let policy: string;
   let port: string;
 
   beforeAll(async () => {
-    reg = await startRegistry();
     port = reg.host.split(':')[1]!;
     await pushImage(
       reg.url,
@@ -26,9 +25,6 @@ describe('imagegate check against a plain-HTTP registry on loopback', () => {
       buildImage({ steps: [{ createdBy: 'COPY a /', randomBytes: 1000 }] }),
     );
     policy = await writePolicyFile(sizePolicy('local-size', `${reg.host}/**`, 'deny'));
-  });
-  afterAll(async () => {
-    await reg?.stop();
   });
 
   describe('without --insecure-registry', () => {
@@ -58,14 +54,12 @@ describe('imagegate check against a plain-HTTP registry on loopback', () => {
     );
 
     it('and --insecure-registry localhost:PORT covers 127.0.0.1:PORT', async () => {
-      const run = await imagegate([
-        'check',
-        '--policy',
+      const run = await imagegateCheck(
         policy,
         '--insecure-registry',
         `localhost:${port}`,
         `${reg.host}/team/app:1`,
-      ]);
+      );
       expect(run.stdout).toMatch(/^✓ .*\/team\/app:1@sha256:[0-9a-f]{64}/);
       expect(run.code).toBe(0);
     });

@@ -10,31 +10,27 @@ import { buildEngine, writePolicyFile } from '../helpers/engine.js';
 import { HAVE_FIXTURES } from '../helpers/fixtures.js';
 import { buildCase, corpus, ERROR_CODES, Mutator, prng, type Sent } from '../helpers/fuzz-cases.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { policyYaml } from '../helpers/policy-documents.js';
 
 const SEED = Number(process.env.IMAGEGATE_FUZZ_SEED ?? 0x1ea9e7);
 const COUNT = Number(process.env.IMAGEGATE_FUZZ_COUNT ?? (process.env.CI ? 10_000 : 1_000));
 const IN_FLIGHT = 32;
 
-const POLICIES = `
-apiVersion: imagegate.dev/v1alpha1
-kind: ImagePolicy
-metadata: { name: prod-digests }
-spec:
-  mode: enforce
-  images: [{ glob: "registry.example.com/**" }, { glob: "docker.io/library/*" }]
-  exclude: [{ glob: "docker.io/library/busybox" }]
-  namespaces: { include: ["prod-*", "default", "connaisseur"], exclude: ["kube-system"] }
-  requireDigest: true
----
-apiVersion: imagegate.dev/v1alpha1
-kind: ImagePolicy
-metadata: { name: everything-audit }
-spec:
-  mode: audit
-  images: [{ glob: "**" }]
-  requireDigest: true
-  onError: allow
-`;
+const POLICIES =
+  policyYaml('prod-digests', {
+    mode: 'enforce',
+    images: [{ glob: 'registry.example.com/**' }, { glob: 'docker.io/library/*' }],
+    exclude: [{ glob: 'docker.io/library/busybox' }],
+    namespaces: { include: ['prod-*', 'default', 'connaisseur'], exclude: ['kube-system'] },
+    requireDigest: true,
+  }) +
+  '---\n' +
+  policyYaml('everything-audit', {
+    mode: 'audit',
+    images: [{ glob: '**' }],
+    requireDigest: true,
+    onError: 'allow',
+  });
 
 function heapAfterGc(gc: () => void): number {
   for (let i = 0; i < 3; i++) gc();

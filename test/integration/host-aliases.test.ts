@@ -8,12 +8,12 @@ import type { Setup } from '../../src/cli/setup.js';
 import { podReview } from '../helpers/admission-fixtures.js';
 import { buildEngine, writePolicyFile } from '../helpers/engine.js';
 import { RegistrySeeder } from '../helpers/registry-seeder.js';
-import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { useRegistry } from '../helpers/registry.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { keyPolicyYaml, pushSignedImage, signingKey } from '../helpers/signed-images.js';
 
 describe('a policy on a loopback registry', () => {
-  let registry: TestRegistry;
+  const registry = useRegistry();
   let setup: Setup;
   let server: TestServer;
   let port: string;
@@ -21,7 +21,6 @@ describe('a policy on a loopback registry', () => {
   let unsigned: string;
 
   beforeAll(async () => {
-    registry = await startRegistry();
     port = registry.host.split(':')[1]!;
     const seeder = new RegistrySeeder(registry);
     const key = signingKey();
@@ -42,7 +41,6 @@ describe('a policy on a loopback registry', () => {
   afterAll(async () => {
     await server?.close();
     await setup?.registry.close();
-    await registry?.stop();
   });
 
   async function review(image: string) {

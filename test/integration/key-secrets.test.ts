@@ -9,24 +9,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { imagegate, ROOT } from '../helpers/cli.js';
+import { imagegate, imagegateCheck, ROOT } from '../helpers/cli.js';
 import { writePolicyFile } from '../helpers/engine.js';
 import { KubeApiStandIn } from '../helpers/kube-api.js';
 import { freePort } from '../helpers/registry.js';
+import { policyYaml } from '../helpers/policy-documents.js';
 
 const PEM = '-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----\n';
 
-const policy = (name: string, secret: string): string => `---
-apiVersion: imagegate.dev/v1alpha1
-kind: ImagePolicy
-metadata:
-  name: ${name}
-spec:
-  mode: enforce
-  images: [{ glob: "registry.example.com/${name}/**" }]
-  signature:
-    authorities: [{ name: release, key: { secretRef: { namespace: imagegate, name: ${secret}, key: cosign.pub } } }]
-`;
+const policy = (name: string, secret: string): string => {
+  const key = { secretRef: { namespace: 'imagegate', name: secret, key: 'cosign.pub' } };
+  const images = [{ glob: `registry.example.com/${name}/**` }];
+  return `---\n${policyYaml(name, { mode: 'enforce', images, signature: { authorities: [{ name: 'release', key }] } })}`;
+};
 
 const RAW_DUMP = /HTTP-Code|Unknown API Status|Headers:|Body:/;
 
@@ -49,14 +44,12 @@ describe('key.secretRef to a missing Secret', () => {
 
   describe('imagegate check', () => {
     it('with --kubeconfig: exit 2 naming the policy and the Secret, in words', async () => {
-      const run = await imagegate([
-        'check',
-        '--policy',
+      const run = await imagegateCheck(
         policies,
         '--kubeconfig',
         api.kubeconfigPath,
         'registry.example.com/ok-team/app@sha256:' + 'ab'.repeat(32),
-      ]);
+      );
       expect(run.code).toBe(2);
       expect(run.stderr).toContain(
         'policy lost-team: key.secretRef: cannot read Secret imagegate/missing-key: not found',

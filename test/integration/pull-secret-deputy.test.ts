@@ -16,6 +16,7 @@ import { buildImage, pushImage, type BuiltImage } from '../helpers/image-builder
 import { KubeApiStandIn } from '../helpers/kube-api.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { policyYaml } from '../helpers/policy-documents.js';
 
 const AUTH = Buffer.from('victim:s3cret').toString('base64');
 
@@ -42,15 +43,13 @@ describe('pull secrets and a direct caller', () => {
       data: { '.dockerconfigjson': Buffer.from(dockerconfig).toString('base64') },
     });
     api.put({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: 'victim' } });
-    const policy = await writePolicyFile(`
-apiVersion: imagegate.dev/v1alpha1
-kind: ImagePolicy
-metadata: { name: small }
-spec:
-  mode: enforce
-  images: [{ glob: "${reg.host}/**" }]
-  size: { maxCompressed: "10" }
-`);
+    const policy = await writePolicyFile(
+      policyYaml('small', {
+        mode: 'enforce',
+        images: [{ glob: `${reg.host}/**` }],
+        size: { maxCompressed: '10' },
+      }),
+    );
     const kc = loadKubeConfig({ file: api.kubeconfigPath })!;
     setup = await setupEngine(
       commonOptions({ policy: [policy], insecureRegistry: [reg.host] }),

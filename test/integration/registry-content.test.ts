@@ -18,6 +18,7 @@ import {
 } from '../helpers/hostile-registry.js';
 import { keyPolicyYaml, signingKey } from '../helpers/signed-images.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { policyYaml } from '../helpers/policy-documents.js';
 
 const GiB = 1024 ** 3;
 
@@ -173,17 +174,12 @@ describe('platform spellings a node normalises (property 5; real server, size po
 
   beforeAll(async () => {
     reg = await startHostileRegistry();
-    const policy = [
-      'apiVersion: imagegate.dev/v1alpha1',
-      'kind: ImagePolicy',
-      'metadata: { name: small }',
-      'spec:',
-      '  mode: enforce',
-      '  onError: allow',
-      "  images: [{ glob: '**' }]",
-      "  size: { maxCompressed: '1Gi' }",
-      '',
-    ].join('\n');
+    const policy = policyYaml('small', {
+      mode: 'enforce',
+      onError: 'allow',
+      images: [{ glob: '**' }],
+      size: { maxCompressed: '1Gi' },
+    });
     setup = await buildEngine({ policy: [await writePolicyFile(policy)], insecureRegistry: [reg.host] });
     server = await startServer({ engine: setup.engine });
     const small = entry('multi/app', 1024, { os: 'linux', architecture: 'amd64' });

@@ -6,18 +6,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { podReview } from '../helpers/admission-fixtures.js';
 import { buildEngine, writePolicyFile } from '../helpers/engine.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { policyYaml } from '../helpers/policy-documents.js';
 
 describe('when evaluation fails or overruns the deadline', () => {
-  const POLICY = `
-apiVersion: imagegate.dev/v1alpha1
-kind: ImagePolicy
-metadata: { name: strict }
-spec:
-  mode: enforce
-  images: [{ glob: "**" }]
-  namespaces: { matchLabels: { env: prod } }
-  onError: deny
-`;
+  const POLICY = policyYaml('strict', {
+    mode: 'enforce',
+    images: [{ glob: '**' }],
+    namespaces: { matchLabels: { env: 'prod' } },
+    onError: 'deny',
+  });
   let server: TestServer;
   let labels: (namespace: string, signal: AbortSignal) => Promise<Record<string, string> | undefined>;
 

@@ -4,7 +4,6 @@
  * cosign fixtures pushed (or, where a fixture lacks blobs, seeded into storage) under the signed
  * digests, test-made signatures in both formats, and the cosign OCI attestation bundle as a referrer.
  */
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   compileSignatureVerifier,
@@ -17,13 +16,14 @@ import {
   type Registry,
   type RegistryAccess,
 } from '../../src/registry/index.js';
-import { pushBundleReferrer, pushLegacySignatures } from '../helpers/cosign-push.js';
-import { HAVE_FIXTURES, fixturePath } from '../helpers/fixtures.js';
+import { pushBundleFor, pushCosignOciAttestation, pushLegacySignatures } from '../helpers/cosign-push.js';
+import { HAVE_FIXTURES } from '../helpers/fixtures.js';
 import { LEGACY_CASES, seedCase } from '../fixtures/legacy-cases.js';
-import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { useRegistry } from '../helpers/registry.js';
 import { RegistrySeeder } from '../helpers/registry-seeder.js';
 import { fixtureRoots, signal, tempDir } from '../helpers/signature-setup.js';
 import { createTestInstance, type TestInstance } from '../helpers/test-sigstore.js';
+import { ociImageManifest } from '../helpers/oci-manifest.js';
 
 const ACME = {
   issuer: 'https://token.actions.githubusercontent.com',
@@ -31,13 +31,12 @@ const ACME = {
 };
 
 describe('signature verification through a real registry', () => {
-  let registry: TestRegistry;
+  const registry = useRegistry();
   let seeder: RegistrySeeder;
   let client: Registry;
   let access: RegistryAccess;
 
   beforeAll(async () => {
-    registry = await startRegistry();
     seeder = new RegistrySeeder(registry);
     // The product client, as setupEngine builds it for `--insecure-registry HOST`.
     client = createRegistry({ registries: { [registry.host]: { insecure: true } } });
@@ -45,7 +44,6 @@ describe('signature verification through a real registry', () => {
   });
   afterAll(async () => {
     await client?.close();
-    await registry?.stop();
   });
 
   describe.skipIf(!HAVE_FIXTURES)('third-party cosign legacy fixtures', () => {
@@ -72,19 +70,7 @@ describe('signature verification through a real registry', () => {
 
     it('verifies the cosign OCI attestation bundle pushed as a referrer', async () => {
       const repo = 'fixtures/oci-attestation';
-      const dir = fixturePath('sigstore-bundles', 'cosign', 'reconstructed-empty-image');
-      await seeder.putBlob(repo, readFileSync(`${dir}/config.json`));
-      const manifest = readFileSync(`${dir}/manifest.json`);
-      const digest = await seeder.putManifest(repo, manifest, 'latest');
-      const bundle = JSON.parse(
-        readFileSync(fixturePath('sigstore-bundles', 'cosign', 'oci-attestation.sigstore.json'), 'utf8'),
-      );
-      await pushBundleReferrer(
-        seeder,
-        repo,
-        { digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: manifest.length },
-        bundle,
-      );
+      const digest = await pushCosignOciAttestation(seeder, repo);
       const verdict = await compileSignatureVerifier(
         {
           authorities: [
@@ -119,18 +105,10 @@ describe('signature verification through a real registry', () => {
       );
       await seeder.putBlob(repo, config);
       const { createHash } = await import('node:crypto');
-      const manifest = Buffer.from(
-        JSON.stringify({
-          schemaVersion: 2,
-          mediaType: 'application/vnd.oci.image.manifest.v1+json',
-          config: {
-            mediaType: 'application/vnd.oci.image.config.v1+json',
-            digest: `sha256:${createHash('sha256').update(config).digest('hex')}`,
-            size: config.length,
-          },
-          layers: [],
-        }),
-      );
+      const manifest = ociImageManifest({
+        digest: `sha256:${createHash('sha256').update(config).digest('hex')}`,
+        size: config.length,
+      });
       return seeder.putManifest(repo, manifest, 'v1');
     }
 
@@ -157,12 +135,7 @@ describe('signature verification through a real registry', () => {
         identity: ACME,
         predicateType: 'https://sigstore.dev/cosign/sign/v1',
       });
-      await pushBundleReferrer(
-        seeder,
-        'made/bundle',
-        { digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 1 },
-        bundle,
-      );
+      await pushBundleFor(seeder, 'made/bundle', digest, bundle);
       const verdict = await compileSignatureVerifier(spec, 't', { trustedRoots: roots }).verify(
         access,
         parseReference(`${registry.host}/made/bundle@${digest}`),

@@ -8,18 +8,15 @@ import type { Setup } from '../../src/cli/setup.js';
 import { podReview } from '../helpers/admission-fixtures.js';
 import { buildEngine, writePolicyFile } from '../helpers/engine.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { policyYaml } from '../helpers/policy-documents.js';
 
-const POLICY = `
-apiVersion: imagegate.dev/v1alpha1
-kind: ImagePolicy
-metadata: { name: prod-pinned }
-spec:
-  mode: enforce
-  images: [{ glob: "registry.example.com/prod/**" }]
-  exclude: [{ glob: "registry.example.com/prod/sandbox/**" }]
-  namespaces: { include: ["prod-*"], exclude: ["prod-legacy"] }
-  requireDigest: true
-`;
+const POLICY = policyYaml('prod-pinned', {
+  mode: 'enforce',
+  images: [{ glob: 'registry.example.com/prod/**' }],
+  exclude: [{ glob: 'registry.example.com/prod/sandbox/**' }],
+  namespaces: { include: ['prod-*'], exclude: ['prod-legacy'] },
+  requireDigest: true,
+});
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
 
 type Response = { allowed: boolean; status?: { message?: string }; warnings?: string[] };

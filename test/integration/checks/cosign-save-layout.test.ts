@@ -6,13 +6,13 @@
 import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { imagegate } from '../../helpers/cli.js';
 import { pushLegacySignatures } from '../../helpers/cosign-push.js';
 import { writePolicyFile } from '../../helpers/engine.js';
 import { sha256 } from '../../helpers/memory-registry.js';
 import { RegistrySeeder } from '../../helpers/registry-seeder.js';
-import { startRegistry, type TestRegistry } from '../../helpers/registry.js';
+import { useRegistry } from '../../helpers/registry.js';
 import type { Seeder } from '../../helpers/seeder.js';
 import { pushSignedImage, signingKey } from '../../helpers/signed-images.js';
 import { signLegacyAttestationWithKey } from '../../helpers/test-sigstore.js';
@@ -66,13 +66,12 @@ class SaveSeeder implements Seeder {
 }
 
 describe('imagegate check on a cosign save layout', () => {
-  let reg: TestRegistry;
+  const reg = useRegistry();
   let dir: string;
   let image: string;
   let policy: string;
 
   beforeAll(async () => {
-    reg = await startRegistry();
     dir = await mkdtemp(join(tmpdir(), 'imagegate-cosign-save-'));
     await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
     const seeder = new SaveSeeder(new RegistrySeeder(reg), dir);
@@ -102,9 +101,6 @@ describe('imagegate check on a cosign save layout', () => {
       }),
       'cosign-save.yaml',
     );
-  });
-  afterAll(async () => {
-    await reg?.stop();
   });
 
   const check = async (target: string) => {

@@ -9,7 +9,7 @@ import { evaluateImages, type Verdict } from '../../../src/evaluate/evaluate.js'
 import { pushLegacySignatures } from '../../helpers/cosign-push.js';
 import { buildEngine, writePolicyFile } from '../../helpers/engine.js';
 import { startFaultProxy, type FaultProxy } from '../../helpers/fault-proxy.js';
-import { startRegistry, type TestRegistry } from '../../helpers/registry.js';
+import { useRegistry } from '../../helpers/registry.js';
 import { RegistrySeeder } from '../../helpers/registry-seeder.js';
 import { keyPolicyYaml, pushSignedImage, signingKey, type SigningKey } from '../../helpers/signed-images.js';
 import { signLegacyAttestationWithKey } from '../../helpers/test-sigstore.js';
@@ -19,14 +19,13 @@ const ATT = /^GET \/v2\/.+\/manifests\/sha256-[0-9a-f]{64}\.att$/;
 const SIG = /^GET \/v2\/.+\/manifests\/sha256-[0-9a-f]{64}\.sig$/;
 
 describe('legacy .att lookups through a real registry', () => {
-  let registry: TestRegistry;
+  const registry = useRegistry();
   let proxy: FaultProxy;
   let seeder: RegistrySeeder;
   let key: SigningKey;
   let baseDigest: string;
 
   beforeAll(async () => {
-    registry = await startRegistry();
     proxy = await startFaultProxy(registry.url);
     seeder = new RegistrySeeder(registry);
     key = signingKey();
@@ -34,7 +33,6 @@ describe('legacy .att lookups through a real registry', () => {
   });
   afterAll(async () => {
     await proxy?.stop();
-    await registry?.stop();
   });
 
   /** An app image (key-signed unless told otherwise) with a key-signed SLSA v1 `.att` naming base/node as a dependency. */

@@ -5,12 +5,12 @@ import { createRegistry, type Registry } from '../../../src/registry/client.js';
 import { parseReference } from '../../../src/registry/reference.js';
 import { buildImage, buildIndex, pushImage, pushIndex } from '../../helpers/image-builder.js';
 import { checkInput } from '../../helpers/check-input.js';
-import { startRegistry, type TestRegistry } from '../../helpers/registry.js';
+import { useRegistry } from '../../helpers/registry.js';
 
 const KiB = 1024;
 
 describe('size check against a real registry', () => {
-  let reg: TestRegistry;
+  const reg = useRegistry();
   let client: Registry;
 
   async function input(image: string, platforms: readonly string[] = ['linux/amd64']): Promise<CheckInput> {
@@ -27,7 +27,6 @@ describe('size check against a real registry', () => {
   }
 
   beforeAll(async () => {
-    reg = await startRegistry();
     client = createRegistry({ registries: { [reg.host]: { insecure: true } } });
     const app = buildImage({
       steps: [
@@ -64,7 +63,6 @@ describe('size check against a real registry', () => {
   });
   afterAll(async () => {
     await client?.close();
-    await reg?.stop();
   });
 
   describe('when the image is under the limit', () => {

@@ -9,13 +9,13 @@ import {
   pushIndex,
   type BuiltImage,
 } from '../../helpers/image-builder.js';
-import { startRegistry, type TestRegistry } from '../../helpers/registry.js';
+import { useRegistry } from '../../helpers/registry.js';
 
 const signal = (): AbortSignal => AbortSignal.timeout(5_000);
 const MANIFEST_GET = /^GET \/v2\/app\/manifests\//;
 
 describe('registry caching, dedup, allowlist and mirrors', () => {
-  let reg: TestRegistry;
+  const reg = useRegistry();
   let proxy: FaultProxy;
   let img: BuiltImage;
   let client: Registry;
@@ -23,7 +23,6 @@ describe('registry caching, dedup, allowlist and mirrors', () => {
   let now = 0;
 
   beforeAll(async () => {
-    reg = await startRegistry();
     proxy = await startFaultProxy(reg.url);
     img = buildImage({ steps: [{ createdBy: 'ADD x /', files: { x: 'cache' } }] });
     await pushImage(reg.url, 'app', 'v1', img);
@@ -35,7 +34,6 @@ describe('registry caching, dedup, allowlist and mirrors', () => {
   });
   afterAll(async () => {
     await proxy?.stop();
-    await reg?.stop();
   });
   beforeEach(() => {
     proxy.clear();

@@ -10,18 +10,17 @@ import {
   pushManifest,
   type BuiltImage,
 } from '../../helpers/image-builder.js';
-import { startRegistry, type TestRegistry } from '../../helpers/registry.js';
+import { useRegistry } from '../../helpers/registry.js';
 
 const signal = (): AbortSignal => AbortSignal.timeout(10_000);
 
 describe('registry client against a real registry', () => {
-  let reg: TestRegistry;
+  const reg = useRegistry();
   let client: Registry;
   let oci: BuiltImage;
   let docker: BuiltImage;
 
   beforeAll(async () => {
-    reg = await startRegistry();
     client = createRegistry({ registries: { [reg.host]: { insecure: true } } });
     oci = buildImage({
       steps: [
@@ -47,7 +46,6 @@ describe('registry client against a real registry', () => {
   });
   afterAll(async () => {
     await client?.close();
-    await reg?.stop();
   });
 
   describe('resolve', () => {

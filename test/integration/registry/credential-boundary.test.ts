@@ -13,18 +13,17 @@ import { parseReference } from '../../../src/registry/reference.js';
 import { htpasswdLine } from '../../helpers/auth-servers.js';
 import { buildEngine, writePolicyFile } from '../../helpers/engine.js';
 import { buildImage, pushImage, type BuiltImage } from '../../helpers/image-builder.js';
-import { startRegistry, type TestRegistry } from '../../helpers/registry.js';
+import { useRegistry } from '../../helpers/registry.js';
 
 const signal = (): AbortSignal => AbortSignal.timeout(5_000);
 
 describe('cached registry content and reused outcomes stay behind the credential that read them', () => {
-  let reg: TestRegistry;
+  const reg = useRegistry({ htpasswd: htpasswdLine('team-a', 'pull-only') });
   let img: BuiltImage;
   let client: Registry;
   let secret: CredentialProvider;
 
   beforeAll(async () => {
-    reg = await startRegistry({ htpasswd: htpasswdLine('team-a', 'pull-only') });
     img = buildImage({ steps: [{ createdBy: 'ADD x /', files: { x: 'private' } }] });
     await pushImage(reg.url, 'private/app', '1', img, {
       authorization: `Basic ${Buffer.from('team-a:pull-only').toString('base64')}`,
@@ -37,7 +36,6 @@ describe('cached registry content and reused outcomes stay behind the credential
   });
   afterAll(async () => {
     await client?.close();
-    await reg?.stop();
   });
 
   it('a manifest and config read with team A’s secret do not answer a request without one', async () => {

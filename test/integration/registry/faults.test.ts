@@ -6,7 +6,7 @@ import { parseReference } from '../../../src/registry/reference.js';
 import { MAX_CONFIG_BYTES } from '../../../src/registry/media-types.js';
 import { startFaultProxy, type FaultProxy } from '../../helpers/fault-proxy.js';
 import { buildImage, pushImage, type BuiltImage } from '../../helpers/image-builder.js';
-import { freePort, startRegistry, type TestRegistry } from '../../helpers/registry.js';
+import { freePort, useRegistry } from '../../helpers/registry.js';
 
 /**
  * Runs `fn` and returns its rejection. Which bound ended a request is asserted from the error (its
@@ -22,7 +22,7 @@ async function failure(fn: () => Promise<unknown>): Promise<{ err: unknown }> {
 }
 
 describe('registry faults', () => {
-  let reg: TestRegistry;
+  const reg = useRegistry();
   let proxy: FaultProxy;
   let img: BuiltImage;
   let client: Registry;
@@ -31,14 +31,12 @@ describe('registry faults', () => {
   const ref = (): ReturnType<typeof parseReference> => parseReference(`${proxy.host}/app:v1`);
 
   beforeAll(async () => {
-    reg = await startRegistry();
     proxy = await startFaultProxy(reg.url);
     img = buildImage({ steps: [{ createdBy: 'ADD x /', files: { x: 'faults' } }] });
     await pushImage(reg.url, 'app', 'v1', img);
   });
   afterAll(async () => {
     await proxy?.stop();
-    await reg?.stop();
   });
   beforeEach(() => {
     proxy.clear();

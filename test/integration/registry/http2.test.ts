@@ -8,12 +8,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createSecureServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createRegistry } from '../../../src/registry/client.js';
 import { DEFAULT_LIMITS } from '../../../src/registry/limits.js';
 import { parseReference } from '../../../src/registry/reference.js';
 import { buildImage, pushImage, type BuiltImage } from '../../helpers/image-builder.js';
-import { startRegistry, type TestRegistry } from '../../helpers/registry.js';
+import { useRegistry } from '../../helpers/registry.js';
 import { makeTlsCert, type TestCert } from '../../helpers/tls.js';
 
 const signal = (): AbortSignal => AbortSignal.timeout(10_000);
@@ -76,21 +76,17 @@ async function startFront(cert: TestCert, upstream: string, h1Only: boolean, ipv
 
 describe('an HTTPS registry front', () => {
   let cert: TestCert;
-  let reg: TestRegistry;
+  const reg = useRegistry();
   const images: BuiltImage[] = [];
 
   beforeAll(async () => {
     cert = await makeTlsCert();
-    reg = await startRegistry();
     for (let i = 0; i < 20; i++) {
       const img = buildImage({ steps: [{ createdBy: `ADD ${i} /`, files: { n: `h2-${i}` } }] });
       await pushImage(reg.url, `app${i}`, 'v1', img);
       await pushImage(reg.url, `app${i}`, 'v2', img);
       images.push(img);
     }
-  });
-  afterAll(async () => {
-    await reg?.stop();
   });
 
   /** Resolves 20 images at once, then again by another tag, through a fresh client; the front's counts. */

@@ -75,6 +75,22 @@ describe('idle sockets to distinct registry hosts', () => {
     await registries.stop();
   });
 
+  /** `GET /v2/` on `host` through the connections under test. */
+  const getV2 = (host: string) =>
+    connections.request(
+      host,
+      {
+        method: 'GET',
+        url: new URL(`http://${host}/v2/`),
+        headers: {},
+        dispatcher: connections.agent(host),
+        signal: AbortSignal.timeout(10_000),
+        timeoutMs: 10_000,
+      },
+      'GET /v2/',
+      undefined,
+    );
+
   it(`keeps at most maxIdleSockets (${MAX_IDLE}) open after one request to each of ${HOSTS} hosts`, async () => {
     const pools = OriginPools.of(connections.defaultAgent);
     expect(pools).toBeDefined();
@@ -83,19 +99,7 @@ describe('idle sockets to distinct registry hosts', () => {
     for (let i = 0; i < HOSTS; i += 20) {
       await Promise.all(
         registries.hosts.slice(i, i + 20).map(async (host) => {
-          const res = await connections.request(
-            host,
-            {
-              method: 'GET',
-              url: new URL(`http://${host}/v2/`),
-              headers: {},
-              dispatcher: connections.agent(host),
-              signal: AbortSignal.timeout(10_000),
-              timeoutMs: 10_000,
-            },
-            'GET /v2/',
-            undefined,
-          );
+          const res = await getV2(host);
           expect(res.status).toBe(200);
           await res.body.text();
         }),
@@ -112,19 +116,7 @@ describe('idle sockets to distinct registry hosts', () => {
   it('still reaches a host whose idle socket was closed (a new connection)', async () => {
     const host = registries.hosts[0] ?? '';
     const before = registries.connections();
-    const res = await connections.request(
-      host,
-      {
-        method: 'GET',
-        url: new URL(`http://${host}/v2/`),
-        headers: {},
-        dispatcher: connections.agent(host),
-        signal: AbortSignal.timeout(10_000),
-        timeoutMs: 10_000,
-      },
-      'GET /v2/',
-      undefined,
-    );
+    const res = await getV2(host);
     expect(res.status).toBe(200);
     await res.body.text();
     expect(registries.connections()).toBe(before + 1);

@@ -8,7 +8,7 @@ import { readPullSecrets } from '../../../src/registry/credentials/index.js';
 import { parseReference } from '../../../src/registry/reference.js';
 import { htpasswdLine } from '../../helpers/auth-servers.js';
 import { buildImage, pushImage, type BuiltImage } from '../../helpers/image-builder.js';
-import { startRegistry, type TestRegistry } from '../../helpers/registry.js';
+import { useRegistry } from '../../helpers/registry.js';
 
 const fixture = (name: string): Promise<string> =>
   readFile(new URL(`../../fixtures/k8s/${name}`, import.meta.url), 'utf8');
@@ -31,14 +31,13 @@ function apiFor(server: Server): CoreV1Api {
 }
 
 describe('pull secrets from the Kubernetes API (recorded responses) used against a real registry', () => {
-  let reg: TestRegistry;
+  const reg = useRegistry({ htpasswd: htpasswdLine('shop', 'pull-only') });
   let img: BuiltImage;
   let server: Server;
   const paths: string[] = [];
   let forbid = false;
 
   beforeAll(async () => {
-    reg = await startRegistry({ htpasswd: htpasswdLine('shop', 'pull-only') });
     img = buildImage({ steps: [{ createdBy: 'ADD x /', files: { x: 'k8s' } }] });
     await pushImage(reg.url, 'shop/web', '1.0', img, {
       authorization: `Basic ${Buffer.from('shop:pull-only').toString('base64')}`,
@@ -69,7 +68,6 @@ describe('pull secrets from the Kubernetes API (recorded responses) used against
   });
   afterAll(async () => {
     await new Promise<void>((r) => server?.close(() => r()));
-    await reg?.stop();
   });
 
   it('reads the service account secrets, skips missing ones, and the registry accepts them', async () => {

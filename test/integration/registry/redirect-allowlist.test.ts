@@ -11,11 +11,11 @@ import { MAX_CONFIG_BYTES } from '../../../src/registry/media-types.js';
 import { parseReference } from '../../../src/registry/reference.js';
 import { startFaultProxy, type FaultProxy } from '../../helpers/fault-proxy.js';
 import { buildImage, pushImage, type BuiltImage } from '../../helpers/image-builder.js';
-import { startRegistry, type TestRegistry } from '../../helpers/registry.js';
+import { useRegistry } from '../../helpers/registry.js';
 import { makeTlsCert, type TestCert } from '../../helpers/tls.js';
 
 describe('redirects with an allowlist', () => {
-  let reg: TestRegistry;
+  const reg = useRegistry();
   let proxy: FaultProxy;
   let img: BuiltImage;
   let cert: TestCert;
@@ -24,7 +24,6 @@ describe('redirects with an allowlist', () => {
   let connections = 0;
 
   beforeAll(async () => {
-    reg = await startRegistry();
     proxy = await startFaultProxy(reg.url);
     img = buildImage({ steps: [{ createdBy: 'ADD x /', files: { x: 'redirects' } }] });
     await pushImage(reg.url, 'app', 'v1', img);
@@ -40,7 +39,6 @@ describe('redirects with an allowlist', () => {
   afterAll(async () => {
     await new Promise<void>((r) => cdn.close(() => r()));
     await proxy?.stop();
-    await reg?.stop();
   });
 
   const fetchConfig = async (allow: string[]) => {

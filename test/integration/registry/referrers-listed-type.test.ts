@@ -18,7 +18,7 @@ import {
   type Blob,
   sha256,
 } from '../../helpers/image-builder.js';
-import { startRegistry, type TestRegistry } from '../../helpers/registry.js';
+import { useRegistry } from '../../helpers/registry.js';
 
 const BUNDLE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
@@ -48,13 +48,12 @@ const blob = (mediaType: string, bytes: Buffer): Blob => ({
 });
 
 describe('referrers listed in a tag fallback index without a telling artifactType', () => {
-  let reg: TestRegistry;
+  const reg = useRegistry();
   let client: Registry;
   let subject: Blob;
   const referrers: Record<'bundle' | 'sbom', Blob> = {} as Record<'bundle' | 'sbom', Blob>;
 
   beforeAll(async () => {
-    reg = await startRegistry();
     const img = buildImage({ steps: [{ createdBy: 'ADD id /', files: { id: 'listed-type' } }] });
     await pushImage(reg.url, 'app', 'v1', img);
     subject = img.manifest;
@@ -101,7 +100,6 @@ describe('referrers listed in a tag fallback index without a telling artifactTyp
   });
   afterAll(async () => {
     await client?.close();
-    await reg?.stop();
   });
 
   it('finds the bundle and skips the other artifact', async () => {

@@ -10,7 +10,7 @@ import { parseReference } from '../../../src/registry/reference.js';
 import { DEFAULT_REFERRERS_API_TTL_MS } from '../../../src/registry/referrers.js';
 import { startFaultProxy, type FaultProxy } from '../../helpers/fault-proxy.js';
 import { buildImage, pushImage, pushManifest, type BuiltImage } from '../../helpers/image-builder.js';
-import { startRegistry, type TestRegistry } from '../../helpers/registry.js';
+import { useRegistry } from '../../helpers/registry.js';
 
 const signal = (): AbortSignal => AbortSignal.timeout(5_000);
 const API = /^GET \/v2\/app\/referrers\//;
@@ -35,7 +35,7 @@ function indexOf(artifact: BuiltImage): Buffer {
 }
 
 describe('referrers lookups', () => {
-  let reg: TestRegistry;
+  const reg = useRegistry();
   let proxy: FaultProxy;
   let client: Registry;
   let subjects: string[];
@@ -44,7 +44,6 @@ describe('referrers lookups', () => {
   let now = 0;
 
   beforeAll(async () => {
-    reg = await startRegistry();
     proxy = await startFaultProxy(reg.url);
     artifact = buildImage({ steps: [{ createdBy: 'sig', files: { sig: 'x' } }] });
     await pushImage(reg.url, 'app', artifact.manifest.digest, artifact);
@@ -65,7 +64,6 @@ describe('referrers lookups', () => {
   });
   afterAll(async () => {
     await proxy?.stop();
-    await reg?.stop();
   });
   beforeEach(() => {
     proxy.clear();

@@ -11,6 +11,7 @@ import { podReview } from '../../helpers/admission-fixtures.js';
 import { buildEngine, writePolicyFile } from '../../helpers/engine.js';
 import { startCountingServer } from '../../helpers/hostile-registry.js';
 import { startServer, type TestServer } from '../../helpers/server.js';
+import { policyYaml } from '../../helpers/policy-documents.js';
 
 const never = new AbortController().signal;
 
@@ -79,17 +80,12 @@ describe('image hosts on link-local, unspecified and metadata addresses', () => 
     let setup: Setup;
     let server: TestServer;
     beforeAll(async () => {
-      const policy = [
-        'apiVersion: imagegate.dev/v1alpha1',
-        'kind: ImagePolicy',
-        'metadata: { name: small }',
-        'spec:',
-        '  mode: enforce',
-        '  onError: allow',
-        "  images: [{ glob: '**' }]",
-        "  size: { maxCompressed: '1Gi' }",
-        '',
-      ].join('\n');
+      const policy = policyYaml('small', {
+        mode: 'enforce',
+        onError: 'allow',
+        images: [{ glob: '**' }],
+        size: { maxCompressed: '1Gi' },
+      });
       setup = await buildEngine({ policy: [await writePolicyFile(policy)] });
       server = await startServer({ engine: setup.engine });
     });

@@ -8,14 +8,14 @@ import { parseReference } from '../../../src/registry/reference.js';
 import { htpasswdLine } from '../../helpers/auth-servers.js';
 import { startFaultProxy, type FaultProxy } from '../../helpers/fault-proxy.js';
 import { buildImage, pushImage, type BuiltImage } from '../../helpers/image-builder.js';
-import { startRegistry, type TestRegistry } from '../../helpers/registry.js';
+import { useRegistry } from '../../helpers/registry.js';
 import { makeTlsCert, type TestCert } from '../../helpers/tls.js';
 
 const signal = (): AbortSignal => AbortSignal.timeout(5_000);
 
 describe('an HTTPS registry with a private CA, basic auth and a blob CDN on another host', () => {
   let cert: TestCert;
-  let reg: TestRegistry;
+  const reg = useRegistry({ htpasswd: htpasswdLine('carol', 'pw') });
   let proxy: FaultProxy;
   let cdn: Server;
   let cdnHost: string;
@@ -25,7 +25,6 @@ describe('an HTTPS registry with a private CA, basic auth and a blob CDN on anot
 
   beforeAll(async () => {
     cert = await makeTlsCert();
-    reg = await startRegistry({ htpasswd: htpasswdLine('carol', 'pw') });
     proxy = await startFaultProxy(reg.url, { tls: cert });
     img = buildImage({ steps: [{ createdBy: 'ADD x /', files: { x: 'tls' } }] });
     await pushImage(reg.url, 'app', 'v1', img, {
@@ -41,7 +40,6 @@ describe('an HTTPS registry with a private CA, basic auth and a blob CDN on anot
   afterAll(async () => {
     await new Promise<void>((r) => cdn?.close(() => r()));
     await proxy?.stop();
-    await reg?.stop();
   });
 
   const withCa = (): ReturnType<typeof createRegistry> =>

@@ -9,19 +9,16 @@ import { OutcomeReuse } from '../../../src/evaluate/reused-outcomes.js';
 import { compilePolicies, type CheckCompilers } from '../../../src/policy/compile.js';
 import { parsePolicyYaml } from '../../../src/policy/load.js';
 import type { RegistryAccess, ResolvedImage } from '../../../src/registry/types.js';
+import { policyYaml } from '../../helpers/policy-documents.js';
 
 const DIGEST = `sha256:${'d'.repeat(64)}`;
 const PINNED = `registry.example.com/team/app@${DIGEST}`;
-const LENIENT = `
-apiVersion: imagegate.dev/v1alpha1
-kind: ImagePolicy
-metadata: { name: lenient }
-spec:
-  mode: enforce
-  onError: allow
-  images: [{ glob: "registry.example.com/**" }]
-  size: { maxCompressed: 1Gi }
-`;
+const LENIENT = policyYaml('lenient', {
+  mode: 'enforce',
+  onError: 'allow',
+  images: [{ glob: 'registry.example.com/**' }],
+  size: { maxCompressed: '1Gi' },
+});
 
 function sizeCheck(run: Check<'size'>['run']): CheckCompilers {
   return { size: (): Check<'size'> => ({ name: 'size', run }) };

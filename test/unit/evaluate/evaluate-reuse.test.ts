@@ -12,6 +12,7 @@ import { OutcomeReuse } from '../../../src/evaluate/reused-outcomes.js';
 import { compilePolicies, type CheckCompilers } from '../../../src/policy/compile.js';
 import { parsePolicyYaml } from '../../../src/policy/load.js';
 import type { RegistryAccess, ResolvedImage } from '../../../src/registry/types.js';
+import { policyYaml } from '../../helpers/policy-documents.js';
 
 const DIGEST = `sha256:${'c'.repeat(64)}`;
 const PINNED = `registry.example.com/team/app@${DIGEST}`;
@@ -54,27 +55,19 @@ function registry(limits?: { maxImagesPerReview: number }): RegistryAccess & { c
   return access;
 }
 
-const SIZED = `
-apiVersion: imagegate.dev/v1alpha1
-kind: ImagePolicy
-metadata: { name: sized }
-spec:
-  mode: enforce
-  images: [{ glob: "registry.example.com/**" }]
-  size: { maxCompressed: 1Gi }
-`;
+const SIZED = policyYaml('sized', {
+  mode: 'enforce',
+  images: [{ glob: 'registry.example.com/**' }],
+  size: { maxCompressed: '1Gi' },
+});
 
 /** SIZED, plus a second policy that governs namespace "prod" only. */
-const SIZED_AND_PROD = `${SIZED}---
-apiVersion: imagegate.dev/v1alpha1
-kind: ImagePolicy
-metadata: { name: prod-only }
-spec:
-  mode: enforce
-  images: [{ glob: "registry.example.com/**" }]
-  namespaces: { include: [prod] }
-  size: { maxCompressed: 1Gi }
-`;
+const SIZED_AND_PROD = `${SIZED}---\n${policyYaml('prod-only', {
+  mode: 'enforce',
+  images: [{ glob: 'registry.example.com/**' }],
+  namespaces: { include: ['prod'] },
+  size: { maxCompressed: '1Gi' },
+})}`;
 
 /** One engine's settings, with its reused outcomes (each test compiles its own policy set). */
 const settings = { unmatched: 'allow', reuse: new OutcomeReuse() } as const;

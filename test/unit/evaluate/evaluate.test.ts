@@ -5,6 +5,7 @@ import { evaluateImages, type EvaluationSettings } from '../../../src/evaluate/e
 import { compilePolicies, type CheckCompilers } from '../../../src/policy/compile.js';
 import { parsePolicyYaml } from '../../../src/policy/load.js';
 import type { RegistryAccess, ResolvedImage } from '../../../src/registry/types.js';
+import { policyYaml } from '../../helpers/policy-documents.js';
 
 const DIGEST = `sha256:${'b'.repeat(64)}`;
 
@@ -52,15 +53,11 @@ function policies(yaml: string, compilers: CheckCompilers = {}) {
 const settings: EvaluationSettings = { unmatched: 'allow' };
 const ctx = () => ({ namespace: 'prod-a', signal: AbortSignal.timeout(5000) });
 
-const ENFORCE_DIGEST = `
-apiVersion: imagegate.dev/v1alpha1
-kind: ImagePolicy
-metadata: { name: pinned }
-spec:
-  mode: enforce
-  images: [{ glob: "registry.example.com/**" }]
-  requireDigest: true
-`;
+const ENFORCE_DIGEST = policyYaml('pinned', {
+  mode: 'enforce',
+  images: [{ glob: 'registry.example.com/**' }],
+  requireDigest: true,
+});
 
 describe('evaluateImages', () => {
   describe('when an enforcing policy requires digests', () => {
@@ -193,14 +190,7 @@ spec:
   describe('when a policy section has no compiler in this build', () => {
     it('rejects the policy at load rather than skipping the check', () => {
       expect(() =>
-        policies(`
-apiVersion: imagegate.dev/v1alpha1
-kind: ImagePolicy
-metadata: { name: sized }
-spec:
-  images: [{ glob: "**" }]
-  size: { maxLayers: 3 }
-`),
+        policies(policyYaml('sized', { images: [{ glob: '**' }], size: { maxLayers: 3 } })),
       ).toThrow(/spec.size is not supported/);
     });
   });

@@ -3,6 +3,7 @@ import { compileGlob } from '../../../src/policy/glob.js';
 import { checkImageGlob } from '../../../src/policy/glob-check.js';
 import { parsePolicyYaml } from '../../../src/policy/load.js';
 import { formatReference, parseReference, repositoryName } from '../../../src/registry/reference.js';
+import { policyYaml } from '../../helpers/policy-documents.js';
 
 describe('checkImageGlob', () => {
   describe('when the glob can never match a normalised reference', () => {
@@ -74,15 +75,11 @@ describe('checkImageGlob on local layouts', () => {
 describe('parsePolicyYaml', () => {
   describe('when an enforcing policy holds a glob that can never match', () => {
     it('refuses the document with every such glob and its suggestion', () => {
-      const yaml = `
-apiVersion: imagegate.dev/v1alpha1
-kind: ImagePolicy
-metadata: { name: nginx }
-spec:
-  images: [{ glob: "nginx*" }, { glob: "docker.io/library/redis" }]
-  exclude: [{ glob: "library/busybox" }]
-  requireDigest: true
-`;
+      const yaml = policyYaml('nginx', {
+        images: [{ glob: 'nginx*' }, { glob: 'docker.io/library/redis' }],
+        exclude: [{ glob: 'library/busybox' }],
+        requireDigest: true,
+      });
       expect(() => parsePolicyYaml(yaml, 'p.yaml')).toThrow(
         expect.objectContaining({
           code: 'POLICY_INVALID',

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { loadPolicyFiles, parsePolicyYaml } from '../../../src/policy/load.js';
 import { validatePolicyDocument } from '../../../src/policy/validate.js';
+import { authorityPolicy, policyObject } from '../../helpers/policy-documents.js';
 
 const policy = (name: string, spec = 'images: [{ glob: "registry.example.com/**" }]'): string =>
   `apiVersion: imagegate.dev/v1alpha1\nkind: ImagePolicy\nmetadata:\n  name: ${name}\nspec:\n  ${spec}\n`;
@@ -29,12 +30,7 @@ async function rejectionOf(p: Promise<unknown>): Promise<{ code: string; message
 describe('validatePolicyDocument', () => {
   describe('when a field has the wrong value', () => {
     it('names the source, the policy, the field and the problem', () => {
-      const doc = {
-        apiVersion: 'imagegate.dev/v1alpha1',
-        kind: 'ImagePolicy',
-        metadata: { name: 'p' },
-        spec: { images: [{ glob: 'x' }], mode: 'block' },
-      };
+      const doc = policyObject('p', { images: [{ glob: 'x' }], mode: 'block' });
       const err = errorOf(() => validatePolicyDocument(doc, 'p.yaml'));
       expect(err.code).toBe('POLICY_INVALID');
       expect(err.message).toMatch(
@@ -45,12 +41,7 @@ describe('validatePolicyDocument', () => {
 
   describe('when a required field is missing or an unknown field is present', () => {
     it('lists every problem with its path', () => {
-      const doc = {
-        apiVersion: 'imagegate.dev/v1alpha1',
-        kind: 'ImagePolicy',
-        metadata: { name: 'p' },
-        spec: { requireDigest: 'yes', colour: 'red' },
-      };
+      const doc = policyObject('p', { requireDigest: 'yes', colour: 'red' });
       const { message } = errorOf(() => validatePolicyDocument(doc, 'src'));
       expect(message).toContain('spec.images');
       expect(message).toContain('missing');
@@ -61,12 +52,7 @@ describe('validatePolicyDocument', () => {
 
   describe('when a nested array entry is wrong', () => {
     it('names the index', () => {
-      const doc = {
-        apiVersion: 'imagegate.dev/v1alpha1',
-        kind: 'ImagePolicy',
-        metadata: { name: 'p' },
-        spec: { images: [{ glob: 'a' }, { glob: '' }] },
-      };
+      const doc = policyObject('p', { images: [{ glob: 'a' }, { glob: '' }] });
       expect(errorOf(() => validatePolicyDocument(doc, 'src')).message).toContain('spec.images[1].glob');
     });
   });
@@ -92,29 +78,13 @@ describe('validatePolicyDocument', () => {
 
   describe('when a rule the schema cannot express is broken', () => {
     it('rejects an authority with both key and keyless', () => {
-      const doc = {
-        apiVersion: 'imagegate.dev/v1alpha1',
-        kind: 'ImagePolicy',
-        metadata: { name: 'sig' },
-        spec: {
-          images: [{ glob: '**' }],
-          signature: { authorities: [{ key: { pem: 'x' }, keyless: { issuer: 'i', subject: 's' } }] },
-        },
-      };
+      const doc = authorityPolicy('sig', { key: { pem: 'x' }, keyless: { issuer: 'i', subject: 's' } });
       expect(errorOf(() => validatePolicyDocument(doc, 'src')).message).toContain(
         'spec.signature.authorities[0]: exactly one of "key" or "keyless" is required',
       );
     });
     it('rejects a subjectRegExp that does not compile', () => {
-      const doc = {
-        apiVersion: 'imagegate.dev/v1alpha1',
-        kind: 'ImagePolicy',
-        metadata: { name: 'sig' },
-        spec: {
-          images: [{ glob: '**' }],
-          signature: { authorities: [{ keyless: { issuer: 'i', subjectRegExp: '(' } }] },
-        },
-      };
+      const doc = authorityPolicy('sig', { keyless: { issuer: 'i', subjectRegExp: '(' } });
       expect(errorOf(() => validatePolicyDocument(doc, 'src')).message).toContain(
         'spec.signature.authorities[0].keyless.subjectRegExp: not a valid regular expression',
       );
@@ -123,12 +93,7 @@ describe('validatePolicyDocument', () => {
 
   describe('when the document is valid', () => {
     it('returns it unchanged', () => {
-      const doc = {
-        apiVersion: 'imagegate.dev/v1alpha1',
-        kind: 'ImagePolicy',
-        metadata: { name: 'ok' },
-        spec: { images: [{ glob: '**' }] },
-      };
+      const doc = policyObject('ok', { images: [{ glob: '**' }] });
       expect(validatePolicyDocument(doc, 'src')).toBe(doc);
     });
   });
@@ -166,15 +131,7 @@ describe('loadPolicyFiles', () => {
     it('reads its .yaml, .yml and .json files in name order and ignores others', async () => {
       await writeFile(join(dir, 'b.yaml'), policy('b'));
       await writeFile(join(dir, 'a.yml'), policy('a'));
-      await writeFile(
-        join(dir, 'c.json'),
-        JSON.stringify({
-          apiVersion: 'imagegate.dev/v1alpha1',
-          kind: 'ImagePolicy',
-          metadata: { name: 'c' },
-          spec: { images: [{ glob: '**' }] },
-        }),
-      );
+      await writeFile(join(dir, 'c.json'), JSON.stringify(policyObject('c')));
       await writeFile(join(dir, 'README.md'), 'not a policy');
       await writeFile(join(dir, '.hidden.yaml'), 'not: [valid');
       await mkdir(join(dir, 'sub.yaml'));

@@ -2,29 +2,24 @@ import { describe, expect, it } from 'vitest';
 import { compilePolicies } from '../../../src/policy/compile.js';
 import { parsePolicyYaml } from '../../../src/policy/load.js';
 import { decideUnmatched, type UnmatchedSettings } from '../../../src/policy/unmatched.js';
+import { policyYaml } from '../../helpers/policy-documents.js';
 
 const POLICIES = compilePolicies(
   parsePolicyYaml(
-    `
-apiVersion: imagegate.dev/v1alpha1
-kind: ImagePolicy
-metadata: { name: prod-enforce }
-spec:
-  mode: enforce
-  images: [{ glob: "registry.example.com/**" }]
-  exclude: [{ glob: "registry.example.com/sandbox/**" }]
-  namespaces: { include: ["prod-*"], exclude: ["prod-legacy"] }
-  requireDigest: true
----
-apiVersion: imagegate.dev/v1alpha1
-kind: ImagePolicy
-metadata: { name: dev-audit }
-spec:
-  mode: audit
-  images: [{ glob: "registry.example.com/**" }]
-  namespaces: { include: ["dev-*"] }
-  requireDigest: true
-`,
+    policyYaml('prod-enforce', {
+      mode: 'enforce',
+      images: [{ glob: 'registry.example.com/**' }],
+      exclude: [{ glob: 'registry.example.com/sandbox/**' }],
+      namespaces: { include: ['prod-*'], exclude: ['prod-legacy'] },
+      requireDigest: true,
+    }) +
+      '---\n' +
+      policyYaml('dev-audit', {
+        mode: 'audit',
+        images: [{ glob: 'registry.example.com/**' }],
+        namespaces: { include: ['dev-*'] },
+        requireDigest: true,
+      }),
     'p.yaml',
   ),
   {},

@@ -12,17 +12,14 @@ import { buildApp } from '../../../src/server/app.js';
 import { createMetrics } from '../../../src/server/metrics.js';
 import { podReview } from '../../helpers/admission-fixtures.js';
 import { lineSink } from '../../helpers/server.js';
+import { policyYaml } from '../../helpers/policy-documents.js';
 
-const STRICT = `
-apiVersion: imagegate.dev/v1alpha1
-kind: ImagePolicy
-metadata: { name: strict }
-spec:
-  mode: enforce
-  onError: deny
-  images: [{ glob: "registry.example.com/**" }]
-  size: { maxCompressed: 1Gi }
-`;
+const STRICT = policyYaml('strict', {
+  mode: 'enforce',
+  onError: 'deny',
+  images: [{ glob: 'registry.example.com/**' }],
+  size: { maxCompressed: '1Gi' },
+});
 
 /** Every registry call fails the way an unreachable registry does (a coded, indeterminate error). */
 const unreachable: RegistryAccess = {

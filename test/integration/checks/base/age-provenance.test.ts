@@ -11,7 +11,7 @@ import {
 } from '../../../helpers/image-builder.js';
 import type { TestRegistry } from '../../../helpers/registry.js';
 import type { RegistrySeeder } from '../../../helpers/registry-seeder.js';
-import { keyPair, type TestInstance } from '../../../helpers/test-sigstore.js';
+import { keyPair, type TestInstance, simpleSigningPayload } from '../../../helpers/test-sigstore.js';
 import {
   APP,
   APP_STEP,
@@ -88,16 +88,7 @@ describe('base check through a real registry', () => {
           steps: [{ createdBy: 'apko', files: { 'etc/os-release': 'ID=keyed\n' } }],
         });
         await pushImage(registry.url, 'base/keyed', 'latest', keyed);
-        const payload = Buffer.from(
-          JSON.stringify({
-            critical: {
-              identity: { 'docker-reference': `${host}/base/keyed` },
-              image: { 'docker-manifest-digest': keyed.manifest.digest },
-              type: 'cosign container image signature',
-            },
-            optional: null,
-          }),
-        );
+        const payload = simpleSigningPayload(`${host}/base/keyed`, keyed.manifest.digest);
         await pushLegacySignatures(seeder, 'base/keyed', keyed.manifest.digest, [
           {
             payload,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compileIdentityPattern } from '../../../../src/checks/signature/identity-pattern.js';
 import { validatePolicyDocument } from '../../../../src/policy/validate.js';
+import { authorityPolicy } from '../../../helpers/policy-documents.js';
 
 describe('compileIdentityPattern', () => {
   describe('when the pattern would backtrack catastrophically in a backtracking engine', () => {
@@ -42,15 +43,7 @@ describe('compileIdentityPattern', () => {
 describe('validatePolicyDocument', () => {
   describe('when a keyless subjectRegExp uses a backreference', () => {
     it('refuses the policy at load, naming the field', () => {
-      const doc = {
-        apiVersion: 'imagegate.dev/v1alpha1',
-        kind: 'ImagePolicy',
-        metadata: { name: 'sig' },
-        spec: {
-          images: [{ glob: '**' }],
-          signature: { authorities: [{ keyless: { issuer: 'i', subjectRegExp: '(.+)@\\1' } }] },
-        },
-      };
+      const doc = authorityPolicy('sig', { keyless: { issuer: 'i', subjectRegExp: '(.+)@\\1' } });
       expect(() => validatePolicyDocument(doc, 'src')).toThrow(
         expect.objectContaining({
           code: 'POLICY_INVALID',

@@ -8,11 +8,17 @@ import {
 } from '../../../../src/checks/signature/index.js';
 import { parseReference } from '../../../../src/registry/reference.js';
 import { checkInput } from '../../../helpers/check-input.js';
-import { pushBundleReferrer, pushLegacySignatures } from '../../../helpers/cosign-push.js';
+import { pushBundleFor, pushBundleReferrer, pushLegacySignatures } from '../../../helpers/cosign-push.js';
 import type { MemoryRegistry } from '../../../helpers/memory-registry.js';
 import { signal } from '../../../helpers/signature-setup.js';
 import type { Seeder } from '../../../helpers/seeder.js';
-import { ACME, keyPair, signBundleWithKey, type TestInstance } from '../../../helpers/test-sigstore.js';
+import {
+  ACME,
+  keyPair,
+  signBundleWithKey,
+  type TestInstance,
+  simpleSigningPayload,
+} from '../../../helpers/test-sigstore.js';
 import {
   REPO,
   SLSA,
@@ -33,17 +39,7 @@ describe('signatures made by the tests', () => {
   });
 
   describe('when key-signed', () => {
-    const payloadFor = (digest: string) =>
-      Buffer.from(
-        JSON.stringify({
-          critical: {
-            identity: { 'docker-reference': repo },
-            image: { 'docker-manifest-digest': digest },
-            type: 'cosign container image signature',
-          },
-          optional: null,
-        }),
-      );
+    const payloadFor = (digest: string) => simpleSigningPayload(repo, digest);
 
     for (const type of ['ec-p256', 'ec-p384', 'rsa', 'ed25519'] as const) {
       it(`passes a ${type} key signature`, async () => {
@@ -204,10 +200,10 @@ describe('signatures made by the tests', () => {
           await instance.signLegacy({ digest: d, identity: ACME }),
         ]);
       }
-      await pushBundleReferrer(
+      await pushBundleFor(
         seeder,
         repo,
-        { digest: amd, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 1 },
+        amd,
         await instance.signBundle({ digest: amd, identity: ACME, predicateType: SLSA }),
         SLSA,
       );

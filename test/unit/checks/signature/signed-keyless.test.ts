@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { COSIGN_SIGN_PREDICATE } from '../../../../src/checks/signature/signed-payload.js';
 import { compileSignatureVerifier, loadTrustedRoots } from '../../../../src/checks/signature/index.js';
 import { parseReference } from '../../../../src/registry/reference.js';
-import { pushBundleReferrer, pushLegacySignatures } from '../../../helpers/cosign-push.js';
+import { pushBundleFor, pushLegacySignatures } from '../../../helpers/cosign-push.js';
 import { sha256 } from '../../../helpers/memory-registry.js';
 import { signal, tempDir } from '../../../helpers/signature-setup.js';
 import {
@@ -211,17 +211,16 @@ describe('signatures made by the tests', () => {
   describe('when keyless-signed in the bundle format (OCI referrer)', () => {
     it('passes a cosign v3 signature bundle and keeps attestations apart', async () => {
       const verdict = await verify(keyless(), async (s, d) => {
-        const sub = { digest: d, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 1 };
-        await pushBundleReferrer(
+        await pushBundleFor(
           s,
           repo,
-          sub,
+          d,
           await instance.signBundle({ digest: d, identity: ACME, predicateType: COSIGN_SIGN_PREDICATE }),
         );
-        await pushBundleReferrer(
+        await pushBundleFor(
           s,
           repo,
-          sub,
+          d,
           await instance.signBundle({
             digest: d,
             identity: ACME,
@@ -238,11 +237,10 @@ describe('signatures made by the tests', () => {
 
     it('does not count an attestation as a signature', async () => {
       const verdict = await verify(keyless(), async (s, d) => {
-        const sub = { digest: d, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 1 };
-        await pushBundleReferrer(
+        await pushBundleFor(
           s,
           repo,
-          sub,
+          d,
           await instance.signBundle({ digest: d, identity: ACME, predicateType: SLSA }),
           SLSA,
         );
@@ -264,12 +262,7 @@ describe('signatures made by the tests', () => {
         b.verificationMaterial.tlogEntries[0]!.inclusionProof.hashes.push(
           Buffer.alloc(32, 7).toString('base64'),
         );
-        await pushBundleReferrer(
-          s,
-          repo,
-          { digest: d, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 1 },
-          b,
-        );
+        await pushBundleFor(s, repo, d, b);
       });
       expect(verdict.code).toBe('TLOG_INVALID');
     });
@@ -281,12 +274,7 @@ describe('signatures made by the tests', () => {
           identity: ACME,
           predicateType: COSIGN_SIGN_PREDICATE,
         });
-        await pushBundleReferrer(
-          s,
-          repo,
-          { digest: d, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 1 },
-          b,
-        );
+        await pushBundleFor(s, repo, d, b);
       });
       expect(verdict.code).toBe('DIGEST_MISMATCH');
     });

@@ -1,5 +1,4 @@
 /** Trusted-root availability for signatures made by the tests, and the cosign OCI attestation bundle fixture. */
-import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   compileSignatureVerifier,
@@ -8,7 +7,7 @@ import {
 } from '../../../../src/checks/signature/index.js';
 import { ImagegateError } from '../../../../src/errors.js';
 import { parseReference } from '../../../../src/registry/reference.js';
-import { pushBundleReferrer, pushLegacySignatures } from '../../../helpers/cosign-push.js';
+import { pushCosignOciAttestation, pushLegacySignatures } from '../../../helpers/cosign-push.js';
 import { HAVE_FIXTURES, fixturePath } from '../../../helpers/fixtures.js';
 import { signal, tempDir } from '../../../helpers/signature-setup.js';
 import { ACME, type TestInstance } from '../../../helpers/test-sigstore.js';
@@ -87,20 +86,8 @@ describe.skipIf(!HAVE_FIXTURES)('the cosign OCI attestation bundle fixture', () 
     });
     const { reg, seeder } = memory();
     const repo = '127.0.0.1:60943/repo';
-    const manifest = readFileSync(
-      fixturePath('sigstore-bundles', 'cosign', 'reconstructed-empty-image', 'manifest.json'),
-    );
-    const digest = reg.putManifest(repo, manifest);
+    const digest = await pushCosignOciAttestation(seeder, repo);
     expect(digest).toBe('sha256:732112270d7e59418a8c080b134b24cabd67d250d0d0147a97ed95ba5c280aa4');
-    const bundle = JSON.parse(
-      readFileSync(fixturePath('sigstore-bundles', 'cosign', 'oci-attestation.sigstore.json'), 'utf8'),
-    );
-    await pushBundleReferrer(
-      seeder,
-      repo,
-      { digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: manifest.length },
-      bundle,
-    );
     const v = compileSignatureVerifier(
       {
         authorities: [

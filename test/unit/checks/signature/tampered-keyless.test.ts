@@ -14,7 +14,7 @@ import {
 import { COSIGN_SIGN_PREDICATE } from '../../../../src/checks/signature/signed-payload.js';
 import type { SignatureSpec } from '../../../../src/checks/signature/schema.js';
 import { parseReference } from '../../../../src/registry/reference.js';
-import { pushBundleReferrer, pushLegacySignatures } from '../../../helpers/cosign-push.js';
+import { pushBundleFor, pushLegacySignatures } from '../../../helpers/cosign-push.js';
 import { MemoryRegistry } from '../../../helpers/memory-registry.js';
 import { signal, tempDir } from '../../../helpers/signature-setup.js';
 import {
@@ -24,6 +24,7 @@ import {
   type LegacySignature,
   type TestInstance,
 } from '../../../helpers/test-sigstore.js';
+import { ociImageManifest } from '../../../helpers/oci-manifest.js';
 
 const REPO = 'registry.imagegate.test/app';
 const SIG = 'dev.cosignproject.cosign/signature';
@@ -59,18 +60,7 @@ describe('a tampered keyless signature', () => {
   async function verdictFor(store: (reg: MemoryRegistry, digest: string) => Promise<void>) {
     const reg = new MemoryRegistry();
     counter += 1;
-    const manifest = Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: 'application/vnd.oci.image.manifest.v1+json',
-        config: {
-          mediaType: 'application/vnd.oci.image.config.v1+json',
-          digest: `sha256:${String(counter).padStart(64, '0')}`,
-          size: 2,
-        },
-        layers: [],
-      }),
-    );
+    const manifest = ociImageManifest({ digest: `sha256:${String(counter).padStart(64, '0')}`, size: 2 });
     const digest = reg.putManifest(REPO, manifest);
     await store(reg, digest);
     const v = compileSignatureVerifier(SPEC, 'test', { trustedRoots: roots });
@@ -131,12 +121,7 @@ describe('a tampered keyless signature', () => {
           predicateType: COSIGN_SIGN_PREDICATE,
         })) as Bundle;
         tamper(b);
-        await pushBundleReferrer(
-          seeder(reg),
-          REPO,
-          { digest: d, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 1 },
-          b,
-        );
+        await pushBundleFor(seeder(reg), REPO, d, b);
       });
     }
 
@@ -167,12 +152,7 @@ describe('a tampered keyless signature', () => {
           identity: EVIL,
           predicateType: COSIGN_SIGN_PREDICATE,
         });
-        await pushBundleReferrer(
-          seeder(reg),
-          REPO,
-          { digest: d, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 1 },
-          b,
-        );
+        await pushBundleFor(seeder(reg), REPO, d, b);
       });
       expect(v.code).toBe('IDENTITY_MISMATCH');
     });
@@ -187,18 +167,7 @@ describe('a keyless identity pattern that would backtrack catastrophically', () 
       offline: true,
     });
     const reg = new MemoryRegistry();
-    const manifest = Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: 'application/vnd.oci.image.manifest.v1+json',
-        config: {
-          mediaType: 'application/vnd.oci.image.config.v1+json',
-          digest: `sha256:${'e'.repeat(64)}`,
-          size: 2,
-        },
-        layers: [],
-      }),
-    );
+    const manifest = ociImageManifest({ digest: `sha256:${'e'.repeat(64)}`, size: 2 });
     const digest = reg.putManifest(REPO, manifest);
     // A backtracking engine tries 2^n ways to split the a's before failing on the final "!".
     const crafted = { issuer: ACME.issuer, subject: `${'a'.repeat(5000)}!` };

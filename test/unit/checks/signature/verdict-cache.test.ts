@@ -15,7 +15,8 @@ import { parseReference } from '../../../../src/registry/reference.js';
 import { pushLegacySignatures } from '../../../helpers/cosign-push.js';
 import { MemoryRegistry } from '../../../helpers/memory-registry.js';
 import { signal } from '../../../helpers/signature-setup.js';
-import { keyPair } from '../../../helpers/test-sigstore.js';
+import { keyPair, simpleSigningPayload } from '../../../helpers/test-sigstore.js';
+import { ociImageManifest } from '../../../helpers/oci-manifest.js';
 
 const verdict = (passed: boolean, digest = 'sha256:aa'): SignatureVerdict => ({
   passed,
@@ -107,29 +108,8 @@ describe('compileSignatureVerifier with a VerdictCache', () => {
   const roots = { has: () => true } as unknown as TrustedRootStore;
 
   async function signedImage(reg: MemoryRegistry, k: ReturnType<typeof keyPair>): Promise<string> {
-    const digest = reg.putManifest(
-      repo,
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: 'application/vnd.oci.image.manifest.v1+json',
-        config: {
-          mediaType: 'application/vnd.oci.image.config.v1+json',
-          digest: `sha256:${'0'.repeat(64)}`,
-          size: 2,
-        },
-        layers: [],
-      }),
-    );
-    const payload = Buffer.from(
-      JSON.stringify({
-        critical: {
-          identity: { 'docker-reference': repo },
-          image: { 'docker-manifest-digest': digest },
-          type: 'cosign container image signature',
-        },
-        optional: null,
-      }),
-    );
+    const digest = reg.putManifest(repo, ociImageManifest({ digest: `sha256:${'0'.repeat(64)}`, size: 2 }));
+    const payload = simpleSigningPayload(repo, digest);
     await pushLegacySignatures(
       {
         putBlob: async (_r, b) => void reg.putBlob(b),

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { pushBundleReferrer, pushLegacySignatures } from '../../../helpers/cosign-push.js';
 import { REPO, useTestSigstore } from '../../../helpers/signed-here-rig.js';
-import { keyPair } from '../../../helpers/test-sigstore.js';
+import { keyPair, keySignedLayer } from '../../../helpers/test-sigstore.js';
 import { COSIGN_SIGN_PREDICATE } from '../../../../src/checks/signature/signed-payload.js';
 
 const k = keyPair('ec-p256');
@@ -19,19 +19,13 @@ describe('signed payloads of the wrong type', () => {
   const { verify } = useTestSigstore();
 
   const legacy = (identity: unknown) => async (s: Parameters<Parameters<typeof verify>[1]>[0], d: string) => {
-    const payload = Buffer.from(
-      JSON.stringify({
-        critical: {
-          identity,
-          image: { 'docker-manifest-digest': d },
-          type: 'cosign container image signature',
-        },
-        optional: null,
-      }),
-    );
-    await pushLegacySignatures(s, REPO, d, [
-      { payload, annotations: { 'dev.cosignproject.cosign/signature': k.sign(payload).toString('base64') } },
-    ]);
+    const critical = {
+      identity,
+      image: { 'docker-manifest-digest': d },
+      type: 'cosign container image signature',
+    };
+    const payload = Buffer.from(JSON.stringify({ critical, optional: null }));
+    await pushLegacySignatures(s, REPO, d, [keySignedLayer(k.sign, payload)]);
   };
 
   describe('when a legacy payload has a wrong-typed critical.identity', () => {
