@@ -23,6 +23,12 @@ const quantity = Type.Union([
   Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$' }),
   Type.Number(),
 ]);
+/** Bytes as imagegate's size flags read them: a whole number or one with a binary/decimal suffix. */
+const byteSize = (description: string) =>
+  Type.Union([Type.Integer({ minimum: 0 }), Type.String({ pattern: '^[0-9]+(Ki|Mi|Gi|k|M|G)?$' })], {
+    description,
+  });
+const duration = (description: string) => Type.String({ pattern: '^[0-9]+(ms|s|m)$', description });
 const resourceList = o({ cpu: opt(quantity), memory: opt(quantity), 'ephemeral-storage': opt(quantity) });
 const resources = o({ requests: opt(resourceList), limits: opt(resourceList) });
 const image = o({
@@ -247,6 +253,20 @@ export const ValuesSchema = o({
       failureThreshold: Type.Integer({ minimum: 1 }),
     }),
   }),
+  requestBodies: o(
+    {
+      maxInFlight: opt(Type.Integer({ minimum: 1, description: '--max-request-bodies (default 256)' })),
+      maxBytesInFlight: opt(byteSize('--max-request-body-bytes (default 24Mi)')),
+      maxPerAddress: opt(
+        Type.Integer({ minimum: 1, description: '--max-request-bodies-per-address (default 32)' }),
+      ),
+      maxBytesPerAddress: opt(byteSize('--max-request-body-bytes-per-address (default 8Mi)')),
+      receiveTimeout: opt(duration('--request-body-timeout (default 10s)')),
+      firstByteTimeout: opt(duration('--request-body-first-byte-timeout (default 2s)')),
+      minBytesPerSecond: opt(byteSize('--request-body-min-rate (default 16Ki; 0: no minimum)')),
+    },
+    'Request bodies in flight (docs/security.md); unset keys keep imagegate defaults.',
+  ),
   terminationGracePeriodSeconds: Type.Integer({ minimum: 1 }),
   extraArgs: Type.Array(Type.String()),
   extraEnv: Type.Array(o({ name: str(), value: str() })),

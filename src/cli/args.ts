@@ -4,6 +4,8 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError } from '../errors.js';
+import type { BodyBudgetOptions } from '../server/body-budget.js';
+import { BODY_FLAGS, parseBodyFlags } from './body-flags.js';
 import type { Unmatched } from '../evaluate/evaluate.js';
 import type { PolicyMode } from '../policy/policy.schema.js';
 import { AUDIT_OUTPUT_NAMES, type AuditOutput } from '../report/formats.js';
@@ -45,6 +47,8 @@ export type Command =
       backgroundAudit?: number;
       reports: 'policyreports' | 'openreports';
       events: boolean;
+      /** Request-body budget flags given (body-flags.ts); the rest keep their defaults. */
+      bodyBudget: BodyBudgetOptions;
     }
   | {
       command: 'check';
@@ -175,6 +179,7 @@ export function parseCommand(argv: readonly string[]): Command {
         'background-audit': { type: 'string' },
         reports: { type: 'string' },
         events: { type: 'boolean' },
+        ...BODY_FLAGS,
       });
       if (values.help === true) return { command: 'help' };
       if (positionals.length > 0) throw usage(`serve takes no arguments (got "${positionals[0]}")`);
@@ -206,6 +211,7 @@ export function parseCommand(argv: readonly string[]): Command {
         events: values.events === true,
         watchPolicies: values['watch-policies'] === true,
         pullSecrets: values['pull-secrets'] === true,
+        bodyBudget: parseBodyFlags(values),
       };
     }
     case 'check': {

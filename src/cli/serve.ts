@@ -162,6 +162,7 @@ export async function runServe(cmd: ServeCommand, logger: Logger, io: CliIo): Pr
     },
     https,
     mutate: true,
+    bodyBudget: cmd.bodyBudget,
     callerAuth: {
       requireClientCert: cmd.clientCa !== undefined && cmd.tlsCert !== undefined,
       withholdFromUnauthenticated: cmd.pullSecrets,

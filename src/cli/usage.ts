@@ -53,7 +53,16 @@ const OPTIONS: Record<CommandName, string> = {
   --events                      Warning Events on enforce-mode denials (background audit: always)
   --pull-secrets                authenticate with each pod's imagePullSecrets and its service account's
                                 (callers without a --client-ca certificate get verdicts only)
-  --audit-log FILE              write audit records to FILE instead of stdout`,
+  --audit-log FILE              write audit records to FILE instead of stdout
+  request bodies (docs/security.md, "Server and control-side limits"):
+  --max-request-bodies N        bodies being received or held by a review at once (default 256)
+  --max-request-body-bytes SIZE  their bytes together (default 24Mi)
+  --max-request-bodies-per-address N  bodies one address without a verified client certificate may be
+                                sending at once (default 32)
+  --max-request-body-bytes-per-address SIZE  their bytes (default 8Mi)
+  --request-body-timeout DURATION  a whole body must arrive within (default 10s)
+  --request-body-first-byte-timeout DURATION  its first byte within (default 2s)
+  --request-body-min-rate SIZE  bytes per second a body must keep arriving at (default 16Ki; 0: none)`,
   check: `check options:
   --output text|json            default text
   --namespace NAME              evaluate as if the pod ran in NAME (default "default")

@@ -82,7 +82,10 @@ export function buildApp(deps: AppDeps): ImagegateApp {
   // and a JSON body sent as text/plain is answered "not a JSON object" instead of 415.
   app.removeContentTypeParser('text/plain');
   useJsonBodyParser(app);
-  const bodies = useBodyBudget(app, deps.bodyBudget ?? {}, deps.bodyLimit ?? DEFAULT_BODY_LIMIT);
+  // With a client CA only the API server's bodies are read (every slot is its own, by construction).
+  const bodies = useBodyBudget(app, deps.bodyBudget ?? {}, deps.bodyLimit ?? DEFAULT_BODY_LIMIT, undefined, {
+    verifiedOnly: deps.callerAuth?.requireClientCert === true,
+  });
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
     // Before the /mutate rule: a refused or late body is answered as such, and its socket closed.

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { parseCommand } from '../../src/cli/args.js';
 import { loadRegistryConfig } from '../../src/registry/options.js';
 import { helmTemplate } from '../helpers/helm.js';
 import type { K8sObject } from '../helpers/k8s.js';
@@ -50,5 +51,26 @@ describe('charts/imagegate registry budgets', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('passes requestBodies as the serve flags, which imagegate reads into its body budget', () => {
+    expect(container().args.filter((a: string) => a.includes('request-bod'))).toEqual([]);
+    const args = container([
+      '--set',
+      'requestBodies.maxInFlight=64,requestBodies.maxBytesInFlight=25165824,requestBodies.minBytesPerSecond=0',
+      '--set-string',
+      'requestBodies.maxBytesPerAddress=4Mi,requestBodies.firstByteTimeout=500ms',
+    ]).args as string[];
+    const cmd = parseCommand(['serve', ...args.filter((a) => a.includes('request-bod'))]);
+    expect(cmd).toMatchObject({
+      bodyBudget: {
+        maxBodies: 64,
+        maxBytes: 24 * 1024 * 1024,
+        maxBytesPerAddress: 4 * 1024 * 1024,
+        firstByteTimeoutMs: 500,
+        minBytesPerSecond: 0,
+      },
+    });
+    expect(() => helmTemplate(['--set', 'requestBodies.receiveTimeout=5'])).toThrow(/receiveTimeout/);
   });
 });

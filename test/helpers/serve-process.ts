@@ -72,6 +72,11 @@ export async function startServeProcess(options: {
   args: string[];
   /** Keep only audit records whose uid starts with this (each is dropped when taken). */
   prefix?: string;
+  /**
+   * With `--tls-cert` in `args`: the CA that signed it (default: the development CA serve writes),
+   * and the client certificate `review` and `get` present (the API server's, for `--client-ca`).
+   */
+  tls?: { ca: string; client?: { cert: string; key: string } };
 }): Promise<ServeProcess> {
   const memory = await chartMemory();
   const dataDir = await mkdtemp(join(tmpdir(), 'imagegate-serve-'));
@@ -119,7 +124,12 @@ export async function startServeProcess(options: {
     await new Promise((r) => setTimeout(r, 100));
   }
   const agent = new Agent({
-    connect: { ca: await readFile(join(dataDir, 'imagegate-dev-ca.crt'), 'utf8') },
+    connect: {
+      ca: options.tls?.ca ?? (await readFile(join(dataDir, 'imagegate-dev-ca.crt'), 'utf8')),
+      ...(options.tls?.client !== undefined
+        ? { cert: options.tls.client.cert, key: options.tls.client.key }
+        : {}),
+    },
     connections: 64,
   });
   const base = `https://localhost:${port}`;

@@ -116,6 +116,9 @@ function policies(host: string, pem: string): object[] {
   );
 }
 
+/** Where the slow bodies come from: one pod, not the API server (body shares are per address). */
+const SLOW_BODY_ADDRESS = '127.0.0.2';
+
 /** Socket allowance of the process: every registry connection, the client's, the listener and a few. */
 const SOCKET_BOUND = DEFAULT_LIMITS.maxConnections + 64 + 16;
 
@@ -182,7 +185,8 @@ export async function runRegistryFuzz(o: FuzzOptions): Promise<FuzzResult> {
       return { n, w };
     });
     const slow = all[batches[b]![0]!]!.slowBodies;
-    const holders = holdSlowBodies(serve.port, ca, slow);
+    // from another loopback address: another pod than the API server's reviews (127.0.0.1)
+    const holders = holdSlowBodies(serve.port, ca, slow, { from: [SLOW_BODY_ADDRESS] });
     held += slow.connections;
     const uid = `fuzz-${o.seed}-${b}`;
     const t = performance.now();
