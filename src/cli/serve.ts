@@ -29,6 +29,7 @@ import {
 import type { Command } from './args.js';
 import type { CliIo } from './io.js';
 import { startServeAudit } from './serve-audit.js';
+import { serveExceptions } from './serve-exceptions.js';
 import { needsPublicGood, setupEngine } from './setup.js';
 import { PUBLIC_GOOD } from '../checks/signature/index.js';
 
@@ -159,16 +160,30 @@ export async function runServe(cmd: ServeCommand, logger: Logger, io: CliIo): Pr
   }
 
   const stopping = new AbortController();
+  const exceptionWatch = serveExceptions(setup, metrics, {
+    logger,
+    ...(kubeConfig !== undefined ? { kubeConfig } : {}),
+    watch: cmd.watchPolicies,
+    ...(cmd.common.maxExceptionDurationMs !== undefined
+      ? { maxDurationMs: cmd.common.maxExceptionDurationMs }
+      : {}),
+    signal: stopping.signal,
+  });
   if (cmd.watchPolicies && kubeConfig !== undefined) {
+    const policies = withKeyProbe(
+      clusterPolicyHandler(setup.store, setup.compilers, logger, (n) =>
+        metrics.policiesRejected.set({ source: 'cluster' }, n),
+      ),
+      keys,
+      () => store.documents(),
+    );
     watch = watchImagePolicies({
       kubeConfig,
-      onChange: withKeyProbe(
-        clusterPolicyHandler(setup.store, setup.compilers, logger, (n) =>
-          metrics.policiesRejected.set({ source: 'cluster' }, n),
-        ),
-        keys,
-        () => store.documents(),
-      ),
+      onChange: async (docs) => {
+        const verdict = await policies(docs);
+        exceptionWatch?.resync(); // exceptions naming these policies may change phase
+        return verdict;
+      },
       log: logger,
       signal: stopping.signal,
     });
@@ -201,7 +216,7 @@ export async function runServe(cmd: ServeCommand, logger: Logger, io: CliIo): Pr
       clearInterval(refresh);
       clearInterval(keyTimer);
       tlsWatcher?.close();
-      Promise.allSettled([watch?.stop(), cluster.stop()])
+      Promise.allSettled([watch?.stop(), exceptionWatch?.stop(), cluster.stop()])
         .then(() => app.close())
         .catch((err: unknown) => logger.error({ err }, 'error while closing'))
         .then(() => setup.registry.close())

@@ -18,7 +18,9 @@ import type { Engine } from '../evaluate/engine.js';
 import { errorMessage } from '../errors.js';
 import type { KubeAccess } from '../kube/index.js';
 import { BUILTIN_POLICY } from '../policy/builtin.js';
-import { loadPolicyFiles } from '../policy/load.js';
+import { loadPolicySources } from '../policy/load.js';
+import { DEFAULT_MAX_EXCEPTION_MS } from '../policy/exceptions.js';
+import { compileExceptions, ExceptionStore } from '../policy/exception-store.js';
 import type { ImagePolicyDocument } from '../policy/policy.schema.js';
 import type { SignatureSpec } from '../checks/signature/schema.js';
 import { OutcomeReuse } from '../evaluate/reused-outcomes.js';
@@ -42,6 +44,8 @@ export interface Setup {
   trustedRoots: TrustedRootStore;
   /** Passing signature verdicts, shared by every policy (reloads included). */
   verdicts: VerdictCache;
+  /** ImagePolicyExceptions: `files` from --policy, `cluster` from the watch (serve). */
+  exceptions: ExceptionStore;
 }
 
 export interface SetupOptions {
@@ -55,6 +59,8 @@ export interface SetupOptions {
   cacheDir?: string;
   onPolicyState?: (source: string, state: SourceState) => void;
   onRegistryRequest?: (registry: string, status: string, ms: number) => void;
+  /** The engine's clock (epoch ms); default Date.now. Tests pass a fake one. */
+  now?: () => number;
 }
 
 /** Every set of authorities a policy names: its signature, its bases' and its attestations'. */
@@ -120,7 +126,15 @@ export async function setupEngine(
     },
   );
 
-  const fileDocs = options.policy.length > 0 ? await loadPolicyFiles(options.policy) : [];
+  const now = setup.now ?? Date.now;
+  const maxExceptionDurationMs = options.maxExceptionDurationMs ?? DEFAULT_MAX_EXCEPTION_MS;
+  const sources =
+    options.policy.length > 0
+      ? await loadPolicySources(options.policy, { now: now(), maxDurationMs: maxExceptionDurationMs })
+      : { policies: [], exceptions: [] };
+  const fileDocs = sources.policies;
+  const exceptions = new ExceptionStore();
+  exceptions.replace('files', compileExceptions(sources.exceptions));
   const useBuiltin = options.policy.length === 0 && setup.watchPolicies !== true;
   const offline = !(setup.watchPolicies === true || needsPublicGood(fileDocs));
   const trustedRoots = await loadTrustedRoots({
@@ -191,6 +205,8 @@ export async function setupEngine(
         }),
       ),
     ...(setup.kube !== undefined ? { namespaceLabels: setup.kube.namespaceLabels } : {}),
+    exceptions: () => exceptions.all(),
+    now,
   };
-  return { engine, store, compilers, registry, trustedRoots, verdicts };
+  return { engine, store, compilers, registry, trustedRoots, verdicts, exceptions };
 }

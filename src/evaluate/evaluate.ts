@@ -23,9 +23,12 @@ import type { ImageReference } from '../registry/reference.js';
 import type { RegistryAccess, ResolvedImage } from '../registry/types.js';
 import { ReusedOutcomes, type OutcomeReuse, type StillHolds } from './reused-outcomes.js';
 import { nameImage, namesFor, type ImageName } from './image-names.js';
+import { applyExceptions, exceptionsFor, type ExceptionScope } from './exempt.js';
 
 export type {
   CheckOutcome,
+  Exemption,
+  ExemptedReason,
   EvaluationSettings,
   ImageOutcome,
   PolicyOutcome,
@@ -44,6 +47,8 @@ export interface EvaluationContext {
   parse?: (image: string) => ImageReference;
   /** Called with each check's duration, for metrics. */
   onCheck?: (check: CheckName, policy: string, seconds: number, passed: boolean) => void;
+  /** ImagePolicyExceptions to apply (evaluate/exempt.ts); absent: none. */
+  exceptions?: ExceptionScope;
 }
 
 /**
@@ -252,6 +257,12 @@ async function evaluateImage(
     }),
   );
   store?.keep(key, outcome.policies, stillValid);
+  // After keeping: only passing outcomes are reused, and an exception's expiry must be read each time.
+  if (ctx.exceptions !== undefined) {
+    const names = new Set(policies.map((p) => p.name));
+    const applicable = exceptionsFor(ctx.exceptions, ctx.namespace, repository, full, (n) => names.has(n));
+    outcome.policies = applyExceptions(outcome.policies, applicable);
+  }
   return outcome;
 }
 

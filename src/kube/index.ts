@@ -9,6 +9,7 @@ export { KeyProbe, probeKeySecrets, secretRefsOf, type KeyProblem } from './key-
 export { ownNamespace } from './key-secrets.js';
 export type { NamespaceLabels } from './namespace-labels.js';
 export {
+  IMAGE_POLICY_EXCEPTIONS,
   watchImagePolicies,
   type PolicyVerdict,
   type PolicyWatch,

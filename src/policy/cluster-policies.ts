@@ -12,6 +12,10 @@ export interface PolicyVerdict {
   rejected: { name: string; error: string }[];
   /** Accepted names that cannot do all they say yet (a key Secret missing): status Ready=False. */
   degraded?: { name: string; error: string }[];
+  /** Resources that report a phase instead (ImagePolicyException: Active, Expired, Invalid). */
+  states?: { name: string; phase: string; message: string }[];
+  /** Epoch ms when the phases change by themselves (the next expiry): deliver again then. */
+  recheckAt?: number;
 }
 
 /**

@@ -39,7 +39,10 @@ export interface CompiledPolicy {
   document: ImagePolicyDocument;
 }
 
-function imageMatcher(globs: readonly { glob: string }[]): (repository: string, full: string) => boolean {
+/** Matches a reference against globs: a glob with a tag or digest sees the full reference, else the repository. */
+export function imageMatcher(
+  globs: readonly { glob: string }[],
+): (repository: string, full: string) => boolean {
   const compiled = globs.map((g) => ({ match: compileGlob(g.glob), full: globHasVersion(g.glob) }));
   return (repository, full) => compiled.some((c) => c.match(c.full ? full : repository));
 }

@@ -15,12 +15,17 @@ export interface Metrics {
   auditLastRun: Gauge;
   auditDuration: Gauge;
   auditResults: Gauge<'result'>;
+  exemptions: Counter<'policy' | 'exception'>;
+  /** Where the exception gauges read from at each scrape (serve sets it). */
+  exceptionCounts: { source?: () => Record<'Active' | 'Expired' | 'Invalid' | 'expiringSoon', number> };
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();
   if (options.defaultMetrics ?? false) collectDefaultMetrics({ register: registry, prefix: 'imagegate_' });
   const registers = [registry];
+  const exceptionCounts: Metrics['exceptionCounts'] = {};
+  exceptionGauges(exceptionCounts, registers);
   return {
     registry,
     reviews: new Counter({
@@ -95,5 +100,34 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       labelNames: ['result'],
       registers,
     }),
+    exemptions: new Counter({
+      name: 'imagegate_exemptions_total',
+      help: 'Per-image policy failures let through by an ImagePolicyException (namespace/name), by policy.',
+      labelNames: ['policy', 'exception'],
+      registers,
+    }),
+    exceptionCounts,
   };
+}
+
+/** The exception gauges, read at each scrape: a phase changes with the clock, not with an event. */
+function exceptionGauges(counts: Metrics['exceptionCounts'], registers: Registry[]): void {
+  new Gauge({
+    name: 'imagegate_exceptions',
+    help: 'ImagePolicyExceptions loaded, by phase (Active, Expired, Invalid).',
+    labelNames: ['phase'],
+    registers,
+    collect() {
+      const now = counts.source?.();
+      for (const phase of ['Active', 'Expired', 'Invalid'] as const) this.set({ phase }, now?.[phase] ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'imagegate_exceptions_expiring_soon',
+    help: 'Active ImagePolicyExceptions that expire within 7 days.',
+    registers,
+    collect() {
+      this.set(counts.source?.().expiringSoon ?? 0);
+    },
+  });
 }
