@@ -19,6 +19,7 @@ import { valuesJsonSchema } from './chart-values.schema.js';
 import { API_GROUP, API_VERSION, ImagePolicySpec, POLICY_KIND } from '../src/policy/policy.schema.js';
 import { CONDITION, toStructuralSchema, type Schema } from './structural-schema.js';
 import { EXCEPTION_CRD_PATH, renderExceptionCrd } from './exception-crd.js';
+import { renderTenantCrd, TENANT_CRD_PATH } from './tenant-crd.js';
 
 export { toStructuralSchema } from './structural-schema.js';
 
@@ -115,6 +116,7 @@ function main(argv: string[]): number {
   const outputs: [string, string][] = [
     [CRD_PATH, renderCrd()],
     [EXCEPTION_CRD_PATH, renderExceptionCrd()],
+    [TENANT_CRD_PATH, renderTenantCrd()],
     [VALUES_SCHEMA_PATH, renderValuesSchema()],
   ];
   let status = 0;

@@ -10,11 +10,12 @@ import {
   createKubeAccess,
   KeyProbe,
   loadKubeConfig,
+  NAMESPACED_IMAGE_POLICIES,
   watchImagePolicies,
   type PolicyVerdict,
   type PolicyWatch,
 } from '../kube/index.js';
-import { clusterPolicyHandler } from '../policy/cluster-policies.js';
+import { clusterPolicyHandler, TENANT_POLICY_KIND_HANDLING } from '../policy/cluster-policies.js';
 import { describeUnmatched } from '../policy/unmatched.js';
 import { buildApp } from '../server/app.js';
 import { createDevCertificate } from '../server/dev-cert.js';
@@ -124,6 +125,7 @@ export async function runServe(cmd: ServeCommand, logger: Logger, io: CliIo): Pr
     () => store.readiness().ready,
   );
   let watch: PolicyWatch | undefined;
+  let tenantWatch: PolicyWatch | undefined;
   const app = buildApp({
     engine,
     audit: cluster.audit,
@@ -187,6 +189,25 @@ export async function runServe(cmd: ServeCommand, logger: Logger, io: CliIo): Pr
       log: logger,
       signal: stopping.signal,
     });
+    // Tenants' NamespacedImagePolicies: a source of their own, required for readiness like the cluster's.
+    const tenants = clusterPolicyHandler(
+      setup.store,
+      setup.compilers,
+      logger,
+      (n) => metrics.policiesRejected.set({ source: 'cluster-tenants' }, n),
+      TENANT_POLICY_KIND_HANDLING,
+    );
+    tenantWatch = watchImagePolicies({
+      kubeConfig,
+      resource: NAMESPACED_IMAGE_POLICIES,
+      onChange: (docs) => {
+        const verdict = tenants(docs);
+        exceptionWatch?.resync();
+        return verdict;
+      },
+      log: logger,
+      signal: stopping.signal,
+    });
   }
   let tlsWatcher: TlsWatcher | undefined;
   await app.listen({ host: cmd.listen.host, port: cmd.listen.port });
@@ -216,7 +237,7 @@ export async function runServe(cmd: ServeCommand, logger: Logger, io: CliIo): Pr
       clearInterval(refresh);
       clearInterval(keyTimer);
       tlsWatcher?.close();
-      Promise.allSettled([watch?.stop(), exceptionWatch?.stop(), cluster.stop()])
+      Promise.allSettled([watch?.stop(), tenantWatch?.stop(), exceptionWatch?.stop(), cluster.stop()])
         .then(() => app.close())
         .catch((err: unknown) => logger.error({ err }, 'error while closing'))
         .then(() => setup.registry.close())

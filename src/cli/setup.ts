@@ -131,12 +131,14 @@ export async function setupEngine(
   const sources =
     options.policy.length > 0
       ? await loadPolicySources(options.policy, { now: now(), maxDurationMs: maxExceptionDurationMs })
-      : { policies: [], exceptions: [] };
+      : { policies: [], exceptions: [], tenants: [] };
   const fileDocs = sources.policies;
   const exceptions = new ExceptionStore();
   exceptions.replace('files', compileExceptions(sources.exceptions));
   const useBuiltin = options.policy.length === 0 && setup.watchPolicies !== true;
-  const offline = !(setup.watchPolicies === true || needsPublicGood(fileDocs));
+  // Tenant policies have the same authority sections (their spec is ImagePolicy's minus namespaces).
+  const withTenants = [...fileDocs, ...(sources.tenants as unknown as ImagePolicyDocument[])];
+  const offline = !(setup.watchPolicies === true || needsPublicGood(withTenants));
   const trustedRoots = await loadTrustedRoots({
     files: options.trustedRoot.map(parseTrustedRootFlag),
     tufCacheDir: join(setup.cacheDir ?? defaultCacheDir(), 'tuf'),
@@ -166,11 +168,11 @@ export async function setupEngine(
 
   const required = [
     ...(options.policy.length > 0 ? ['files'] : []),
-    ...(setup.watchPolicies === true ? ['cluster'] : []),
+    ...(setup.watchPolicies === true ? ['cluster', 'cluster-tenants'] : []),
   ];
   const store = new PolicyStore(compilers, useBuiltin ? ['builtin'] : required, setup.onPolicyState);
   if (options.policy.length > 0) {
-    store.replace('files', fileDocs);
+    store.replace('files', fileDocs, sources.tenants);
   } else if (useBuiltin) {
     store.replace('builtin', [BUILTIN_POLICY]);
     logger.info(

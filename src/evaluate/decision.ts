@@ -182,7 +182,7 @@ export function decide(
       const message = o.unmatchedMessage ?? 'no ImagePolicy governs this image';
       if (action === 'deny') verdict.denials.push({ image: label, message });
       else if (action === 'audit') verdict.audits.push({ image: label, message });
-      continue;
+      // Its policies, if any, are tenant policies (policy/tenant.ts): their findings still count.
     }
     for (const p of o.policies) {
       if (p.result === 'pass') continue;

@@ -147,10 +147,11 @@ async function evaluateImage(
   const governing = name.matching.filter((p) => p.matchesNamespace(ctx.namespace, ctx.namespaceLabels));
   const outcome: ImageOutcome = { image, reference: full, policies: [] };
   if (reference.digest !== undefined) outcome.digest = reference.digest;
-  if (governing.length === 0) {
+  // A tenant's policy (policy/tenant.ts) adds findings but never governs for the unmatched rule.
+  if (!governing.some((p) => p.tenant === undefined)) {
     // Decided per image (namespace, exclusions, the operator's override): policy/unmatched.ts.
     const d = decideUnmatched(
-      policies,
+      policies.filter((p) => p.tenant === undefined),
       { repository, full },
       { name: ctx.namespace, ...(ctx.namespaceLabels !== undefined ? { labels: ctx.namespaceLabels } : {}) },
       settings,
@@ -158,7 +159,7 @@ async function evaluateImage(
     outcome.unmatched = d.action;
     outcome.unmatchedMessage = d.message;
     if (d.exempt !== undefined) outcome.exempt = d.exempt;
-    return outcome;
+    if (governing.length === 0) return outcome;
   }
 
   // Reuse only in the webhook's and the audit's own parsing (not `oci:` layouts) of pinned digests,
@@ -282,7 +283,8 @@ export async function evaluateImages(
   );
   return decide(
     outcomes,
-    policies.map((p) => p.mode),
+    // other namespaces' tenant policies say nothing about this one's unparsable references
+    policies.filter((p) => p.tenant === undefined || p.tenant === ctx.namespace).map((p) => p.mode),
     settings,
   );
 }

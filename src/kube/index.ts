@@ -10,6 +10,7 @@ export { ownNamespace } from './key-secrets.js';
 export type { NamespaceLabels } from './namespace-labels.js';
 export {
   IMAGE_POLICY_EXCEPTIONS,
+  NAMESPACED_IMAGE_POLICIES,
   watchImagePolicies,
   type PolicyVerdict,
   type PolicyWatch,

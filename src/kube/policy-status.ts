@@ -28,6 +28,11 @@ export const IMAGE_POLICIES: WatchedResource = {
   plural: POLICY_PLURAL,
   namespaced: false,
 };
+export const NAMESPACED_IMAGE_POLICIES: WatchedResource = {
+  kind: 'NamespacedImagePolicy',
+  plural: 'namespacedimagepolicies',
+  namespaced: true,
+};
 export const IMAGE_POLICY_EXCEPTIONS: WatchedResource = {
   kind: 'ImagePolicyException',
   plural: 'imagepolicyexceptions',

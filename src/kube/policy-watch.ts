@@ -37,6 +37,7 @@ export type { PolicyVerdict };
 export {
   IMAGE_POLICIES,
   IMAGE_POLICY_EXCEPTIONS,
+  NAMESPACED_IMAGE_POLICIES,
   POLICY_PATH,
   POLICY_PLURAL,
   toConditions,

@@ -37,6 +37,8 @@ export interface CompiledPolicy {
   checks: readonly Check<CheckKindName>[];
   /** The source document, for status reporting. */
   document: ImagePolicyDocument;
+  /** Set for a NamespacedImagePolicy: its namespace (policy/tenant.ts). */
+  tenant?: string;
 }
 
 /** Matches a reference against globs: a glob with a tag or digest sees the full reference, else the repository. */

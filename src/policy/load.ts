@@ -10,13 +10,20 @@ import { ConfigError, errorMessage } from '../errors.js';
 import type { ImagePolicyExceptionDocument } from './exception.schema.js';
 import { EXCEPTION_KIND } from './exception.schema.js';
 import { DEFAULT_MAX_EXCEPTION_MS, validateExceptionDocument, type ExceptionLimits } from './exceptions.js';
-import type { ImagePolicyDocument } from './policy.schema.js';
+import {
+  TENANT_POLICY_KIND,
+  type ImagePolicyDocument,
+  type NamespacedImagePolicyDocument,
+} from './policy.schema.js';
+import { validateTenantPolicyDocument } from './tenant.js';
 import { validatePolicyDocument } from './validate.js';
 
 /** What policy files hold. */
 export interface PolicySources {
   policies: ImagePolicyDocument[];
   exceptions: ImagePolicyExceptionDocument[];
+  /** NamespacedImagePolicies (policy/tenant.ts). */
+  tenants: NamespacedImagePolicyDocument[];
 }
 
 const MAX_POLICY_FILE_BYTES = 4 * 1024 * 1024;
@@ -29,7 +36,7 @@ export function parsePolicyYaml(text: string, source: string): ImagePolicyDocume
 /** Every document of a file: ImagePolicies, and ImagePolicyExceptions checked against `limits`. */
 export function parsePolicyDocuments(text: string, source: string, limits?: ExceptionLimits): PolicySources {
   const docs = parseAllDocuments(text);
-  const out: PolicySources = { policies: [], exceptions: [] };
+  const out: PolicySources = { policies: [], exceptions: [], tenants: [] };
   docs.forEach((d, i) => {
     const where = docs.length > 1 ? `${source}#${i + 1}` : source;
     if (d.errors.length > 0) {
@@ -40,8 +47,11 @@ export function parsePolicyDocuments(text: string, source: string, limits?: Exce
     }
     const value: unknown = d.toJS({ maxAliasCount: 100 });
     if (value === null || value === undefined) return; // empty document, e.g. trailing ---
-    if (limits !== undefined && (value as { kind?: unknown }).kind === EXCEPTION_KIND)
+    const kind = (value as { kind?: unknown }).kind;
+    if (limits !== undefined && kind === EXCEPTION_KIND)
       out.exceptions.push(validateExceptionDocument(value, where, limits));
+    else if (limits !== undefined && kind === TENANT_POLICY_KIND)
+      out.tenants.push(validateTenantPolicyDocument(value, where));
     else out.policies.push(validatePolicyDocument(value, where));
   });
   return out;
@@ -80,10 +90,11 @@ export async function loadPolicySources(
 ): Promise<PolicySources> {
   const docs: ImagePolicyDocument[] = [];
   const exceptions: ImagePolicyExceptionDocument[] = [];
+  const tenants: NamespacedImagePolicyDocument[] = [];
   const seen = new Map<string, string>();
   const seenExceptions = new Map<string, string>();
   for (const path of paths) {
-    const before = docs.length + exceptions.length;
+    const before = docs.length + exceptions.length + tenants.length;
     for (const file of await filesOf(path)) {
       const info = await stat(file);
       if (info.size > MAX_POLICY_FILE_BYTES) {
@@ -101,6 +112,14 @@ export async function loadPolicySources(
         seenExceptions.set(id, file);
         exceptions.push(doc);
       }
+      for (const doc of parsed.tenants) {
+        const id = `${TENANT_POLICY_KIND} ${doc.metadata.namespace}/${doc.metadata.name}`;
+        const previous = seenExceptions.get(id);
+        if (previous !== undefined)
+          throw new ConfigError('POLICY_INVALID', `${file}: ${id} is already defined in ${previous}`);
+        seenExceptions.set(id, file);
+        tenants.push(doc);
+      }
       for (const doc of parsed.policies) {
         const previous = seen.get(doc.metadata.name);
         if (previous !== undefined) {
@@ -113,7 +132,7 @@ export async function loadPolicySources(
         docs.push(doc);
       }
     }
-    if (docs.length + exceptions.length === before) {
+    if (docs.length + exceptions.length + tenants.length === before) {
       // An empty file or directory would otherwise leave every image ungoverned, silently.
       throw new ConfigError(
         'CONFIG_INVALID',
@@ -121,5 +140,5 @@ export async function loadPolicySources(
       );
     }
   }
-  return { policies: docs, exceptions };
+  return { policies: docs, exceptions, tenants };
 }

@@ -13,6 +13,8 @@ describe('charts/imagegate: RBAC, background audit and reports', () => {
       { apiGroups: ['imagegate.dev'], resources: ['imagepolicies/status'], verbs: ['patch'] },
       { apiGroups: ['imagegate.dev'], resources: ['imagepolicyexceptions'], verbs: ['list', 'watch'] },
       { apiGroups: ['imagegate.dev'], resources: ['imagepolicyexceptions/status'], verbs: ['patch'] },
+      { apiGroups: ['imagegate.dev'], resources: ['namespacedimagepolicies'], verbs: ['list', 'watch'] },
+      { apiGroups: ['imagegate.dev'], resources: ['namespacedimagepolicies/status'], verbs: ['patch'] },
     ];
 
     it('lets nobody create, change or delete ImagePolicyExceptions (who may is the cluster’s RBAC)', () => {

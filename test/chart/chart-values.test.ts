@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { CRD_PATH, imagePolicyCrd } from '../../scripts/generate-crd.js';
 import { EXCEPTION_CRD_PATH, imagePolicyExceptionCrd } from '../../scripts/exception-crd.js';
+import { namespacedImagePolicyCrd } from '../../scripts/tenant-crd.js';
 import { CHART } from '../../scripts/render-manifests.js';
 import { helmTemplate, runHelm } from '../helpers/helm.js';
 import type { K8sObject } from '../helpers/k8s.js';
@@ -100,6 +101,9 @@ describe('charts/imagegate: policies, values schema, helm test, CRD', () => {
         imagePolicyExceptionCrd(),
       );
       expect(parse(readFileSync(EXCEPTION_CRD_PATH, 'utf8'))).toEqual(imagePolicyExceptionCrd());
+      expect(crds.find((c) => c.spec.names.kind === 'NamespacedImagePolicy')).toEqual(
+        namespacedImagePolicyCrd(),
+      );
       expect(parse(readFileSync(CRD_PATH, 'utf8'))).toEqual(imagePolicyCrd());
     });
   });

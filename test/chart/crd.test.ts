@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { CRD_PATH, imagePolicyCrd, renderCrd, toStructuralSchema } from '../../scripts/generate-crd.js';
 import { EXCEPTION_CRD_PATH, renderExceptionCrd } from '../../scripts/exception-crd.js';
+import { renderTenantCrd, TENANT_CRD_PATH } from '../../scripts/tenant-crd.js';
 import type { K8sObject } from '../helpers/k8s.js';
 import { QUANTITY_PATTERN } from '../../src/checks/quantity.js';
 import { API_GROUP, API_VERSION, POLICY_KIND } from '../../src/policy/policy.schema.js';
@@ -213,5 +214,28 @@ describe('ImagePolicyException CRD', () => {
       type: 'string',
       enum: ['signature', 'size', 'base', 'attestations', 'digest'],
     });
+  });
+});
+
+describe('NamespacedImagePolicy CRD', () => {
+  const text = readFileSync(TENANT_CRD_PATH, 'utf8');
+  const doc = parse(text) as K8sObject;
+
+  it('is committed exactly as rendered, namespaced, ImagePolicy’s spec without namespaces', () => {
+    expect(text).toBe(renderTenantCrd());
+    expect(doc.spec.scope).toBe('Namespaced');
+    expect(doc.spec.names.kind).toBe('NamespacedImagePolicy');
+    const spec = doc.spec.versions[0].schema.openAPIV3Schema.properties.spec as K8sObject;
+    const policySpec = (rootSchema.properties as K8sObject).spec as K8sObject;
+    expect(Object.keys(spec.properties).sort()).toEqual(
+      Object.keys(policySpec.properties)
+        .filter((k) => k !== 'namespaces')
+        .sort(),
+    );
+  });
+
+  it('validates as a CRD and is structural', () => {
+    expect(() => new CustomResourceDefinition(parse(text)).validate()).not.toThrow();
+    expect(structuralViolations(doc.spec.versions[0].schema.openAPIV3Schema as Schema)).toEqual([]);
   });
 });
