@@ -5,6 +5,8 @@
  */
 import { imagesOf, objectName, podSpecOf, pullIdentityOf, type ContainerImage } from './pod-spec.js';
 import type { AdmissionRequest } from './review.schema.js';
+import type { WorkloadRef } from '../evaluate/exempt.js';
+import { workloadOf } from './workload.js';
 
 export interface PullIdentity {
   pullSecrets: string[];
@@ -29,6 +31,8 @@ export interface RequestFacts {
   previousImages(): ReadonlySet<string> | undefined;
   /** Whose credentials the pod pulls with; AdmissionError NO_POD_SPEC as for images(). */
   pullIdentity(): PullIdentity;
+  /** The object and its controller(s), for exceptions' `spec.workloads` (admission/workload.ts). */
+  workload(): readonly WorkloadRef[];
 }
 
 function once<T>(compute: () => T): () => T {
@@ -66,5 +70,6 @@ export function toRequestFacts(req: AdmissionRequest): RequestFacts {
       }
     }),
     pullIdentity: once(() => pullIdentityOf(podSpecOf(kind, req.object).spec)),
+    workload: once(() => workloadOf(kind, name, req.object)),
   };
 }

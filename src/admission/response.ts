@@ -35,6 +35,11 @@ export function toWarnings(verdict: Verdict): string[] {
       (r) =>
         `imagegate: ${r.image} could not be fully checked by ${r.policy ?? 'policy'} (allowed by onError): ${r.message}`,
     ),
+    // First among equals when clipped: the exception, its reason and expiry come before the finding.
+    ...verdict.exempted.map(
+      (r) =>
+        `imagegate: [exception ${r.exception}, expires ${r.expires}] ${r.image} fails ${r.policy}, allowed: "${r.reason}"; found: ${r.message}`,
+    ),
   ];
   const out = warnings.slice(0, MAX_WARNINGS).map((w) => clip(w, MAX_WARNING_LENGTH));
   if (warnings.length > MAX_WARNINGS)
@@ -62,6 +67,9 @@ export function toAdmissionResponse(
   response.auditAnnotations = {
     decision: verdict.allowed ? 'allowed' : 'denied',
     ...(verdict.wouldDeny ? { 'would-deny': 'true' } : {}),
+    ...(verdict.exempted.length > 0
+      ? { exceptions: [...new Set(verdict.exempted.map((r) => r.exception))].join(',') }
+      : {}),
     images: String(verdict.images.length),
   };
   Object.assign(response, extra);

@@ -31,6 +31,10 @@ function num(n: number): string {
 function checkJson(c: AuditCheck): string {
   let out = `{"check":${str(c.check)},"passed":${c.passed},"code":${str(c.code)},"message":${str(c.message)}`;
   if (c.indeterminate !== undefined) out += `,"indeterminate":${c.indeterminate}`;
+  if (c.exemptedBy !== undefined) {
+    const e = c.exemptedBy;
+    out += `,"exemptedBy":{"exception":${str(e.exception)},"reason":${str(e.reason)},"expires":${str(e.expires)}}`;
+  }
   if (c.details !== undefined) out += `,"details":${detailsJson(c.details)}`;
   return `${out},"durationMs":${num(c.durationMs)}}`;
 }

@@ -10,6 +10,8 @@ export interface AuditCheck {
   code: string;
   message: string;
   indeterminate?: boolean;
+  /** The failure was let through by this ImagePolicyException (namespace/name, reason, expiry). */
+  exemptedBy?: { exception: string; reason: string; expires: string };
   /** The check's structured facts (Finding.details: sizes, signers, base digests), when it gave any. */
   details?: Record<string, unknown>;
   durationMs: number;

@@ -10,6 +10,7 @@ import type { Unmatched } from '../evaluate/evaluate.js';
 import type { PolicyMode } from '../policy/policy.schema.js';
 import { AUDIT_OUTPUT_NAMES, type AuditOutput } from '../report/formats.js';
 import { parseInterval } from './interval.js';
+import { parseDurationMs } from '../shared/duration.js';
 import type { CommandName } from './usage.js';
 
 function isCommandName(name: string | undefined): name is CommandName {
@@ -28,6 +29,8 @@ export interface CommonOptions {
   allowAuthHost?: string[];
   trustedRoot: string[];
   logLevel: string;
+  /** `--max-exception-duration`: how far ahead an ImagePolicyException may expire (ms; default 30d). */
+  maxExceptionDurationMs?: number;
 }
 
 export type Command =
@@ -69,6 +72,8 @@ export type Command =
       namespaces: string[];
       output: AuditOutput;
       out?: string;
+      /** `--exception NS/NAME|all`: only what these exceptions let through (default: everything). */
+      exceptions: string[];
     }
   /** `topic`: `imagegate COMMAND --help` (or `help COMMAND`) prints that command's own usage. */
   | { command: 'help'; topic?: CommandName }
@@ -84,6 +89,7 @@ const common = {
   'allow-auth-host': { type: 'string', multiple: true },
   'trusted-root': { type: 'string', multiple: true },
   'log-level': { type: 'string' },
+  'max-exception-duration': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -128,6 +134,13 @@ function commonOf(
     'silent',
   ] as const);
   const registryConfig = str('registry-config');
+  const maxException = str('max-exception-duration');
+  const maxExceptionDurationMs =
+    maxException === undefined
+      ? undefined
+      : parseDurationMs(maxException, { units: ['d', 'h', 'm'], compound: true });
+  if (maxException !== undefined && (maxExceptionDurationMs === undefined || maxExceptionDurationMs <= 0))
+    throw usage(`--max-exception-duration must be a duration like 30d, 7d or 12h (got "${maxException}")`);
   return {
     policy: list('policy'),
     ...(mode !== undefined ? { mode } : {}),
@@ -138,6 +151,7 @@ function commonOf(
     allowAuthHost: list('allow-auth-host'),
     trustedRoot: list('trusted-root'),
     logLevel: logLevel ?? 'info',
+    ...(maxExceptionDurationMs !== undefined ? { maxExceptionDurationMs } : {}),
   };
 }
 
@@ -251,6 +265,7 @@ export function parseCommand(argv: readonly string[]): Command {
         namespace: { type: 'string', multiple: true },
         output: { type: 'string' },
         out: { type: 'string' },
+        exception: { type: 'string', multiple: true },
       });
       if (values.help === true) return { command: 'help' };
       if (positionals.length > 0) throw usage(`audit takes no arguments (got "${positionals[0]}")`);
@@ -265,6 +280,7 @@ export function parseCommand(argv: readonly string[]): Command {
         namespaces: (values.namespace as string[] | undefined) ?? [],
         output: oneOf('output', values.output as string | undefined, AUDIT_OUTPUT_NAMES) ?? 'text',
         ...(out !== undefined ? { out } : {}),
+        exceptions: (values.exception as string[] | undefined) ?? [],
       };
     }
     default:

@@ -7,6 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { collectInventory, scanInventory } from '../cluster/scan.js';
 import type { AuditReport } from '../cluster/result.js';
+import { filterByException } from '../cluster/filter.js';
 import { KubeApiError, errorMessage } from '../errors.js';
 import { createKubeAccess, loadKubeConfig } from '../kube/index.js';
 import { createClusterLister } from '../kube/list.js';
@@ -81,11 +82,12 @@ export async function runAudit(cmd: AuditCommand, logger: Logger, io: AuditIo): 
         { cause: err },
       );
     }
+    const scanned = await scanInventory(inventory, setup.engine, {
+      namespaces: cmd.namespaces,
+      onProgress: progress(io.stderr),
+    });
     const report = {
-      ...(await scanInventory(inventory, setup.engine, {
-        namespaces: cmd.namespaces,
-        onProgress: progress(io.stderr),
-      })),
+      ...filterByException(scanned, cmd.exceptions),
       cluster: { context: kubeConfig.getCurrentContext(), server },
     };
     const text = render(report, cmd.output);

@@ -115,9 +115,14 @@ export function formatVerdictText(verdict: Verdict): string {
     for (const p of o.policies) {
       lines.push(`  policy ${p.policy} (${p.mode}): ${p.result}`);
       for (const f of p.findings) {
-        lines.push(
-          `    ${f.passed ? 'ok  ' : f.indeterminate === true ? 'err ' : 'FAIL'} ${f.check}: ${f.message}${f.passed ? '' : ` [${f.code}]`}`,
-        );
+        const mark = f.passed
+          ? 'ok  '
+          : f.exemptedBy !== undefined
+            ? 'EXEMPT'
+            : f.indeterminate === true
+              ? 'err '
+              : 'FAIL';
+        lines.push(`    ${mark} ${f.check}: ${f.message}${f.passed ? '' : ` [${f.code}]`}`);
       }
       if (p.findings.length === 0) lines.push('    (no checks configured)');
     }
@@ -129,6 +134,10 @@ export function formatVerdictText(verdict: Verdict): string {
   for (const r of verdict.errorsAllowed)
     lines.push(
       `warning: ${r.image} not fully checked by ${r.policy ?? 'policy'} (allowed by onError): ${r.message}`,
+    );
+  for (const r of verdict.exempted)
+    lines.push(
+      `warning: ${r.image} fails ${r.policy}, allowed by exception ${r.exception} until ${r.expires} ("${r.reason}"): ${r.message}`,
     );
   lines.push(
     verdict.allowed
@@ -181,11 +190,13 @@ export async function runCheck(
     namespace: cmd.namespace,
     signal: forManyListeners(AbortSignal.timeout(CHECK_TIMEOUT_MS)),
     ...(routing !== undefined ? { parse: routing.parse, registry: routing.registry } : {}),
+    // A pod of no particular workload: exceptions with spec.workloads do not apply.
+    exceptions: { exceptions: engine.exceptions?.() ?? [], workload: [], now: (engine.now ?? Date.now)() },
   });
   await client.close();
   io.stdout.write(
     cmd.output === 'json'
-      ? `${JSON.stringify({ allowed: verdict.allowed, wouldDeny: verdict.wouldDeny, denials: verdict.denials, warnings: [...verdict.audits, ...verdict.errorsAllowed], images: verdict.images }, null, 2)}\n`
+      ? `${JSON.stringify({ allowed: verdict.allowed, wouldDeny: verdict.wouldDeny, denials: verdict.denials, warnings: [...verdict.audits, ...verdict.errorsAllowed], ...(verdict.exempted.length > 0 ? { exempted: verdict.exempted } : {}), images: verdict.images }, null, 2)}\n`
       : `${formatVerdictText(verdict)}\n`,
   );
   return verdict.allowed ? 0 : 1;

@@ -10,11 +10,12 @@ import {
   createKubeAccess,
   KeyProbe,
   loadKubeConfig,
+  NAMESPACED_IMAGE_POLICIES,
   watchImagePolicies,
   type PolicyVerdict,
   type PolicyWatch,
 } from '../kube/index.js';
-import { clusterPolicyHandler } from '../policy/cluster-policies.js';
+import { clusterPolicyHandler, TENANT_POLICY_KIND_HANDLING } from '../policy/cluster-policies.js';
 import { describeUnmatched } from '../policy/unmatched.js';
 import { buildApp } from '../server/app.js';
 import { createDevCertificate } from '../server/dev-cert.js';
@@ -29,6 +30,7 @@ import {
 import type { Command } from './args.js';
 import type { CliIo } from './io.js';
 import { startServeAudit } from './serve-audit.js';
+import { serveExceptions } from './serve-exceptions.js';
 import { needsPublicGood, setupEngine } from './setup.js';
 import { PUBLIC_GOOD } from '../checks/signature/index.js';
 
@@ -134,6 +136,7 @@ export async function runServe(cmd: ServeCommand, logger: Logger, io: CliIo): Pr
     () => store.readiness().ready,
   );
   let watch: PolicyWatch | undefined;
+  let tenantWatch: PolicyWatch | undefined;
   const app = buildApp({
     engine,
     audit: cluster.audit,
@@ -176,16 +179,49 @@ export async function runServe(cmd: ServeCommand, logger: Logger, io: CliIo): Pr
   }
 
   const stopping = new AbortController();
+  const exceptionWatch = serveExceptions(setup, metrics, {
+    logger,
+    ...(kubeConfig !== undefined ? { kubeConfig } : {}),
+    watch: cmd.watchPolicies,
+    ...(cmd.common.maxExceptionDurationMs !== undefined
+      ? { maxDurationMs: cmd.common.maxExceptionDurationMs }
+      : {}),
+    signal: stopping.signal,
+  });
   if (cmd.watchPolicies && kubeConfig !== undefined) {
+    const policies = withKeyProbe(
+      clusterPolicyHandler(setup.store, setup.compilers, logger, (n) =>
+        metrics.policiesRejected.set({ source: 'cluster' }, n),
+      ),
+      keys,
+      () => store.documents(),
+    );
     watch = watchImagePolicies({
       kubeConfig,
-      onChange: withKeyProbe(
-        clusterPolicyHandler(setup.store, setup.compilers, logger, (n) =>
-          metrics.policiesRejected.set({ source: 'cluster' }, n),
-        ),
-        keys,
-        () => store.documents(),
-      ),
+      onChange: async (docs) => {
+        const verdict = await policies(docs);
+        exceptionWatch?.resync(); // exceptions naming these policies may change phase
+        return verdict;
+      },
+      log: logger,
+      signal: stopping.signal,
+    });
+    // Tenants' NamespacedImagePolicies: a source of their own, required for readiness like the cluster's.
+    const tenants = clusterPolicyHandler(
+      setup.store,
+      setup.compilers,
+      logger,
+      (n) => metrics.policiesRejected.set({ source: 'cluster-tenants' }, n),
+      TENANT_POLICY_KIND_HANDLING,
+    );
+    tenantWatch = watchImagePolicies({
+      kubeConfig,
+      resource: NAMESPACED_IMAGE_POLICIES,
+      onChange: (docs) => {
+        const verdict = tenants(docs);
+        exceptionWatch?.resync();
+        return verdict;
+      },
       log: logger,
       signal: stopping.signal,
     });
@@ -218,7 +254,7 @@ export async function runServe(cmd: ServeCommand, logger: Logger, io: CliIo): Pr
       clearInterval(refresh);
       clearInterval(keyTimer);
       tlsWatcher?.close();
-      Promise.allSettled([watch?.stop(), cluster.stop()])
+      Promise.allSettled([watch?.stop(), tenantWatch?.stop(), exceptionWatch?.stop(), cluster.stop()])
         .then(() => app.close())
         .catch((err: unknown) => logger.error({ err }, 'error while closing'))
         .then(() => setup.registry.close())

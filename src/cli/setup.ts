@@ -19,7 +19,9 @@ import { errorMessage } from '../errors.js';
 import type { KubeAccess } from '../kube/index.js';
 import { createKmsKeyReader, type KmsReaderOptions } from '../kms/index.js';
 import { BUILTIN_POLICY } from '../policy/builtin.js';
-import { loadPolicyFiles } from '../policy/load.js';
+import { loadPolicySources } from '../policy/load.js';
+import { DEFAULT_MAX_EXCEPTION_MS } from '../policy/exceptions.js';
+import { compileExceptions, ExceptionStore } from '../policy/exception-store.js';
 import type { ImagePolicyDocument } from '../policy/policy.schema.js';
 import type { SignatureSpec } from '../checks/signature/schema.js';
 import { ImageNames } from '../evaluate/image-names.js';
@@ -48,6 +50,8 @@ export interface Setup {
   verdicts: VerdictCache;
   /** The cloud providers in the chain (`cloud:`, docs/cloud.md), for /readyz and metrics. */
   cloud: CloudCredentials | undefined;
+  /** ImagePolicyExceptions: `files` from --policy, `cluster` from the watch (serve). */
+  exceptions: ExceptionStore;
 }
 
 export interface SetupOptions {
@@ -70,6 +74,8 @@ export interface SetupOptions {
   env?: CloudEnv;
   /** One call per cloud token fetch (metrics). */
   onCloudToken?: (provider: string, result: 'ok' | 'error') => void;
+  /** The engine's clock (epoch ms); default Date.now. Tests pass a fake one. */
+  now?: () => number;
 }
 
 /** Every set of authorities a policy names: its signature, its bases' and its attestations'. */
@@ -137,9 +143,19 @@ export async function setupEngine(
     },
   );
 
-  const fileDocs = options.policy.length > 0 ? await loadPolicyFiles(options.policy) : [];
+  const now = setup.now ?? Date.now;
+  const maxExceptionDurationMs = options.maxExceptionDurationMs ?? DEFAULT_MAX_EXCEPTION_MS;
+  const sources =
+    options.policy.length > 0
+      ? await loadPolicySources(options.policy, { now: now(), maxDurationMs: maxExceptionDurationMs })
+      : { policies: [], exceptions: [], tenants: [] };
+  const fileDocs = sources.policies;
+  const exceptions = new ExceptionStore();
+  exceptions.replace('files', compileExceptions(sources.exceptions));
   const useBuiltin = options.policy.length === 0 && setup.watchPolicies !== true;
-  const offline = !(setup.watchPolicies === true || needsPublicGood(fileDocs));
+  // Tenant policies have the same authority sections (their spec is ImagePolicy's minus namespaces).
+  const withTenants = [...fileDocs, ...(sources.tenants as unknown as ImagePolicyDocument[])];
+  const offline = !(setup.watchPolicies === true || needsPublicGood(withTenants));
   const trustedRoots = await loadTrustedRoots({
     files: options.trustedRoot.map(parseTrustedRootFlag),
     tufCacheDir: join(setup.cacheDir ?? defaultCacheDir(), 'tuf'),
@@ -179,11 +195,11 @@ export async function setupEngine(
 
   const required = [
     ...(options.policy.length > 0 ? ['files'] : []),
-    ...(setup.watchPolicies === true ? ['cluster'] : []),
+    ...(setup.watchPolicies === true ? ['cluster', 'cluster-tenants'] : []),
   ];
   const store = new PolicyStore(compilers, useBuiltin ? ['builtin'] : required, setup.onPolicyState);
   if (options.policy.length > 0) {
-    store.replace('files', fileDocs);
+    store.replace('files', fileDocs, sources.tenants);
   } else if (useBuiltin) {
     store.replace('builtin', [BUILTIN_POLICY]);
     logger.info(
@@ -219,6 +235,17 @@ export async function setupEngine(
         }),
       ),
     ...(setup.kube !== undefined ? { namespaceLabels: setup.kube.namespaceLabels } : {}),
+    exceptions: () => exceptions.all(),
+    now,
   };
-  return { engine, store, compilers, registry, trustedRoots, verdicts, cloud: registryOptions.cloud };
+  return {
+    engine,
+    store,
+    compilers,
+    registry,
+    trustedRoots,
+    verdicts,
+    cloud: registryOptions.cloud,
+    exceptions,
+  };
 }

@@ -26,7 +26,8 @@ const PURPOSE: Record<CommandName, string> = {
 };
 
 const COMMON = `Common options:
-  --policy PATH                 ImagePolicy YAML file or directory (repeatable); default: built-in audit policy.
+  --policy PATH                 ImagePolicy (and ImagePolicyException) YAML file or directory (repeatable);
+                                default: built-in audit policy.
                                 A path that holds no ImagePolicy document is an error (exit 2)
   --mode enforce|audit          override every policy's mode (audit: never deny, warn and log)
   --unmatched allow|audit|deny  decision for images no policy governs; default: deny where an enforcing
@@ -37,6 +38,7 @@ const COMMON = `Common options:
   --allow-auth-host HOST[:PORT]  with an allowlist: a token service registries may name (repeatable)
   --trusted-root NAME=FILE      Sigstore trusted_root.json for authorities naming NAME (repeatable)
   --log-level LEVEL             fatal|error|warn|info|debug (default info)
+  --max-exception-duration D    how far ahead an ImagePolicyException may expire (default 30d; docs/exceptions.md)
   -h, --help                    this text`;
 
 const OPTIONS: Record<CommandName, string> = {
@@ -74,7 +76,8 @@ const OPTIONS: Record<CommandName, string> = {
   --kubeconfig FILE --context NAME  as for serve
   --namespace NS                only these namespaces (repeatable; default all)
   --output ${AUDIT_OUTPUT.padEnd(20)} default text (progress on stderr)
-  --out FILE                    write the report to FILE instead of stdout`,
+  --out FILE                    write the report to FILE instead of stdout
+  --exception NS/NAME|all       only containers an ImagePolicyException let through (repeatable)`,
 };
 
 const EXIT = `Exit codes: 0 allowed (audit: nothing would be denied), 1 denied (audit: something would be),

@@ -15,6 +15,10 @@ export function toAuditImage(image: string, verdict: Verdict): AuditImage {
       (r) =>
         `not fully checked${r.policy !== undefined ? ` by ${r.policy}` : ''} (allowed by onError): ${r.message}`,
     ),
+    ...verdict.exempted.map(
+      (r) =>
+        `exempted by exception ${r.exception} (expires ${r.expires}: ${r.reason}) from ${r.policy}: ${r.message}`,
+    ),
   ];
   if (o === undefined) return { image, outcome: 'pass', admission, policies: [], reasons };
   let outcome: AuditOutcome = 'pass';
@@ -22,6 +26,7 @@ export function toAuditImage(image: string, verdict: Verdict): AuditImage {
   else if (o.unmatched === 'audit') outcome = 'warn';
   else if (o.policies.some((p) => p.result === 'fail')) outcome = 'fail';
   else if (o.policies.some((p) => p.result === 'error-allowed')) outcome = 'error';
+  else if (o.policies.some((p) => p.result === 'exempted')) outcome = 'skip';
   return {
     image,
     ...(o.reference !== undefined ? { reference: o.reference } : {}),
@@ -48,5 +53,8 @@ export function toAuditImage(image: string, verdict: Verdict): AuditImage {
       findings: p.findings.map(toFindingSummary),
     })),
     reasons,
+    ...(verdict.exempted.length > 0
+      ? { exceptions: [...new Set(verdict.exempted.map((r) => r.exception))].sort() }
+      : {}),
   };
 }

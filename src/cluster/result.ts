@@ -7,13 +7,17 @@ import type { ContainerField } from '../admission/pod-spec.js';
 import type { PolicyMode } from '../policy/policy.schema.js';
 import type { OnErrorAction, PolicySeverity } from '../policy/policy.schema.js';
 import type { PolicyResult, Unmatched } from '../evaluate/evaluate.js';
+import type { ExceptionSummary } from '../evaluate/exempt.js';
+
+export type { ExceptionSummary } from '../evaluate/exempt.js';
 
 /**
  * Compliance of an image (PolicyReport's vocabulary): `fail` a policy's check failed (or the
  * reference is invalid, or `unmatched: deny`); `warn` no policy governs it and `unmatched: audit`;
- * `error` a check could not complete and `onError` allowed it; `pass` otherwise.
+ * `error` a check could not complete and `onError` allowed it; `skip` a failure was let through by an
+ * ImagePolicyException (the finding names it: `exemptedBy`); `pass` otherwise.
  */
-export type AuditOutcome = 'pass' | 'fail' | 'warn' | 'error';
+export type AuditOutcome = 'pass' | 'fail' | 'warn' | 'error' | 'skip';
 
 /** What the webhook does with this image now: deny (enforce), would-deny (audit mode), allow. */
 export type Admission = 'deny' | 'would-deny' | 'allow';
@@ -26,6 +30,8 @@ export interface AuditFinding {
   message: string;
   /** The check could not complete; onError decided. */
   indeterminate?: boolean;
+  /** The failure was let through by this ImagePolicyException (namespace/name), its reason and expiry. */
+  exemptedBy?: { exception: string; reason: string; expires: string };
 }
 
 export interface AuditPolicyResult {
@@ -55,6 +61,8 @@ export interface AuditImage {
   policies: AuditPolicyResult[];
   /** One line per reason the image would be denied or was not fully checked. */
   reasons: string[];
+  /** ImagePolicyExceptions (namespace/name) that let a failure of this image through, when any. */
+  exceptions?: string[];
 }
 
 export interface AuditContainer {
@@ -120,9 +128,11 @@ export interface AuditReport {
   outcome: AuditOutcome;
   summary: AuditSummary;
   namespaces: AuditNamespace[];
+  /** The ImagePolicyExceptions loaded, with their phase at the run (those expiring within 7 days marked). */
+  exceptions?: ExceptionSummary[];
 }
 
-const RANK: Record<AuditOutcome, number> = { pass: 0, warn: 1, error: 2, fail: 3 };
+const RANK: Record<AuditOutcome, number> = { pass: 0, skip: 1, warn: 2, error: 3, fail: 4 };
 export function worstOutcome(outcomes: Iterable<AuditOutcome>): AuditOutcome {
   let worst: AuditOutcome = 'pass';
   for (const o of outcomes) if (RANK[o] > RANK[worst]) worst = o;
@@ -137,5 +147,5 @@ export function strictestAdmission(values: Iterable<Admission>): Admission {
 }
 
 export function emptyCounts(): OutcomeCounts {
-  return { pass: 0, fail: 0, warn: 0, error: 0 };
+  return { pass: 0, fail: 0, warn: 0, error: 0, skip: 0 };
 }

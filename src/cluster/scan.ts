@@ -7,6 +7,7 @@
 import type { Engine } from '../evaluate/engine.js';
 import { errorMessage } from '../errors.js';
 import { evaluateImages } from '../evaluate/evaluate.js';
+import { exceptionSummaries, type WorkloadRef } from '../evaluate/exempt.js';
 import { WORKLOAD_KINDS, type ClusterLister, type ListOptions } from '../kube/list.js';
 import { statusCode } from '../kube/status-code.js';
 import { forManyListeners } from '../review/deadline.js';
@@ -101,13 +102,28 @@ export async function scanInventory(
         .join('\n'),
     );
   }
-  const evaluations = new Map<string, { namespace: string; image: string; result?: AuditImage }>();
-  const keyOf = (namespace: string, image: string): string => `${policySetOf.get(namespace)}\0${image}`;
+  const evaluations = new Map<
+    string,
+    { namespace: string; image: string; workload?: WorkloadRef; result?: AuditImage }
+  >();
+  // Where an exception could apply (its namespace), the workload is part of what decides.
+  const exceptions = engine.exceptions?.() ?? [];
+  const excepted = new Set(exceptions.map((e) => e.namespace));
+  const keyOf = (w: { namespace: string; kind: string; name: string }, image: string): string =>
+    excepted.has(w.namespace)
+      ? `${w.namespace}\0${w.kind}/${w.name}\0${image}`
+      : `${policySetOf.get(w.namespace)}\0${image}`;
   for (const w of inventory.workloads)
     for (const c of w.containers) {
-      const key = keyOf(w.namespace, c.image);
-      if (!evaluations.has(key)) evaluations.set(key, { namespace: w.namespace, image: c.image });
+      const key = keyOf(w, c.image);
+      if (!evaluations.has(key))
+        evaluations.set(key, {
+          namespace: w.namespace,
+          image: c.image,
+          ...(excepted.has(w.namespace) ? { workload: { kind: w.kind, name: w.name } } : {}),
+        });
     }
+  const clock = engine.now ?? Date.now;
 
   let done = 0;
   const total = evaluations.size;
@@ -128,6 +144,9 @@ export async function scanInventory(
         signal,
         ...(labels !== undefined ? { namespaceLabels: labels } : {}),
         ...(registry !== undefined ? { registry } : {}),
+        ...(e.workload !== undefined
+          ? { exceptions: { exceptions, workload: [e.workload], now: clock() } }
+          : {}),
       });
       e.result = toAuditImage(e.image, verdict);
     } catch (err) {
@@ -153,7 +172,7 @@ export async function scanInventory(
     const containers = w.containers.map((c) => ({
       name: c.container,
       field: c.field,
-      image: evaluations.get(keyOf(w.namespace, c.image))?.result ?? toAuditImage(c.image, emptyVerdict()),
+      image: evaluations.get(keyOf(w, c.image))?.result ?? toAuditImage(c.image, emptyVerdict()),
     }));
     ns.workloads.push({
       kind: w.kind,
@@ -184,9 +203,24 @@ export async function scanInventory(
     outcome: overallOutcome(namespaces),
     summary: summarize(namespaces, total),
     namespaces,
+    ...(exceptions.length > 0
+      ? {
+          exceptions: exceptionSummaries(exceptions, clock(), (name) =>
+            policies.some((p) => p.name === name),
+          ),
+        }
+      : {}),
   };
 }
 
 function emptyVerdict(): Parameters<typeof toAuditImage>[1] {
-  return { allowed: true, wouldDeny: false, denials: [], audits: [], errorsAllowed: [], images: [] };
+  return {
+    allowed: true,
+    wouldDeny: false,
+    denials: [],
+    audits: [],
+    errorsAllowed: [],
+    exempted: [],
+    images: [],
+  };
 }

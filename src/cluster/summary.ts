@@ -31,7 +31,13 @@ export function summarize(namespaces: readonly AuditNamespace[], evaluations: nu
         for (const p of c.image.policies) {
           const counts = (summary.byPolicy[p.policy] ??= emptyCounts());
           const outcome: AuditOutcome =
-            p.result === 'fail' ? 'fail' : p.result === 'error-allowed' ? 'error' : 'pass';
+            p.result === 'fail'
+              ? 'fail'
+              : p.result === 'error-allowed'
+                ? 'error'
+                : p.result === 'exempted'
+                  ? 'skip'
+                  : 'pass';
           counts[outcome] += 1;
           for (const f of p.findings) {
             const check = (summary.byCheck[f.check] ??= { passed: 0, failed: 0, error: 0 });

@@ -18,9 +18,20 @@ export interface EvaluationSettings {
   unmatched?: Unmatched;
 }
 
+/** An ImagePolicyException that let a failed finding through (evaluate/exempt.ts): not a pass. */
+export interface Exemption {
+  /** `namespace/name` of the exception. */
+  exception: string;
+  reason: string;
+  /** RFC 3339, as the exception says. */
+  expires: string;
+}
+
 export interface CheckOutcome extends Finding<CheckName> {
   /** The check could not complete (registry down, timeout): onError decided. */
   indeterminate?: boolean;
+  /** The finding failed and an exception in force let it through. */
+  exemptedBy?: Exemption;
 }
 
 /** What every report of a finding shows (audit record, cluster audit): stable keys in this order. */
@@ -30,16 +41,21 @@ export interface FindingSummary {
   code: string;
   message: string;
   indeterminate?: true;
+  exemptedBy?: Exemption;
 }
 
 export function toFindingSummary(f: CheckOutcome): FindingSummary {
   const summary: FindingSummary = { check: f.check, passed: f.passed, code: f.code, message: f.message };
   if (f.indeterminate === true) summary.indeterminate = true;
+  if (f.exemptedBy !== undefined) summary.exemptedBy = f.exemptedBy;
   return summary;
 }
 
-/** `error-allowed`: every failure was indeterminate and the policy's onError is allow. */
-export type PolicyResult = 'pass' | 'fail' | 'error-allowed';
+/**
+ * `error-allowed`: every failure was indeterminate and the policy's onError is allow. `exempted`:
+ * every failure was let through by an ImagePolicyException (allowed, never a pass).
+ */
+export type PolicyResult = 'pass' | 'fail' | 'error-allowed' | 'exempted';
 
 export interface PolicyOutcome {
   policy: string;
@@ -81,6 +97,10 @@ export interface Reason {
   message: string;
 }
 
+export interface ExemptedReason extends Reason, Exemption {
+  policy: string;
+}
+
 export interface Verdict {
   allowed: boolean;
   /** An audit-mode policy (or unmatched: audit) would have denied. */
@@ -89,20 +109,25 @@ export interface Verdict {
   audits: Reason[];
   /** Checks that could not complete and were allowed by onError. */
   errorsAllowed: Reason[];
+  /** Failures an ImagePolicyException let through, one per image, policy and exception. */
+  exempted: ExemptedReason[];
   images: ImageOutcome[];
 }
 
-/** A policy's result from its findings: indeterminate failures alone defer to onError. */
+/**
+ * A policy's result from its findings: indeterminate failures alone defer to onError; failures an
+ * exception let through do not count, but a policy with one is `exempted`, not `pass`.
+ */
 export function policyResult(findings: readonly CheckOutcome[], onError: OnErrorAction): PolicyResult {
-  const failed = findings.filter((f) => !f.passed);
-  if (failed.length === 0) return 'pass';
+  const failed = findings.filter((f) => !f.passed && f.exemptedBy === undefined);
+  if (failed.length === 0) return findings.some((f) => f.exemptedBy !== undefined) ? 'exempted' : 'pass';
   if (failed.every((f) => f.indeterminate === true) && onError === 'allow') return 'error-allowed';
   return 'fail';
 }
 
 function failureSummary(p: PolicyOutcome): string {
   return p.findings
-    .filter((f) => !f.passed)
+    .filter((f) => !f.passed && f.exemptedBy === undefined)
     .map((f) => `${f.check} ${f.code}: ${f.message}`)
     .join('; ');
 }
@@ -129,6 +154,7 @@ export function decide(
     denials: [],
     audits: [],
     errorsAllowed: [],
+    exempted: [],
     images,
   };
   // For a reference that does not parse while no policy is in force at all: the operator's choice only.
@@ -156,10 +182,12 @@ export function decide(
       const message = o.unmatchedMessage ?? 'no ImagePolicy governs this image';
       if (action === 'deny') verdict.denials.push({ image: label, message });
       else if (action === 'audit') verdict.audits.push({ image: label, message });
-      continue;
+      // Its policies, if any, are tenant policies (policy/tenant.ts): their findings still count.
     }
     for (const p of o.policies) {
       if (p.result === 'pass') continue;
+      verdict.exempted.push(...exemptions(label, p));
+      if (p.result === 'exempted') continue;
       const reason = { image: label, policy: p.policy, message: failureSummary(p) };
       if (p.result === 'error-allowed') verdict.errorsAllowed.push(reason);
       else if (p.mode === 'enforce') verdict.denials.push(reason);
@@ -169,4 +197,21 @@ export function decide(
   verdict.allowed = verdict.denials.length === 0;
   verdict.wouldDeny = verdict.audits.length > 0;
   return verdict;
+}
+
+/** One entry per exception that let a finding of this policy through, naming what it let through. */
+function exemptions(image: string, p: PolicyOutcome): ExemptedReason[] {
+  const byException = new Map<string, { exemption: Exemption; found: string[] }>();
+  for (const f of p.findings) {
+    if (f.exemptedBy === undefined) continue;
+    const entry = byException.get(f.exemptedBy.exception) ?? { exemption: f.exemptedBy, found: [] };
+    entry.found.push(`${f.check} ${f.code}: ${f.message}`);
+    byException.set(f.exemptedBy.exception, entry);
+  }
+  return [...byException.values()].map(({ exemption, found }) => ({
+    image,
+    policy: p.policy,
+    message: found.join('; '),
+    ...exemption,
+  }));
 }

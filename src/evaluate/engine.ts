@@ -5,6 +5,7 @@
 import type { CheckName } from '../checks/kinds.js';
 import type { EngineSettings } from './evaluate.js';
 import type { CompiledPolicy } from '../policy/compile.js';
+import type { CompiledException } from '../policy/exceptions.js';
 import type { RegistryAccess } from '../registry/types.js';
 
 export interface RequestScope {
@@ -24,4 +25,8 @@ export interface Engine {
   /** Labels of a namespace for label-selector matching; undefined when unknown. */
   namespaceLabels?: (namespace: string, signal: AbortSignal) => Promise<Record<string, string> | undefined>;
   onCheck?: (check: CheckName, policy: string, seconds: number, passed: boolean) => void;
+  /** ImagePolicyExceptions loaded (files, cluster), in every state; absent: none. */
+  exceptions?: () => readonly CompiledException[];
+  /** The engine's clock (epoch ms): exceptions expire by it. Default Date.now. */
+  now?: () => number;
 }

@@ -23,9 +23,12 @@ import type { ImageReference } from '../registry/reference.js';
 import type { RegistryAccess, ResolvedImage } from '../registry/types.js';
 import { ReusedOutcomes, type OutcomeReuse, type StillHolds } from './reused-outcomes.js';
 import { nameFor, type ImageName, type ImageNames } from './image-names.js';
+import { applyExceptions, exceptionsFor, type ExceptionScope } from './exempt.js';
 
 export type {
   CheckOutcome,
+  Exemption,
+  ExemptedReason,
   EvaluationSettings,
   ImageOutcome,
   PolicyOutcome,
@@ -44,6 +47,8 @@ export interface EvaluationContext {
   parse?: (image: string) => ImageReference;
   /** Called with each check's duration, for metrics. */
   onCheck?: (check: CheckName, policy: string, seconds: number, passed: boolean) => void;
+  /** ImagePolicyExceptions to apply (evaluate/exempt.ts); absent: none. */
+  exceptions?: ExceptionScope;
 }
 
 /**
@@ -144,10 +149,11 @@ async function evaluateImage(
   const governing = name.matching.filter((p) => p.matchesNamespace(ctx.namespace, ctx.namespaceLabels));
   const outcome: ImageOutcome = { image, reference: full, policies: [] };
   if (reference.digest !== undefined) outcome.digest = reference.digest;
-  if (governing.length === 0) {
+  // A tenant's policy (policy/tenant.ts) adds findings but never governs for the unmatched rule.
+  if (!governing.some((p) => p.tenant === undefined)) {
     // Decided per image (namespace, exclusions, the operator's override): policy/unmatched.ts.
     const d = decideUnmatched(
-      policies,
+      policies.filter((p) => p.tenant === undefined),
       { repository, full },
       { name: ctx.namespace, ...(ctx.namespaceLabels !== undefined ? { labels: ctx.namespaceLabels } : {}) },
       settings,
@@ -155,7 +161,7 @@ async function evaluateImage(
     outcome.unmatched = d.action;
     outcome.unmatchedMessage = d.message;
     if (d.exempt !== undefined) outcome.exempt = d.exempt;
-    return outcome;
+    if (governing.length === 0) return outcome;
   }
 
   // Reuse only in the webhook's and the audit's own parsing (not `oci:` layouts), and only where the
@@ -259,6 +265,12 @@ async function evaluateImage(
   );
   // kept under the digest the checks judged (a tag's, as this review resolved it)
   if (outcome.digest !== undefined) store?.keep(base + outcome.digest, outcome.policies, stillValid);
+  // After keeping: only passing outcomes are reused, and an exception's expiry must be read each time.
+  if (ctx.exceptions !== undefined) {
+    const names = new Set(policies.map((p) => p.name));
+    const applicable = exceptionsFor(ctx.exceptions, ctx.namespace, repository, full, (n) => names.has(n));
+    outcome.policies = applyExceptions(outcome.policies, applicable);
+  }
   return outcome;
 }
 
@@ -278,7 +290,8 @@ export async function evaluateImages(
   );
   return decide(
     outcomes,
-    policies.map((p) => p.mode),
+    // other namespaces' tenant policies say nothing about this one's unparsable references
+    policies.filter((p) => p.tenant === undefined || p.tenant === ctx.namespace).map((p) => p.mode),
     settings,
   );
 }

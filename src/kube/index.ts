@@ -9,6 +9,8 @@ export { KeyProbe, probeKeySecrets, secretRefsOf, type KeyProblem } from './key-
 export { ownNamespace } from './key-secrets.js';
 export type { NamespaceLabels } from './namespace-labels.js';
 export {
+  IMAGE_POLICY_EXCEPTIONS,
+  NAMESPACED_IMAGE_POLICIES,
   watchImagePolicies,
   type PolicyVerdict,
   type PolicyWatch,

@@ -16,6 +16,59 @@ import { statusCode } from './status-code.js';
 export const POLICY_PLURAL = 'imagepolicies';
 export const POLICY_PATH = `/apis/${API_GROUP}/${API_VERSION}/${POLICY_PLURAL}`;
 
+/** A resource imagegate watches and writes status conditions on. */
+export interface WatchedResource {
+  kind: string;
+  plural: string;
+  namespaced: boolean;
+}
+
+export const IMAGE_POLICIES: WatchedResource = {
+  kind: 'ImagePolicy',
+  plural: POLICY_PLURAL,
+  namespaced: false,
+};
+export const NAMESPACED_IMAGE_POLICIES: WatchedResource = {
+  kind: 'NamespacedImagePolicy',
+  plural: 'namespacedimagepolicies',
+  namespaced: true,
+};
+export const IMAGE_POLICY_EXCEPTIONS: WatchedResource = {
+  kind: 'ImagePolicyException',
+  plural: 'imagepolicyexceptions',
+  namespaced: true,
+};
+
+/** How verdicts name a resource: `name`, or `namespace/name` for a namespaced one. */
+export function resourceId(resource: WatchedResource, obj: KubernetesObject): string {
+  const name = obj.metadata?.name ?? '';
+  return resource.namespaced ? `${obj.metadata?.namespace ?? ''}/${name}` : name;
+}
+
+const PHASES = ['Active', 'Expired', 'Invalid'] as const;
+
+/** Conditions for a phase (an exception's): one condition per phase, only its own True. */
+export function toPhaseConditions(
+  obj: PolicyObject,
+  state: { phase: string; message: string },
+  now: Date,
+): Condition[] {
+  const generation = obj.metadata?.generation;
+  const previous = obj.status?.conditions ?? [];
+  return PHASES.map((type) => {
+    const status = type === state.phase ? 'True' : 'False';
+    const old = previous.find((c) => c.type === type);
+    return {
+      type,
+      status,
+      ...(generation === undefined ? {} : { observedGeneration: generation }),
+      lastTransitionTime: old?.status === status ? old.lastTransitionTime : now.toISOString(),
+      reason: status === 'True' ? type : `Not${type}`,
+      message: status === 'True' ? state.message.slice(0, 32_000) : '',
+    };
+  });
+}
+
 export interface Condition {
   type: string;
   status: 'True' | 'False' | 'Unknown';
@@ -86,7 +139,11 @@ function sameConditions(a: Condition[] | undefined, b: Condition[]): boolean {
 
 export type StatusWriter = (obj: PolicyObject, conditions: Condition[]) => Promise<void>;
 
-export function createStatusWriter(api: CustomObjectsApi, log: StatusLog): StatusWriter {
+export function createStatusWriter(
+  api: CustomObjectsApi,
+  log: StatusLog,
+  resource: WatchedResource = IMAGE_POLICIES,
+): StatusWriter {
   let forbiddenLogged = false;
   // What this process last wrote per policy: the informer's copy lags behind our own patch, and a
   // delivery in between must not write the same conditions again.
@@ -95,27 +152,32 @@ export function createStatusWriter(api: CustomObjectsApi, log: StatusLog): Statu
     const name = obj.metadata?.name;
     if (name === undefined || sameConditions(obj.status?.conditions, conditions)) return;
     const generation = obj.metadata?.generation;
-    if (sameConditions(written.get(name), conditions)) return;
-    written.set(name, conditions);
+    const id = resourceId(resource, obj);
+    if (sameConditions(written.get(id), conditions)) return;
+    written.set(id, conditions);
     const body = {
       status: { ...(generation === undefined ? {} : { observedGeneration: generation }), conditions },
     };
     try {
-      await api.patchClusterCustomObjectStatus(
-        { group: API_GROUP, version: API_VERSION, plural: POLICY_PLURAL, name, body },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-      );
+      const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+      const target = { group: API_GROUP, version: API_VERSION, plural: resource.plural, name, body };
+      if (resource.namespaced)
+        await api.patchNamespacedCustomObjectStatus(
+          { ...target, namespace: obj.metadata?.namespace ?? '' },
+          merge,
+        );
+      else await api.patchClusterCustomObjectStatus(target, merge);
     } catch (err) {
-      written.delete(name);
+      written.delete(id);
       const code = statusCode(err);
       if (code === 403) {
         if (!forbiddenLogged)
-          log.warn({ policy: name }, 'RBAC forbids patching imagepolicies/status; not writing conditions');
+          log.warn({ policy: id }, `RBAC forbids patching ${resource.plural}/status; not writing conditions`);
         forbiddenLogged = true;
       } else if (code === 404 || code === 409) {
-        log.debug({ policy: name, code }, 'policy changed while writing its status; the next event retries');
+        log.debug({ policy: id, code }, 'policy changed while writing its status; the next event retries');
       } else {
-        log.warn({ policy: name, err: errorMessage(err) }, 'cannot write ImagePolicy status');
+        log.warn({ policy: id, err: errorMessage(err) }, `cannot write ${resource.kind} status`);
       }
     }
   };

@@ -21,18 +21,28 @@ import {
 import { errorMessage } from '../errors.js';
 import { API_GROUP, API_VERSION } from '../policy/policy.schema.js';
 import {
-  POLICY_PATH,
-  POLICY_PLURAL,
+  IMAGE_POLICIES,
   createStatusWriter,
+  resourceId,
   toConditions,
+  toPhaseConditions,
   type PolicyObject,
+  type WatchedResource,
 } from './policy-status.js';
 import { statusCode } from './status-code.js';
 import type { PolicyVerdict } from '../policy/cluster-policies.js';
 
 export type { PolicyVerdict };
 
-export { POLICY_PATH, POLICY_PLURAL, toConditions } from './policy-status.js';
+export {
+  IMAGE_POLICIES,
+  IMAGE_POLICY_EXCEPTIONS,
+  NAMESPACED_IMAGE_POLICIES,
+  POLICY_PATH,
+  POLICY_PLURAL,
+  toConditions,
+  type WatchedResource,
+} from './policy-status.js';
 
 export interface WatchLog {
   debug(obj: object, msg: string): void;
@@ -55,6 +65,8 @@ export interface WatchImagePoliciesOptions {
   /** Write status.conditions (default true). */
   writeStatus?: boolean;
   now?: () => Date;
+  /** What to watch: default the cluster's ImagePolicies. */
+  resource?: WatchedResource;
 }
 
 export interface PolicyWatch {
@@ -64,6 +76,8 @@ export interface PolicyWatch {
   /** Last list/watch error, cleared by the next successful sync (for /readyz and logs). */
   readonly lastError: string | undefined;
   stop(): Promise<void>;
+  /** Delivers the cached documents again (the set something else depends on changed). */
+  resync(): void;
 }
 
 export function watchImagePolicies(options: WatchImagePoliciesOptions): PolicyWatch {
@@ -73,15 +87,19 @@ export function watchImagePolicies(options: WatchImagePoliciesOptions): PolicyWa
   const initialBackoff = options.backoff?.initialMs ?? 500;
   const maxBackoff = options.backoff?.maxMs ?? 30_000;
   const writeStatus = options.writeStatus ?? true;
+  const resource = options.resource ?? IMAGE_POLICIES;
+  const kind = resource.kind;
 
-  const listFn = async (): Promise<KubernetesListObject<PolicyObject>> =>
-    (await api.listClusterCustomObject({
-      group: API_GROUP,
-      version: API_VERSION,
-      plural: POLICY_PLURAL,
-    })) as KubernetesListObject<PolicyObject>;
+  const listFn = async (): Promise<KubernetesListObject<PolicyObject>> => {
+    const target = { group: API_GROUP, version: API_VERSION, plural: resource.plural };
+    return (await (resource.namespaced
+      ? api.listCustomObjectForAllNamespaces(target)
+      : api.listClusterCustomObject(target))) as KubernetesListObject<PolicyObject>;
+  };
 
-  const informer = new ListWatch<PolicyObject>(POLICY_PATH, new Watch(kubeConfig), listFn, false);
+  const path = `/apis/${API_GROUP}/${API_VERSION}/${resource.plural}`;
+  const informer = new ListWatch<PolicyObject>(path, new Watch(kubeConfig), listFn, false);
+  let recheckTimer: NodeJS.Timeout | undefined;
 
   let stopped = false;
   let synced = false;
@@ -99,7 +117,7 @@ export function watchImagePolicies(options: WatchImagePoliciesOptions): PolicyWa
   });
   ready.catch(() => undefined);
 
-  const status = createStatusWriter(api, log);
+  const status = createStatusWriter(api, log, resource);
   const deliver = async (reason: string): Promise<void> => {
     const objects = [...informer.list()];
     let verdict: PolicyVerdict;
@@ -109,17 +127,25 @@ export function watchImagePolicies(options: WatchImagePoliciesOptions): PolicyWa
       log.error({ err: errorMessage(err), reason }, 'policy callback failed; keeping the previous set');
       return;
     }
+    clearTimeout(recheckTimer);
+    if (verdict.recheckAt !== undefined && !stopped) {
+      // Phases that change by themselves (an exception expiring): deliver again at that second.
+      const wait = Math.min(Math.max(verdict.recheckAt - Date.now(), 0) + 1, 2 ** 31 - 1);
+      recheckTimer = setTimeout(() => schedule('expiry', 0), wait);
+      recheckTimer.unref();
+    }
     if (!synced) {
       synced = true;
       resolveReady();
     }
     log.debug(
       { reason, policies: objects.length, rejected: verdict.rejected.length },
-      'ImagePolicy set delivered',
+      `${kind} set delivered`,
     );
     if (!writeStatus || stopped) return;
     const accepted = new Set(verdict.accepted);
     const rejected = new Map(verdict.rejected.map((r) => [r.name, r.error]));
+    const states = new Map((verdict.states ?? []).map((st) => [st.name, st]));
     const degraded = new Map<string, string>();
     for (const d of verdict.degraded ?? []) {
       const before = degraded.get(d.name);
@@ -128,7 +154,9 @@ export function watchImagePolicies(options: WatchImagePoliciesOptions): PolicyWa
     const at = now();
     await Promise.all(
       objects.map((obj) => {
-        const name = obj.metadata?.name ?? '';
+        const name = resourceId(resource, obj);
+        const state = states.get(name);
+        if (state !== undefined) return status(obj, toPhaseConditions(obj, state, at));
         const error = rejected.get(name);
         if (error !== undefined) return status(obj, toConditions(obj, { accepted: false, error }, at));
         if (accepted.has(name)) {
@@ -162,7 +190,7 @@ export function watchImagePolicies(options: WatchImagePoliciesOptions): PolicyWa
     const delay = Math.round(backoff * (0.8 + Math.random() * 0.4));
     log.warn(
       { err: lastError, code: statusCode(err), retryInMs: delay },
-      'ImagePolicy watch failed; reconnecting',
+      `${kind} watch failed; reconnecting`,
     );
     backoff = Math.min(backoff * 2, maxBackoff);
     clearTimeout(restartTimer);
@@ -194,7 +222,7 @@ export function watchImagePolicies(options: WatchImagePoliciesOptions): PolicyWa
     // An event means the list went through: readiness (which these events can bring before start()
     // resolves) must not see the previous attempt's error.
     lastError = undefined;
-    log.debug({ policy: obj.metadata?.name }, 'ImagePolicy changed');
+    log.debug({ policy: obj.metadata?.name }, `${kind} changed`);
     schedule('change');
   };
   informer.on('add', changed);
@@ -213,7 +241,8 @@ export function watchImagePolicies(options: WatchImagePoliciesOptions): PolicyWa
     clearTimeout(restartTimer);
     clearTimeout(debounceTimer);
     clearInterval(resyncTimer);
-    if (!synced) rejectReady(new Error('ImagePolicy watch stopped before the first sync'));
+    clearTimeout(recheckTimer);
+    if (!synced) rejectReady(new Error(`${kind} watch stopped before the first sync`));
     await informer.stop();
     await running;
   };
@@ -228,5 +257,8 @@ export function watchImagePolicies(options: WatchImagePoliciesOptions): PolicyWa
       return lastError;
     },
     stop,
+    resync: () => {
+      if (synced) schedule('resync', 0);
+    },
   };
 }

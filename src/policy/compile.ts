@@ -37,9 +37,14 @@ export interface CompiledPolicy {
   checks: readonly Check<CheckKindName>[];
   /** The source document, for status reporting. */
   document: ImagePolicyDocument;
+  /** Set for a NamespacedImagePolicy: its namespace (policy/tenant.ts). */
+  tenant?: string;
 }
 
-function imageMatcher(globs: readonly { glob: string }[]): (repository: string, full: string) => boolean {
+/** Matches a reference against globs: a glob with a tag or digest sees the full reference, else the repository. */
+export function imageMatcher(
+  globs: readonly { glob: string }[],
+): (repository: string, full: string) => boolean {
   const compiled = globs.map((g) => ({ match: compileGlob(g.glob), full: globHasVersion(g.glob) }));
   return (repository, full) => compiled.some((c) => c.match(c.full ? full : repository));
 }

@@ -1,21 +1,42 @@
 /**
- * Loads ImagePolicy documents from YAML files or directories of them (start-up I/O).
- * Multi-document YAML is supported; documents of other kinds in the same file are an error so a
- * typo never silently drops a policy.
+ * Loads ImagePolicy and ImagePolicyException documents from YAML files or directories of them
+ * (start-up I/O). Multi-document YAML is supported; documents of other kinds in the same file are an
+ * error so a typo never silently drops a policy.
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { ConfigError, errorMessage } from '../errors.js';
-import type { ImagePolicyDocument } from './policy.schema.js';
+import type { ImagePolicyExceptionDocument } from './exception.schema.js';
+import { EXCEPTION_KIND } from './exception.schema.js';
+import { DEFAULT_MAX_EXCEPTION_MS, validateExceptionDocument, type ExceptionLimits } from './exceptions.js';
+import {
+  TENANT_POLICY_KIND,
+  type ImagePolicyDocument,
+  type NamespacedImagePolicyDocument,
+} from './policy.schema.js';
+import { validateTenantPolicyDocument } from './tenant.js';
 import { validatePolicyDocument } from './validate.js';
+
+/** What policy files hold. */
+export interface PolicySources {
+  policies: ImagePolicyDocument[];
+  exceptions: ImagePolicyExceptionDocument[];
+  /** NamespacedImagePolicies (policy/tenant.ts). */
+  tenants: NamespacedImagePolicyDocument[];
+}
 
 const MAX_POLICY_FILE_BYTES = 4 * 1024 * 1024;
 const YAML_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 
 export function parsePolicyYaml(text: string, source: string): ImagePolicyDocument[] {
+  return parsePolicyDocuments(text, source).policies;
+}
+
+/** Every document of a file: ImagePolicies, and ImagePolicyExceptions checked against `limits`. */
+export function parsePolicyDocuments(text: string, source: string, limits?: ExceptionLimits): PolicySources {
   const docs = parseAllDocuments(text);
-  const out: ImagePolicyDocument[] = [];
+  const out: PolicySources = { policies: [], exceptions: [], tenants: [] };
   docs.forEach((d, i) => {
     const where = docs.length > 1 ? `${source}#${i + 1}` : source;
     if (d.errors.length > 0) {
@@ -26,7 +47,12 @@ export function parsePolicyYaml(text: string, source: string): ImagePolicyDocume
     }
     const value: unknown = d.toJS({ maxAliasCount: 100 });
     if (value === null || value === undefined) return; // empty document, e.g. trailing ---
-    out.push(validatePolicyDocument(value, where));
+    const kind = (value as { kind?: unknown }).kind;
+    if (limits !== undefined && kind === EXCEPTION_KIND)
+      out.exceptions.push(validateExceptionDocument(value, where, limits));
+    else if (limits !== undefined && kind === TENANT_POLICY_KIND)
+      out.tenants.push(validateTenantPolicyDocument(value, where));
+    else out.policies.push(validatePolicyDocument(value, where));
   });
   return out;
 }
@@ -53,16 +79,48 @@ async function filesOf(path: string): Promise<string[]> {
  * path that yields no ImagePolicy document (an empty file or directory).
  */
 export async function loadPolicyFiles(paths: readonly string[]): Promise<ImagePolicyDocument[]> {
+  return (await loadPolicySources(paths, { now: Date.now(), maxDurationMs: DEFAULT_MAX_EXCEPTION_MS }))
+    .policies;
+}
+
+/** As loadPolicyFiles, with the ImagePolicyExceptions the files hold (`namespace/name` unique). */
+export async function loadPolicySources(
+  paths: readonly string[],
+  limits: ExceptionLimits,
+): Promise<PolicySources> {
   const docs: ImagePolicyDocument[] = [];
+  const exceptions: ImagePolicyExceptionDocument[] = [];
+  const tenants: NamespacedImagePolicyDocument[] = [];
   const seen = new Map<string, string>();
+  const seenExceptions = new Map<string, string>();
   for (const path of paths) {
-    const before = docs.length;
+    const before = docs.length + exceptions.length + tenants.length;
     for (const file of await filesOf(path)) {
       const info = await stat(file);
       if (info.size > MAX_POLICY_FILE_BYTES) {
         throw new ConfigError('CONFIG_INVALID', `${file}: larger than ${MAX_POLICY_FILE_BYTES} bytes`);
       }
-      for (const doc of parsePolicyYaml(await readFile(file, 'utf8'), file)) {
+      const parsed = parsePolicyDocuments(await readFile(file, 'utf8'), file, limits);
+      for (const doc of parsed.exceptions) {
+        const id = `${doc.metadata.namespace}/${doc.metadata.name}`;
+        const previous = seenExceptions.get(id);
+        if (previous !== undefined)
+          throw new ConfigError(
+            'POLICY_INVALID',
+            `${file}: ${EXCEPTION_KIND} "${id}" is already defined in ${previous}`,
+          );
+        seenExceptions.set(id, file);
+        exceptions.push(doc);
+      }
+      for (const doc of parsed.tenants) {
+        const id = `${TENANT_POLICY_KIND} ${doc.metadata.namespace}/${doc.metadata.name}`;
+        const previous = seenExceptions.get(id);
+        if (previous !== undefined)
+          throw new ConfigError('POLICY_INVALID', `${file}: ${id} is already defined in ${previous}`);
+        seenExceptions.set(id, file);
+        tenants.push(doc);
+      }
+      for (const doc of parsed.policies) {
         const previous = seen.get(doc.metadata.name);
         if (previous !== undefined) {
           throw new ConfigError(
@@ -74,7 +132,7 @@ export async function loadPolicyFiles(paths: readonly string[]): Promise<ImagePo
         docs.push(doc);
       }
     }
-    if (docs.length === before) {
+    if (docs.length + exceptions.length + tenants.length === before) {
       // An empty file or directory would otherwise leave every image ungoverned, silently.
       throw new ConfigError(
         'CONFIG_INVALID',
@@ -82,5 +140,5 @@ export async function loadPolicyFiles(paths: readonly string[]): Promise<ImagePo
       );
     }
   }
-  return docs;
+  return { policies: docs, exceptions, tenants };
 }

@@ -113,3 +113,26 @@ export type ImagePolicyDocument = Static<typeof ImagePolicyDocument>;
 export type NamespaceSelector = Static<typeof NamespaceSelector>;
 export type PolicyMode = Static<typeof Mode>;
 export type OnErrorAction = Static<typeof OnError>;
+
+/** A tenant's policy (namespaced): ImagePolicy's spec minus `namespaces` (it applies in its own). */
+export const TENANT_POLICY_KIND = 'NamespacedImagePolicy';
+
+export const NamespacedImagePolicySpec = Type.Omit(ImagePolicySpec, ['namespaces'], strict);
+
+export const NamespacedImagePolicyDocument = Type.Object(
+  {
+    apiVersion: Type.Literal(POLICY_API_VERSION),
+    kind: Type.Literal(TENANT_POLICY_KIND),
+    metadata: Type.Object(
+      {
+        name: Type.String({ minLength: 1, maxLength: 253, pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$' }),
+        namespace: Type.String({ minLength: 1, maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' }),
+      },
+      { additionalProperties: true },
+    ),
+    spec: NamespacedImagePolicySpec,
+  },
+  { additionalProperties: true },
+);
+
+export type NamespacedImagePolicyDocument = Static<typeof NamespacedImagePolicyDocument>;

@@ -4,7 +4,8 @@
  */
 import { errorMessage } from '../errors.js';
 import { compilePolicies, type CheckCompilers, type CompiledPolicy } from './compile.js';
-import type { ImagePolicyDocument } from './policy.schema.js';
+import type { ImagePolicyDocument, NamespacedImagePolicyDocument } from './policy.schema.js';
+import { compileTenantPolicy } from './tenant.js';
 
 export interface SourceState {
   loaded: boolean;
@@ -27,10 +28,17 @@ export class PolicyStore {
   }
 
   /** Compiles and installs a source's documents; on error keeps the previous set and rethrows. */
-  replace(source: string, docs: readonly ImagePolicyDocument[]): CompiledPolicy[] {
+  replace(
+    source: string,
+    docs: readonly ImagePolicyDocument[],
+    tenants: readonly NamespacedImagePolicyDocument[] = [],
+  ): CompiledPolicy[] {
     const previous = this.states.get(source);
     try {
-      return this.install(source, compilePolicies(docs, this.compilers));
+      return this.install(source, [
+        ...compilePolicies(docs, this.compilers),
+        ...tenants.map((t) => compileTenantPolicy(t, this.compilers)),
+      ]);
     } catch (err) {
       const state: SourceState = {
         loaded: previous?.loaded ?? false,

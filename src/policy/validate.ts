@@ -52,6 +52,21 @@ function explain(e: ValueError): string {
   return e.message;
 }
 
+/** A document's schema errors in words (at most 10), as `field: problem (found value)`. */
+export function schemaProblems(
+  schema: { Errors(value: unknown): Iterable<ValueError> },
+  doc: unknown,
+): string[] {
+  const problems: string[] = [];
+  for (const e of schema.Errors(doc)) {
+    const path = fieldPath(e.path) || '(document)';
+    const found = e.value === undefined ? 'missing' : JSON.stringify(e.value)?.slice(0, 80);
+    problems.push(`${path}: ${explain(e)} (found ${found})`);
+    if (problems.length >= 10) break;
+  }
+  return problems;
+}
+
 /**
  * Validates one parsed YAML/JSON document. `source` names it in errors (file#index or CR name).
  * Returns the typed document or throws ConfigError('POLICY_INVALID') listing every problem.
@@ -74,13 +89,7 @@ export function validatePolicyDocument(doc: unknown, source: string): ImagePolic
       `${where}: expected apiVersion ${POLICY_API_VERSION} and kind ${POLICY_KIND}, found ${String(d.apiVersion)} ${String(d.kind)}`,
     );
   }
-  const problems: string[] = [];
-  for (const e of checker.Errors(doc)) {
-    const path = fieldPath(e.path) || '(document)';
-    const found = e.value === undefined ? 'missing' : JSON.stringify(e.value)?.slice(0, 80);
-    problems.push(`${path}: ${explain(e)} (found ${found})`);
-    if (problems.length >= 10) break;
-  }
+  const problems = schemaProblems(checker, doc);
   // The rules a schema cannot say belong to each check section (src/checks/kinds.ts).
   // Globs that can never match a normalised reference are refused with the form to write (glob-check.ts).
   if (problems.length === 0) {

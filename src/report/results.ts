@@ -153,8 +153,20 @@ export function resultsFor(
   if (image.outcome === 'error' && image.policies.length === 0)
     return [make(NO_POLICY, 'evaluation', 'error', image.reasons.join('; '), image.admission)];
   return image.policies.flatMap((p) =>
-    p.findings.map((f) =>
-      make(
+    p.findings.map((f) => {
+      // A failure an exception let through: `skip`, naming the exception, its reason and expiry.
+      const e = f.exemptedBy;
+      if (e !== undefined)
+        return make(
+          p.policy,
+          ruleOf(f.check),
+          'skip',
+          `exempted by ImagePolicyException ${e.exception} until ${e.expires} ("${e.reason}"): ${f.message}`,
+          policyAdmission(p),
+          { mode: p.mode, code: f.code, exception: e.exception, exceptionExpires: e.expires },
+          p.severity,
+        );
+      return make(
         p.policy,
         ruleOf(f.check),
         f.passed ? 'pass' : f.indeterminate === true ? 'error' : 'fail',
@@ -162,7 +174,7 @@ export function resultsFor(
         policyAdmission(p),
         { mode: p.mode, ...(f.passed ? {} : { code: f.code }) },
         p.severity,
-      ),
-    ),
+      );
+    }),
   );
 }

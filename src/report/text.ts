@@ -1,7 +1,7 @@
 /** `imagegate audit --output text`: a terminal table, the reasons under each failing row, a summary. */
 import type { AuditReport } from '../cluster/result.js';
 
-const MARK = { pass: '✓', fail: '✗', warn: '!', error: '?' } as const;
+const MARK = { pass: '✓', fail: '✗', warn: '!', error: '?', skip: '~' } as const;
 
 function table(rows: string[][]): string[] {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
@@ -14,7 +14,19 @@ function table(rows: string[][]): string[] {
 }
 
 export function toAuditText(report: AuditReport): string {
-  const rows: string[][] = [['NAMESPACE', 'WORKLOAD', 'CONTAINER', 'IMAGE', 'RESULT', 'ADMISSION']];
+  // The EXCEPTION column: when exceptions are loaded (report.exceptions), which let this image through.
+  const withExceptions = report.exceptions !== undefined;
+  const rows: string[][] = [
+    [
+      'NAMESPACE',
+      'WORKLOAD',
+      'CONTAINER',
+      'IMAGE',
+      'RESULT',
+      'ADMISSION',
+      ...(withExceptions ? ['EXCEPTION'] : []),
+    ],
+  ];
   const details: string[] = [];
   for (const ns of report.namespaces)
     for (const w of ns.workloads)
@@ -27,6 +39,7 @@ export function toAuditText(report: AuditReport): string {
           image.image,
           `${MARK[image.outcome]} ${image.outcome}`,
           image.admission,
+          ...(withExceptions ? [image.exceptions?.join(',') ?? '-'] : []),
         ]);
         if (image.outcome === 'pass') continue;
         details.push(`${ns.name} ${w.kind}/${w.name} ${c.name}: ${image.image}`);
@@ -34,7 +47,7 @@ export function toAuditText(report: AuditReport): string {
           for (const f of p.findings)
             if (!f.passed)
               details.push(
-                `  policy ${p.policy} (${p.mode}) ${f.check} [${f.code}]${f.indeterminate === true ? ' (not completed)' : ''}: ${f.message}`,
+                `  policy ${p.policy} (${p.mode}) ${f.check} [${f.code}]${f.indeterminate === true ? ' (not completed)' : ''}${f.exemptedBy !== undefined ? ` (exempted by ${f.exemptedBy.exception} until ${f.exemptedBy.expires}: ${f.exemptedBy.reason})` : ''}: ${f.message}`,
               );
         if (image.invalid !== undefined) details.push(`  ${image.invalid.message}`);
         if (image.unmatched !== undefined)
@@ -56,6 +69,11 @@ export function toAuditText(report: AuditReport): string {
   for (const [policy, c] of Object.entries(s.byPolicy)) out.push(`  policy ${policy}: ${counts(c)}`);
   for (const [check, c] of Object.entries(s.byCheck)) out.push(`  check ${check}: ${counts(c)}`);
   for (const [ns, c] of Object.entries(s.byNamespace)) out.push(`  namespace ${ns}: ${counts(c)}`);
+  for (const e of report.exceptions ?? []) {
+    if (e.phase === 'Active' && !e.expiringSoon) continue;
+    const what = e.expiringSoon ? `expires soon (${e.expires})` : e.phase.toLowerCase();
+    out.push(`  exception ${e.exception} ${what}: ${e.phase === 'Invalid' ? e.message : e.reason}`);
+  }
   out.push(
     s.wouldDeny === 0
       ? 'result: nothing running would be denied'

@@ -17,6 +17,7 @@ class ReviewEvaluation implements EvaluationContext {
   namespaceLabels?: Record<string, string>;
   registry?: RegistryAccess;
   onCheck?: EvaluationContext['onCheck'];
+  exceptions?: EvaluationContext['exceptions'];
 
   constructor(
     readonly namespace: string,
@@ -66,6 +67,9 @@ export async function validateRequest(facts: RequestFacts, context: ReviewContex
   if (namespaceLabels !== undefined) evaluation.namespaceLabels = namespaceLabels;
   if (registry !== undefined) evaluation.registry = registry;
   if (engine.onCheck !== undefined) evaluation.onCheck = engine.onCheck;
+  const exceptions = engine.exceptions?.();
+  if (exceptions !== undefined && exceptions.length > 0)
+    evaluation.exceptions = { exceptions, workload: facts.workload(), now: (engine.now ?? Date.now)() };
   const verdict = await evaluateImages(toCheck, policies, engine.settings, evaluation);
   registry?.release?.(); // answered: this review's registry bytes no longer count against the budget
   return toReviewResult(

@@ -126,6 +126,8 @@ export function buildApp(deps: AppDeps): ImagegateApp {
       for (const p of image.policies)
         metrics.policyDecisions.inc({ policy: p.policy, result: p.result, mode: p.mode });
     }
+    for (const e of result.verdict?.exempted ?? [])
+      metrics.exemptions.inc({ policy: e.policy, exception: e.exception });
   }
 
   /** The deadlines of this server's reviews: its own, so two servers in one process share nothing. */

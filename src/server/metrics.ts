@@ -20,6 +20,9 @@ export interface Metrics {
   cloudTokenAge: Gauge<'provider'>;
   /** Where the token-age gauge reads from at each scrape (the cloud providers' status). */
   watchCloudTokens(status: () => ReadonlyArray<CloudTokenAge>): void;
+  exemptions: Counter<'policy' | 'exception'>;
+  /** Where the exception gauges read from at each scrape (serve sets it). */
+  exceptionCounts: { source?: () => Record<'Active' | 'Expired' | 'Invalid' | 'expiringSoon', number> };
 }
 
 /** What the token-age gauge needs of a cloud provider's status (registry's CloudProviderStatus fits). */
@@ -33,6 +36,8 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
   if (options.defaultMetrics ?? false) collectDefaultMetrics({ register: registry, prefix: 'imagegate_' });
   const registers = [registry];
   let cloudStatus: () => ReadonlyArray<CloudTokenAge> = () => [];
+  const exceptionCounts: Metrics['exceptionCounts'] = {};
+  exceptionGauges(exceptionCounts, registers);
   return {
     registry,
     reviews: new Counter({
@@ -134,5 +139,34 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     watchCloudTokens(status) {
       cloudStatus = status;
     },
+    exemptions: new Counter({
+      name: 'imagegate_exemptions_total',
+      help: 'Per-image policy failures let through by an ImagePolicyException (namespace/name), by policy.',
+      labelNames: ['policy', 'exception'],
+      registers,
+    }),
+    exceptionCounts,
   };
+}
+
+/** The exception gauges, read at each scrape: a phase changes with the clock, not with an event. */
+function exceptionGauges(counts: Metrics['exceptionCounts'], registers: Registry[]): void {
+  new Gauge({
+    name: 'imagegate_exceptions',
+    help: 'ImagePolicyExceptions loaded, by phase (Active, Expired, Invalid).',
+    labelNames: ['phase'],
+    registers,
+    collect() {
+      const now = counts.source?.();
+      for (const phase of ['Active', 'Expired', 'Invalid'] as const) this.set({ phase }, now?.[phase] ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'imagegate_exceptions_expiring_soon',
+    help: 'Active ImagePolicyExceptions that expire within 7 days.',
+    registers,
+    collect() {
+      this.set(counts.source?.().expiringSoon ?? 0);
+    },
+  });
 }

@@ -11,7 +11,26 @@ describe('charts/imagegate: RBAC, background audit and reports', () => {
     const INFORMER = [
       { apiGroups: ['imagegate.dev'], resources: ['imagepolicies'], verbs: ['list', 'watch'] },
       { apiGroups: ['imagegate.dev'], resources: ['imagepolicies/status'], verbs: ['patch'] },
+      { apiGroups: ['imagegate.dev'], resources: ['imagepolicyexceptions'], verbs: ['list', 'watch'] },
+      { apiGroups: ['imagegate.dev'], resources: ['imagepolicyexceptions/status'], verbs: ['patch'] },
+      { apiGroups: ['imagegate.dev'], resources: ['namespacedimagepolicies'], verbs: ['list', 'watch'] },
+      { apiGroups: ['imagegate.dev'], resources: ['namespacedimagepolicies/status'], verbs: ['patch'] },
     ];
+
+    it('lets nobody create, change or delete ImagePolicyExceptions (who may is the cluster’s RBAC)', () => {
+      for (const r of [defaults, helmTemplate(['--set', 'mode=enforce'])]) {
+        const granted = [...r.all('ClusterRole'), ...r.all('Role')].flatMap((role) =>
+          ((role.rules ?? []) as K8sObject[]).filter((rule) =>
+            (rule.resources as string[]).some((res) => res.startsWith('imagepolicyexceptions')),
+          ),
+        );
+        const verbs = granted.flatMap((rule) => rule.verbs as string[]);
+        expect(verbs.sort()).toEqual(['list', 'patch', 'watch']);
+        expect(granted.find((rule) => (rule.verbs as string[]).includes('patch'))?.resources).toEqual([
+          'imagepolicyexceptions/status',
+        ]);
+      }
+    });
     const EVENTS = { apiGroups: [''], resources: ['events'], verbs: ['create', 'get', 'patch'] };
 
     it('grants in enforce mode exactly what the policy informer and the Events use', () => {
@@ -57,7 +76,7 @@ describe('charts/imagegate: RBAC, background audit and reports', () => {
         helmTemplate(['--set', 'rbac.namespaceLabels=true,mode=enforce,events.enabled=false']).one(
           'ClusterRole',
         ).rules,
-      ).toHaveLength(3);
+      ).toHaveLength(INFORMER.length + 1);
     });
 
     it('reads secrets cluster-wide only for pull-secret lookups, else only in the listed namespaces', () => {

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { CRD_PATH, imagePolicyCrd } from '../../scripts/generate-crd.js';
+import { EXCEPTION_CRD_PATH, imagePolicyExceptionCrd } from '../../scripts/exception-crd.js';
+import { namespacedImagePolicyCrd } from '../../scripts/tenant-crd.js';
 import { CHART } from '../../scripts/render-manifests.js';
 import { helmTemplate, runHelm } from '../helpers/helm.js';
 import type { K8sObject } from '../helpers/k8s.js';
@@ -93,7 +95,15 @@ describe('charts/imagegate: policies, values schema, helm test, CRD', () => {
   describe('the CRD', () => {
     it('ships in crds/ exactly as generated from the policy schema', () => {
       const r = helmTemplate(['--include-crds']);
-      expect(r.one('CustomResourceDefinition')).toEqual(imagePolicyCrd());
+      const crds = r.all('CustomResourceDefinition');
+      expect(crds.find((c) => c.spec.names.kind === 'ImagePolicy')).toEqual(imagePolicyCrd());
+      expect(crds.find((c) => c.spec.names.kind === 'ImagePolicyException')).toEqual(
+        imagePolicyExceptionCrd(),
+      );
+      expect(parse(readFileSync(EXCEPTION_CRD_PATH, 'utf8'))).toEqual(imagePolicyExceptionCrd());
+      expect(crds.find((c) => c.spec.names.kind === 'NamespacedImagePolicy')).toEqual(
+        namespacedImagePolicyCrd(),
+      );
       expect(parse(readFileSync(CRD_PATH, 'utf8'))).toEqual(imagePolicyCrd());
     });
   });

@@ -3,6 +3,8 @@ import { CustomResourceDefinition } from 'kubernetes-models/apiextensions.k8s.io
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { CRD_PATH, imagePolicyCrd, renderCrd, toStructuralSchema } from '../../scripts/generate-crd.js';
+import { EXCEPTION_CRD_PATH, renderExceptionCrd } from '../../scripts/exception-crd.js';
+import { renderTenantCrd, TENANT_CRD_PATH } from '../../scripts/tenant-crd.js';
 import type { K8sObject } from '../helpers/k8s.js';
 import { QUANTITY_PATTERN } from '../../src/checks/quantity.js';
 import { API_GROUP, API_VERSION, POLICY_KIND } from '../../src/policy/policy.schema.js';
@@ -185,5 +187,55 @@ describe('ImagePolicy CRD', () => {
     it('refuses nodes without a type', () => {
       expect(() => toStructuralSchema({ description: 'x' }, 'x')).toThrow(/needs a type/);
     });
+  });
+});
+
+describe('ImagePolicyException CRD', () => {
+  const doc = parse(readFileSync(EXCEPTION_CRD_PATH, 'utf8')) as K8sObject;
+
+  it('is committed exactly as rendered, namespaced, with a status subresource', () => {
+    expect(readFileSync(EXCEPTION_CRD_PATH, 'utf8')).toBe(renderExceptionCrd());
+    expect(doc.spec.scope).toBe('Namespaced');
+    expect(doc.spec.names.kind).toBe('ImagePolicyException');
+    expect(doc.spec.versions[0].subresources).toEqual({ status: {} });
+  });
+
+  it('validates as a CRD and is structural', () => {
+    expect(() =>
+      new CustomResourceDefinition(parse(readFileSync(EXCEPTION_CRD_PATH, 'utf8'))).validate(),
+    ).not.toThrow();
+    expect(structuralViolations(doc.spec.versions[0].schema.openAPIV3Schema as Schema)).toEqual([]);
+  });
+
+  it('makes the API server refuse an exception without policies, images, reason or expiry', () => {
+    const spec = doc.spec.versions[0].schema.openAPIV3Schema.properties.spec as K8sObject;
+    expect([...(spec.required as string[])].sort()).toEqual(['expires', 'images', 'policies', 'reason']);
+    expect(spec.properties.checks.items).toEqual({
+      type: 'string',
+      enum: ['signature', 'size', 'base', 'attestations', 'digest'],
+    });
+  });
+});
+
+describe('NamespacedImagePolicy CRD', () => {
+  const text = readFileSync(TENANT_CRD_PATH, 'utf8');
+  const doc = parse(text) as K8sObject;
+
+  it('is committed exactly as rendered, namespaced, ImagePolicy’s spec without namespaces', () => {
+    expect(text).toBe(renderTenantCrd());
+    expect(doc.spec.scope).toBe('Namespaced');
+    expect(doc.spec.names.kind).toBe('NamespacedImagePolicy');
+    const spec = doc.spec.versions[0].schema.openAPIV3Schema.properties.spec as K8sObject;
+    const policySpec = (rootSchema.properties as K8sObject).spec as K8sObject;
+    expect(Object.keys(spec.properties).sort()).toEqual(
+      Object.keys(policySpec.properties)
+        .filter((k) => k !== 'namespaces')
+        .sort(),
+    );
+  });
+
+  it('validates as a CRD and is structural', () => {
+    expect(() => new CustomResourceDefinition(parse(text)).validate()).not.toThrow();
+    expect(structuralViolations(doc.spec.versions[0].schema.openAPIV3Schema as Schema)).toEqual([]);
   });
 });

@@ -159,10 +159,10 @@ describe('imagegate audit', () => {
         namespaces: 4,
         workloads: 10,
         wouldDeny: 6,
-        workloadOutcomes: { pass: 4, fail: 6, warn: 0, error: 0 },
-        byNamespace: { shop: { pass: 1, fail: 2, warn: 0, error: 0 }, 'kube-system': { pass: 1 } },
+        workloadOutcomes: { pass: 4, fail: 6, warn: 0, error: 0, skip: 0 },
+        byNamespace: { shop: { pass: 1, fail: 2, warn: 0, error: 0, skip: 0 }, 'kube-system': { pass: 1 } },
       });
-      expect(report.summary.byPolicy.small).toEqual({ pass: 2, fail: 1, warn: 0, error: 0 });
+      expect(report.summary.byPolicy.small).toEqual({ pass: 2, fail: 1, warn: 0, error: 0, skip: 0 });
       expect(report.summary.byCheck.size).toMatchObject({ failed: 1 });
     });
   });

@@ -14,6 +14,7 @@ function verdictWith(details: Record<string, unknown> | undefined): Verdict {
     denials: [],
     audits: [],
     errorsAllowed: [],
+    exempted: [],
     images: [
       {
         image: 'registry.example.com/app:1',
