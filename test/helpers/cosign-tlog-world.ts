@@ -63,6 +63,13 @@ export function tlogFormatsOf(major: number): TlogFormat[] {
         write: (s) => ['--fulcio-url', s.url, '--rekor-url', s.url, '--timestamp-server-url', tsaUrl(s)],
       },
       {
+        name: 'keyless-legacy tsa-only',
+        storage: 'legacy',
+        signer: 'keyless',
+        noLog: true,
+        write: (s) => ['--fulcio-url', s.url, '--tlog-upload=false', '--timestamp-server-url', tsaUrl(s)],
+      },
+      {
         name: 'keyless-bundle+config',
         storage: 'bundle',
         signer: 'keyless',
@@ -271,7 +278,7 @@ export async function buildTlogWorld(
   format: TlogFormat,
   keys: TlogKeys,
 ): Promise<Row[]> {
-  const repo = `oracle-tlog/${c.bin.version.replaceAll('.', '-')}-${format.name.replaceAll('+', '-')}`;
+  const repo = `oracle-tlog/${c.bin.version.replaceAll('.', '-')}-${format.name.replace(/[^a-z0-9]+/g, '-')}`;
   const predicate = join(c.home, 'slsa-tlog.json');
   await writeFile(predicate, JSON.stringify(PREDICATE_BODIES.slsaprovenance1));
   const signer = () =>
@@ -343,6 +350,8 @@ export async function buildTlogWorld(
     row(what, signed.ref, 'key-a-log', 'reject');
     row('swapped payloads', victim.ref, 'ci', 'reject');
     row('swapped payloads', victim.ref, 'att-ci', 'reject');
+    // Without a log entry only the signature and the timestamp stand against the swap.
+    if (format.noLog === true) row('swapped payloads', victim.ref, 'ci-nolog', 'reject');
   }
   return rows;
 }
