@@ -11,7 +11,7 @@ import { stringify } from 'yaml';
 import type { Cosign } from './cosign.js';
 import { PREDICATE_BODIES, PREDICATES } from './cosign-policies.js';
 import { CosignTamper, type Storage } from './cosign-tamper.js';
-import { REGISTRY_FLAGS, type Row, type Verdict } from './cosign-world.js';
+import { ATTESTATION_IS_NO_SIGNATURE, REGISTRY_FLAGS, type Row, type Verdict } from './cosign-world.js';
 import { buildImage, pushImage } from './image-builder.js';
 import type { LocalSigstore } from './local-sigstore.js';
 import type { TestRegistry } from './registry.js';
@@ -334,6 +334,33 @@ export async function buildTlogWorld(
   await tamper.swapPayload(format.storage, 'att', repo, victim.digest, donor.digest);
 
   const logged = format.noLog === true ? 'reject' : 'accept';
+  if (format.storage === 'bundle') {
+    // An attestation bundle alone (cosign 2 with a signing config even annotates its referrer as a
+    // signature, dev.sigstore.bundle.predicateType https://sigstore.dev/cosign/sign/v1).
+    const attested = await push('attested-only');
+    await c.must([
+      'attest',
+      ...common(),
+      '--type',
+      'slsaprovenance1',
+      '--predicate',
+      predicate,
+      attested.ref,
+    ]);
+    const policy = format.signer === 'key' ? 'key-a-log' : 'ci';
+    const cosignAccepts = logged === 'accept' && format.differs?.policies.includes(policy) !== true;
+    rows.push({
+      version: c.bin.version,
+      format: format.name,
+      image: 'attested only',
+      ref: attested.ref,
+      policy,
+      expected: cosignAccepts ? 'accept' : 'reject',
+      ...(cosignAccepts
+        ? { deliberate: { imagegate: 'reject' as const, why: ATTESTATION_IS_NO_SIGNATURE } }
+        : {}),
+    });
+  }
   if (format.signer === 'key') {
     row(what, signed.ref, 'key-a-log', logged);
     row(what, signed.ref, 'key-b-log', 'reject');
