@@ -11,7 +11,7 @@ import { stringify } from 'yaml';
 import type { Cosign } from './cosign.js';
 import { PREDICATE_BODIES, PREDICATES } from './cosign-policies.js';
 import { CosignTamper, type Storage } from './cosign-tamper.js';
-import { REGISTRY_FLAGS, type Row, type Verdict } from './cosign-world.js';
+import { ATTESTATION_IS_NO_SIGNATURE, REGISTRY_FLAGS, type Row, type Verdict } from './cosign-world.js';
 import { buildImage, pushImage } from './image-builder.js';
 import type { LocalSigstore } from './local-sigstore.js';
 import type { TestRegistry } from './registry.js';
@@ -61,6 +61,13 @@ export function tlogFormatsOf(major: number): TlogFormat[] {
         storage: 'legacy',
         signer: 'keyless',
         write: (s) => ['--fulcio-url', s.url, '--rekor-url', s.url, '--timestamp-server-url', tsaUrl(s)],
+      },
+      {
+        name: 'keyless-legacy tsa-only',
+        storage: 'legacy',
+        signer: 'keyless',
+        noLog: true,
+        write: (s) => ['--fulcio-url', s.url, '--tlog-upload=false', '--timestamp-server-url', tsaUrl(s)],
       },
       {
         name: 'keyless-bundle+config',
@@ -271,7 +278,7 @@ export async function buildTlogWorld(
   format: TlogFormat,
   keys: TlogKeys,
 ): Promise<Row[]> {
-  const repo = `oracle-tlog/${c.bin.version.replaceAll('.', '-')}-${format.name.replaceAll('+', '-')}`;
+  const repo = `oracle-tlog/${c.bin.version.replaceAll('.', '-')}-${format.name.replace(/[^a-z0-9]+/g, '-')}`;
   const predicate = join(c.home, 'slsa-tlog.json');
   await writeFile(predicate, JSON.stringify(PREDICATE_BODIES.slsaprovenance1));
   const signer = () =>
@@ -327,6 +334,33 @@ export async function buildTlogWorld(
   await tamper.swapPayload(format.storage, 'att', repo, victim.digest, donor.digest);
 
   const logged = format.noLog === true ? 'reject' : 'accept';
+  if (format.storage === 'bundle') {
+    // An attestation bundle alone (cosign 2 with a signing config even annotates its referrer as a
+    // signature, dev.sigstore.bundle.predicateType https://sigstore.dev/cosign/sign/v1).
+    const attested = await push('attested-only');
+    await c.must([
+      'attest',
+      ...common(),
+      '--type',
+      'slsaprovenance1',
+      '--predicate',
+      predicate,
+      attested.ref,
+    ]);
+    const policy = format.signer === 'key' ? 'key-a-log' : 'ci';
+    const cosignAccepts = logged === 'accept' && format.differs?.policies.includes(policy) !== true;
+    rows.push({
+      version: c.bin.version,
+      format: format.name,
+      image: 'attested only',
+      ref: attested.ref,
+      policy,
+      expected: cosignAccepts ? 'accept' : 'reject',
+      ...(cosignAccepts
+        ? { deliberate: { imagegate: 'reject' as const, why: ATTESTATION_IS_NO_SIGNATURE } }
+        : {}),
+    });
+  }
   if (format.signer === 'key') {
     row(what, signed.ref, 'key-a-log', logged);
     row(what, signed.ref, 'key-b-log', 'reject');
@@ -343,6 +377,8 @@ export async function buildTlogWorld(
     row(what, signed.ref, 'key-a-log', 'reject');
     row('swapped payloads', victim.ref, 'ci', 'reject');
     row('swapped payloads', victim.ref, 'att-ci', 'reject');
+    // Without a log entry only the signature and the timestamp stand against the swap.
+    if (format.noLog === true) row('swapped payloads', victim.ref, 'ci-nolog', 'reject');
   }
   return rows;
 }

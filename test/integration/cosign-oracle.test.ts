@@ -4,6 +4,9 @@
  * writes; for every image × policy row, `imagegate check` and `/validate` must give the accept/reject
  * of `cosign verify` / `cosign verify-attestation` with the equivalent flags, or differ exactly as
  * docs/signatures.md ("cosign compatibility") documents. The agreement matrix is printed.
+ * Key-signed rows without a log are checked against the public-good root; the rows with a
+ * transparency log (Rekor v1 and v2), Fulcio certificates and TSA timestamps use a Sigstore served on
+ * loopback by the test (test/helpers/local-sigstore.ts) and its generated trusted root on both sides.
  * Without Go the suite is skipped with a notice; under CI=true that is a failure.
  */
 import { spawnSync } from 'node:child_process';
@@ -267,5 +270,15 @@ describe.skipIf(!HAVE_COSIGN || !HAVE_FIXTURES)('cosign as the oracle', () => {
       },
       10 * 60_000,
     );
+
+    it('made them with every loopback service cosign was pointed at', () => {
+      // Each route answered cosign: the rows above are not key-only signatures in disguise.
+      const used = (path: string) => sigstore.served.get(path) ?? 0;
+      expect(used('/api/v1/log/entries')).toBeGreaterThan(0);
+      expect(used('/api/v2/log/entries')).toBeGreaterThan(0);
+      expect(used('/api/v1/timestamp')).toBeGreaterThan(0);
+      expect(used('/api/v2/signingCert')).toBeGreaterThan(0);
+      if (version.startsWith('v2.')) expect(used('/api/v1/signingCert')).toBeGreaterThan(0);
+    });
   });
 });
