@@ -169,6 +169,34 @@ describe('the key.kms reader', () => {
     });
   });
 
+  describe('when a service answers with hostile content', () => {
+    it("Key Vault's token never follows a listing page to another origin", async () => {
+      world.azure.nextLink = `${world.gcp.url}/keys/signer/versions?page=2`;
+      const before = world.gcp.requests.length;
+      try {
+        await expect(reader().keys(ref(`azurekms://${azure.host}/signer`), signal())).rejects.toMatchObject({
+          code: 'KMS_UNAVAILABLE',
+          message: expect.stringContaining(`refusing to follow a listing page to ${world.gcp.url}`),
+        });
+        expect(world.gcp.requests.length).toBe(before);
+      } finally {
+        world.azure.nextLink = null;
+      }
+    });
+
+    it('an answer past the size bound is cut off: KMS_UNAVAILABLE, nothing parsed', async () => {
+      vault.hugeAnswerBytes = 1024 * 1024;
+      try {
+        await expect(reader().keys(ref('hashivault://signer'), signal())).rejects.toMatchObject({
+          code: 'KMS_UNAVAILABLE',
+          message: expect.stringContaining('answer larger than 262144 bytes'),
+        });
+      } finally {
+        delete vault.hugeAnswerBytes;
+      }
+    });
+  });
+
   describe('Vault transit', () => {
     it('the versions at or above min_decryption_version, after a Kubernetes auth login', async () => {
       const versions = await reader().keys(ref('hashivault://signer'), signal());
