@@ -17,7 +17,7 @@ import { checkCompilers, type CheckCompilers } from '../checks/kinds.js';
 import type { Engine } from '../evaluate/engine.js';
 import { errorMessage } from '../errors.js';
 import type { KubeAccess } from '../kube/index.js';
-import { createKmsKeyReader, type KmsReaderOptions } from '../kms/index.js';
+import { createKmsKeyReader, type KmsReader, type KmsReaderOptions } from '../kms/index.js';
 import { BUILTIN_POLICY } from '../policy/builtin.js';
 import { loadPolicyFiles } from '../policy/load.js';
 import type { ImagePolicyDocument } from '../policy/policy.schema.js';
@@ -43,6 +43,8 @@ export interface Setup {
   trustedRoots: TrustedRootStore;
   /** Passing signature verdicts, shared by every policy (reloads included). */
   verdicts: VerdictCache;
+  /** `key.kms` public keys, cached per key reference (serve probes them for /readyz). */
+  kms: KmsReader;
 }
 
 export interface SetupOptions {
@@ -205,5 +207,5 @@ export async function setupEngine(
       ),
     ...(setup.kube !== undefined ? { namespaceLabels: setup.kube.namespaceLabels } : {}),
   };
-  return { engine, store, compilers, registry, trustedRoots, verdicts };
+  return { engine, store, compilers, registry, trustedRoots, verdicts, kms };
 }
