@@ -53,7 +53,10 @@ export async function runAudit(cmd: AuditCommand, logger: Logger, io: AuditIo): 
     ...(io.env !== undefined ? { env: io.env } : {}),
   });
   if (kubeConfig === undefined) return 2; // required: loadKubeConfig throws instead
-  const setup = await setupEngine(cmd.common, logger, { kube: createKubeAccess(kubeConfig, logger) });
+  const setup = await setupEngine(cmd.common, logger, {
+    kube: createKubeAccess(kubeConfig, logger),
+    ...(io.env !== undefined ? { kms: { env: io.env } } : {}),
+  });
   try {
     const server = kubeConfig.getCurrentCluster()?.server ?? '?';
     let inventory;

@@ -169,6 +169,7 @@ export async function runCheck(
     registry: client,
   } = await setupEngine(cmd.common, logger, {
     ...(kube !== undefined ? { kube } : {}),
+    kms: { env: io.env },
   });
   await assertKeySecretsReadable(store.documents(), kube, client);
   const remote = await engine.registry?.({

@@ -66,6 +66,7 @@ export async function runServe(cmd: ServeCommand, logger: Logger, io: CliIo): Pr
   const kube = kubeConfig !== undefined ? createKubeAccess(kubeConfig, logger) : undefined;
   const cacheDir = io.env.IMAGEGATE_CACHE_DIR;
   const setup = await setupEngine(cmd.common, logger, {
+    kms: { env: io.env },
     watchPolicies: cmd.watchPolicies,
     pullSecrets: cmd.pullSecrets,
     ...(kube !== undefined ? { kube } : {}),

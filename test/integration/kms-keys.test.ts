@@ -15,6 +15,7 @@ import { createKubeAccess } from '../../src/kube/access.js';
 import { loadKubeConfig } from '../../src/kube/config.js';
 import type { AuditCheck } from '../../src/audit/types.js';
 import { podReview } from '../helpers/admission-fixtures.js';
+import { imagegate } from '../helpers/cli.js';
 import { cosign, cosignBinaryPath, cosignTools, type Cosign } from '../helpers/cosign.js';
 import { commonOptions, writePolicyFile } from '../helpers/engine.js';
 import { KubeApiStandIn } from '../helpers/kube-api.js';
@@ -240,6 +241,27 @@ describe.skipIf(!HAVE_COSIGN)('key.kms: cosign-signed images, keys from key serv
         world.gcp.keys.get(GCP_KEY)!.pop();
         await server.close();
         await setup.registry.close();
+      }
+    });
+  });
+
+  describe('imagegate check', () => {
+    it('reads the key service from its own environment (VAULT_ADDR, VAULT_TOKEN): exit 0, then 1 naming KMS_UNAVAILABLE when Vault is down', async () => {
+      const file = await writePolicyFile(
+        policy('vault', `${registry.host}/kms/vault/**`, 'hashivault://signer'),
+      );
+      const args = ['check', '--policy', file, '--insecure-registry', registry.host, refs['vault-signed']!];
+      const env = { VAULT_ADDR: world.vault.url, VAULT_TOKEN: world.vault.rootToken };
+      const ok = await imagegate(args, undefined, env);
+      expect(ok.code).toBe(0);
+      world.vault.down = true;
+      try {
+        const down = await imagegate(args, undefined, env);
+        expect(down.code).toBe(1);
+        expect(down.stdout + down.stderr).toMatch(/hashivault:\/\/signer.*HTTP 503/);
+        expect(down.stdout + down.stderr).toContain('KMS_UNAVAILABLE');
+      } finally {
+        world.vault.down = false;
       }
     });
   });
