@@ -56,7 +56,7 @@ export async function runAudit(cmd: AuditCommand, logger: Logger, io: AuditIo): 
   if (kubeConfig === undefined) return 2; // required: loadKubeConfig throws instead
   const setup = await setupEngine(cmd.common, logger, {
     kube: createKubeAccess(kubeConfig, logger),
-    ...(io.env !== undefined ? { env: io.env } : {}),
+    ...(io.env !== undefined ? { env: io.env, kms: { env: io.env } } : {}),
   });
   try {
     const server = kubeConfig.getCurrentCluster()?.server ?? '?';

@@ -179,6 +179,7 @@ export async function runCheck(
   } = await setupEngine(cmd.common, logger, {
     ...(kube !== undefined ? { kube } : {}),
     env: io.env,
+    kms: { env: io.env },
   });
   await assertKeySecretsReadable(store.documents(), kube, client);
   const remote = await engine.registry?.({

@@ -35,7 +35,7 @@ export async function runReviewCommand(
   logger: Logger,
   io: CliIo,
 ): Promise<number> {
-  const { engine, registry } = await setupEngine(cmd.common, logger, { env: io.env });
+  const { engine, registry } = await setupEngine(cmd.common, logger, { env: io.env, kms: { env: io.env } });
   try {
     return await reviewFile(cmd, engine, logger, io);
   } finally {

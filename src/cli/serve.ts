@@ -31,6 +31,7 @@ import type { Command } from './args.js';
 import type { CliIo } from './io.js';
 import { startServeAudit } from './serve-audit.js';
 import { serveExceptions } from './serve-exceptions.js';
+import { KmsProbe } from '../kms/index.js';
 import { needsPublicGood, setupEngine } from './setup.js';
 import { PUBLIC_GOOD } from '../checks/signature/index.js';
 
@@ -41,13 +42,13 @@ const KEY_PROBE_INTERVAL_MS = 60_000;
 /** After each cluster policy change: probe every policy's key Secrets; accepted ones missing a key are degraded. */
 function withKeyProbe(
   handler: (docs: unknown[]) => PolicyVerdict,
-  keys: KeyProbe | undefined,
+  keys: readonly Pick<KeyProbe, 'probe'>[],
   documents: () => readonly unknown[],
 ): (docs: unknown[]) => Promise<PolicyVerdict> {
   return async (docs) => {
     const verdict = handler(docs);
-    if (keys === undefined) return verdict;
-    const problems = await keys.probe(documents());
+    if (keys.length === 0) return verdict;
+    const problems = (await Promise.all(keys.map((k) => k.probe(documents())))).flat();
     const accepted = new Set(verdict.accepted);
     const degraded = problems
       .filter((p) => accepted.has(p.policy))
@@ -67,6 +68,7 @@ export async function runServe(cmd: ServeCommand, logger: Logger, io: CliIo): Pr
   const kube = kubeConfig !== undefined ? createKubeAccess(kubeConfig, logger) : undefined;
   const cacheDir = io.env.IMAGEGATE_CACHE_DIR;
   const setup = await setupEngine(cmd.common, logger, {
+    kms: { env: io.env },
     watchPolicies: cmd.watchPolicies,
     pullSecrets: cmd.pullSecrets,
     ...(kube !== undefined ? { kube } : {}),
@@ -93,7 +95,12 @@ export async function runServe(cmd: ServeCommand, logger: Logger, io: CliIo): Pr
   const { engine, store, trustedRoots } = setup;
   // key Secrets read at load, on every policy change and every minute: /readyz and status say what is missing
   const keys = kube !== undefined ? new KeyProbe(kube.keySecrets) : undefined;
-  const probeKeys = (): void => void keys?.probe(store.documents());
+  // key.kms keys likewise (the first fetch also warms the cache before the first review needs it)
+  const kmsKeys = new KmsProbe(setup.kms);
+  const probes = [kmsKeys, ...(keys !== undefined ? [keys] : [])];
+  const probeKeys = (): void => {
+    for (const p of probes) void p.probe(store.documents());
+  };
   probeKeys();
   const keyTimer = setInterval(probeKeys, KEY_PROBE_INTERVAL_MS);
   keyTimer.unref();
@@ -153,7 +160,7 @@ export async function runServe(cmd: ServeCommand, logger: Logger, io: CliIo): Pr
         .status()
         .filter((r) => !r.available && (r.name !== PUBLIC_GOOD || needsPublicGood(store.documents())))
         .map((r) => `trusted root ${r.name} unavailable: ${r.reason ?? 'unknown'}`);
-      for (const p of keys?.problems() ?? []) degraded.push(`policy ${p.policy}: ${p.message}`);
+      for (const p of probes.flatMap((k) => k.problems())) degraded.push(`policy ${p.policy}: ${p.message}`);
       for (const c of cloud?.status() ?? [])
         if (c.tokens === 0 && c.lastError !== undefined)
           degraded.push(
@@ -193,7 +200,7 @@ export async function runServe(cmd: ServeCommand, logger: Logger, io: CliIo): Pr
       clusterPolicyHandler(setup.store, setup.compilers, logger, (n) =>
         metrics.policiesRejected.set({ source: 'cluster' }, n),
       ),
-      keys,
+      probes,
       () => store.documents(),
     );
     watch = watchImagePolicies({

@@ -17,7 +17,7 @@ import { checkCompilers, type CheckCompilers } from '../checks/kinds.js';
 import type { Engine } from '../evaluate/engine.js';
 import { errorMessage } from '../errors.js';
 import type { KubeAccess } from '../kube/index.js';
-import { createKmsKeyReader, type KmsReaderOptions } from '../kms/index.js';
+import { createKmsKeyReader, type KmsReader, type KmsReaderOptions } from '../kms/index.js';
 import { BUILTIN_POLICY } from '../policy/builtin.js';
 import { loadPolicySources } from '../policy/load.js';
 import { DEFAULT_MAX_EXCEPTION_MS } from '../policy/exceptions.js';
@@ -52,6 +52,8 @@ export interface Setup {
   cloud: CloudCredentials | undefined;
   /** ImagePolicyExceptions: `files` from --policy, `cluster` from the watch (serve). */
   exceptions: ExceptionStore;
+  /** `key.kms` public keys, cached per key reference (serve probes them for /readyz). */
+  kms: KmsReader;
 }
 
 export interface SetupOptions {
@@ -247,5 +249,6 @@ export async function setupEngine(
     verdicts,
     cloud: registryOptions.cloud,
     exceptions,
+    kms,
   };
 }

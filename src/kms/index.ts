@@ -9,3 +9,4 @@ export { awsKeyUse } from './aws.js';
 export { gcpKeyUse } from './gcp.js';
 export { azureKeyUse } from './azure.js';
 export { vaultKeyUses } from './vault.js';
+export { KmsProbe, kmsRefsOf, type KmsKeyProblem } from './probe.js';

@@ -15,11 +15,12 @@ import { createKubeAccess } from '../../src/kube/access.js';
 import { loadKubeConfig } from '../../src/kube/config.js';
 import type { AuditCheck } from '../../src/audit/types.js';
 import { podReview } from '../helpers/admission-fixtures.js';
+import { imagegate } from '../helpers/cli.js';
 import { cosign, cosignBinaryPath, cosignTools, type Cosign } from '../helpers/cosign.js';
 import { commonOptions, writePolicyFile } from '../helpers/engine.js';
 import { KubeApiStandIn } from '../helpers/kube-api.js';
 import { makeKeyPair } from '../helpers/kms/keys.js';
-import { cosignSign, pssSign, pushFreshImage } from '../helpers/kms/signing.js';
+import { cosignSign, kmsStyleSign, pushFreshImage } from '../helpers/kms/signing.js';
 import { startKmsWorld, type KmsWorld } from '../helpers/kms/world.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { startServer, type TestServer } from '../helpers/server.js';
@@ -37,10 +38,12 @@ if (!HAVE_COSIGN) {
 
 const AWS_KEY = '5a1b2c3d-1111-2222-3333-444455556666';
 const AWS_BAD = '6a1b2c3d-1111-2222-3333-444455556666';
+const AWS_P384 = '7a1b2c3d-1111-2222-3333-444455556666';
 const GCP_KEY = 'projects/p1/locations/global/keyRings/release/cryptoKeys/signer';
 
 const keys = {
   aws: makeKeyPair('ec-p256'),
+  awsP384: makeKeyPair('ec-p384'),
   gcpOld: makeKeyPair('ec-p256'),
   gcpDisabled: makeKeyPair('ec-p256'),
   gcpPss: makeKeyPair('rsa-4096'),
@@ -82,6 +85,11 @@ describe.skipIf(!HAVE_COSIGN)('key.kms: cosign-signed images, keys from key serv
       signingAlgorithms: ['ECDSA_SHA_256'],
     });
     world.aws.aliases.set('alias/release', AWS_KEY);
+    world.aws.keys.set(AWS_P384, {
+      pair: keys.awsP384,
+      keySpec: 'ECC_NIST_P384',
+      signingAlgorithms: ['ECDSA_SHA_384'],
+    });
     world.aws.keys.set(AWS_BAD, {
       pair: keys.aws,
       keySpec: 'ECC_NIST_P256',
@@ -110,9 +118,11 @@ describe.skipIf(!HAVE_COSIGN)('key.kms: cosign-signed images, keys from key serv
     };
     await sign('aws-signed', (r) => cosignSign(c, r, keys.aws));
     await sign('awsbad-signed', (r) => cosignSign(c, r, keys.aws));
+    await sign('awsp384-sha384', (r) => kmsStyleSign(c, r, keys.awsP384, { hash: 'sha384' }));
+    await sign('awsp384-sha256', (r) => kmsStyleSign(c, r, keys.awsP384, { hash: 'sha256' }));
     await sign('gcp-old', (r) => cosignSign(c, r, keys.gcpOld));
     await sign('gcp-disabled', (r) => cosignSign(c, r, keys.gcpDisabled));
-    await sign('gcp-pss', (r) => pssSign(c, r, keys.gcpPss));
+    await sign('gcp-pss', (r) => kmsStyleSign(c, r, keys.gcpPss, { pss: true }));
     await sign('azure-rsa', (r) => cosignSign(c, r, keys.azureRsa));
     await sign('vault-signed', (r) => cosignSign(c, r, keys.vault));
     await sign('k8s-signed', (r) => cosignSign(c, r, keys.secret));
@@ -159,6 +169,11 @@ describe.skipIf(!HAVE_COSIGN)('key.kms: cosign-signed images, keys from key serv
         [
           policy('aws', `${registry.host}/kms/aws/**`, 'awskms:///alias/release'),
           policy('awsbad', `${registry.host}/kms/awsbad/**`, `awskms:///${AWS_BAD}`, 'allow'),
+          policy(
+            'awsp384',
+            `${registry.host}/kms/awsp384/**`,
+            `awskms:///arn:aws:kms:eu-west-1:111122223333:key/${AWS_P384}`,
+          ),
           policy('gcp', `${registry.host}/kms/gcp/**`, `gcpkms://${GCP_KEY}`),
           policy('azure', `${registry.host}/kms/azure/**`, `azurekms://${world.azure.host}/signer`),
           policy('vault', `${registry.host}/kms/vault/**`, 'hashivault://signer'),
@@ -173,6 +188,7 @@ describe.skipIf(!HAVE_COSIGN)('key.kms: cosign-signed images, keys from key serv
 
     it.each([
       ['aws-signed', 'AWS KMS GetPublicKey (EC P-256, by alias)'],
+      ['awsp384-sha384', 'AWS KMS ECC_NIST_P384: SHA-384, as its SigningAlgorithms say (by key ARN)'],
       ['gcp-old', 'Cloud KMS: signed by an older, still enabled version'],
       ['gcp-pss', 'Cloud KMS: RSA 4096 PSS, the current version'],
       ['azure-rsa', 'Key Vault: RSA 2048 PKCS#1 v1.5'],
@@ -186,6 +202,7 @@ describe.skipIf(!HAVE_COSIGN)('key.kms: cosign-signed images, keys from key serv
 
     it.each([
       ['gcp-disabled', 'a signature by a disabled Cloud KMS version'],
+      ['awsp384-sha256', 'a P-384 signature over SHA-256, which the key does not make'],
       ['k8s-other', 'a key other than the Secret’s'],
     ])('%s is denied SIGNATURE_INVALID: %s', async (name) => {
       const { allowed, finding } = await judge(server, refs[name]!);
@@ -240,6 +257,27 @@ describe.skipIf(!HAVE_COSIGN)('key.kms: cosign-signed images, keys from key serv
         world.gcp.keys.get(GCP_KEY)!.pop();
         await server.close();
         await setup.registry.close();
+      }
+    });
+  });
+
+  describe('imagegate check', () => {
+    it('reads the key service from its own environment (VAULT_ADDR, VAULT_TOKEN): exit 0, then 1 naming KMS_UNAVAILABLE when Vault is down', async () => {
+      const file = await writePolicyFile(
+        policy('vault', `${registry.host}/kms/vault/**`, 'hashivault://signer'),
+      );
+      const args = ['check', '--policy', file, '--insecure-registry', registry.host, refs['vault-signed']!];
+      const env = { VAULT_ADDR: world.vault.url, VAULT_TOKEN: world.vault.rootToken };
+      const ok = await imagegate(args, undefined, env);
+      expect(ok.code).toBe(0);
+      world.vault.down = true;
+      try {
+        const down = await imagegate(args, undefined, env);
+        expect(down.code).toBe(1);
+        expect(down.stdout + down.stderr).toMatch(/hashivault:\/\/signer.*HTTP 503/);
+        expect(down.stdout + down.stderr).toContain('KMS_UNAVAILABLE');
+      } finally {
+        world.vault.down = false;
       }
     });
   });

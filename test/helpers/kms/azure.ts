@@ -18,6 +18,8 @@ export class KeyVaultStandIn extends StandInServer {
   tenant = 'tenant-1';
   clientId = 'client-1';
   assertion = 'projected-sa-token';
+  /** The listing's nextLink (Key Vault pages with it); default none. */
+  nextLink: string | null = null;
   /** Scopes token requests asked for. */
   readonly scopes: string[] = [];
 
@@ -47,7 +49,7 @@ export class KeyVaultStandIn extends StandInServer {
     if (m![2] === 'versions') {
       return json(200, {
         value: versions.map((v) => ({ kid: kid(v), attributes: { enabled: v.enabled } })),
-        nextLink: null,
+        nextLink: this.nextLink,
       });
     }
     const v = versions.find((x) => x.id === m![2]);

@@ -4,7 +4,7 @@
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 
-export type KeyKind = 'ec-p256' | 'rsa-2048' | 'rsa-4096';
+export type KeyKind = 'ec-p256' | 'ec-p384' | 'rsa-2048' | 'rsa-4096';
 
 export interface TestKeyPair {
   kind: KeyKind;
@@ -18,8 +18,8 @@ export interface TestKeyPair {
 
 export function makeKeyPair(kind: KeyKind): TestKeyPair {
   const { privateKey, publicKey } =
-    kind === 'ec-p256'
-      ? generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+    kind === 'ec-p256' || kind === 'ec-p384'
+      ? generateKeyPairSync('ec', { namedCurve: kind === 'ec-p256' ? 'prime256v1' : 'secp384r1' })
       : generateKeyPairSync('rsa', { modulusLength: kind === 'rsa-2048' ? 2048 : 4096 });
   return {
     kind,

@@ -32,6 +32,8 @@ export abstract class StandInServer {
   readonly requests: KmsRequest[] = [];
   /** While true every request gets 503: the service is down. */
   down = false;
+  /** When set, every answer is 200 with this many bytes of JSON padding (a hostile or broken service). */
+  hugeAnswerBytes?: number;
   url = '';
   /** host:port, for URIs and environment variables. */
   host = '';
@@ -78,7 +80,12 @@ export abstract class StandInServer {
     };
     this.requests.push(recorded);
     const a = this.down ? json(503, { error: 'service unavailable' }) : this.answer(recorded);
-    const body = a.json === undefined ? '' : JSON.stringify(a.json);
+    const body =
+      this.hugeAnswerBytes !== undefined
+        ? JSON.stringify({ padding: 'x'.repeat(this.hugeAnswerBytes) })
+        : a.json === undefined
+          ? ''
+          : JSON.stringify(a.json);
     res.writeHead(a.status, {
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(body),

@@ -3,7 +3,8 @@
  * `cosign import-key-pair` turns a generated PEM key into cosign's key file, `cosign sign --key`
  * signs (ECDSA, RSA PKCS#1 v1.5: what cosign's own RSA signer makes). RSA-PSS, which cosign signs only
  * through a KMS, is made on cosign's own payload (`cosign generate`) with node:crypto and stored by
- * `cosign attach signature`: the same simple-signing layout a KMS-backed `cosign sign` writes.
+ * `cosign attach signature`: the same simple-signing layout a KMS-backed `cosign sign` writes (so are
+ * ECDSA P-384 signatures with SHA-384, which cosign makes only with such a KMS key).
  */
 import { constants, sign } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
@@ -56,15 +57,30 @@ export async function cosignSign(c: Cosign, ref: string, pair: TestKeyPair): Pro
   ]);
 }
 
-/** An RSASSA-PSS (SHA-256, salt 32) signature over cosign's payload for `ref`, attached by cosign. */
-export async function pssSign(c: Cosign, ref: string, pair: TestKeyPair): Promise<void> {
+/**
+ * A signature over cosign's payload for `ref` made as a KMS would (`pss`: RSASSA-PSS, salt = digest
+ * length; else the key's default: ECDSA or PKCS#1 v1.5) with `hash`, attached by cosign.
+ */
+export async function kmsStyleSign(
+  c: Cosign,
+  ref: string,
+  pair: TestKeyPair,
+  options: { pss?: boolean; hash?: 'sha256' | 'sha384' } = {},
+): Promise<void> {
   const payload = (await c.must(['generate', ...REGISTRY_FLAGS, ref])).stdout;
-  const signature = sign('sha256', Buffer.from(payload), {
-    key: pair.privateKey,
-    padding: constants.RSA_PKCS1_PSS_PADDING,
-    saltLength: 32,
-  });
-  const dir = await mkdtemp(join(c.home, 'pss-'));
+  const hash = options.hash ?? 'sha256';
+  const signature = sign(
+    hash,
+    Buffer.from(payload),
+    options.pss === true
+      ? {
+          key: pair.privateKey,
+          padding: constants.RSA_PKCS1_PSS_PADDING,
+          saltLength: hash === 'sha256' ? 32 : 48,
+        }
+      : pair.privateKey,
+  );
+  const dir = await mkdtemp(join(c.home, 'kms-style-'));
   await writeFile(join(dir, 'payload.json'), payload);
   await writeFile(join(dir, 'sig.b64'), signature.toString('base64'));
   await c.must([

@@ -7,7 +7,7 @@
 import { sign, constants } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { KmsKeyReference, PublicKeyVersion } from '../../../src/checks/signature/index.js';
-import { createKmsKeyReader, type KmsReaderOptions } from '../../../src/kms/index.js';
+import { createKmsKeyReader, KmsProbe, type KmsReaderOptions } from '../../../src/kms/index.js';
 import { parseKmsUri } from '../../../src/shared/kms-uri.js';
 import { verify } from 'node:crypto';
 import type { AwsKmsStandIn } from '../../helpers/kms/aws.js';
@@ -169,6 +169,34 @@ describe('the key.kms reader', () => {
     });
   });
 
+  describe('when a service answers with hostile content', () => {
+    it("Key Vault's token never follows a listing page to another origin", async () => {
+      world.azure.nextLink = `${world.gcp.url}/keys/signer/versions?page=2`;
+      const before = world.gcp.requests.length;
+      try {
+        await expect(reader().keys(ref(`azurekms://${azure.host}/signer`), signal())).rejects.toMatchObject({
+          code: 'KMS_UNAVAILABLE',
+          message: expect.stringContaining(`refusing to follow a listing page to ${world.gcp.url}`),
+        });
+        expect(world.gcp.requests.length).toBe(before);
+      } finally {
+        world.azure.nextLink = null;
+      }
+    });
+
+    it('an answer past the size bound is cut off: KMS_UNAVAILABLE, nothing parsed', async () => {
+      vault.hugeAnswerBytes = 1024 * 1024;
+      try {
+        await expect(reader().keys(ref('hashivault://signer'), signal())).rejects.toMatchObject({
+          code: 'KMS_UNAVAILABLE',
+          message: expect.stringContaining('answer larger than 262144 bytes'),
+        });
+      } finally {
+        delete vault.hugeAnswerBytes;
+      }
+    });
+  });
+
   describe('Vault transit', () => {
     it('the versions at or above min_decryption_version, after a Kubernetes auth login', async () => {
       const versions = await reader().keys(ref('hashivault://signer'), signal());
@@ -249,6 +277,40 @@ describe('the key.kms reader', () => {
         code: 'KMS_UNAVAILABLE',
         message: expect.stringContaining('deadline'),
       });
+    });
+  });
+
+  describe('KmsProbe (serve: /readyz and policy status)', () => {
+    const doc = (name: string, kms: string) => ({
+      metadata: { name },
+      spec: { signature: { authorities: [{ key: { kms } }] } },
+    });
+
+    it('names the policy whose key service cannot be read, and warms the cache for the others', async () => {
+      // a cold failure is normally remembered 10 s; here the service is back at once
+      const r = reader({ failureMs: 0 });
+      const probe = new KmsProbe(r);
+      gcp.down = true;
+      try {
+        const problems = await probe.probe([
+          doc('vault-ok', 'hashivault://signer'),
+          doc('gcp-down', `gcpkms://${GCP_KEY}`),
+          doc('secret', 'k8s://ci/keys'),
+        ]);
+        expect(problems).toEqual([
+          {
+            policy: 'gcp-down',
+            message: expect.stringMatching(/^key\.kms: cannot fetch gcpkms:\/\/.*HTTP 503/),
+          },
+        ]);
+        expect(probe.problems()).toEqual(problems);
+        const fetches = r.counters.fetches;
+        await r.keys(ref('hashivault://signer'), signal());
+        expect(r.counters.fetches).toBe(fetches);
+      } finally {
+        gcp.down = false;
+      }
+      expect(await probe.probe([doc('gcp-back', `gcpkms://${GCP_KEY}`)])).toEqual([]);
     });
   });
 });
