@@ -186,9 +186,10 @@ describe('AWS ECR credentials under load and in serve', () => {
       return ((await res.body.json()) as { response: { allowed: boolean } }).response.allowed;
     };
     try {
-      for (let i = 0; i < 100 && stop === undefined; i++) await new Promise((r) => setTimeout(r, 50));
-      for (let i = 0; i < 100 && !output.includes('imagegate is serving'); i++)
+      for (let i = 0; i < 400 && !output.includes('imagegate is serving'); i++)
         await new Promise((r) => setTimeout(r, 50));
+      expect(output).toContain('imagegate is serving');
+      expect(output).toContain(`cloud credentials: aws-ecr as role ${denied} via IRSA`);
       expect(await validate()).toBe(true); // onError: allow, with a warning
       const ready = JSON.parse(await get('/readyz')) as { status: string; degraded?: string[] };
       expect(ready.status).toBe('ready');
