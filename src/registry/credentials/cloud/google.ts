@@ -47,16 +47,16 @@ export interface GoogleSourceOptions {
 
 const REMEDY_METADATA =
   "on GKE, enable Workload Identity on the cluster and node pool, annotate imagegate's ServiceAccount " +
-  'with iam.gke.io/gcp-service-account (chart value cloud.gcp.serviceAccount), allow it ' +
+  'with iam.gke.io/gcp-service-account (chart value cloudIdentity.gcp.serviceAccount), allow it ' +
   'roles/iam.workloadIdentityUser on that Google service account, and grant the service account ' +
-  'roles/artifactregistry.reader; off Google Cloud, set GOOGLE_APPLICATION_CREDENTIALS (docs/cloud.md#gcp)';
+  'roles/artifactregistry.reader; off Google Cloud, set GOOGLE_APPLICATION_CREDENTIALS (docs/cloud.md#google-artifact-registry-and-gcr)';
 const REMEDY_EXTERNAL =
   'check the credential configuration file (gcloud iam workload-identity-pools create-cred-config): ' +
   'the pool provider must trust the token issuer and audience, and the principal (or the impersonated ' +
-  'service account, with roles/iam.workloadIdentityUser for the principal) needs roles/artifactregistry.reader (docs/cloud.md#gcp)';
+  'service account, with roles/iam.workloadIdentityUser for the principal) needs roles/artifactregistry.reader (docs/cloud.md#google-artifact-registry-and-gcr)';
 const REMEDY_KEY =
   'check that the key in GOOGLE_APPLICATION_CREDENTIALS is current (not deleted or disabled) and that ' +
-  'its service account has roles/artifactregistry.reader (docs/cloud.md#gcp)';
+  'its service account has roles/artifactregistry.reader (docs/cloud.md#google-artifact-registry-and-gcr)';
 
 /** Who a credentials file names, read once at start-up for messages and cache keys; its path otherwise. */
 function fileIdentity(file: string): string {
@@ -124,7 +124,7 @@ export class GoogleTokenSource implements CloudTokenSource {
         : REMEDY_METADATA;
     if (this.#method === 'service_account') return REMEDY_KEY;
     if (this.#method === 'external_account') return REMEDY_EXTERNAL;
-    return 'GOOGLE_APPLICATION_CREDENTIALS must name a readable external_account or service_account JSON file (docs/cloud.md#gcp)';
+    return 'GOOGLE_APPLICATION_CREDENTIALS must name a readable external_account or service_account JSON file (docs/cloud.md#google-artifact-registry-and-gcr)';
   }
 
   #metadataHost(): string {
