@@ -230,3 +230,18 @@ rules:
 {{- define "imagegate.priorityClassName" -}}
 {{- if .Values.priorityClassName }}{{ .Values.priorityClassName }}{{ else if .Values.priorityClass.create }}{{ include "imagegate.fullname" . }}{{ end }}
 {{- end }}
+
+{{/*
+The ServiceAccount's annotations: serviceAccount.annotations plus each cloud's workload identity
+(cloudIdentity: IRSA role, GKE service account, Azure client and tenant IDs); docs/cloud.md.
+*/}}
+{{- define "imagegate.serviceAccountAnnotations" -}}
+{{- $a := deepCopy (.Values.serviceAccount.annotations | default dict) -}}
+{{- with .Values.cloudIdentity -}}
+{{- if .aws.roleArn }}{{- $_ := set $a "eks.amazonaws.com/role-arn" .aws.roleArn -}}{{- end -}}
+{{- if .gcp.serviceAccount }}{{- $_ := set $a "iam.gke.io/gcp-service-account" .gcp.serviceAccount -}}{{- end -}}
+{{- if .azure.clientId }}{{- $_ := set $a "azure.workload.identity/client-id" .azure.clientId -}}{{- end -}}
+{{- if .azure.tenantId }}{{- $_ := set $a "azure.workload.identity/tenant-id" .azure.tenantId -}}{{- end -}}
+{{- end -}}
+{{- toYaml $a -}}
+{{- end }}

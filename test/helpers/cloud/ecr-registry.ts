@@ -16,8 +16,14 @@ export interface EcrRegistry {
   tokens: TokenServer;
   dir: string;
   push(repo: string, tag: string, image: BuiltImage): Promise<void>;
-  /** A --registry-config file: each ECR host reached at the loopback registry, the world's endpoints. */
-  writeConfig(hosts: readonly string[], extra?: string): Promise<string>;
+  /**
+   * A --registry-config file: each ECR host reached at the loopback registry (or at the address given
+   * with it), the world's endpoints; `extra` is appended to the `cloud.aws` block.
+   */
+  writeConfig(
+    hosts: ReadonlyArray<string | { host: string; address: string }>,
+    extra?: string,
+  ): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -39,7 +45,8 @@ export async function startEcrRegistry(world: AwsWorld): Promise<EcrRegistry> {
     },
     async writeConfig(hosts, extra = '') {
       const entries = hosts
-        .map((h) => `  ${h}:\n    insecure: true\n    address: ${registry.host}\n`)
+        .map((h) => (typeof h === 'string' ? { host: h, address: registry.host } : h))
+        .map((h) => `  ${h.host}:\n    insecure: true\n    address: ${h.address}\n`)
         .join('');
       const file = join(dir, `registry-${hosts.length}-${Date.now()}.yaml`);
       await writeFile(
