@@ -13,7 +13,7 @@ import {
   cloudCredentialsFrom,
   type CloudCredentials,
 } from '../../../src/registry/credentials/cloud/index.js';
-import { GoogleTokenSource } from '../../../src/registry/credentials/cloud/google.js';
+import { GoogleTokenSource } from '../../../src/registry/credentials/cloud/gcp/source.js';
 import type { CloudConfig } from '../../../src/registry/credentials/cloud/config.schema.js';
 import { parseReference } from '../../../src/registry/reference.js';
 import { externalAccountFile } from '../../helpers/cloud/google.js';

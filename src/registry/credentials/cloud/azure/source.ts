@@ -5,8 +5,8 @@
  * or `cloud:` in config); a registry of another cloud is refused with the fix, never sent a token.
  */
 import { Agent, type Dispatcher } from 'undici';
-import { errorMessage } from '../../../errors.js';
-import { isRegistryAllowed } from '../../allow.js';
+import { errorMessage } from '../../../../errors.js';
+import { isRegistryAllowed } from '../../../allow.js';
 import {
   acrRefreshToken,
   AZURE_CLOUDS,
@@ -14,11 +14,11 @@ import {
   azureCloudOfRegistry,
   entraToken,
   type AzureCloudName,
-} from './azure-token.js';
-import { unavailable, type CloudHttp } from './oauth-http.js';
-import { SharedToken } from './shared-token.js';
-import type { AzureCloudConfig } from './config.schema.js';
-import type { CloudEnv, CloudToken, CloudTokenSource } from './source.js';
+} from './token.js';
+import { unavailable, type CloudHttp } from '../oauth-http.js';
+import { SharedToken } from '../shared-token.js';
+import type { AzureCloudConfig } from '../config.schema.js';
+import type { CloudEnv, CloudToken, CloudTokenSource } from '../source.js';
 
 export interface AzureSourceOptions {
   clientId?: string | undefined;

@@ -6,8 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { Agent, type Dispatcher } from 'undici';
-import { errorMessage } from '../../../errors.js';
-import { isRegistryAllowed } from '../../allow.js';
+import { errorMessage } from '../../../../errors.js';
+import { isRegistryAllowed } from '../../../allow.js';
 import {
   DEFAULT_METADATA_HOST,
   externalAccountToken,
@@ -16,11 +16,11 @@ import {
   metadataToken,
   serviceAccountToken,
   type GoogleCredentials,
-} from './google-token.js';
-import type { CloudHttp, CloudToken as AccessToken } from './oauth-http.js';
-import { SharedToken } from './shared-token.js';
-import type { GcpCloudConfig } from './config.schema.js';
-import type { CloudEnv, CloudToken, CloudTokenSource } from './source.js';
+} from './token.js';
+import type { CloudHttp, CloudToken as AccessToken } from '../oauth-http.js';
+import { SharedToken } from '../shared-token.js';
+import type { GcpCloudConfig } from '../config.schema.js';
+import type { CloudEnv, CloudToken, CloudTokenSource } from '../source.js';
 
 /** Google's registry hosts (port 443 or none): Artifact Registry's regional and multi-regional, GCR's. */
 export function isGoogleRegistry(registry: string): boolean {
