@@ -37,6 +37,8 @@ export interface AwsWorld {
   staticKeys: Map<string, { secret: string; role: string }>;
   /** Services that answer 503 (down). */
   down: Set<AwsService>;
+  /** Services that accept the request and never answer. */
+  hang: Set<AwsService>;
   /** Every call, by service, in order (ECR: region and role). */
   calls: { sts: string[]; ecr: Array<{ region: string; role: string }>; imds: string[]; podIdentity: number };
   /** Whether ECR issued `password` and it has not expired; with `region`, issued for that region. */
@@ -58,8 +60,10 @@ function body(req: IncomingMessage): Promise<Buffer> {
 
 async function listen(
   handler: (req: IncomingMessage, res: ServerResponse, body: Buffer) => void,
+  hangs: () => boolean = () => false,
 ): Promise<{ server: Server; url: string }> {
   const server = createServer((req, res) => {
+    if (hangs()) return; // the socket stays open, unanswered, until the client gives up
     body(req).then(
       (b) => handler(req, res, b),
       () => res.destroy(),
@@ -82,6 +86,7 @@ export async function startAwsWorld(): Promise<AwsWorld> {
     ecrRoles: new Set<string>(),
     staticKeys: new Map<string, { secret: string; role: string }>(),
     down: new Set<AwsService>(),
+    hang: new Set<AwsService>(),
     calls: {
       sts: [] as string[],
       ecr: [] as Array<{ region: string; role: string }>,
@@ -104,147 +109,162 @@ export async function startAwsWorld(): Promise<AwsWorld> {
     res.writeHead(503).end('service unavailable');
   };
 
-  const sts = await listen((_req, res, b) => {
-    if (world.down.has('sts')) return unavailable(res);
-    const form = new URLSearchParams(b.toString('utf8'));
-    const roleArn = form.get('RoleArn') ?? '';
-    world.calls.sts.push(roleArn);
-    const fail = (code: string, message: string, status = 403): void => {
-      res
-        .writeHead(status, { 'content-type': 'text/xml' })
-        .end(
-          `<ErrorResponse xmlns="${STS_NS}"><Error><Type>Sender</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>${id('')}</RequestId></ErrorResponse>`,
+  const sts = await listen(
+    (_req, res, b) => {
+      if (world.down.has('sts')) return unavailable(res);
+      const form = new URLSearchParams(b.toString('utf8'));
+      const roleArn = form.get('RoleArn') ?? '';
+      world.calls.sts.push(roleArn);
+      const fail = (code: string, message: string, status = 403): void => {
+        res
+          .writeHead(status, { 'content-type': 'text/xml' })
+          .end(
+            `<ErrorResponse xmlns="${STS_NS}"><Error><Type>Sender</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>${id('')}</RequestId></ErrorResponse>`,
+          );
+      };
+      if (form.get('Action') !== 'AssumeRoleWithWebIdentity')
+        return fail('InvalidAction', 'unsupported', 400);
+      const roles = world.webIdentity.get(form.get('WebIdentityToken') ?? '');
+      if (roles === undefined)
+        return fail(
+          'InvalidIdentityToken',
+          'Couldn&apos;t retrieve verification key from your identity provider',
+          400,
         );
-    };
-    if (form.get('Action') !== 'AssumeRoleWithWebIdentity') return fail('InvalidAction', 'unsupported', 400);
-    const roles = world.webIdentity.get(form.get('WebIdentityToken') ?? '');
-    if (roles === undefined)
-      return fail(
-        'InvalidIdentityToken',
-        'Couldn&apos;t retrieve verification key from your identity provider',
-        400,
-      );
-    if (!roles.has(roleArn))
-      return fail('AccessDenied', 'Not authorized to perform sts:AssumeRoleWithWebIdentity');
-    const c = issue(roleArn, 'irsa');
-    const session = form.get('RoleSessionName') ?? '';
-    res
-      .writeHead(200, { 'content-type': 'text/xml' })
-      .end(
-        `<AssumeRoleWithWebIdentityResponse xmlns="${STS_NS}"><AssumeRoleWithWebIdentityResult>` +
-          `<Credentials><AccessKeyId>${c.keyId}</AccessKeyId><SecretAccessKey>${c.secret}</SecretAccessKey>` +
-          `<SessionToken>${c.sessionToken}</SessionToken><Expiration>${new Date(Date.now() + 3600_000).toISOString()}</Expiration></Credentials>` +
-          `<SubjectFromWebIdentityToken>system:serviceaccount:imagegate:imagegate</SubjectFromWebIdentityToken>` +
-          `<AssumedRoleUser><Arn>${roleArn.replace(':iam:', ':sts:').replace(':role/', ':assumed-role/')}/${session}</Arn><AssumedRoleId>AROA${id('')}:${session}</AssumedRoleId></AssumedRoleUser>` +
-          `<Audience>sts.amazonaws.com</Audience></AssumeRoleWithWebIdentityResult>` +
-          `<ResponseMetadata><RequestId>${id('')}</RequestId></ResponseMetadata></AssumeRoleWithWebIdentityResponse>`,
-      );
-  });
-
-  const ecr = await listen((req, res, b) => {
-    if (world.down.has('ecr')) return unavailable(res);
-    const fail = (type: string, message: string, status = 400): void => {
+      if (!roles.has(roleArn))
+        return fail('AccessDenied', 'Not authorized to perform sts:AssumeRoleWithWebIdentity');
+      const c = issue(roleArn, 'irsa');
+      const session = form.get('RoleSessionName') ?? '';
       res
-        .writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': type })
-        .end(JSON.stringify({ __type: type, message }));
-    };
-    if (req.headers['x-amz-target'] !== 'AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken')
-      return fail('UnknownOperationException', 'unsupported');
-    const signer = verifySigV4(
-      { method: req.method ?? '', url: req.url ?? '/', headers: req.headers, body: b },
-      (keyId) => {
-        const s = world.staticKeys.get(keyId);
-        if (s !== undefined) return { secret: s.secret };
-        const c = issued.get(keyId);
-        return c !== undefined && c.expiresAt > Date.now()
-          ? { secret: c.secret, sessionToken: c.sessionToken }
-          : undefined;
-      },
-    );
-    if ('refused' in signer) return fail(signer.refused.split(':')[0] ?? 'AccessDenied', signer.refused, 403);
-    if (signer.service !== 'ecr')
-      return fail('InvalidSignatureException', `signed for ${signer.service}`, 403);
-    const role = world.staticKeys.get(signer.accessKeyId)?.role ?? issued.get(signer.accessKeyId)?.role ?? '';
-    world.calls.ecr.push({ region: signer.region, role });
-    if (!world.ecrRoles.has(role)) {
-      return fail(
-        'AccessDeniedException',
-        `User: ${role} is not authorized to perform: ecr:GetAuthorizationToken on resource: * because no identity-based policy allows the ecr:GetAuthorizationToken action`,
+        .writeHead(200, { 'content-type': 'text/xml' })
+        .end(
+          `<AssumeRoleWithWebIdentityResponse xmlns="${STS_NS}"><AssumeRoleWithWebIdentityResult>` +
+            `<Credentials><AccessKeyId>${c.keyId}</AccessKeyId><SecretAccessKey>${c.secret}</SecretAccessKey>` +
+            `<SessionToken>${c.sessionToken}</SessionToken><Expiration>${new Date(Date.now() + 3600_000).toISOString()}</Expiration></Credentials>` +
+            `<SubjectFromWebIdentityToken>system:serviceaccount:imagegate:imagegate</SubjectFromWebIdentityToken>` +
+            `<AssumedRoleUser><Arn>${roleArn.replace(':iam:', ':sts:').replace(':role/', ':assumed-role/')}/${session}</Arn><AssumedRoleId>AROA${id('')}:${session}</AssumedRoleId></AssumedRoleUser>` +
+            `<Audience>sts.amazonaws.com</Audience></AssumeRoleWithWebIdentityResult>` +
+            `<ResponseMetadata><RequestId>${id('')}</RequestId></ResponseMetadata></AssumeRoleWithWebIdentityResponse>`,
+        );
+    },
+    () => world.hang.has('sts'),
+  );
+
+  const ecr = await listen(
+    (req, res, b) => {
+      if (world.down.has('ecr')) return unavailable(res);
+      const fail = (type: string, message: string, status = 400): void => {
+        res
+          .writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': type })
+          .end(JSON.stringify({ __type: type, message }));
+      };
+      if (req.headers['x-amz-target'] !== 'AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken')
+        return fail('UnknownOperationException', 'unsupported');
+      const signer = verifySigV4(
+        { method: req.method ?? '', url: req.url ?? '/', headers: req.headers, body: b },
+        (keyId) => {
+          const s = world.staticKeys.get(keyId);
+          if (s !== undefined) return { secret: s.secret };
+          const c = issued.get(keyId);
+          return c !== undefined && c.expiresAt > Date.now()
+            ? { secret: c.secret, sessionToken: c.sessionToken }
+            : undefined;
+        },
       );
-    }
-    const password = randomBytes(24).toString('base64url');
-    const expiresAt = world.now() + world.ecrValidityMs;
-    passwords.set(password, { region: signer.region, expiresAt });
-    res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' }).end(
-      JSON.stringify({
-        authorizationData: [
-          {
-            authorizationToken: Buffer.from(`AWS:${password}`).toString('base64'),
-            expiresAt: expiresAt / 1000,
-            proxyEndpoint: `https://111122223333.dkr.ecr.${signer.region}.amazonaws.com`,
-          },
-        ],
-      }),
-    );
-  });
-
-  const imds = await listen((req, res) => {
-    if (world.down.has('imds')) return unavailable(res);
-    const path = req.url ?? '/';
-    world.calls.imds.push(`${req.method} ${path}`);
-    if (req.method === 'PUT' && path === '/latest/api/token') {
-      if (req.headers['x-aws-ec2-metadata-token-ttl-seconds'] === undefined)
-        return void res.writeHead(400).end();
-      const token = randomBytes(24).toString('base64');
-      imdsTokens.add(token);
-      return void res.writeHead(200, { 'content-type': 'text/plain' }).end(token);
-    }
-    // IMDSv2 only: every GET needs a session token
-    const token = req.headers['x-aws-ec2-metadata-token'];
-    if (req.method !== 'GET' || typeof token !== 'string' || !imdsTokens.has(token))
-      return void res.writeHead(401).end();
-    const prefix = '/latest/meta-data/iam/security-credentials/';
-    if (!path.startsWith(prefix) || world.imdsRole === undefined) return void res.writeHead(404).end();
-    const roleName = world.imdsRole.split('/').pop() ?? '';
-    if (path === prefix) return void res.writeHead(200, { 'content-type': 'text/plain' }).end(roleName);
-    if (path !== prefix + roleName) return void res.writeHead(404).end();
-    const c = issue(world.imdsRole, 'imds');
-    res.writeHead(200, { 'content-type': 'text/plain' }).end(
-      JSON.stringify({
-        Code: 'Success',
-        LastUpdated: new Date().toISOString(),
-        Type: 'AWS-HMAC',
-        AccessKeyId: c.keyId,
-        SecretAccessKey: c.secret,
-        Token: c.sessionToken,
-        Expiration: new Date(Date.now() + 3600_000).toISOString(),
-      }),
-    );
-  });
-
-  const podIdentity = await listen((req, res) => {
-    if (world.down.has('pod-identity')) return unavailable(res);
-    world.calls.podIdentity++;
-    const role = world.podIdentity.get(String(req.headers.authorization ?? ''));
-    if (req.method !== 'GET' || role === undefined) {
-      return void res.writeHead(403, { 'content-type': 'application/json' }).end(
+      if ('refused' in signer)
+        return fail(signer.refused.split(':')[0] ?? 'AccessDenied', signer.refused, 403);
+      if (signer.service !== 'ecr')
+        return fail('InvalidSignatureException', `signed for ${signer.service}`, 403);
+      const role =
+        world.staticKeys.get(signer.accessKeyId)?.role ?? issued.get(signer.accessKeyId)?.role ?? '';
+      world.calls.ecr.push({ region: signer.region, role });
+      if (!world.ecrRoles.has(role)) {
+        return fail(
+          'AccessDeniedException',
+          `User: ${role} is not authorized to perform: ecr:GetAuthorizationToken on resource: * because no identity-based policy allows the ecr:GetAuthorizationToken action`,
+        );
+      }
+      const password = randomBytes(24).toString('base64url');
+      const expiresAt = world.now() + world.ecrValidityMs;
+      passwords.set(password, { region: signer.region, expiresAt });
+      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' }).end(
         JSON.stringify({
-          code: 'AccessDeniedException',
-          message: 'no pod identity association for this token',
+          authorizationData: [
+            {
+              authorizationToken: Buffer.from(`AWS:${password}`).toString('base64'),
+              expiresAt: expiresAt / 1000,
+              proxyEndpoint: `https://111122223333.dkr.ecr.${signer.region}.amazonaws.com`,
+            },
+          ],
         }),
       );
-    }
-    const c = issue(role, 'pod-identity');
-    res.writeHead(200, { 'content-type': 'application/json' }).end(
-      JSON.stringify({
-        AccessKeyId: c.keyId,
-        SecretAccessKey: c.secret,
-        Token: c.sessionToken,
-        AccountId: '111122223333',
-        Expiration: new Date(Date.now() + 3600_000).toISOString(),
-      }),
-    );
-  });
+    },
+    () => world.hang.has('ecr'),
+  );
+
+  const imds = await listen(
+    (req, res) => {
+      if (world.down.has('imds')) return unavailable(res);
+      const path = req.url ?? '/';
+      world.calls.imds.push(`${req.method} ${path}`);
+      if (req.method === 'PUT' && path === '/latest/api/token') {
+        if (req.headers['x-aws-ec2-metadata-token-ttl-seconds'] === undefined)
+          return void res.writeHead(400).end();
+        const token = randomBytes(24).toString('base64');
+        imdsTokens.add(token);
+        return void res.writeHead(200, { 'content-type': 'text/plain' }).end(token);
+      }
+      // IMDSv2 only: every GET needs a session token
+      const token = req.headers['x-aws-ec2-metadata-token'];
+      if (req.method !== 'GET' || typeof token !== 'string' || !imdsTokens.has(token))
+        return void res.writeHead(401).end();
+      const prefix = '/latest/meta-data/iam/security-credentials/';
+      if (!path.startsWith(prefix) || world.imdsRole === undefined) return void res.writeHead(404).end();
+      const roleName = world.imdsRole.split('/').pop() ?? '';
+      if (path === prefix) return void res.writeHead(200, { 'content-type': 'text/plain' }).end(roleName);
+      if (path !== prefix + roleName) return void res.writeHead(404).end();
+      const c = issue(world.imdsRole, 'imds');
+      res.writeHead(200, { 'content-type': 'text/plain' }).end(
+        JSON.stringify({
+          Code: 'Success',
+          LastUpdated: new Date().toISOString(),
+          Type: 'AWS-HMAC',
+          AccessKeyId: c.keyId,
+          SecretAccessKey: c.secret,
+          Token: c.sessionToken,
+          Expiration: new Date(Date.now() + 3600_000).toISOString(),
+        }),
+      );
+    },
+    () => world.hang.has('imds'),
+  );
+
+  const podIdentity = await listen(
+    (req, res) => {
+      if (world.down.has('pod-identity')) return unavailable(res);
+      world.calls.podIdentity++;
+      const role = world.podIdentity.get(String(req.headers.authorization ?? ''));
+      if (req.method !== 'GET' || role === undefined) {
+        return void res.writeHead(403, { 'content-type': 'application/json' }).end(
+          JSON.stringify({
+            code: 'AccessDeniedException',
+            message: 'no pod identity association for this token',
+          }),
+        );
+      }
+      const c = issue(role, 'pod-identity');
+      res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          AccessKeyId: c.keyId,
+          SecretAccessKey: c.secret,
+          Token: c.sessionToken,
+          AccountId: '111122223333',
+          Expiration: new Date(Date.now() + 3600_000).toISOString(),
+        }),
+      );
+    },
+    () => world.hang.has('pod-identity'),
+  );
 
   const servers = [sts.server, ecr.server, imds.server, podIdentity.server];
   return Object.assign(world, {

@@ -101,6 +101,30 @@ describe('AWS ECR credentials under load and in serve', () => {
     });
   });
 
+  it("a hung STS: the review's deadline ends the wait with CREDENTIALS_UNAVAILABLE, not the SDK's timeouts", async () => {
+    world.hang.add('sts');
+    const options = withCloud(await loadRegistryConfig(await ecr.writeConfig([USW2])), irsa);
+    const registry = createRegistry(options);
+    const stsBefore = world.calls.sts.length;
+    try {
+      await expect(
+        registry
+          .access({ deadline: Date.now() + 1500 })
+          .resolve(parseReference(`${USW2}/team/app:v1`), AbortSignal.timeout(1500)),
+      ).rejects.toThrowWithCode('CREDENTIALS_UNAVAILABLE', {
+        indeterminate: true,
+        message: expect.stringMatching(
+          /^aws-ecr could not get a token for .* as role .* via IRSA .*: the review deadline was reached while it was fetching/,
+        ) as unknown,
+      });
+    } finally {
+      world.hang.delete('sts');
+      await registry.close();
+    }
+    expect(world.calls.sts.length).toBe(stsBefore); // the hung request was never answered
+    expect(options.cloud?.status()[0]?.lastError).toBeUndefined(); // a deadline is not the provider's failure
+  });
+
   it('a pod cannot point the provider elsewhere: look-alike hosts get no token, its env changes no endpoint', async () => {
     const seen: IncomingHttpHeaders[] = [];
     const attacker = createServer((req, res) => {
@@ -186,9 +210,10 @@ describe('AWS ECR credentials under load and in serve', () => {
       return ((await res.body.json()) as { response: { allowed: boolean } }).response.allowed;
     };
     try {
-      for (let i = 0; i < 100 && stop === undefined; i++) await new Promise((r) => setTimeout(r, 50));
-      for (let i = 0; i < 100 && !output.includes('imagegate is serving'); i++)
+      for (let i = 0; i < 400 && !output.includes('imagegate is serving'); i++)
         await new Promise((r) => setTimeout(r, 50));
+      expect(output).toContain('imagegate is serving');
+      expect(output).toContain(`cloud credentials: aws-ecr as role ${denied} via IRSA`);
       expect(await validate()).toBe(true); // onError: allow, with a warning
       const ready = JSON.parse(await get('/readyz')) as { status: string; degraded?: string[] };
       expect(ready.status).toBe('ready');
