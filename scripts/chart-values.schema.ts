@@ -175,7 +175,7 @@ export const ValuesSchema = o({
         serviceAccount: Type.String({
           pattern: '^([a-z0-9-]+@[a-z0-9-]+\\.iam\\.gserviceaccount\\.com)?$',
           description:
-            'GKE Workload Identity: annotates the ServiceAccount with iam.gke.io/gcp-service-account.',
+            'GKE Workload Identity: annotates the ServiceAccount with iam.gke.io/gcp-service-account and sets GCE_METADATA_HOST.',
         }),
       }),
       azure: o({

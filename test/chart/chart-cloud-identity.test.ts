@@ -19,7 +19,7 @@ describe('charts/imagegate: cloud workload identity (cloudIdentity)', () => {
     );
   });
 
-  it('wires each cloud: IRSA role, GKE service account and Azure client/tenant annotations, Azure pod label, AWS_REGION', () => {
+  it('wires each cloud: IRSA role, GKE service account and Azure client/tenant annotations, Azure pod label, AWS_REGION, GCE_METADATA_HOST', () => {
     const r = helmTemplate([
       '--set',
       `cloudIdentity.aws.roleArn=${ROLE}`,
@@ -46,6 +46,7 @@ describe('charts/imagegate: cloud workload identity (cloudIdentity)', () => {
     // the selector stays as it was: an upgrade that adds the identity does not replace the Deployment
     expect(deployment.spec.selector).toEqual(defaults.one('Deployment').spec.selector);
     expect(container(r).env).toContainEqual({ name: 'AWS_REGION', value: 'us-gov-west-1' });
+    expect(container(r).env).toContainEqual({ name: 'GCE_METADATA_HOST', value: 'metadata.google.internal' });
   });
 
   it.each([

@@ -43,7 +43,7 @@ const REMEDY =
   "label imagegate's pods azure.workload.identity/use=true and annotate its ServiceAccount with " +
   'azure.workload.identity/client-id (chart value cloudIdentity.azure.clientId); add a federated credential for ' +
   'system:serviceaccount:<namespace>:<serviceaccount> with the cluster OIDC issuer to that identity, and ' +
-  'grant it AcrPull on the registry (docs/cloud.md#azure-container-registry)';
+  'grant it AcrPull on the registry (docs/cloud.md#azure)';
 
 const LOOPBACK_HOST = /^(127\.[0-9.]+|localhost|\[::1\])(:[0-9]+)?$/i;
 
@@ -114,7 +114,7 @@ export class AzureTokenSource implements CloudTokenSource {
     const why = errorMessage(error);
     const ownAudience = this.#audience === AZURE_CLOUDS[this.#cloud].audience;
     if (/AADSTS500011|invalid_resource/.test(why) || (why.includes('/oauth2/exchange') && !ownAudience))
-      return `the audience ${this.#audience} is not the ACR audience of ${this.#cloud} (${AZURE_CLOUDS[this.#cloud].audience}): remove cloud.azure.audience or set cloud.azure.cloud to the registry's cloud (docs/cloud.md#azure-container-registry)`;
+      return `the audience ${this.#audience} is not the ACR audience of ${this.#cloud} (${AZURE_CLOUDS[this.#cloud].audience}): remove cloud.azure.audience or set cloud.azure.cloud to the registry's cloud (docs/cloud.md#azure)`;
     return REMEDY;
   }
 

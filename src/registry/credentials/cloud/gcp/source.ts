@@ -49,14 +49,14 @@ const REMEDY_METADATA =
   "on GKE, enable Workload Identity on the cluster and node pool, annotate imagegate's ServiceAccount " +
   'with iam.gke.io/gcp-service-account (chart value cloudIdentity.gcp.serviceAccount), allow it ' +
   'roles/iam.workloadIdentityUser on that Google service account, and grant the service account ' +
-  'roles/artifactregistry.reader; off Google Cloud, set GOOGLE_APPLICATION_CREDENTIALS (docs/cloud.md#google-artifact-registry-and-gcr)';
+  'roles/artifactregistry.reader; off Google Cloud, set GOOGLE_APPLICATION_CREDENTIALS (docs/cloud.md#gcp)';
 const REMEDY_EXTERNAL =
   'check the credential configuration file (gcloud iam workload-identity-pools create-cred-config): ' +
   'the pool provider must trust the token issuer and audience, and the principal (or the impersonated ' +
-  'service account, with roles/iam.workloadIdentityUser for the principal) needs roles/artifactregistry.reader (docs/cloud.md#google-artifact-registry-and-gcr)';
+  'service account, with roles/iam.workloadIdentityUser for the principal) needs roles/artifactregistry.reader (docs/cloud.md#gcp)';
 const REMEDY_KEY =
   'check that the key in GOOGLE_APPLICATION_CREDENTIALS is current (not deleted or disabled) and that ' +
-  'its service account has roles/artifactregistry.reader (docs/cloud.md#google-artifact-registry-and-gcr)';
+  'its service account has roles/artifactregistry.reader (docs/cloud.md#gcp)';
 
 /** Who a credentials file names and its type, read once at start-up for messages and cache keys. */
 function readFileIdentity(file: string): { identity: string; type?: GoogleCredentials['type'] } {
@@ -123,7 +123,7 @@ export class GoogleTokenSource implements CloudTokenSource {
         : REMEDY_METADATA;
     if (this.#method === 'service_account') return REMEDY_KEY;
     if (this.#method === 'external_account') return REMEDY_EXTERNAL;
-    return 'GOOGLE_APPLICATION_CREDENTIALS must name a readable external_account or service_account JSON file (docs/cloud.md#google-artifact-registry-and-gcr)';
+    return 'GOOGLE_APPLICATION_CREDENTIALS must name a readable external_account or service_account JSON file (docs/cloud.md#gcp)';
   }
 
   #metadataHost(): string {
