@@ -8,7 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createRegistry } from '../../../src/registry/client.js';
-import { AzureTokenSource } from '../../../src/registry/credentials/cloud/azure.js';
+import { AzureTokenSource } from '../../../src/registry/credentials/cloud/azure/source.js';
 import {
   cloudCredentialsFrom,
   type CloudCredentials,

@@ -13,12 +13,13 @@ import {
   cloudCredentialsFrom,
   type CloudCredentials,
 } from '../../../src/registry/credentials/cloud/index.js';
-import { GoogleTokenSource } from '../../../src/registry/credentials/cloud/google.js';
+import { GoogleTokenSource } from '../../../src/registry/credentials/cloud/gcp/source.js';
 import type { CloudConfig } from '../../../src/registry/credentials/cloud/config.schema.js';
 import { parseReference } from '../../../src/registry/reference.js';
 import { externalAccountFile } from '../../helpers/cloud/google.js';
 import { startGoogleRegistryRig, type GoogleRegistryRig } from '../../helpers/cloud/google-registry.js';
 import { count } from '../../helpers/cloud/http.js';
+import { jwtIssuer } from '../../helpers/cloud/jwt.js';
 import { loopbackOnly, type LoopbackOnly } from '../../helpers/cloud/loopback.js';
 
 const NAME = 'gcp';
@@ -203,6 +204,33 @@ describe('Google registry credentials', () => {
       });
       expect(count(rig.g.server, TOKEN_PATH)).toBe(1);
       expect(cloud.status().find((s) => s.provider === NAME)!.lastError).toContain('HTTP 503');
+    });
+  });
+
+  describe('when the identity is refused', () => {
+    it('names the key file’s service account and says to check the key (a revoked key)', async () => {
+      const file = join(rig.dir, 'revoked-key.json');
+      const revoked = { ...rig.g.serviceAccountKey, private_key: jwtIssuer('revoked').privateKeyPem };
+      await writeFile(file, JSON.stringify(revoked));
+      const cloud = cloudCredentialsFrom(config(), { ...NO_CLOUD_ENV, GOOGLE_APPLICATION_CREDENTIALS: file });
+      await expect(resolveWith(cloud)).rejects.toThrowWithCode('CREDENTIALS_UNAVAILABLE', {
+        indeterminate: true,
+        message: expect.stringMatching(
+          /^gcp could not get a token for .* as key-sa@proj\.iam\.gserviceaccount\.com \(service_account in .*invalid_grant.*Fix: check that the key/,
+        ),
+      });
+    });
+
+    it('says what is wrong with a credentials file it cannot use', async () => {
+      const file = join(rig.dir, 'user.json');
+      await writeFile(file, JSON.stringify({ type: 'authorized_user', client_id: 'x', refresh_token: 'y' }));
+      const cloud = cloudCredentialsFrom(config(), { ...NO_CLOUD_ENV, GOOGLE_APPLICATION_CREDENTIALS: file });
+      await expect(resolveWith(cloud)).rejects.toThrowWithCode('CREDENTIALS_UNAVAILABLE', {
+        message: expect.stringContaining(
+          'of type "authorized_user"; imagegate reads external_account and service_account',
+        ),
+      });
+      expect(rig.g.server.hits.size).toBe(0);
     });
   });
 

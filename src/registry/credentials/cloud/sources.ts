@@ -4,9 +4,9 @@
  */
 import { isRegistryAllowed } from '../../allow.js';
 import { awsEcrSource } from './aws/source.js';
-import { azureSourceFrom } from './azure.js';
+import { azureSourceFrom } from './azure/source.js';
 import type { CloudConfig } from './config.schema.js';
-import { googleSourceFrom } from './google.js';
+import { googleSourceFrom } from './gcp/source.js';
 import type { CloudEnv, CloudTokenSource } from './source.js';
 
 export type { CloudEnv } from './source.js';

@@ -13,7 +13,7 @@ import {
   azureCloudOfRegistry,
   entraToken,
   type AzureWorkloadIdentity,
-} from '../../../../src/registry/credentials/cloud/azure-token.js';
+} from '../../../../src/registry/credentials/cloud/azure/token.js';
 import type { CloudHttp } from '../../../../src/registry/credentials/cloud/oauth-http.js';
 import {
   ARM_AUDIENCE,

@@ -15,7 +15,7 @@ import {
   serviceAccountToken,
   type ExternalAccount,
   type ServiceAccountKey,
-} from '../../../../src/registry/credentials/cloud/google-token.js';
+} from '../../../../src/registry/credentials/cloud/gcp/token.js';
 import type { CloudHttp } from '../../../../src/registry/credentials/cloud/oauth-http.js';
 import {
   externalAccountFile,

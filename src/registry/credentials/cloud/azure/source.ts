@@ -5,8 +5,8 @@
  * or `cloud:` in config); a registry of another cloud is refused with the fix, never sent a token.
  */
 import { Agent, type Dispatcher } from 'undici';
-import { errorMessage } from '../../../errors.js';
-import { isRegistryAllowed } from '../../allow.js';
+import { errorMessage } from '../../../../errors.js';
+import { isRegistryAllowed } from '../../../allow.js';
 import {
   acrRefreshToken,
   AZURE_CLOUDS,
@@ -14,11 +14,11 @@ import {
   azureCloudOfRegistry,
   entraToken,
   type AzureCloudName,
-} from './azure-token.js';
-import { unavailable, type CloudHttp } from './oauth-http.js';
-import { SharedToken } from './shared-token.js';
-import type { AzureCloudConfig } from './config.schema.js';
-import type { CloudEnv, CloudToken, CloudTokenSource } from './source.js';
+} from './token.js';
+import { unavailable, type CloudHttp } from '../oauth-http.js';
+import { SharedToken } from '../shared-token.js';
+import type { AzureCloudConfig } from '../config.schema.js';
+import type { CloudEnv, CloudToken, CloudTokenSource } from '../source.js';
 
 export interface AzureSourceOptions {
   clientId?: string | undefined;
@@ -41,7 +41,7 @@ export interface AzureSourceOptions {
 
 const REMEDY =
   "label imagegate's pods azure.workload.identity/use=true and annotate its ServiceAccount with " +
-  'azure.workload.identity/client-id (chart value cloud.azure.clientId); add a federated credential for ' +
+  'azure.workload.identity/client-id (chart value cloudIdentity.azure.clientId); add a federated credential for ' +
   'system:serviceaccount:<namespace>:<serviceaccount> with the cluster OIDC issuer to that identity, and ' +
   'grant it AcrPull on the registry (docs/cloud.md#azure)';
 

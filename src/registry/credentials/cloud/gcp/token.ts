@@ -7,8 +7,8 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { errorMessage } from '../../../errors.js';
-import { signRs256 } from './jwt.js';
+import { errorMessage } from '../../../../errors.js';
+import { signRs256 } from '../jwt.js';
 import {
   callJson,
   endpointUrl,
@@ -16,8 +16,8 @@ import {
   unavailable,
   type CloudHttp,
   type CloudToken,
-} from './oauth-http.js';
-import { readTokenFile } from './token-file.js';
+} from '../oauth-http.js';
+import { readTokenFile } from '../token-file.js';
 
 export const GOOGLE_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
 export const DEFAULT_METADATA_HOST = 'metadata.google.internal';

@@ -7,9 +7,9 @@
  */
 import { Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { jwtExpiryMs } from './jwt.js';
-import { callJson, endpointUrl, expiryFrom, type CloudHttp, type CloudToken } from './oauth-http.js';
-import { readTokenFile } from './token-file.js';
+import { jwtExpiryMs } from '../jwt.js';
+import { callJson, endpointUrl, expiryFrom, type CloudHttp, type CloudToken } from '../oauth-http.js';
+import { readTokenFile } from '../token-file.js';
 
 /** The Azure clouds: where their Entra authority is, the ACR audience, and their registries' suffix. */
 export const AZURE_CLOUDS = {

@@ -6,8 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { Agent, type Dispatcher } from 'undici';
-import { errorMessage } from '../../../errors.js';
-import { isRegistryAllowed } from '../../allow.js';
+import { errorMessage } from '../../../../errors.js';
+import { isRegistryAllowed } from '../../../allow.js';
 import {
   DEFAULT_METADATA_HOST,
   externalAccountToken,
@@ -16,11 +16,11 @@ import {
   metadataToken,
   serviceAccountToken,
   type GoogleCredentials,
-} from './google-token.js';
-import type { CloudHttp, CloudToken as AccessToken } from './oauth-http.js';
-import { SharedToken } from './shared-token.js';
-import type { GcpCloudConfig } from './config.schema.js';
-import type { CloudEnv, CloudToken, CloudTokenSource } from './source.js';
+} from './token.js';
+import type { CloudHttp, CloudToken as AccessToken } from '../oauth-http.js';
+import { SharedToken } from '../shared-token.js';
+import type { GcpCloudConfig } from '../config.schema.js';
+import type { CloudEnv, CloudToken, CloudTokenSource } from '../source.js';
 
 /** Google's registry hosts (port 443 or none): Artifact Registry's regional and multi-regional, GCR's. */
 export function isGoogleRegistry(registry: string): boolean {
@@ -47,7 +47,7 @@ export interface GoogleSourceOptions {
 
 const REMEDY_METADATA =
   "on GKE, enable Workload Identity on the cluster and node pool, annotate imagegate's ServiceAccount " +
-  'with iam.gke.io/gcp-service-account (chart value cloud.gcp.serviceAccount), allow it ' +
+  'with iam.gke.io/gcp-service-account (chart value cloudIdentity.gcp.serviceAccount), allow it ' +
   'roles/iam.workloadIdentityUser on that Google service account, and grant the service account ' +
   'roles/artifactregistry.reader; off Google Cloud, set GOOGLE_APPLICATION_CREDENTIALS (docs/cloud.md#gcp)';
 const REMEDY_EXTERNAL =
@@ -58,16 +58,16 @@ const REMEDY_KEY =
   'check that the key in GOOGLE_APPLICATION_CREDENTIALS is current (not deleted or disabled) and that ' +
   'its service account has roles/artifactregistry.reader (docs/cloud.md#gcp)';
 
-/** Who a credentials file names, read once at start-up for messages and cache keys; its path otherwise. */
-function fileIdentity(file: string): string {
+/** Who a credentials file names and its type, read once at start-up for messages and cache keys. */
+function readFileIdentity(file: string): { identity: string; type?: GoogleCredentials['type'] } {
   try {
     const json = JSON.parse(readFileSync(file, 'utf8').slice(0, 65_536)) as GoogleCredentials;
     const who = typeof json === 'object' && json !== null ? googleIdentity(json) : undefined;
-    if (typeof who === 'string') return `${who} (${json.type} in ${file})`;
+    if (typeof who === 'string') return { identity: `${who} (${json.type} in ${file})`, type: json.type };
   } catch {
     /* the fetch reports what is wrong with the file */
   }
-  return `GOOGLE_APPLICATION_CREDENTIALS ${file}`;
+  return { identity: `GOOGLE_APPLICATION_CREDENTIALS ${file}` };
 }
 
 export class GoogleTokenSource implements CloudTokenSource {
@@ -84,11 +84,10 @@ export class GoogleTokenSource implements CloudTokenSource {
     this.#timeoutMs = options.timeoutMs ?? 5000;
     this.#dispatcher = options.dispatcher;
     const file = options.credentialsFile;
-    this.#method = file === undefined ? 'metadata' : undefined;
+    const fromFile = file !== undefined ? readFileIdentity(file) : undefined;
+    this.#method = file === undefined ? 'metadata' : fromFile?.type;
     this.#identity =
-      file !== undefined
-        ? fileIdentity(file)
-        : `the default service account of the metadata server ${this.#metadataHost()}`;
+      fromFile?.identity ?? `the default service account of the metadata server ${this.#metadataHost()}`;
     const now = options.now ?? Date.now;
     this.#shared = new SharedToken((signal) => this.#accessToken(signal, now()), this.#timeoutMs * 3, now);
   }
