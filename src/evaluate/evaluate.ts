@@ -259,7 +259,7 @@ async function evaluateImage(
   );
   store?.keep(key, outcome.policies, stillValid);
   // After keeping: only passing outcomes are reused, and an exception's expiry must be read each time.
-  if (ctx.exceptions !== undefined) {
+  if (ctx.exceptions !== undefined && ctx.exceptions.exceptions.length > 0) {
     const names = new Set(policies.map((p) => p.name));
     const applicable = exceptionsFor(ctx.exceptions, ctx.namespace, repository, full, (n) => names.has(n));
     outcome.policies = applyExceptions(outcome.policies, applicable);
