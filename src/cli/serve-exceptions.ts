@@ -31,6 +31,7 @@ export function serveExceptions(
   return watchImagePolicies({
     kubeConfig: options.kubeConfig,
     resource: IMAGE_POLICY_EXCEPTIONS,
+    absentIsEmpty: true,
     onChange: clusterExceptionHandler(exceptions, {
       now,
       maxDurationMs: options.maxDurationMs ?? DEFAULT_MAX_EXCEPTION_MS,

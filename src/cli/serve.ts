@@ -224,6 +224,7 @@ export async function runServe(cmd: ServeCommand, logger: Logger, io: CliIo): Pr
     tenantWatch = watchImagePolicies({
       kubeConfig,
       resource: NAMESPACED_IMAGE_POLICIES,
+      absentIsEmpty: true,
       onChange: (docs) => {
         const verdict = tenants(docs);
         exceptionWatch?.resync();

@@ -266,7 +266,7 @@ async function evaluateImage(
   // kept under the digest the checks judged (a tag's, as this review resolved it)
   if (outcome.digest !== undefined) store?.keep(base + outcome.digest, outcome.policies, stillValid);
   // After keeping: only passing outcomes are reused, and an exception's expiry must be read each time.
-  if (ctx.exceptions !== undefined) {
+  if (ctx.exceptions !== undefined && ctx.exceptions.exceptions.length > 0) {
     const names = new Set(policies.map((p) => p.name));
     const applicable = exceptionsFor(ctx.exceptions, ctx.namespace, repository, full, (n) => names.has(n));
     outcome.policies = applyExceptions(outcome.policies, applicable);

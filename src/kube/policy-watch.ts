@@ -67,6 +67,12 @@ export interface WatchImagePoliciesOptions {
   now?: () => Date;
   /** What to watch: default the cluster's ImagePolicies. */
   resource?: WatchedResource;
+  /**
+   * A 404 on the list (the CRD is not installed, e.g. a `helm upgrade` that did not apply the chart's
+   * new CRDs) means there are none: deliver the empty set, so readiness does not wait for a kind that
+   * cannot have objects, and keep retrying until it appears. For ImagePolicies it stays an error.
+   */
+  absentIsEmpty?: boolean;
 }
 
 export interface PolicyWatch {
@@ -183,15 +189,24 @@ export function watchImagePolicies(options: WatchImagePoliciesOptions): PolicyWa
 
   let failedSinceStart = false;
 
+  let absentLogged = false;
   const onError = (err: unknown): void => {
     if (stopped) return;
     failedSinceStart = true;
-    lastError = errorMessage(err);
+    const code = statusCode(err);
     const delay = Math.round(backoff * (0.8 + Math.random() * 0.4));
-    log.warn(
-      { err: lastError, code: statusCode(err), retryInMs: delay },
-      `${kind} watch failed; reconnecting`,
-    );
+    if (code === 404 && options.absentIsEmpty === true) {
+      if (!absentLogged)
+        log.warn(
+          { retryInMs: delay },
+          `${kind} is not installed (404): none apply until it is (apply the chart's crds/)`,
+        );
+      absentLogged = true;
+      if (!synced) schedule('absent', 0); // the informer's list is empty
+    } else {
+      lastError = errorMessage(err);
+      log.warn({ err: lastError, code, retryInMs: delay }, `${kind} watch failed; reconnecting`);
+    }
     backoff = Math.min(backoff * 2, maxBackoff);
     clearTimeout(restartTimer);
     restartTimer = setTimeout(() => void start(), delay);

@@ -52,6 +52,26 @@ export function exceptionCounts(
   return counts;
 }
 
+/**
+ * When the exception's spec was last written: the latest `managedFields[].time` of a write to the
+ * object itself (not its status, which imagegate writes), else `creationTimestamp`. The expiry bound
+ * is measured from it, so an exception written 60 days ahead stays Invalid after a restart 40 days
+ * later instead of becoming valid because the distance shrank.
+ */
+export function writtenAt(raw: unknown): number | undefined {
+  const meta = (raw as { metadata?: { managedFields?: unknown; creationTimestamp?: unknown } }).metadata;
+  let latest: number | undefined;
+  for (const f of Array.isArray(meta?.managedFields) ? (meta.managedFields as unknown[]) : []) {
+    const entry = f as { time?: unknown; subresource?: unknown };
+    if (entry.subresource !== undefined && entry.subresource !== '') continue;
+    const t = typeof entry.time === 'string' ? Date.parse(entry.time) : NaN;
+    if (!Number.isNaN(t) && (latest === undefined || t > latest)) latest = t;
+  }
+  if (latest !== undefined) return latest;
+  const created = typeof meta?.creationTimestamp === 'string' ? Date.parse(meta.creationTimestamp) : NaN;
+  return Number.isNaN(created) ? undefined : created;
+}
+
 export interface ExceptionHandlerOptions {
   now: () => number;
   maxDurationMs: number;
@@ -82,7 +102,7 @@ export function clusterExceptionHandler(
       if (entry?.said !== said) {
         try {
           const doc = validateExceptionDocument(raw, 'ImagePolicyException', {
-            now,
+            now: writtenAt(raw) ?? now,
             maxDurationMs: options.maxDurationMs,
           });
           entry = { said, exception: compileException(doc) };

@@ -26,9 +26,11 @@ interface KeyRef {
   ref: { namespace?: string; name: string; key: string };
 }
 
-/** Every `key.secretRef` of a spec (signature, base.allowed[].signature, attestations[]), with its field. */
-function keyRefs(spec: ImagePolicyDocument['spec']): KeyRef[] {
-  const sets: [string, { authorities: { key?: { secretRef?: KeyRef['ref'] } }[] } | undefined][] = [
+type KeyField = { secretRef?: KeyRef['ref']; kms?: string };
+
+/** Every authority `key` of a spec (signature, base.allowed[].signature, attestations[]), with its field. */
+function authorityKeys(spec: ImagePolicyDocument['spec']): { path: string; key: KeyField }[] {
+  const sets: [string, { authorities: { key?: KeyField }[] } | undefined][] = [
     ['spec.signature', spec.signature],
     ...(spec.base?.allowed ?? []).map((a, i): [string, typeof a.signature] => [
       `spec.base.allowed[${i}].signature`,
@@ -38,10 +40,30 @@ function keyRefs(spec: ImagePolicyDocument['spec']): KeyRef[] {
   ];
   return sets.flatMap(([at, set]) =>
     (set?.authorities ?? []).flatMap((a, i) =>
-      a.key?.secretRef !== undefined
-        ? [{ path: `${at}.authorities[${i}].key.secretRef`, ref: a.key.secretRef }]
-        : [],
+      a.key !== undefined ? [{ path: `${at}.authorities[${i}].key`, key: a.key }] : [],
     ),
+  );
+}
+
+/** Every `key.secretRef` of a spec, with its field. */
+function keyRefs(spec: ImagePolicyDocument['spec']): KeyRef[] {
+  return authorityKeys(spec).flatMap(({ path, key }) =>
+    key.secretRef !== undefined ? [{ path: `${path}.secretRef`, ref: key.secretRef }] : [],
+  );
+}
+
+/**
+ * A tenant may not name a key service: imagegate asks it with its own cloud identity and sends that
+ * identity's token to the URI's host (`azurekms://HOST/…`, `awskms://ENDPOINT/…`), and `k8s://NS/NAME`
+ * would read another namespace's Secret. Key services are for cluster ImagePolicies.
+ */
+function kmsProblems(spec: ImagePolicyDocument['spec'], namespace: string): string[] {
+  return authorityKeys(spec).flatMap(({ path, key }) =>
+    key.kms !== undefined
+      ? [
+          `${path}.kms: a ${TENANT_POLICY_KIND} cannot use a key service ("${key.kms}": imagegate would call it with its own identity); put the public key in ${path}.pem or in a Secret of ${namespace} (${path}.secretRef)`,
+        ]
+      : [],
   );
 }
 
@@ -87,7 +109,11 @@ export function validateTenantPolicyDocument(doc: unknown, source: string): Name
   const problems = schemaProblems(checker, doc);
   if (problems.length === 0) {
     const typed = (doc as NamespacedImagePolicyDocument).spec;
-    problems.push(...imageGlobProblems(typed), ...checkSectionProblems(typed));
+    problems.push(
+      ...imageGlobProblems(typed),
+      ...checkSectionProblems(typed),
+      ...kmsProblems(typed, namespace),
+    );
     for (const { path, ref } of keyRefs(typed))
       if (ref.namespace !== undefined && ref.namespace !== namespace)
         problems.push(

@@ -172,7 +172,7 @@ export function toAuditHtml(report: AuditReport): string {
   )} · policies: ${esc(report.scope.policies.join(', ') || '(none)')} · unmatched: ${esc(report.scope.unmatched)}</div>
 <section id="summary" class="cards">
 ${card('', s.workloads, 'workloads')}${card('', s.containers, 'containers')}${card('', s.evaluations, 'image evaluations')}
-${card('fail', s.wouldDeny, 'would be denied')}${card('fail', s.workloadOutcomes.fail, 'fail')}${card('warn', s.workloadOutcomes.warn, 'warn')}${card('error', s.workloadOutcomes.error, 'error')}${card('pass', s.workloadOutcomes.pass, 'pass')}
+${card('fail', s.wouldDeny, 'would be denied')}${card('fail', s.workloadOutcomes.fail, 'fail')}${card('warn', s.workloadOutcomes.warn, 'warn')}${card('error', s.workloadOutcomes.error, 'error')}${card('warn', s.workloadOutcomes.skip, 'exempted (skip)')}${card('pass', s.workloadOutcomes.pass, 'pass')}
 </section>
 <section class="roll">${rollup('per policy (containers)', s.byPolicy)}${rollup('per check (findings)', s.byCheck)}${rollup('per namespace (workloads)', s.byNamespace)}</section>
 <div class="filters">
@@ -182,7 +182,7 @@ ${card('fail', s.wouldDeny, 'would be denied')}${card('fail', s.workloadOutcomes
     'all namespaces',
   )}</select></label>
 <label>policy <select id="f-policy">${options(policies, 'all policies')}</select></label>
-<label>result <select id="f-result">${options(['fail', 'warn', 'error', 'pass'], 'all results')}</select></label>
+<label>result <select id="f-result">${options(['fail', 'warn', 'error', 'skip', 'pass'], 'all results')}</select></label>
 <label>severity <select id="f-severity">${options(SEVERITY_ORDER, 'any severity')}</select></label>
 <label>search <input id="f-text" type="search" placeholder="image, workload…"></label>
 <button id="x-csv" type="button">export CSV</button><button id="x-json" type="button">export JSON</button>

@@ -48,7 +48,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     }),
     policyDecisions: new Counter({
       name: 'imagegate_policy_decisions_total',
-      help: 'Per-image policy results (pass, fail, error-allowed) by policy and effective mode.',
+      help: 'Per-image policy results (pass, fail, error-allowed, exempted) by policy and effective mode.',
       labelNames: ['policy', 'result', 'mode'],
       registers,
     }),

@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   IMAGE_POLICY_EXCEPTIONS,
+  NAMESPACED_IMAGE_POLICIES,
   watchImagePolicies,
   type PolicyWatch,
 } from '../../../src/kube/policy-watch.js';
@@ -106,5 +107,52 @@ describe('watching ImagePolicyExceptions', () => {
     // No event: the watch delivers again at the expiry it was told of.
     await until(() => phaseOf('team-a', 'short') === 'Expired', 'Expired at the expiry');
     expect(phaseOf('team-b', 'long')).toBe('Active');
+  });
+
+  it('treats a kind that is not installed (404) as none, becomes ready, and picks it up once installed', async () => {
+    const api = new KubeApiStandIn();
+    const held: ServerResponse[] = [];
+    api.answer = (req: RecordedRequest, res: ServerResponse) => {
+      if (req.query.watch !== 'true' || !req.path.endsWith('/namespacedimagepolicies')) return false;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.flushHeaders();
+      held.push(res);
+      return true;
+    };
+    await api.start();
+    cleanup.push(() => api.close());
+    cleanup.push(async () => void held.forEach((r) => r.end()));
+    const deliveries: unknown[][] = [];
+    const watch = watchImagePolicies({
+      kubeConfig: api.kubeConfig(),
+      resource: NAMESPACED_IMAGE_POLICIES,
+      absentIsEmpty: true,
+      log: silent,
+      debounceMs: 10,
+      backoff: { initialMs: 20, maxMs: 100 },
+      onChange: (docs) => {
+        deliveries.push(docs);
+        return { accepted: [], rejected: [] };
+      },
+    });
+    cleanup.push(() => watch.stop());
+    await watch.ready;
+    expect(deliveries).toEqual([[]]);
+    expect(watch.lastError).toBeUndefined();
+    api.install({
+      namespacedimagepolicies: {
+        group: 'imagegate.dev',
+        version: 'v1alpha1',
+        kind: 'NamespacedImagePolicy',
+        namespaced: true,
+      },
+    });
+    api.put({
+      apiVersion: 'imagegate.dev/v1alpha1',
+      kind: 'NamespacedImagePolicy',
+      metadata: { namespace: 'team-a', name: 'p' },
+      spec: { images: [{ glob: '**' }] },
+    });
+    await until(() => deliveries.some((d) => d.length === 1), 'the installed kind listed');
   });
 });

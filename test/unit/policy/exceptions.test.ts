@@ -146,6 +146,34 @@ describe('clusterExceptionHandler', () => {
     });
   });
 
+  it('measures the expiry bound from when the spec was written, not from now (a restart changes nothing)', () => {
+    const { handler } = make();
+    const day = 86_400_000;
+    const expires = new Date(NOW + 20 * day).toISOString();
+    const written = (at: number) => ({
+      creationTimestamp: new Date(at - day).toISOString(),
+      managedFields: [
+        { manager: 'kubectl', operation: 'Update', time: new Date(at).toISOString() },
+        // imagegate's own status writes do not count
+        {
+          manager: 'imagegate',
+          operation: 'Update',
+          subresource: 'status',
+          time: new Date(NOW).toISOString(),
+        },
+      ],
+    });
+    const verdict = handler([
+      doc({ ...VALID, expires }, { name: 'written-40d-ago', ...written(NOW - 40 * day) }),
+      doc({ ...VALID, expires }, { name: 'written-today', ...written(NOW - 1000) }),
+    ]);
+    expect(verdict.states?.map((st) => [st.name, st.phase])).toEqual([
+      ['team-a/written-40d-ago', 'Invalid'],
+      ['team-a/written-today', 'Active'],
+    ]);
+    expect(verdict.states?.[0]?.message).toContain('--max-exception-duration');
+  });
+
   it('drops a deleted resource', () => {
     const { store, handler } = make();
     handler([doc(VALID)]);

@@ -91,6 +91,19 @@ describe('NamespacedImagePolicy', () => {
       });
       expect(compiled.checks).toHaveLength(1);
     });
+
+    it.each([
+      'k8s://imagegate/cosign-key',
+      'azurekms://attacker.example/key',
+      'awskms://attacker.example/alias/release',
+      'hashivault://release',
+    ])('refuses a key service, which imagegate would call with its own identity: %s', (uri) => {
+      const spec = `images: [{ glob: "registry.example.com/**" }]\nattestations:\n  - name: provenance\n    predicateType: https://slsa.dev/provenance/v1\n    authorities:\n      - key: { kms: "${uri}" }`;
+      expect(() => validateTenantPolicyDocument(tenantDoc(spec), 't.yaml')).toThrowWithCode('POLICY_INVALID');
+      expect(() => validateTenantPolicyDocument(tenantDoc(spec), 't.yaml')).toThrow(
+        /spec\.attestations\[0\]\.authorities\[0\]\.key\.kms: a NamespacedImagePolicy cannot use a key service/,
+      );
+    });
   });
 
   it('is named namespace/name and applies only in its own namespace', async () => {
