@@ -35,7 +35,7 @@ export async function verifyKeySignature(
   if (root === undefined) entity = { ...entity, tlogEntries: [], timestamps: [] };
   const tlogEntries = countTlogEntries(entity, tlogRequired);
   try {
-    const signer = keyVerifier(root, key, id, tlogRequired, authority).verify(entity);
+    const signer = keyVerifier(root, key, id, tlogRequired).verify(entity);
     return { signer, keyId: id, tlogEntries, time: signingTime(entity) };
   } catch (err) {
     const m = classifyError(err);
