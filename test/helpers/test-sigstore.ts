@@ -38,6 +38,14 @@ export interface LegacySignature {
   annotations: Record<string, string>;
 }
 
+/** DSSE's pre-authentication encoding: the bytes a DSSE signature signs. */
+export function dssePae(payloadType: string, payload: Buffer): Buffer {
+  return Buffer.concat([
+    Buffer.from(`DSSEv1 ${payloadType.length} ${payloadType} ${payload.length} `),
+    payload,
+  ]);
+}
+
 /** The simple-signing payload `cosign sign` signs for `digest`, naming the image `reference`. */
 export function simpleSigningPayload(reference: unknown, digest: string): Buffer {
   return Buffer.from(
@@ -206,10 +214,7 @@ export async function createTestInstance(dir: string, clock?: Date): Promise<Tes
         }),
       );
       const payloadType = 'application/vnd.in-toto+json';
-      const pae = Buffer.concat([
-        Buffer.from(`DSSEv1 ${payloadType.length} ${payloadType} ${payload.length} `),
-        payload,
-      ]);
+      const pae = dssePae(payloadType, payload);
       const { keys, certPem } = await certify(identity);
       const signature = sign('sha256', pae, keys.privateKey);
       const e = await logEntry({
@@ -248,10 +253,7 @@ export async function createTestInstance(dir: string, clock?: Date): Promise<Tes
       };
       const payload = Buffer.from(JSON.stringify(statement));
       const payloadType = 'application/vnd.in-toto+json';
-      const pae = Buffer.concat([
-        Buffer.from(`DSSEv1 ${payloadType.length} ${payloadType} ${payload.length} `),
-        payload,
-      ]);
+      const pae = dssePae(payloadType, payload);
       const { keys, certPem, der } = await certify(identity);
       const signature = sign('sha256', pae, keys.privateKey);
       const e = await logEntry({
@@ -340,10 +342,7 @@ export function signBundleWithKey(
     }),
   );
   const payloadType = 'application/vnd.in-toto+json';
-  const pae = Buffer.concat([
-    Buffer.from(`DSSEv1 ${payloadType.length} ${payloadType} ${payload.length} `),
-    payload,
-  ]);
+  const pae = dssePae(payloadType, payload);
   return {
     mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
     verificationMaterial: { publicKey: { hint: '' }, tlogEntries: [] },
@@ -369,10 +368,7 @@ export function signLegacyAttestationWithKey(
     }),
   );
   const payloadType = 'application/vnd.in-toto+json';
-  const pae = Buffer.concat([
-    Buffer.from(`DSSEv1 ${payloadType.length} ${payloadType} ${payload.length} `),
-    payload,
-  ]);
+  const pae = dssePae(payloadType, payload);
   const envelope = {
     payloadType,
     payload: b64(payload),
