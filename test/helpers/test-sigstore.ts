@@ -170,6 +170,18 @@ export async function createTestInstance(dir: string, clock?: Date): Promise<Tes
     return { keys, certPem: pem.fromDER(bytes(der)), der: bytes(der) };
   }
 
+  /** The log entry of a DSSE envelope over `payload`, signed by the certificate's key. */
+  function dsseLogEntry(payload: Buffer, signature: Buffer, certPem: string): Promise<LogEntry> {
+    return logEntry({
+      apiVersion: '0.0.1',
+      kind: 'dsse',
+      spec: {
+        payloadHash: { algorithm: 'sha256', value: hex256(payload) },
+        signatures: [{ signature: b64(signature), verifier: b64(certPem) }],
+      },
+    });
+  }
+
   async function logEntry(proposed: object): Promise<LogEntry> {
     const result = (await tlog.log(proposed)) as unknown as Record<string, LogEntry>;
     return Object.values(result)[0]!;
@@ -217,14 +229,7 @@ export async function createTestInstance(dir: string, clock?: Date): Promise<Tes
       const pae = dssePae(payloadType, payload);
       const { keys, certPem } = await certify(identity);
       const signature = sign('sha256', pae, keys.privateKey);
-      const e = await logEntry({
-        apiVersion: '0.0.1',
-        kind: 'dsse',
-        spec: {
-          payloadHash: { algorithm: 'sha256', value: hex256(payload) },
-          signatures: [{ signature: b64(signature), verifier: b64(certPem) }],
-        },
-      });
+      const e = await dsseLogEntry(payload, signature, certPem);
       const envelope = {
         payloadType,
         payload: b64(payload),
@@ -256,14 +261,7 @@ export async function createTestInstance(dir: string, clock?: Date): Promise<Tes
       const pae = dssePae(payloadType, payload);
       const { keys, certPem, der } = await certify(identity);
       const signature = sign('sha256', pae, keys.privateKey);
-      const e = await logEntry({
-        apiVersion: '0.0.1',
-        kind: 'dsse',
-        spec: {
-          payloadHash: { algorithm: 'sha256', value: hex256(payload) },
-          signatures: [{ signature: b64(signature), verifier: b64(certPem) }],
-        },
-      });
+      const e = await dsseLogEntry(payload, signature, certPem);
       const proof = e.verification.inclusionProof as {
         logIndex: number;
         rootHash: string;
