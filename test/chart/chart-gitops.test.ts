@@ -4,8 +4,7 @@
  * default; the helm-test image is pinned by digest. Real `helm template`, offline schemas.
  */
 import { describe, expect, it } from 'vitest';
-import { helmTemplate, runHelm } from '../helpers/helm.js';
-import { CHART } from '../../scripts/render-manifests.js';
+import { helmTemplate, tryHelmTemplate } from '../helpers/helm.js';
 import { validateObjects } from '../helpers/k8s-validate.js';
 import { defaults, webhook } from '../helpers/chart-render.js';
 import { makeTlsCert } from '../helpers/tls.js';
@@ -39,23 +38,10 @@ describe('charts/imagegate for GitOps', () => {
     });
 
     it('refuses to render without its CA, and with cert-manager at the same time', () => {
-      const noCa = runHelm([
-        'template',
-        'ig',
-        CHART,
-        '-n',
-        'imagegate',
-        '--set',
-        'tls.existingSecret.name=x',
-      ]);
+      const noCa = tryHelmTemplate(['--set', 'tls.existingSecret.name=x']);
       expect(noCa.status).not.toBe(0);
       expect(noCa.stderr).toContain('tls.existingSecret.caBundle');
-      const both = runHelm([
-        'template',
-        'ig',
-        CHART,
-        '-n',
-        'imagegate',
+      const both = tryHelmTemplate([
         '--set',
         'tls.existingSecret.name=x,tls.existingSecret.caBundle=pem,tls.certManager.enabled=true',
       ]);

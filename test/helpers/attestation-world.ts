@@ -12,6 +12,7 @@ import type { Setup } from '../../src/cli/setup.js';
 import type { CheckOutcome } from '../../src/evaluate/evaluate.js';
 import { evaluateImages } from '../../src/evaluate/evaluate.js';
 import { attestationPolicies, GITHUB_CLAIMS, SPDX, VULN } from './attestation-policies.js';
+import { useSuiteValue } from './suite-value.js';
 import { pushBundleFor, pushCosignOciAttestation, pushLegacySignatures } from './cosign-push.js';
 import { buildEngine, writePolicyFile } from './engine.js';
 import { fixturePath } from './fixtures.js';
@@ -249,4 +250,9 @@ export async function startAttestationWorld(): Promise<AttestationWorld> {
       await reg.stop();
     },
   };
+}
+
+/** The attestation world for the enclosing `describe` (suite-value.ts); it takes a while to seed. */
+export function useAttestationWorld(): AttestationWorld {
+  return useSuiteValue(startAttestationWorld, (world) => world.stop(), 120_000);
 }

@@ -152,7 +152,15 @@ export function useBaseRig() {
     return digest;
   }
 
-  return { current, signKeyless, decide, getIndex, putIndex };
+  /** The base image the tests build (BASE_STEP), pushed as base/node:latest and signed keyless by CHAINGUARD. */
+  async function pushSignedBase(): Promise<BuiltImage> {
+    const base = buildImage({ steps: [BASE_STEP, { createdBy: 'ENV PATH=/usr/bin' }] });
+    await pushImage(current().registry.url, 'base/node', 'latest', base);
+    await signKeyless('base/node', base.manifest.digest, CHAINGUARD);
+    return base;
+  }
+
+  return { current, signKeyless, decide, getIndex, putIndex, pushSignedBase };
 }
 
 /**

@@ -24,8 +24,13 @@ export interface Rendered {
 }
 
 /** `helm template` of the chart in namespace `imagegate`, release `ig`; throws with helm's stderr on failure. */
+/** `helm template` of the chart as it answers, for renders that must fail (a values schema, a `fail`). */
+export function tryHelmTemplate(args: string[], release = 'ig', namespace = 'imagegate'): HelmResult {
+  return runHelm(['template', release, CHART, '--namespace', namespace, ...args]);
+}
+
 export function helmTemplate(args: string[] = [], release = 'ig', namespace = 'imagegate'): Rendered {
-  const r = runHelm(['template', release, CHART, '--namespace', namespace, ...args]);
+  const r = tryHelmTemplate(args, release, namespace);
   if (r.status !== 0) throw new Error(`helm template failed:\n${r.stderr}`);
   const objects = parseAllDocuments(r.stdout)
     .map((d) => d.toJS() as K8sObject | null)

@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll } from 'vitest';
+import { useSuiteValue } from './suite-value.js';
 
 export interface TestRegistry {
   /** host:port, e.g. 127.0.0.1:41234 */
@@ -97,33 +97,10 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
   };
 }
 
-/**
- * A registry for the enclosing `describe`: started in a `beforeAll` registered here (so before the
- * block's own hooks run) and stopped after its other `afterAll`s. Its fields are read inside hooks
- * and tests; reading them earlier is a test bug and throws.
- */
+/** A registry for the enclosing `describe` (suite-value.ts): started before its hooks, stopped after. */
 export function useRegistry(options: StartRegistryOptions = {}): TestRegistry {
-  let started: TestRegistry | undefined;
-  beforeAll(async () => {
-    started = await startRegistry(options);
-  });
-  afterAll(async () => {
-    await started?.stop();
-  });
-  const current = (): TestRegistry => {
-    if (started === undefined) throw new Error('useRegistry: read before its beforeAll started it');
-    return started;
-  };
-  return {
-    get host() {
-      return current().host;
-    },
-    get url() {
-      return current().url;
-    },
-    get storageDir() {
-      return current().storageDir;
-    },
-    stop: () => current().stop(),
-  };
+  return useSuiteValue(
+    () => startRegistry(options),
+    (registry) => registry.stop(),
+  );
 }

@@ -65,6 +65,26 @@ export interface ServeProcess {
   stop(): Promise<void>;
 }
 
+/** `imagegate serve` on 127.0.0.1:`port` as a child process (through tsx), its data in `dataDir`. */
+export function spawnServe(o: {
+  port: number;
+  dataDir: string;
+  policyFile: string;
+  args: string[];
+  nodeArgs?: string[];
+}): ChildProcess {
+  const serve = ['serve', '--listen', `127.0.0.1:${o.port}`, '--policy', o.policyFile, ...o.args];
+  return spawn(
+    process.execPath,
+    [...(o.nodeArgs ?? []), '--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...serve],
+    {
+      cwd: ROOT,
+      env: { ...process.env, IMAGEGATE_DATA_DIR: o.dataDir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+}
+
 export async function startServeProcess(options: {
   /** ImagePolicy documents, written as one multi-document file. */
   policies: object[];
@@ -85,22 +105,13 @@ export async function startServeProcess(options: {
     options.policies.map((d) => JSON.stringify(d)).join('\n---\n'),
   );
   const port = await freePort();
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [
-      `--max-old-space-size=${memory.heapMiB}`,
-      '--import',
-      'tsx',
-      join(ROOT, 'src/cli/main.ts'),
-      'serve',
-      '--listen',
-      `127.0.0.1:${port}`,
-      '--policy',
-      join(dataDir, 'policies.yaml'),
-      ...options.args,
-    ],
-    { cwd: ROOT, env: { ...process.env, IMAGEGATE_DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const child = spawnServe({
+    port,
+    dataDir,
+    policyFile: join(dataDir, 'policies.yaml'),
+    args: options.args,
+    nodeArgs: [`--max-old-space-size=${memory.heapMiB}`],
+  });
   let out = '';
   let partial = '';
   const audit = new Map<string, AuditRecord>();

@@ -99,5 +99,19 @@ export function useTestSigstore() {
     return { verdict, attestations: await v.attestations(reg, ref, verdict, signal()) };
   }
 
-  return { current, verify, verifyAndAttest };
+  return {
+    /** The repository every image of the rig is in. */
+    repo: REPO,
+    current,
+    /** The test Sigstore (read inside hooks and tests). */
+    get instance(): TestInstance {
+      return current().instance;
+    },
+    /** Its trusted root as the checks load it (read inside hooks and tests). */
+    get roots(): TrustedRootStore {
+      return current().roots;
+    },
+    verify,
+    verifyAndAttest,
+  };
 }

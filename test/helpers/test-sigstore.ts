@@ -38,6 +38,14 @@ export interface LegacySignature {
   annotations: Record<string, string>;
 }
 
+/** DSSE's pre-authentication encoding: the bytes a DSSE signature signs. */
+export function dssePae(payloadType: string, payload: Buffer): Buffer {
+  return Buffer.concat([
+    Buffer.from(`DSSEv1 ${payloadType.length} ${payloadType} ${payload.length} `),
+    payload,
+  ]);
+}
+
 /** The simple-signing payload `cosign sign` signs for `digest`, naming the image `reference`. */
 export function simpleSigningPayload(reference: unknown, digest: string): Buffer {
   return Buffer.from(
@@ -162,6 +170,18 @@ export async function createTestInstance(dir: string, clock?: Date): Promise<Tes
     return { keys, certPem: pem.fromDER(bytes(der)), der: bytes(der) };
   }
 
+  /** The log entry of a DSSE envelope over `payload`, signed by the certificate's key. */
+  function dsseLogEntry(payload: Buffer, signature: Buffer, certPem: string): Promise<LogEntry> {
+    return logEntry({
+      apiVersion: '0.0.1',
+      kind: 'dsse',
+      spec: {
+        payloadHash: { algorithm: 'sha256', value: hex256(payload) },
+        signatures: [{ signature: b64(signature), verifier: b64(certPem) }],
+      },
+    });
+  }
+
   async function logEntry(proposed: object): Promise<LogEntry> {
     const result = (await tlog.log(proposed)) as unknown as Record<string, LogEntry>;
     return Object.values(result)[0]!;
@@ -206,20 +226,10 @@ export async function createTestInstance(dir: string, clock?: Date): Promise<Tes
         }),
       );
       const payloadType = 'application/vnd.in-toto+json';
-      const pae = Buffer.concat([
-        Buffer.from(`DSSEv1 ${payloadType.length} ${payloadType} ${payload.length} `),
-        payload,
-      ]);
+      const pae = dssePae(payloadType, payload);
       const { keys, certPem } = await certify(identity);
       const signature = sign('sha256', pae, keys.privateKey);
-      const e = await logEntry({
-        apiVersion: '0.0.1',
-        kind: 'dsse',
-        spec: {
-          payloadHash: { algorithm: 'sha256', value: hex256(payload) },
-          signatures: [{ signature: b64(signature), verifier: b64(certPem) }],
-        },
-      });
+      const e = await dsseLogEntry(payload, signature, certPem);
       const envelope = {
         payloadType,
         payload: b64(payload),
@@ -248,20 +258,10 @@ export async function createTestInstance(dir: string, clock?: Date): Promise<Tes
       };
       const payload = Buffer.from(JSON.stringify(statement));
       const payloadType = 'application/vnd.in-toto+json';
-      const pae = Buffer.concat([
-        Buffer.from(`DSSEv1 ${payloadType.length} ${payloadType} ${payload.length} `),
-        payload,
-      ]);
+      const pae = dssePae(payloadType, payload);
       const { keys, certPem, der } = await certify(identity);
       const signature = sign('sha256', pae, keys.privateKey);
-      const e = await logEntry({
-        apiVersion: '0.0.1',
-        kind: 'dsse',
-        spec: {
-          payloadHash: { algorithm: 'sha256', value: hex256(payload) },
-          signatures: [{ signature: b64(signature), verifier: b64(certPem) }],
-        },
-      });
+      const e = await dsseLogEntry(payload, signature, certPem);
       const proof = e.verification.inclusionProof as {
         logIndex: number;
         rootHash: string;
@@ -340,10 +340,7 @@ export function signBundleWithKey(
     }),
   );
   const payloadType = 'application/vnd.in-toto+json';
-  const pae = Buffer.concat([
-    Buffer.from(`DSSEv1 ${payloadType.length} ${payloadType} ${payload.length} `),
-    payload,
-  ]);
+  const pae = dssePae(payloadType, payload);
   return {
     mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
     verificationMaterial: { publicKey: { hint: '' }, tlogEntries: [] },
@@ -369,10 +366,7 @@ export function signLegacyAttestationWithKey(
     }),
   );
   const payloadType = 'application/vnd.in-toto+json';
-  const pae = Buffer.concat([
-    Buffer.from(`DSSEv1 ${payloadType.length} ${payloadType} ${payload.length} `),
-    payload,
-  ]);
+  const pae = dssePae(payloadType, payload);
   const envelope = {
     payloadType,
     payload: b64(payload),

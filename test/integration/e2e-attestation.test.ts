@@ -4,16 +4,15 @@
  * registry, and a CEL syntax error in a policy file stops the CLI at load with exit 2, naming the
  * file, the field and the position.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Setup } from '../../src/cli/setup.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { podReview } from '../helpers/admission-fixtures.js';
 import { attestationPolicies, GITHUB_CLAIMS, SPDX, VULN } from '../helpers/attestation-policies.js';
 import { imagegateCheck, type Run } from '../helpers/cli.js';
 import { pushBundleFor, pushLegacySignatures } from '../helpers/cosign-push.js';
-import { buildEngine, writePolicyFile } from '../helpers/engine.js';
+import { writePolicyFile } from '../helpers/engine.js';
 import { useRegistry } from '../helpers/registry.js';
 import { RegistrySeeder } from '../helpers/registry-seeder.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { useServedEngine } from '../helpers/served-engine.js';
 import { tempDir } from '../helpers/signature-setup.js';
 import { pushSignedImage } from '../helpers/signed-images.js';
 import {
@@ -132,29 +131,20 @@ describe('imagegate end to end: attestation policies', () => {
   });
 
   describe('POST /validate', () => {
-    let setup: Setup;
-    let server: TestServer;
-    beforeAll(async () => {
-      setup = await buildEngine({
-        policy: [policyFile],
-        insecureRegistry: [reg.host],
-        trustedRoot: trustedRoots(),
-      });
-      server = await startServer({ engine: setup.engine });
-    });
-    afterAll(async () => {
-      await server?.close();
-      await setup?.registry.close();
-    });
+    const served = useServedEngine(() => ({
+      policy: [policyFile],
+      insecureRegistry: [reg.host],
+      trustedRoot: trustedRoots(),
+    }));
 
     it('admits the same images', async () => {
-      const res = await server.post(
+      const res = await served.server.post(
         '/validate?timeout=20s',
         podReview([refs['sbom/clean']!, refs['vuln/fresh']!]),
       );
       const response = (res.json as { response: { allowed: boolean } }).response;
       expect(response.allowed).toBe(true);
-      const findings = server.audit.at(-1)!.images.flatMap((i) => i.policies.flatMap((p) => p.checks));
+      const findings = served.server.audit.at(-1)!.images.flatMap((i) => i.policies.flatMap((p) => p.checks));
       expect(findings.filter((f) => f.check === 'attestations').map((f) => f.code)).toEqual(['OK', 'OK']);
       const sbom = findings.find(
         (f) => f.check === 'attestations' && f.message.startsWith('attestation sbom'),
@@ -171,7 +161,7 @@ describe('imagegate end to end: attestation policies', () => {
     });
 
     it('denies with the same message as the CLI', async () => {
-      const res = await server.post('/validate?timeout=20s', podReview([refs['sbom/log4j']!]));
+      const res = await served.server.post('/validate?timeout=20s', podReview([refs['sbom/log4j']!]));
       const response = (res.json as { response: { allowed: boolean; status: { message: string } } }).response;
       expect(response.allowed).toBe(false);
       expect(response.status.message).toContain(

@@ -6,17 +6,16 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { COSIGN_SIGN_PREDICATE } from '../../src/checks/signature/signed-payload.js';
-import type { Setup } from '../../src/cli/setup.js';
 import { podReview } from '../helpers/admission-fixtures.js';
 import { imagegateCheck } from '../helpers/cli.js';
 import { pushBundleFor, pushLegacySignatures } from '../helpers/cosign-push.js';
-import { buildEngine, writePolicyFile } from '../helpers/engine.js';
+import { writePolicyFile } from '../helpers/engine.js';
 import { buildImage, pushImage } from '../helpers/image-builder.js';
 import { useRegistry } from '../helpers/registry.js';
 import { RegistrySeeder } from '../helpers/registry-seeder.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { useServedEngine } from '../helpers/served-engine.js';
 import { tempDir } from '../helpers/signature-setup.js';
 import {
   ACME,
@@ -145,24 +144,14 @@ describe('imagegate end to end: signatures through the real registry', () => {
   });
 
   describe('POST /validate', () => {
-    let setup: Setup;
-    let server: TestServer;
-
-    beforeAll(async () => {
-      setup = await buildEngine({
-        policy: [policyFile],
-        insecureRegistry: [reg.host],
-        trustedRoot: [`corp=${instance.trustedRootPath}`],
-      });
-      server = await startServer({ engine: setup.engine });
-    });
-    afterAll(async () => {
-      await server?.close();
-      await setup?.registry.close();
-    });
+    const served = useServedEngine(() => ({
+      policy: [policyFile],
+      insecureRegistry: [reg.host],
+      trustedRoot: [`corp=${instance.trustedRootPath}`],
+    }));
 
     it('admits a pod whose images are signed in both formats by both authorities', async () => {
-      const res = await server.post(
+      const res = await served.server.post(
         '/validate?timeout=10s',
         podReview(
           ['key/legacy', 'key/bundle', 'keyless/legacy', 'keyless/bundle'].map((r) => `${reg.host}/${r}:1`),
@@ -171,13 +160,13 @@ describe('imagegate end to end: signatures through the real registry', () => {
       const response = (res.json as { response: { allowed: boolean; status?: unknown } }).response;
       expect(response.status).toBeUndefined();
       expect(response.allowed).toBe(true);
-      expect(server.audit.at(-1)?.images.map((i) => i.digest)).toEqual(
+      expect(served.server.audit.at(-1)?.images.map((i) => i.digest)).toEqual(
         ['key/legacy', 'key/bundle', 'keyless/legacy', 'keyless/bundle'].map((r) => digests[r]),
       );
     });
 
     it('denies with the signature denial message: each authority tried and why it failed', async () => {
-      const res = await server.post('/validate?timeout=10s', podReview([`${reg.host}/either/evil:1`]));
+      const res = await served.server.post('/validate?timeout=10s', podReview([`${reg.host}/either/evil:1`]));
       const response = (
         res.json as { response: { allowed: boolean; status: { code: number; message: string } } }
       ).response;

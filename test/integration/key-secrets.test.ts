@@ -3,17 +3,18 @@
  * (with `--kubeconfig`, else a configuration error, exit 2) and `imagegate serve` (/readyz names it),
  * against the Kubernetes API stand-in over HTTPS. Never client-node's raw `HTTP-Code: … Headers: {…}`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { imagegate, imagegateCheck, ROOT } from '../helpers/cli.js';
+import { imagegate, imagegateCheck } from '../helpers/cli.js';
 import { writePolicyFile } from '../helpers/engine.js';
 import { KubeApiStandIn } from '../helpers/kube-api.js';
 import { freePort } from '../helpers/registry.js';
 import { policyYaml } from '../helpers/policy-documents.js';
+import { spawnServe } from '../helpers/serve-process.js';
 
 const PEM = '-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----\n';
 
@@ -97,26 +98,7 @@ describe('key.secretRef to a missing Secret', () => {
     beforeAll(async () => {
       const dataDir = await mkdtemp(join(tmpdir(), 'imagegate-serve-keys-'));
       port = await freePort();
-      child = spawn(
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          join(ROOT, 'src/cli/main.ts'),
-          'serve',
-          '--listen',
-          `127.0.0.1:${port}`,
-          '--policy',
-          policies,
-          '--kubeconfig',
-          api.kubeconfigPath,
-        ],
-        {
-          cwd: ROOT,
-          env: { ...process.env, IMAGEGATE_DATA_DIR: dataDir },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
+      child = spawnServe({ port, dataDir, policyFile: policies, args: ['--kubeconfig', api.kubeconfigPath] });
       let out = '';
       child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
       child.stderr?.on('data', (d: Buffer) => (out += d.toString()));

@@ -57,7 +57,7 @@ export async function verifyKeySignature(
       if (root === undefined) entity = { ...entity, tlogEntries: [], timestamps: [] };
       const tlogEntries = countTlogEntries(entity, tlogRequired);
       try {
-        const signer = keyVerifier(root, version.key, hint, tlogRequired, authority).verify(entity);
+        const signer = keyVerifier(root, version.key, hint, tlogRequired).verify(entity);
         return { signer, keyId: version.id, tlogEntries, time: signingTime(entity) };
       } catch (err) {
         const m = classifyError(err);

@@ -11,8 +11,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { getTrustedRoot } from '@sigstore/tuf';
-import { toTrustMaterial, type TrustMaterial } from '@sigstore/verify';
+import { toTrustMaterial, type TrustMaterial, type Verifier } from '@sigstore/verify';
 import { ConfigError, SignatureError, errorMessage, withoutStack } from '../../errors.js';
+import { TtlCache } from '../../shared/cache.js';
 import { withMemoisedCertificates } from './sigstore-internals.js';
 import { defaultCacheDir, fetchPublicGood as fetchFromTuf, type TufFetcher } from './tuf-cache.js';
 
@@ -35,6 +36,8 @@ export interface LoadedTrustedRoot {
   material: TrustMaterial;
   /** Counts, for logs and readiness. */
   summary: { certificateAuthorities: number; tlogs: number; ctlogs: number; timestampAuthorities: number };
+  /** sigstore-js Verifiers over this root, built once each (verifier-cache.ts); bounded, LRU. */
+  verifiers: TtlCache<Verifier>;
 }
 
 export interface TrustedRootStatus {
@@ -130,6 +133,9 @@ export function toTrustedRoot(json: string | object, where: string): TrustedRoot
   }
 }
 
+/** Verifiers kept per root (one per key and tlog requirement): rotated keys cannot grow it without bound. */
+const MAX_VERIFIERS_PER_ROOT = 256;
+
 function toLoaded(
   name: string,
   source: 'file' | 'tuf',
@@ -147,6 +153,7 @@ function toLoaded(
       ctlogs: root.ctlogs.length,
       timestampAuthorities: root.timestampAuthorities.length,
     },
+    verifiers: new TtlCache<Verifier>(MAX_VERIFIERS_PER_ROOT, Date.now, { evict: 'use' }),
   };
 }
 

@@ -1,6 +1,8 @@
 /**
- * sigstore-js Verifiers, built once per trusted root (and per key) and cached on the root object, so a
- * refreshed root gets fresh verifiers and the old ones are collected with it.
+ * sigstore-js Verifiers, built once per trusted root (and per key) and kept by the root itself
+ * (`LoadedTrustedRoot.verifiers`, made when the engine's trusted-root store loads it), so a refreshed
+ * root gets fresh verifiers, the old ones go with it, and two engines share none. Without a root (tlog
+ * optional and the root unavailable) nothing is kept: a Verifier over one key is cheap to build.
  */
 import { VerificationError, Verifier, type TrustMaterial } from '@sigstore/verify';
 import type { KeyObject } from 'node:crypto';
@@ -13,18 +15,12 @@ const EMPTY_MATERIAL: Omit<TrustMaterial, 'publicKey'> = {
   ctlogs: [],
 };
 
-const cache = new WeakMap<object, Map<string, Verifier>>();
-
-function cachedVerifier(owner: object, key: string, make: () => Verifier): Verifier {
-  let byKey = cache.get(owner);
-  if (byKey === undefined) {
-    byKey = new Map();
-    cache.set(owner, byKey);
-  }
-  let v = byKey.get(key);
+function cachedVerifier(root: LoadedTrustedRoot | undefined, key: string, make: () => Verifier): Verifier {
+  if (root === undefined) return make();
+  let v = root.verifiers.get(key);
   if (v === undefined) {
     v = make();
-    byKey.set(key, v);
+    root.verifiers.set(key, v, Infinity);
   }
   return v;
 }
@@ -43,15 +39,13 @@ export function keylessVerifier(root: LoadedTrustedRoot, tlog: boolean): Verifie
   );
 }
 
-/** Without a root (tlog optional and root unavailable) the verifier is cached on `rootCacheOwner`. */
 export function keyVerifier(
   root: LoadedTrustedRoot | undefined,
   key: KeyObject,
   keyId: string,
   tlog: boolean,
-  rootCacheOwner: object,
 ): Verifier {
-  return cachedVerifier(root ?? rootCacheOwner, `key|${keyId}|${tlog}`, () => {
+  return cachedVerifier(root, `key|${keyId}|${tlog}`, () => {
     const material: TrustMaterial = {
       ...(root?.material ?? EMPTY_MATERIAL),
       publicKey: (hint) => {

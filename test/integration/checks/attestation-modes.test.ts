@@ -3,23 +3,16 @@
  * maxAge and keyless claims, audit mode, and attestations on multi-arch images (on the index, per
  * platform, missing on one). The seeded registry is test/helpers/attestation-world.ts.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { evaluateImages } from '../../../src/evaluate/evaluate.js';
-import { startAttestationWorld, type AttestationWorld } from '../../helpers/attestation-world.js';
+import { useAttestationWorld, type AttestationWorld } from '../../helpers/attestation-world.js';
 import { HAVE_FIXTURES } from '../../helpers/fixtures.js';
 
 describe.skipIf(!HAVE_FIXTURES)(
   'attestation policies through a real registry: modes, signatures, multi-arch',
   () => {
-    let world: AttestationWorld;
+    const world = useAttestationWorld();
     const finding: AttestationWorld['finding'] = (repo, check) => world.finding(repo, check);
-
-    beforeAll(async () => {
-      world = await startAttestationWorld();
-    }, 120_000);
-    afterAll(async () => {
-      await world?.stop();
-    });
 
     describe('signature.maxAge and keyless claims', () => {
       it('passes a signature made now by the workflow with the claimed trigger', async () => {

@@ -4,20 +4,13 @@
  * test/helpers/attestation-world.ts; signature maxAge/claims, audit mode and multi-arch images are in
  * attestation-modes.test.ts.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAttestationWorld, type AttestationWorld } from '../../helpers/attestation-world.js';
+import { describe, expect, it } from 'vitest';
+import { useAttestationWorld, type AttestationWorld } from '../../helpers/attestation-world.js';
 import { HAVE_FIXTURES } from '../../helpers/fixtures.js';
 
 describe.skipIf(!HAVE_FIXTURES)('attestation policies through a real registry', () => {
-  let world: AttestationWorld;
+  const world = useAttestationWorld();
   const finding: AttestationWorld['finding'] = (repo, check) => world.finding(repo, check);
-
-  beforeAll(async () => {
-    world = await startAttestationWorld();
-  }, 120_000);
-  afterAll(async () => {
-    await world?.stop();
-  });
 
   describe('when the SBOM is a keyless bundle referrer from the release workflow', () => {
     it('passes when the condition holds, naming the authority', async () => {

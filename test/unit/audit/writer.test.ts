@@ -104,6 +104,16 @@ function pinoLine(record: AuditRecord): string {
   return out;
 }
 
+/** Runs `test` with a fresh temporary directory, removed afterwards whatever happens. */
+async function inTempDir(test: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'imagegate-audit-'));
+  try {
+    await test(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 describe('toAuditLine', () => {
   for (const [name, record] of [
     ['with every optional field', FULL],
@@ -163,8 +173,7 @@ describe('createAuditWriter', () => {
     }
 
     it('writes every record to the file by flush()', async () => {
-      const dir = await mkdtemp(join(tmpdir(), 'imagegate-audit-'));
-      try {
+      await inTempDir(async (dir) => {
         const file = join(dir, 'sub', 'audit.log');
         const writer = createAuditWriter(await opened(file));
         for (let i = 0; i < 500; i++) writer.write({ ...MINIMAL, uid: `u-${i}` });
@@ -174,14 +183,11 @@ describe('createAuditWriter', () => {
           .split('\n')
           .map((l) => (JSON.parse(l) as AuditRecord).uid);
         expect(uids).toEqual(Array.from({ length: 500 }, (_, i) => `u-${i}`));
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
+      });
     });
 
     it(`holds lines until ${AUDIT_MIN_WRITE_BYTES} bytes are pending, then writes them all at once`, async () => {
-      const dir = await mkdtemp(join(tmpdir(), 'imagegate-audit-'));
-      try {
+      await inTempDir(async (dir) => {
         const file = join(dir, 'audit.log');
         const dest = await opened(file);
         const line = toAuditLine(MINIMAL, 1);
@@ -191,37 +197,29 @@ describe('createAuditWriter', () => {
         expect(readFileSync(file, 'utf8')).toBe('');
         dest.write(line); // crosses the threshold
         expect(readFileSync(file, 'utf8')).toBe(line.repeat(below + 1));
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
+      });
     });
 
     it('writes a lone record within the flush period, without flush()', async () => {
-      const dir = await mkdtemp(join(tmpdir(), 'imagegate-audit-'));
-      try {
+      await inTempDir(async (dir) => {
         const file = join(dir, 'audit.log');
         const writer = createAuditWriter(await opened(file));
         writer.write(MINIMAL);
         await expect.poll(() => readFile(file, 'utf8'), { timeout: 5000 }).not.toBe('');
         expect(JSON.parse(await readFile(file, 'utf8'))).toMatchObject(MINIMAL);
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
+      });
     });
     it('writes what is pending when the process exits without flush()', async () => {
-      const dir = await mkdtemp(join(tmpdir(), 'imagegate-audit-'));
-      try {
+      await inTempDir(async (dir) => {
         const file = join(dir, 'audit.log');
         const writer = new URL('../../../src/audit/writer.ts', import.meta.url).href;
         const script = `import { createAuditWriter, openAuditDestination } from ${JSON.stringify(writer)};
-          const w = createAuditWriter(openAuditDestination(${JSON.stringify(file)}));
-          w.write(${JSON.stringify(MINIMAL)});
-          process.exit(0);`;
+        const w = createAuditWriter(openAuditDestination(${JSON.stringify(file)}));
+        w.write(${JSON.stringify(MINIMAL)});
+        process.exit(0);`;
         await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script]);
         expect(JSON.parse(await readFile(file, 'utf8'))).toMatchObject(MINIMAL);
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
+      });
     });
   });
 });

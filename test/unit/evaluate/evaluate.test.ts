@@ -59,15 +59,21 @@ const ENFORCE_DIGEST = policyYaml('pinned', {
   requireDigest: true,
 });
 
+/** `image` under ENFORCE_DIGEST with the file's settings (and `overrides`). */
+const underDigestPolicy = (image: string, overrides: Partial<EvaluationSettings> = {}) =>
+  evaluateImages([image], policies(ENFORCE_DIGEST), { ...settings, ...overrides }, ctx());
+
+/** One image under `yaml` whose size check answers `outcome`, through a registry that resolves. */
+const scriptedRun = (yaml: string, outcome: 'pass' | 'fail' | 'indeterminate') =>
+  evaluateImages(['registry.example.com/app:1'], policies(yaml, scriptedCompilers(outcome)), settings, {
+    ...ctx(),
+    registry: resolvingRegistry(),
+  });
+
 describe('evaluateImages', () => {
   describe('when an enforcing policy requires digests', () => {
     it('denies a tag-only image and names the policy and the check', async () => {
-      const v = await evaluateImages(
-        ['registry.example.com/team/app:1'],
-        policies(ENFORCE_DIGEST),
-        settings,
-        ctx(),
-      );
+      const v = await underDigestPolicy('registry.example.com/team/app:1');
       expect(v.allowed).toBe(false);
       expect(v.denials).toEqual([
         expect.objectContaining({
@@ -79,34 +85,19 @@ describe('evaluateImages', () => {
     });
 
     it('allows the same image pinned by digest', async () => {
-      const v = await evaluateImages(
-        [`registry.example.com/team/app@${DIGEST}`],
-        policies(ENFORCE_DIGEST),
-        settings,
-        ctx(),
-      );
+      const v = await underDigestPolicy(`registry.example.com/team/app@${DIGEST}`);
       expect(v.allowed).toBe(true);
       expect(v.images[0]?.digest).toBe(DIGEST);
     });
 
     it('turns the denial into an audit warning under the global audit override', async () => {
-      const v = await evaluateImages(
-        ['registry.example.com/team/app:1'],
-        policies(ENFORCE_DIGEST),
-        { ...settings, modeOverride: 'audit' },
-        ctx(),
-      );
+      const v = await underDigestPolicy('registry.example.com/team/app:1', { modeOverride: 'audit' });
       expect(v).toMatchObject({ allowed: true, wouldDeny: true, denials: [] });
       expect(v.audits).toHaveLength(1);
     });
 
     it('does not govern a look-alike registry (anchored globs)', async () => {
-      const v = await evaluateImages(
-        ['registry.example.com.evil.io/team/app:1'],
-        policies(ENFORCE_DIGEST),
-        settings,
-        ctx(),
-      );
+      const v = await underDigestPolicy('registry.example.com.evil.io/team/app:1');
       expect(v.allowed).toBe(true);
       expect(v.images[0]?.unmatched).toBe('allow');
     });
@@ -135,12 +126,7 @@ spec:
   size: { maxCompressed: 1Gi }
 `;
     it('denies with onError: deny and reports the error code', async () => {
-      const v = await evaluateImages(
-        ['registry.example.com/app:1'],
-        policies(yaml('deny'), scriptedCompilers('indeterminate')),
-        settings,
-        { ...ctx(), registry: resolvingRegistry() },
-      );
+      const v = await scriptedRun(yaml('deny'), 'indeterminate');
       expect(v.allowed).toBe(false);
       expect(v.images[0]?.policies[0]?.findings[0]).toMatchObject({
         check: 'size',
@@ -150,24 +136,14 @@ spec:
     });
 
     it('allows with a warning with onError: allow', async () => {
-      const v = await evaluateImages(
-        ['registry.example.com/app:1'],
-        policies(yaml('allow'), scriptedCompilers('indeterminate')),
-        settings,
-        { ...ctx(), registry: resolvingRegistry() },
-      );
+      const v = await scriptedRun(yaml('allow'), 'indeterminate');
       expect(v).toMatchObject({ allowed: true, wouldDeny: false });
       expect(v.errorsAllowed).toEqual([expect.objectContaining({ policy: 'sized' })]);
       expect(v.images[0]?.policies[0]?.result).toBe('error-allowed');
     });
 
     it('still denies a definitive violation with onError: allow', async () => {
-      const v = await evaluateImages(
-        ['registry.example.com/app:1'],
-        policies(yaml('allow'), scriptedCompilers('fail')),
-        settings,
-        { ...ctx(), registry: resolvingRegistry() },
-      );
+      const v = await scriptedRun(yaml('allow'), 'fail');
       expect(v.allowed).toBe(false);
     });
 

@@ -45,6 +45,15 @@ describe('budgetFor', () => {
   });
 });
 
+/** Watches one review; `fired` gets `${name}budget` and `${name}stop` as each fires. */
+const watchInto = (watch: DeadlineWatch, fired: string[], budget: number, stop: number, name = '') =>
+  watch.watch(
+    budget,
+    stop,
+    () => fired.push(`${name}budget`),
+    () => fired.push(`${name}stop`),
+  );
+
 describe('DeadlineWatch', () => {
   /** A watch on a hand-driven clock; ticks come from vitest's fake timers. */
   function setup() {
@@ -64,12 +73,7 @@ describe('DeadlineWatch', () => {
   it('aborts a running review at its budget and stops it at its hard stop, each once', () => {
     const { watch, advance } = setup();
     const fired: string[] = [];
-    watch.watch(
-      100,
-      150,
-      () => fired.push('budget'),
-      () => fired.push('stop'),
-    );
+    watchInto(watch, fired, 100, 150);
     advance(80);
     expect(fired).toEqual([]);
     advance(40); // 120: past the budget (within one tick)
@@ -84,12 +88,7 @@ describe('DeadlineWatch', () => {
   it('fires nothing for a review that ended, and forgets it', () => {
     const { watch, advance } = setup();
     const fired: string[] = [];
-    const done = watch.watch(
-      100,
-      150,
-      () => fired.push('budget'),
-      () => fired.push('stop'),
-    );
+    const done = watchInto(watch, fired, 100, 150);
     advance(DEADLINE_TICK_MS);
     done();
     advance(DEADLINE_TICK_MS);
@@ -102,18 +101,8 @@ describe('DeadlineWatch', () => {
   it('keeps each budget in order: a long review does not delay a short one', () => {
     const { watch, advance } = setup();
     const fired: string[] = [];
-    watch.watch(
-      1000,
-      1500,
-      () => fired.push('long budget'),
-      () => fired.push('long stop'),
-    );
-    const ended = watch.watch(
-      50,
-      75,
-      () => fired.push('short budget'),
-      () => fired.push('short stop'),
-    );
+    watchInto(watch, fired, 1000, 1500, 'long ');
+    const ended = watchInto(watch, fired, 50, 75, 'short ');
     advance(100);
     expect(fired).toEqual(['short budget', 'short stop']);
     ended();

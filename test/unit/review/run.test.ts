@@ -36,15 +36,21 @@ describe('runReview', () => {
   });
 
   describe('when the handler fails and an enforcing policy has onError: deny', () => {
-    it('denies where it may deny, and writes exactly one record saying why', async () => {
+    /** A review whose handler fails, with the audit records it wrote. */
+    const failedReview = async (uid: string, mayDeny: boolean) => {
       const records: AuditRecord[] = [];
-      const result = await runReview(podReview(['nginx:1'], { uid: 'run-1' }), {
+      const result = await runReview(podReview(['nginx:1'], { uid }), {
         engine: engineWith([...enforceDeny]),
         handler: failing,
-        mayDeny: true,
+        mayDeny,
         audit: { write: (r) => records.push(r) },
         deadlines,
       });
+      return { result, records };
+    };
+
+    it('denies where it may deny, and writes exactly one record saying why', async () => {
+      const { result, records } = await failedReview('run-1', true);
       expect(result.response).toEqual({
         apiVersion: 'admission.k8s.io/v1',
         kind: 'AdmissionReview',
@@ -68,14 +74,7 @@ describe('runReview', () => {
     });
 
     it('allows with a warning where it may not deny (/mutate)', async () => {
-      const records: AuditRecord[] = [];
-      const result = await runReview(podReview(['nginx:1'], { uid: 'run-2' }), {
-        engine: engineWith([...enforceDeny]),
-        handler: failing,
-        mayDeny: false,
-        audit: { write: (r) => records.push(r) },
-        deadlines,
-      });
+      const { result, records } = await failedReview('run-2', false);
       expect(result.response.response).toMatchObject({
         allowed: true,
         warnings: ['imagegate: imagegate could not evaluate this request: boom (allowed)'],

@@ -17,6 +17,8 @@ const DOC = `# Architecture
 
 Entry points (the only files that touch \`process\`): \`cli/main.ts\`.
 
+Module-level state (the only exceptions): \`registry/pools.ts#byAgent\` (which pools own an agent).
+
 ## Where to change what
 `;
 
@@ -37,11 +39,13 @@ describe('the house rules script', () => {
       ]);
       expect(rules.imports.find((r) => r.unit === 'cli')?.any).toContain('evaluate/decision');
       expect(rules.entryPoints).toEqual(['cli/main.ts']);
+      expect(rules.moduleState).toEqual(['registry/pools.ts#byAgent']);
     });
 
     it('fails loudly when the doc lost its table or its entry-point line', () => {
       expect(() => parseHouseRules('# nothing here')).toThrow(/Folders and what each may import/);
       expect(() => parseHouseRules(DOC.replace(/^Entry points.*$/m, ''))).toThrow(/Entry points/);
+      expect(() => parseHouseRules(DOC.replace(/^Module-level state.*$/m, ''))).toThrow(/Module-level state/);
     });
   });
 
@@ -137,6 +141,45 @@ describe('the house rules script', () => {
         'src/kube/index.ts:1: a barrel index.ts only re-exports (found ImportDeclaration)',
         'src/kube/index.ts:2: a barrel index.ts only re-exports (found FunctionDeclaration)',
       ]);
+    });
+  });
+
+  describe('module-level state', () => {
+    const flagged = (text: string, path = 'src/registry/x.ts'): string[] =>
+      check(path, text).map((p) => p.replace(/: state belongs to .*$/, ''));
+
+    it.each([
+      ['a let', 'let calls = 0;', 'a module-level `let` (calls)'],
+      ['an empty Map', 'const memo = new Map<string, number>();', 'a module-level mutable Map (memo)'],
+      [
+        'a WeakMap',
+        'const byOwner = new WeakMap<object, string>();',
+        'a module-level mutable WeakMap (byOwner)',
+      ],
+      [
+        'a seeded Set it adds to',
+        "const seen = new Set(['a']);\nseen.add('b');",
+        'a module-level mutable Set (seen)',
+      ],
+      ['a memo', 'const f = memoize((s: string) => s);', 'a module-level memo (f = memoize(…))'],
+      ['a singleton', 'const watch = new DeadlineWatch();', 'a module-level `new DeadlineWatch` (watch)'],
+    ])('flags %s', (_what, text, problem) => {
+      expect(flagged(text)).toEqual([`src/registry/x.ts:1: ${problem}`]);
+    });
+
+    it('lets immutable values stand, state inside functions and classes, and what the doc names', () => {
+      const text = [
+        "const KINDS: ReadonlySet<string> = new Set(['a', 'b']);",
+        'const PATTERN = new RegExp("^a$");',
+        'const LIMIT = 4;',
+        'function f() { const m = new Map(); let n = 0; return [m, n]; }',
+        'class C { readonly #m = new Map<string, number>(); }',
+      ].join('\n');
+      expect(flagged(text)).toEqual([]);
+      expect(flagged('const byAgent = new WeakMap<object, string>();', 'src/registry/pools.ts')).toEqual([]);
+      expect(flagged('const other = new WeakMap<object, string>();', 'src/registry/pools.ts')).toHaveLength(
+        1,
+      );
     });
   });
 });

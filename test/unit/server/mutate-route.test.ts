@@ -44,14 +44,17 @@ describe('POST /mutate', () => {
     registry: () => Promise.resolve(unreachable),
   };
   const audit = lineSink();
-  const app = buildApp({
-    engine,
-    audit: createAuditWriter(audit),
-    metrics: createMetrics(),
-    logger: pino({ level: 'silent' }),
-    readiness: () => ({ ready: true }),
-    mutate: true,
-  });
+  /** The app on this engine, writing to `audit`, with `/mutate` as given. */
+  const appWith = (mutate: Parameters<typeof buildApp>[0]['mutate']) =>
+    buildApp({
+      engine,
+      audit: createAuditWriter(audit),
+      metrics: createMetrics(),
+      logger: pino({ level: 'silent' }),
+      readiness: () => ({ ready: true }),
+      mutate,
+    });
+  const app = appWith(true);
   beforeAll(() => app.ready());
   afterAll(() => app.close());
   const post = (url: string, uid: string) =>
@@ -59,14 +62,7 @@ describe('POST /mutate', () => {
   const recordOf = (uid: string) => audit.lines.find((l) => l.uid === uid) as AuditRecord | undefined;
 
   describe('when the handler fails and an enforcing policy has onError: deny', () => {
-    const failing = buildApp({
-      engine,
-      audit: createAuditWriter(audit),
-      metrics: createMetrics(),
-      logger: pino({ level: 'silent' }),
-      readiness: () => ({ ready: true }),
-      mutate: () => Promise.reject(new Error('boom')),
-    });
+    const failing = appWith(() => Promise.reject(new Error('boom')));
     afterAll(() => failing.close());
 
     it('allows with a warning: only the validating webhook denies', async () => {

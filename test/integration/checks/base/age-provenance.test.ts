@@ -1,14 +1,7 @@
 /** The base check's maxAge (signing times from Rekor, old roots, keys) and signed SLSA provenance. */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { pushBundleReferrer, pushLegacySignatures } from '../../../helpers/cosign-push.js';
-import {
-  buildImage,
-  pushBlob,
-  pushImage,
-  pushManifest,
-  sha256,
-  type BuiltImage,
-} from '../../../helpers/image-builder.js';
+import { buildImage, pushBlob, pushImage, pushManifest, sha256 } from '../../../helpers/image-builder.js';
 import type { TestRegistry } from '../../../helpers/registry.js';
 import type { RegistrySeeder } from '../../../helpers/registry-seeder.js';
 import { keyPair, type TestInstance, simpleSigningPayload } from '../../../helpers/test-sigstore.js';
@@ -37,14 +30,10 @@ describe('base check through a real registry', () => {
   });
 
   describe('images the tests build', () => {
-    let base: BuiltImage;
     let baseDigest: string;
 
     beforeAll(async () => {
-      base = buildImage({ steps: [BASE_STEP, { createdBy: 'ENV PATH=/usr/bin' }] });
-      await pushImage(registry.url, 'base/node', 'latest', base);
-      baseDigest = base.manifest.digest;
-      await signKeyless('base/node', baseDigest, CHAINGUARD);
+      baseDigest = (await rig.pushSignedBase()).manifest.digest;
       await app('derived', [BASE_STEP, APP_STEP], claim(`${host}/base/node:latest`, baseDigest));
     });
 

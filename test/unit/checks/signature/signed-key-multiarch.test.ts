@@ -1,10 +1,9 @@
 /** Key signatures made by the tests (every key type, secretRef keys), and multi-arch images. */
-import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   compileSignatureCheck,
   compileSignatureVerifier,
   imageSignatureWhere,
-  type TrustedRootStore,
 } from '../../../../src/checks/signature/index.js';
 import { parseReference } from '../../../../src/registry/reference.js';
 import { checkInput } from '../../../helpers/check-input.js';
@@ -12,31 +11,13 @@ import { pushBundleFor, pushBundleReferrer, pushLegacySignatures } from '../../.
 import type { MemoryRegistry } from '../../../helpers/memory-registry.js';
 import { signal } from '../../../helpers/signature-setup.js';
 import type { Seeder } from '../../../helpers/seeder.js';
-import {
-  ACME,
-  keyPair,
-  signBundleWithKey,
-  type TestInstance,
-  simpleSigningPayload,
-} from '../../../helpers/test-sigstore.js';
-import {
-  REPO,
-  SLSA,
-  imageManifest,
-  keyless,
-  memory,
-  useTestSigstore,
-} from '../../../helpers/signed-here-rig.js';
+import { ACME, keyPair, signBundleWithKey, simpleSigningPayload } from '../../../helpers/test-sigstore.js';
+import { SLSA, imageManifest, keyless, memory, useTestSigstore } from '../../../helpers/signed-here-rig.js';
 
 describe('signatures made by the tests', () => {
-  let instance: TestInstance;
-  let roots: TrustedRootStore;
-  const repo = REPO;
   const rig = useTestSigstore();
+  const { repo } = rig;
   const { verify } = rig;
-  beforeAll(() => {
-    ({ instance, roots } = rig.current());
-  });
 
   describe('when key-signed', () => {
     const payloadFor = (digest: string) => simpleSigningPayload(repo, digest);
@@ -99,13 +80,13 @@ describe('signatures made by the tests', () => {
       const ok = compileSignatureVerifier(
         { authorities: [{ key: { secretRef: { name: 'signing', key: 'cosign.pub' } } }] },
         'test',
-        { trustedRoots: roots, secrets },
+        { trustedRoots: rig.roots, secrets },
       );
       expect((await ok.verify(reg, parseReference(`${repo}@${digest}`), digest, signal())).code).toBe('OK');
       const missing = compileSignatureVerifier(
         { authorities: [{ key: { secretRef: { name: 'absent', key: 'cosign.pub' } } }] },
         'test',
-        { trustedRoots: roots, secrets },
+        { trustedRoots: rig.roots, secrets },
       );
       await expect(
         missing.verify(reg, parseReference(`${repo}@${digest}`), digest, signal()),
@@ -174,7 +155,7 @@ describe('signatures made by the tests', () => {
     }
 
     async function runCheck(reg: MemoryRegistry, platforms: string[]) {
-      const check = compileSignatureCheck(keyless(), 'multi', { trustedRoots: roots });
+      const check = compileSignatureCheck(keyless(), 'multi', { trustedRoots: rig.roots });
       const ref = parseReference(`${repo}:v1`);
       const resolved = await reg.resolve(ref, signal());
       const input = checkInput({ reference: ref, resolved, registry: reg, platforms, signal: signal() });
@@ -186,7 +167,7 @@ describe('signatures made by the tests', () => {
       const { reg, seeder } = memory();
       const { digest } = await indexWithPlatforms(reg);
       await pushLegacySignatures(seeder, repo, digest, [
-        await instance.signLegacy({ digest, identity: ACME }),
+        await rig.instance.signLegacy({ digest, identity: ACME }),
       ]);
       const { finding } = await runCheck(reg, ['all']);
       expect(finding.code, finding.message).toBe('OK');
@@ -197,21 +178,21 @@ describe('signatures made by the tests', () => {
       const { amd, arm } = await indexWithPlatforms(reg);
       for (const d of [amd, arm]) {
         await pushLegacySignatures(seeder, repo, d, [
-          await instance.signLegacy({ digest: d, identity: ACME }),
+          await rig.instance.signLegacy({ digest: d, identity: ACME }),
         ]);
       }
       await pushBundleFor(
         seeder,
         repo,
         amd,
-        await instance.signBundle({ digest: amd, identity: ACME, predicateType: SLSA }),
+        await rig.instance.signBundle({ digest: amd, identity: ACME, predicateType: SLSA }),
         SLSA,
       );
       const { finding, facts } = await runCheck(reg, ['all']);
       expect(finding.code, finding.message).toBe('OK');
       // The base check asks with a verifier compiled from the same section at the same place.
       const verifier = compileSignatureVerifier(keyless(), imageSignatureWhere('multi'), {
-        trustedRoots: roots,
+        trustedRoots: rig.roots,
       });
       const calls = vi.spyOn(verifier, 'verify');
       const atts = await facts.attestations(verifier, ['all']);
@@ -223,7 +204,7 @@ describe('signatures made by the tests', () => {
       const { reg, seeder } = memory();
       const { amd } = await indexWithPlatforms(reg);
       await pushLegacySignatures(seeder, repo, amd, [
-        await instance.signLegacy({ digest: amd, identity: ACME }),
+        await rig.instance.signLegacy({ digest: amd, identity: ACME }),
       ]);
       expect((await runCheck(reg, ['linux/amd64'])).finding.code).toBe('OK');
       const { finding } = await runCheck(reg, ['all']);

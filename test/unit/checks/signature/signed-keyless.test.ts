@@ -1,40 +1,25 @@
 /** Keyless signatures made by the tests: the legacy format, .att attestations and bundles (OCI referrers). */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { COSIGN_SIGN_PREDICATE } from '../../../../src/checks/signature/signed-payload.js';
 import { compileSignatureVerifier, loadTrustedRoots } from '../../../../src/checks/signature/index.js';
 import { parseReference } from '../../../../src/registry/reference.js';
 import { pushBundleFor, pushLegacySignatures } from '../../../helpers/cosign-push.js';
 import { sha256 } from '../../../helpers/memory-registry.js';
 import { signal, tempDir } from '../../../helpers/signature-setup.js';
-import {
-  ACME,
-  createTestInstance,
-  EVIL,
-  type Identity,
-  type TestInstance,
-} from '../../../helpers/test-sigstore.js';
-import {
-  REPO,
-  SLSA,
-  imageManifest,
-  keyless,
-  memory,
-  useTestSigstore,
-} from '../../../helpers/signed-here-rig.js';
+import { ACME, createTestInstance, EVIL, type Identity } from '../../../helpers/test-sigstore.js';
+import { SLSA, imageManifest, keyless, memory, useTestSigstore } from '../../../helpers/signed-here-rig.js';
 
 describe('signatures made by the tests', () => {
-  let instance: TestInstance;
-  const repo = REPO;
   const rig = useTestSigstore();
+  const { repo } = rig;
   const { verify, verifyAndAttest } = rig;
-  beforeAll(() => {
-    ({ instance } = rig.current());
-  });
 
   describe('when keyless-signed in the legacy format', () => {
     it('passes with the matching identity, Rekor SET and SCT', async () => {
       const verdict = await verify(keyless(), async (s, d) => {
-        await pushLegacySignatures(s, repo, d, [await instance.signLegacy({ digest: d, identity: ACME })]);
+        await pushLegacySignatures(s, repo, d, [
+          await rig.instance.signLegacy({ digest: d, identity: ACME }),
+        ]);
       });
       expect(verdict.code, verdict.message).toBe('OK');
       expect(verdict.signatures[0]).toMatchObject({
@@ -48,8 +33,8 @@ describe('signatures made by the tests', () => {
     it('denies another identity with IDENTITY_MISMATCH and says who signed', async () => {
       const verdict = await verify(keyless(), async (s, d) => {
         await pushLegacySignatures(s, repo, d, [
-          await instance.signLegacy({ digest: d, identity: EVIL }),
-          await instance.signLegacy({ digest: d, identity: EVIL }),
+          await rig.instance.signLegacy({ digest: d, identity: EVIL }),
+          await rig.instance.signLegacy({ digest: d, identity: EVIL }),
         ]);
       });
       expect(verdict.code).toBe('IDENTITY_MISMATCH');
@@ -68,7 +53,7 @@ describe('signatures made by the tests', () => {
         ),
         async (s, d) => {
           await pushLegacySignatures(s, repo, d, [
-            await instance.signLegacy({ digest: d, identity: longer }),
+            await rig.instance.signLegacy({ digest: d, identity: longer }),
           ]);
         },
       );
@@ -79,7 +64,7 @@ describe('signatures made by the tests', () => {
       const verdict = await verify(keyless(), async (s, d) => {
         const other = sha256('another image');
         await pushLegacySignatures(s, repo, d, [
-          await instance.signLegacy({ digest: d, identity: ACME, payloadDigest: other }),
+          await rig.instance.signLegacy({ digest: d, identity: ACME, payloadDigest: other }),
         ]);
       });
       expect(verdict.code).toBe('DIGEST_MISMATCH');
@@ -87,7 +72,7 @@ describe('signatures made by the tests', () => {
 
     it('denies a bit-flipped signature (the Rekor entry no longer matches) with TLOG_INVALID', async () => {
       const verdict = await verify(keyless(), async (s, d) => {
-        const sig = await instance.signLegacy({ digest: d, identity: ACME });
+        const sig = await rig.instance.signLegacy({ digest: d, identity: ACME });
         const raw = Buffer.from(sig.annotations['dev.cosignproject.cosign/signature']!, 'base64');
         raw[raw.length - 1]! ^= 0x01;
         sig.annotations['dev.cosignproject.cosign/signature'] = raw.toString('base64');
@@ -98,8 +83,8 @@ describe('signatures made by the tests', () => {
 
     it('denies a SET moved onto another body with TLOG_INVALID', async () => {
       const verdict = await verify(keyless(), async (s, d) => {
-        const a = await instance.signLegacy({ digest: d, identity: ACME });
-        const b = await instance.signLegacy({ digest: d, identity: ACME });
+        const a = await rig.instance.signLegacy({ digest: d, identity: ACME });
+        const b = await rig.instance.signLegacy({ digest: d, identity: ACME });
         const setA = JSON.parse(a.annotations['dev.sigstore.cosign/bundle']!);
         const setB = JSON.parse(b.annotations['dev.sigstore.cosign/bundle']!);
         setB.SignedEntryTimestamp = setA.SignedEntryTimestamp;
@@ -113,7 +98,7 @@ describe('signatures made by the tests', () => {
     it('denies a certificate without log entry when the log is required (default for keyless)', async () => {
       const verdict = await verify(keyless(), async (s, d) => {
         await pushLegacySignatures(s, repo, d, [
-          await instance.signLegacy({ digest: d, identity: ACME, rekor: false }),
+          await rig.instance.signLegacy({ digest: d, identity: ACME, rekor: false }),
         ]);
       });
       expect(verdict.code).toBe('TLOG_MISSING');
@@ -154,7 +139,7 @@ describe('signatures made by the tests', () => {
   describe('when attested in the legacy format (.att tag)', () => {
     it('verifies the DSSE layer and exposes the statement as an attestation when asked', async () => {
       const { verdict, attestations } = await verifyAndAttest(keyless(), async (s, d) => {
-        const b = (await instance.signBundle({ digest: d, identity: ACME, predicateType: SLSA })) as {
+        const b = (await rig.instance.signBundle({ digest: d, identity: ACME, predicateType: SLSA })) as {
           verificationMaterial: {
             certificate: { rawBytes: string };
             tlogEntries: {
@@ -179,7 +164,7 @@ describe('signatures made by the tests', () => {
               payload: Buffer.from(JSON.stringify(b.dsseEnvelope)),
               annotations: {
                 'dev.sigstore.cosign/certificate': certPem,
-                'dev.sigstore.cosign/chain': instance.rootPem,
+                'dev.sigstore.cosign/chain': rig.instance.rootPem,
                 'dev.sigstore.cosign/bundle': JSON.stringify({
                   SignedEntryTimestamp: e.inclusionPromise.signedEntryTimestamp,
                   Payload: {
@@ -215,13 +200,13 @@ describe('signatures made by the tests', () => {
           s,
           repo,
           d,
-          await instance.signBundle({ digest: d, identity: ACME, predicateType: COSIGN_SIGN_PREDICATE }),
+          await rig.instance.signBundle({ digest: d, identity: ACME, predicateType: COSIGN_SIGN_PREDICATE }),
         );
         await pushBundleFor(
           s,
           repo,
           d,
-          await instance.signBundle({
+          await rig.instance.signBundle({
             digest: d,
             identity: ACME,
             predicateType: SLSA,
@@ -241,7 +226,7 @@ describe('signatures made by the tests', () => {
           s,
           repo,
           d,
-          await instance.signBundle({ digest: d, identity: ACME, predicateType: SLSA }),
+          await rig.instance.signBundle({ digest: d, identity: ACME, predicateType: SLSA }),
           SLSA,
         );
       });
@@ -251,7 +236,7 @@ describe('signatures made by the tests', () => {
 
     it('denies a bundle with a bad inclusion proof with TLOG_INVALID', async () => {
       const verdict = await verify(keyless(), async (s, d) => {
-        const b = (await instance.signBundle({
+        const b = (await rig.instance.signBundle({
           digest: d,
           identity: ACME,
           predicateType: COSIGN_SIGN_PREDICATE,
@@ -269,7 +254,7 @@ describe('signatures made by the tests', () => {
 
     it('denies a bundle whose statement names another digest with DIGEST_MISMATCH', async () => {
       const verdict = await verify(keyless(), async (s, d) => {
-        const b = await instance.signBundle({
+        const b = await rig.instance.signBundle({
           digest: sha256('other'),
           identity: ACME,
           predicateType: COSIGN_SIGN_PREDICATE,

@@ -1,5 +1,5 @@
 /** Trusted-root availability for signatures made by the tests, and the cosign OCI attestation bundle fixture. */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   compileSignatureVerifier,
   loadTrustedRoots,
@@ -10,16 +10,12 @@ import { parseReference } from '../../../../src/registry/reference.js';
 import { pushCosignOciAttestation, pushLegacySignatures } from '../../../helpers/cosign-push.js';
 import { HAVE_FIXTURES, fixturePath } from '../../../helpers/fixtures.js';
 import { signal, tempDir } from '../../../helpers/signature-setup.js';
-import { ACME, type TestInstance } from '../../../helpers/test-sigstore.js';
-import { REPO, imageManifest, keyless, memory, useTestSigstore } from '../../../helpers/signed-here-rig.js';
+import { ACME } from '../../../helpers/test-sigstore.js';
+import { imageManifest, keyless, memory, useTestSigstore } from '../../../helpers/signed-here-rig.js';
 
 describe('signatures made by the tests', () => {
-  let instance: TestInstance;
-  const repo = REPO;
   const rig = useTestSigstore();
-  beforeAll(() => {
-    ({ instance } = rig.current());
-  });
+  const { repo } = rig;
 
   describe('trusted roots', () => {
     it('marks public-good unavailable when TUF is unreachable, and checks needing it are indeterminate', async () => {
@@ -34,7 +30,7 @@ describe('signatures made by the tests', () => {
       const { reg, seeder } = memory();
       const digest = reg.putManifest(repo, imageManifest());
       await pushLegacySignatures(seeder, repo, digest, [
-        await instance.signLegacy({ digest, identity: ACME }),
+        await rig.instance.signLegacy({ digest, identity: ACME }),
       ]);
       const v = compileSignatureVerifier({ authorities: [{ keyless: ACME }] }, 'test', {
         trustedRoots: store,

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { pushBundleReferrer, pushLegacySignatures } from '../../../helpers/cosign-push.js';
 import { REPO, useTestSigstore } from '../../../helpers/signed-here-rig.js';
-import { keyPair, keySignedLayer } from '../../../helpers/test-sigstore.js';
+import { keyPair, keySignedLayer, dssePae } from '../../../helpers/test-sigstore.js';
 import { COSIGN_SIGN_PREDICATE } from '../../../../src/checks/signature/signed-payload.js';
 
 const k = keyPair('ec-p256');
@@ -54,10 +54,7 @@ describe('signed payloads of the wrong type', () => {
         }),
       );
       const payloadType = 'application/vnd.in-toto+json';
-      const pae = Buffer.concat([
-        Buffer.from(`DSSEv1 ${payloadType.length} ${payloadType} ${statement.length} `),
-        statement,
-      ]);
+      const pae = dssePae(payloadType, statement);
       return {
         mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
         verificationMaterial: { publicKey: { hint: '' }, tlogEntries: [] },
