@@ -7,7 +7,11 @@
 import { Environment } from '@marcbachmann/cel-js';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_STEP_BUDGET, estimateCost } from '../../../../src/checks/attestations/cel-cost.js';
-import { compileCondition, type ConditionInput } from '../../../../src/checks/attestations/cel.js';
+import {
+  compileCondition,
+  RERUN_STEP_LIMIT,
+  type ConditionInput,
+} from '../../../../src/checks/attestations/cel.js';
 
 const WHERE = 'policy "p" attestations[0].condition';
 const image = { reference: 'r.test/app@sha256:ab', digest: 'sha256:ab', platform: 'linux/amd64' };
@@ -98,6 +102,45 @@ describe('CEL cost', () => {
       const cond = compileCondition('predicate.packages.all(p, p.name != "log4j-core")', WHERE);
       const packages = names(100_000).map((name) => ({ name }));
       expect(cond.evaluate(input({ packages }))).toEqual({ ok: true, value: true, seen: [] });
+    });
+
+    it('charges == and `in` the nested size of what they compare: 1000×1000 lists in a loop stop at the budget', () => {
+      const square = (n: number): number[][] =>
+        Array.from({ length: n }, () => Array.from({ length: n }, (_, j) => j));
+      const equal = compileCondition('predicate.c.all(x, predicate.a == predicate.b)', WHERE);
+      const member = compileCondition('predicate.c.all(x, predicate.a[0] in predicate.b)', WHERE);
+      const big = { a: square(1000), b: square(1000), c: names(1000) };
+      // charged by the top-level length (1000 per operand) this was 6 s of CPU, and true
+      expect(equal.evaluate(input(big))).toMatchObject({ ok: false, code: 'CONDITION_COST_EXCEEDED' });
+      expect(member.evaluate(input(big))).toMatchObject({ ok: false, code: 'CONDITION_COST_EXCEEDED' });
+      const small = { a: square(10), b: square(10), c: names(10) };
+      expect(equal.evaluate(input(small))).toEqual({ ok: true, value: true, seen: [] });
+      expect(member.evaluate(input(small))).toEqual({ ok: true, value: true, seen: [] });
+      // nor is `k in map` a hash lookup in the library: 10,000 of them in a 10,000-key map took 9.5 s
+      const keys = names(10_000);
+      const lookup = compileCondition('predicate.keys.all(k, k in predicate.map)', WHERE);
+      const map = Object.fromEntries(keys.map((k) => [k, 1]));
+      expect(lookup.evaluate(input({ keys, map }))).toMatchObject({
+        ok: false,
+        code: 'CONDITION_COST_EXCEEDED',
+      });
+      const few = names(100);
+      expect(lookup.evaluate(input({ keys: few, map: Object.fromEntries(few.map((k) => [k, 1])) }))).toEqual({
+        ok: true,
+        value: true,
+        seen: [],
+      });
+    });
+
+    it(`re-runs a false condition for the values it read only up to ${RERUN_STEP_LIMIT} steps`, () => {
+      const cond = compileCondition('!predicate.packages.exists(p, p.name == "log4j-core")', WHERE);
+      const withLog4j = (n: number) => ({
+        packages: [...names(n).map((name) => ({ name })), { name: 'log4j-core' }],
+      });
+      const short = cond.evaluate(input(withLog4j(10)));
+      expect(short).toMatchObject({ ok: true, value: false });
+      expect(short.ok && short.seen.length).toBeGreaterThan(0);
+      expect(cond.evaluate(input(withLog4j(100_000)))).toEqual({ ok: true, value: false, seen: [] });
     });
   });
 });
