@@ -17,8 +17,11 @@
 
 import { deepSize } from './cel-deep-size.js';
 
-/** Steps one evaluation may take (~60–120 ms of CPU at most on a slow shared core: bench/cel.ts). */
-export const DEFAULT_STEP_BUDGET = 2_000_000;
+/**
+ * Steps one evaluation may take: ~40 ms of CPU at most on the shared 2-core VM under load
+ * (bench/event-loop.ts; 2,000,000 took up to 160 ms): a linear scan of ~50,000 SBOM packages.
+ */
+export const DEFAULT_STEP_BUDGET = 500_000;
 
 /** Steps charged per element of a list or map a node produces (per character of a long string: 1). */
 export const ELEMENT_STEPS = 1;
