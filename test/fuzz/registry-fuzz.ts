@@ -4,6 +4,8 @@
  *   npm run fuzz                                   20,000 cases, seed printed
  *   npm run fuzz -- --seed 123 --cases 3000        another seed, another size
  *   npm run fuzz -- --seed 123 --case 417          replays one counterexample alone
+ *   npm run build && IMAGEGATE_SERVE_COMPILED=dist/src/cli/main.js npm run fuzz   serve as the image runs it
+ *                                                  (exact RSS: tsx adds ~85 MiB; serve-process.ts)
  *   IMAGEGATE_FUZZ_KNOWN_OPEN= npm run fuzz        every known-open class switched on (known-open.ts)
  *
  * Exits 1 when an invariant broke, printing the seed, each counterexample's case number and scenario.
@@ -26,7 +28,10 @@ const seed = values.seed !== undefined ? Number(values.seed) : Math.floor(Math.r
 const open = knownOpen();
 console.log(
   `[fuzz] seed ${seed}, ${values.case !== undefined ? `case ${values.case.join(', ')}` : `${values.cases} cases`}; ` +
-    `known-open classes left out: ${[...open].join(', ') || 'none'}`,
+    `known-open classes left out: ${[...open].join(', ') || 'none'}; serve ` +
+    (process.env.IMAGEGATE_SERVE_COMPILED
+      ? `compiled (${process.env.IMAGEGATE_SERVE_COMPILED})`
+      : 'through tsx'),
 );
 const result = await runRegistryFuzz({
   seed,

@@ -38,7 +38,7 @@ async function refusals(serve: ServeProcess, base: string): Promise<Record<strin
   return out;
 }
 
-/** 300 slow bodies (half filled, half dripped) and 40 reviews, 4 at a time, with /healthz polled. */
+/** 300 slow bodies (half filled, half dripped at 10 KiB/s) and 40 reviews, 4 at a time, with /healthz polled. */
 async function attack(
   serve: ServeProcess,
   ca: string,
@@ -61,11 +61,12 @@ async function attack(
     holdSlowBodies(
       serve.port,
       ca,
-      { connections: 150, bytes: 3 * MiB, everyMs: 50, fill: false },
+      { connections: 150, bytes: 3 * MiB, everyMs: 100, fill: false },
       { from, path },
     ),
   ];
   const answers: { status: number; uid: string; allowed: boolean }[] = [];
+  const started = performance.now();
   try {
     // let the slow bodies take what they can before the API server's reviews arrive
     await new Promise((r) => setTimeout(r, 500));
@@ -79,6 +80,8 @@ async function attack(
         }
       }),
     );
+    // held past the rate deadline (first byte 2 s, then 1 s windows): what imagegate held is cut
+    await new Promise((r) => setTimeout(r, Math.max(0, 4000 - (performance.now() - started))));
   } finally {
     for (const h of holders) h.release();
   }
@@ -104,7 +107,12 @@ describe('slow request bodies beside the API server reviews (imagegate serve, ch
       expect(r.answers).toHaveLength(40);
       expect(r.answers.filter((a) => a.status !== 200 || !a.uid.startsWith('slow-'))).toEqual([]);
       expect(r.answers.every((a) => a.allowed)).toBe(true);
-      const counters = await refusals(serve, `https://localhost:${serve.port}`);
+      // the held bodies are cut by the rate deadline (10 KiB/s dripped, or stalled after filling)
+      let counters = await refusals(serve, `https://localhost:${serve.port}`);
+      for (let i = 0; i < 50 && (counters.BODY_TIMEOUT ?? 0) === 0; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        counters = await refusals(serve, `https://localhost:${serve.port}`);
+      }
       // the pod got at most its per-address share: everything past it was refused at once
       expect(counters.BODIES_IN_FLIGHT ?? 0).toBeGreaterThanOrEqual(
         300 - DEFAULT_BODY_BUDGET.maxBodiesPerAddress,

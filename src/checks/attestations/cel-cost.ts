@@ -11,10 +11,17 @@
  * step plus the length of the list, string or map the node produced: `x in b` inside a loop over `a`
  * is charged |a|·|b|, a loop over a literal list its elements. It runs on every evaluation, the
  * passing ones too, and throws past the budget: CONDITION_COST_EXCEEDED, a finding, never allowed.
+ * Comparisons (`==`, `!=`, `x in list`) are charged the nested size of what they compare, and the
+ * budget's stop leaves a loop at once (not one caught error per remaining element).
  */
 
-/** Steps one evaluation may take (~60–120 ms of CPU at most on a slow shared core: bench/cel.ts). */
-export const DEFAULT_STEP_BUDGET = 2_000_000;
+import { deepSize } from './cel-deep-size.js';
+
+/**
+ * Steps one evaluation may take: ~40 ms of CPU at most on the shared 2-core VM under load
+ * (bench/event-loop.ts; 2,000,000 took up to 160 ms): a linear scan of ~50,000 SBOM packages.
+ */
+export const DEFAULT_STEP_BUDGET = 500_000;
 
 /** Steps charged per element of a list or map a node produces (per character of a long string: 1). */
 export const ELEMENT_STEPS = 1;
@@ -136,8 +143,11 @@ export function estimateCost(ast: unknown, n: number): number {
   return est(ast).cost;
 }
 
+/** A meter's stop (steps here, reads in cel.ts): not a CEL error, it ends the whole evaluation. */
+export class BudgetStop extends Error {}
+
 /** Thrown by the meter through the library's evaluator; cel.ts turns it into CONDITION_COST_EXCEEDED. */
-export class StepBudgetExceeded extends Error {}
+export class StepBudgetExceeded extends BudgetStop {}
 
 /**
  * One instance, thrown again on every step past the budget: `all()`/`exists()` catch errors of their
@@ -146,11 +156,41 @@ export class StepBudgetExceeded extends Error {}
  */
 const EXCEEDED = new StepBudgetExceeded('step budget exceeded');
 
+/** Steps per entry of a map `k in map` scans (measured ~8× an ordinary step: bench/event-loop.ts). */
+const MAP_KEY_STEPS = 8;
+/** Operators that compare their operands element by element, however deeply nested. */
+const DEEP_COMPARES = new Set(['==', '!=', 'in']);
+
 /** Counts evaluation steps; `charge` runs on every node the evaluator evaluates. */
 export class StepMeter {
   steps = 0;
   exceeded = false;
+  /** Deep sizes of the lists and maps compared so far (cel-deep-size.ts). */
+  readonly #sizes = new WeakMap<object, number>();
   constructor(readonly budget: number) {}
+
+  /**
+   * `==`/`!=` compare nested lists and maps element by element, `x in list` compares `x` with each
+   * element so, and `k in map` scans the map's keys: a charge by the top-level length let `c.all(x, a == b)` over two 1000×1000
+   * lists take 6 s of CPU within the budget. Charged after the comparison ran (once past the budget,
+   * one comparison at most, bounded by the input's size).
+   */
+  chargeCompare(op: string, left: unknown, right: unknown): void {
+    if (!DEEP_COMPARES.has(op)) return;
+    const size = (v: unknown): number => deepSize(this.#sizes, this.budget - this.steps + 1, v);
+    let n: number;
+    if (op !== 'in') n = Math.min(size(left), size(right));
+    // `k in map` is no hash lookup in the library: 10,000 lookups in a 10,000-key map took 9.5 s
+    // (each key costs ~100 ns, several steps' worth: charged MAP_KEY_STEPS)
+    else if (Array.isArray(right)) n = size(right);
+    else n = typeof right === 'object' && right !== null ? size(right) * MAP_KEY_STEPS : 0;
+    if (n <= 1) return;
+    this.steps += n;
+    if (this.steps > this.budget) {
+      this.exceeded = true;
+      throw EXCEEDED;
+    }
+  }
 
   charge(op: string, value: unknown): void {
     let n = 1;
@@ -173,6 +213,8 @@ interface NodeEval {
 
 interface Evaluator {
   run(ast: Node, ctx: unknown): unknown;
+  /** The library's error-catching run, used by comprehension steps and `&&`/`||` (CEL's error semantics). */
+  tryEval(ast: Node, ctx: unknown): unknown;
 }
 
 /** What `installStepMeter` needs of the library: parse an expression into something callable. */
@@ -187,6 +229,9 @@ type Parse = (source: string) => { ast: unknown; (context: Record<string, unknow
  */
 export function installStepMeter(parse: Parse): (meter: StepMeter, run: () => unknown) => unknown {
   let currentMeter: StepMeter | undefined;
+  let depth = 0;
+  const last: unknown[] = [];
+  const previous: unknown[] = [];
   const current = (): StepMeter | undefined => currentMeter;
   const probe = parse('true');
   const root = probe.ast as { evaluate: (ev: Evaluator, ast: unknown, ctx: unknown) => unknown };
@@ -197,12 +242,33 @@ export function installStepMeter(parse: Parse): (meter: StepMeter, run: () => un
     // between, this is on every node of every evaluation.
     ev.run = (n, c) => {
       const meter = current();
-      // Past the budget nothing more is evaluated: a loop that catches the error moves on to its
-      // next element, which throws at once.
+      // Past the budget nothing more is evaluated.
       if (meter?.exceeded === true) throw EXCEEDED;
-      const value = (n as unknown as NodeEval).evaluate(ev, n, c);
-      if (meter !== undefined) meter.charge(n.op, value);
+      if (meter === undefined) return (n as unknown as NodeEval).evaluate(ev, n, c);
+      // The last two values produced at each depth: a binary node's operands, for chargeCompare.
+      depth++;
+      let value: unknown;
+      try {
+        value = (n as unknown as NodeEval).evaluate(ev, n, c);
+      } finally {
+        depth--;
+      }
+      if (DEEP_COMPARES.has(n.op)) meter.chargeCompare(n.op, previous[depth + 1], last[depth + 1]);
+      meter.charge(n.op, value);
+      previous[depth] = last[depth];
+      last[depth] = value;
       return value;
+    };
+    // `all()`/`exists()` evaluate each element's step through tryEval, which turns an error into a
+    // value and goes on: past the budget that was one throw and catch per remaining element (60,000
+    // elements: ~150 ms). The budget's error is not a CEL error: it leaves the loop at once.
+    ev.tryEval = (n, c) => {
+      try {
+        return ev.run(n, c);
+      } catch (err) {
+        if (err instanceof BudgetStop) throw err;
+        return err;
+      }
     };
     installed = true;
     return evaluate(ev, ast, ctx);
@@ -213,10 +279,14 @@ export function installStepMeter(parse: Parse): (meter: StepMeter, run: () => un
   /** Runs `run` (one evaluation) with `meter` charged for every step. */
   return (meter, run) => {
     currentMeter = meter;
+    depth = 0;
     try {
       return run();
     } finally {
       currentMeter = undefined;
+      // hold no value of the input past its evaluation
+      last.length = 0;
+      previous.length = 0;
     }
   };
 }

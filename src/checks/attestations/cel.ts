@@ -9,7 +9,7 @@
 import { Environment, type ParseResult } from '@marcbachmann/cel-js';
 import { ConfigError, errorMessage } from '../../errors.js';
 import { RE2_MATCHES, toRe2Matches, type Re2Matcher } from './cel-matches.js';
-import { DEFAULT_STEP_BUDGET, estimateCost, installStepMeter, StepMeter } from './cel-cost.js';
+import { BudgetStop, DEFAULT_STEP_BUDGET, estimateCost, installStepMeter, StepMeter } from './cel-cost.js';
 
 /** Longest condition accepted (the schema says the same). */
 export const MAX_CONDITION_LENGTH = 4096;
@@ -22,6 +22,12 @@ export const MAX_CONDITION_DEPTH = 32;
  * stopped at the budget, under a second of CPU on a slow shared core (bench/ measures it).
  */
 export const DEFAULT_READ_BUDGET = 1_000_000;
+/**
+ * Steps after which a condition that did not hold is not evaluated again under the read meter to
+ * list the values it read (its proxies make each step ~20× dearer): past this, the denial names the
+ * condition without them. ~5–15 ms of CPU for the re-run at most (bench/event-loop.ts).
+ */
+export const RERUN_STEP_LIMIT = 50_000;
 /** How many of the last values read a false condition reports, and how long each may be. */
 const SEEN_VALUES = 4;
 const SEEN_VALUE_CHARS = 80;
@@ -165,8 +171,14 @@ export function compileCondition(source: string, where: string): CompiledConditi
         try {
           const value = metered(steps, () => run({ ...input, now: new Date() }));
           if (value === true) return { ok: true, value: true, seen: [] };
-        } catch {
+          // A long evaluation is not run again for the values it read: under the read meter it
+          // would cost ~20× its steps in one synchronous stretch (100,000 packages: ~300 ms of CPU).
+          if (steps.steps > RERUN_STEP_LIMIT && typeof value === 'boolean')
+            return { ok: true, value, seen: [] };
+        } catch (err) {
           if (steps.exceeded) return costExceeded(stepBudget);
+          if (steps.steps > RERUN_STEP_LIMIT)
+            return { ok: false, code: 'CONDITION_ERROR', message: `evaluation failed: ${summary(err)}` };
           // The metered run below reports the error.
         }
       }
@@ -201,7 +213,7 @@ export function compileCondition(source: string, where: string): CompiledConditi
   };
 }
 
-class BudgetExceeded extends Error {}
+class BudgetExceeded extends BudgetStop {}
 /** One instance, thrown again on every read past the budget (see cel-cost.ts's EXCEEDED: why). */
 const READS_EXCEEDED = new BudgetExceeded('read budget exceeded');
 

@@ -7,6 +7,8 @@
  */
 import { connect, type TLSSocket } from 'node:tls';
 
+const FILL = Buffer.alloc(65_536, 0x20);
+
 export interface SlowBodies {
   release(): void;
   /** Answers received so far, by HTTP status (`0`: the socket closed without one). */
@@ -40,11 +42,17 @@ export function holdSlowBodies(
           `POST ${where.path ?? '/validate'}?timeout=10s HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n` +
             `content-length: ${spec.bytes}\r\n\r\n{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"slow","x":"`,
         );
-        // fill: all but the last 8 bytes at once, then hold (what buffers memory); else a drip
+        // fill: all but the last 8 bytes as fast as imagegate reads them, then hold (what buffers
+        // memory); else a drip. Written as the socket drains: encrypting megabytes imagegate never
+        // reads (it refuses and closes) only loaded this process, not imagegate.
         let sent = 0;
-        if (spec.fill) {
-          for (; sent + 65_536 < spec.bytes - 8; sent += 65_536) socket.write(Buffer.alloc(65_536, 0x20));
-        }
+        const fill = (): void => {
+          while (spec.fill && !released && sent + FILL.byteLength < spec.bytes - 8) {
+            sent += FILL.byteLength;
+            if (!socket.write(FILL)) return void socket.once('drain', fill);
+          }
+        };
+        fill();
         const timer = setInterval(() => {
           if (sent + chunk.byteLength >= spec.bytes - 8) return;
           sent += chunk.byteLength;
