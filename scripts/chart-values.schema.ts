@@ -213,6 +213,12 @@ export const ValuesSchema = o({
     installCRDs: bool(),
   }),
   events: o({ enabled: bool() }),
+  exceptions: o({
+    maxDuration: Type.String({
+      pattern: '^([0-9]+[dhm])*$',
+      description: 'serve --max-exception-duration, e.g. 30d, 7d or 12h; empty: 30d.',
+    }),
+  }),
   rbac: o({
     create: bool(),
     namespaceLabels: Type.Union([Type.Literal('auto'), Type.Boolean()], {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { helmTemplate } from '../helpers/helm.js';
+import { parseCommand } from '../../src/cli/args.js';
+import { helmTemplate, tryHelmTemplate } from '../helpers/helm.js';
 import { FULL, defaults, container, args } from '../helpers/chart-render.js';
 
 describe('charts/imagegate: the Deployment', () => {
@@ -87,6 +88,17 @@ describe('charts/imagegate: the Deployment', () => {
         helmTemplate(['--set', 'priorityClassName=system-cluster-critical']).one('Deployment').spec.template
           .spec.priorityClassName,
       ).toBe('system-cluster-critical');
+    });
+
+    it('passes exceptions.maxDuration as --max-exception-duration, which serve parses', () => {
+      const rendered = args(helmTemplate(['--set', 'exceptions.maxDuration=7d']));
+      expect(rendered).toContain('--max-exception-duration=7d');
+      const cmd = parseCommand(rendered.filter((a) => a === 'serve' || a.startsWith('--max-exception')));
+      expect(cmd.command === 'serve' && cmd.common.maxExceptionDurationMs).toBe(7 * 86_400_000);
+      expect(args(defaults).some((a) => a.startsWith('--max-exception-duration'))).toBe(false);
+      expect(tryHelmTemplate(['--set', 'exceptions.maxDuration=7x']).stderr).toMatch(
+        /exceptions\/maxDuration.*does not match pattern/,
+      );
     });
 
     it('passes --mode only for audit (enforce lets each policy decide) and --pull-secrets when enabled', () => {
