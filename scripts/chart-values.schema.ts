@@ -7,6 +7,7 @@
  */
 import { Type, type TSchema } from '@sinclair/typebox';
 import { ImagePolicySpec } from '../src/policy/policy.schema.js';
+import { CloudIdentityValues } from './chart-values-cloud.schema.js';
 
 const strict = { additionalProperties: false } as const;
 const o = <T extends Record<string, TSchema>>(props: T, description?: string) =>
@@ -165,40 +166,7 @@ export const ValuesSchema = o({
   }),
   service: o({ port: Type.Integer({ minimum: 1, maximum: 65535 }), annotations: opt(strMap()) }),
   serviceAccount: o({ create: bool(), name: opt(str()), annotations: opt(strMap()) }),
-  cloudIdentity: o(
-    {
-      aws: o({
-        roleArn: Type.String({
-          pattern: '^(arn:aws[a-z-]*:iam::[0-9]{12}:role/[\\w+=,.@/-]{1,512})?$',
-          description: 'IRSA: annotates the ServiceAccount with eks.amazonaws.com/role-arn.',
-        }),
-        region: Type.String({
-          pattern: '^([a-z]{2}(-[a-z]+)+-[0-9]{1,2})?$',
-          description: 'Sets AWS_REGION (the STS region for IRSA); EKS injects it itself.',
-        }),
-      }),
-      gcp: o({
-        serviceAccount: Type.String({
-          pattern: '^([a-z0-9-]+@[a-z0-9-]+\\.iam\\.gserviceaccount\\.com)?$',
-          description:
-            'GKE Workload Identity: annotates the ServiceAccount with iam.gke.io/gcp-service-account and sets GCE_METADATA_HOST.',
-        }),
-      }),
-      azure: o({
-        clientId: Type.String({
-          pattern: '^([0-9a-fA-F-]{36})?$',
-          description:
-            'Azure Workload Identity: the azure.workload.identity/client-id annotation and the pod label azure.workload.identity/use.',
-        }),
-        tenantId: Type.String({
-          pattern: '^([0-9a-fA-F-]{36})?$',
-          description:
-            "Optional azure.workload.identity/tenant-id annotation (default: the cluster's tenant).",
-        }),
-      }),
-    },
-    "imagegate's own cloud identity for cloud registries (docs/cloud.md); empty values add nothing.",
-  ),
+  cloudIdentity: CloudIdentityValues,
   backgroundAudit: o({
     enabled: Type.Union([Type.Literal('auto'), Type.Boolean()], {
       description: 'serve --background-audit: auto = on in audit mode, off in enforce mode.',
