@@ -210,17 +210,9 @@ export class RegistryClient implements Registry {
     return hit as FetchedManifest | undefined;
   }
 
-  /** Parses a fetched manifest and applies the layer budget before it is cached or used. */
+  /** Parses a fetched manifest, applying the entry budgets before it is checked, cached or used. */
   #parse(bytes: Uint8Array, digest: string, contentType: string | undefined, what: string): FetchedManifest {
-    const manifest = parseManifest(bytes, digest, baseMediaType(contentType), what);
-    const max = this.#transport.connections.limits.maxLayersPerManifest;
-    if (manifest.kind === 'image' && manifest.json.layers.length > max) {
-      throw overBudget(
-        'BUDGET_LAYERS',
-        `${what}: ${manifest.json.layers.length} layers, more than the ${max} imagegate reads (maxLayersPerManifest)`,
-      );
-    }
-    return manifest;
+    return parseManifest(bytes, digest, baseMediaType(contentType), what, this.#transport.connections.limits);
   }
 
   async getBlob(

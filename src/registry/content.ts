@@ -10,6 +10,7 @@ import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import type { TSchema } from '@sinclair/typebox';
 import { RegistryError } from '../errors.js';
 import { isRecord } from '../shared/guards.js';
+import { overBudget, type Limits } from './limits.js';
 import {
   ImageConfigSchema,
   ImageIndexSchema,
@@ -71,17 +72,48 @@ function parseJson(bytes: Uint8Array, what: string, kind: string): unknown {
   }
 }
 
-/** Parses verified manifest bytes into an image manifest or an index; rejects anything else. */
+/** How many entries a manifest may list: what is checked before its schema walks every entry. */
+export type EntryBounds = Pick<Limits, 'maxManifestsPerIndex' | 'maxLayersPerManifest'>;
+
+/**
+ * The entry budgets, applied to the parsed document before anything walks its entries: the schema
+ * check, attestation filter and platform match cost ~1 µs per entry, so a 4 MiB index of 20,000
+ * entries would hold the event loop for ~50-100 ms past its parse (issue 20, property 3).
+ */
+function assertEntryBounds(json: Record<string, unknown>, bounds: EntryBounds, what: string): void {
+  const { manifests, layers } = json;
+  if (Array.isArray(manifests) && manifests.length > bounds.maxManifestsPerIndex) {
+    throw overBudget(
+      'BUDGET_INDEX_MANIFESTS',
+      `${what}: the index lists ${manifests.length} manifests, more than the ` +
+        `${bounds.maxManifestsPerIndex} imagegate reads in one index (maxManifestsPerIndex)`,
+    );
+  }
+  if (Array.isArray(layers) && layers.length > bounds.maxLayersPerManifest) {
+    throw overBudget(
+      'BUDGET_LAYERS',
+      `${what}: ${layers.length} layers, more than the ${bounds.maxLayersPerManifest} imagegate reads ` +
+        '(maxLayersPerManifest)',
+    );
+  }
+}
+
+/**
+ * Parses verified manifest bytes into an image manifest or an index; rejects anything else, and
+ * anything listing more entries than `bounds` before its entries are checked.
+ */
 export function parseManifest(
   bytes: Uint8Array,
   digest: string,
   contentType: string | undefined,
   what: string,
+  bounds: EntryBounds,
 ): FetchedManifest {
   const json = parseJson(bytes, what, 'manifest');
   if (!isRecord(json) || json.schemaVersion !== 2) {
     throw new RegistryError('UNSUPPORTED_MEDIA_TYPE', `${what}: not a schemaVersion 2 manifest`);
   }
+  assertEntryBounds(json, bounds, what);
   const declared = typeof json.mediaType === 'string' ? json.mediaType : undefined;
   const isIndex = json.manifests !== undefined;
   assertShapeMatchesType(json, isIndex, declared, contentType, what);
