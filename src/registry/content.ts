@@ -66,10 +66,22 @@ export function assertContent<T extends TSchema>(
 
 function parseJson(bytes: Uint8Array, what: string, kind: string): unknown {
   try {
-    return JSON.parse(Buffer.from(bytes).toString('utf8'));
+    // a view, not a copy (Buffer.from(Uint8Array) copies: ~2 ms per 4 MiB)
+    return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
   } catch (err) {
     throw new RegistryError('REGISTRY_CONTENT_INVALID', `${what}: ${kind} is not JSON`, { cause: err });
   }
+}
+
+/** Manifests larger than this are parsed on the next turn of the event loop, not right after hashing. */
+const YIELD_BYTES = 256 * 1024;
+
+/**
+ * Lets the event loop run between hashing a large manifest and parsing it, so the two (~8 ms and
+ * ~20 ms for 4 MiB) are two synchronous steps, not one (issue 20, property 3).
+ */
+export async function yieldAfterLargeRead(bytes: Uint8Array): Promise<void> {
+  if (bytes.byteLength > YIELD_BYTES) await new Promise<void>((resolve) => setImmediate(resolve));
 }
 
 /** How many entries a manifest may list: what is checked before its schema walks every entry. */
