@@ -87,7 +87,9 @@ export type RegistryErrorCode =
   | 'BUDGET_LAYERS'
   | 'BUDGET_SIGNATURES'
   | 'BUDGET_CONNECTIONS'
-  | 'BUDGET_BYTES_IN_FLIGHT';
+  | 'BUDGET_BYTES_IN_FLIGHT'
+  /** An index (or referrers index) lists more manifests than maxManifestsPerIndex. */
+  | 'BUDGET_INDEX_MANIFESTS';
 export class RegistryError extends ImagegateError<RegistryErrorCode> {}
 
 /** Message of an unknown thrown value, without stack or object dumps. */

@@ -9,8 +9,15 @@ import { computeDigest, isDigest, verifyDigest, verifySize } from './digest.js';
 import { MAX_MANIFEST_BYTES, INDEX_TYPES, OCI_INDEX } from './media-types.js';
 import type { ImageReference } from './reference.js';
 import { parseManifest } from './content.js';
+import { DEFAULT_LIMITS } from './limits.js';
 import { toResolvedImage } from './resolve.js';
 import type { Descriptor, FetchedManifest, ImageIndexJson, RegistryAccess, ResolvedImage } from './types.js';
+
+/**
+ * The layout's own index.json lists every image the operator saved there (not registry content), so
+ * its entries are not capped; the manifests it points at are, like a registry's.
+ */
+const LAYOUT_INDEX_BOUNDS = { ...DEFAULT_LIMITS, maxManifestsPerIndex: Number.POSITIVE_INFINITY };
 
 export const LAYOUT_PREFIX = 'oci:';
 /** The `registry` field of references into a layout. */
@@ -81,7 +88,13 @@ export function createLayoutAccess(layoutPath: string): RegistryAccess {
           cause: err,
         });
       }
-      const m = parseManifest(bytes, computeDigest(bytes), OCI_INDEX, `${root}/index.json`);
+      const m = parseManifest(
+        bytes,
+        computeDigest(bytes),
+        OCI_INDEX,
+        `${root}/index.json`,
+        LAYOUT_INDEX_BOUNDS,
+      );
       if (m.kind !== 'index')
         throw new RegistryError('UNSUPPORTED_MEDIA_TYPE', `${root}/index.json is not an index`);
       return m;
@@ -125,7 +138,7 @@ export function createLayoutAccess(layoutPath: string): RegistryAccess {
   const manifestByDigest = async (digest: string, signal: AbortSignal): Promise<FetchedManifest> => {
     const bytes = await readBlob(digest, undefined, MAX_MANIFEST_BYTES, signal);
     const entry = (await index()).manifests.find((d) => d.digest === digest);
-    return parseManifest(bytes, digest, entry?.mediaType, `${root}@${digest}`);
+    return parseManifest(bytes, digest, entry?.mediaType, `${root}@${digest}`, DEFAULT_LIMITS);
   };
 
   /** The image a `cosign save` layout holds, if it is one. */

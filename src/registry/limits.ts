@@ -13,6 +13,8 @@ export interface Limits {
   maxPlatformsPerImage: number;
   /** Layers (descriptors) in one manifest. */
   maxLayersPerManifest: number;
+  /** Entries (descriptors) in one index or referrers index, checked before any entry is read. */
+  maxManifestsPerIndex: number;
   /** Signature candidates per image: legacy signature layers plus bundle referrers. */
   maxSignaturesPerImage: number;
   /** Open requests (connections) to one registry host. */
@@ -33,6 +35,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = {
   maxImagesPerReview: 64,
   maxPlatformsPerImage: 32,
   maxLayersPerManifest: 1024,
+  // Real indexes list tens (platforms plus their attestations); 1024 entries parse and check in ~1 ms.
+  maxManifestsPerIndex: 1024,
   maxSignaturesPerImage: 32,
   // A 20-image pod's first wave (manifest, `.sig` tag, referrers: 3 requests per image) fits under
   // one host's cap; an open socket costs ~20 KiB (HTTP) to ~90 KiB (HTTPS) of RSS

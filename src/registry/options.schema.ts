@@ -14,6 +14,9 @@ export const Limits = Type.Object(
     maxImagesPerReview: Type.Optional(Count('Distinct images one review may resolve (default 64).')),
     maxPlatformsPerImage: Type.Optional(Count('Platform manifests checked per image (default 32).')),
     maxLayersPerManifest: Type.Optional(Count('Layers in one manifest (default 1024).')),
+    maxManifestsPerIndex: Type.Optional(
+      Count('Manifests listed in one index or referrers index (default 1024).'),
+    ),
     maxSignaturesPerImage: Type.Optional(
       Count('Signature layers plus bundle referrers per image (default 32).'),
     ),

@@ -68,7 +68,7 @@ export async function askReferrersApi(
   const res = await transport.exchange(ctx, ref, { method: 'GET', path, accept: OCI_INDEX, what }, signal);
   if (res.status === 200 && baseMediaType(header(res, 'content-type')) === OCI_INDEX) {
     const bytes = await readBody(res, MAX_MANIFEST_BYTES, signal, what, ctx.bytes);
-    const index = parseManifest(bytes, computeDigest(bytes), OCI_INDEX, what);
+    const index = parseManifest(bytes, computeDigest(bytes), OCI_INDEX, what, transport.connections.limits);
     return { kind: 'found', descriptors: index.kind === 'index' ? index.json.manifests : [] };
   }
   if (res.status === 200 || NO_REFERRERS_API.includes(res.status)) {

@@ -164,7 +164,7 @@ describe('imagegate serve under hostile registries (a real process, chart memory
 
   it('answers every hostile review (budgets deny), /healthz and an unrelated review first, within the memory limit and the socket cap', async () => {
     const hostile: Array<[string, string[], RegExp]> = [
-      ['wide', [img('budget/wide:1')], /BUDGET_PLATFORMS/],
+      ['wide', [img('budget/wide:1')], /BUDGET_INDEX_MANIFESTS/],
       ['fat', [img('budget/fat:1')], /BUDGET_PLATFORMS/],
       ...[0, 1, 2].map((r): [string, string[], RegExp] => [
         `variants${r}`,

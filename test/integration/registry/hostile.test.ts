@@ -169,13 +169,23 @@ describe('the registry client against a hostile registry', () => {
   });
 
   describe('budgets', () => {
-    it('denies an index of 10,000 platforms under [all] with BUDGET_PLATFORMS, fetching none of them', async () => {
-      pushIndex(reg, 'wide/app', '1', 10_000);
+    it('denies an index of 100 platforms under [all] with BUDGET_PLATFORMS, fetching none of them', async () => {
+      pushIndex(reg, 'wide/app', '1', 100);
       reg.resetCounts();
       const resolved = await client().access().resolve(ref('wide/app:1'), never);
       await expect(resolved.platforms(['all'], never)).rejects.toThrowWithCode('BUDGET_PLATFORMS', {
         indeterminate: false,
       });
+      expect(reg.log.filter((l) => l.includes('/manifests/sha256:'))).toEqual([]);
+    });
+
+    it('denies an index of 10,000 entries with BUDGET_INDEX_MANIFESTS when it is read, fetching none of them', async () => {
+      pushIndex(reg, 'wider/app', '1', 10_000);
+      reg.resetCounts();
+      await expect(client().access().resolve(ref('wider/app:1'), never)).rejects.toThrowWithCode(
+        'BUDGET_INDEX_MANIFESTS',
+        { indeterminate: false, message: expect.stringMatching(/lists 10000 manifests, more than the 1024/) },
+      );
       expect(reg.log.filter((l) => l.includes('/manifests/sha256:'))).toEqual([]);
     });
 

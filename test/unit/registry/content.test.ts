@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig, parseManifest } from '../../../src/registry/content.js';
 import { describeErrorBody } from '../../../src/registry/http.js';
 import { parseTokenResponse } from '../../../src/registry/auth.js';
+import { DEFAULT_LIMITS } from '../../../src/registry/limits.js';
 
 const bytes = (v: unknown): Uint8Array => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v));
 const desc = {
@@ -56,7 +57,7 @@ describe('registry JSON at the edge', () => {
       ],
       ['an entry digest 12345', { schemaVersion: 2, manifests: [{ ...desc, digest: 12345 }] }],
     ])('%s is REGISTRY_CONTENT_INVALID', (_, doc) => {
-      expect(() => parseManifest(bytes(doc), 'sha256:bb', undefined, 'm')).toThrowWithCode(
+      expect(() => parseManifest(bytes(doc), 'sha256:bb', undefined, 'm', DEFAULT_LIMITS)).toThrowWithCode(
         'REGISTRY_CONTENT_INVALID',
       );
     });
@@ -64,11 +65,54 @@ describe('registry JSON at the edge', () => {
 
   it('accepts the same documents with well-formed digests (the cases above fail for their field)', () => {
     expect(
-      parseManifest(bytes({ schemaVersion: 2, config: desc, layers: [desc] }), 'sha256:bb', undefined, 'm'),
+      parseManifest(
+        bytes({ schemaVersion: 2, config: desc, layers: [desc] }),
+        'sha256:bb',
+        undefined,
+        'm',
+        DEFAULT_LIMITS,
+      ),
     ).toMatchObject({ kind: 'image' });
     expect(
-      parseManifest(bytes({ schemaVersion: 2, manifests: [desc] }), 'sha256:bb', undefined, 'm'),
+      parseManifest(
+        bytes({ schemaVersion: 2, manifests: [desc] }),
+        'sha256:bb',
+        undefined,
+        'm',
+        DEFAULT_LIMITS,
+      ),
     ).toMatchObject({ kind: 'index' });
+  });
+
+  describe('when a document lists more entries than its budget', () => {
+    // the last entry is malformed: the budget answers first, so no entry was walked before it
+    const many = (n: number) => [...Array<object>(n - 1).fill(desc), { ...desc, digest: 'md5:00' }];
+
+    it('denies a 20,000-entry index with BUDGET_INDEX_MANIFESTS before its entries are checked', () => {
+      const doc = bytes({ schemaVersion: 2, manifests: many(20_000) });
+      expect(() => parseManifest(doc, 'sha256:bb', undefined, 'm', DEFAULT_LIMITS)).toThrowWithCode(
+        'BUDGET_INDEX_MANIFESTS',
+        {
+          indeterminate: false,
+          message: expect.stringMatching(/lists 20000 manifests, more than the 1024 .*maxManifestsPerIndex/),
+        },
+      );
+    });
+
+    it('denies 20,000 layers with BUDGET_LAYERS before they are checked', () => {
+      const doc = bytes({ schemaVersion: 2, config: desc, layers: many(20_000) });
+      expect(() => parseManifest(doc, 'sha256:bb', undefined, 'm', DEFAULT_LIMITS)).toThrowWithCode(
+        'BUDGET_LAYERS',
+        { indeterminate: false, message: expect.stringMatching(/20000 layers, more than the 1024/) },
+      );
+    });
+
+    it('checks the entries of an index at the budget (the malformed last one is found)', () => {
+      const doc = bytes({ schemaVersion: 2, manifests: many(1024) });
+      expect(() => parseManifest(doc, 'sha256:bb', undefined, 'm', DEFAULT_LIMITS)).toThrowWithCode(
+        'REGISTRY_CONTENT_INVALID',
+      );
+    });
   });
 
   describe('when an error body or a token answer is hostile', () => {

@@ -1,12 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { parseManifest } from '../../../src/registry/content.js';
+import { DEFAULT_LIMITS } from '../../../src/registry/limits.js';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
 const d = { mediaType: 'application/octet-stream', digest: `sha256:${'a'.repeat(64)}`, size: 1 };
 const parse = (doc: object, contentType?: string) =>
-  parseManifest(Buffer.from(JSON.stringify(doc)), `sha256:${'b'.repeat(64)}`, contentType, 'manifest x');
+  parseManifest(
+    Buffer.from(JSON.stringify(doc)),
+    `sha256:${'b'.repeat(64)}`,
+    contentType,
+    'manifest x',
+    DEFAULT_LIMITS,
+  );
 
 describe('parseManifest: content must be what its media type says', () => {
   it('reads an image manifest and an index as before, with or without a mediaType field', () => {
