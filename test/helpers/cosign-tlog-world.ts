@@ -7,9 +7,8 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import type { Cosign } from './cosign.js';
-import { PREDICATE_BODIES, PREDICATES } from './cosign-policies.js';
+import { namespacedPolicyYaml, PREDICATE_BODIES, PREDICATES } from './cosign-policies.js';
 import { CosignTamper, type Storage } from './cosign-tamper.js';
 import { ATTESTATION_IS_NO_SIGNATURE, REGISTRY_FLAGS, type Row, type Verdict } from './cosign-world.js';
 import { buildImage, pushImage } from './image-builder.js';
@@ -252,20 +251,7 @@ export function cosignVerification(
 
 /** The policy file: namespace `<prefix>-<policy>` for each policy. */
 export function tlogPolicyYaml(prefix: string, keys: TlogKeys): string {
-  return TLOG_POLICIES.map((p) =>
-    stringify({
-      apiVersion: 'imagegate.dev/v1alpha1',
-      kind: 'ImagePolicy',
-      metadata: { name: `${prefix}-${p.name}` },
-      spec: {
-        mode: 'enforce',
-        onError: 'deny',
-        images: [{ glob: '**' }],
-        namespaces: { include: [`${prefix}-${p.name}`] },
-        ...p.spec(keys),
-      },
-    }),
-  ).join('---\n');
+  return namespacedPolicyYaml(prefix, TLOG_POLICIES, keys);
 }
 
 let unique = 0;
