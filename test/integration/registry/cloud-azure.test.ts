@@ -163,21 +163,15 @@ describe('Azure registry credentials (workload identity)', () => {
       expect(net.refused).toEqual([]);
     });
 
-    it('takes the cloud from AZURE_AUTHORITY_HOST as the AKS webhook sets it', () => {
-      const us = cloudCredentialsFrom(undefined, {
-        ...rig.env,
-        AZURE_AUTHORITY_HOST: 'https://login.microsoftonline.us/',
-      })!;
-      expect(us.sources.find((s) => s.name === NAME)!.identity()).toContain(
+    it.each([
+      [
+        'https://login.microsoftonline.us/',
         '(AzureUSGovernment, audience https://containerregistry.azure.us)',
-      );
-      const cn = cloudCredentialsFrom(undefined, {
-        ...rig.env,
-        AZURE_AUTHORITY_HOST: 'https://login.chinacloudapi.cn/',
-      })!;
-      expect(cn.sources.find((s) => s.name === NAME)!.identity()).toContain(
-        '(AzureChinaCloud, audience https://containerregistry.azure.cn)',
-      );
+      ],
+      ['https://login.chinacloudapi.cn/', '(AzureChinaCloud, audience https://containerregistry.azure.cn)'],
+    ])('takes the cloud from AZURE_AUTHORITY_HOST %s as the AKS webhook sets it', (authority, says) => {
+      const cloud = cloudCredentialsFrom(undefined, { ...rig.env, AZURE_AUTHORITY_HOST: authority })!;
+      expect(cloud.sources.find((s) => s.name === NAME)!.identity()).toContain(says);
     });
   });
 

@@ -9,7 +9,7 @@ import { compileTenantPolicy, validateTenantPolicyDocument } from '../../../src/
 import { imagegate } from '../../helpers/cli.js';
 import { clusterPolicyHandler, TENANT_POLICY_KIND_HANDLING } from '../../../src/policy/cluster-policies.js';
 import { PolicyStore } from '../../../src/policy/store.js';
-import { namespacedDocument } from '../../helpers/policy-documents.js';
+import { namespacedDocument, policyYaml } from '../../helpers/policy-documents.js';
 
 const tenantDoc = (spec: string, namespace = 'team-a', name = 'require-digest'): unknown =>
   namespacedDocument('NamespacedImagePolicy', spec, namespace, name);
@@ -20,15 +20,11 @@ const tenant = (spec = PINNED, namespace = 'team-a') =>
 
 const CLUSTER = compilePolicies(
   parsePolicyYaml(
-    `
-apiVersion: imagegate.dev/v1alpha1
-kind: ImagePolicy
-metadata: { name: cluster-audit }
-spec:
-  mode: audit
-  images: [{ glob: "registry.example.com/**" }]
-  requireDigest: true
-`,
+    policyYaml('cluster-audit', {
+      mode: 'audit',
+      images: [{ glob: 'registry.example.com/**' }],
+      requireDigest: true,
+    }),
     'c.yaml',
   ),
   {},
