@@ -4,8 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { podReview } from '../helpers/admission-fixtures.js';
-import { startWebhookRig, type WebhookRig } from '../helpers/webhook-rig.js';
-import { useSuiteValue } from '../helpers/suite-value.js';
+import { useWebhookRig, type WebhookRig } from '../helpers/webhook-rig.js';
 
 const TIMEOUT_MS = 3_000;
 
@@ -36,10 +35,7 @@ async function stalledReviews(rig: WebhookRig, n: number): Promise<Answer[]> {
 
 describe('resilience: deadline', () => {
   describe('when the registry stalls and the policy fails closed (onError: deny)', () => {
-    const rig = useSuiteValue(
-      () => startWebhookRig('deny'),
-      (r) => r.close(),
-    );
+    const rig = useWebhookRig('deny');
 
     it('denies every review before the timeout, saying the deadline was reached', async () => {
       const answers = await stalledReviews(rig, 8);
@@ -57,10 +53,7 @@ describe('resilience: deadline', () => {
   });
 
   describe('when the registry stalls and the policy fails open (onError: allow)', () => {
-    const rig = useSuiteValue(
-      () => startWebhookRig('allow'),
-      (r) => r.close(),
-    );
+    const rig = useWebhookRig('allow');
 
     it('allows every review before the timeout with a warning naming the deadline', async () => {
       const answers = await stalledReviews(rig, 8);
