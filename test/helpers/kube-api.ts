@@ -379,3 +379,13 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
   }
   return out;
 }
+
+/** A Secret holding a cosign public key under `cosign.pub`, as `key.secretRef` and `k8s://` read it. */
+export function cosignKeySecret(namespace: string, name: string, publicPem: string): K8sObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { namespace, name },
+    data: { 'cosign.pub': Buffer.from(publicPem).toString('base64') },
+  };
+}

@@ -18,7 +18,7 @@ import { podReview } from '../helpers/admission-fixtures.js';
 import { imagegate } from '../helpers/cli.js';
 import { cosign, cosignBinaryPath, cosignTools, type Cosign } from '../helpers/cosign.js';
 import { commonOptions, writePolicyFile } from '../helpers/engine.js';
-import { KubeApiStandIn } from '../helpers/kube-api.js';
+import { cosignKeySecret, KubeApiStandIn } from '../helpers/kube-api.js';
 import { makeKeyPair } from '../helpers/kms/keys.js';
 import { cosignSign, kmsStyleSign, pushFreshImage } from '../helpers/kms/signing.js';
 import { startKmsWorld, type KmsWorld } from '../helpers/kms/world.js';
@@ -105,12 +105,7 @@ describe.skipIf(!HAVE_COSIGN)('key.kms: cosign-signed images, keys from key serv
     world.vault.keys.set('signer', { type: 'ecdsa-p256', versions: [keys.vault], minDecryptionVersion: 1 });
     api = new KubeApiStandIn();
     await api.start();
-    api.put({
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { namespace: 'ci', name: 'cosign-keys' },
-      data: { 'cosign.pub': Buffer.from(keys.secret.publicPem).toString('base64') },
-    });
+    api.put(cosignKeySecret('ci', 'cosign-keys', keys.secret.publicPem));
 
     const sign = async (name: string, how: (ref: string) => Promise<void>) => {
       refs[name] = await pushFreshImage(registry, `kms/${name.split('-')[0]}/app`);
