@@ -10,6 +10,7 @@ import { DEFAULT_BODY_BUDGET } from '../../src/server/body-budget.js';
 import { DEFAULT_BODY_LIMIT } from '../../src/server/app.js';
 import { buildEngine, writePolicyFile } from '../helpers/engine.js';
 import { podReview } from '../helpers/admission-fixtures.js';
+import { policyYaml } from '../helpers/policy-documents.js';
 import { createTestCa } from '../helpers/certs.js';
 import { startHostileRegistry, stall, type HostileRegistry } from '../helpers/hostile-registry.js';
 import { startServer, type StartOptions, type TestServer } from '../helpers/server.js';
@@ -252,16 +253,9 @@ describe('request bodies in flight', () => {
     beforeAll(async () => {
       reg = await startHostileRegistry();
       reg.route(/./, stall);
-      const policy = await writePolicyFile(`
-apiVersion: imagegate.dev/v1alpha1
-kind: ImagePolicy
-metadata: { name: size }
-spec:
-  mode: enforce
-  onError: allow
-  images: [{ glob: "${reg.host}/**" }]
-  size: { maxCompressed: 16Mi }
-`);
+      const size = { maxCompressed: '16Mi' };
+      const spec = { mode: 'enforce', onError: 'allow', images: [{ glob: `${reg.host}/**` }], size };
+      const policy = await writePolicyFile(policyYaml('size', spec));
       const { engine } = await buildEngine({ policy: [policy], insecureRegistry: [reg.host] });
       server = await startServer({
         engine,
