@@ -39,6 +39,13 @@ const cody = {
     trustedRoot: 'fixture-pg',
   },
 };
+/** cosign's custom predicate (cosign attest --type custom) by cody, under `condition`. */
+const custom = (condition: string) => ({
+  name: 'custom',
+  predicateType: COSIGN_CUSTOM,
+  authorities: [cody],
+  condition,
+});
 
 function policy(name: string, glob: string, spec: Record<string, unknown>): Record<string, unknown> {
   return {
@@ -99,27 +106,16 @@ export function attestationPolicies(host: string, keyPem: string): string {
     }),
     policy('cosign-fresh', `${host}/cosign/fresh`, {
       attestations: [
-        {
-          name: 'custom',
-          predicateType: COSIGN_CUSTOM,
-          authorities: [cody],
-          condition:
-            'predicate.Data.contains("foo") && statement.subject.exists(s, "sha256:" + s.digest.sha256 == image.digest)',
-        },
+        custom(
+          'predicate.Data.contains("foo") && statement.subject.exists(s, "sha256:" + s.digest.sha256 == image.digest)',
+        ),
       ],
     }),
     policy('cosign-stale', `${host}/cosign/stale`, {
       attestations: [{ name: 'custom', predicateType: 'custom', authorities: [cody], maxAge: '30d' }],
     }),
     policy('cosign-false', `${host}/cosign/false`, {
-      attestations: [
-        {
-          name: 'custom',
-          predicateType: COSIGN_CUSTOM,
-          authorities: [cody],
-          condition: 'predicate.Data.contains("baz")',
-        },
-      ],
+      attestations: [custom('predicate.Data.contains("baz")')],
     }),
     policy('slsa', `${host}/slsa/**`, {
       attestations: [

@@ -17,6 +17,16 @@ export interface Sides {
   check: string[];
 }
 
+/** The sides of a matrix whose imagegate runs take one policy file, one insecure registry and one trusted root. */
+export function oracleSides(
+  c: Cosign,
+  server: TestServer,
+  on: { policyFile: string; registryHost: string; trustedRoot: string },
+): Sides {
+  const check = ['--policy', on.policyFile, '--insecure-registry', on.registryHost];
+  return { c, server, check: [...check, '--trusted-root', on.trustedRoot] };
+}
+
 // Denial codes have an underscore (NO_SIGNATURES, DIGEST_MISMATCH, ATTESTATION_MISSING…).
 const CODE = /\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b/;
 const lines = (s: string) => s.trim().split('\n').filter(Boolean);

@@ -109,20 +109,31 @@ export function oraclePolicy(name: string): OraclePolicy {
   return p;
 }
 
+/** One enforcing ImagePolicy a policy, each for namespace `<prefix>-<policy>` only: a matrix row's policy file. */
+export function namespacedPolicyYaml<K>(
+  prefix: string,
+  policies: readonly { name: string; spec: (keys: K) => Record<string, unknown> }[],
+  keys: K,
+): string {
+  return policies
+    .map((p) =>
+      stringify({
+        apiVersion: 'imagegate.dev/v1alpha1',
+        kind: 'ImagePolicy',
+        metadata: { name: `${prefix}-${p.name}` },
+        spec: {
+          mode: 'enforce',
+          onError: 'deny',
+          images: [{ glob: '**' }],
+          namespaces: { include: [`${prefix}-${p.name}`] },
+          ...p.spec(keys),
+        },
+      }),
+    )
+    .join('---\n');
+}
+
 /** The policy file for one cosign version's keys: namespace `<prefix>-<policy>` for each policy. */
 export function oraclePolicyYaml(prefix: string, keys: OracleKeys): string {
-  return ORACLE_POLICIES.map((p) =>
-    stringify({
-      apiVersion: 'imagegate.dev/v1alpha1',
-      kind: 'ImagePolicy',
-      metadata: { name: `${prefix}-${p.name}` },
-      spec: {
-        mode: 'enforce',
-        onError: 'deny',
-        images: [{ glob: '**' }],
-        namespaces: { include: [`${prefix}-${p.name}`] },
-        ...p.spec(keys),
-      },
-    }),
-  ).join('---\n');
+  return namespacedPolicyYaml(prefix, ORACLE_POLICIES, keys);
 }

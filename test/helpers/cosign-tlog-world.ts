@@ -7,9 +7,8 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import type { Cosign } from './cosign.js';
-import { PREDICATE_BODIES, PREDICATES } from './cosign-policies.js';
+import { namespacedPolicyYaml, PREDICATE_BODIES, PREDICATES } from './cosign-policies.js';
 import { CosignTamper, type Storage } from './cosign-tamper.js';
 import { ATTESTATION_IS_NO_SIGNATURE, REGISTRY_FLAGS, type Row, type Verdict } from './cosign-world.js';
 import { buildImage, pushImage } from './image-builder.js';
@@ -33,6 +32,12 @@ export interface TlogFormat {
 }
 
 const tsaUrl = (s: LocalSigstore) => `${s.url}/api/v1/timestamp`;
+/** A bundle-format row of cosign 3 that takes everything from the signing config `config` names. */
+const configured = (
+  name: string,
+  signer: TlogFormat['signer'],
+  config: 'signingConfig' | 'signingConfigRekorV2',
+): TlogFormat => ({ name, storage: 'bundle', signer, write: (s) => ['--signing-config', s[config]] });
 
 export const COSIGN2_REKOR_V2 =
   'cosign 2 signs with a Rekor v2 signing config but cannot verify what it wrote (keyless: "threshold not ' +
@@ -87,30 +92,10 @@ export function tlogFormatsOf(major: number): TlogFormat[] {
   const old = ['--new-bundle-format=false', '--use-signing-config=false'];
   return [
     // cosign 3's default: a bundle referrer, a Rekor entry and a timestamp as the signing config says.
-    {
-      name: 'default',
-      storage: 'bundle',
-      signer: 'key',
-      write: (s) => ['--signing-config', s.signingConfig],
-    },
-    {
-      name: 'keyless-default',
-      storage: 'bundle',
-      signer: 'keyless',
-      write: (s) => ['--signing-config', s.signingConfig],
-    },
-    {
-      name: 'rekor-v2',
-      storage: 'bundle',
-      signer: 'key',
-      write: (s) => ['--signing-config', s.signingConfigRekorV2],
-    },
-    {
-      name: 'keyless-rekor-v2',
-      storage: 'bundle',
-      signer: 'keyless',
-      write: (s) => ['--signing-config', s.signingConfigRekorV2],
-    },
+    configured('default', 'key', 'signingConfig'),
+    configured('keyless-default', 'keyless', 'signingConfig'),
+    configured('rekor-v2', 'key', 'signingConfigRekorV2'),
+    configured('keyless-rekor-v2', 'keyless', 'signingConfigRekorV2'),
     {
       name: 'keyless-tsa-only',
       storage: 'bundle',
@@ -252,20 +237,7 @@ export function cosignVerification(
 
 /** The policy file: namespace `<prefix>-<policy>` for each policy. */
 export function tlogPolicyYaml(prefix: string, keys: TlogKeys): string {
-  return TLOG_POLICIES.map((p) =>
-    stringify({
-      apiVersion: 'imagegate.dev/v1alpha1',
-      kind: 'ImagePolicy',
-      metadata: { name: `${prefix}-${p.name}` },
-      spec: {
-        mode: 'enforce',
-        onError: 'deny',
-        images: [{ glob: '**' }],
-        namespaces: { include: [`${prefix}-${p.name}`] },
-        ...p.spec(keys),
-      },
-    }),
-  ).join('---\n');
+  return namespacedPolicyYaml(prefix, TLOG_POLICIES, keys);
 }
 
 let unique = 0;

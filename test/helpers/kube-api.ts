@@ -28,21 +28,22 @@ export interface ResourceType {
   namespaced: boolean;
 }
 
-export const BUILTIN_RESOURCES: Record<string, ResourceType> = {
-  namespaces: { group: '', version: 'v1', kind: 'Namespace', namespaced: false },
-  pods: { group: '', version: 'v1', kind: 'Pod', namespaced: true },
-  replicationcontrollers: { group: '', version: 'v1', kind: 'ReplicationController', namespaced: true },
-  secrets: { group: '', version: 'v1', kind: 'Secret', namespaced: true },
-  serviceaccounts: { group: '', version: 'v1', kind: 'ServiceAccount', namespaced: true },
-  events: { group: '', version: 'v1', kind: 'Event', namespaced: true },
-  deployments: { group: 'apps', version: 'v1', kind: 'Deployment', namespaced: true },
-  statefulsets: { group: 'apps', version: 'v1', kind: 'StatefulSet', namespaced: true },
-  daemonsets: { group: 'apps', version: 'v1', kind: 'DaemonSet', namespaced: true },
-  replicasets: { group: 'apps', version: 'v1', kind: 'ReplicaSet', namespaced: true },
-  jobs: { group: 'batch', version: 'v1', kind: 'Job', namespaced: true },
-  cronjobs: { group: 'batch', version: 'v1', kind: 'CronJob', namespaced: true },
-  leases: { group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', namespaced: true },
+/** The built-in kinds the stand-in serves, by API group, all v1; a resource is its kind's plural in lower case. */
+const BUILTIN_KINDS: Record<string, string[]> = {
+  '': ['Namespace', 'Pod', 'ReplicationController', 'Secret', 'ServiceAccount', 'Event'],
+  apps: ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet'],
+  batch: ['Job', 'CronJob'],
+  'coordination.k8s.io': ['Lease'],
 };
+
+export const BUILTIN_RESOURCES: Record<string, ResourceType> = Object.fromEntries(
+  Object.entries(BUILTIN_KINDS).flatMap(([group, kinds]) =>
+    kinds.map((kind) => [
+      `${kind.toLowerCase()}s`,
+      { group, version: 'v1', kind, namespaced: kind !== 'Namespace' },
+    ]),
+  ),
+);
 
 export const POLICY_REPORTS: Record<string, ResourceType> = {
   policyreports: { group: 'wgpolicyk8s.io', version: 'v1alpha2', kind: 'PolicyReport', namespaced: true },
@@ -378,4 +379,14 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
     else out[k] = mergePatch(out[k], v);
   }
   return out;
+}
+
+/** A Secret holding a cosign public key under `cosign.pub`, as `key.secretRef` and `k8s://` read it. */
+export function cosignKeySecret(namespace: string, name: string, publicPem: string): K8sObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { namespace, name },
+    data: { 'cosign.pub': Buffer.from(publicPem).toString('base64') },
+  };
 }

@@ -1,4 +1,5 @@
 /** ImagePolicy documents as plain objects (what a YAML or JSON file parses to), for validation tests. */
+import { parse } from 'yaml';
 
 export interface PolicyObject {
   apiVersion: 'imagegate.dev/v1alpha1';
@@ -23,4 +24,16 @@ export function authorityPolicy(name: string, authority: Record<string, unknown>
 /** An ImagePolicy as the text of a policy file (JSON is YAML); several join with `---`. */
 export function policyYaml(name: string, spec: Record<string, unknown>): string {
   return `${JSON.stringify(policyObject(name, spec))}\n`;
+}
+
+/** A namespaced document (`NamespacedImagePolicy`, `ImagePolicyException`) parsed from YAML `spec` lines. */
+export function namespacedDocument(kind: string, spec: string, namespace: string, name: string): unknown {
+  const indented = spec
+    .trim()
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n');
+  return parse(
+    `apiVersion: imagegate.dev/v1alpha1\nkind: ${kind}\nmetadata: { name: ${name}, namespace: ${namespace} }\nspec:\n${indented}\n`,
+  );
 }

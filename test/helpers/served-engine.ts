@@ -29,3 +29,13 @@ export function useServedEngine(
     },
   );
 }
+
+/** A server `start` makes for the enclosing `describe`, closed after the block's tests. */
+export function useServer(start: () => Promise<TestServer>): TestServer {
+  return useSuiteValue(start, (server) => server.close());
+}
+
+/** The built-in default policy (`buildEngine()` with no options) behind the real HTTPS server. */
+export function useDefaultPolicyServer(): TestServer {
+  return useServer(async () => startServer({ engine: (await buildEngine()).engine }));
+}

@@ -9,6 +9,7 @@ import { startRegistry, type TestRegistry } from './registry.js';
 import { RegistrySeeder } from './registry-seeder.js';
 import { startServer, type StartOptions, type TestServer } from './server.js';
 import { keyPolicyYaml, pushSignedImage, signingKey, type SigningKey } from './signed-images.js';
+import { useSuiteValue } from './suite-value.js';
 
 export interface WebhookRig {
   registry: TestRegistry;
@@ -49,4 +50,15 @@ export async function startWebhookRig(
       await registry.stop();
     },
   };
+}
+
+/** A rig for the enclosing `describe`: started before its tests, closed after them. */
+export function useWebhookRig(
+  onError: 'deny' | 'allow',
+  server: Omit<StartOptions, 'engine'> = {},
+): WebhookRig {
+  return useSuiteValue(
+    () => startWebhookRig(onError, server),
+    (rig) => rig.close(),
+  );
 }

@@ -3,13 +3,14 @@
  * policy file: an enforcing requireDigest policy, an audit policy, a policy without checks, and the
  * unmatched setting.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CommonOptions } from '../../src/cli/args.js';
 import { podReview, readFixture, wrapRequest } from '../helpers/admission-fixtures.js';
 import { buildEngine, writePolicyFile } from '../helpers/engine.js';
 import { HAVE_FIXTURES } from '../helpers/fixtures.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { policyYaml } from '../helpers/policy-documents.js';
+import { useDefaultPolicyServer, useServer } from '../helpers/served-engine.js';
 
 const POLICIES =
   policyYaml('prod-digests', {
@@ -60,11 +61,7 @@ async function decide(server: TestServer, body: unknown) {
 
 describe('audit records', () => {
   describe('with unmatched: audit', () => {
-    let server: TestServer;
-    beforeAll(async () => {
-      server = await startWith({ unmatched: 'audit' });
-    });
-    afterAll(() => server.close());
+    const server = useServer(() => startWith({ unmatched: 'audit' }));
 
     describe('when a pod mixes denied, audited, passing and unmatched images', () => {
       const images = [
@@ -284,11 +281,7 @@ describe('audit records', () => {
   });
 
   describe('with --mode audit (a cluster-wide dry run)', () => {
-    let server: TestServer;
-    beforeAll(async () => {
-      server = await startWith({ mode: 'audit', unmatched: 'deny' });
-    });
-    afterAll(() => server.close());
+    const server = useServer(() => startWith({ mode: 'audit', unmatched: 'deny' }));
 
     describe('when an enforcing policy would deny', () => {
       it('allows, turns the denial into a warning and records the override', async () => {
@@ -325,11 +318,7 @@ describe('audit records', () => {
   });
 
   describe('with unmatched: deny', () => {
-    let server: TestServer;
-    beforeAll(async () => {
-      server = await startWith({ unmatched: 'deny' });
-    });
-    afterAll(() => server.close());
+    const server = useServer(() => startWith({ unmatched: 'deny' }));
 
     describe('when no policy governs an image', () => {
       it('denies it and says so', async () => {
@@ -345,12 +334,7 @@ describe('audit records', () => {
   });
 
   describe.skipIf(!HAVE_FIXTURES)('with the built-in default policy', () => {
-    let server: TestServer;
-    beforeAll(async () => {
-      const { engine } = await buildEngine();
-      server = await startServer({ engine });
-    });
-    afterAll(() => server.close());
+    const server = useDefaultPolicyServer();
 
     describe('when a real cluster request uses a tag-only image', () => {
       it('records the user, namespace, kind and name the API server sent', async () => {

@@ -15,14 +15,9 @@ import { REPORT_KINDS, toPolicyReports } from '../../src/report/policy-report.js
 import { startTestCluster, type TestCluster } from '../helpers/cluster-fixture.js';
 import { buildEngine } from '../helpers/engine.js';
 import { POLICY_REPORTS } from '../helpers/kube-api.js';
+import { silentLog as silent } from '../helpers/silent-log.js';
 
 const REPORTS = '/apis/wgpolicyk8s.io/v1alpha2/namespaces';
-const silent = {
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-};
 
 describe('background audit under API faults', () => {
   let cluster: TestCluster;

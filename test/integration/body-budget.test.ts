@@ -10,9 +10,11 @@ import { DEFAULT_BODY_BUDGET } from '../../src/server/body-budget.js';
 import { DEFAULT_BODY_LIMIT } from '../../src/server/app.js';
 import { buildEngine, writePolicyFile } from '../helpers/engine.js';
 import { podReview } from '../helpers/admission-fixtures.js';
+import { policyYaml } from '../helpers/policy-documents.js';
 import { createTestCa } from '../helpers/certs.js';
 import { startHostileRegistry, stall, type HostileRegistry } from '../helpers/hostile-registry.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { startServer, type StartOptions, type TestServer } from '../helpers/server.js';
+import { useServer } from '../helpers/served-engine.js';
 
 interface Answer {
   status: number;
@@ -83,16 +85,15 @@ async function settle(server: TestServer, bodies: number): Promise<void> {
   for (let i = 0; i < 500 && server.bodies.bodies < bodies; i++) await new Promise((r) => setTimeout(r, 10));
 }
 
+/** The default engine behind a server with this body budget, for the enclosing `describe`. */
+const useBudgetedServer = (bodyBudget: StartOptions['bodyBudget']): TestServer =>
+  useServer(async () => startServer({ engine: (await buildEngine()).engine, bodyBudget }));
+
 describe('request bodies in flight', () => {
   describe('with the default budget, 100 connections each declaring a 3 MiB body and sending 1 KiB', () => {
-    let server: TestServer;
-    beforeAll(async () => {
-      const { engine } = await buildEngine();
-      // The total's defaults, but a short receive deadline so the held bodies are cut within the test;
-      // all from one address here, so no per-address share or receive rate (tested below).
-      server = await startServer({ engine, bodyBudget: { receiveTimeoutMs: 8_000, ...ONE_CALLER } });
-    });
-    afterAll(() => server.close());
+    // The total's defaults, but a short receive deadline so the held bodies are cut within the test;
+    // all from one address here, so no per-address share or receive rate (tested below).
+    const server = useBudgetedServer({ receiveTimeoutMs: 8_000, ...ONE_CALLER });
 
     it('holds at most maxBytes of them, refuses the rest 503 BODIES_IN_FLIGHT, cuts the held ones 408 BODY_TIMEOUT', async () => {
       const held = Math.floor(DEFAULT_BODY_BUDGET.maxBytes / DEFAULT_BODY_LIMIT);
@@ -129,15 +130,7 @@ describe('request bodies in flight', () => {
   });
 
   describe('with a budget of 20 bodies, 60 chunked bodies that stall', () => {
-    let server: TestServer;
-    beforeAll(async () => {
-      const { engine } = await buildEngine();
-      server = await startServer({
-        engine,
-        bodyBudget: { maxBodies: 20, receiveTimeoutMs: 5_000, ...ONE_CALLER },
-      });
-    });
-    afterAll(() => server.close());
+    const server = useBudgetedServer({ maxBodies: 20, receiveTimeoutMs: 5_000, ...ONE_CALLER });
 
     it('holds 20, refuses 40 at once, and /healthz answers meanwhile', async () => {
       const conns = await Promise.all(
@@ -158,15 +151,7 @@ describe('request bodies in flight', () => {
   });
 
   describe('chunked bodies that grow past the byte budget together', () => {
-    let server: TestServer;
-    beforeAll(async () => {
-      const { engine } = await buildEngine();
-      server = await startServer({
-        engine,
-        bodyBudget: { maxBytes: 1024 * 1024, receiveTimeoutMs: 1_500, ...ONE_CALLER },
-      });
-    });
-    afterAll(() => server.close());
+    const server = useBudgetedServer({ maxBytes: 1024 * 1024, receiveTimeoutMs: 1_500, ...ONE_CALLER });
 
     it('refuses the body whose bytes would pass it, and the budget never holds more', async () => {
       const a = await slowBody(server, { 'transfer-encoding': 'chunked' }, 600 * 1024);
@@ -182,15 +167,7 @@ describe('request bodies in flight', () => {
   });
 
   describe('one address past its share (4 bodies), beside another address', () => {
-    let server: TestServer;
-    beforeAll(async () => {
-      const { engine } = await buildEngine();
-      server = await startServer({
-        engine,
-        bodyBudget: { ...ONE_CALLER, maxBodiesPerAddress: 4, receiveTimeoutMs: 3_000 },
-      });
-    });
-    afterAll(() => server.close());
+    const server = useBudgetedServer({ ...ONE_CALLER, maxBodiesPerAddress: 4, receiveTimeoutMs: 3_000 });
 
     it('holds 4 of its 10 stalled bodies, refuses 6 naming the address, and still holds the other caller', async () => {
       const pod = await Promise.all(
@@ -213,15 +190,11 @@ describe('request bodies in flight', () => {
   });
 
   describe('receive deadlines: first byte within 500 ms, then 4 KiB/s', () => {
-    let server: TestServer;
-    beforeAll(async () => {
-      const { engine } = await buildEngine();
-      server = await startServer({
-        engine,
-        bodyBudget: { firstByteTimeoutMs: 500, minBytesPerSecond: 4096, receiveTimeoutMs: 30_000 },
-      });
+    const server = useBudgetedServer({
+      firstByteTimeoutMs: 500,
+      minBytesPerSecond: 4096,
+      receiveTimeoutMs: 30_000,
     });
-    afterAll(() => server.close());
 
     it('cuts a body whose first byte never comes and one that stalls after 1 KiB, long before the 30 s deadline', async () => {
       const silent = await slowBody(server, { 'content-length': '2048' }, 0);
@@ -280,16 +253,9 @@ describe('request bodies in flight', () => {
     beforeAll(async () => {
       reg = await startHostileRegistry();
       reg.route(/./, stall);
-      const policy = await writePolicyFile(`
-apiVersion: imagegate.dev/v1alpha1
-kind: ImagePolicy
-metadata: { name: size }
-spec:
-  mode: enforce
-  onError: allow
-  images: [{ glob: "${reg.host}/**" }]
-  size: { maxCompressed: 16Mi }
-`);
+      const size = { maxCompressed: '16Mi' };
+      const spec = { mode: 'enforce', onError: 'allow', images: [{ glob: `${reg.host}/**` }], size };
+      const policy = await writePolicyFile(policyYaml('size', spec));
       const { engine } = await buildEngine({ policy: [policy], insecureRegistry: [reg.host] });
       server = await startServer({
         engine,

@@ -7,12 +7,13 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseCommand } from '../../src/cli/args.js';
 import { runAudit } from '../../src/cli/audit.js';
 import type { AuditReport, AuditWorkload } from '../../src/cluster/result.js';
 import { imagegate } from '../helpers/cli.js';
-import { startTestCluster, type TestCluster } from '../helpers/cluster-fixture.js';
+import { startTestCluster } from '../helpers/cluster-fixture.js';
+import { useSuiteValue } from '../helpers/suite-value.js';
 
 interface Captured {
   code: number;
@@ -41,31 +42,33 @@ function workload(report: AuditReport, ns: string, kind: string, name: string): 
 }
 
 describe('imagegate audit', () => {
-  let cluster: TestCluster;
-  let report: AuditReport;
-  let run: Captured;
-
-  beforeAll(async () => {
-    cluster = await startTestCluster();
-    // The first page of pods is throttled once: the run waits Retry-After and goes on.
-    cluster.api.faults.push({ path: '/api/v1/pods', status: 429, times: 1, retryAfter: 1 });
-    run = await audit([...cluster.flags, '--kubeconfig', cluster.api.kubeconfigPath, '--output', 'json']);
-    report = JSON.parse(run.stdout) as AuditReport;
-  });
-  afterAll(async () => {
-    await cluster?.stop();
-  });
+  const cluster = useSuiteValue(startTestCluster, (c) => c.stop());
+  const audited = useSuiteValue(
+    async () => {
+      // The first page of pods is throttled once: the run waits Retry-After and goes on.
+      cluster.api.faults.push({ path: '/api/v1/pods', status: 429, times: 1, retryAfter: 1 });
+      const run = await audit([
+        ...cluster.flags,
+        '--kubeconfig',
+        cluster.api.kubeconfigPath,
+        '--output',
+        'json',
+      ]);
+      return { run, report: JSON.parse(run.stdout) as AuditReport };
+    },
+    async () => undefined,
+  );
 
   describe('when some running workloads would be denied', () => {
     it('exits 1 and prints one JSON document of the documented shape', () => {
-      expect(run.code).toBe(1);
-      expect(report).toMatchObject({
+      expect(audited.run.code).toBe(1);
+      expect(audited.report).toMatchObject({
         apiVersion: 'imagegate.dev/v1alpha1',
         kind: 'AuditReport',
         scope: { namespaces: 'all', policies: ['signed', 'small'], unmatched: 'default' },
         outcome: 'fail',
       });
-      expect(report.namespaces.map((n) => n.name)).toEqual(['batch', 'infra', 'kube-system', 'shop']);
+      expect(audited.report.namespaces.map((n) => n.name)).toEqual(['batch', 'infra', 'kube-system', 'shop']);
     });
 
     it('lists every kind page by page with limit/continue and retries the throttled page', () => {
@@ -86,18 +89,20 @@ describe('imagegate audit', () => {
     });
 
     it('groups pods under their top-level owner', () => {
-      expect(workload(report, 'shop', 'Deployment', 'web')).toMatchObject({
+      expect(workload(audited.report, 'shop', 'Deployment', 'web')).toMatchObject({
         pods: 2,
         outcome: 'pass',
         admission: 'allow',
       });
-      expect(workload(report, 'batch', 'CronJob', 'nightly')).toMatchObject({ pods: 1 });
+      expect(workload(audited.report, 'batch', 'CronJob', 'nightly')).toMatchObject({ pods: 1 });
       // An unlisted owner (the coredns Deployment) is the workload its ReplicaSet's pods go under.
-      expect(workload(report, 'kube-system', 'Deployment', 'coredns')).toMatchObject({
+      expect(workload(audited.report, 'kube-system', 'Deployment', 'coredns')).toMatchObject({
         pods: 1,
         outcome: 'pass',
       });
-      const kinds = report.namespaces.flatMap((n) => n.workloads.map((w) => `${n.name}/${w.kind}/${w.name}`));
+      const kinds = audited.report.namespaces.flatMap((n) =>
+        n.workloads.map((w) => `${n.name}/${w.kind}/${w.name}`),
+      );
       expect(kinds).not.toContain('shop/ReplicaSet/web-7d4b9c8f6d');
       expect(kinds).not.toContain('batch/Job/nightly-29410000');
       expect(kinds).toEqual(
@@ -112,24 +117,24 @@ describe('imagegate audit', () => {
         ]),
       );
       // The zero-replica old revision's image runs nowhere.
-      expect(run.stdout).not.toContain('shop/web:v0');
+      expect(audited.run.stdout).not.toContain('shop/web:v0');
     });
 
     it('reports a CronJob with no pod running through its template', () => {
-      const weekly = workload(report, 'batch', 'CronJob', 'weekly');
+      const weekly = workload(audited.report, 'batch', 'CronJob', 'weekly');
       expect(weekly.pods).toBe(0);
       expect(weekly.containers[0]?.image).toMatchObject({ outcome: 'fail', admission: 'deny' });
     });
 
     it('explains each failing check with the engine’s own messages', () => {
-      const api = workload(report, 'shop', 'Deployment', 'api').containers[0]!.image;
+      const api = workload(audited.report, 'shop', 'Deployment', 'api').containers[0]!.image;
       expect(api).toMatchObject({ outcome: 'fail', admission: 'deny' });
       expect(api.policies[0]).toMatchObject({ policy: 'signed', mode: 'enforce', result: 'fail' });
       expect(api.policies[0]!.findings.find((f) => f.check === 'signature')).toMatchObject({ passed: false });
       expect(api.digest).toBe(cluster.digests['shop/api']);
 
       // Namespace labels select `small` (tier=infra): the size check runs and names the heaviest layer.
-      const db = workload(report, 'infra', 'StatefulSet', 'db').containers[0]!.image;
+      const db = workload(audited.report, 'infra', 'StatefulSet', 'db').containers[0]!.image;
       expect(db).toMatchObject({ outcome: 'fail', admission: 'would-deny' });
       const size = db.policies.find((p) => p.policy === 'small')!.findings.find((f) => f.check === 'size')!;
       expect(size.passed).toBe(false);
@@ -139,15 +144,21 @@ describe('imagegate audit', () => {
       expect(db.policies.find((p) => p.policy === 'signed')?.result).toBe('pass');
       // `small` does not apply in shop (no tier=infra label).
       expect(
-        workload(report, 'shop', 'Deployment', 'web').containers[0]!.image.policies.map((p) => p.policy),
+        workload(audited.report, 'shop', 'Deployment', 'web').containers[0]!.image.policies.map(
+          (p) => p.policy,
+        ),
       ).toEqual(['signed']);
     });
 
     it('evaluates each distinct image once per namespace policy set', () => {
       // shop and batch select the same policies: shop/web:v1 (web, debug's init container, migrate) is one evaluation.
-      expect(report.summary.evaluations).toBe(9);
+      expect(audited.report.summary.evaluations).toBe(9);
       expect(
-        workload(report, 'shop', 'Pod', 'debug').containers.map((c) => [c.name, c.field, c.image.outcome]),
+        workload(audited.report, 'shop', 'Pod', 'debug').containers.map((c) => [
+          c.name,
+          c.field,
+          c.image.outcome,
+        ]),
       ).toEqual([
         ['setup', 'initContainers', 'pass'],
         ['shell', 'containers', 'fail'],
@@ -155,15 +166,15 @@ describe('imagegate audit', () => {
     });
 
     it('sums up per policy, per check and per namespace', () => {
-      expect(report.summary).toMatchObject({
+      expect(audited.report.summary).toMatchObject({
         namespaces: 4,
         workloads: 10,
         wouldDeny: 6,
         workloadOutcomes: { pass: 4, fail: 6, warn: 0, error: 0, skip: 0 },
         byNamespace: { shop: { pass: 1, fail: 2, warn: 0, error: 0, skip: 0 }, 'kube-system': { pass: 1 } },
       });
-      expect(report.summary.byPolicy.small).toEqual({ pass: 2, fail: 1, warn: 0, error: 0, skip: 0 });
-      expect(report.summary.byCheck.size).toMatchObject({ failed: 1 });
+      expect(audited.report.summary.byPolicy.small).toEqual({ pass: 2, fail: 1, warn: 0, error: 0, skip: 0 });
+      expect(audited.report.summary.byCheck.size).toMatchObject({ failed: 1 });
     });
   });
 

@@ -17,7 +17,7 @@ import type { Setup } from '../../src/cli/setup.js';
 import { fixturePath, HAVE_FIXTURES } from '../helpers/fixtures.js';
 import { disagreements, formatMatrix, type Outcome } from '../helpers/agreement-matrix.js';
 import { ROOT } from '../helpers/cli.js';
-import { compareRow } from '../helpers/cosign-compare.js';
+import { compareRow, oracleSides } from '../helpers/cosign-compare.js';
 import { cosign, cosignBinaryPath, cosignTools, type Cosign, type CosignBinary } from '../helpers/cosign.js';
 import { oraclePolicy, oraclePolicyYaml } from '../helpers/cosign-policies.js';
 import {
@@ -169,18 +169,11 @@ describe.skipIf(!HAVE_COSIGN || !HAVE_FIXTURES)('cosign as the oracle', () => {
     });
 
     function compare(row: Row, format: SigningFormat): Promise<Outcome> {
-      const sides = {
-        c,
-        server,
-        check: [
-          '--policy',
-          policyFile,
-          '--insecure-registry',
-          registry.host,
-          '--trusted-root',
-          `public-good=${PUBLIC_GOOD}`,
-        ],
-      };
+      const sides = oracleSides(c, server, {
+        policyFile,
+        registryHost: registry.host,
+        trustedRoot: `public-good=${PUBLIC_GOOD}`,
+      });
       const verify = [
         ...oraclePolicy(row.policy).cosign(keys),
         '--trusted-root',
@@ -246,18 +239,11 @@ describe.skipIf(!HAVE_COSIGN || !HAVE_FIXTURES)('cosign as the oracle', () => {
       async (name) => {
         const rows = rowsByFormat.get(name) ?? [];
         expect(rows.length).toBeGreaterThan(5);
-        const sides = {
-          c,
-          server,
-          check: [
-            '--policy',
-            policyFile,
-            '--insecure-registry',
-            registry.host,
-            '--trusted-root',
-            `${TRUSTED_ROOT_NAME}=${sigstore.trustedRoot}`,
-          ],
-        };
+        const sides = oracleSides(c, server, {
+          policyFile,
+          registryHost: registry.host,
+          trustedRoot: `${TRUSTED_ROOT_NAME}=${sigstore.trustedRoot}`,
+        });
         const mine: Outcome[] = [];
         const format = formats.find((f) => f.name === name) as TlogFormat;
         for (const row of rows) {

@@ -10,8 +10,9 @@ import { podReview } from '../helpers/admission-fixtures.js';
 import { imagegate, imagegateCheck } from '../helpers/cli.js';
 import { buildEngine, writePolicyFile } from '../helpers/engine.js';
 import { fixturePath, HAVE_FIXTURES } from '../helpers/fixtures.js';
-import { buildImage, pushImage, pushManifest, type BuiltImage } from '../helpers/image-builder.js';
+import { buildImage, pushImage, pushManifest } from '../helpers/image-builder.js';
 import { useRegistry } from '../helpers/registry.js';
+import { useSuiteValue } from '../helpers/suite-value.js';
 import { sizePolicy } from '../helpers/size-e2e.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
@@ -62,25 +63,31 @@ function applyPatch<T>(object: T, ops: PatchOp[]): T {
 
 describe('imagegate end to end: size and pinning', () => {
   const reg = useRegistry();
-  let heavy: BuiltImage;
-  let light: BuiltImage;
-  let policyFile: string;
 
-  beforeAll(async () => {
-    heavy = buildImage({ steps: HEAVY_STEPS });
-    light = buildImage({ steps: LIGHT_STEPS });
-    await pushImage(reg.url, 'team/app', '1', heavy);
-    await pushImage(reg.url, 'team/app', 'small', light);
-    await pushImage(reg.url, 'team/pinned', 'moving', heavy);
-    await pushImage(reg.url, 'team/pinned', 'other', light);
-    policyFile = await writePolicyFile(sizePolicy('app-size', `${reg.host}/**`, 'deny'));
-  });
+  const pushed = useSuiteValue(
+    async () => {
+      const heavy = buildImage({ steps: HEAVY_STEPS });
+      const light = buildImage({ steps: LIGHT_STEPS });
+      await pushImage(reg.url, 'team/app', '1', heavy);
+      await pushImage(reg.url, 'team/app', 'small', light);
+      await pushImage(reg.url, 'team/pinned', 'moving', heavy);
+      await pushImage(reg.url, 'team/pinned', 'other', light);
+      const policyFile = await writePolicyFile(sizePolicy('app-size', `${reg.host}/**`, 'deny'));
+      return { heavy, light, policyFile };
+    },
+    async () => undefined,
+  );
 
   describe('imagegate check against the registry', () => {
     it('denies an image over the limit, names the heaviest layers and their build steps, exits 1', async () => {
-      const run = await imagegateCheck(policyFile, '--insecure-registry', reg.host, `${reg.host}/team/app:1`);
+      const run = await imagegateCheck(
+        pushed.policyFile,
+        '--insecure-registry',
+        reg.host,
+        `${reg.host}/team/app:1`,
+      );
       expect(run.code, run.stderr).toBe(1);
-      expect(run.stdout).toContain(`✗ ${reg.host}/team/app:1@${heavy.manifest.digest}`);
+      expect(run.stdout).toContain(`✗ ${reg.host}/team/app:1@${pushed.heavy.manifest.digest}`);
       expect(run.stdout).toContain('policy app-size (enforce): fail');
       expect(run.stdout).toMatch(HEAVY_EXPLANATION);
       expect(run.stdout).toContain('[SIZE_EXCEEDED]');
@@ -89,7 +96,7 @@ describe('imagegate end to end: size and pinning', () => {
 
     it('allows an image within the limit and exits 0', async () => {
       const run = await imagegateCheck(
-        policyFile,
+        pushed.policyFile,
         '--insecure-registry',
         reg.host,
         '--output',
@@ -99,7 +106,7 @@ describe('imagegate end to end: size and pinning', () => {
       expect(run.code, run.stderr).toBe(0);
       const out = JSON.parse(run.stdout) as { allowed: boolean; images: { digest: string }[] };
       expect(out.allowed).toBe(true);
-      expect(out.images[0]?.digest).toBe(light.manifest.digest);
+      expect(out.images[0]?.digest).toBe(pushed.light.manifest.digest);
     });
   });
 
@@ -108,7 +115,7 @@ describe('imagegate end to end: size and pinning', () => {
     let server: TestServer;
 
     beforeAll(async () => {
-      setup = await buildEngine({ policy: [policyFile], insecureRegistry: [reg.host] });
+      setup = await buildEngine({ policy: [pushed.policyFile], insecureRegistry: [reg.host] });
       server = await startServer({ engine: setup.engine, mutate: true });
     });
     afterAll(async () => {
@@ -128,11 +135,14 @@ describe('imagegate end to end: size and pinning', () => {
 
       const allowed = await server.post('/validate?timeout=10s', podReview([`${reg.host}/team/app:small`]));
       expect((allowed.json as { response: { allowed: boolean } }).response.allowed).toBe(true);
-      expect(server.audit.at(-1)?.images[0]?.digest).toBe(light.manifest.digest);
+      expect(server.audit.at(-1)?.images[0]?.digest).toBe(pushed.light.manifest.digest);
     });
 
     it('/mutate pins every tag-only image of a Pod at its JSON pointer, and leaves digests alone', async () => {
-      const review = podReview([`${reg.host}/team/app:1`, `${reg.host}/team/app@${light.manifest.digest}`]);
+      const review = podReview([
+        `${reg.host}/team/app:1`,
+        `${reg.host}/team/app@${pushed.light.manifest.digest}`,
+      ]);
       const spec = (review.request.object as { spec: Record<string, unknown> }).spec;
       spec.initContainers = [{ name: 'init', image: `${reg.host}/team/app:small` }];
       const res = await server.post('/mutate?timeout=10s', review);
@@ -143,12 +153,12 @@ describe('imagegate end to end: size and pinning', () => {
         {
           op: 'replace',
           path: '/spec/containers/0/image',
-          value: `${reg.host}/team/app:1@${heavy.manifest.digest}`,
+          value: `${reg.host}/team/app:1@${pushed.heavy.manifest.digest}`,
         },
         {
           op: 'replace',
           path: '/spec/initContainers/0/image',
-          value: `${reg.host}/team/app:small@${light.manifest.digest}`,
+          value: `${reg.host}/team/app:small@${pushed.light.manifest.digest}`,
         },
       ]);
     });
@@ -190,7 +200,7 @@ describe('imagegate end to end: size and pinning', () => {
         {
           op: 'replace',
           path: '/spec/template/spec/containers/0/image',
-          value: `${reg.host}/team/app:small@${light.manifest.digest}`,
+          value: `${reg.host}/team/app:small@${pushed.light.manifest.digest}`,
         },
       ]);
       expect(response.warnings).toEqual([
@@ -206,11 +216,11 @@ describe('imagegate end to end: size and pinning', () => {
         {
           op: 'replace',
           path: '/spec/containers/0/image',
-          value: `${reg.host}/team/pinned:moving@${heavy.manifest.digest}`,
+          value: `${reg.host}/team/pinned:moving@${pushed.heavy.manifest.digest}`,
         },
       ]);
       // The tag moves to a small image between admission and validation.
-      await pushManifest(reg.url, 'team/pinned', 'moving', light.manifest);
+      await pushManifest(reg.url, 'team/pinned', 'moving', pushed.light.manifest);
       const patched = {
         ...review,
         request: { ...review.request, object: applyPatch(review.request.object, ops) },
@@ -223,8 +233,8 @@ describe('imagegate end to end: size and pinning', () => {
       const record = server.audit.at(-1)!;
       expect(record.uid).toBe(review.request.uid);
       expect(record.images[0]).toMatchObject({
-        image: `${reg.host}/team/pinned:moving@${heavy.manifest.digest}`,
-        digest: heavy.manifest.digest,
+        image: `${reg.host}/team/pinned:moving@${pushed.heavy.manifest.digest}`,
+        digest: pushed.heavy.manifest.digest,
       });
     });
   });

@@ -5,13 +5,13 @@
  * a 4xx JSON error naming the problem).
  */
 import { readdir } from 'node:fs/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { imagesOf } from '../../src/admission/pod-spec.js';
 import { readFixture, reviewBodyOf } from '../helpers/admission-fixtures.js';
-import { buildEngine } from '../helpers/engine.js';
 import { fixturePath, HAVE_FIXTURES } from '../helpers/fixtures.js';
-import { startServer, type Reply, type TestServer } from '../helpers/server.js';
+import type { Reply } from '../helpers/server.js';
 import { type Answer, CASES, ok } from '../fixtures/replay-cases.js';
+import { useDefaultPolicyServer } from '../helpers/served-engine.js';
 
 interface RequestLike {
   uid?: string;
@@ -28,13 +28,7 @@ function requestOf(body: unknown): RequestLike | undefined {
 }
 
 describe.skipIf(!HAVE_FIXTURES)('fixture replay over HTTPS', () => {
-  let server: TestServer;
-
-  beforeAll(async () => {
-    const { engine } = await buildEngine();
-    server = await startServer({ engine });
-  });
-  afterAll(() => server.close());
+  const server = useDefaultPolicyServer();
 
   /** Posts a body; returns the reply and the audit records it wrote. */
   async function review(body: unknown): Promise<{ reply: Reply; records: typeof server.audit }> {

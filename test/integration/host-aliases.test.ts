@@ -3,51 +3,49 @@
  * spells it. Real HTTPS webhook, real registry on loopback; `unmatched: allow` so that a denial can
  * only come from the policy, and the audit record names the policy that governed each image.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Setup } from '../../src/cli/setup.js';
+import { describe, expect, it } from 'vitest';
 import { podReview } from '../helpers/admission-fixtures.js';
 import { buildEngine, writePolicyFile } from '../helpers/engine.js';
 import { RegistrySeeder } from '../helpers/registry-seeder.js';
 import { useRegistry } from '../helpers/registry.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { startServer } from '../helpers/server.js';
 import { keyPolicyYaml, pushSignedImage, signingKey } from '../helpers/signed-images.js';
+import { useSuiteValue } from '../helpers/suite-value.js';
 
 describe('a policy on a loopback registry', () => {
   const registry = useRegistry();
-  let setup: Setup;
-  let server: TestServer;
-  let port: string;
-  let signed: string;
-  let unsigned: string;
 
-  beforeAll(async () => {
-    port = registry.host.split(':')[1]!;
-    const seeder = new RegistrySeeder(registry);
-    const key = signingKey();
-    signed = await pushSignedImage(seeder, registry.host, 'team/app', key);
-    unsigned = await pushSignedImage(seeder, registry.host, 'team/app', undefined, 'v2');
-    const policy = keyPolicyYaml(key, { name: 'loopback' }).replace(
-      "glob: '**'",
-      `glob: '127.0.0.1:${port}/**'`,
-    );
-    setup = await buildEngine({
-      policy: [await writePolicyFile(policy)],
-      insecureRegistry: [registry.host],
-      unmatched: 'allow',
-    });
-    server = await startServer({ engine: setup.engine });
-  }, 60_000);
-
-  afterAll(async () => {
-    await server?.close();
-    await setup?.registry.close();
-  });
+  const served = useSuiteValue(
+    async () => {
+      const port = registry.host.split(':')[1]!;
+      const seeder = new RegistrySeeder(registry);
+      const key = signingKey();
+      const signed = await pushSignedImage(seeder, registry.host, 'team/app', key);
+      const unsigned = await pushSignedImage(seeder, registry.host, 'team/app', undefined, 'v2');
+      const policy = keyPolicyYaml(key, { name: 'loopback' }).replace(
+        "glob: '**'",
+        `glob: '127.0.0.1:${port}/**'`,
+      );
+      const setup = await buildEngine({
+        policy: [await writePolicyFile(policy)],
+        insecureRegistry: [registry.host],
+        unmatched: 'allow',
+      });
+      const server = await startServer({ engine: setup.engine });
+      return { setup, server, port, signed, unsigned };
+    },
+    async ({ server, setup }) => {
+      await server.close();
+      await setup.registry.close();
+    },
+    60_000,
+  );
 
   async function review(image: string) {
-    const reply = await server.post('/validate', podReview([image]));
+    const reply = await served.server.post('/validate', podReview([image]));
     const response = (reply.json as { response: { allowed: boolean; status?: { message?: string } } })
       .response;
-    const record = server.audit.at(-1)!;
+    const record = served.server.audit.at(-1)!;
     return { response, image: record.images[0]! };
   }
 
@@ -63,7 +61,7 @@ describe('a policy on a loopback registry', () => {
       (p: string) => `[::1]:${p}`,
       (p: string) => `[::ffff:127.0.0.1]:${p}`,
     ])('denies it under the policy (%#)', async (spell) => {
-      const { response, image } = await review(`${spell(port)}/team/app@${unsigned}`);
+      const { response, image } = await review(`${spell(served.port)}/team/app@${served.unsigned}`);
       expect(response.allowed).toBe(false);
       expect(image.unmatched).toBeUndefined();
       expect(image.policies.map((p) => p.policy)).toEqual(['loopback']);
@@ -75,9 +73,9 @@ describe('a policy on a loopback registry', () => {
     it.each(['127.1', '127.000.000.001', '[::ffff:127.0.0.1]'])(
       'admits %s after a real check',
       async (host) => {
-        const { response, image } = await review(`${host}:${port}/team/app@${signed}`);
+        const { response, image } = await review(`${host}:${served.port}/team/app@${served.signed}`);
         expect(image.policies[0]?.checks.map((c) => [c.check, c.code])).toEqual([['signature', 'OK']]);
-        expect(image.reference).toBe(`127.0.0.1:${port}/team/app@${signed}`);
+        expect(image.reference).toBe(`127.0.0.1:${served.port}/team/app@${served.signed}`);
         expect(response.allowed).toBe(true);
       },
     );
@@ -85,7 +83,7 @@ describe('a policy on a loopback registry', () => {
 
   describe('when the pod names another port on loopback', () => {
     it('is not governed by the policy', async () => {
-      const { response, image } = await review(`localhost:1/team/app@${unsigned}`);
+      const { response, image } = await review(`localhost:1/team/app@${served.unsigned}`);
       expect(image.policies).toEqual([]);
       expect(image.unmatched).toBe('allow');
       expect(response.allowed).toBe(true);

@@ -11,7 +11,7 @@ import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { imagegate, imagegateCheck } from '../helpers/cli.js';
 import { writePolicyFile } from '../helpers/engine.js';
-import { KubeApiStandIn } from '../helpers/kube-api.js';
+import { cosignKeySecret, KubeApiStandIn } from '../helpers/kube-api.js';
 import { freePort } from '../helpers/registry.js';
 import { policyYaml } from '../helpers/policy-documents.js';
 import { spawnServe } from '../helpers/serve-process.js';
@@ -33,12 +33,7 @@ describe('key.secretRef to a missing Secret', () => {
   beforeAll(async () => {
     api = new KubeApiStandIn();
     await api.start();
-    api.put({
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { namespace: 'imagegate', name: 'present-key' },
-      data: { 'cosign.pub': Buffer.from(PEM).toString('base64') },
-    });
+    api.put(cosignKeySecret('imagegate', 'present-key', PEM));
     policies = await writePolicyFile(policy('ok-team', 'present-key') + policy('lost-team', 'missing-key'));
   });
   afterAll(() => api?.close());

@@ -3,18 +3,12 @@
  * hitting registry faults), every answered review has exactly one audit record, with its own uid and
  * the decision it was answered with.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { podReview } from '../helpers/admission-fixtures.js';
-import { startWebhookRig, type WebhookRig } from '../helpers/webhook-rig.js';
+import { useWebhookRig } from '../helpers/webhook-rig.js';
 
 describe('resilience: audit completeness under load', () => {
-  let rig: WebhookRig;
-  beforeAll(async () => {
-    rig = await startWebhookRig('deny', { connections: 32 });
-  });
-  afterAll(async () => {
-    await rig?.close();
-  });
+  const rig = useWebhookRig('deny', { connections: 32 });
 
   it('writes one record per answered review, each with the right uid and decision', async () => {
     const signed = await Promise.all(Array.from({ length: 6 }, (_, i) => rig.image(`audit/signed${i}`)));

@@ -2,9 +2,9 @@
  * Deadline: with a registry that never answers, every review is answered before the API server's
  * `?timeout=` runs out, with the policy's onError decision and a message that says why.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { podReview } from '../helpers/admission-fixtures.js';
-import { startWebhookRig, type WebhookRig } from '../helpers/webhook-rig.js';
+import { useWebhookRig, type WebhookRig } from '../helpers/webhook-rig.js';
 
 const TIMEOUT_MS = 3_000;
 
@@ -35,13 +35,7 @@ async function stalledReviews(rig: WebhookRig, n: number): Promise<Answer[]> {
 
 describe('resilience: deadline', () => {
   describe('when the registry stalls and the policy fails closed (onError: deny)', () => {
-    let rig: WebhookRig;
-    beforeAll(async () => {
-      rig = await startWebhookRig('deny');
-    });
-    afterAll(async () => {
-      await rig?.close();
-    });
+    const rig = useWebhookRig('deny');
 
     it('denies every review before the timeout, saying the deadline was reached', async () => {
       const answers = await stalledReviews(rig, 8);
@@ -59,13 +53,7 @@ describe('resilience: deadline', () => {
   });
 
   describe('when the registry stalls and the policy fails open (onError: allow)', () => {
-    let rig: WebhookRig;
-    beforeAll(async () => {
-      rig = await startWebhookRig('allow');
-    });
-    afterAll(async () => {
-      await rig?.close();
-    });
+    const rig = useWebhookRig('allow');
 
     it('allows every review before the timeout with a warning naming the deadline', async () => {
       const answers = await stalledReviews(rig, 8);

@@ -20,9 +20,10 @@ import { pushBundleFor, pushCosignOciAttestation, pushLegacySignatures } from '.
 import { HAVE_FIXTURES } from '../helpers/fixtures.js';
 import { LEGACY_CASES, seedCase } from '../fixtures/legacy-cases.js';
 import { useRegistry } from '../helpers/registry.js';
+import { useSuiteValue } from '../helpers/suite-value.js';
 import { RegistrySeeder } from '../helpers/registry-seeder.js';
 import { fixtureRoots, signal, tempDir } from '../helpers/signature-setup.js';
-import { createTestInstance, type TestInstance } from '../helpers/test-sigstore.js';
+import { createTestInstance } from '../helpers/test-sigstore.js';
 import { ociImageManifest } from '../helpers/oci-manifest.js';
 
 const ACME = {
@@ -46,23 +47,33 @@ describe('signature verification through a real registry', () => {
     await client?.close();
   });
 
+  /** The signature check of `spec`, trusting `roots`, on `repo@digest` in the registry. */
+  function verifyAt(
+    spec: Parameters<typeof compileSignatureVerifier>[0],
+    roots: TrustedRootStore,
+    repo: string,
+    digest: string,
+  ) {
+    const ref = parseReference(`${registry.host}/${repo}@${digest}`);
+    return compileSignatureVerifier(spec, 'test', { trustedRoots: roots }).verify(
+      access,
+      ref,
+      digest,
+      signal(),
+    );
+  }
+
   describe.skipIf(!HAVE_FIXTURES)('third-party cosign legacy fixtures', () => {
-    let roots: TrustedRootStore;
-    beforeAll(async () => {
-      roots = await fixtureRoots();
-    });
+    const fixtures = useSuiteValue(
+      async () => ({ roots: await fixtureRoots() }),
+      async () => undefined,
+    );
 
     for (const [i, c] of LEGACY_CASES.entries()) {
       it(`${c.name} → ${c.expect}`, async () => {
         const repo = `fixtures/case${i}`;
         const digest = await seedCase(seeder, repo, c);
-        const ref = parseReference(`${registry.host}/${repo}@${digest}`);
-        const verdict = await compileSignatureVerifier(c.spec(), 'test', { trustedRoots: roots }).verify(
-          access,
-          ref,
-          digest,
-          signal(),
-        );
+        const verdict = await verifyAt(c.spec(), fixtures.roots, repo, digest);
         expect(verdict.code, verdict.message).toBe(c.expect);
         for (const s of c.messageHas ?? []) expect(verdict.message).toContain(s);
       });
@@ -71,33 +82,23 @@ describe('signature verification through a real registry', () => {
     it('verifies the cosign OCI attestation bundle pushed as a referrer', async () => {
       const repo = 'fixtures/oci-attestation';
       const digest = await pushCosignOciAttestation(seeder, repo);
-      const verdict = await compileSignatureVerifier(
-        {
-          authorities: [
-            {
-              name: 'cody',
-              keyless: { issuer: 'https://github.com/login/oauth', subject: 'cody@soyland.com' },
-            },
-          ],
-        },
-        'test',
-        { trustedRoots: roots },
-      ).verify(access, parseReference(`${registry.host}/${repo}@${digest}`), digest, signal());
+      const cody = { issuer: 'https://github.com/login/oauth', subject: 'cody@soyland.com' };
+      const spec = { authorities: [{ name: 'cody', keyless: cody }] };
+      const verdict = await verifyAt(spec, fixtures.roots, repo, digest);
       expect(verdict.attestations).toHaveLength(1);
       expect(verdict.attestations[0]!.statement?.subject[0]?.digest.sha256).toBe(digest.slice(7));
     });
   });
 
   describe('signatures made by the tests, both formats', () => {
-    let instance: TestInstance;
-    let roots: TrustedRootStore;
-    beforeAll(async () => {
-      instance = await createTestInstance(tempDir());
-      roots = await loadTrustedRoots({
-        files: [{ name: 'corp', path: instance.trustedRootPath }],
-        offline: true,
-      });
-    });
+    const made = useSuiteValue(
+      async () => {
+        const instance = await createTestInstance(tempDir());
+        const files = [{ name: 'corp', path: instance.trustedRootPath }];
+        return { instance, roots: await loadTrustedRoots({ files, offline: true }) };
+      },
+      async () => undefined,
+    );
 
     async function pushImage(repo: string): Promise<string> {
       const config = Buffer.from(
@@ -117,43 +118,28 @@ describe('signature verification through a real registry', () => {
     it('verifies a keyless legacy signature', async () => {
       const digest = await pushImage('made/legacy');
       await pushLegacySignatures(seeder, 'made/legacy', digest, [
-        await instance.signLegacy({ digest, identity: ACME }),
+        await made.instance.signLegacy({ digest, identity: ACME }),
       ]);
-      const verdict = await compileSignatureVerifier(spec, 't', { trustedRoots: roots }).verify(
-        access,
-        parseReference(`${registry.host}/made/legacy@${digest}`),
-        digest,
-        signal(),
-      );
+      const verdict = await verifyAt(spec, made.roots, 'made/legacy', digest);
       expect(verdict.code, verdict.message).toBe('OK');
     });
 
     it('verifies a keyless bundle referrer found through the referrers tag fallback', async () => {
       const digest = await pushImage('made/bundle');
-      const bundle = await instance.signBundle({
+      const bundle = await made.instance.signBundle({
         digest,
         identity: ACME,
         predicateType: 'https://sigstore.dev/cosign/sign/v1',
       });
       await pushBundleFor(seeder, 'made/bundle', digest, bundle);
-      const verdict = await compileSignatureVerifier(spec, 't', { trustedRoots: roots }).verify(
-        access,
-        parseReference(`${registry.host}/made/bundle@${digest}`),
-        digest,
-        signal(),
-      );
+      const verdict = await verifyAt(spec, made.roots, 'made/bundle', digest);
       expect(verdict.code, verdict.message).toBe('OK');
       expect(verdict.signatures[0]!.format).toBe('sigstore-bundle');
     });
 
     it('denies an unsigned image with NO_SIGNATURES', async () => {
       const digest = await pushImage('made/unsigned');
-      const verdict = await compileSignatureVerifier(spec, 't', { trustedRoots: roots }).verify(
-        access,
-        parseReference(`${registry.host}/made/unsigned@${digest}`),
-        digest,
-        signal(),
-      );
+      const verdict = await verifyAt(spec, made.roots, 'made/unsigned', digest);
       expect(verdict.code).toBe('NO_SIGNATURES');
     });
   });

@@ -78,6 +78,13 @@ describe.skipIf(!HAVE_FIXTURES)('attestation policies through a real registry', 
     });
   });
 
+  /** The image's attestations finding has `code` and its message says `says`. */
+  const findingSays = async (_what: string, image: string, code: string, says: string) => {
+    const f = await finding(image);
+    expect(f.code).toBe(code);
+    expect(f.message).toContain(says);
+  };
+
   describe('when the vulnerability scan is a legacy .att signed with a key', () => {
     it('passes a fresh scan without CRITICAL findings', async () => {
       const f = await finding('vuln/fresh');
@@ -85,17 +92,20 @@ describe.skipIf(!HAVE_FIXTURES)('attestation policies through a real registry', 
       expect(f.details?.attestations).toMatchObject([{ satisfiedBy: [{ format: 'cosign-legacy' }] }]);
     });
 
-    it('denies a scan older than the condition allows', async () => {
-      const f = await finding('vuln/old-scan');
-      expect(f.code).toBe('CONDITION_FALSE');
-      expect(f.message).toContain('predicate.metadata.scanFinishedOn=');
-    });
-
-    it('denies a scan signed with another key: SIGNATURE_INVALID', async () => {
-      const f = await finding('vuln/other-key');
-      expect(f.code).toBe('SIGNATURE_INVALID');
-      expect(f.message).toContain('authority "scanner" verified none of 1');
-    });
+    it.each([
+      [
+        'denies a scan older than the condition allows',
+        'vuln/old-scan',
+        'CONDITION_FALSE',
+        'predicate.metadata.scanFinishedOn=',
+      ],
+      [
+        'denies a scan signed with another key: SIGNATURE_INVALID',
+        'vuln/other-key',
+        'SIGNATURE_INVALID',
+        'authority "scanner" verified none of 1',
+      ],
+    ])('%s', findingSays);
 
     it('cannot prove maxAge without a verified signing time: ATTESTATION_AGE_UNKNOWN', async () => {
       const f = await finding('vuln-dated/undated');
@@ -110,22 +120,25 @@ describe.skipIf(!HAVE_FIXTURES)('attestation policies through a real registry', 
       expect(f.message).toContain('signed 2025-02-28T19:18:11.000Z, condition true');
     });
 
-    it('applies maxAge to its Rekor integrated time', async () => {
-      const f = await finding('cosign/stale');
-      expect(f.code).toBe('ATTESTATION_TOO_OLD');
-      expect(f.message).toContain('newest verified one signed 2025-02-28T19:18:11.000Z');
-    });
-
-    it('reports the values a false condition read from it', async () => {
-      const f = await finding('cosign/false');
-      expect(f.code).toBe('CONDITION_FALSE');
-      expect(f.message).toContain('predicate.Data="{\\"foo\\": \\"bar\\"}\\n"');
-    });
-
-    it('rejects a genuine SLSA v1 bundle whose subject is another artifact: DIGEST_MISMATCH', async () => {
-      const f = await finding('slsa/conformance');
-      expect(f.code).toBe('DIGEST_MISMATCH');
-      expect(f.message).toContain('authority "github" verified none of 1');
-    });
+    it.each([
+      [
+        'applies maxAge to its Rekor integrated time',
+        'cosign/stale',
+        'ATTESTATION_TOO_OLD',
+        'newest verified one signed 2025-02-28T19:18:11.000Z',
+      ],
+      [
+        'reports the values a false condition read from it',
+        'cosign/false',
+        'CONDITION_FALSE',
+        'predicate.Data="{\\"foo\\": \\"bar\\"}\\n"',
+      ],
+      [
+        'rejects a genuine SLSA v1 bundle whose subject is another artifact: DIGEST_MISMATCH',
+        'slsa/conformance',
+        'DIGEST_MISMATCH',
+        'authority "github" verified none of 1',
+      ],
+    ])('%s', findingSays);
   });
 });

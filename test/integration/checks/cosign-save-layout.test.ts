@@ -3,10 +3,10 @@
  * `kind` annotation instead of a tag (cosign pkg/oci/layout). `imagegate check oci:DIR` finds the
  * signature and the attestation there as `imagegate check` does in the registry they came from.
  */
-import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { imagegate } from '../../helpers/cli.js';
 import { pushLegacySignatures } from '../../helpers/cosign-push.js';
 import { writePolicyFile } from '../../helpers/engine.js';
@@ -16,6 +16,7 @@ import { useRegistry } from '../../helpers/registry.js';
 import type { Seeder } from '../../helpers/seeder.js';
 import { pushSignedImage, signingKey } from '../../helpers/signed-images.js';
 import { signLegacyAttestationWithKey } from '../../helpers/test-sigstore.js';
+import { useSuiteValue } from '../../helpers/suite-value.js';
 
 const VULN = 'https://cosign.sigstore.dev/attestation/vuln/v1';
 const KIND = {
@@ -67,41 +68,41 @@ class SaveSeeder implements Seeder {
 
 describe('imagegate check on a cosign save layout', () => {
   const reg = useRegistry();
-  let dir: string;
-  let image: string;
-  let policy: string;
-
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'imagegate-cosign-save-'));
-    await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
-    const seeder = new SaveSeeder(new RegistrySeeder(reg), dir);
-    const key = signingKey();
-    const digest = await pushSignedImage(seeder, reg.host, 'team/app', key);
-    await pushLegacySignatures(
-      seeder,
-      'team/app',
-      digest,
-      [signLegacyAttestationWithKey(key.sign, { digest, predicateType: VULN, predicate: { scanner: {} } })],
-      'att',
-    );
-    await seeder.save(digest);
-    image = `${reg.host}/team/app@${digest}`;
-    const authorities = [{ name: 'release', key: { pem: key.publicPem } }];
-    policy = await writePolicyFile(
-      JSON.stringify({
-        apiVersion: 'imagegate.dev/v1alpha1',
-        kind: 'ImagePolicy',
-        metadata: { name: 'signed-and-scanned' },
-        spec: {
-          mode: 'enforce',
-          images: [{ glob: `${reg.host}/**` }, { glob: 'oci-layout/**' }],
-          signature: { authorities },
-          attestations: [{ name: 'scan', predicateType: 'vuln', authorities }],
-        },
-      }),
-      'cosign-save.yaml',
-    );
-  });
+  const saved = useSuiteValue(
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'imagegate-cosign-save-'));
+      await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
+      const seeder = new SaveSeeder(new RegistrySeeder(reg), dir);
+      const key = signingKey();
+      const digest = await pushSignedImage(seeder, reg.host, 'team/app', key);
+      await pushLegacySignatures(
+        seeder,
+        'team/app',
+        digest,
+        [signLegacyAttestationWithKey(key.sign, { digest, predicateType: VULN, predicate: { scanner: {} } })],
+        'att',
+      );
+      await seeder.save(digest);
+      const image = `${reg.host}/team/app@${digest}`;
+      const authorities = [{ name: 'release', key: { pem: key.publicPem } }];
+      const policy = await writePolicyFile(
+        JSON.stringify({
+          apiVersion: 'imagegate.dev/v1alpha1',
+          kind: 'ImagePolicy',
+          metadata: { name: 'signed-and-scanned' },
+          spec: {
+            mode: 'enforce',
+            images: [{ glob: `${reg.host}/**` }, { glob: 'oci-layout/**' }],
+            signature: { authorities },
+            attestations: [{ name: 'scan', predicateType: 'vuln', authorities }],
+          },
+        }),
+        'cosign-save.yaml',
+      );
+      return { dir, image, policy };
+    },
+    ({ dir }) => rm(dir, { recursive: true, force: true }),
+  );
 
   const check = async (target: string) => {
     const r = await imagegate([
@@ -109,7 +110,7 @@ describe('imagegate check on a cosign save layout', () => {
       '--output',
       'json',
       '--policy',
-      policy,
+      saved.policy,
       '--insecure-registry',
       reg.host,
       target,
@@ -122,19 +123,19 @@ describe('imagegate check on a cosign save layout', () => {
   };
 
   it('passes the image in the registry', async () => {
-    const r = await check(image);
+    const r = await check(saved.image);
     expect(r.codes, JSON.stringify(r.findings)).toMatchObject({ signature: 'OK', attestations: 'OK' });
     expect(r.exit).toBe(0);
   });
 
   it('passes the same image from the layout: signature and attestation found', async () => {
-    const r = await check(`oci:${dir}`);
+    const r = await check(`oci:${saved.dir}`);
     expect(r.codes, JSON.stringify(r.findings)).toMatchObject({ signature: 'OK', attestations: 'OK' });
     expect(r.exit).toBe(0);
   });
 
   it('passes it from the layout by digest too', async () => {
-    const r = await check(`oci:${dir}@${image.slice(image.indexOf('@') + 1)}`);
+    const r = await check(`oci:${saved.dir}@${saved.image.slice(saved.image.indexOf('@') + 1)}`);
     expect(r.codes, JSON.stringify(r.findings)).toMatchObject({ signature: 'OK', attestations: 'OK' });
   });
 });

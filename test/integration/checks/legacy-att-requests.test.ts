@@ -3,15 +3,16 @@
  * the real registry. A signature-only policy makes no `.att` request; a base policy reads it once per
  * image, proves the base from the signed provenance in it, and answers the next review from the cache.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Setup } from '../../../src/cli/setup.js';
 import { evaluateImages, type Verdict } from '../../../src/evaluate/evaluate.js';
 import { pushLegacySignatures } from '../../helpers/cosign-push.js';
 import { buildEngine, writePolicyFile } from '../../helpers/engine.js';
-import { startFaultProxy, type FaultProxy } from '../../helpers/fault-proxy.js';
+import { startFaultProxy } from '../../helpers/fault-proxy.js';
 import { useRegistry } from '../../helpers/registry.js';
 import { RegistrySeeder } from '../../helpers/registry-seeder.js';
-import { keyPolicyYaml, pushSignedImage, signingKey, type SigningKey } from '../../helpers/signed-images.js';
+import { keyPolicyYaml, pushSignedImage, signingKey } from '../../helpers/signed-images.js';
+import { useSuiteValue } from '../../helpers/suite-value.js';
 import { signLegacyAttestationWithKey } from '../../helpers/test-sigstore.js';
 
 const SLSA_V1 = 'https://slsa.dev/provenance/v1';
@@ -20,33 +21,31 @@ const SIG = /^GET \/v2\/.+\/manifests\/sha256-[0-9a-f]{64}\.sig$/;
 
 describe('legacy .att lookups through a real registry', () => {
   const registry = useRegistry();
-  let proxy: FaultProxy;
-  let seeder: RegistrySeeder;
-  let key: SigningKey;
-  let baseDigest: string;
-
-  beforeAll(async () => {
-    proxy = await startFaultProxy(registry.url);
-    seeder = new RegistrySeeder(registry);
-    key = signingKey();
-    baseDigest = await pushSignedImage(seeder, proxy.host, 'base/node', undefined, 'latest');
-  });
-  afterAll(async () => {
-    await proxy?.stop();
-  });
+  const proxy = useSuiteValue(
+    () => startFaultProxy(registry.url),
+    (p) => p.stop(),
+  );
+  const key = signingKey();
+  const base = useSuiteValue(
+    async () => {
+      const seeder = new RegistrySeeder(registry);
+      return { seeder, digest: await pushSignedImage(seeder, proxy.host, 'base/node', undefined, 'latest') };
+    },
+    async () => undefined,
+  );
 
   /** An app image (key-signed unless told otherwise) with a key-signed SLSA v1 `.att` naming base/node as a dependency. */
   async function attestedApp(signed = true): Promise<string> {
-    const digest = await pushSignedImage(seeder, proxy.host, 'made/app', signed ? key : undefined);
+    const digest = await pushSignedImage(base.seeder, proxy.host, 'made/app', signed ? key : undefined);
     const predicate = {
       buildDefinition: {
         resolvedDependencies: [
-          { uri: `pkg:docker/${proxy.host}/base/node@latest`, digest: { sha256: baseDigest.slice(7) } },
+          { uri: `pkg:docker/${proxy.host}/base/node@latest`, digest: { sha256: base.digest.slice(7) } },
         ],
       },
     };
     await pushLegacySignatures(
-      seeder,
+      base.seeder,
       'made/app',
       digest,
       [signLegacyAttestationWithKey(key.sign, { digest, predicateType: SLSA_V1, predicate })],

@@ -7,13 +7,14 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { imagegate } from '../../helpers/cli.js';
-import { startAwsWorld, type AwsWorld } from '../../helpers/cloud/aws.js';
-import { startEcrRegistry, type EcrRegistry } from '../../helpers/cloud/ecr-registry.js';
+import { startAwsWorld } from '../../helpers/cloud/aws.js';
+import { startEcrRegistry } from '../../helpers/cloud/ecr-registry.js';
 import { writePolicyFile } from '../../helpers/engine.js';
-import { buildImage, type BuiltImage } from '../../helpers/image-builder.js';
+import { buildImage } from '../../helpers/image-builder.js';
 import { sizePolicy } from '../../helpers/size-e2e.js';
+import { useSuiteValue } from '../../helpers/suite-value.js';
 
 const ROLE = 'arn:aws:iam::111122223333:role/imagegate-ecr';
 const USW2 = '111122223333.dkr.ecr.us-west-2.amazonaws.com';
@@ -40,41 +41,43 @@ const NO_AWS: Record<string, string | undefined> = Object.fromEntries(
 );
 
 describe('AWS ECR credentials end to end', () => {
-  let world: AwsWorld;
-  let ecr: EcrRegistry;
-  let image: BuiltImage;
-  let policy: string;
-  let tokenFile: string;
-  let podTokenFile: string;
-
-  beforeAll(async () => {
-    world = await startAwsWorld();
-    // whatever the SDK reads from this process's environment points at loopback, never off it
-    vi.stubEnv('AWS_EC2_METADATA_SERVICE_ENDPOINT', world.urls.imds);
-    vi.stubEnv('AWS_CONFIG_FILE', '/nonexistent/aws-config');
-    vi.stubEnv('AWS_SHARED_CREDENTIALS_FILE', '/nonexistent/aws-credentials');
-    for (const k of Object.keys(NO_AWS)) vi.stubEnv(k, undefined);
-    ecr = await startEcrRegistry(world);
-    image = buildImage({ steps: [{ createdBy: 'ADD app /', files: { app: 'ecr' } }] });
-    await ecr.push('team/app', 'v1', image);
-    policy = await writePolicyFile(sizePolicy('ecr-size', '**', 'deny'));
-    tokenFile = join(ecr.dir, 'irsa-token');
-    await writeFile(tokenFile, 'eyJhbGciOiJSUzI1NiJ9.irsa-projected-token.sig');
-    podTokenFile = join(ecr.dir, 'pod-identity-token');
-    await writeFile(podTokenFile, 'eks-pod-identity-token');
-    world.webIdentity.set('eyJhbGciOiJSUzI1NiJ9.irsa-projected-token.sig', new Set([ROLE]));
-    world.podIdentity.set('eks-pod-identity-token', ROLE);
-    world.ecrRoles.add(ROLE);
-  });
-  afterAll(async () => {
-    vi.unstubAllEnvs();
-    await ecr?.stop();
-    await world?.stop();
+  const aws = useSuiteValue(
+    async () => {
+      const world = await startAwsWorld();
+      // whatever the SDK reads from this process's environment points at loopback, never off it
+      vi.stubEnv('AWS_EC2_METADATA_SERVICE_ENDPOINT', world.urls.imds);
+      vi.stubEnv('AWS_CONFIG_FILE', '/nonexistent/aws-config');
+      vi.stubEnv('AWS_SHARED_CREDENTIALS_FILE', '/nonexistent/aws-credentials');
+      for (const k of Object.keys(NO_AWS)) vi.stubEnv(k, undefined);
+      const ecr = await startEcrRegistry(world);
+      const image = buildImage({ steps: [{ createdBy: 'ADD app /', files: { app: 'ecr' } }] });
+      await ecr.push('team/app', 'v1', image);
+      const policy = await writePolicyFile(sizePolicy('ecr-size', '**', 'deny'));
+      const tokenFile = join(ecr.dir, 'irsa-token');
+      await writeFile(tokenFile, 'eyJhbGciOiJSUzI1NiJ9.irsa-projected-token.sig');
+      const podTokenFile = join(ecr.dir, 'pod-identity-token');
+      await writeFile(podTokenFile, 'eks-pod-identity-token');
+      world.webIdentity.set('eyJhbGciOiJSUzI1NiJ9.irsa-projected-token.sig', new Set([ROLE]));
+      world.podIdentity.set('eks-pod-identity-token', ROLE);
+      world.ecrRoles.add(ROLE);
+      return { world, ecr, image, policy, tokenFile, podTokenFile };
+    },
+    async ({ world, ecr }) => {
+      vi.unstubAllEnvs();
+      await ecr.stop();
+      await world.stop();
+    },
+  );
+  /** What IRSA reads from its environment: role `role` with the projected token, in us-west-2. */
+  const irsa = (role: string) => ({
+    AWS_ROLE_ARN: role,
+    AWS_WEB_IDENTITY_TOKEN_FILE: aws.tokenFile,
+    AWS_REGION: 'us-west-2',
   });
 
   async function check(image: string, env: Record<string, string | undefined>, extraConfig = '') {
-    const config = await ecr.writeConfig([image.split('/')[0]!], extraConfig);
-    return imagegate(['check', '--policy', policy, '--registry-config', config, image], undefined, {
+    const config = await aws.ecr.writeConfig([image.split('/')[0]!], extraConfig);
+    return imagegate(['check', '--policy', aws.policy, '--registry-config', config, image], undefined, {
       ...NO_AWS,
       AWS_EC2_METADATA_DISABLED: 'true',
       ...env,
@@ -82,42 +85,38 @@ describe('AWS ECR credentials end to end', () => {
   }
 
   const calls = (): { sts: number; ecr: number } => ({
-    sts: world.calls.sts.length,
-    ecr: world.calls.ecr.length,
+    sts: aws.world.calls.sts.length,
+    ecr: aws.world.calls.ecr.length,
   });
 
   it('IRSA: web identity → STS → ECR token → the registry lets imagegate read the image', async () => {
     const before = calls();
-    const run = await check(`${USW2}/team/app:v1`, {
-      AWS_ROLE_ARN: ROLE,
-      AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile,
-      AWS_REGION: 'us-west-2',
-    });
+    const run = await check(`${USW2}/team/app:v1`, irsa(ROLE));
     expect(run.code, run.stdout + run.stderr).toBe(0);
-    expect(run.stdout).toContain(`${USW2}/team/app:v1@${image.manifest.digest}`);
+    expect(run.stdout).toContain(`${USW2}/team/app:v1@${aws.image.manifest.digest}`);
     expect(calls()).toEqual({ sts: before.sts + 1, ecr: before.ecr + 1 });
-    expect(world.calls.ecr.at(-1)).toEqual({ region: 'us-west-2', role: ROLE });
+    expect(aws.world.calls.ecr.at(-1)).toEqual({ region: 'us-west-2', role: ROLE });
   });
 
   it('EKS Pod Identity: the agent with the pod token → ECR token → the image is read', async () => {
-    const before = { ...calls(), pod: world.calls.podIdentity };
+    const before = { ...calls(), pod: aws.world.calls.podIdentity };
     const run = await check(`${USW2}/team/app:v1`, {
-      AWS_CONTAINER_CREDENTIALS_FULL_URI: world.urls['pod-identity'],
-      AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: podTokenFile,
+      AWS_CONTAINER_CREDENTIALS_FULL_URI: aws.world.urls['pod-identity'],
+      AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: aws.podTokenFile,
     });
     expect(run.code, run.stdout + run.stderr).toBe(0);
-    expect(run.stdout).toContain(`@${image.manifest.digest}`);
-    expect(world.calls.podIdentity).toBe(before.pod + 1);
+    expect(run.stdout).toContain(`@${aws.image.manifest.digest}`);
+    expect(aws.world.calls.podIdentity).toBe(before.pod + 1);
     expect(calls()).toEqual({ sts: before.sts, ecr: before.ecr + 1 });
   });
 
   it("IMDSv2: a session token first, then the node role's credentials → ECR token → the image is read", async () => {
-    world.imdsRole = ROLE;
-    const seen = world.calls.imds.length;
+    aws.world.imdsRole = ROLE;
+    const seen = aws.world.calls.imds.length;
     const run = await check(`${USW2}/team/app:v1`, { AWS_EC2_METADATA_DISABLED: undefined });
-    world.imdsRole = undefined;
+    aws.world.imdsRole = undefined;
     expect(run.code, run.stdout + run.stderr).toBe(0);
-    expect(world.calls.imds.slice(seen)).toEqual([
+    expect(aws.world.calls.imds.slice(seen)).toEqual([
       'PUT /latest/api/token',
       'GET /latest/meta-data/iam/security-credentials/',
       'GET /latest/meta-data/iam/security-credentials/imagegate-ecr',
@@ -125,7 +124,7 @@ describe('AWS ECR credentials end to end', () => {
   });
 
   it("a CI runner's static keys (imagegate check with the runner's identity)", async () => {
-    world.staticKeys.set('AKIAIMAGEGATETEST01', { secret: 'runner-secret', role: ROLE });
+    aws.world.staticKeys.set('AKIAIMAGEGATETEST01', { secret: 'runner-secret', role: ROLE });
     const run = await check(`${USW2}/team/app:v1`, {
       AWS_ACCESS_KEY_ID: 'AKIAIMAGEGATETEST01',
       AWS_SECRET_ACCESS_KEY: 'runner-secret',
@@ -144,29 +143,21 @@ describe('AWS ECR credentials end to end', () => {
   describe('when the identity cannot get a token', () => {
     it('a role whose trust policy refuses the service account: CREDENTIALS_UNAVAILABLE naming the role and the fix', async () => {
       const other = 'arn:aws:iam::111122223333:role/not-trusting';
-      const seenByRegistry = ecr.tokens.requests.length;
-      const run = await check(`${USW2}/team/app:v1`, {
-        AWS_ROLE_ARN: other,
-        AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile,
-        AWS_REGION: 'us-west-2',
-      });
+      const seenByRegistry = aws.ecr.tokens.requests.length;
+      const run = await check(`${USW2}/team/app:v1`, irsa(other));
       expect(run.code).toBe(1);
       expect(run.stdout).toContain(
-        `aws-ecr could not get a token for ${USW2} as role ${other} via IRSA (web identity token ${tokenFile}): Not authorized to perform sts:AssumeRoleWithWebIdentity. Fix: the role's trust policy must accept system:serviceaccount:`,
+        `aws-ecr could not get a token for ${USW2} as role ${other} via IRSA (web identity token ${aws.tokenFile}): Not authorized to perform sts:AssumeRoleWithWebIdentity. Fix: the role's trust policy must accept system:serviceaccount:`,
       );
       expect(run.stdout).toContain('[CREDENTIALS_UNAVAILABLE]');
       // no anonymous attempt at the registry
-      expect(ecr.tokens.requests.length).toBe(seenByRegistry);
+      expect(aws.ecr.tokens.requests.length).toBe(seenByRegistry);
     });
 
     it('a role without ecr:GetAuthorizationToken: the fix names the permission', async () => {
       const weak = 'arn:aws:iam::111122223333:role/no-ecr';
-      world.webIdentity.get('eyJhbGciOiJSUzI1NiJ9.irsa-projected-token.sig')?.add(weak);
-      const run = await check(`${USW2}/team/app:v1`, {
-        AWS_ROLE_ARN: weak,
-        AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile,
-        AWS_REGION: 'us-west-2',
-      });
+      aws.world.webIdentity.get('eyJhbGciOiJSUzI1NiJ9.irsa-projected-token.sig')?.add(weak);
+      const run = await check(`${USW2}/team/app:v1`, irsa(weak));
       expect(run.code).toBe(1);
       expect(run.stdout).toMatch(
         /is not authorized to perform: ecr:GetAuthorizationToken.*Fix: allow ecr:GetAuthorizationToken .* to role arn:aws:iam::111122223333:role\/no-ecr/,
@@ -180,9 +171,9 @@ describe('AWS ECR credentials end to end', () => {
       'ECR down: CREDENTIALS_UNAVAILABLE follows onError %s (exit %d), never an anonymous pull',
       async (onError, code) => {
         const file = await writePolicyFile(sizePolicy(`ecr-down-${onError}`, '**', onError));
-        const config = await ecr.writeConfig([USW2]);
-        world.down.add('ecr');
-        const seenByRegistry = ecr.tokens.requests.length;
+        const config = await aws.ecr.writeConfig([USW2]);
+        aws.world.down.add('ecr');
+        const seenByRegistry = aws.ecr.tokens.requests.length;
         const run = await imagegate(
           ['check', '--policy', file, '--registry-config', config, `${USW2}/team/app:v1`],
           undefined,
@@ -190,17 +181,17 @@ describe('AWS ECR credentials end to end', () => {
             ...NO_AWS,
             AWS_EC2_METADATA_DISABLED: 'true',
             AWS_ROLE_ARN: ROLE,
-            AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile,
+            AWS_WEB_IDENTITY_TOKEN_FILE: aws.tokenFile,
             AWS_REGION: 'us-west-2',
           },
         );
-        world.down.delete('ecr');
+        aws.world.down.delete('ecr');
         expect(run.code, run.stdout).toBe(code);
         expect(run.stdout).toMatch(
           /aws-ecr could not get a token for .* as role arn:aws:iam::111122223333:role\/imagegate-ecr via IRSA/,
         );
         expect(run.stdout).toContain('CREDENTIALS_UNAVAILABLE');
-        expect(ecr.tokens.requests.length).toBe(seenByRegistry);
+        expect(aws.ecr.tokens.requests.length).toBe(seenByRegistry);
       },
     );
   });
@@ -214,10 +205,10 @@ describe('AWS ECR credentials end to end', () => {
     async (_name, host, region) => {
       const run = await check(`${host}/team/app:v1`, {
         AWS_ROLE_ARN: ROLE,
-        AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile,
+        AWS_WEB_IDENTITY_TOKEN_FILE: aws.tokenFile,
       });
       expect(run.code, run.stdout + run.stderr).toBe(0);
-      expect(world.calls.ecr.at(-1)).toEqual({ region, role: ROLE });
+      expect(aws.world.calls.ecr.at(-1)).toEqual({ region, role: ROLE });
     },
   );
 });

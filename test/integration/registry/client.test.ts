@@ -1,89 +1,83 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRegistry, type Registry } from '../../../src/registry/client.js';
+import { describe, expect, it } from 'vitest';
+import { createRegistry } from '../../../src/registry/client.js';
 import { parseReference } from '../../../src/registry/reference.js';
 import { MAX_CONFIG_BYTES } from '../../../src/registry/media-types.js';
-import {
-  buildImage,
-  buildIndex,
-  pushImage,
-  pushIndex,
-  pushManifest,
-  type BuiltImage,
-} from '../../helpers/image-builder.js';
+import { buildImage, buildIndex, pushImage, pushIndex, pushManifest } from '../../helpers/image-builder.js';
 import { useRegistry } from '../../helpers/registry.js';
+import { useSuiteValue } from '../../helpers/suite-value.js';
 
 const signal = (): AbortSignal => AbortSignal.timeout(10_000);
 
 describe('registry client against a real registry', () => {
   const reg = useRegistry();
-  let client: Registry;
-  let oci: BuiltImage;
-  let docker: BuiltImage;
 
-  beforeAll(async () => {
-    client = createRegistry({ registries: { [reg.host]: { insecure: true } } });
-    oci = buildImage({
-      steps: [
-        { createdBy: 'ADD rootfs /', files: { 'etc/os-release': 'ID=test\n' } },
-        { createdBy: 'CMD ["sh"]' },
-      ],
-    });
-    docker = buildImage({
-      format: 'docker',
-      steps: [{ createdBy: 'COPY app /app', files: { app: 'hello' } }],
-    });
-    await pushImage(reg.url, 'team/oci', 'v1', oci);
-    await pushImage(reg.url, 'team/docker', 'v1', docker);
-    const amd = buildImage({
-      platform: 'linux/amd64',
-      steps: [{ createdBy: 'ADD a /', files: { a: 'amd' } }],
-    });
-    const arm = buildImage({
-      platform: 'linux/arm64/v8',
-      steps: [{ createdBy: 'ADD a /', files: { a: 'arm' } }],
-    });
-    await pushIndex(reg.url, 'team/multi', 'v1', buildIndex([amd, arm], { attestation: true }));
-  });
-  afterAll(async () => {
-    await client?.close();
-  });
+  const world = useSuiteValue(
+    async () => {
+      const client = createRegistry({ registries: { [reg.host]: { insecure: true } } });
+      const oci = buildImage({
+        steps: [
+          { createdBy: 'ADD rootfs /', files: { 'etc/os-release': 'ID=test\n' } },
+          { createdBy: 'CMD ["sh"]' },
+        ],
+      });
+      const docker = buildImage({
+        format: 'docker',
+        steps: [{ createdBy: 'COPY app /app', files: { app: 'hello' } }],
+      });
+      await pushImage(reg.url, 'team/oci', 'v1', oci);
+      await pushImage(reg.url, 'team/docker', 'v1', docker);
+      const amd = buildImage({
+        platform: 'linux/amd64',
+        steps: [{ createdBy: 'ADD a /', files: { a: 'amd' } }],
+      });
+      const arm = buildImage({
+        platform: 'linux/arm64/v8',
+        steps: [{ createdBy: 'ADD a /', files: { a: 'arm' } }],
+      });
+      await pushIndex(reg.url, 'team/multi', 'v1', buildIndex([amd, arm], { attestation: true }));
+      return { client, oci, docker };
+    },
+    ({ client }) => client.close(),
+  );
 
   describe('resolve', () => {
     it('resolves an OCI image by tag to its verified digest and config', async () => {
-      const access = client.access();
+      const access = world.client.access();
       const resolved = await access.resolve(parseReference(`${reg.host}/team/oci:v1`), signal());
-      expect(resolved.digest).toBe(oci.manifest.digest);
+      expect(resolved.digest).toBe(world.oci.manifest.digest);
       expect(resolved.manifest.kind).toBe('image');
       expect(resolved.manifest.mediaType).toBe('application/vnd.oci.image.manifest.v1+json');
       const [p] = await resolved.platforms(['linux/amd64'], signal());
-      expect(p?.configDigest).toBe(oci.config.digest);
+      expect(p?.configDigest).toBe(world.oci.config.digest);
       expect(p?.config.history?.map((h) => h.created_by)).toEqual(['ADD rootfs /', 'CMD ["sh"]']);
     });
 
     it('resolves a Docker v2 image by digest', async () => {
-      const resolved = await client
+      const resolved = await world.client
         .access()
-        .resolve(parseReference(`${reg.host}/team/docker@${docker.manifest.digest}`), signal());
+        .resolve(parseReference(`${reg.host}/team/docker@${world.docker.manifest.digest}`), signal());
       expect(resolved.manifest.mediaType).toBe('application/vnd.docker.distribution.manifest.v2+json');
-      expect(resolved.digest).toBe(docker.manifest.digest);
+      expect(resolved.digest).toBe(world.docker.manifest.digest);
     });
 
     it('returns the same ResolvedImage for the same reference within one access', async () => {
-      const access = client.access();
+      const access = world.client.access();
       const ref = parseReference(`${reg.host}/team/oci:v1`);
       expect(await access.resolve(ref, signal())).toBe(await access.resolve(ref, signal()));
     });
 
     it('fails with MANIFEST_UNKNOWN for a missing tag', async () => {
       await expect(
-        client.access().resolve(parseReference(`${reg.host}/team/oci:nope`), signal()),
+        world.client.access().resolve(parseReference(`${reg.host}/team/oci:nope`), signal()),
       ).rejects.toThrowWithCode('MANIFEST_UNKNOWN', { indeterminate: false });
     });
   });
 
   describe('multi-arch', () => {
     it('checks linux/amd64 by default and skips attestation entries with all', async () => {
-      const resolved = await client.access().resolve(parseReference(`${reg.host}/team/multi:v1`), signal());
+      const resolved = await world.client
+        .access()
+        .resolve(parseReference(`${reg.host}/team/multi:v1`), signal());
       expect(resolved.manifest.kind).toBe('index');
       expect((await resolved.platforms(['linux/amd64'], signal())).map((p) => p.platform)).toEqual([
         'linux/amd64',
@@ -98,7 +92,9 @@ describe('registry client against a real registry', () => {
     });
 
     it('fails with PLATFORM_NOT_FOUND (definitive) for a platform the index lacks', async () => {
-      const resolved = await client.access().resolve(parseReference(`${reg.host}/team/multi:v1`), signal());
+      const resolved = await world.client
+        .access()
+        .resolve(parseReference(`${reg.host}/team/multi:v1`), signal());
       await expect(resolved.platforms(['linux/s390x'], signal())).rejects.toThrowWithCode(
         'PLATFORM_NOT_FOUND',
         { indeterminate: false },
@@ -110,9 +106,9 @@ describe('registry client against a real registry', () => {
     it('refuses a blob whose descriptor is over the cap before fetching it', async () => {
       const ref = parseReference(`${reg.host}/team/oci:v1`);
       await expect(
-        client
+        world.client
           .access()
-          .getBlob(ref, { ...oci.config, size: MAX_CONFIG_BYTES + 1 }, MAX_CONFIG_BYTES, signal()),
+          .getBlob(ref, { ...world.oci.config, size: MAX_CONFIG_BYTES + 1 }, MAX_CONFIG_BYTES, signal()),
       ).rejects.toThrowWithCode('RESPONSE_TOO_LARGE');
     });
   });
@@ -140,16 +136,20 @@ describe('registry client against a real registry', () => {
           }),
         ),
       };
-      await pushManifest(reg.url, 'team/oci', oci.manifest.digest.replace(':', '-'), fallback);
+      await pushManifest(reg.url, 'team/oci', world.oci.manifest.digest.replace(':', '-'), fallback);
       const ref = parseReference(`${reg.host}/team/oci:v1`);
-      const all = await client.access().getReferrers(ref, oci.manifest.digest, undefined, signal());
+      const all = await world.client
+        .access()
+        .getReferrers(ref, world.oci.manifest.digest, undefined, signal());
       expect(all.map((d) => d.digest)).toEqual([artifact.manifest.digest]);
       expect(
-        await client.access().getReferrers(ref, oci.manifest.digest, 'application/other', signal()),
+        await world.client
+          .access()
+          .getReferrers(ref, world.oci.manifest.digest, 'application/other', signal()),
       ).toEqual([]);
-      expect(await client.access().getReferrers(ref, docker.manifest.digest, undefined, signal())).toEqual(
-        [],
-      );
+      expect(
+        await world.client.access().getReferrers(ref, world.docker.manifest.digest, undefined, signal()),
+      ).toEqual([]);
     });
   });
 });

@@ -17,28 +17,22 @@ import { parseReference } from '../../../src/registry/reference.js';
 import { ARM_AUDIENCE } from '../../helpers/cloud/azure.js';
 import { startAzureRegistryRig, type AzureRegistryRig } from '../../helpers/cloud/azure-registry.js';
 import { count } from '../../helpers/cloud/http.js';
-import { loopbackOnly, type LoopbackOnly } from '../../helpers/cloud/loopback.js';
+import { loopbackOnly } from '../../helpers/cloud/loopback.js';
 import { imagegate } from '../../helpers/cli.js';
 import { keyPolicyYaml, signingKey } from '../../helpers/signed-images.js';
+import { useSuiteValue } from '../../helpers/suite-value.js';
 
 const NAME = 'azure-acr';
 const signal = (): AbortSignal => AbortSignal.timeout(15_000);
 const EXCHANGE = 'POST /oauth2/exchange';
 
 describe('Azure registry credentials (workload identity)', () => {
-  let rig: AzureRegistryRig;
-  let net: LoopbackOnly;
-  let entraPath: string;
-
-  beforeAll(async () => {
-    rig = await startAzureRegistryRig();
-    net = loopbackOnly();
-    entraPath = `POST /${rig.entra.tenantId}/oauth2/v2.0/token`;
-  }, 60_000);
-  afterAll(async () => {
-    await net?.close();
-    await rig?.stop();
-  });
+  const rig = useSuiteValue(startAzureRegistryRig, (r) => r.stop(), 60_000);
+  const net = useSuiteValue(
+    async () => loopbackOnly(),
+    (n) => n.close(),
+  );
+  const entra = (): string => `POST /${rig.entra.tenantId}/oauth2/v2.0/token`;
   beforeEach(() => {
     rig.entra.server.hits.clear();
     rig.acr.server.hits.clear();
@@ -74,7 +68,7 @@ describe('Azure registry credentials (workload identity)', () => {
       `client ${rig.entra.clientId} in tenant ${rig.entra.tenantId} (AzurePublicCloud, audience https://containerregistry.azure.net)`,
     );
     expect(await resolveWith(cloud)).toBe(rig.img.manifest.digest);
-    expect(count(rig.entra.server, entraPath)).toBe(1);
+    expect(count(rig.entra.server, entra())).toBe(1);
     expect(count(rig.acr.server, EXCHANGE)).toBe(1);
     expect(rig.tokens.requests.at(-1)).toEqual({
       scope: 'repository:team/app:pull',
@@ -104,7 +98,7 @@ describe('Azure registry credentials (workload identity)', () => {
     // six hours of three-hour refresh tokens: the first, then one refresh ahead of each expiry
     expect(count(rig.acr.server, EXCHANGE)).toBeGreaterThanOrEqual(2);
     expect(count(rig.acr.server, EXCHANGE)).toBeLessThanOrEqual(3);
-    expect(count(rig.entra.server, entraPath)).toBeLessThanOrEqual(count(rig.acr.server, EXCHANGE));
+    expect(count(rig.entra.server, entra())).toBeLessThanOrEqual(count(rig.acr.server, EXCHANGE));
     expect(await resolveWith(cloud)).toBe(rig.img.manifest.digest);
   });
 
@@ -165,25 +159,19 @@ describe('Azure registry credentials (workload identity)', () => {
           'team.azurecr.io is a registry of AzurePublicCloud, but the workload identity is in AzureChinaCloud',
         ),
       });
-      expect(count(rig.entra.server, entraPath)).toBe(0);
+      expect(count(rig.entra.server, entra())).toBe(0);
       expect(net.refused).toEqual([]);
     });
 
-    it('takes the cloud from AZURE_AUTHORITY_HOST as the AKS webhook sets it', () => {
-      const us = cloudCredentialsFrom(undefined, {
-        ...rig.env,
-        AZURE_AUTHORITY_HOST: 'https://login.microsoftonline.us/',
-      })!;
-      expect(us.sources.find((s) => s.name === NAME)!.identity()).toContain(
+    it.each([
+      [
+        'https://login.microsoftonline.us/',
         '(AzureUSGovernment, audience https://containerregistry.azure.us)',
-      );
-      const cn = cloudCredentialsFrom(undefined, {
-        ...rig.env,
-        AZURE_AUTHORITY_HOST: 'https://login.chinacloudapi.cn/',
-      })!;
-      expect(cn.sources.find((s) => s.name === NAME)!.identity()).toContain(
-        '(AzureChinaCloud, audience https://containerregistry.azure.cn)',
-      );
+      ],
+      ['https://login.chinacloudapi.cn/', '(AzureChinaCloud, audience https://containerregistry.azure.cn)'],
+    ])('takes the cloud from AZURE_AUTHORITY_HOST %s as the AKS webhook sets it', (authority, says) => {
+      const cloud = cloudCredentialsFrom(undefined, { ...rig.env, AZURE_AUTHORITY_HOST: authority })!;
+      expect(cloud.sources.find((s) => s.name === NAME)!.identity()).toContain(says);
     });
   });
 
@@ -261,7 +249,7 @@ describe('Azure registry credentials (workload identity)', () => {
           await cloud.credentialsFor({ registry, repository: 'x', signal: signal() }),
           registry,
         ).toBeUndefined();
-      expect(count(rig.entra.server, entraPath)).toBe(0);
+      expect(count(rig.entra.server, entra())).toBe(0);
     });
 
     it('never dials login.microsoftonline.com unless told to', async () => {

@@ -8,62 +8,72 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setupEngine, type Setup } from '../../../src/cli/setup.js';
+import { describe, expect, it } from 'vitest';
+import { setupEngine } from '../../../src/cli/setup.js';
 import { podReview } from '../../helpers/admission-fixtures.js';
-import { startTokenServer, type TokenServer } from '../../helpers/auth-servers.js';
-import { startGoogleStandIn, type GoogleStandIn } from '../../helpers/cloud/google.js';
-import { startGoogleRegistryRig, type GoogleRegistryRig } from '../../helpers/cloud/google-registry.js';
+import { startTokenServer } from '../../helpers/auth-servers.js';
+import { startGoogleStandIn } from '../../helpers/cloud/google.js';
+import { startGoogleRegistryRig } from '../../helpers/cloud/google-registry.js';
 import { count } from '../../helpers/cloud/http.js';
 import { commonOptions } from '../../helpers/engine.js';
-import { startRegistry, type TestRegistry } from '../../helpers/registry.js';
-import { startServer, type TestServer } from '../../helpers/server.js';
+import { startRegistry } from '../../helpers/registry.js';
+import { startServer } from '../../helpers/server.js';
 import { keyPolicyYaml, signingKey } from '../../helpers/signed-images.js';
+import { useSuiteValue } from '../../helpers/suite-value.js';
 
 const TOKEN_PATH = 'GET /computeMetadata/v1/instance/service-accounts/default/token';
 
 describe('a pod and the cloud providers', () => {
-  let rig: GoogleRegistryRig;
-  let evil: GoogleStandIn;
-  let evilTokens: TokenServer;
-  let evilRegistry: TestRegistry;
-  let setup: Setup;
-  let server: TestServer;
-
-  beforeAll(async () => {
-    rig = await startGoogleRegistryRig();
-    rig.g.readers.add(rig.g.metadataEmail);
-    evil = await startGoogleStandIn();
-    evilTokens = await startTokenServer({ dir: rig.dir, users: {}, anonymousPull: true });
-    evilRegistry = await startRegistry({ token: evilTokens });
-    const policy = join(rig.dir, 'policy.yaml');
-    await writeFile(policy, keyPolicyYaml(signingKey(), { onError: 'deny' }));
-    const config = join(rig.dir, 'registry.yaml');
-    await writeFile(config, `cloud:\n  gcp:\n    hosts: ['${rig.reg.host}']\n`);
-    setup = await setupEngine(
-      commonOptions({
-        policy: [policy],
-        registryConfig: config,
-        insecureRegistry: [rig.reg.host, evilRegistry.host],
-      }),
-      pino({ level: 'silent' }),
-      { env: { GCE_METADATA_HOST: rig.g.server.host } },
-    );
-    server = await startServer({ engine: setup.engine });
-  }, 60_000);
-  afterAll(async () => {
-    await server?.close();
-    await setup?.registry.close();
-    await evilRegistry?.stop();
-    await evilTokens?.stop();
-    await evil?.stop();
-    await rig?.stop();
-  });
+  const rig = useSuiteValue(
+    async () => {
+      const r = await startGoogleRegistryRig();
+      r.g.readers.add(r.g.metadataEmail);
+      return r;
+    },
+    (r) => r.stop(),
+    60_000,
+  );
+  /** The attacker's metadata server, and its token server and registry that anyone may pull from. */
+  const evil = useSuiteValue(
+    async () => {
+      const metadata = await startGoogleStandIn();
+      const tokens = await startTokenServer({ dir: rig.dir, users: {}, anonymousPull: true });
+      return { metadata, tokens, registry: await startRegistry({ token: tokens }) };
+    },
+    async ({ metadata, tokens, registry }) => {
+      await registry.stop();
+      await tokens.stop();
+      await metadata.stop();
+    },
+  );
+  const served = useSuiteValue(
+    async () => {
+      const policy = join(rig.dir, 'policy.yaml');
+      await writeFile(policy, keyPolicyYaml(signingKey(), { onError: 'deny' }));
+      const config = join(rig.dir, 'registry.yaml');
+      await writeFile(config, `cloud:\n  gcp:\n    hosts: ['${rig.reg.host}']\n`);
+      const setup = await setupEngine(
+        commonOptions({
+          policy: [policy],
+          registryConfig: config,
+          insecureRegistry: [rig.reg.host, evil.registry.host],
+        }),
+        pino({ level: 'silent' }),
+        { env: { GCE_METADATA_HOST: rig.g.server.host } },
+      );
+      return { setup, server: await startServer({ engine: setup.engine }) };
+    },
+    async ({ server, setup }) => {
+      await server.close();
+      await setup.registry.close();
+    },
+    60_000,
+  );
 
   it('reviews with imagegate’s identity and sends the attacker nothing', async () => {
     const review = podReview([
       `${rig.reg.host}/team/app@${rig.img.manifest.digest}`,
-      `${evilRegistry.host}/team/app:v1`,
+      `${evil.registry.host}/team/app:v1`,
     ]);
     const pod = review.request.object as {
       metadata: Record<string, unknown>;
@@ -73,21 +83,21 @@ describe('a pod and the cloud providers', () => {
     pod.spec.serviceAccountName = 'evil';
     for (const c of pod.spec.containers)
       c.env = [
-        { name: 'GCE_METADATA_HOST', value: evil.server.host },
+        { name: 'GCE_METADATA_HOST', value: evil.metadata.server.host },
         { name: 'GOOGLE_APPLICATION_CREDENTIALS', value: '/var/run/evil.json' },
-        { name: 'AZURE_AUTHORITY_HOST', value: evil.server.url },
+        { name: 'AZURE_AUTHORITY_HOST', value: evil.metadata.server.url },
       ];
-    const reply = await server.post('/validate', review);
+    const reply = await served.server.post('/validate', review);
     const response = (reply.json as { response: { allowed: boolean } }).response;
     expect(response.allowed).toBe(false);
-    const record = server.audit.at(-1)!;
+    const record = served.server.audit.at(-1)!;
     const codes = record.images.map((i) => i.policies.flatMap((p) => p.checks.map((c) => c.code)));
     // the Google registry was read with imagegate's token (no signature there: a real answer),
     // the attacker's anonymously (nothing of it signed either)
     expect(codes).toEqual([['NO_SIGNATURES'], expect.not.arrayContaining(['CREDENTIALS_UNAVAILABLE'])]);
     expect(count(rig.g.server, TOKEN_PATH)).toBe(1);
-    expect(evil.server.hits.size).toBe(0);
-    expect(evilTokens.requests.length).toBeGreaterThan(0);
-    expect(evilTokens.requests.every((r) => r.account === null)).toBe(true);
+    expect(evil.metadata.server.hits.size).toBe(0);
+    expect(evil.tokens.requests.length).toBeGreaterThan(0);
+    expect(evil.tokens.requests.every((r) => r.account === null)).toBe(true);
   });
 });

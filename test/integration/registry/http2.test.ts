@@ -114,8 +114,7 @@ describe('an HTTPS registry front', () => {
   describe('that speaks HTTP/2', () => {
     it('gets every request of two concurrent 20-image pods over one connection (one handshake)', async () => {
       const front = await twoPods(false);
-      expect(front.versions).toHaveLength(40);
-      expect(new Set(front.versions)).toEqual(new Set(['2.0']));
+      expect(front.versions).toEqual(Array<string>(40).fill('2.0'));
       expect(front.handshakes).toBe(1);
       // Multiplexed, not one stream after another.
       expect(front.peak).toBeGreaterThan(10);
@@ -131,8 +130,7 @@ describe('an HTTPS registry front', () => {
   describe('that speaks HTTP/1.1 only', () => {
     it('gets them over a pool of HTTP/1.1 connections, at most the per-host cap', async () => {
       const front = await twoPods(true);
-      expect(front.versions).toHaveLength(40);
-      expect(new Set(front.versions)).toEqual(new Set(['1.1']));
+      expect(front.versions).toEqual(Array<string>(40).fill('1.1'));
       // Concurrent requests need several connections over HTTP/1.1, within maxConnectionsPerRegistry.
       expect(front.handshakes).toBeGreaterThan(1);
       expect(front.handshakes).toBeLessThanOrEqual(DEFAULT_LIMITS.maxConnectionsPerRegistry);

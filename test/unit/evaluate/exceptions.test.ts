@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { namespacedDocument } from '../../helpers/policy-documents.js';
 import type { Check } from '../../../src/checks/check.js';
 import { toWarnings } from '../../../src/admission/response.js';
 import { evaluateImages, type EvaluationContext } from '../../../src/evaluate/evaluate.js';
@@ -47,17 +47,7 @@ spec:
 );
 
 function exception(spec: string, namespace = 'team-a', name = 'hotfix') {
-  const doc: unknown = parse(`
-apiVersion: imagegate.dev/v1alpha1
-kind: ImagePolicyException
-metadata: { name: ${name}, namespace: ${namespace} }
-spec:
-${spec
-  .trim()
-  .split('\n')
-  .map((l) => `  ${l}`)
-  .join('\n')}
-`);
+  const doc = namespacedDocument('ImagePolicyException', spec, namespace, name);
   return compileException(
     validateExceptionDocument(doc, 'e.yaml', { now: NOW, maxDurationMs: 30 * 86_400_000 }),
   );

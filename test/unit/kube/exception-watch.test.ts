@@ -10,14 +10,9 @@ import { DEFAULT_MAX_EXCEPTION_MS } from '../../../src/policy/exceptions.js';
 import { clusterExceptionHandler, ExceptionStore } from '../../../src/policy/exception-store.js';
 import type { K8sObject } from '../../helpers/k8s.js';
 import { KubeApiStandIn, type RecordedRequest } from '../../helpers/kube-api.js';
+import { silentLog as silent } from '../../helpers/silent-log.js';
 
 const PATH = '/apis/imagegate.dev/v1alpha1/imagepolicyexceptions';
-const silent = {
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-};
 
 function exception(namespace: string, name: string, spec: Record<string, unknown>): K8sObject {
   return {

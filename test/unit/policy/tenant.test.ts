@@ -2,7 +2,6 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
 import { evaluateImages } from '../../../src/evaluate/evaluate.js';
 import { compilePolicies } from '../../../src/policy/compile.js';
 import { parsePolicyYaml } from '../../../src/policy/load.js';
@@ -10,19 +9,10 @@ import { compileTenantPolicy, validateTenantPolicyDocument } from '../../../src/
 import { imagegate } from '../../helpers/cli.js';
 import { clusterPolicyHandler, TENANT_POLICY_KIND_HANDLING } from '../../../src/policy/cluster-policies.js';
 import { PolicyStore } from '../../../src/policy/store.js';
+import { namespacedDocument, policyYaml } from '../../helpers/policy-documents.js';
 
 const tenantDoc = (spec: string, namespace = 'team-a', name = 'require-digest'): unknown =>
-  parse(`
-apiVersion: imagegate.dev/v1alpha1
-kind: NamespacedImagePolicy
-metadata: { name: ${name}, namespace: ${namespace} }
-spec:
-${spec
-  .trim()
-  .split('\n')
-  .map((l) => `  ${l}`)
-  .join('\n')}
-`);
+  namespacedDocument('NamespacedImagePolicy', spec, namespace, name);
 
 const PINNED = `images: [{ glob: "registry.example.com/**" }]\nrequireDigest: true`;
 const tenant = (spec = PINNED, namespace = 'team-a') =>
@@ -30,15 +20,11 @@ const tenant = (spec = PINNED, namespace = 'team-a') =>
 
 const CLUSTER = compilePolicies(
   parsePolicyYaml(
-    `
-apiVersion: imagegate.dev/v1alpha1
-kind: ImagePolicy
-metadata: { name: cluster-audit }
-spec:
-  mode: audit
-  images: [{ glob: "registry.example.com/**" }]
-  requireDigest: true
-`,
+    policyYaml('cluster-audit', {
+      mode: 'audit',
+      images: [{ glob: 'registry.example.com/**' }],
+      requireDigest: true,
+    }),
     'c.yaml',
   ),
   {},
@@ -140,42 +126,23 @@ describe('NamespacedImagePolicy', () => {
 
   it('`imagegate check --namespace` loads it from --policy files and names it namespace/name', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ig-tenant-'));
+    const checkIn = (namespace: string) =>
+      imagegate(['check', '--policy', dir, '--namespace', namespace, 'registry.example.com/app:1']);
     await writeFile(
       join(dir, 'p.yaml'),
       'apiVersion: imagegate.dev/v1alpha1\nkind: ImagePolicy\nmetadata: { name: lenient }\nspec:\n  mode: audit\n  images: [{ glob: "**" }]\n---\n' +
         `apiVersion: imagegate.dev/v1alpha1\nkind: NamespacedImagePolicy\nmetadata: { name: require-digest, namespace: team-a }\nspec:\n  images: [{ glob: "registry.example.com/**" }]\n  requireDigest: true\n`,
     );
-    const a = await imagegate([
-      'check',
-      '--policy',
-      dir,
-      '--namespace',
-      'team-a',
-      'registry.example.com/app:1',
-    ]);
+    const a = await checkIn('team-a');
     expect(a.code, a.stderr).toBe(1);
     expect(a.stdout).toContain('policy team-a/require-digest (enforce): fail');
-    const b = await imagegate([
-      'check',
-      '--policy',
-      dir,
-      '--namespace',
-      'team-b',
-      'registry.example.com/app:1',
-    ]);
+    const b = await checkIn('team-b');
     expect(b.code, b.stderr).toBe(0);
     await writeFile(
       join(dir, 'p.yaml'),
       `apiVersion: imagegate.dev/v1alpha1\nkind: NamespacedImagePolicy\nmetadata: { name: loose, namespace: team-a }\nspec:\n  images: [{ glob: "**" }]\n  onError: allow\n`,
     );
-    const refused = await imagegate([
-      'check',
-      '--policy',
-      dir,
-      '--namespace',
-      'team-a',
-      'registry.example.com/app:1',
-    ]);
+    const refused = await checkIn('team-a');
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('NamespacedImagePolicy "team-a/loose"');
     expect(refused.stderr).toContain('spec.onError');

@@ -4,10 +4,10 @@ import { auditRecordMembers } from '../../../src/audit/json.js';
 import { filterByException } from '../../../src/cluster/filter.js';
 import { toAuditImage } from '../../../src/cluster/image-result.js';
 import type { AuditReport } from '../../../src/cluster/result.js';
-import { summarize } from '../../../src/cluster/summary.js';
 import { decide, type ImageOutcome } from '../../../src/evaluate/decision.js';
 import { toPolicyReports } from '../../../src/report/policy-report.js';
 import { toAuditText } from '../../../src/report/text.js';
+import { auditReportOf } from '../../helpers/audit-report.js';
 
 const EXEMPTION = {
   exception: 'shop/hotfix',
@@ -60,15 +60,10 @@ function report(): AuditReport {
       }),
     },
   ];
-  return {
-    apiVersion: 'imagegate.dev/v1alpha1',
-    kind: 'AuditReport',
+  return auditReportOf(namespaces, 2, {
     generatedAt: '2026-12-07T12:00:00.000Z',
-    durationMs: 1,
     scope: { namespaces: 'all', policies: ['signed'], unmatched: 'default' },
     outcome: 'skip',
-    summary: summarize(namespaces, 2),
-    namespaces,
     exceptions: [
       { ...EXEMPTION, phase: 'Active', policies: ['signed'], expiringSoon: true, message: 'exempts signed' },
       {
@@ -81,7 +76,7 @@ function report(): AuditReport {
         message: 'expired at 2026-12-01T00:00:00Z; it exempts nothing',
       },
     ],
-  };
+  });
 }
 
 describe('an exempted finding', () => {

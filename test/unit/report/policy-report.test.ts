@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AuditImage, AuditReport } from '../../../src/cluster/result.js';
-import { summarize } from '../../../src/cluster/summary.js';
 import { MAX_RESULTS, toPolicyReports } from '../../../src/report/policy-report.js';
+import { auditReportOf } from '../../helpers/audit-report.js';
 
 function image(over: Partial<AuditImage>): AuditImage {
   return {
@@ -30,16 +30,7 @@ function reportOf(images: AuditImage[][]): AuditReport {
       })),
     },
   ];
-  return {
-    apiVersion: 'imagegate.dev/v1alpha1',
-    kind: 'AuditReport',
-    generatedAt: '2026-12-01T12:00:00.000Z',
-    durationMs: 1,
-    scope: { namespaces: 'all', policies: ['p'], unmatched: 'allow' },
-    outcome: 'pass',
-    summary: summarize(namespaces, 1),
-    namespaces,
-  };
+  return auditReportOf(namespaces, 1, {});
 }
 
 const failing = (over: Partial<AuditImage['policies'][number]> = {}): AuditImage['policies'][number] => ({

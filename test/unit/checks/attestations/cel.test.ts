@@ -122,26 +122,20 @@ describe('compileCondition', () => {
 });
 
 describe.skipIf(!HAVE_FIXTURES)('conditions over real predicates', () => {
-  it('SPDX 2.x (cosign bom): document fields', () => {
-    const c = compileCondition(
+  it.each([
+    [
+      'SPDX 2.x (cosign bom): document fields',
       'predicate.spdxVersion.startsWith("SPDX-2.") && predicate.dataLicense == "CC0-1.0"',
-      WHERE,
-    );
-    expect(c.evaluate(input(predicate('cosign-bom-go-mod.spdx.json')))).toMatchObject({
-      ok: true,
-      value: true,
-    });
-  });
-
-  it('CycloneDX (cosign bom): components', () => {
-    const c = compileCondition(
+      'cosign-bom-go-mod.spdx.json',
+    ],
+    [
+      'CycloneDX (cosign bom): components',
       'predicate.bomFormat == "CycloneDX" && predicate.components.size() == 0',
-      WHERE,
-    );
-    expect(c.evaluate(input(predicate('cosign-bom-go-mod.cyclonedx.json')))).toMatchObject({
-      ok: true,
-      value: true,
-    });
+      'cosign-bom-go-mod.cyclonedx.json',
+    ],
+  ])('%s', (_what, condition, fixture) => {
+    const c = compileCondition(condition, WHERE);
+    expect(c.evaluate(input(predicate(fixture)))).toMatchObject({ ok: true, value: true });
   });
 
   it('cosign vuln: a scan older than 7 days is false and says when it finished', () => {
