@@ -17,16 +17,11 @@ import {
   type HostileRegistry,
 } from '../helpers/hostile-registry.js';
 import { keyPolicyYaml, signingKey } from '../helpers/signed-images.js';
+import { reviewAnswer, type ReviewAnswer } from '../helpers/review-answer.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { policyYaml } from '../helpers/policy-documents.js';
 
 const GiB = 1024 ** 3;
-
-interface Answer {
-  allowed: boolean;
-  message: string;
-  codes: string[];
-}
 
 describe('registry content of the wrong type under onError: allow (real server, hostile registry)', () => {
   let reg: HostileRegistry;
@@ -47,17 +42,8 @@ describe('registry content of the wrong type under onError: allow (real server, 
   };
   const linuxConfig = (extra: object): object => ({ os: 'linux', architecture: 'amd64', ...extra });
 
-  const review = async (image: string, host = reg.host): Promise<Answer> => {
-    const sent = podReview([`${host}/${image}`], { namespace: 'team' });
-    const reply = await server.post('/validate', sent);
-    const body = reply.json as { response: { allowed: boolean; status?: { message?: string } } };
-    await expect.poll(() => server.audit.some((r) => r.uid === sent.request.uid)).toBe(true);
-    const record = server.audit.find((r) => r.uid === sent.request.uid);
-    const codes = (record?.images ?? []).flatMap((i) =>
-      i.policies.flatMap((p) => p.checks.map((f) => f.code)),
-    );
-    return { allowed: body.response.allowed, message: body.response.status?.message ?? '', codes };
-  };
+  const review = (image: string, host = reg.host): Promise<ReviewAnswer> =>
+    reviewAnswer(server, `${host}/${image}`);
 
   beforeAll(async () => {
     reg = await startHostileRegistry();

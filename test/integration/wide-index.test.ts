@@ -9,22 +9,16 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Setup } from '../../src/cli/setup.js';
-import { podReview } from '../helpers/admission-fixtures.js';
 import { buildEngine, writePolicyFile } from '../helpers/engine.js';
 import { policyYaml } from '../helpers/policy-documents.js';
 import { RegistrySeeder } from '../helpers/registry-seeder.js';
 import { useRegistry } from '../helpers/registry.js';
 import { pushImage } from '../helpers/signed-images.js';
+import { reviewAnswer, type ReviewAnswer } from '../helpers/review-answer.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-
-interface Answer {
-  allowed: boolean;
-  message: string;
-  codes: string[];
-}
 
 describe('an image index of 10,000 entries (real registry, real server, onError: allow)', () => {
   const reg = useRegistry();
@@ -47,17 +41,7 @@ describe('an image index of 10,000 entries (real registry, real server, onError:
     return digest;
   };
 
-  const review = async (image: string): Promise<Answer> => {
-    const sent = podReview([`${reg.host}/${image}`], { namespace: 'team' });
-    const reply = await server.post('/validate', sent);
-    const body = reply.json as { response: { allowed: boolean; status?: { message?: string } } };
-    await expect.poll(() => server.audit.some((r) => r.uid === sent.request.uid)).toBe(true);
-    const record = server.audit.find((r) => r.uid === sent.request.uid);
-    const codes = (record?.images ?? []).flatMap((i) =>
-      i.policies.flatMap((p) => p.checks.map((f) => f.code)),
-    );
-    return { allowed: body.response.allowed, message: body.response.status?.message ?? '', codes };
-  };
+  const review = (image: string): Promise<ReviewAnswer> => reviewAnswer(server, `${reg.host}/${image}`);
 
   beforeAll(async () => {
     await pushWideIndex('wide/app', '1', 10_000);
