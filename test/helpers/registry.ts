@@ -7,7 +7,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { useSuiteValue } from './suite-value.js';
 
 export interface TestRegistry {
   /** host:port, e.g. 127.0.0.1:41234 */
@@ -95,12 +94,4 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
       await rm(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** A registry for the enclosing `describe` (suite-value.ts): started before its hooks, stopped after. */
-export function useRegistry(options: StartRegistryOptions = {}): TestRegistry {
-  return useSuiteValue(
-    () => startRegistry(options),
-    (registry) => registry.stop(),
-  );
 }

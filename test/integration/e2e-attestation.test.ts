@@ -10,7 +10,7 @@ import { attestationPolicies, GITHUB_CLAIMS, SPDX, VULN } from '../helpers/attes
 import { imagegateCheck, type Run } from '../helpers/cli.js';
 import { pushBundleFor, pushLegacySignatures } from '../helpers/cosign-push.js';
 import { writePolicyFile } from '../helpers/engine.js';
-import { useRegistry } from '../helpers/registry.js';
+import { useRegistry } from '../helpers/use-registry.js';
 import { RegistrySeeder } from '../helpers/registry-seeder.js';
 import { useServedEngine } from '../helpers/served-engine.js';
 import { tempDir } from '../helpers/signature-setup.js';

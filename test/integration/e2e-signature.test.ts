@@ -13,7 +13,7 @@ import { imagegateCheck } from '../helpers/cli.js';
 import { pushBundleFor, pushLegacySignatures } from '../helpers/cosign-push.js';
 import { writePolicyFile } from '../helpers/engine.js';
 import { buildImage, pushImage } from '../helpers/image-builder.js';
-import { useRegistry } from '../helpers/registry.js';
+import { useRegistry } from '../helpers/use-registry.js';
 import { RegistrySeeder } from '../helpers/registry-seeder.js';
 import { useServedEngine } from '../helpers/served-engine.js';
 import { tempDir } from '../helpers/signature-setup.js';

@@ -11,7 +11,7 @@ import { imagegate, imagegateCheck } from '../helpers/cli.js';
 import { buildEngine, writePolicyFile } from '../helpers/engine.js';
 import { fixturePath, HAVE_FIXTURES } from '../helpers/fixtures.js';
 import { buildImage, pushImage, pushManifest } from '../helpers/image-builder.js';
-import { useRegistry } from '../helpers/registry.js';
+import { useRegistry } from '../helpers/use-registry.js';
 import { useSuiteValue } from '../helpers/suite-value.js';
 import { sizePolicy } from '../helpers/size-e2e.js';
 import { startServer, type TestServer } from '../helpers/server.js';

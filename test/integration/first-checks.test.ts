@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { imagegate, imagegateCheck } from '../helpers/cli.js';
 import { writePolicyFile } from '../helpers/engine.js';
 import { buildImage, pushImage } from '../helpers/image-builder.js';
-import { useRegistry } from '../helpers/registry.js';
+import { useRegistry } from '../helpers/use-registry.js';
 import { sizePolicy } from '../helpers/size-e2e.js';
 
 describe('imagegate check against a plain-HTTP registry on loopback', () => {

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { podReview } from '../helpers/admission-fixtures.js';
 import { buildEngine, writePolicyFile } from '../helpers/engine.js';
 import { RegistrySeeder } from '../helpers/registry-seeder.js';
-import { useRegistry } from '../helpers/registry.js';
+import { useRegistry } from '../helpers/use-registry.js';
 import { startServer } from '../helpers/server.js';
 import { keyPolicyYaml, pushSignedImage, signingKey } from '../helpers/signed-images.js';
 import { useSuiteValue } from '../helpers/suite-value.js';

@@ -19,7 +19,7 @@ import {
 import { pushBundleFor, pushCosignOciAttestation, pushLegacySignatures } from '../helpers/cosign-push.js';
 import { HAVE_FIXTURES } from '../helpers/fixtures.js';
 import { LEGACY_CASES, seedCase } from '../fixtures/legacy-cases.js';
-import { useRegistry } from '../helpers/registry.js';
+import { useRegistry } from '../helpers/use-registry.js';
 import { useSuiteValue } from '../helpers/suite-value.js';
 import { RegistrySeeder } from '../helpers/registry-seeder.js';
 import { fixtureRoots, signal, tempDir } from '../helpers/signature-setup.js';

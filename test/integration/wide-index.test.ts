@@ -12,7 +12,7 @@ import type { Setup } from '../../src/cli/setup.js';
 import { buildEngine, writePolicyFile } from '../helpers/engine.js';
 import { policyYaml } from '../helpers/policy-documents.js';
 import { RegistrySeeder } from '../helpers/registry-seeder.js';
-import { useRegistry } from '../helpers/registry.js';
+import { useRegistry } from '../helpers/use-registry.js';
 import { pushImage } from '../helpers/signed-images.js';
 import { reviewAnswer, type ReviewAnswer } from '../helpers/review-answer.js';
 import { startServer, type TestServer } from '../helpers/server.js';

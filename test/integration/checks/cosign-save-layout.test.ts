@@ -12,7 +12,7 @@ import { pushLegacySignatures } from '../../helpers/cosign-push.js';
 import { writePolicyFile } from '../../helpers/engine.js';
 import { sha256 } from '../../helpers/memory-registry.js';
 import { RegistrySeeder } from '../../helpers/registry-seeder.js';
-import { useRegistry } from '../../helpers/registry.js';
+import { useRegistry } from '../../helpers/use-registry.js';
 import type { Seeder } from '../../helpers/seeder.js';
 import { pushSignedImage, signingKey } from '../../helpers/signed-images.js';
 import { signLegacyAttestationWithKey } from '../../helpers/test-sigstore.js';

@@ -9,7 +9,7 @@ import { evaluateImages, type Verdict } from '../../../src/evaluate/evaluate.js'
 import { pushLegacySignatures } from '../../helpers/cosign-push.js';
 import { buildEngine, writePolicyFile } from '../../helpers/engine.js';
 import { startFaultProxy } from '../../helpers/fault-proxy.js';
-import { useRegistry } from '../../helpers/registry.js';
+import { useRegistry } from '../../helpers/use-registry.js';
 import { RegistrySeeder } from '../../helpers/registry-seeder.js';
 import { keyPolicyYaml, pushSignedImage, signingKey } from '../../helpers/signed-images.js';
 import { useSuiteValue } from '../../helpers/suite-value.js';

@@ -5,7 +5,7 @@ import { createRegistry, type Registry } from '../../../src/registry/client.js';
 import { parseReference } from '../../../src/registry/reference.js';
 import { buildImage, buildIndex, pushImage, pushIndex } from '../../helpers/image-builder.js';
 import { checkInput } from '../../helpers/check-input.js';
-import { useRegistry } from '../../helpers/registry.js';
+import { useRegistry } from '../../helpers/use-registry.js';
 
 const KiB = 1024;
 

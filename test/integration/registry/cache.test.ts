@@ -9,7 +9,7 @@ import {
   pushIndex,
   type BuiltImage,
 } from '../../helpers/image-builder.js';
-import { useRegistry } from '../../helpers/registry.js';
+import { useRegistry } from '../../helpers/use-registry.js';
 
 const signal = (): AbortSignal => AbortSignal.timeout(5_000);
 const MANIFEST_GET = /^GET \/v2\/app\/manifests\//;

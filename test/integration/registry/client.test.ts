@@ -3,7 +3,7 @@ import { createRegistry } from '../../../src/registry/client.js';
 import { parseReference } from '../../../src/registry/reference.js';
 import { MAX_CONFIG_BYTES } from '../../../src/registry/media-types.js';
 import { buildImage, buildIndex, pushImage, pushIndex, pushManifest } from '../../helpers/image-builder.js';
-import { useRegistry } from '../../helpers/registry.js';
+import { useRegistry } from '../../helpers/use-registry.js';
 import { useSuiteValue } from '../../helpers/suite-value.js';
 
 const signal = (): AbortSignal => AbortSignal.timeout(10_000);

@@ -13,7 +13,7 @@ import { parseReference } from '../../../src/registry/reference.js';
 import { htpasswdLine } from '../../helpers/auth-servers.js';
 import { buildEngine, writePolicyFile } from '../../helpers/engine.js';
 import { buildImage, pushImage, type BuiltImage } from '../../helpers/image-builder.js';
-import { useRegistry } from '../../helpers/registry.js';
+import { useRegistry } from '../../helpers/use-registry.js';
 
 const signal = (): AbortSignal => AbortSignal.timeout(5_000);
 

@@ -6,7 +6,8 @@ import { parseReference } from '../../../src/registry/reference.js';
 import { MAX_CONFIG_BYTES } from '../../../src/registry/media-types.js';
 import { startFaultProxy, type FaultProxy } from '../../helpers/fault-proxy.js';
 import { buildImage, pushImage, type BuiltImage } from '../../helpers/image-builder.js';
-import { freePort, useRegistry } from '../../helpers/registry.js';
+import { freePort } from '../../helpers/registry.js';
+import { useRegistry } from '../../helpers/use-registry.js';
 
 /**
  * Runs `fn` and returns its rejection. Which bound ended a request is asserted from the error (its

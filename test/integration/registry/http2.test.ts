@@ -13,7 +13,7 @@ import { createRegistry } from '../../../src/registry/client.js';
 import { DEFAULT_LIMITS } from '../../../src/registry/limits.js';
 import { parseReference } from '../../../src/registry/reference.js';
 import { buildImage, pushImage, type BuiltImage } from '../../helpers/image-builder.js';
-import { useRegistry } from '../../helpers/registry.js';
+import { useRegistry } from '../../helpers/use-registry.js';
 import { makeTlsCert, type TestCert } from '../../helpers/tls.js';
 
 const signal = (): AbortSignal => AbortSignal.timeout(10_000);

@@ -8,7 +8,7 @@ import { readPullSecrets } from '../../../src/registry/credentials/index.js';
 import { parseReference } from '../../../src/registry/reference.js';
 import { htpasswdLine } from '../../helpers/auth-servers.js';
 import { buildImage, pushImage, type BuiltImage } from '../../helpers/image-builder.js';
-import { useRegistry } from '../../helpers/registry.js';
+import { useRegistry } from '../../helpers/use-registry.js';
 
 const fixture = (name: string): Promise<string> =>
   readFile(new URL(`../../fixtures/k8s/${name}`, import.meta.url), 'utf8');

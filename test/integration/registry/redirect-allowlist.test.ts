@@ -11,7 +11,7 @@ import { MAX_CONFIG_BYTES } from '../../../src/registry/media-types.js';
 import { parseReference } from '../../../src/registry/reference.js';
 import { startFaultProxy } from '../../helpers/fault-proxy.js';
 import { buildImage, pushImage } from '../../helpers/image-builder.js';
-import { useRegistry } from '../../helpers/registry.js';
+import { useRegistry } from '../../helpers/use-registry.js';
 import { makeTlsCert } from '../../helpers/tls.js';
 import { useSuiteValue } from '../../helpers/suite-value.js';
 

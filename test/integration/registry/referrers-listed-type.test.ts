@@ -18,7 +18,7 @@ import {
   type Blob,
   sha256,
 } from '../../helpers/image-builder.js';
-import { useRegistry } from '../../helpers/registry.js';
+import { useRegistry } from '../../helpers/use-registry.js';
 
 const BUNDLE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';

@@ -10,7 +10,7 @@ import { parseReference } from '../../../src/registry/reference.js';
 import { DEFAULT_REFERRERS_API_TTL_MS } from '../../../src/registry/referrers.js';
 import { startFaultProxy, type FaultProxy } from '../../helpers/fault-proxy.js';
 import { buildImage, pushImage, pushManifest, type BuiltImage } from '../../helpers/image-builder.js';
-import { useRegistry } from '../../helpers/registry.js';
+import { useRegistry } from '../../helpers/use-registry.js';
 
 const signal = (): AbortSignal => AbortSignal.timeout(5_000);
 const API = /^GET \/v2\/app\/referrers\//;

@@ -8,7 +8,7 @@ import { parseReference } from '../../../src/registry/reference.js';
 import { htpasswdLine } from '../../helpers/auth-servers.js';
 import { startFaultProxy, type FaultProxy } from '../../helpers/fault-proxy.js';
 import { buildImage, pushImage, type BuiltImage } from '../../helpers/image-builder.js';
-import { useRegistry } from '../../helpers/registry.js';
+import { useRegistry } from '../../helpers/use-registry.js';
 import { makeTlsCert, type TestCert } from '../../helpers/tls.js';
 
 const signal = (): AbortSignal => AbortSignal.timeout(5_000);
