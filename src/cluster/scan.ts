@@ -5,6 +5,7 @@
  * same policies share evaluations.
  */
 import type { Engine } from '../evaluate/engine.js';
+import { allowedVerdict } from '../evaluate/decision.js';
 import { errorMessage } from '../errors.js';
 import { evaluateImages } from '../evaluate/evaluate.js';
 import { exceptionSummaries, type WorkloadRef } from '../evaluate/exempt.js';
@@ -152,7 +153,7 @@ export async function scanInventory(
     } catch (err) {
       // Not a verdict about the image: report it as not checked and go on with the others.
       e.result = {
-        ...toAuditImage(e.image, emptyVerdict()),
+        ...toAuditImage(e.image, allowedVerdict()),
         outcome: 'error',
         reasons: [`not checked: ${errorMessage(err)}`],
       };
@@ -172,7 +173,7 @@ export async function scanInventory(
     const containers = w.containers.map((c) => ({
       name: c.container,
       field: c.field,
-      image: evaluations.get(keyOf(w, c.image))?.result ?? toAuditImage(c.image, emptyVerdict()),
+      image: evaluations.get(keyOf(w, c.image))?.result ?? toAuditImage(c.image, allowedVerdict()),
     }));
     ns.workloads.push({
       kind: w.kind,
@@ -210,17 +211,5 @@ export async function scanInventory(
           ),
         }
       : {}),
-  };
-}
-
-function emptyVerdict(): Parameters<typeof toAuditImage>[1] {
-  return {
-    allowed: true,
-    wouldDeny: false,
-    denials: [],
-    audits: [],
-    errorsAllowed: [],
-    exempted: [],
-    images: [],
   };
 }

@@ -139,6 +139,19 @@ function strictestMode(modes: readonly PolicyMode[], settings: EvaluationSetting
   return modes.length > 0 ? 'audit' : 'unmatched';
 }
 
+/** A verdict that allows, with nothing found yet: where `decide` starts, and an image never checked. */
+export function allowedVerdict(images: ImageOutcome[] = []): Verdict {
+  return {
+    allowed: true,
+    wouldDeny: false,
+    denials: [],
+    audits: [],
+    errorsAllowed: [],
+    exempted: [],
+    images,
+  };
+}
+
 /**
  * The verdict over every image's outcome. `modes` are the modes of all policies in force (an image
  * that does not parse cannot be matched, so the strictest of them applies).
@@ -148,15 +161,7 @@ export function decide(
   modes: readonly PolicyMode[],
   settings: EvaluationSettings,
 ): Verdict {
-  const verdict: Verdict = {
-    allowed: true,
-    wouldDeny: false,
-    denials: [],
-    audits: [],
-    errorsAllowed: [],
-    exempted: [],
-    images,
-  };
+  const verdict = allowedVerdict(images);
   // For a reference that does not parse while no policy is in force at all: the operator's choice only.
   const unmatchedMode =
     settings.unmatched !== undefined
