@@ -175,8 +175,11 @@ export async function setupEngine(
   }
   const secrets = setup.kube?.keySecrets;
   // `key.kms` keys: fetched on first use, then per key reference hourly (stale keys serve an outage).
+  // The verdict caches read the key cache's clock: a verdict is kept no longer than its keys are fresh.
+  const keyClock = setup.kms?.now ?? now;
   const kms = createKmsKeyReader({
     ...setup.kms,
+    now: keyClock,
     onFetchError: (uri, err, servingStale) =>
       logger.warn(
         { kms: uri, code: err.code, servingStale },
@@ -184,12 +187,12 @@ export async function setupEngine(
       ),
   });
   // One verdict cache for the image signature and base checks: a verified digest is not re-verified.
-  const verdicts = new VerdictCache();
+  const verdicts = new VerdictCache({ now: keyClock });
   const signatureDeps = {
     trustedRoots,
     cache: verdicts,
     // Verified attestation statements (conditions and maxAge are evaluated on them per review).
-    attestationEvidence: new EvidenceCache(),
+    attestationEvidence: new EvidenceCache({ now: keyClock }),
     ...(secrets !== undefined ? { secrets } : {}),
     kms,
   };

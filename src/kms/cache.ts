@@ -2,7 +2,10 @@
  * Public keys per key reference: fetched once for concurrent reviews, refreshed after `refreshMs`,
  * and during an outage the last good keys keep serving for up to `staleMs` (a key service that is
  * down must not turn every signed image indeterminate; a key removed from it stops verifying once the
- * bound passes). A failed fetch with nothing to fall back on is remembered for `failureMs`, so a storm
+ * bound passes). Each key carries `freshUntil` (fetch time + `refreshMs`): the verdict caches keep
+ * nothing resting on it past then, so a version disabled at the service stops admitting within
+ * `refreshMs` of being disabled (stale keys served in an outage are past it: their verdicts are not
+ * kept, each review verifies again). A failed fetch with nothing to fall back on is remembered for `failureMs`, so a storm
  * of reviews during an outage asks the service once, not once each.
  */
 import type { KmsKeyReference, PublicKeyVersion } from '../checks/signature/index.js';
@@ -137,8 +140,11 @@ export class KmsKeyCache {
     this.counters.fetches++;
     entry.attemptAt = this.#now();
     try {
-      const versions = await this.fetchKeys(ref, AbortSignal.timeout(this.#fetchTimeoutMs));
-      entry.good = { versions, at: this.#now() };
+      const fetched = await this.fetchKeys(ref, AbortSignal.timeout(this.#fetchTimeoutMs));
+      const at = this.#now();
+      // verdicts resting on these keys are not reused past the moment this cache would ask again
+      const versions = fetched.map((v) => ({ ...v, freshUntil: at + this.#refreshMs }));
+      entry.good = { versions, at };
       delete entry.failure;
       return versions;
     } catch (err) {

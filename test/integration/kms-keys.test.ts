@@ -278,6 +278,28 @@ describe.skipIf(!HAVE_COSIGN)('key.kms: cosign-signed images, keys from key serv
     });
   });
 
+  describe('a version disabled at the service', () => {
+    it('stops admitting within the key refresh interval (1 h): a verdict made late in it is not kept past it', async () => {
+      await withGcpKeysCached(async (server, advance) => {
+        const version = world.gcp.keys.get(GCP_KEY)![0]!; // gcp-old's key
+        try {
+          advance(58 * 60_000);
+          version.state = 'DISABLED';
+          // inside the window: the keys fetched 58 min ago still hold version 1, its verdict is made now
+          expect((await judge(server, refs['gcp-old']!)).allowed).toBe(true);
+          // 61 min after the fetch (3 min after that verdict, within its 5 min TTL): the keys are
+          // no longer fresh, so neither is the verdict; the service is asked again and says disabled
+          advance(3 * 60_000);
+          const { allowed, finding } = await judge(server, refs['gcp-old']!);
+          expect(finding).toMatchObject({ passed: false, code: 'SIGNATURE_INVALID' });
+          expect(allowed).toBe(false);
+        } finally {
+          version.state = 'ENABLED';
+        }
+      });
+    });
+  });
+
   describe('imagegate check', () => {
     it('reads the key service from its own environment (VAULT_ADDR, VAULT_TOKEN): exit 0, then 1 naming KMS_UNAVAILABLE when Vault is down', async () => {
       const file = await writePolicyFile(

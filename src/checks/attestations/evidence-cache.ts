@@ -8,6 +8,7 @@
  */
 import { ByteLru } from '../../shared/cache.js';
 import { ReadThroughCache } from '../read-through.js';
+import { keptFor } from '../signature/verify.js';
 import type { AttestationEvidence } from './types.js';
 
 export interface EvidenceCacheOptions {
@@ -35,10 +36,12 @@ function hasVerified(e: AttestationEvidence): boolean {
 export class EvidenceCache extends ReadThroughCache<SizedEvidence, AttestationEvidence> {
   readonly maxBytes: number;
   readonly #entries: ByteLru<AttestationEvidence>;
+  readonly #now: () => number;
 
   constructor(options: EvidenceCacheOptions = {}) {
     super(options.ttlMs ?? DEFAULT_EVIDENCE_TTL_MS);
     this.maxBytes = options.maxBytes ?? DEFAULT_EVIDENCE_CACHE_BYTES;
+    this.#now = options.now ?? Date.now;
     this.#entries = new ByteLru(this.maxBytes, options.now);
   }
 
@@ -46,10 +49,17 @@ export class EvidenceCache extends ReadThroughCache<SizedEvidence, AttestationEv
     return this.#entries.get(key);
   }
 
-  /** Stores evidence holding verified statements; an entry over a quarter of the budget is not kept. */
+  /**
+   * Stores evidence holding verified statements, until `ttlMs` or the first of its key-service keys'
+   * freshness ends (as VerdictCache); an entry over a quarter of the budget is not kept.
+   */
   set(key: string, value: SizedEvidence): void {
-    if (!hasVerified(value.evidence)) return;
-    this.#entries.set(key, value.evidence, value.bytes, this.ttlMs);
+    const e = value.evidence;
+    if (!hasVerified(e)) return;
+    const items = [e.top, ...e.platforms.map((p) => p.evidence)].flatMap((d) => d.verified);
+    const ttl = keptFor(items, this.ttlMs, this.#now());
+    if (ttl <= 0) return;
+    this.#entries.set(key, e, value.bytes, ttl);
   }
 
   protected resultOf(value: SizedEvidence): AttestationEvidence {

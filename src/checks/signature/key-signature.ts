@@ -58,7 +58,14 @@ export async function verifyKeySignature(
       const tlogEntries = countTlogEntries(entity, tlogRequired);
       try {
         const signer = keyVerifier(root, version.key, hint, tlogRequired).verify(entity);
-        return { signer, keyId: version.id, tlogEntries, time: signingTime(entity) };
+        const freshUntil = version.freshUntil;
+        return {
+          signer,
+          keyId: version.id,
+          tlogEntries,
+          time: signingTime(entity),
+          ...(freshUntil !== undefined ? { keyFreshUntil: freshUntil } : {}),
+        };
       } catch (err) {
         const m = classifyError(err);
         if (m.code !== 'SIGNATURE_INVALID') other ??= new Rejected(m.code, m.reason);

@@ -66,6 +66,12 @@ export interface PublicKeyVersion {
   variant?: string;
   /** The key service's name for this version (for messages), e.g. `cryptoKeyVersions/2`. */
   version?: string;
+  /**
+   * Key services only: epoch ms until which the service's answer is taken as current (when the
+   * reader's cache asks again). A verdict or evidence resting on this key is not reused past it, so a
+   * version disabled at the service stops admitting once the reader's refresh has seen it.
+   */
+  freshUntil?: number;
 }
 
 /** A key service reference that is not a Kubernetes Secret (those are read through KeySecretReader). */

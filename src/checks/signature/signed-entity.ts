@@ -27,6 +27,8 @@ export interface VerifiedSignature {
   keyId?: string;
   tlogEntries: number;
   time?: SigningTime;
+  /** The key's `PublicKeyVersion.freshUntil` (a key service's key): the verdict is not reused past it. */
+  keyFreshUntil?: number;
 }
 
 /**

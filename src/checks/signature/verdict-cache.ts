@@ -4,13 +4,16 @@
  * client, so the `.att` and referrers lookups go out every time) and re-runs the crypto.
  *
  * Keyed by (authorities, repository, digest, platform digests): a policy whose authorities change gets
- * new keys at once. Only passing verdicts are stored, each for `ttlMs` (a `secretRef` key may rotate),
- * at most `maxEntries` of them (least recently used out first). Concurrent verifications of the same
+ * new keys at once. Only passing verdicts are stored, each for `ttlMs` (a `secretRef` key may rotate)
+ * and never past the freshness of a key service's key it rests on (VerifiedItem.keyFreshUntil: a
+ * version disabled at the service stops admitting once the key cache's refresh has seen it), at most
+ * `maxEntries` of them (least recently used out first). Concurrent verifications of the same
  * key share one run (a burst of identical cold reviews costs the registry one lookup).
  */
 import { TtlCache } from '../../shared/cache.js';
 import { ReadThroughCache } from '../read-through.js';
 import type { SignatureVerdict, VerdictStore } from './types.js';
+import { keptFor } from './verify.js';
 
 export interface VerdictCacheOptions {
   /** Default 10,000 entries (well under 2 KB each for key or keyless signatures without attestations). */
@@ -34,15 +37,18 @@ export class VerdictCache
   readonly #platformSigned: TtlCache<true>;
   /** The key each stored verdict object was stored under (for holds()). */
   readonly #keys = new WeakMap<SignatureVerdict, string>();
+  readonly #now: () => number;
 
   constructor(options: VerdictCacheOptions = {}) {
     super(options.ttlMs ?? DEFAULT_VERDICT_TTL_MS);
     this.maxEntries = options.maxEntries ?? DEFAULT_VERDICT_CACHE_ENTRIES;
+    this.#now = options.now ?? Date.now;
     this.#entries = new TtlCache(this.maxEntries, options.now, { evict: 'use' });
     this.#platformSigned = new TtlCache(this.maxEntries, options.now, { evict: 'use' });
   }
 
   notePlatformSigned(key: string): void {
+    // a hint only (which lookup to skip), not a verdict: it needs no key freshness
     this.#platformSigned.set(key, true, this.ttlMs);
   }
 
@@ -54,11 +60,16 @@ export class VerdictCache
     return this.#entries.get(key);
   }
 
-  /** Stores a passing verdict (anything else is ignored), without the per-digest rejection details. */
+  /**
+   * Stores a passing verdict (anything else is ignored), without the per-digest rejection details,
+   * until `ttlMs` or the first of its key-service keys' freshness ends (already ended: not stored).
+   */
   set(key: string, verdict: SignatureVerdict): void {
     if (!verdict.passed) return;
+    const ttl = keptFor([...verdict.signatures, ...verdict.attestations], this.ttlMs, this.#now());
+    if (ttl <= 0) return;
     const stored = { ...verdict, digests: [] };
-    this.#entries.set(key, stored, this.ttlMs);
+    this.#entries.set(key, stored, ttl);
     this.#keys.set(stored, key);
   }
 

@@ -39,6 +39,23 @@ export interface VerifiedItem {
   signedAt?: string;
   /** Where signedAt comes from. */
   timeSource?: 'rekor' | 'tsa';
+  /**
+   * Verified with a key service's key: when that answer stops being current (epoch ms). Caches keep
+   * nothing resting on it past this (`keptFor`); never shown in findings or audit records.
+   */
+  keyFreshUntil?: number;
+}
+
+/**
+ * How long a cache may keep a result resting on `items`: `ttlMs`, cut short by the earliest
+ * `keyFreshUntil` among them (0 or less: not at all).
+ */
+export function keptFor(items: Iterable<VerifiedItem>, ttlMs: number, now: number): number {
+  let ms = ttlMs;
+  for (const item of items) {
+    if (item.keyFreshUntil !== undefined) ms = Math.min(ms, item.keyFreshUntil - now);
+  }
+  return ms;
 }
 
 export type CandidateResult = { ok: true; item: VerifiedItem } | { ok: false; rejection: Rejection };
@@ -65,7 +82,7 @@ async function verifyOne(
     ...(artifact !== undefined ? { artifact } : {}),
     ...(candidate.envelope ? { envelope: candidate.envelope } : {}),
   };
-  const { signer, keyId, tlogEntries, time } =
+  const { signer, keyId, tlogEntries, time, keyFreshUntil } =
     authority.kind === 'key'
       ? await verifyKeySignature(bundle, signed, authority, ctx.trustedRoots, ctx.signal)
       : verifyCertificateSignature(bundle, signed, authority, ctx.trustedRoots);
@@ -83,6 +100,7 @@ async function verifyOne(
     },
     tlogEntries,
     ...(time !== undefined ? time : {}),
+    ...(keyFreshUntil !== undefined ? { keyFreshUntil } : {}),
   };
   // Only now is the content believed.
   const facts = await readSignedPayload(candidate, artifact, () =>

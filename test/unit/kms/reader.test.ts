@@ -225,6 +225,16 @@ describe('the key.kms reader', () => {
       expect(vault.count(/^\/v1\/transit/) - before).toBe(2);
     });
 
+    it('each key says until when it is fresh (fetch + refresh interval): verdicts resting on it end there', async () => {
+      let now = 2_000_000;
+      const r = reader({ now: () => now, refreshMs: 600_000 });
+      const first = await r.keys(ref('hashivault://signer'), signal());
+      expect(first.map((v) => v.freshUntil)).toEqual(first.map(() => 2_600_000));
+      now += 600_000;
+      const second = await r.keys(ref('hashivault://signer'), signal());
+      expect(second.every((v) => v.freshUntil === 3_200_000)).toBe(true);
+    });
+
     it('an outage serves the last good keys (bounded), and a cold outage is KMS_UNAVAILABLE', async () => {
       let now = 5_000_000;
       const r = reader({ now: () => now, staleMs: 3_600_000 });

@@ -26,6 +26,20 @@ const evidence = (verified: VerifiedItem[]): AttestationEvidence => ({
 });
 
 describe('EvidenceCache', () => {
+  describe("when a statement was verified with a key service's key", () => {
+    it('keeps the evidence no longer than the key is fresh', () => {
+      let now = 0;
+      const cache = new EvidenceCache({ ttlMs: 5 * 60_000, now: () => now });
+      cache.set('k', { evidence: evidence([item, { ...item, keyFreshUntil: 30_000 }]), bytes: 10 });
+      now = 29_999;
+      expect(cache.get('k')).toBeDefined();
+      now = 30_000;
+      expect(cache.get('k')).toBeUndefined();
+      cache.set('stale', { evidence: evidence([{ ...item, keyFreshUntil: 30_000 }]), bytes: 10 });
+      expect(cache.get('stale')).toBeUndefined();
+    });
+  });
+
   describe('when the evidence holds verified statements', () => {
     it('returns it until the TTL ends', () => {
       let now = 0;

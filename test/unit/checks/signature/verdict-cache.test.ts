@@ -40,6 +40,44 @@ describe('VerdictCache', () => {
     });
   });
 
+  describe("when a verdict rests on a key service's key", () => {
+    const signedWith = (keyFreshUntil: number | undefined): SignatureVerdict => ({
+      ...verdict(true),
+      signatures: [
+        {
+          kind: 'signature',
+          authority: 'kms',
+          digest: 'sha256:aa',
+          source: 'tag',
+          format: 'cosign-legacy',
+          signer: { keyId: 'SHA256:x' },
+          tlogEntries: 0,
+          ...(keyFreshUntil !== undefined ? { keyFreshUntil } : {}),
+        },
+      ],
+    });
+
+    it('keeps it no longer than the key is fresh, even when its TTL is longer', () => {
+      let now = 0;
+      const cache = new VerdictCache({ ttlMs: 5 * 60_000, now: () => now });
+      cache.set('k', signedWith(60_000));
+      const stored = cache.get('k')!;
+      now = 59_999;
+      expect(cache.holds(stored)).toBe(true);
+      now = 60_000;
+      expect(cache.get('k')).toBeUndefined();
+      expect(cache.holds(stored)).toBe(false);
+    });
+
+    it('does not keep it at all when the key was already past its freshness (stale keys of an outage)', () => {
+      const cache = new VerdictCache({ ttlMs: 5 * 60_000, now: () => 10_000 });
+      cache.set('k', signedWith(10_000));
+      expect(cache.get('k')).toBeUndefined();
+      cache.set('k', signedWith(undefined)); // a pem or Secret key: the TTL alone
+      expect(cache.get('k')).toBeDefined();
+    });
+  });
+
   describe('when asked whether it still holds a verdict (reused findings rest on this)', () => {
     it('holds the stored object until the TTL ends, eviction or clear, and nothing else', () => {
       let now = 0;
