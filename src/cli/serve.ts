@@ -87,8 +87,9 @@ export async function runServe(cmd: ServeCommand, logger: Logger, io: CliIo): Pr
     },
   });
   const cloud = setup.cloud;
+  // registry tokens and the key services' Google and Azure tokens (providers gcp-kms, azure-keyvault)
+  metrics.watchCloudTokens(() => [...(cloud?.status() ?? []), ...setup.kms.tokenStatus()]);
   if (cloud !== undefined) {
-    metrics.watchCloudTokens(() => cloud.status());
     for (const s of cloud.status())
       logger.info({ provider: s.provider }, `cloud credentials: ${s.provider} as ${s.identity}`);
   }

@@ -74,7 +74,7 @@ export interface SetupOptions {
    * after the Docker config. Every command passes `io.env`, so check and audit use serve's chain.
    */
   env?: CloudEnv;
-  /** One call per cloud token fetch (metrics). */
+  /** One call per cloud token fetch (metrics), the key services' Google and Azure tokens included. */
   onCloudToken?: (provider: string, result: 'ok' | 'error') => void;
   /** The engine's clock (epoch ms); default Date.now. Tests pass a fake one. */
   now?: () => number;
@@ -180,6 +180,8 @@ export async function setupEngine(
   const kms = createKmsKeyReader({
     ...setup.kms,
     now: keyClock,
+    // Cloud KMS and Key Vault tokens count in imagegate_cloud_token_* as gcp-kms and azure-keyvault
+    ...(setup.onCloudToken !== undefined ? { tokenHooks: { onFetch: setup.onCloudToken } } : {}),
     onFetchError: (uri, err, servingStale) =>
       logger.warn(
         { kms: uri, code: err.code, servingStale },

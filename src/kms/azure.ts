@@ -12,7 +12,7 @@ import { SignatureError } from '../errors.js';
 import type { KmsReference } from '../shared/kms-uri.js';
 import { HttpFailure, getJsonObject } from './http.js';
 import { toKeyVersions, type KeyUse } from './key-material.js';
-import type { CachedToken } from './tokens.js';
+import type { BearerToken } from './tokens.js';
 
 type AzureReference = Extract<KmsReference, { provider: 'azure' }>;
 
@@ -49,7 +49,7 @@ export function azureKeyUse(jwk: JsonWebKey): KeyUse | undefined {
 
 export async function azureKeys(
   ref: AzureReference,
-  token: CachedToken,
+  token: BearerToken,
   dispatcher: Dispatcher | undefined,
   signal: AbortSignal,
 ): Promise<PublicKeyVersion[]> {

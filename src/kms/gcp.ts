@@ -9,7 +9,7 @@ import type { KmsReference } from '../shared/kms-uri.js';
 import { SignatureError } from '../errors.js';
 import { getJsonObject } from './http.js';
 import { toKeyVersions, type Hash, type KeyUse } from './key-material.js';
-import type { CachedToken, Env } from './tokens.js';
+import type { BearerToken, Env } from './tokens.js';
 
 type GcpReference = Extract<KmsReference, { provider: 'gcp' }>;
 
@@ -44,7 +44,7 @@ const HINTS: Record<number, string> = {
 export async function gcpKeys(
   ref: GcpReference,
   env: Env,
-  token: CachedToken,
+  token: BearerToken,
   dispatcher: Dispatcher | undefined,
   signal: AbortSignal,
 ): Promise<PublicKeyVersion[]> {

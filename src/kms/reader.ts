@@ -11,7 +11,8 @@ import { azureKeys } from './azure.js';
 import { KmsKeyCache, type KmsCacheCounters, type KmsCacheOptions } from './cache.js';
 import { gcpKeys } from './gcp.js';
 import { HttpFailure } from './http.js';
-import { azureToken, googleToken, keyVaultScope, type CachedToken, type Env } from './tokens.js';
+import type { CloudProviderStatus, CloudTokenHooks } from '../registry/credentials/cloud/index.js';
+import { KmsCloudTokens, type CachedToken, type Env } from './tokens.js';
 import { vaultKeys, vaultToken } from './vault.js';
 
 export interface KmsReaderOptions extends KmsCacheOptions {
@@ -19,10 +20,14 @@ export interface KmsReaderOptions extends KmsCacheOptions {
   env?: Env;
   /** undici dispatcher for the REST services (tests: one trusting their CA); default undici's global. */
   dispatcher?: Dispatcher;
+  /** Called once per Google or Azure token fetch (metrics: `imagegate_cloud_token_*`, provider gcp-kms or azure-keyvault). */
+  tokenHooks?: CloudTokenHooks;
 }
 
 export interface KmsReader extends KmsKeyReader {
   readonly counters: KmsCacheCounters;
+  /** The Google and Azure identities used so far, as the registry's cloud providers report theirs. */
+  tokenStatus(): CloudProviderStatus[];
   close(): void;
 }
 
@@ -39,9 +44,13 @@ export function createKmsKeyReader(options: KmsReaderOptions = {}): KmsReader {
   const env = options.env ?? process.env;
   const dispatcher = options.dispatcher;
   const aws = new AwsKms();
-  let google: CachedToken | undefined;
+  const tokens = new KmsCloudTokens({
+    env,
+    dispatcher,
+    hooks: options.tokenHooks,
+    ...(options.now !== undefined ? { now: options.now } : {}),
+  });
   let vault: CachedToken | undefined;
-  const azure = new Map<string, CachedToken>();
 
   const fetchKeys = async (ref: KmsKeyReference, signal: AbortSignal): Promise<PublicKeyVersion[]> => {
     try {
@@ -49,17 +58,9 @@ export function createKmsKeyReader(options: KmsReaderOptions = {}): KmsReader {
         case 'aws':
           return await aws.keys(ref, signal);
         case 'gcp':
-          google ??= googleToken(env, dispatcher, options.now);
-          return await gcpKeys(ref, env, google, dispatcher, signal);
-        case 'azure': {
-          const scope = keyVaultScope(ref.vaultHost);
-          let token = azure.get(scope);
-          if (token === undefined) {
-            token = azureToken(env, scope, dispatcher, options.now);
-            azure.set(scope, token);
-          }
-          return await azureKeys(ref, token, dispatcher, signal);
-        }
+          return await gcpKeys(ref, env, tokens.google(), dispatcher, signal);
+        case 'azure':
+          return await azureKeys(ref, tokens.azure(ref.vaultHost), dispatcher, signal);
         case 'vault':
           vault ??= vaultToken(env, dispatcher, options.now);
           return await vaultKeys(ref, env, vault, dispatcher, signal);
@@ -73,6 +74,7 @@ export function createKmsKeyReader(options: KmsReaderOptions = {}): KmsReader {
     keys: (ref, signal) => cache.keys(ref, signal),
     refresh: (ref, signal) => cache.refresh(ref, signal),
     counters: cache.counters,
+    tokenStatus: () => tokens.status(),
     close: () => aws.destroy(),
   };
 }

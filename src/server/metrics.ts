@@ -114,19 +114,19 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     }),
     cloudTokenFetches: new Counter({
       name: 'imagegate_cloud_token_fetches_total',
-      help: 'Registry token fetches from a cloud provider (ECR, ...), failed ones included.',
+      help: 'Token fetches from a cloud identity, failed ones included: registries (aws-ecr, gcp, azure-acr) and key services (gcp-kms, azure-keyvault).',
       labelNames: ['provider'],
       registers,
     }),
     cloudTokenFailures: new Counter({
       name: 'imagegate_cloud_token_failures_total',
-      help: 'Registry token fetches from a cloud provider that failed.',
+      help: 'Token fetches from a cloud identity that failed (registries and key services).',
       labelNames: ['provider'],
       registers,
     }),
     cloudTokenAge: new Gauge({
       name: 'imagegate_cloud_token_age_seconds',
-      help: 'Age of the oldest cloud registry token in use, by provider (absent: none held).',
+      help: 'Age of the oldest cloud token in use (registries and key services), by provider (absent: none held).',
       labelNames: ['provider'],
       registers,
       collect() {

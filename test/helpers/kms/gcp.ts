@@ -17,6 +17,8 @@ export class CloudKmsStandIn extends StandInServer {
   /** Versions by key name (`projects/…/cryptoKeys/K`), numbered from 1. */
   readonly keys = new Map<string, GcpVersion[]>();
   readonly token = 'gcp-access-token-1';
+  /** Cloud KMS's IAM check of a bearer token; default: only the metadata server's own token. */
+  acceptToken: (token: string) => boolean = (t) => t === this.token;
 
   protected answer(req: KmsRequest): Answer {
     const [path = '', query = ''] = req.url.split('?');
@@ -24,7 +26,7 @@ export class CloudKmsStandIn extends StandInServer {
       if (req.headers['metadata-flavor'] !== 'Google') return json(403, { error: 'Missing Metadata-Flavor' });
       return json(200, { access_token: this.token, expires_in: 3599, token_type: 'Bearer' });
     }
-    if (req.headers.authorization !== `Bearer ${this.token}`)
+    if (!this.acceptToken(String(req.headers.authorization).replace(/^Bearer /, '')))
       return json(401, { error: { code: 401, status: 'UNAUTHENTICATED' } });
     const list = /^\/v1\/(projects\/.+\/cryptoKeys\/[^/]+)\/cryptoKeyVersions$/.exec(path);
     if (list !== null) {

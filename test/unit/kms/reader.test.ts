@@ -16,6 +16,10 @@ import type { CloudKmsStandIn } from '../../helpers/kms/gcp.js';
 import { makeKeyPair, type TestKeyPair } from '../../helpers/kms/keys.js';
 import type { VaultStandIn } from '../../helpers/kms/vault.js';
 import { startKmsWorld, type KmsWorld } from '../../helpers/kms/world.js';
+import { startGoogleStandIn } from '../../helpers/cloud/google.js';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const KEY_ID = '1234abcd-12ab-34cd-56ef-1234567890ab';
 const PSS_ID = '2234abcd-12ab-34cd-56ef-1234567890ab';
@@ -290,6 +294,53 @@ describe('the key.kms reader', () => {
     });
   });
 
+  describe("tokens from the registry's cloud token machinery", () => {
+    it('Cloud KMS as a service_account key file: one token for every key, counted and reported as gcp-kms', async () => {
+      const google = await startGoogleStandIn();
+      const dir = await mkdtemp(join(tmpdir(), 'imagegate-kms-sa-'));
+      const file = join(dir, 'key.json');
+      await writeFile(file, JSON.stringify(google.serviceAccountKey));
+      const sa = google.serviceAccountKey.client_email!;
+      gcp.acceptToken = (t) => google.tokens.get(t)?.principal === sa;
+      const fetched: string[] = [];
+      try {
+        const { GCE_METADATA_HOST: _metadata, ...env } = world.env;
+        const r = reader({
+          env: { ...env, GOOGLE_APPLICATION_CREDENTIALS: file },
+          tokenHooks: { onFetch: (provider, result) => fetched.push(`${provider} ${result}`) },
+        });
+        const [all, one] = await Promise.all([
+          r.keys(ref(`gcpkms://${GCP_KEY}`), signal()),
+          r.keys(ref(`gcpkms://${GCP_KEY}/cryptoKeyVersions/1`), signal()),
+        ]);
+        expect(verifies(all, rsa4096, 'pss')).toBe(true);
+        expect(verifies(one, older, 'ec')).toBe(true);
+        expect(fetched).toEqual(['gcp-kms ok']);
+        expect(google.tokens.size).toBe(1);
+        expect(r.tokenStatus()).toEqual([
+          expect.objectContaining({ provider: 'gcp-kms', tokens: 1, identity: expect.stringContaining(sa) }),
+        ]);
+      } finally {
+        gcp.acceptToken = (t) => t === gcp.token;
+        await google.stop();
+      }
+    });
+
+    it('Key Vault without workload identity: KMS_UNAVAILABLE naming the provider, the missing variables and the fix', async () => {
+      const { AZURE_CLIENT_ID: _client, ...env } = world.env;
+      const r = reader({ env });
+      const before = azure.requests.length;
+      await expect(r.keys(ref(`azurekms://${azure.host}/signer`), signal())).rejects.toMatchObject({
+        code: 'KMS_UNAVAILABLE',
+        indeterminate: true,
+        message: expect.stringMatching(
+          /azure-keyvault could not get a token .*AZURE_CLIENT_ID unset.*Fix: AZURE_CLIENT_ID not set: label imagegate's pods/,
+        ),
+      });
+      expect(azure.requests.length).toBe(before); // nothing sent without an identity
+    });
+  });
+
   describe('KmsProbe (serve: /readyz and policy status)', () => {
     const doc = (name: string, kms: string) => ({
       metadata: { name },
@@ -298,7 +349,8 @@ describe('the key.kms reader', () => {
 
     it('names the policy whose key service cannot be read, and warms the cache for the others', async () => {
       // a cold failure is normally remembered 10 s; here the service is back at once
-      const r = reader({ failureMs: 0 });
+      let now = 7_000_000;
+      const r = reader({ failureMs: 0, now: () => now });
       const probe = new KmsProbe(r);
       gcp.down = true;
       try {
@@ -320,6 +372,11 @@ describe('the key.kms reader', () => {
       } finally {
         gcp.down = false;
       }
+      // the metadata server's failed token call backs off (the cloud token cache's 1 s, doubling)
+      expect(await probe.probe([doc('gcp-back', `gcpkms://${GCP_KEY}`)])).toEqual([
+        { policy: 'gcp-back', message: expect.stringMatching(/gcp-kms .*next attempt in 1 s.*Fix: /) },
+      ]);
+      now += 1000;
       expect(await probe.probe([doc('gcp-back', `gcpkms://${GCP_KEY}`)])).toEqual([]);
     });
   });

@@ -5,3 +5,6 @@ export { CloudCredentials } from './provider.js';
 export { CloudConfig, AwsCloudConfig, cloudProviderCommon } from './config.schema.js';
 export { CLOUD_SOURCES, cloudSourcesFrom, restrictTo, type CloudEnv } from './sources.js';
 export { cloudCredentialsFrom, type CloudBuildOptions } from './build.js';
+export { GoogleTokenSource } from './gcp/source.js';
+export { AZURE_CLOUDS, entraToken } from './azure/token.js';
+export { unavailable } from './oauth-http.js';

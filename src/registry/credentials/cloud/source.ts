@@ -8,14 +8,18 @@ import type { Credential } from '../provider.js';
 /** The process environment (`io.env`), read once at start-up; never anything from a pod. */
 export type CloudEnv = Readonly<Record<string, string | undefined>>;
 
-export interface CloudToken {
+/**
+ * `C`: what the token is for. Registries take a `Credential`; a key service (src/kms/) takes the
+ * bearer access token itself, a `string`, through the same cache.
+ */
+export interface CloudToken<C = Credential> {
   /** What the registry accepts: basic `AWS:<token>`, `oauth2accesstoken:<token>`, or an ACR refresh token. */
-  credential: Credential;
+  credential: C;
   /** Epoch ms when the registry stops accepting it. */
   expiresAt: number;
 }
 
-export interface CloudTokenSource {
+export interface CloudTokenSource<C = Credential> {
   /** Provider name, a metrics label and the first word of every message: `aws-ecr`, `gcp`, `azure-acr`. */
   readonly name: string;
   /**
@@ -29,7 +33,7 @@ export interface CloudTokenSource {
    */
   identity(): string;
   /** One token for `registry`; rejects when the identity cannot get one. Must obey `signal`. */
-  fetch(registry: string, signal: AbortSignal): Promise<CloudToken>;
+  fetch(registry: string, signal: AbortSignal): Promise<CloudToken<C>>;
   /** What a person should do about `error` (a role binding, an annotation, a docs link). */
   remedy(error: unknown): string;
 }

@@ -24,9 +24,9 @@ export interface CloudTokenCacheOptions {
 }
 
 interface Entry {
-  source: CloudTokenSource;
+  source: CloudTokenSource<unknown>;
   registry: string;
-  token: CloudToken | undefined;
+  token: CloudToken<unknown> | undefined;
   fetchedAt: number;
   failures: number;
   /** No fetch starts before this (epoch ms): the backoff. */
@@ -40,7 +40,7 @@ interface Entry {
 }
 
 /** A token is not handed to a review in its last 30 s (or last tenth of its life): the pull must finish. */
-function usableUntil(token: CloudToken, fetchedAt: number): number {
+function usableUntil(token: CloudToken<unknown>, fetchedAt: number): number {
   return token.expiresAt - Math.min(30_000, Math.max(0, token.expiresAt - fetchedAt) / 10);
 }
 
@@ -72,7 +72,7 @@ export class CloudTokenCache {
    * The credential `source` gives for `registry`, from the cache when usable. Rejects with
    * CREDENTIALS_UNAVAILABLE (indeterminate) naming the provider, the identity and the fix.
    */
-  async get(source: CloudTokenSource, registry: string, signal?: AbortSignal): Promise<Credential> {
+  async get<C = Credential>(source: CloudTokenSource<C>, registry: string, signal?: AbortSignal): Promise<C> {
     const entry = this.#entry(source, registry);
     const now = this.#now();
     const token = entry.token;
@@ -83,7 +83,7 @@ export class CloudTokenCache {
         // ahead of expiry, in the background: this review goes on with the current token
         this.#fetch(entry, new AbortController().signal).catch(() => undefined);
       }
-      return token.credential;
+      return token.credential as C; // the entry's source is `source`: its key says so
     }
     if (now < entry.retryAt) {
       const wait = Math.ceil((entry.retryAt - now) / 1000);
@@ -91,7 +91,8 @@ export class CloudTokenCache {
       throw this.#unavailable(entry, cause, entry.lastCause);
     }
     try {
-      return (await this.#fetch(entry, signal ?? AbortSignal.timeout(this.#fetchTimeoutMs))).credential;
+      const fresh = await this.#fetch(entry, signal ?? AbortSignal.timeout(this.#fetchTimeoutMs));
+      return fresh.credential as C;
     } catch (err) {
       if (signal?.aborted === true) {
         throw this.#unavailable(entry, 'the review deadline was reached while it was fetching', err);
@@ -101,7 +102,7 @@ export class CloudTokenCache {
   }
 
   /** Per provider: usable tokens, the oldest one's age and the last failure newer than any success. */
-  status(sources: readonly CloudTokenSource[]): CloudProviderStatus[] {
+  status(sources: readonly CloudTokenSource<unknown>[]): CloudProviderStatus[] {
     const now = this.#now();
     return sources.map((source) => {
       let tokens = 0;
@@ -130,7 +131,7 @@ export class CloudTokenCache {
     });
   }
 
-  #entry(source: CloudTokenSource, registry: string): Entry {
+  #entry(source: CloudTokenSource<unknown>, registry: string): Entry {
     const key = `${source.name}\n${registry}\n${source.identity()}`;
     let entry = this.#entries.get(key);
     if (entry !== undefined) {
@@ -158,7 +159,7 @@ export class CloudTokenCache {
   }
 
   /** One fetch per entry at a time; it ends when its own timeout fires or every waiter has given up. */
-  #fetch(entry: Entry, signal: AbortSignal): Promise<CloudToken> {
+  #fetch(entry: Entry, signal: AbortSignal): Promise<CloudToken<unknown>> {
     const key = `${entry.source.name}\n${entry.registry}\n${entry.source.identity()}`;
     return this.#flights.do(key, signal, async (shared) => {
       const timeout = AbortSignal.timeout(this.#fetchTimeoutMs);

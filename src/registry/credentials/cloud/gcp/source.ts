@@ -43,20 +43,22 @@ export interface GoogleSourceOptions {
   timeoutMs?: number | undefined;
   dispatcher?: Dispatcher | undefined;
   now?: () => number;
+  /** The role remedies tell to grant; default roles/artifactregistry.reader (Cloud KMS: roles/cloudkms.viewer). */
+  role?: string | undefined;
 }
 
-const REMEDY_METADATA =
+const REMEDY_METADATA = (role: string): string =>
   "on GKE, enable Workload Identity on the cluster and node pool, annotate imagegate's ServiceAccount " +
   'with iam.gke.io/gcp-service-account (chart value cloudIdentity.gcp.serviceAccount), allow it ' +
   'roles/iam.workloadIdentityUser on that Google service account, and grant the service account ' +
-  'roles/artifactregistry.reader; off Google Cloud, set GOOGLE_APPLICATION_CREDENTIALS (docs/cloud.md#gcp)';
-const REMEDY_EXTERNAL =
+  `${role}; off Google Cloud, set GOOGLE_APPLICATION_CREDENTIALS (docs/cloud.md#gcp)`;
+const REMEDY_EXTERNAL = (role: string): string =>
   'check the credential configuration file (gcloud iam workload-identity-pools create-cred-config): ' +
   'the pool provider must trust the token issuer and audience, and the principal (or the impersonated ' +
-  'service account, with roles/iam.workloadIdentityUser for the principal) needs roles/artifactregistry.reader (docs/cloud.md#gcp)';
-const REMEDY_KEY =
+  `service account, with roles/iam.workloadIdentityUser for the principal) needs ${role} (docs/cloud.md#gcp)`;
+const REMEDY_KEY = (role: string): string =>
   'check that the key in GOOGLE_APPLICATION_CREDENTIALS is current (not deleted or disabled) and that ' +
-  'its service account has roles/artifactregistry.reader (docs/cloud.md#gcp)';
+  `its service account has ${role} (docs/cloud.md#gcp)`;
 
 /** Who a credentials file names and its type, read once at start-up for messages and cache keys. */
 function readFileIdentity(file: string): { identity: string; type?: GoogleCredentials['type'] } {
@@ -107,6 +109,11 @@ export class GoogleTokenSource implements CloudTokenSource {
     return this.#identity;
   }
 
+  /** The identity's access token (scope cloud-platform), shared by every registry; Cloud KMS takes it too. */
+  accessToken(signal: AbortSignal): Promise<AccessToken> {
+    return this.#shared.get(signal);
+  }
+
   async fetch(_registry: string, signal: AbortSignal): Promise<CloudToken> {
     const t = await this.#shared.get(signal);
     return {
@@ -117,12 +124,13 @@ export class GoogleTokenSource implements CloudTokenSource {
 
   remedy(error: unknown): string {
     const why = errorMessage(error);
+    const role = this.#options.role ?? 'roles/artifactregistry.reader';
     if (this.#method === 'metadata')
       return /ENOTFOUND|EAI_AGAIN|ECONNREFUSED/.test(why)
-        ? `the metadata server ${this.#metadataHost()} is not reachable: ${REMEDY_METADATA}`
-        : REMEDY_METADATA;
-    if (this.#method === 'service_account') return REMEDY_KEY;
-    if (this.#method === 'external_account') return REMEDY_EXTERNAL;
+        ? `the metadata server ${this.#metadataHost()} is not reachable: ${REMEDY_METADATA(role)}`
+        : REMEDY_METADATA(role);
+    if (this.#method === 'service_account') return REMEDY_KEY(role);
+    if (this.#method === 'external_account') return REMEDY_EXTERNAL(role);
     return 'GOOGLE_APPLICATION_CREDENTIALS must name a readable external_account or service_account JSON file (docs/cloud.md#gcp)';
   }
 
