@@ -68,7 +68,15 @@ export async function runServe(cmd: ServeCommand, logger: Logger, io: CliIo): Pr
   const kube = kubeConfig !== undefined ? createKubeAccess(kubeConfig, logger) : undefined;
   const cacheDir = io.env.IMAGEGATE_CACHE_DIR;
   const setup = await setupEngine(cmd.common, logger, {
-    kms: { env: io.env },
+    kms: {
+      env: io.env,
+      onFetch: (service, result) => {
+        const provider = service;
+        if (result === 'stale') return metrics.kmsKeyStale.inc({ provider });
+        metrics.kmsKeyFetches.inc({ provider });
+        if (result === 'error') metrics.kmsKeyFailures.inc({ provider });
+      },
+    },
     watchPolicies: cmd.watchPolicies,
     pullSecrets: cmd.pullSecrets,
     ...(kube !== undefined ? { kube } : {}),
@@ -89,6 +97,7 @@ export async function runServe(cmd: ServeCommand, logger: Logger, io: CliIo): Pr
   const cloud = setup.cloud;
   // registry tokens and the key services' Google and Azure tokens (providers gcp-kms, azure-keyvault)
   metrics.watchCloudTokens(() => [...(cloud?.status() ?? []), ...setup.kms.tokenStatus()]);
+  metrics.watchKmsKeys(() => setup.kms.keyStatus());
   if (cloud !== undefined) {
     for (const s of cloud.status())
       logger.info({ provider: s.provider }, `cloud credentials: ${s.provider} as ${s.identity}`);

@@ -30,9 +30,31 @@ export interface KmsCacheOptions {
   now?: () => number;
   /** Called for each fetch that failed (the server logs it, without secrets). */
   onFetchError?: (uri: string, err: SignatureError, servingStale: boolean) => void;
+  /**
+   * Called once per fetch attempt and per stale answer (metrics), by the service's URI scheme
+   * (`awskms`, `gcpkms`, `azurekms`, `hashivault`: a bounded label).
+   */
+  onFetch?: (service: KmsService, result: 'ok' | 'error' | 'stale') => void;
+}
+
+export type KmsService = 'awskms' | 'gcpkms' | 'azurekms' | 'hashivault';
+
+const SERVICE: Record<KmsKeyReference['provider'], KmsService> = {
+  aws: 'awskms',
+  gcp: 'gcpkms',
+  azure: 'azurekms',
+  vault: 'hashivault',
+};
+
+/** Per key service, for the key-age gauge: keys held, and how old the oldest good answer served is. */
+export interface KmsServiceStatus {
+  service: KmsService;
+  keys: number;
+  oldestKeyAgeSeconds: number;
 }
 
 interface Entry {
+  service: KmsService;
   good?: { versions: readonly PublicKeyVersion[]; at: number };
   /** When a fetch last started (refresh's rate limit). */
   attemptAt?: number;
@@ -79,13 +101,14 @@ export class KmsKeyCache {
   }
 
   async keys(ref: KmsKeyReference, signal: AbortSignal): Promise<readonly PublicKeyVersion[]> {
-    const entry = this.#entry(ref.uri);
+    const entry = this.#entry(ref);
     const now = this.#now();
     const good = entry.good;
     if (good !== undefined && now - good.at < this.#refreshMs) return good.versions;
     const usable = good !== undefined && now - good.at < this.#refreshMs + this.#staleMs ? good : undefined;
     if (entry.failure !== undefined && now - entry.failure.at < this.#failureMs) {
-      if (usable !== undefined && entry.failure.err.code === 'KMS_UNAVAILABLE') return this.#stale(usable);
+      if (usable !== undefined && entry.failure.err.code === 'KMS_UNAVAILABLE')
+        return this.#stale(entry, usable);
       throw entry.failure.err;
     }
     entry.inflight ??= this.#fetch(ref, entry);
@@ -94,7 +117,7 @@ export class KmsKeyCache {
     } catch (err) {
       const coded = asCoded(ref, err);
       // invalid key material is a finding; only unavailability falls back to the last good keys
-      if (usable !== undefined && coded.code === 'KMS_UNAVAILABLE') return this.#stale(usable);
+      if (usable !== undefined && coded.code === 'KMS_UNAVAILABLE') return this.#stale(entry, usable);
       throw coded;
     }
   }
@@ -105,7 +128,7 @@ export class KmsKeyCache {
    * cached keys when the service does not answer.
    */
   async refresh(ref: KmsKeyReference, signal: AbortSignal): Promise<readonly PublicKeyVersion[]> {
-    const entry = this.#entry(ref.uri);
+    const entry = this.#entry(ref);
     const recent = entry.attemptAt !== undefined && this.#now() - entry.attemptAt < this.#minRefreshMs;
     if (recent && entry.inflight === undefined) return this.keys(ref, signal);
     entry.inflight ??= this.#fetch(ref, entry);
@@ -113,24 +136,43 @@ export class KmsKeyCache {
       return await untilAborted(entry.inflight, signal);
     } catch (err) {
       const coded = asCoded(ref, err);
-      if (entry.good !== undefined && coded.code === 'KMS_UNAVAILABLE') return this.#stale(entry.good);
+      if (entry.good !== undefined && coded.code === 'KMS_UNAVAILABLE') return this.#stale(entry, entry.good);
       throw coded;
     }
   }
 
-  #stale(good: NonNullable<Entry['good']>): readonly PublicKeyVersion[] {
+  #stale(entry: Entry, good: NonNullable<Entry['good']>): readonly PublicKeyVersion[] {
     this.counters.staleServed++;
+    this.options.onFetch?.(entry.service, 'stale');
     return good.versions;
   }
 
-  #entry(uri: string): Entry {
+  /** Per key service with keys held: how many, and the age of the oldest answer (past 1 h: stale). */
+  status(): KmsServiceStatus[] {
+    const now = this.#now();
+    const by = new Map<KmsService, KmsServiceStatus>();
+    for (const e of this.#entries.values()) {
+      if (e.good === undefined) continue;
+      const age = (now - e.good.at) / 1000;
+      const s = by.get(e.service);
+      if (s === undefined) by.set(e.service, { service: e.service, keys: 1, oldestKeyAgeSeconds: age });
+      else {
+        s.keys++;
+        s.oldestKeyAgeSeconds = Math.max(s.oldestKeyAgeSeconds, age);
+      }
+    }
+    return [...by.values()];
+  }
+
+  #entry(ref: KmsKeyReference): Entry {
+    const uri = ref.uri;
     let entry = this.#entries.get(uri);
     if (entry === undefined) {
       if (this.#entries.size >= this.#maxEntries) {
         const oldest = this.#entries.keys().next().value;
         if (oldest !== undefined) this.#entries.delete(oldest);
       }
-      entry = {};
+      entry = { service: SERVICE[ref.provider] };
       this.#entries.set(uri, entry);
     }
     return entry;
@@ -146,9 +188,11 @@ export class KmsKeyCache {
       const versions = fetched.map((v) => ({ ...v, freshUntil: at + this.#refreshMs }));
       entry.good = { versions, at };
       delete entry.failure;
+      this.options.onFetch?.(entry.service, 'ok');
       return versions;
     } catch (err) {
       this.counters.failures++;
+      this.options.onFetch?.(entry.service, 'error');
       const coded = asCoded(ref, err);
       entry.failure = { err: coded, at: this.#now() };
       const stale = entry.good !== undefined && this.#now() - entry.good.at < this.#refreshMs + this.#staleMs;

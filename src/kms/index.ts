@@ -4,7 +4,13 @@
  * answers into verification keys.
  */
 export { createKmsKeyReader, type KmsReader, type KmsReaderOptions } from './reader.js';
-export { KmsKeyCache, type KmsCacheOptions, type KmsCacheCounters } from './cache.js';
+export {
+  KmsKeyCache,
+  type KmsCacheOptions,
+  type KmsCacheCounters,
+  type KmsService,
+  type KmsServiceStatus,
+} from './cache.js';
 export { awsKeyUse } from './aws.js';
 export { gcpKeyUse } from './gcp.js';
 export { azureKeyUse } from './azure.js';

@@ -8,7 +8,7 @@ import type { KmsKeyReader, KmsKeyReference, PublicKeyVersion } from '../checks/
 import { SignatureError, errorMessage } from '../errors.js';
 import { AwsKms } from './aws.js';
 import { azureKeys } from './azure.js';
-import { KmsKeyCache, type KmsCacheCounters, type KmsCacheOptions } from './cache.js';
+import { KmsKeyCache, type KmsCacheCounters, type KmsCacheOptions, type KmsServiceStatus } from './cache.js';
 import { gcpKeys } from './gcp.js';
 import { HttpFailure } from './http.js';
 import type { CloudProviderStatus, CloudTokenHooks } from '../registry/credentials/cloud/index.js';
@@ -28,6 +28,8 @@ export interface KmsReader extends KmsKeyReader {
   readonly counters: KmsCacheCounters;
   /** The Google and Azure identities used so far, as the registry's cloud providers report theirs. */
   tokenStatus(): CloudProviderStatus[];
+  /** Per key service: keys held and the oldest one's age (the key-age gauge). */
+  keyStatus(): KmsServiceStatus[];
   close(): void;
 }
 
@@ -75,6 +77,7 @@ export function createKmsKeyReader(options: KmsReaderOptions = {}): KmsReader {
     refresh: (ref, signal) => cache.refresh(ref, signal),
     counters: cache.counters,
     tokenStatus: () => tokens.status(),
+    keyStatus: () => cache.status(),
     close: () => aws.destroy(),
   };
 }

@@ -20,6 +20,14 @@ export interface Metrics {
   cloudTokenAge: Gauge<'provider'>;
   /** Where the token-age gauge reads from at each scrape (the cloud providers' status). */
   watchCloudTokens(status: () => ReadonlyArray<CloudTokenAge>): void;
+  /** `key.kms` public-key fetches by key service (`awskms`, `gcpkms`, `azurekms`, `hashivault`). */
+  kmsKeyFetches: Counter<'provider'>;
+  kmsKeyFailures: Counter<'provider'>;
+  /** Answers from the last good keys while the service fails. */
+  kmsKeyStale: Counter<'provider'>;
+  kmsKeyAge: Gauge<'provider'>;
+  /** Where the key-age gauge reads from at each scrape (the key reader's status). */
+  watchKmsKeys(status: () => ReadonlyArray<KmsKeyAge>): void;
   exemptions: Counter<'policy' | 'exception'>;
   /** Where the exception gauges read from at each scrape (serve sets it). */
   exceptionCounts: { source?: () => Record<'Active' | 'Expired' | 'Invalid' | 'expiringSoon', number> };
@@ -31,11 +39,18 @@ export interface CloudTokenAge {
   oldestTokenAgeSeconds: number | undefined;
 }
 
+/** What the key-age gauge needs of a key service (the KMS reader's KmsServiceStatus fits). */
+export interface KmsKeyAge {
+  service: string;
+  oldestKeyAgeSeconds: number;
+}
+
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();
   if (options.defaultMetrics ?? false) collectDefaultMetrics({ register: registry, prefix: 'imagegate_' });
   const registers = [registry];
   let cloudStatus: () => ReadonlyArray<CloudTokenAge> = () => [];
+  let kmsStatus: () => ReadonlyArray<KmsKeyAge> = () => [];
   const exceptionCounts: Metrics['exceptionCounts'] = {};
   exceptionGauges(exceptionCounts, registers);
   return {
@@ -138,6 +153,37 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     }),
     watchCloudTokens(status) {
       cloudStatus = status;
+    },
+    kmsKeyFetches: new Counter({
+      name: 'imagegate_kms_key_fetches_total',
+      help: 'Public-key fetches from a key service (key.kms), failed ones included, by provider: the key service (awskms, gcpkms, azurekms, hashivault).',
+      labelNames: ['provider'],
+      registers,
+    }),
+    kmsKeyFailures: new Counter({
+      name: 'imagegate_kms_key_failures_total',
+      help: 'Public-key fetches from a key service that failed.',
+      labelNames: ['provider'],
+      registers,
+    }),
+    kmsKeyStale: new Counter({
+      name: 'imagegate_kms_key_stale_served_total',
+      help: 'Answers from the last good keys of a key service while it fails (an outage).',
+      labelNames: ['provider'],
+      registers,
+    }),
+    kmsKeyAge: new Gauge({
+      name: 'imagegate_kms_key_age_seconds',
+      help: 'Age of the oldest key-service answer in use, by provider (refreshed hourly: past 3600, served stale; absent: none held).',
+      labelNames: ['provider'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of kmsStatus()) this.set({ provider: s.service }, s.oldestKeyAgeSeconds);
+      },
+    }),
+    watchKmsKeys(status) {
+      kmsStatus = status;
     },
     exemptions: new Counter({
       name: 'imagegate_exemptions_total',

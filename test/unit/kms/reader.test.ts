@@ -241,13 +241,18 @@ describe('the key.kms reader', () => {
 
     it('an outage serves the last good keys (bounded), and a cold outage is KMS_UNAVAILABLE', async () => {
       let now = 5_000_000;
-      const r = reader({ now: () => now, staleMs: 3_600_000 });
+      const events: string[] = [];
+      const onFetch = (service: string, result: string) => events.push(`${service} ${result}`);
+      const r = reader({ now: () => now, staleMs: 3_600_000, onFetch });
       const good = await r.keys(ref(`gcpkms://${GCP_KEY}`), signal());
       gcp.down = true;
       try {
         now += 61 * 60_000;
         expect(await r.keys(ref(`gcpkms://${GCP_KEY}`), signal())).toBe(good);
         expect(r.counters.staleServed).toBe(1);
+        // the metrics' view: fetched, failed, answered stale; the keys in use are 61 min old
+        expect(events).toEqual(['gcpkms ok', 'gcpkms error', 'gcpkms stale']);
+        expect(r.keyStatus()).toEqual([{ service: 'gcpkms', keys: 1, oldestKeyAgeSeconds: 61 * 60 }]);
         // past refresh + stale bound: nothing to serve
         now += 61 * 60_000;
         await expect(r.keys(ref(`gcpkms://${GCP_KEY}`), signal())).rejects.toMatchObject({
