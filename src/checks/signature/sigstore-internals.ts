@@ -26,16 +26,17 @@ import type { SignedEntity, Signer, TrustMaterial } from '@sigstore/verify';
 import { verifyCertificate } from '@sigstore/verify/dist/key/index.js';
 
 /**
- * Runs `parse` with V8's stack capture off. sigstore-js's ASN.1 parser tries every OCTET STRING's
- * content as nested ASN.1 and throws and catches an error where it is not (a Fulcio issuer, an SCT
- * list): about three per certificate, each capturing a stack nobody reads. Synchronous, so nothing
- * else runs meanwhile; an error that escapes has its message and no stack.
+ * Runs `run` with V8's stack capture off: for code that throws and catches errors on its normal path,
+ * each capturing a stack nobody reads. sigstore-js's ASN.1 parser tries every OCTET STRING's content
+ * as nested ASN.1 (a Fulcio issuer, an SCT list are not: about three errors per certificate); Node
+ * 24's `createPublicKey` tells a KeyObject from key material by catching a failed brand check.
+ * Synchronous, so nothing else runs meanwhile; an error that escapes keeps its message, not a stack.
  */
-export function withoutStackTraces<T>(parse: () => T): T {
+export function withoutStackTraces<T>(run: () => T): T {
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
   try {
-    return parse();
+    return run();
   } finally {
     Error.stackTraceLimit = limit;
   }
