@@ -9,7 +9,7 @@ import type { SignedEntity, Signer } from '@sigstore/verify';
 import type { KeylessAuthority } from './authorities.js';
 import { claimMismatch } from './fulcio-claims.js';
 import { Rejected, classifyError } from './rejection.js';
-import { verifyCertificateChainAt } from './sigstore-internals.js';
+import { verifyCertificateChainAt, withoutStackTraces } from './sigstore-internals.js';
 import {
   countTlogEntries,
   hasTimestamp,
@@ -42,7 +42,8 @@ export function verifyCertificateSignature(
     if (!hasTimestamp(entity) && tlogEntries === 0 && !tlogRequired) {
       signer = verifyAtCurrentTime(entity, root);
     } else {
-      signer = keylessVerifier(root, tlogRequired).verify(entity);
+      const verifier = keylessVerifier(root, tlogRequired);
+      signer = withoutStackTraces(() => verifier.verify(entity));
       time = signingTime(entity);
     }
   } catch (err) {
@@ -77,7 +78,8 @@ function verifyAtCurrentTime(entity: SignedEntity, root: LoadedTrustedRoot): Sig
   if (entity.key.$case !== 'certificate')
     throw new Rejected('IDENTITY_MISMATCH', 'signed with a key, not a certificate');
   // No signing time to check the chain at (no log entry, no timestamp): now, as cosign does.
-  const result = verifyCertificateChainAt(entity.key.certificate, new Date(), root.material);
+  const leaf = entity.key.certificate;
+  const result = withoutStackTraces(() => verifyCertificateChainAt(leaf, new Date(), root.material));
   if (root.summary.ctlogs > 0 && result.sctCount === 0) {
     throw new Rejected('CERTIFICATE_INVALID', 'with a certificate without SCT');
   }

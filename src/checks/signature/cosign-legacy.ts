@@ -98,8 +98,9 @@ function isRekorBundle(v: unknown): v is RekorBundleAnnotation {
 function toTlogEntry(annotation: string): object {
   const parsed: unknown = JSON.parse(annotation);
   if (!isRekorBundle(parsed)) throw new Error(`${ANNOTATION_BUNDLE} is not a Rekor bundle`);
-  const { body, integratedTime, logIndex, logID } = parsed.Payload;
-  const logged: unknown = JSON.parse(Buffer.from(base64(body, 'Rekor body'), 'base64').toString('utf8'));
+  const { integratedTime, logIndex, logID } = parsed.Payload;
+  const body = base64(parsed.Payload.body, 'Rekor body');
+  const logged: unknown = JSON.parse(Buffer.from(body, 'base64').toString('utf8'));
   const kind = (logged as { kind?: unknown }).kind;
   const version = (logged as { apiVersion?: unknown }).apiVersion;
   if (typeof kind !== 'string' || typeof version !== 'string')
@@ -111,7 +112,7 @@ function toTlogEntry(annotation: string): object {
     kindVersion: { kind, version },
     integratedTime: String(integratedTime),
     inclusionPromise: { signedEntryTimestamp: base64(parsed.SignedEntryTimestamp, 'SignedEntryTimestamp') },
-    canonicalizedBody: base64(body, 'Rekor body'),
+    canonicalizedBody: body,
   };
 }
 

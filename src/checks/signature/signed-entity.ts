@@ -6,7 +6,7 @@ import type { Bundle } from '@sigstore/bundle';
 import { crypto } from '@sigstore/core';
 import { toSignedEntity, type SignedEntity, type Signer } from '@sigstore/verify';
 import { Rejected } from './rejection.js';
-import { memoiseLeaf } from './sigstore-internals.js';
+import { memoiseLeaf, withoutStackTraces } from './sigstore-internals.js';
 
 /** The bytes a signature was made over, when they are not in the bundle. */
 export interface SignedBytes {
@@ -41,8 +41,9 @@ export function toVerifiableEntity(
   envelope?: Buffer,
   hash?: string,
 ): SignedEntity {
-  const entity = toSignedEntity(bundle, artifact);
-  // The leaf is parsed here and never modified: sigstore-js need not re-encode it at each use.
+  // The leaf (and any RFC 3161 timestamp) is parsed here, and never modified: sigstore-js need not
+  // re-encode it at each use.
+  const entity = withoutStackTraces(() => toSignedEntity(bundle, artifact));
   if (entity.key.$case === 'certificate') memoiseLeaf(entity.key.certificate);
   return timestampedEnvelope(ed25519Aware(entity, artifact, hash), envelope);
 }

@@ -14,7 +14,9 @@
  *   computed once by sigstore-js's own `toDER`, and then reused; a trusted
  *   certificate's self-signature is verified once, and its public key imported once (OpenSSL 3's
  *   key import costs as much as a verification) instead of for every leaf it issued. Every leaf is
- *   still verified against its issuer, and every SCT, log entry and signature as before.
+ *   still verified against its issuer, and every SCT, log entry and signature as before. The copy
+ *   of the leaf sigstore-js strips of its SCT extension is made from the parsed tree, not parsed
+ *   again, and certificates are parsed without capturing stacks for the errors the parser swallows.
  *
  * test/unit/checks/signature/sigstore-internals.test.ts fails loudly if a release moves, renames or
  * reshapes any of it.
@@ -22,6 +24,23 @@
 import { createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto';
 import type { SignedEntity, Signer, TrustMaterial } from '@sigstore/verify';
 import { verifyCertificate } from '@sigstore/verify/dist/key/index.js';
+
+/**
+ * Runs `run` with V8's stack capture off: for code that throws and catches errors on its normal path,
+ * each capturing a stack nobody reads. sigstore-js's ASN.1 parser tries every OCTET STRING's content
+ * as nested ASN.1 (a Fulcio issuer, an SCT list are not: about three errors per certificate); Node
+ * 24's `createPublicKey` tells a KeyObject from key material by catching a failed brand check.
+ * Synchronous, so nothing else runs meanwhile; an error that escapes keeps its message, not a stack.
+ */
+export function withoutStackTraces<T>(run: () => T): T {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return run();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
 
 /** sigstore-js's own certificate type (its @sigstore/core, which may differ from ours). */
 export type LeafCertificate = Extract<SignedEntity['key'], { $case: 'certificate' }>['certificate'];
@@ -53,6 +72,8 @@ interface Asn1Node {
 
 /** Roots of ASN.1 trees already memoised (a certificate is walked once). */
 const memoised = new WeakSet<object>();
+/** Memoised roots whose every node's encoding is the bytes it was parsed from (a DER certificate). */
+const canonical = new WeakSet<object>();
 
 function asn1Root(cert: LeafCertificate): Asn1Node {
   const root = (cert as unknown as { root?: Partial<Asn1Node> }).root;
@@ -148,7 +169,7 @@ export function memoiseEncoding<C extends LeafCertificate>(cert: C): C {
   const root = asn1Root(cert);
   if (memoised.has(root)) return cert;
   const seeds = new Map<Asn1Node, Buffer>();
-  parsedEncoding(root, seeds);
+  if (parsedEncoding(root, seeds) !== undefined) canonical.add(root);
   const stack: Memoised[] = [root];
   for (let node = stack.pop(); node !== undefined; node = stack.pop()) {
     node[SNAPSHOT] = {
@@ -192,6 +213,34 @@ function defineMethod(target: object, name: string, value: unknown): void {
   Object.defineProperty(target, name, { value, configurable: true, writable: true });
 }
 
+/** A memoised node's copy: its own `subs` array, the same tag and content bytes, the same encoding. */
+function copyNode(node: Memoised): Memoised {
+  const snap = node[SNAPSHOT]!;
+  const subs = node.subs.map(copyNode);
+  const Node = node.constructor as new (tag: unknown, value: Buffer, subs: Asn1Node[]) => Memoised;
+  const copy = new Node(node.tag, node.value, subs);
+  copy[SNAPSHOT] = { tag: copy.tag, value: copy.value, subs: [...subs], der: snap.der, encode: snap.encode };
+  copy.toDER = memoisedToDER;
+  return copy;
+}
+
+/**
+ * What `X509Certificate.clone` returns (a certificate parsed from the original's encoding), without
+ * parsing it again: for a DER certificate nothing has changed since it was parsed from, parsing
+ * its encoding gives the same tree, so the copy is that tree with arrays of its own (sigstore-js
+ * splices the extension list of its copy; nothing writes into content bytes). Undefined otherwise.
+ */
+function copyOf<C extends LeafCertificate>(cert: C): C | undefined {
+  const root = asn1Root(cert) as Memoised;
+  if (!canonical.has(root) || !intact(root)) return undefined;
+  const Cert = cert.constructor as new (root: Asn1Node) => C;
+  const copy = new Cert(copyNode(root));
+  const copyRoot = asn1Root(copy);
+  memoised.add(copyRoot);
+  canonical.add(copyRoot);
+  return copy;
+}
+
 /**
  * A bundle's leaf certificate: encodings memoised, and checked against a trusted issuer with that
  * issuer's key imported once. Any other issuer goes through sigstore-js's own `verify`.
@@ -202,7 +251,11 @@ export function memoiseLeaf<C extends LeafCertificate>(cert: C): C {
   // The copy sigstore-js makes to strip the SCT extension: memoised too (only the changed nodes are
   // encoded again).
   const clone = cert.clone;
-  defineMethod(cert, 'clone', () => memoiseEncoding(clone.call(cert)));
+  defineMethod(
+    cert,
+    'clone',
+    () => copyOf(cert) ?? memoiseEncoding(withoutStackTraces(() => clone.call(cert))),
+  );
   const verify = cert.verify;
   defineMethod(cert, 'verify', (issuer?: LeafCertificate): boolean =>
     issuer !== undefined && trusted.has(issuer)

@@ -11,8 +11,10 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { toVerifiableEntity } from '../../../../src/checks/signature/signed-entity.js';
 import {
   memoiseEncoding,
+  memoiseLeaf,
   verifyCertificateChainAt,
   withMemoisedCertificates,
+  withoutStackTraces,
   type LeafCertificate,
 } from '../../../../src/checks/signature/sigstore-internals.js';
 import { toTrustedRoot } from '../../../../src/checks/signature/trusted-roots.js';
@@ -148,6 +150,80 @@ describe('sigstore-internals', () => {
       expect(after.equals(plain.tbsCertificate.toDER())).toBe(true);
       expect(rootOf(copy).toDER().equals(rootOf(plain).toDER())).toBe(true);
       expect(rootOf(cert).toDER().equals(reencoded())).toBe(true);
+    });
+  });
+
+  describe("the leaf's copy (X509Certificate.clone)", () => {
+    type Node = { subs: Node[]; value: Buffer; tag: unknown };
+    const nodes = (n: Node): Node[] => [n, ...n.subs.flatMap(nodes)];
+
+    it('is the tree sigstore-js would parse again, with arrays of its own, and is not parsed', () => {
+      const cert = freshLeaf();
+      const Cert = cert.constructor as unknown as { parse(b: Buffer): LeafCertificate };
+      const spy = vi.spyOn(Cert, 'parse');
+      let copy: LeafCertificate;
+      try {
+        copy = cert.clone();
+        expect(spy).not.toHaveBeenCalled();
+      } finally {
+        spy.mockRestore();
+      }
+      expect(copy).not.toBe(cert);
+      expect(copy.constructor).toBe(cert.constructor);
+      const mine = nodes((cert as unknown as { root: Node }).root);
+      const theirs = nodes((copy as unknown as { root: Node }).root);
+      const parsed = nodes((plainLeaf().clone() as unknown as { root: Node }).root);
+      expect(theirs).toHaveLength(parsed.length);
+      expect(theirs.length).toBeGreaterThan(50);
+      const differing = theirs.filter(
+        (n, i) =>
+          n === mine[i] ||
+          n.subs === mine[i]!.subs ||
+          JSON.stringify(n.tag) !== JSON.stringify(parsed[i]!.tag) ||
+          !n.value.equals(parsed[i]!.value) ||
+          n.subs.length !== parsed[i]!.subs.length,
+      );
+      expect(differing).toEqual([]);
+    });
+
+    it('is parsed again, as sigstore-js does, once the leaf was changed', () => {
+      const cert = freshLeaf();
+      cert.extensions.pop(); // nothing in imagegate does this: the copy must follow what changed
+      const expected = rootOf(cert).toDER();
+      const copy = cert.clone();
+      expect(rootOf(copy).toDER().equals(expected)).toBe(true);
+      expect(copy.extensions).toHaveLength(cert.extensions.length);
+    });
+
+    it('is parsed again for a leaf that was not DER as parsed', () => {
+      type Obj = { subs: Obj[]; value: Buffer };
+      const cert = plainLeaf();
+      const version = (cert as unknown as { root: Obj }).root.subs[0]!.subs[0]!.subs[0]!;
+      version.value = Buffer.from([0x02]); // bytes parsed from nowhere: the tree is not canonical
+      memoiseLeaf(cert);
+      const Cert = cert.constructor as unknown as { parse(b: Buffer): LeafCertificate };
+      const spy = vi.spyOn(Cert, 'parse');
+      try {
+        const copy = cert.clone();
+        expect(spy).toHaveBeenCalledTimes(1);
+        expect(rootOf(copy).toDER().equals(rootOf(cert).toDER())).toBe(true);
+      } finally {
+        spy.mockRestore();
+      }
+    });
+  });
+
+  describe('withoutStackTraces', () => {
+    it('captures no stack while it runs and restores the limit, also when it throws', () => {
+      const limit = Error.stackTraceLimit;
+      expect(withoutStackTraces(() => new Error('inside').stack)).not.toMatch(/\n\s+at /);
+      expect(() =>
+        withoutStackTraces(() => {
+          throw new Error('parse failed');
+        }),
+      ).toThrow('parse failed');
+      expect(Error.stackTraceLimit).toBe(limit);
+      expect(new Error('outside').stack).toMatch(/\n\s+at /);
     });
   });
 
