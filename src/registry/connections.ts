@@ -43,7 +43,12 @@ export class Connections {
   readonly #named: Set<string>;
   /** Open requests per host:port (the undici pool's own cap queues without a deadline). */
   readonly #perHost = new Map<string, Semaphore>();
-  readonly #origins = new Map<string, string>();
+  /**
+   * What the options say about a host, as spelled in a reference (endpoint settings, metrics label,
+   * allowlist verdict, origin): computed once per spelling, as every request asks for them (each a
+   * URL parse or more). Bounded: hosts come from pod specs.
+   */
+  readonly #facts = new Map<string, HostFacts>();
   /** `registries` keyed by `policyHost` (the loopback names folded), entries of one host merged. */
   readonly #endpoints = new Map<string, RegistryEndpointOptions>();
 
@@ -95,8 +100,23 @@ export class Connections {
     if (slots.used === 0 && !slots.waiting && this.#perHost.get(host) === slots) this.#perHost.delete(host);
   }
 
+  #factsOf(host: string): HostFacts {
+    let facts = this.#facts.get(host);
+    if (facts === undefined) {
+      if (this.#facts.size >= MAX_HOST_FACTS) this.#facts.clear();
+      const endpoint = this.#endpoints.get(policyHost(normaliseRegistryHost(host))) ?? {};
+      facts = { endpoint, label: this.#label(host), allowed: undefined, origin: undefined };
+      this.#facts.set(host, facts);
+    }
+    return facts;
+  }
+
   /** The metrics label for a registry host: itself when the operator named it, else `other`. */
   metricLabel(registry: string): string {
+    return this.#factsOf(registry).label;
+  }
+
+  #label(registry: string): string {
     const host = normaliseRegistryHost(registry);
     if (this.#named.has(host)) return host;
     // a wildcard entry (*.corp.example) names the hosts under a domain the operator controls
@@ -117,7 +137,8 @@ export class Connections {
     // the wait signal (two more AbortSignals) only when a slot is not free at once
     let wait: AbortSignal | undefined;
     const waitSignal = (): AbortSignal => (wait ??= queueSignal(req.signal, deadline));
-    const hostKey = req.url.host;
+    const url = req.url;
+    const hostKey = url.host;
     // per host first, so that one slow registry holds at most its own share of the total. Its own
     // slots all busy means that registry is too slow for the review: like a timeout, onError decides
     // (its images are the only ones waiting). The total cap below is shared by every registry, so
@@ -147,7 +168,8 @@ export class Connections {
       }
     }
     const pools = OriginPools.of(req.dispatcher);
-    const idle = pools?.using(req.url.origin);
+    const origin = url.origin;
+    const idle = pools?.using(origin);
     let released = false;
     const release = (): void => {
       if (released) return;
@@ -159,13 +181,13 @@ export class Connections {
     const start = performance.now();
     try {
       // A new HTTPS origin: its first connection tells HTTP/2 from HTTP/1.1 before anything is sent.
-      const ready = pools?.ready(req.url, req.signal);
+      const ready = pools?.ready(url, req.signal, origin);
       if (ready !== undefined) await ready;
-      const res = await send(req, what);
+      const res = await send(req, what, release);
       this.#report(registry, String(res.status), start);
-      res.body.once('close', release);
-      res.body.once('error', release);
-      if (res.body.destroyed) release();
+      // 'close' follows an error (and releases); this also keeps an unread body's error from
+      // being unhandled
+      if (!res.body.destroyed) res.body.once('error', release);
       return res;
     } catch (err) {
       this.#report(registry, err instanceof RegistryError ? err.code.toLowerCase() : 'error', start);
@@ -190,7 +212,7 @@ export class Connections {
    * also covers `localhost:5000` and `[::1]:5000` (one machine, one port: one registry).
    */
   endpoint(host: string): RegistryEndpointOptions {
-    return this.#endpoints.get(policyHost(normaliseRegistryHost(host))) ?? {};
+    return this.#factsOf(host).endpoint;
   }
 
   agent(host: string): Dispatcher {
@@ -220,15 +242,13 @@ export class Connections {
 
   /** `scheme://api-host` of a registry (computed once per host: it is on every request's path). */
   origin(host: string): string {
-    let origin = this.#origins.get(host);
-    if (origin === undefined) {
-      const cfg = this.endpoint(host);
+    const facts = this.#factsOf(host);
+    if (facts.origin === undefined) {
+      const cfg = facts.endpoint;
       const scheme = cfg.insecure ? 'http' : 'https';
-      origin = new URL(`${scheme}://${cfg.address ?? apiHost(host)}`).origin;
-      if (this.#origins.size >= 1024) this.#origins.clear(); // bounded: hosts come from pod specs
-      this.#origins.set(host, origin);
+      facts.origin = new URL(`${scheme}://${cfg.address ?? apiHost(host)}`).origin;
     }
-    return origin;
+    return facts.origin;
   }
 
   /**
@@ -243,6 +263,12 @@ export class Connections {
   }
 
   assertAllowed(registry: string, what: string): void {
+    const facts = this.#factsOf(registry);
+    if (facts.allowed !== true) this.#assertAllowed(registry, what);
+    facts.allowed = true; // reached only when allowed: a refusal throws above, every time
+  }
+
+  #assertAllowed(registry: string, what: string): void {
     if (!isRegistryAllowed(this.#options.allow, registry)) {
       throw new RegistryError(
         'REGISTRY_NOT_ALLOWED',
@@ -261,6 +287,17 @@ export class Connections {
       );
     }
   }
+}
+
+/** Host spellings whose facts are kept (a pod naming more only costs the parses again). */
+const MAX_HOST_FACTS = 1024;
+
+interface HostFacts {
+  endpoint: RegistryEndpointOptions;
+  label: string;
+  /** true once assertAllowed passed for this spelling (the options never change). */
+  allowed: true | undefined;
+  origin: string | undefined;
 }
 
 /** The host name of `host[:port]` (an IPv6 literal keeps its brackets). */

@@ -4,7 +4,7 @@
  */
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ErrorBodySchema, type ErrorBodyShape } from './content.schema.js';
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { errorMessage, RegistryError } from '../errors.js';
 import { plainHttpHint } from './plain-http.js';
 
@@ -68,21 +68,36 @@ class RequestAbort {
   };
 }
 
-export async function send(req: HttpRequest, what: string): Promise<HttpResponse> {
+/**
+ * One exchange. `onClose` runs once when the response body closes (or at once if it already has),
+ * after the per-request abort is disarmed: the caller's release rides on the same listener.
+ */
+export async function send(req: HttpRequest, what: string, onClose?: () => void): Promise<HttpResponse> {
   const abort = new RequestAbort(req.signal, req.timeoutMs);
   const signal = abort.controller.signal;
+  const url = req.url;
   try {
-    const res = await request(req.url, {
+    // The dispatcher's own request(), as undici's top-level request() calls it, without parsing the
+    // URL again (and copying the options) on every exchange.
+    const res = await req.dispatcher.request({
+      origin: url.origin,
+      path: url.pathname + url.search,
       method: req.method,
       headers: req.headers,
       ...(req.body !== undefined ? { body: req.body } : {}),
-      dispatcher: req.dispatcher,
       signal,
       headersTimeout: req.timeoutMs,
       bodyTimeout: req.timeoutMs,
     });
-    res.body.once('close', abort.disarm);
-    if (res.body.destroyed) abort.disarm();
+    const closed =
+      onClose === undefined
+        ? abort.disarm
+        : (): void => {
+            abort.disarm();
+            onClose();
+          };
+    if (res.body.destroyed) closed();
+    else res.body.once('close', closed);
     return { status: res.statusCode, headers: res.headers, body: res.body, signal };
   } catch (err) {
     abort.disarm();

@@ -82,9 +82,8 @@ export class OriginPools {
    * origins; else once the first connection is up (or failed: the request then connects, and fails,
    * on its own, with the usual error). Never rejects; stops waiting when `signal` aborts.
    */
-  ready(url: URL, signal: AbortSignal): Promise<void> | undefined {
-    const origin = url.origin;
-    if (url.protocol !== 'https:' || this.#protocols.has(origin)) return undefined;
+  ready(url: URL, signal: AbortSignal, origin = url.origin): Promise<void> | undefined {
+    if (this.#protocols.has(origin) || url.protocol !== 'https:') return undefined;
     let probe = this.#probes.get(origin);
     if (probe === undefined) {
       probe = this.#probe(url).finally(() => this.#probes.delete(origin));

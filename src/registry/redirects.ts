@@ -30,7 +30,7 @@ export async function followRedirects(
   const { url, what, maxRedirects } = req;
   const origin = url.origin;
   let current = url;
-  let h = { ...req.headers };
+  let h = req.headers; // replaced (never changed) when a redirect leaves the origin
   for (let hops = 0; ; hops++) {
     const target = current;
     // the registry's own TLS settings; another host uses its own entry (if any) or the system roots

@@ -39,10 +39,21 @@ export function credentialFor(
   repository: string,
   signal?: AbortSignal,
 ): Promise<Credential | undefined> {
-  const s =
-    signal ??
-    (ctx.deadline !== undefined ? AbortSignal.timeout(Math.max(0, ctx.deadline - Date.now())) : undefined);
-  return ctx.credentials.credentialsFor({ registry, repository, identity: ctx.identity, signal: s });
+  const deadline = ctx.deadline;
+  if (signal !== undefined || deadline === undefined) {
+    return ctx.credentials.credentialsFor({ registry, repository, identity: ctx.identity, signal });
+  }
+  // The deadline's signal is made only for a provider that reads it (one that calls out): an
+  // AbortSignal.timeout (a timer, weakly held, finalised) per lookup is wasted on the others.
+  let timeout: AbortSignal | undefined;
+  return ctx.credentials.credentialsFor({
+    registry,
+    repository,
+    identity: ctx.identity,
+    get signal(): AbortSignal {
+      return (timeout ??= AbortSignal.timeout(Math.max(0, deadline - Date.now())));
+    },
+  });
 }
 
 export interface ExchangeOptions {
@@ -79,7 +90,11 @@ export class Transport {
     signal: AbortSignal,
   ): Promise<HttpResponse> {
     this.#connections.assertAllowed(target.registry, opts.what);
-    const endpoints = [...(this.#connections.endpoint(target.registry).mirrors ?? []), target.registry];
+    const mirrors = this.#connections.endpoint(target.registry).mirrors;
+    if (mirrors === undefined || mirrors.length === 0) {
+      return this.#exchangeWith(ctx, target.registry, target.repository, opts, signal);
+    }
+    const endpoints = [...mirrors, target.registry];
     let lastError: unknown;
     for (const [i, endpoint] of endpoints.entries()) {
       const last = i === endpoints.length - 1;
