@@ -128,9 +128,13 @@ async function split(parts) {
   return { ms: performance.now() - t0, cpuMs: (c.user + c.system) / 1000, timeline: [] };
 }
 
-for (const body of config.warm) await imagegate(body);
-for (const parts of config.warmParts ?? []) await split(parts);
-await bare(config.warmImages);
+// BENCH_FRESH=1: no warm-up pods (the first pods of a fresh process; bare still warmed, after them)
+const fresh = process.env.BENCH_FRESH === '1';
+if (!fresh) {
+  for (const body of config.warm) await imagegate(body);
+  for (const parts of config.warmParts ?? []) await split(parts);
+  await bare(config.warmImages);
+}
 const out = [];
 for (const pod of config.pods) {
   const a = await imagegate(pod.body);

@@ -7,7 +7,8 @@
  * BENCH_SPLIT=k: each pod is also reviewed split across k worker threads, each with its own engine.
  * BENCH_MEMO=1: the delaying server in front of docker-registry answers from memory what it has seen
  * (every pod's requests are made once before measuring): a registry whose own CPU per request is
- * small, as a remote registry's is to imagegate's machine. BENCH_TIMELINE=1: the last largest pod's
+ * small, as a remote registry's is to imagegate's machine. BENCH_FRESH=1: no warm-up pods, and each
+ * measured pod's figures in order (a fresh process's first pods). BENCH_TIMELINE=1: the last largest pod's
  * request timeline (created, headers, end; ms from the review's start).
  *
  * node --import tsx bench/cold-parallel.ts
@@ -183,6 +184,11 @@ try {
     };
   }
   process.stdout.write(`${JSON.stringify(summary)}\n`);
+  // the first pods of a fresh process, in order (BENCH_FRESH=1 skips the child's warm-up pods)
+  if (process.env.BENCH_FRESH === '1')
+    process.stdout.write(
+      `${JSON.stringify(runs.map((r) => ({ n: r.n, ms: +r.imagegate.ms.toFixed(1), cpuMs: r.imagegate.cpuMs })))}\n`,
+    );
   if (process.env.BENCH_TIMELINE === '1') {
     const last = runs.filter((r) => r.n === Math.max(...SIZES)).at(-1)!;
     for (const [who, run] of [
