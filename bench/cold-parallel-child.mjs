@@ -130,6 +130,20 @@ async function split(parts) {
 
 // BENCH_FRESH=1: no warm-up pods (the first pods of a fresh process; bare still warmed, after them)
 const fresh = process.env.BENCH_FRESH === '1';
+// BENCH_PREWARM=undici (with BENCH_FRESH): one bare undici request to a loopback server first (its
+// HTTP parser's WebAssembly compiled), to see how much of a fresh process's first pod that is
+if (process.env.BENCH_PREWARM === 'undici') {
+  const { createServer } = await import('node:http');
+  const s = createServer((_q, r) => r.end('{}'));
+  await new Promise((r) => s.listen(0, '127.0.0.1', r));
+  const a = new Agent();
+  const c0 = process.cpuUsage();
+  await (await request(`http://127.0.0.1:${s.address().port}/`, { dispatcher: a })).body.json();
+  const c = process.cpuUsage(c0);
+  process.stderr.write(`prewarm undici: ${((c.user + c.system) / 1000).toFixed(1)} ms CPU\n`);
+  await a.close();
+  s.close();
+}
 if (!fresh) {
   for (const body of config.warm) await imagegate(body);
   for (const parts of config.warmParts ?? []) await split(parts);
