@@ -20,6 +20,8 @@ export interface Server {
   url: string;
   child: ChildProcess;
   cpu(): Promise<NodeJS.CpuUsage>;
+  /** Milliseconds for bare undici, in the server's process, to make these cold images' registry requests. */
+  bare(images: readonly string[]): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -51,6 +53,17 @@ export async function startChild(
         };
         child.on('message', on);
         child.send({ type: 'cpu' });
+      }),
+    bare: (images) =>
+      new Promise((resolve, reject) => {
+        const on = (m: { type: string; ms?: number; error?: string }): void => {
+          if (m.type !== 'bare') return;
+          child.off('message', on);
+          if (m.ms !== undefined) resolve(m.ms);
+          else reject(new Error(`bare pod: ${m.error}`));
+        };
+        child.on('message', on);
+        child.send({ type: 'bare', images });
       }),
     stop: () =>
       new Promise((resolve) => {

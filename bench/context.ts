@@ -14,6 +14,8 @@ export interface BenchContext {
   readonly policy: string;
   /** The servers' CA (PEM). */
   readonly ca: string;
+  /** The registry's process (its CPU per request, read from /proc, is part of goal 3's floor). */
+  readonly registryPid: number | undefined;
   /** Where BENCH_PROFILE=1 servers write their CPU profiles. */
   readonly profileDir: string;
   /** A fault proxy in front of the registry, delaying each request by delayMs. */

@@ -92,6 +92,7 @@ async function main(): Promise<void> {
     key,
     policy,
     ca: cert.ca,
+    registryPid: registry.pid,
     profileDir,
     proxy,
     child,

@@ -3,16 +3,19 @@
  * production runs it: plain node over the compiled dist/ (bench/run.ts builds it first). Either the
  * baseline, a bare Fastify HTTPS server that parses the review and answers a fixed allowed review, or
  * imagegate itself (setupEngine + buildApp, as `imagegate serve` builds them). Tells the parent its
- * port over IPC and answers `cpu` messages with process.cpuUsage().
+ * port over IPC and answers `cpu` messages with process.cpuUsage() and `bare` messages with the
+ * milliseconds bare undici takes to make a cold pod's registry requests (bench/bare-pod.mjs).
  *
  * argv[2]: JSON { kind: 'baseline' | 'imagegate', cert, key, policy?, registry?, secure? }
  */
 import Fastify from 'fastify';
 import { pino } from 'pino';
+import { Agent } from 'undici';
 import { createAuditWriter, openAuditDestination } from '../dist/src/audit/writer.js';
 import { setupEngine } from '../dist/src/cli/setup.js';
 import { buildApp, DEFAULT_BODY_LIMIT } from '../dist/src/server/app.js';
 import { createMetrics } from '../dist/src/server/metrics.js';
+import { barePod } from './bare-pod.mjs';
 
 const config = JSON.parse(process.argv[2] ?? '{}');
 const https = { cert: config.cert, key: config.key };
@@ -65,8 +68,17 @@ async function start() {
 }
 
 const server = await start();
+/** For `bare` (bench/bare-pod.mjs): its own pool, beside imagegate's, in the same process. */
+let bare;
 process.on('message', (m) => {
   if (m.type === 'cpu') process.send?.({ type: 'cpu', usage: process.cpuUsage() });
+  if (m.type === 'bare') {
+    bare ??= new Agent({ connections: 64 });
+    void barePod(`http://${config.registry}`, m.images, bare).then(
+      (ms) => process.send?.({ type: 'bare', ms }),
+      (err) => process.send?.({ type: 'bare', error: String(err) }),
+    );
+  }
   if (m.type === 'stop') void server.close().finally(() => process.exit(0));
 });
 process.send?.({ type: 'ready', port: server.port });

@@ -13,6 +13,8 @@ export interface TestRegistry {
   host: string;
   url: string;
   storageDir: string;
+  /** The registry's process (the bench reads its CPU from /proc). */
+  pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -85,6 +87,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     host,
     url: `http://${host}`,
     storageDir,
+    pid: child.pid,
     async stop() {
       if (child.exitCode === null) {
         const gone = new Promise((r) => child.once('exit', r));
