@@ -52,8 +52,11 @@ WORKDIR /app
 COPY --from=prod-deps /src/node_modules ./node_modules
 COPY --from=build /src/dist/src ./dist/src
 COPY --from=build /src/package.json ./package.json
+# MALLOC_MMAP_THRESHOLD_: registry answers of MiBs are mmapped and returned when freed, not kept in
+# glibc's main heap (docs/security.md, "Memory"; the chart's mallocMmapThreshold sets the same).
 ENV NODE_ENV=production \
-    IMAGEGATE_CACHE_DIR=/var/cache/imagegate
+    IMAGEGATE_CACHE_DIR=/var/cache/imagegate \
+    MALLOC_MMAP_THRESHOLD_=131072
 USER 65532:65532
 EXPOSE 8443
 ENTRYPOINT ["/usr/bin/node", "/app/dist/src/cli/main.js"]

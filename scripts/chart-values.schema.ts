@@ -211,6 +211,21 @@ export const ValuesSchema = o({
       description: 'V8 heap limit (NODE_OPTIONS=--max-old-space-size); keep it well under limits.memory.',
     }),
   ),
+  nodeSemiSpaceMiB: opt(
+    Type.Integer({
+      minimum: 1,
+      description:
+        'V8 semi-space limit in MiB (NODE_OPTIONS=--max-semi-space-size; the young generation is two of them).',
+    }),
+  ),
+  mallocMmapThreshold: opt(
+    Type.Integer({
+      minimum: 4096,
+      maximum: 33_554_432,
+      description:
+        'glibc MALLOC_MMAP_THRESHOLD_ in bytes: blocks this large are mmapped and returned to the system when freed (null: glibc default, dynamic).',
+    }),
+  ),
   nodeSelector: opt(strMap()),
   tolerations: opt(Type.Array(toleration)),
   affinity: opt(k8s('Pod affinity; empty: prefer spreading replicas across nodes.')),

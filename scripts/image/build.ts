@@ -146,7 +146,9 @@ export async function buildImage(options: BuildOptions): Promise<BuildResult> {
     baseLayers,
     {
       User: `${USERS.uid}:${USERS.gid}`,
-      Env: RUNTIME.env.filter((e) => !e.startsWith('NODE_ENV=') && !e.startsWith('IMAGEGATE_')),
+      Env: RUNTIME.env.filter(
+        (e) => !e.startsWith('NODE_ENV=') && !e.startsWith('IMAGEGATE_') && !e.startsWith('MALLOC_'),
+      ),
       Labels: { 'org.opencontainers.image.title': 'imagegate-base', 'org.opencontainers.image.version': tag },
     },
     created,

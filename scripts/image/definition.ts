@@ -100,6 +100,9 @@ export const RUNTIME = {
     'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
     'NODE_ENV=production',
     'IMAGEGATE_CACHE_DIR=/var/cache/imagegate',
+    // Registry answers of MiBs mmapped and returned when freed, not kept in glibc's main heap
+    // (docs/security.md, "Memory"; the chart's mallocMmapThreshold sets the same).
+    'MALLOC_MMAP_THRESHOLD_=131072',
   ],
 } as const;
 

@@ -20,11 +20,31 @@ describe('charts/imagegate registry budgets', () => {
   it('caps the V8 heap well under the memory limit by default, and lets both be raised', () => {
     const c = container();
     expect(c.resources.limits.memory).toBe('512Mi');
-    expect(c.env).toContainEqual({ name: 'NODE_OPTIONS', value: '--max-old-space-size=256' });
+    expect(c.env).toContainEqual({
+      name: 'NODE_OPTIONS',
+      value: '--max-old-space-size=256 --max-semi-space-size=16',
+    });
     expect(container(['--set', 'nodeHeapMiB=700']).env).toContainEqual({
       name: 'NODE_OPTIONS',
-      value: '--max-old-space-size=700',
+      value: '--max-old-space-size=700 --max-semi-space-size=16',
     });
+    expect(container(['--set', 'nodeSemiSpaceMiB=null']).env).toContainEqual({
+      name: 'NODE_OPTIONS',
+      value: '--max-old-space-size=256',
+    });
+  });
+
+  it('returns freed blocks of 128 KiB and more to the system (glibc MALLOC_MMAP_THRESHOLD_), as the image does', () => {
+    const env = (args: string[] = []): { name: string; value?: string }[] =>
+      container(args).env as { name: string; value?: string }[];
+    expect(env()).toContainEqual({ name: 'MALLOC_MMAP_THRESHOLD_', value: '131072' });
+    expect(env(['--set', 'mallocMmapThreshold=262144'])).toContainEqual({
+      name: 'MALLOC_MMAP_THRESHOLD_',
+      value: '262144',
+    });
+    expect(env(['--set', 'mallocMmapThreshold=null']).map((e) => e.name)).not.toContain(
+      'MALLOC_MMAP_THRESHOLD_',
+    );
   });
 
   it('passes registry.allowAuth as --allow-auth-host', () => {

@@ -1,6 +1,7 @@
 /**
- * `imagegate serve` as a child process with the chart's memory settings (`nodeHeapMiB` from
- * charts/imagegate/values.yaml as `--max-old-space-size`), for tests that attack the real process:
+ * `imagegate serve` as a child process with the chart's memory settings (from
+ * charts/imagegate/values.yaml: `nodeHeapMiB` as `--max-old-space-size`, `nodeSemiSpaceMiB` as
+ * `--max-semi-space-size`, `mallocMmapThreshold` as MALLOC_MMAP_THRESHOLD_), for tests that attack the real process:
  * it writes the policies, waits for "imagegate is serving", reads audit records off stdout by uid,
  * and reports the process's RSS, peak RSS and open sockets from /proc.
  */
@@ -21,6 +22,21 @@ export interface ChartMemory {
   limitMiB: number;
   /** `nodeHeapMiB`: the V8 heap limit the chart sets. */
   heapMiB: number;
+  /** `nodeSemiSpaceMiB`: the V8 semi-space limit the chart sets, if any. */
+  semiSpaceMiB?: number;
+  /** `mallocMmapThreshold`: glibc's MALLOC_MMAP_THRESHOLD_ the chart sets, if any. */
+  mmapThreshold?: number;
+}
+
+/** The node flags and environment the chart gives serve's container (deployment.yaml). */
+export function chartRuntime(memory: ChartMemory): { nodeArgs: string[]; env: Record<string, string> } {
+  return {
+    nodeArgs: [
+      `--max-old-space-size=${memory.heapMiB}`,
+      ...(memory.semiSpaceMiB !== undefined ? [`--max-semi-space-size=${memory.semiSpaceMiB}`] : []),
+    ],
+    env: memory.mmapThreshold !== undefined ? { MALLOC_MMAP_THRESHOLD_: String(memory.mmapThreshold) } : {},
+  };
 }
 
 export function mebibytes(quantity: string): number {
@@ -33,8 +49,15 @@ export async function chartMemory(): Promise<ChartMemory> {
   const values = parseYaml(await readFile(join(ROOT, 'charts/imagegate/values.yaml'), 'utf8')) as {
     resources: { limits: { memory: string } };
     nodeHeapMiB: number;
+    nodeSemiSpaceMiB?: number | null;
+    mallocMmapThreshold?: number | null;
   };
-  return { limitMiB: mebibytes(values.resources.limits.memory), heapMiB: values.nodeHeapMiB };
+  return {
+    limitMiB: mebibytes(values.resources.limits.memory),
+    heapMiB: values.nodeHeapMiB,
+    semiSpaceMiB: values.nodeSemiSpaceMiB ?? undefined,
+    mmapThreshold: values.mallocMmapThreshold ?? undefined,
+  };
 }
 
 export interface ReviewAnswer {
@@ -77,6 +100,14 @@ function entry(): string[] {
   return ['--import', 'tsx', join(ROOT, 'src/cli/main.ts')];
 }
 
+/**
+ * More node flags for serve from IMAGEGATE_SERVE_NODE_ARGS (space-separated; diagnosis only, e.g.
+ * `--trace-gc` or `--heapsnapshot-signal=SIGUSR2`): NODE_OPTIONS would reach the fuzzer's own process too.
+ */
+function diagnosticNodeArgs(): string[] {
+  return (process.env.IMAGEGATE_SERVE_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+}
+
 /** `imagegate serve` on 127.0.0.1:`port` as a child process (through tsx, or compiled: entry()), its data in `dataDir`. */
 export function spawnServe(o: {
   port: number;
@@ -84,11 +115,12 @@ export function spawnServe(o: {
   policyFile: string;
   args: string[];
   nodeArgs?: string[];
+  env?: Record<string, string>;
 }): ChildProcess {
   const serve = ['serve', '--listen', `127.0.0.1:${o.port}`, '--policy', o.policyFile, ...o.args];
   return spawn(process.execPath, [...(o.nodeArgs ?? []), ...entry(), ...serve], {
     cwd: ROOT,
-    env: { ...process.env, IMAGEGATE_DATA_DIR: o.dataDir },
+    env: { ...process.env, ...o.env, IMAGEGATE_DATA_DIR: o.dataDir },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
@@ -107,6 +139,7 @@ export async function startServeProcess(options: {
   tls?: { ca: string; client?: { cert: string; key: string } };
 }): Promise<ServeProcess> {
   const memory = await chartMemory();
+  const runtime = chartRuntime(memory);
   const dataDir = await mkdtemp(join(tmpdir(), 'imagegate-serve-'));
   await writeFile(
     join(dataDir, 'policies.yaml'),
@@ -118,7 +151,8 @@ export async function startServeProcess(options: {
     dataDir,
     policyFile: join(dataDir, 'policies.yaml'),
     args: options.args,
-    nodeArgs: [`--max-old-space-size=${memory.heapMiB}`],
+    nodeArgs: [...runtime.nodeArgs, ...diagnosticNodeArgs()],
+    env: runtime.env,
   });
   let out = '';
   let partial = '';
