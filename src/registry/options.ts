@@ -21,7 +21,7 @@ import type { Limits } from './limits.js';
 import { HOST_PATTERN, RegistryConfigFile } from './options.schema.js';
 import { parseDurationMs } from '../shared/duration.js';
 import { normaliseRegistryHost } from '../shared/docker-hub.js';
-import { canonicalHost } from '../shared/host.js';
+import { canonicalHost, policyHost } from '../shared/host.js';
 
 export interface RegistryEndpointOptions {
   insecure?: boolean;
@@ -198,9 +198,14 @@ export async function registryOptionsFrom(input: {
 
 /** Adds the cloud step after the flags are merged, so it sees the final allowlist. */
 export function withCloud(options: RegistryOptions, env: CloudEnv, hooks?: CloudTokenHooks): RegistryOptions {
+  const endpoints = new Map(
+    Object.entries(options.registries ?? {}).map(([h, cfg]) => [policyHost(normaliseRegistryHost(h)), cfg]),
+  );
   const cloud = cloudCredentialsFrom(options.cloudConfig, env, {
     allow: options.allow,
     hooks,
+    // ACR's token exchange is on the registry: reach it as the registry client does
+    endpoints: (registry) => endpoints.get(policyHost(normaliseRegistryHost(registry))),
     ...(options.now !== undefined ? { now: options.now } : {}),
   });
   if (cloud === undefined) return options;

@@ -68,7 +68,11 @@ export async function startFaultProxy(
           let body: Buffer = Buffer.concat(chunks);
           if (mutate !== undefined && body.length > 0) body = mutate(body);
           const headers = { ...upRes.headers };
-          if (req.method !== 'HEAD') headers['content-length'] = String(body.length);
+          if (req.method !== 'HEAD') {
+            // the body is re-sent whole: a chunked upstream answer must not keep its transfer-encoding
+            delete headers['transfer-encoding'];
+            headers['content-length'] = String(body.length);
+          }
           res.writeHead(upRes.statusCode ?? 502, headers);
           if (reset) {
             res.write(body.subarray(0, Math.floor(body.length / 2)));

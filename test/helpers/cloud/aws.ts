@@ -39,6 +39,8 @@ export interface AwsWorld {
   down: Set<AwsService>;
   /** Services that accept the request and never answer. */
   hang: Set<AwsService>;
+  /** Requests left unanswered (`hang`): when they came and when the client closed their socket (epoch ms). */
+  hung: Array<{ service: AwsService; at: number; closedAt?: number; closed: Promise<void> }>;
   /** Every call, by service, in order (ECR: region and role). */
   calls: { sts: string[]; ecr: Array<{ region: string; role: string }>; imds: string[]; podIdentity: number };
   /** Whether ECR issued `password` and it has not expired; with `region`, issued for that region. */
@@ -61,9 +63,10 @@ function body(req: IncomingMessage): Promise<Buffer> {
 async function listen(
   handler: (req: IncomingMessage, res: ServerResponse, body: Buffer) => void,
   hangs: () => boolean = () => false,
+  onHang: (req: IncomingMessage) => void = () => undefined,
 ): Promise<{ server: Server; url: string }> {
   const server = createServer((req, res) => {
-    if (hangs()) return; // the socket stays open, unanswered, until the client gives up
+    if (hangs()) return onHang(req); // the socket stays open, unanswered, until the client gives up
     body(req).then(
       (b) => handler(req, res, b),
       () => res.destroy(),
@@ -87,6 +90,7 @@ export async function startAwsWorld(): Promise<AwsWorld> {
     staticKeys: new Map<string, { secret: string; role: string }>(),
     down: new Set<AwsService>(),
     hang: new Set<AwsService>(),
+    hung: [] as AwsWorld['hung'],
     calls: {
       sts: [] as string[],
       ecr: [] as Array<{ region: string; role: string }>,
@@ -148,6 +152,19 @@ export async function startAwsWorld(): Promise<AwsWorld> {
         );
     },
     () => world.hang.has('sts'),
+    (req) => {
+      const entry: AwsWorld['hung'][number] = {
+        service: 'sts',
+        at: Date.now(),
+        closed: new Promise<void>((resolve) =>
+          req.socket.once('close', () => {
+            entry.closedAt = Date.now();
+            resolve();
+          }),
+        ),
+      };
+      world.hung.push(entry);
+    },
   );
 
   const ecr = await listen(

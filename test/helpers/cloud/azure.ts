@@ -103,6 +103,8 @@ export interface AcrFront {
   audience: string;
   /** The clock refresh tokens are dated by (a test's fake clock); default the real one. */
   now: () => number;
+  /** The registry name the exchange's `service` must be; default the front's own host. */
+  service?: string;
   stop(): Promise<void>;
 }
 
@@ -127,7 +129,8 @@ export async function startAcrFront(
     if (req.method === 'POST' && path === '/oauth2/exchange') {
       if (form.get('grant_type') !== 'access_token')
         return oauthError(res, 400, 'unsupported_grant_type', 'grant_type');
-      if (form.get('service') !== f.server.host) return oauthError(res, 400, 'invalid_request', 'service');
+      if (form.get('service') !== (f.service ?? f.server.host))
+        return oauthError(res, 400, 'invalid_request', 'service');
       const claims = entra.entraKeys.verify(form.get('access_token') ?? '');
       if (typeof claims === 'string') return oauthError(res, 401, 'invalid_token', `aad token: ${claims}`);
       if (claims.aud !== f.audience)

@@ -101,8 +101,9 @@ describe('AWS ECR credentials under load and in serve', () => {
     });
   });
 
-  it("a hung STS: the review's deadline ends the wait with CREDENTIALS_UNAVAILABLE, not the SDK's timeouts", async () => {
+  it("a hung STS: the review's deadline ends the wait with CREDENTIALS_UNAVAILABLE and closes STS's socket, not the SDK's timeouts", async () => {
     world.hang.add('sts');
+    world.hung.length = 0;
     const options = withCloud(await loadRegistryConfig(await ecr.writeConfig([USW2])), irsa);
     const registry = createRegistry(options);
     const stsBefore = world.calls.sts.length;
@@ -123,6 +124,13 @@ describe('AWS ECR credentials under load and in serve', () => {
     }
     expect(world.calls.sts.length).toBe(stsBefore); // the hung request was never answered
     expect(options.cloud?.status()[0]?.lastError).toBeUndefined(); // a deadline is not the provider's failure
+    // the STS call itself was cut at the deadline: its socket closed, one attempt, nothing left open
+    // (before, it stayed open until the SDK's own 5 s request timeout, then the SDK tried again)
+    expect(world.hung.map((h) => h.service)).toEqual(['sts']);
+    const [hung] = world.hung;
+    await Promise.race([hung!.closed, new Promise((r) => setTimeout(r, 6000))]);
+    expect(hung!.closedAt).toBeDefined(); // before the fix: still open 30 s later
+    expect(hung!.closedAt! - hung!.at).toBeLessThan(5000); // the SDK's request timeout (CALL_TIMEOUT_MS)
   });
 
   it('a pod cannot point the provider elsewhere: look-alike hosts get no token, its env changes no endpoint', async () => {

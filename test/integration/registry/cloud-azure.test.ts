@@ -13,7 +13,10 @@ import {
   cloudCredentialsFrom,
   type CloudCredentials,
 } from '../../../src/registry/credentials/cloud/index.js';
+import { withCloud } from '../../../src/registry/options.js';
 import { parseReference } from '../../../src/registry/reference.js';
+import { startFaultProxy } from '../../helpers/fault-proxy.js';
+import { makeTlsCert } from '../../helpers/tls.js';
 import { ARM_AUDIENCE } from '../../helpers/cloud/azure.js';
 import { startAzureRegistryRig, type AzureRegistryRig } from '../../helpers/cloud/azure-registry.js';
 import { count } from '../../helpers/cloud/http.js';
@@ -73,6 +76,57 @@ describe('Azure registry credentials (workload identity)', () => {
     expect(rig.tokens.requests.at(-1)).toEqual({
       scope: 'repository:team/app:pull',
       account: rig.entra.clientId,
+    });
+  });
+
+  describe('a registry reached at a configured address over TLS (registries.<host>.address and ca)', () => {
+    const NAME_AT = 'localhost:1';
+    const tls = useSuiteValue(
+      async () => {
+        const cert = await makeTlsCert();
+        return { cert, proxy: await startFaultProxy(rig.acr.server.url, { tls: cert }) };
+      },
+      ({ proxy }) => proxy.stop(),
+    );
+
+    /** The registry config's `registries.<host>` and `cloud.azure`, through the path serve builds them. */
+    async function tokenAt(ca: string[]): Promise<string | undefined> {
+      rig.acr.service = NAME_AT;
+      const options = withCloud(
+        {
+          registries: { [NAME_AT]: { ca, address: tls.proxy.host } },
+          cloudConfig: { azure: { hosts: [NAME_AT] } },
+        },
+        rig.env,
+      );
+      try {
+        const c = await options.cloud!.credentialsFor({
+          registry: NAME_AT,
+          repository: 'team/app',
+          signal: signal(),
+        });
+        return c?.kind === 'identityToken' ? c.token : undefined;
+      } finally {
+        rig.acr.service = undefined;
+      }
+    }
+
+    it('the exchange goes where the registry client would: to the address, over TLS naming the registry, trusting its ca', async () => {
+      tls.proxy.clear();
+      // the registry's refresh token, from the front behind the TLS address (a loopback name
+      // without settings would have been asked over plain HTTP at localhost:1, where nothing listens)
+      expect(await tokenAt([tls.cert.certPem])).toMatch(/^ey/);
+      expect(tls.proxy.count(/^POST \/oauth2\/exchange/)).toBe(1);
+      expect(count(rig.acr.server, EXCHANGE)).toBe(1);
+    });
+
+    it('without the ca, the exchange refuses the certificate: CREDENTIALS_UNAVAILABLE, nothing sent', async () => {
+      tls.proxy.clear();
+      await expect(tokenAt([])).rejects.toThrowWithCode('CREDENTIALS_UNAVAILABLE', {
+        message: expect.stringMatching(/azure-acr .*oauth2\/exchange.*certificate/i) as unknown,
+      });
+      expect(tls.proxy.count(/exchange/)).toBe(0);
+      expect(count(rig.acr.server, EXCHANGE)).toBe(0);
     });
   });
 

@@ -4,7 +4,7 @@ import { parseDurationMs } from '../../../shared/duration.js';
 import { isRegistryAllowed } from '../../allow.js';
 import type { CloudConfig } from './config.schema.js';
 import { CloudCredentials } from './provider.js';
-import type { CloudTokenHooks, CloudTokenSource } from './source.js';
+import type { CloudTokenHooks, CloudTokenSource, RegistryEndpoints } from './source.js';
 import { cloudSourcesFrom, type CloudEnv } from './sources.js';
 import { CloudTokenCache } from './token-cache.js';
 
@@ -23,6 +23,8 @@ export interface CloudBuildOptions {
   /** Extra sources (tests; a provider not in `CLOUD_SOURCES`), tried after the configured ones. */
   extraSources?: readonly CloudTokenSource[];
   now?: () => number;
+  /** `registries.<host>` of the registry config (address, ca, insecure), for token calls on a registry. */
+  endpoints?: RegistryEndpoints | undefined;
 }
 
 /** Undefined when no provider is enabled: the chain then ends at the Docker config, as before. */
@@ -31,7 +33,7 @@ export function cloudCredentialsFrom(
   env: CloudEnv,
   options: CloudBuildOptions = {},
 ): CloudCredentials | undefined {
-  const sources = [...cloudSourcesFrom(config, env), ...(options.extraSources ?? [])];
+  const sources = [...cloudSourcesFrom(config, env, options.endpoints), ...(options.extraSources ?? [])];
   if (sources.length === 0) return undefined;
   const refreshAheadMs = durationMs(config?.refreshAhead, 'cloud.refreshAhead');
   const fetchTimeoutMs = durationMs(config?.fetchTimeout, 'cloud.fetchTimeout');

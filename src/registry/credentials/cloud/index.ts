@@ -1,5 +1,12 @@
 /** Cloud workload identities as registry credentials: the source contract, the token cache, the chain step. */
-export type { CloudProviderStatus, CloudToken, CloudTokenHooks, CloudTokenSource } from './source.js';
+export type {
+  CloudProviderStatus,
+  CloudToken,
+  CloudTokenHooks,
+  CloudTokenSource,
+  RegistryEndpoint,
+  RegistryEndpoints,
+} from './source.js';
 export { CloudTokenCache, type CloudTokenCacheOptions } from './token-cache.js';
 export { CloudCredentials } from './provider.js';
 export { CloudConfig, AwsCloudConfig, cloudProviderCommon } from './config.schema.js';

@@ -5,6 +5,20 @@
  */
 import type { Credential } from '../provider.js';
 
+/**
+ * How the registry client reaches a registry (`registries.<host>` of the registry config: plain HTTP,
+ * extra CAs, another address to connect to while TLS names the registry). A token call made on the
+ * registry itself (ACR's `/oauth2/exchange`) goes the same way.
+ */
+export interface RegistryEndpoint {
+  insecure?: boolean | undefined;
+  ca?: readonly string[] | undefined;
+  address?: string | undefined;
+}
+
+/** The endpoint settings of `registry` (host[:port], lower case), if the configuration has any. */
+export type RegistryEndpoints = (registry: string) => RegistryEndpoint | undefined;
+
 /** The process environment (`io.env`), read once at start-up; never anything from a pod. */
 export type CloudEnv = Readonly<Record<string, string | undefined>>;
 

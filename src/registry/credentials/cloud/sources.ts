@@ -7,11 +7,15 @@ import { awsEcrSource } from './aws/source.js';
 import { azureSourceFrom } from './azure/source.js';
 import type { CloudConfig } from './config.schema.js';
 import { googleSourceFrom } from './gcp/source.js';
-import type { CloudEnv, CloudTokenSource } from './source.js';
+import type { CloudEnv, CloudTokenSource, RegistryEndpoints } from './source.js';
 
 export type { CloudEnv } from './source.js';
 
-type SourceFactory = (config: CloudConfig, env: CloudEnv) => CloudTokenSource | undefined;
+type SourceFactory = (
+  config: CloudConfig,
+  env: CloudEnv,
+  endpoints: RegistryEndpoints,
+) => CloudTokenSource | undefined;
 
 /** In precedence order (host patterns do not overlap, so the order only matters for tests' own sources). */
 export const CLOUD_SOURCES: readonly SourceFactory[] = [
@@ -20,7 +24,7 @@ export const CLOUD_SOURCES: readonly SourceFactory[] = [
     return aws !== undefined ? restrictTo(aws, config.aws?.registries) : undefined;
   },
   (config, env) => googleSourceFrom(config.gcp, env),
-  (config, env) => azureSourceFrom(config.azure, env),
+  (config, env, endpoints) => azureSourceFrom(config.azure, env, endpoints),
 ];
 
 /** Narrows a source to the `registries:` its block names (HOST or `*.suffix`). */
@@ -38,10 +42,14 @@ export function restrictTo(
   };
 }
 
-export function cloudSourcesFrom(config: CloudConfig | undefined, env: CloudEnv): CloudTokenSource[] {
+export function cloudSourcesFrom(
+  config: CloudConfig | undefined,
+  env: CloudEnv,
+  endpoints: RegistryEndpoints = () => undefined,
+): CloudTokenSource[] {
   const sources: CloudTokenSource[] = [];
   for (const make of CLOUD_SOURCES) {
-    const source = make(config ?? {}, env);
+    const source = make(config ?? {}, env, endpoints);
     if (source !== undefined) sources.push(source);
   }
   return sources;

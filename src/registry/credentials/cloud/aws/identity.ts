@@ -5,6 +5,7 @@
  * through IMDSv2 only. Each names itself (for messages and the cache key) and says how to fix it.
  */
 import { fromHttp, fromInstanceMetadata, fromTokenFile } from '@aws-sdk/credential-providers';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { CloudEnv } from '../source.js';
 
 /** What every `from…` provider of the SDK returns. */
@@ -28,6 +29,34 @@ export interface AwsIdentityOptions {
   roleSessionName?: string | undefined;
   /** Per HTTP call to STS, the Pod Identity agent or IMDS. */
   timeoutMs: number;
+  /**
+   * The signal of the token fetch that is asking for credentials now (its review's deadline, through
+   * the token cache): STS's socket is destroyed when it aborts, not left to the SDK's own timeout.
+   */
+  callSignal?: () => AbortSignal | undefined;
+}
+
+/**
+ * The SDK's HTTP handler, with each request also aborted by `callSignal()` (the SDK's credential
+ * providers take no abort signal of their own; their STS client's handler does).
+ */
+class CallAbortableHandler extends NodeHttpHandler {
+  constructor(
+    timeoutMs: number,
+    private readonly callSignal: () => AbortSignal | undefined,
+  ) {
+    super({ connectionTimeout: timeoutMs, requestTimeout: timeoutMs });
+  }
+
+  override handle(
+    ...[request, options]: Parameters<NodeHttpHandler['handle']>
+  ): ReturnType<NodeHttpHandler['handle']> {
+    const call = this.callSignal();
+    const own = options?.abortSignal as AbortSignal | undefined;
+    if (call === undefined) return super.handle(request, options);
+    const abortSignal = own !== undefined ? AbortSignal.any([own, call]) : call;
+    return super.handle(request, { ...options, abortSignal });
+  }
 }
 
 const DOCS = 'see docs/cloud.md#aws';
@@ -64,7 +93,10 @@ export function awsIdentityFrom(env: CloudEnv, options: AwsIdentityOptions): Aws
           clientConfig: {
             region: stsRegion,
             maxAttempts: 2,
-            requestHandler: { connectionTimeout: options.timeoutMs, requestTimeout: options.timeoutMs },
+            requestHandler:
+              options.callSignal !== undefined
+                ? new CallAbortableHandler(options.timeoutMs, options.callSignal)
+                : { connectionTimeout: options.timeoutMs, requestTimeout: options.timeoutMs },
             ...(options.stsEndpoint !== undefined ? { endpoint: options.stsEndpoint } : {}),
           },
         }),

@@ -4,6 +4,7 @@
  * token's `expiresAt` (12 h). Endpoints come from the `cloud.aws` block or the SDK's standard
  * variables, never from the image reference: the registry host only selects a region and FIPS.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { errorMessage } from '../../../../errors.js';
 import type { AwsCloudConfig } from '../config.schema.js';
@@ -49,9 +50,17 @@ export class AwsEcrSource implements CloudTokenSource {
   readonly #stsRegion: string | undefined;
   readonly #clients = new Map<string, ECRClient>();
   readonly #credentials = new Map<string, AwsCredentialsProvider>();
+  /** The signal of the fetch in progress, for the credential calls it makes (identity.ts: callSignal). */
+  readonly #calls: AsyncLocalStorage<AbortSignal>;
 
-  constructor(identity: AwsIdentity, config: AwsCloudConfig, env: CloudEnv) {
+  constructor(
+    identity: AwsIdentity,
+    config: AwsCloudConfig,
+    env: CloudEnv,
+    calls: AsyncLocalStorage<AbortSignal> = new AsyncLocalStorage(),
+  ) {
     this.#identity = identity;
+    this.#calls = calls;
     this.#config = config;
     this.#ecrEndpoint =
       config.endpoints?.ecr ?? nonEmpty(env.AWS_ENDPOINT_URL_ECR) ?? nonEmpty(env.AWS_ENDPOINT_URL);
@@ -74,7 +83,10 @@ export class AwsEcrSource implements CloudTokenSource {
     const host = parseEcrHost(registry);
     if (host === undefined) throw new Error(`${registry} is not an ECR registry host`);
     const client = this.#client(host.region, host.fips);
-    const answer = await client.send(new GetAuthorizationTokenCommand({}), { abortSignal: signal });
+    // the credentials it resolves on the way (IRSA's STS call) run in this context and see `signal`
+    const answer = await this.#calls.run(signal, () =>
+      client.send(new GetAuthorizationTokenCommand({}), { abortSignal: signal }),
+    );
     const data = answer.authorizationData?.[0];
     const encoded = data?.authorizationToken;
     if (encoded === undefined || encoded === '') throw new Error('GetAuthorizationToken answered no token');
@@ -151,10 +163,12 @@ export class AwsEcrSource implements CloudTokenSource {
 export function awsEcrSource(config: { aws?: AwsCloudConfig }, env: CloudEnv): AwsEcrSource | undefined {
   const aws = config.aws ?? {};
   if (aws.enabled === false) return undefined;
+  const calls = new AsyncLocalStorage<AbortSignal>();
   const identity = awsIdentityFrom(env, {
     stsEndpoint: aws.endpoints?.sts ?? nonEmpty(env.AWS_ENDPOINT_URL_STS) ?? nonEmpty(env.AWS_ENDPOINT_URL),
     roleSessionName: aws.roleSessionName,
     timeoutMs: CALL_TIMEOUT_MS,
+    callSignal: () => calls.getStore(),
   });
-  return identity !== undefined ? new AwsEcrSource(identity, aws, env) : undefined;
+  return identity !== undefined ? new AwsEcrSource(identity, aws, env, calls) : undefined;
 }

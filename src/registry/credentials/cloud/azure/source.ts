@@ -4,6 +4,7 @@
  * injected by the AKS workload identity webhook). The identity lives in one cloud (the authority's,
  * or `cloud:` in config); a registry of another cloud is refused with the fix, never sent a token.
  */
+import { rootCertificates } from 'node:tls';
 import { Agent, type Dispatcher } from 'undici';
 import { errorMessage } from '../../../../errors.js';
 import { isRegistryAllowed } from '../../../allow.js';
@@ -18,7 +19,7 @@ import {
 import { unavailable, type CloudHttp } from '../oauth-http.js';
 import { SharedToken } from '../shared-token.js';
 import type { AzureCloudConfig } from '../config.schema.js';
-import type { CloudEnv, CloudToken, CloudTokenSource } from '../source.js';
+import type { CloudEnv, CloudToken, CloudTokenSource, RegistryEndpoints } from '../source.js';
 
 export interface AzureSourceOptions {
   clientId?: string | undefined;
@@ -37,7 +38,15 @@ export interface AzureSourceOptions {
   timeoutMs?: number | undefined;
   dispatcher?: Dispatcher | undefined;
   now?: () => number;
+  /**
+   * `registries.<host>` of the registry config: the exchange is on the registry, so it connects to its
+   * `address`, trusts its `ca` and uses plain HTTP when it is `insecure`, as the registry client does.
+   */
+  endpoints?: RegistryEndpoints | undefined;
 }
+
+/** Registries with their own connection settings whose agents are kept (least recently made out first). */
+const MAX_REGISTRY_AGENTS = 32;
 
 const REMEDY =
   "label imagegate's pods azure.workload.identity/use=true and annotate its ServiceAccount with " +
@@ -57,6 +66,7 @@ export class AzureTokenSource implements CloudTokenSource {
   readonly #now: () => number;
   readonly #entra: SharedToken;
   #dispatcher: Dispatcher | undefined;
+  readonly #registryAgents = new Map<string, Agent>();
 
   constructor(options: AzureSourceOptions) {
     this.#options = options;
@@ -98,8 +108,10 @@ export class AzureTokenSource implements CloudTokenSource {
       );
     const entra = await this.#entra.get(signal);
     const tenantId = this.#options.tenantId ?? '';
-    const base = LOOPBACK_HOST.test(registry) ? `http://${registry}` : `https://${registry}`;
-    const refresh = await acrRefreshToken(this.#http(signal), base, registry, tenantId, entra, this.#now());
+    const { base, dispatcher } = this.#registryRoute(registry);
+    const http = { ...this.#http(signal), ...(dispatcher !== undefined ? { dispatcher } : {}) };
+    const insecure = base.startsWith('http:');
+    const refresh = await acrRefreshToken(http, base, registry, tenantId, entra, this.#now(), insecure);
     return { credential: { kind: 'identityToken', token: refresh.token }, expiresAt: refresh.expiresAtMs };
   }
 
@@ -116,6 +128,37 @@ export class AzureTokenSource implements CloudTokenSource {
     if (/AADSTS500011|invalid_resource/.test(why) || (why.includes('/oauth2/exchange') && !ownAudience))
       return `the audience ${this.#audience} is not the ACR audience of ${this.#cloud} (${AZURE_CLOUDS[this.#cloud].audience}): remove cloud.azure.audience or set cloud.azure.cloud to the registry's cloud (docs/cloud.md#azure)`;
     return REMEDY;
+  }
+
+  /**
+   * Where the exchange goes: the registry's `address` over `insecure` HTTP or HTTPS with its `ca`, TLS
+   * naming the registry; without settings, the registry itself (a loopback one over plain HTTP).
+   */
+  #registryRoute(registry: string): { base: string; dispatcher?: Dispatcher } {
+    const ep = this.#options.endpoints?.(registry);
+    const target = ep?.address ?? registry;
+    if (ep === undefined || (ep.address === undefined && (ep.ca ?? []).length === 0 && ep.insecure !== true))
+      return { base: LOOPBACK_HOST.test(registry) ? `http://${registry}` : `https://${registry}` };
+    if (ep.insecure === true) return { base: `http://${target}` };
+    let agent = this.#registryAgents.get(registry);
+    if (agent === undefined) {
+      const ca = ep.ca ?? [];
+      agent = new Agent({
+        connections: 2,
+        connect: {
+          timeout: this.#timeoutMs,
+          ...(ca.length > 0 ? { ca: [...rootCertificates, ...ca] } : {}),
+          ...(ep.address !== undefined ? { servername: new URL(`https://${registry}`).hostname } : {}),
+        },
+      });
+      if (this.#registryAgents.size >= MAX_REGISTRY_AGENTS) {
+        const [oldestKey, oldest] = this.#registryAgents.entries().next().value ?? [];
+        if (oldestKey !== undefined) this.#registryAgents.delete(oldestKey);
+        void oldest?.close();
+      }
+      this.#registryAgents.set(registry, agent);
+    }
+    return { base: `https://${target}`, dispatcher: agent };
   }
 
   #http(signal: AbortSignal): CloudHttp {
@@ -151,6 +194,7 @@ const nonEmpty = (v: string | undefined): string | undefined => (v === undefined
 export function azureSourceFrom(
   block: AzureCloudConfig | undefined,
   env: CloudEnv,
+  endpoints?: RegistryEndpoints,
 ): AzureTokenSource | undefined {
   const clientId = nonEmpty(env.AZURE_CLIENT_ID);
   const tenantId = nonEmpty(env.AZURE_TENANT_ID);
@@ -166,5 +210,6 @@ export function azureSourceFrom(
     audience: block?.audience,
     hosts: block?.hosts,
     registries: block?.registries,
+    endpoints,
   });
 }

@@ -113,8 +113,10 @@ export async function acrRefreshToken(
   tenantId: string,
   entra: CloudToken,
   now: number,
+  /** `registries.<host>.insecure`: the operator's plain-HTTP registry (else https, or loopback). */
+  insecure = false,
 ): Promise<CloudToken> {
-  const url = new URL('/oauth2/exchange', endpointUrl(registryBaseUrl, `registry ${registry}`));
+  const url = new URL('/oauth2/exchange', endpointUrl(registryBaseUrl, `registry ${registry}`, insecure));
   const a = await callJson(
     http,
     {
