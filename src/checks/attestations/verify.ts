@@ -12,7 +12,7 @@ import { compileAuthorities, type CompiledAuthority } from '../signature/authori
 import { fetchCandidates, type Candidate } from '../signature/fetch.js';
 import type { KeySecretReader, KmsKeyReader } from '../signature/authorities.js';
 import type { TrustedRootStore } from '../signature/trusted-roots.js';
-import { verifyCandidate, type VerifiedItem } from '../signature/verify.js';
+import { verifyCandidate, type VerifiedItem, type VerifyContext } from '../signature/verify.js';
 import type { EvidenceCache, SizedEvidence } from './evidence-cache.js';
 import { toPredicateTypeURI } from './predicate-types.js';
 import type { AttestationSpec } from './schema.js';
@@ -80,9 +80,10 @@ export function compileAttestationVerifier(
     );
     // Message signatures (a bundle over the manifest) are not attestations.
     const candidates = all.filter((c) => !c.ok || c.bundle.content.$case === 'dsseEnvelope');
-    const ctx = {
+    const ctx: VerifyContext = {
       trustedRoots: deps.trustedRoots,
       signal,
+      keylessProofs: new WeakMap(),
       manifestBytes: async (d: string) =>
         Buffer.from((await registry.getManifest(reference, d, signal)).bytes),
     };

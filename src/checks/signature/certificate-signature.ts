@@ -22,10 +22,41 @@ import {
 import type { LoadedTrustedRoot, TrustedRootStore } from './trusted-roots.js';
 import { keylessVerifier } from './verifier-cache.js';
 
+/**
+ * What a bundle proves under one trusted root and transparency-log rule, whoever the authority
+ * wants: kept per candidate (keyed by both), so authorities sharing them verify its certificate,
+ * SCTs, log entries and signature once; each still checks the identity.
+ */
+export type KeylessProofs = Map<string, VerifiedSignature | Rejected>;
+
 export function verifyCertificateSignature(
   bundle: Bundle,
   signed: SignedBytes,
   authority: KeylessAuthority,
+  trustedRoots: TrustedRootStore,
+  proofs?: KeylessProofs,
+): VerifiedSignature {
+  const key = `${authority.transparencyLog} ${authority.trustedRoot}`;
+  let proof = proofs?.get(key);
+  if (proof === undefined) {
+    try {
+      proof = verifyCertificateAndLogs(bundle, signed, authority, trustedRoots);
+    } catch (err) {
+      if (!(err instanceof Rejected)) throw err; // indeterminate (no trusted root): not kept
+      proof = err;
+    }
+    proofs?.set(key, proof);
+  }
+  if (proof instanceof Rejected) throw proof;
+  assertIdentityMatches(proof.signer, authority);
+  return proof;
+}
+
+/** Everything but the identity: the chain to the root, SCTs, log entries, timestamps, signature. */
+function verifyCertificateAndLogs(
+  bundle: Bundle,
+  signed: SignedBytes,
+  authority: Pick<KeylessAuthority, 'transparencyLog' | 'trustedRoot'>,
   trustedRoots: TrustedRootStore,
 ): VerifiedSignature {
   const tlogRequired = authority.transparencyLog === 'required';
@@ -53,7 +84,6 @@ export function verifyCertificateSignature(
     if (m.code === 'TLOG_MISSING') assertChainsAtIssue(entity, root, authority.trustedRoot);
     throw err instanceof Rejected ? err : new Rejected(m.code, m.reason);
   }
-  assertIdentityMatches(signer, authority);
   return { signer, tlogEntries, time };
 }
 

@@ -17,7 +17,7 @@ import type {
   SignatureVerdict,
   SignatureVerifier,
 } from './types.js';
-import type { Rejection, VerifiedItem } from './verify.js';
+import type { Rejection, VerifiedItem, VerifyContext } from './verify.js';
 import { worstCode } from './rejection.js';
 import { isAttestationShaped } from './signed-payload.js';
 import { verifyCandidate } from './verify.js';
@@ -69,9 +69,10 @@ export function compileSignatureVerifier(
     signal: AbortSignal,
   ): Promise<{ verified: VerifiedItem[]; rejections: Rejection[]; attestationsFound: number }> {
     const manifests = new Map<string, Promise<Buffer>>();
-    const ctx = {
+    const ctx: VerifyContext = {
       trustedRoots: deps.trustedRoots,
       signal,
+      keylessProofs: new WeakMap(),
       manifestBytes(d: string): Promise<Buffer> {
         let p = manifests.get(d);
         if (p === undefined) {

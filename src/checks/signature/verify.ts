@@ -6,7 +6,7 @@
  */
 import { SignatureError } from '../../errors.js';
 import type { CompiledAuthority } from './authorities.js';
-import { verifyCertificateSignature } from './certificate-signature.js';
+import { verifyCertificateSignature, type KeylessProofs } from './certificate-signature.js';
 import type { Candidate } from './fetch.js';
 import { verifyKeySignature } from './key-signature.js';
 import { Rejected, classifyError, type Rejection } from './rejection.js';
@@ -65,6 +65,22 @@ export interface VerifyContext {
   signal: AbortSignal;
   /** Bytes of the manifest at `digest` (digest-verified); message-signature bundles sign these. */
   manifestBytes(digest: string): Promise<Buffer>;
+  /**
+   * Per candidate, what its certificate and logs proved (certificate-signature.ts): given, the
+   * authorities of one loop over candidates verify a keyless bundle once per trusted root.
+   */
+  keylessProofs?: WeakMap<Candidate, KeylessProofs>;
+}
+
+function proofsOf(ctx: VerifyContext, candidate: Candidate): KeylessProofs | undefined {
+  const all = ctx.keylessProofs;
+  if (all === undefined) return undefined;
+  let proofs = all.get(candidate);
+  if (proofs === undefined) {
+    proofs = new Map();
+    all.set(candidate, proofs);
+  }
+  return proofs;
 }
 
 async function verifyOne(
@@ -85,7 +101,7 @@ async function verifyOne(
   const { signer, keyId, tlogEntries, time, keyFreshUntil } =
     authority.kind === 'key'
       ? await verifyKeySignature(bundle, signed, authority, ctx.trustedRoots, ctx.signal)
-      : verifyCertificateSignature(bundle, signed, authority, ctx.trustedRoots);
+      : verifyCertificateSignature(bundle, signed, authority, ctx.trustedRoots, proofsOf(ctx, candidate));
 
   const identity = signer.identity;
   const base = {
