@@ -3,7 +3,10 @@
  * builds it first; alone: `npx tsc -p tsconfig.build.json`), one process per kind of signed image:
  * an engine as `imagegate serve` builds it (setupEngine), one pod of 20 not measured (JIT,
  * connections), then pods of 20 never-seen images with process.cpuUsage() around them (and, with
- * BENCH_PROFILE_DIR, a CPU profile of those pods alone); every registry exchange is counted by status through the engine's request hook. With `floor` instead of a kind:
+ * BENCH_PROFILE_DIR, a CPU profile of those pods alone); every registry exchange is counted by status through the engine's request hook.
+ * After them, in the same process: bare undici replaying the same requests (the floor), then a fresh
+ * engine's registry client replaying them through its own calls (`clientMicros`; with
+ * BENCH_PROFILE_DIR also profiled, as cold-cpu-KIND-client). With `floor` instead of a kind:
  * bare undici GETs of the same kinds (a 200 manifest, a 404 tag), 20 in flight, with nothing of
  * imagegate around them.
  *
@@ -50,24 +53,58 @@ async function stopProfile(session, kind) {
   session.disconnect();
 }
 
+const engineOptions = (policy) => ({
+  policy: [policy],
+  insecureRegistry: [config.registry.host],
+  allowRegistry: [],
+  trustedRoot: [config.trustedRoot],
+  logLevel: 'info',
+});
+
+/** CPU (user + system, and system alone) per image, and the main thread's share (Linux: /proc). */
+function cpuSince(c0, t0) {
+  const c = process.cpuUsage(c0);
+  const t = mainThreadMicros();
+  return {
+    micros: (c.user + c.system) / N,
+    systemMicros: c.system / N,
+    mainThreadMicros: t === undefined || t0 === undefined ? undefined : (t - t0) / N,
+  };
+}
+
+/** The main thread's user + system time in µs (clock ticks of 10 ms: read over many images). */
+function mainThreadMicros() {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10_000;
+  } catch {
+    return undefined;
+  }
+}
+
+/** New connections undici makes while `fn` runs (over TLS each one is a handshake). */
+async function countConnections(fn) {
+  let n = 0;
+  const connected = () => {
+    n += 1;
+  };
+  subscribe('undici:client:connected', connected);
+  try {
+    return { result: await fn(), connections: n };
+  } finally {
+    unsubscribe('undici:client:connected', connected);
+  }
+}
+
 async function measureKind({ kind, policy, warmBody, podBodies }) {
   const statuses = new Map();
   let counting = false;
-  const setup = await setupEngine(
-    {
-      policy: [policy],
-      insecureRegistry: [config.registry.host],
-      allowRegistry: [],
-      trustedRoot: [config.trustedRoot],
-      logLevel: 'info',
+  const setup = await setupEngine(engineOptions(policy), pino({ level: 'silent' }), {
+    onRegistryRequest: (_registry, status) => {
+      if (counting) statuses.set(status, (statuses.get(status) ?? 0) + 1);
     },
-    pino({ level: 'silent' }),
-    {
-      onRegistryRequest: (_registry, status) => {
-        if (counting) statuses.set(status, (statuses.get(status) ?? 0) + 1);
-      },
-    },
-  );
+  });
   const options = {
     engine: setup.engine,
     handler: validateRequest,
@@ -80,32 +117,101 @@ async function measureKind({ kind, policy, warmBody, podBodies }) {
     if (!r.response.response.allowed)
       throw new Error(`${kind}: cold pod denied: ${JSON.stringify(r.response)}`);
   };
-  // Every registry request, as undici is asked for it: the floor replays exactly these (issue 26).
+  // Every registry request, as undici is asked for it: the floor replays exactly these (issue 26),
+  // with each answer's length (the client replay asks for blobs by descriptor: digest and size).
   const made = [];
+  const index = new WeakMap();
   const record = ({ request }) => {
-    made.push([request.origin, request.method, request.path]);
+    index.set(request, made.length);
+    made.push([request.origin, request.method, request.path, undefined]);
+  };
+  const headers = ({ request, response }) => {
+    const i = index.get(request);
+    const at = response.headers.findIndex(
+      (h, k) => k % 2 === 0 && String(h).toLowerCase() === 'content-length',
+    );
+    if (i !== undefined && at >= 0) made[i][3] = Number(String(response.headers[at + 1]));
   };
   subscribe('undici:request:create', record);
+  subscribe('undici:request:headers', headers);
   await run(warmBody); // warm-up (JIT, connections): one pod not measured
   const warmRequests = made.splice(0);
   counting = true;
   const session = await startProfile();
+  const t0 = mainThreadMicros();
   const c0 = process.cpuUsage();
-  for (const body of podBodies) await run(body);
-  const c = process.cpuUsage(c0);
+  const { connections } = await countConnections(async () => {
+    for (const body of podBodies) await run(body);
+  });
+  const own = cpuSince(c0, t0);
   counting = false;
   unsubscribe('undici:request:create', record);
+  unsubscribe('undici:request:headers', headers);
   await stopProfile(session, kind);
   await setup.registry.close();
   const requests = Object.fromEntries([...statuses].map(([s, n]) => [s, n / N]));
-  const floorMicros = await replay(warmRequests, made);
+  const floor = await replay(warmRequests, made);
+  const client = await replayClient(kind, policy, warmRequests, made);
   return {
     kind,
-    imageMicros: (c.user + c.system) / N,
+    imageMicros: own.micros,
+    systemMicros: own.systemMicros,
+    mainThreadMicros: own.mainThreadMicros,
+    connections,
     requestsPerImage: requests,
-    floorMicros,
+    floorMicros: floor.micros,
+    floorSystemMicros: floor.systemMicros,
+    floorMainThreadMicros: floor.mainThreadMicros,
+    floorConnections: floor.connections,
+    clientMicros: client.micros,
+    clientConnections: client.connections,
     replayed: made.length,
   };
+}
+
+/** `list` in order, `POD` at a time. */
+async function inWindow(list, one) {
+  let next = 0;
+  const worker = async () => {
+    while (next < list.length) await one(list[next++]);
+  };
+  await Promise.all(Array.from({ length: POD }, worker));
+}
+
+/**
+ * The registry client alone (a fresh engine's: empty caches) replaying the same requests through
+ * its own calls, 20 in flight: manifests by digest or tag (parsed, digests checked), blobs by
+ * descriptor (size and digest checked), a 404 tag as the referrers fallback answers it. What the
+ * kind's CPU is beyond this is the rest of the engine's (policy, signature checks, audit).
+ */
+async function replayClient(kind, policy, warm, measured) {
+  const setup = await setupEngine(engineOptions(policy), pino({ level: 'silent' }));
+  const access = setup.registry.access({ deadline: Date.now() + 600_000 });
+  const signal = new AbortController().signal;
+  const one = async ([, , path, size]) => {
+    const m = /^\/v2\/(.+)\/(manifests|blobs|referrers)\/([^/?]+)(?:\?artifactType=(.*))?$/.exec(path);
+    if (m === null) throw new Error(`cannot replay ${path} through the client`);
+    const ref = { registry: config.registry.host, repository: m[1], original: path };
+    // the API's 404 (the warm-up pod's first lookup) teaches the client to use the tag, as the engine's
+    if (m[2] === 'referrers') {
+      const type = m[4] === undefined ? undefined : decodeURIComponent(m[4]);
+      return access.getReferrers(ref, m[3], type, signal);
+    }
+    if (m[2] === 'blobs') return access.getBlob(ref, { mediaType: '', digest: m[3], size }, 1 << 26, signal);
+    return access.getManifest(ref, m[3], signal).catch((err) => {
+      if (err?.code !== 'MANIFEST_UNKNOWN') throw err;
+    });
+  };
+  await inWindow(warm, one);
+  const session = await startProfile();
+  const t0 = mainThreadMicros();
+  const c0 = process.cpuUsage();
+  const { connections } = await countConnections(() => inWindow(measured, one));
+  const cpu = cpuSince(c0, t0);
+  await stopProfile(session, `${kind}-client`);
+  access.release();
+  await setup.registry.close();
+  return { ...cpu, connections };
 }
 
 /**
@@ -124,19 +230,13 @@ async function replay(warm, measured) {
     });
     await res.body.arrayBuffer();
   };
-  const window = async (list) => {
-    let next = 0;
-    const worker = async () => {
-      while (next < list.length) await one(list[next++]);
-    };
-    await Promise.all(Array.from({ length: POD }, worker));
-  };
-  await window(warm);
+  await inWindow(warm, one);
+  const t0 = mainThreadMicros();
   const c0 = process.cpuUsage();
-  await window(measured);
-  const c = process.cpuUsage(c0);
+  const { connections } = await countConnections(() => inWindow(measured, one));
+  const cpu = cpuSince(c0, t0);
   await agent.close();
-  return (c.user + c.system) / N;
+  return { ...cpu, connections };
 }
 
 async function measureFloor() {

@@ -7,7 +7,10 @@
  * closure is wrapped in `__name()`, which distorts both the CPU and a profile's attributions):
  * bench/cold-cpu-child.mjs. The floor of a kind is bare undici replaying exactly the requests its
  * measured pods made, 20 in flight, in the same process (issue 26); the older priced floor (requests
- * counted by status, at a bare GET's CPU per 200 and per 404) is reported beside it. It prints the child's JSON. BENCH_PROFILE=1 makes the
+ * counted by status, at a bare GET's CPU per 200 and per 404) is reported beside it, and so is the
+ * registry client alone replaying the same requests through its own calls (`clientMicros`: what of
+ * the gap is the client's, what the rest of the engine's), the main thread's share of the CPU and the
+ * new connections of each. It prints the child's JSON. BENCH_PROFILE=1 makes the
  * child write a CPU profile of each kind's measured pods to
  * bench/results/profiles/cold-cpu-KIND.cpuprofile.
  */

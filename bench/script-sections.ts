@@ -78,6 +78,10 @@ export function coldCpuSection(ctx: BenchContext): void {
       floorMicros: number;
       pricedFloorMicros: number;
       requestsPerImage: Record<string, number>;
+      clientMicros?: number;
+      mainThreadMicros?: number;
+      connections?: number;
+      floorConnections?: number;
     }[];
   }>(join(here, 'cold-cpu.ts'), [String(Math.round(100 * Math.min(1, SCALE)))]);
   results.coldCpu = c;
@@ -96,9 +100,31 @@ export function coldCpuSection(ctx: BenchContext): void {
       `≤ ${wanted.toFixed(1)} × floor (${requests.toFixed(0)} requests per image replayed by bare undici)`,
       ratio <= wanted,
       `imagegate spends ${ms(k.imageMicros - k.floorMicros)} per image beyond its requests' floor; ` +
-        `${wanted}× allows ${ms((wanted - 1) * k.floorMicros)} (priced floor ${ms(k.pricedFloorMicros)})`,
+        `${wanted}× allows ${ms((wanted - 1) * k.floorMicros)} (priced floor ${ms(k.pricedFloorMicros)})` +
+        coldCpuSplit(k, ms),
     );
   }
+}
+
+/**
+ * Where a cold image's CPU beyond the floor goes: the registry client alone replaying the same
+ * requests (its digests, parsing, caps and bookkeeping), the rest of the engine, the main thread's
+ * share (the rest is V8's GC and compiler threads and the kernel), new connections against the floor's.
+ */
+function coldCpuSplit(
+  k: { imageMicros: number; floorMicros: number; clientMicros?: number; mainThreadMicros?: number } & {
+    connections?: number;
+    floorConnections?: number;
+  },
+  ms: (micros: number) => string,
+): string {
+  if (k.clientMicros === undefined) return '';
+  const main = k.mainThreadMicros !== undefined ? `; main thread ${ms(k.mainThreadMicros)} of it` : '';
+  return (
+    `; the registry client alone ${ms(k.clientMicros)} (${(k.clientMicros / k.floorMicros).toFixed(2)}× floor), ` +
+    `the rest of the engine ${ms(k.imageMicros - k.clientMicros)}${main}; ` +
+    `new connections ${k.connections ?? '?'} (floor ${k.floorConnections ?? '?'})`
+  );
 }
 
 export function memorySection(ctx: BenchContext): void {

@@ -60,6 +60,9 @@ function run(steps: readonly Step[], subject: string): boolean {
   const n = steps.length;
   let at = new Uint8Array(n + 1);
   let inside = new Uint8Array(n + 1);
+  // two buffers per state, swapped each character (not two new arrays per character of the subject)
+  let nextAt = new Uint8Array(n + 1);
+  let nextInside = new Uint8Array(n + 1);
   const close = (states: Uint8Array): void => {
     // Wildcard steps may match nothing: reaching one also reaches the step after it.
     for (let i = 0; i < n; i++) if (states[i] === 1 && steps[i]!.kind !== 'char') states[i + 1] = 1;
@@ -68,8 +71,10 @@ function run(steps: readonly Step[], subject: string): boolean {
   close(at);
   for (let k = 0; k < subject.length; k++) {
     const c = subject[k]!;
-    const nextAt = new Uint8Array(n + 1);
-    const nextInside = new Uint8Array(n + 1);
+    for (let i = 0; i <= n; i++) {
+      nextAt[i] = 0; // a loop, not fill(): a call into the runtime per character for a handful of states
+      nextInside[i] = 0;
+    }
     let alive = false;
     for (let i = 0; i < n; i++) {
       const step = steps[i]!;
@@ -94,8 +99,12 @@ function run(steps: readonly Step[], subject: string): boolean {
     }
     if (!alive) return false;
     close(nextAt);
+    const spareAt = at;
     at = nextAt;
+    nextAt = spareAt;
+    const spareInside = inside;
     inside = nextInside;
+    nextInside = spareInside;
   }
   return at[n] === 1;
 }
@@ -115,6 +124,8 @@ export function imageGlobSteps(glob: string): readonly GlobStep[] {
 
 export function compileGlob(glob: string): GlobMatcher {
   const steps = toSteps(canonicalGlob(glob), false);
+  // `**` alone (every image: the usual catch-all policy) matches any subject
+  if (steps.length === 1 && steps[0]!.kind === 'any') return () => true;
   return (subject) => run(steps, withPolicyHost(subject));
 }
 
