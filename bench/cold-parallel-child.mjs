@@ -130,8 +130,15 @@ async function split(parts) {
 
 // BENCH_FRESH=1: no warm-up pods (the first pods of a fresh process; bare still warmed, after them)
 const fresh = process.env.BENCH_FRESH === '1';
-// BENCH_PREWARM=undici (with BENCH_FRESH): one bare undici request to a loopback server first (its
-// HTTP parser's WebAssembly compiled), to see how much of a fresh process's first pod that is
+// BENCH_PREWARM (with BENCH_FRESH): `serve`'s warm-up first (=imagegate: src/cli/warm-up.ts), or one
+// bare undici request to a loopback server (=undici: its HTTP parser's WebAssembly compiled)
+if (process.env.BENCH_PREWARM === 'imagegate') {
+  const { warmUp } = await import(`${dist}/cli/warm-up.js`);
+  const c0 = process.cpuUsage();
+  const r = await warmUp();
+  const c = process.cpuUsage(c0);
+  process.stderr.write(`warm-up: ${JSON.stringify(r)}, ${((c.user + c.system) / 1000).toFixed(1)} ms CPU\n`);
+}
 if (process.env.BENCH_PREWARM === 'undici') {
   const { createServer } = await import('node:http');
   const s = createServer((_q, r) => r.end('{}'));

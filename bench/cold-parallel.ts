@@ -154,11 +154,12 @@ try {
       ...(SPLIT > 0 ? { split: SPLIT } : {}),
     }),
   );
-  const { stdout } = await promisify(execFile)(
+  const { stdout, stderr } = await promisify(execFile)(
     process.execPath,
     [join(here, 'cold-parallel-child.mjs'), file],
     { maxBuffer: 64 * 1024 * 1024 },
   );
+  if (stderr !== '') process.stderr.write(stderr);
   const runs = JSON.parse(stdout) as { n: number; imagegate: Run; split?: Run; bare: Run }[];
   const summary: Record<string, unknown> = { delay: DELAY, rounds: ROUNDS, split: SPLIT, memo: MEMO };
   // requests the memo server forwarded to docker-registry after its warm-up: only each engine's

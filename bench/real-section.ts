@@ -113,7 +113,8 @@ export async function realRegistrySection(input: RealSectionInput): Promise<Reco
         '≤ 1.20',
         first.allowed && first.ms / lMinFirst <= 1.2,
         `the first review of a fresh process: ${firstCpu.toFixed(0)} ms of server CPU ` +
-          '(unoptimised code on its first run, three TLS handshakes, the first key and token)',
+          `(${process.env.BENCH_WARM_UP === '0' ? 'no warm-up: ' : 'after serve --warm-up, which covers plain HTTP and key signatures: '}` +
+          'unoptimised code on its first run, three TLS handshakes, the first key and token)',
       );
       const hs = firstCounts.registry.handshakes + firstCounts.auth.handshakes + firstCounts.cdn.handshakes;
       input.row(

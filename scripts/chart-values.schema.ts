@@ -181,6 +181,12 @@ export const ValuesSchema = o({
     installCRDs: bool(),
   }),
   events: o({ enabled: bool() }),
+  warmUp: o({
+    enabled: Type.Boolean({
+      description:
+        "serve --warm-up: not ready until synthetic signed images were reviewed (a new replica's first pods faster).",
+    }),
+  }),
   exceptions: o({
     maxDuration: Type.String({
       pattern: '^([0-9]+[dhm])*$',

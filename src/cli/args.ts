@@ -50,6 +50,8 @@ export type Command =
       backgroundAudit?: number;
       reports: 'policyreports' | 'openreports';
       events: boolean;
+      /** --warm-up: not ready until synthetic signed images were reviewed (warm-up.ts; the chart's default). */
+      warmUp: boolean;
       /** Request-body budget flags given (body-flags.ts); the rest keep their defaults. */
       bodyBudget: BodyBudgetOptions;
     }
@@ -193,6 +195,7 @@ export function parseCommand(argv: readonly string[]): Command {
         'background-audit': { type: 'string' },
         reports: { type: 'string' },
         events: { type: 'boolean' },
+        'warm-up': { type: 'boolean' },
         ...BODY_FLAGS,
       });
       if (values.help === true) return { command: 'help' };
@@ -223,6 +226,7 @@ export function parseCommand(argv: readonly string[]): Command {
         ...(backgroundAudit !== undefined ? { backgroundAudit } : {}),
         reports,
         events: values.events === true,
+        warmUp: values['warm-up'] === true,
         watchPolicies: values['watch-policies'] === true,
         pullSecrets: values['pull-secrets'] === true,
         bodyBudget: parseBodyFlags(values),

@@ -33,6 +33,7 @@ import { startServeAudit } from './serve-audit.js';
 import { serveExceptions } from './serve-exceptions.js';
 import { KmsProbe } from '../kms/index.js';
 import { needsPublicGood, setupEngine } from './setup.js';
+import { warmUp } from './warm-up.js';
 import { PUBLIC_GOOD } from '../checks/signature/index.js';
 
 type ServeCommand = Extract<Command, { command: 'serve' }>;
@@ -154,12 +155,19 @@ export async function runServe(cmd: ServeCommand, logger: Logger, io: CliIo): Pr
   );
   let watch: PolicyWatch | undefined;
   let tenantWatch: PolicyWatch | undefined;
+  // not ready until the warm-up has run (or given up): a new replica's first pods are not its slowest
+  let warming = cmd.warmUp;
   const app = buildApp({
     engine,
     audit: cluster.audit,
     metrics,
     logger,
     readiness: () => {
+      if (warming)
+        return {
+          ready: false,
+          reason: 'warming up (--warm-up): reviewing synthetic signed images',
+        };
       const policies = store.readiness();
       const unmatched = describeUnmatched(cmd.common.unmatched);
       if (!policies.ready)
@@ -258,6 +266,12 @@ export async function runServe(cmd: ServeCommand, logger: Logger, io: CliIo): Pr
       { log: logger, signal: stopping.signal },
     );
   }
+  if (warming)
+    void warmUp().then((r) => {
+      warming = false;
+      if (r.ok) logger.info({ warmUp: r }, 'warm-up done');
+      else logger.warn({ warmUp: r }, `warm-up incomplete, ready without it: ${r.problem ?? ''}`);
+    });
   const refresh = setInterval(() => void trustedRoots.refresh(), 6 * 3600 * 1000);
   refresh.unref();
   logger.info({ policies: engine.policies().map((p) => p.name) }, 'imagegate is serving');
