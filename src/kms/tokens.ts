@@ -62,7 +62,7 @@ export class CachedToken implements BearerToken {
   }
 }
 
-/** The audience of a Key Vault token: the vault's cloud, by its DNS suffix (public, China, US Gov, managed HSM). */
+/** The audience of a Key Vault token (scope: its `/.default`): the vault's cloud, by its DNS suffix (public, China, US Gov, managed HSM). */
 export function keyVaultAudience(vaultHost: string): string {
   const host = vaultHost.replace(/:\d+$/, '');
   const suffixes: [string, string][] = [
@@ -72,11 +72,6 @@ export function keyVaultAudience(vaultHost: string): string {
     ['.managedhsm.azure.net', 'https://managedhsm.azure.net'],
   ];
   return suffixes.find(([s]) => host.endsWith(s))?.[1] ?? 'https://vault.azure.net';
-}
-
-/** The scope asked for: the audience's `.default`. */
-export function keyVaultScope(vaultHost: string): string {
-  return `${keyVaultAudience(vaultHost)}/.default`;
 }
 
 /** The Entra authority of the vault's cloud, when AZURE_AUTHORITY_HOST does not say. */
