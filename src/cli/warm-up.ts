@@ -39,7 +39,7 @@ export interface WarmUpResult {
   /** Whether every warm-up pod was reviewed and allowed. */
   ok: boolean;
   pods: number;
-  /** Requests the synthetic registry answered (each pod's images cost 4 or 5 each). */
+  /** Requests the synthetic registry answered: 4 per image, + the first one's referrers API probe. */
   requests: number;
   ms: number;
   /** What went wrong, when not ok. */

@@ -82,6 +82,7 @@ describe('charts/imagegate: the Deployment', () => {
         '--background-audit=1h',
         '--reports=policyreports',
         '--events',
+        '--warm-up',
       ]);
       expect(pod.priorityClassName).toBe('ig-imagegate'); // the chart's own PriorityClass (chart-gitops.test.ts)
       expect(
@@ -99,6 +100,12 @@ describe('charts/imagegate: the Deployment', () => {
       expect(tryHelmTemplate(['--set', 'exceptions.maxDuration=7x']).stderr).toMatch(
         /exceptions\/maxDuration.*does not match pattern/,
       );
+    });
+
+    it('passes --warm-up (serve parses it) unless warmUp.enabled is false', () => {
+      const cmd = parseCommand(args(defaults).filter((a) => a === 'serve' || a === '--warm-up'));
+      expect(cmd.command === 'serve' && cmd.warmUp).toBe(true);
+      expect(args(helmTemplate(['--set', 'warmUp.enabled=false']))).not.toContain('--warm-up');
     });
 
     it('passes --mode only for audit (enforce lets each policy decide) and --pull-secrets when enabled', () => {

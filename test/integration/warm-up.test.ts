@@ -41,7 +41,7 @@ describe('imagegate serve --warm-up (a real process)', () => {
     if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('is ready once the warm-up is done, which wrote no audit record', async () => {
+  it('is not ready while warming up (/healthz answers), ready after, with no warm-up audit record', async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'imagegate-serve-warm-'));
     const port = await freePort();
     child = spawn(
@@ -60,10 +60,32 @@ describe('imagegate serve --warm-up (a real process)', () => {
     let out = '';
     child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    const finished = (): boolean => out.includes('warm-up done') || out.includes('warm-up incomplete');
     const deadline = Date.now() + 60_000;
-    while (!out.includes('warm-up done') && !out.includes('warm-up incomplete')) {
+    while (!out.includes('imagegate is serving')) {
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`serve did not start:\n${out}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    agent = new Agent({ connect: { ca: await readFile(join(dataDir, 'imagegate-dev-ca.crt'), 'utf8') } });
+    const get = async (path: string): Promise<{ status: number; body: string }> => {
+      const res = await request(`https://localhost:${port}${path}`, { dispatcher: agent });
+      return { status: res.statusCode, body: await res.body.text() };
+    };
+    // while the warm-up runs (its end is logged), /readyz must say not ready and /healthz alive
+    const whileWarming: { ready: { status: number; body: string }; health: number }[] = [];
+    while (!finished()) {
       if (child.exitCode !== null || Date.now() > deadline) throw new Error(`no warm-up:\n${out}`);
-      await new Promise((r) => setTimeout(r, 100));
+      const [ready, health] = await Promise.all([get('/readyz'), get('/healthz')]);
+      if (!finished()) whileWarming.push({ ready, health: health.status });
+    }
+    expect(whileWarming.length).toBeGreaterThan(0);
+    for (const w of whileWarming) {
+      expect(w.health).toBe(200);
+      expect(w.ready.status).toBe(503);
+      expect(JSON.parse(w.ready.body)).toMatchObject({
+        status: 'not ready',
+        reason: expect.stringMatching(/^warming up/),
+      });
     }
     const done = out
       .split('\n')
@@ -71,10 +93,7 @@ describe('imagegate serve --warm-up (a real process)', () => {
       .map((l) => JSON.parse(l) as { msg?: string; warmUp?: { ok: boolean; pods: number; requests: number } })
       .find((l) => l.msg === 'warm-up done');
     expect(done?.warmUp).toMatchObject({ ok: true, pods: 3, requests: 3 * 4 * 4 + 1 });
-    agent = new Agent({ connect: { ca: await readFile(join(dataDir, 'imagegate-dev-ca.crt'), 'utf8') } });
-    const res = await request(`https://localhost:${port}/readyz`, { dispatcher: agent });
-    expect(res.statusCode).toBe(200);
-    await res.body.text();
+    expect((await get('/readyz')).status).toBe(200);
     // audit records go to stdout by default: none of the warm-up's pods is among them
     expect(out).not.toContain('imagegate-warm-up');
   }, 90_000);
