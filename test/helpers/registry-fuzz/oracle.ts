@@ -69,13 +69,18 @@ export function contentFaults(w: World): string[] {
   for (const doc of w.mutated) {
     if (w.delivered.has(carrier(doc, w)) && read(w).includes(doc)) why.push(`malformed ${doc} delivered`);
   }
-  for (const doc of w.substituted) why.push(`substituted ${doc} delivered`);
+  // likewise a substituted one: an attestation bundle beside a verified `.sig` under a signature-only
+  // policy is a candidate that fails, not content the pass rests on (seed 20261207 case 4801)
+  for (const doc of w.substituted) if (read(w).includes(doc)) why.push(`substituted ${doc} delivered`);
   for (const [doc, bytes] of Object.entries(w.sizes) as Array<[Doc, number]>) {
     const delivered = w.delivered.has(carrier(doc, w)) || REQUIRED_BY_EVERY_POLICY.includes(doc);
     if (delivered && bytes > (CAPS[doc] ?? Infinity)) why.push(`${doc} over its cap (${bytes} bytes)`);
   }
   if (s.sig.kind !== 'valid') why.push(`signature ${s.sig.kind}`);
-  if (1 + s.sig.junk > 32) why.push(`${1 + s.sig.junk} signature layers`);
+  // maxSignaturesPerImage counts legacy signature layers plus bundle referrers (the attestation's
+  // included: seed 20261207 cases 6102, 10997)
+  const candidates = 1 + s.sig.junk + (s.att.kind === 'bundle' && w.delivered.has('referrers') ? 1 : 0);
+  if (candidates > 32) why.push(`${candidates} signature candidates`);
   if (s.attest && s.att.kind !== 'att' && s.att.kind !== 'bundle') why.push(`attestation ${s.att.kind}`);
   if (s.attest && s.att.kind === 'att' && s.att.repeat > 32) why.push(`${s.att.repeat} attestation layers`);
   if (s.layers.bigDeclared) why.push('a 5 GiB layer');
