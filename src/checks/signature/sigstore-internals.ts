@@ -72,8 +72,6 @@ interface Asn1Node {
 
 /** Roots of ASN.1 trees already memoised (a certificate is walked once). */
 const memoised = new WeakSet<object>();
-/** Memoised roots whose every node's encoding is the bytes it was parsed from (a DER certificate). */
-const canonical = new WeakSet<object>();
 
 function asn1Root(cert: LeafCertificate): Asn1Node {
   const root = (cert as unknown as { root?: Partial<Asn1Node> }).root;
@@ -127,6 +125,8 @@ interface Snapshot {
   value: Buffer;
   subs: readonly Asn1Node[];
   der: Buffer | undefined;
+  /** `der` is the bytes the node was parsed from (for a root: the whole certificate was DER). */
+  parsed: boolean;
   encode: () => Buffer;
 }
 
@@ -169,7 +169,7 @@ export function memoiseEncoding<C extends LeafCertificate>(cert: C): C {
   const root = asn1Root(cert);
   if (memoised.has(root)) return cert;
   const seeds = new Map<Asn1Node, Buffer>();
-  if (parsedEncoding(root, seeds) !== undefined) canonical.add(root);
+  parsedEncoding(root, seeds);
   const stack: Memoised[] = [root];
   for (let node = stack.pop(); node !== undefined; node = stack.pop()) {
     node[SNAPSHOT] = {
@@ -177,6 +177,7 @@ export function memoiseEncoding<C extends LeafCertificate>(cert: C): C {
       value: node.value,
       subs: [...node.subs],
       der: seeds.get(node),
+      parsed: seeds.has(node),
       encode: node.toDER,
     };
     node.toDER = memoisedToDER;
@@ -219,7 +220,7 @@ function copyNode(node: Memoised): Memoised {
   const subs = node.subs.map(copyNode);
   const Node = node.constructor as new (tag: unknown, value: Buffer, subs: Asn1Node[]) => Memoised;
   const copy = new Node(node.tag, node.value, subs);
-  copy[SNAPSHOT] = { tag: copy.tag, value: copy.value, subs: [...subs], der: snap.der, encode: snap.encode };
+  copy[SNAPSHOT] = { ...snap, tag: copy.tag, value: copy.value, subs: [...subs] };
   copy.toDER = memoisedToDER;
   return copy;
 }
@@ -232,12 +233,10 @@ function copyNode(node: Memoised): Memoised {
  */
 function copyOf<C extends LeafCertificate>(cert: C): C | undefined {
   const root = asn1Root(cert) as Memoised;
-  if (!canonical.has(root) || !intact(root)) return undefined;
+  if (root[SNAPSHOT]?.parsed !== true || !intact(root)) return undefined;
   const Cert = cert.constructor as new (root: Asn1Node) => C;
   const copy = new Cert(copyNode(root));
-  const copyRoot = asn1Root(copy);
-  memoised.add(copyRoot);
-  canonical.add(copyRoot);
+  memoised.add(asn1Root(copy));
   return copy;
 }
 
