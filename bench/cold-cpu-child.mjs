@@ -5,8 +5,8 @@
  * connections), then pods of 20 never-seen images with process.cpuUsage() around them (and, with
  * BENCH_PROFILE_DIR, a CPU profile of those pods alone); every registry exchange is counted by status through the engine's request hook.
  * After them, in the same process: bare undici replaying the same requests (the floor), then a fresh
- * engine's registry client replaying them through its own calls (`clientMicros`; with
- * BENCH_PROFILE_DIR also profiled, as cold-cpu-KIND-client). With `floor` instead of a kind:
+ * engine's registry client replaying them through its own calls (`clientMicros`); with
+ * BENCH_PROFILE_DIR both are profiled too (cold-cpu-KIND-floor, cold-cpu-KIND-client). With `floor` instead of a kind:
  * bare undici GETs of the same kinds (a 200 manifest, a 404 tag), 20 in flight, with nothing of
  * imagegate around them.
  *
@@ -150,7 +150,7 @@ async function measureKind({ kind, policy, warmBody, podBodies }) {
   await stopProfile(session, kind);
   await setup.registry.close();
   const requests = Object.fromEntries([...statuses].map(([s, n]) => [s, n / N]));
-  const floor = await replay(warmRequests, made);
+  const floor = await replay(kind, warmRequests, made);
   const client = await replayClient(kind, policy, warmRequests, made);
   return {
     kind,
@@ -219,7 +219,7 @@ async function replayClient(kind, policy, warm, measured) {
  * origins, methods, paths and order; manifests with imagegate's Accept), 20 in flight, after one
  * unmeasured replay of the warm-up pod's requests. CPU per image.
  */
-async function replay(warm, measured) {
+async function replay(kind, warm, measured) {
   const agent = new Agent();
   const accept = 'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json';
   const one = async ([origin, method, path]) => {
@@ -231,10 +231,12 @@ async function replay(warm, measured) {
     await res.body.arrayBuffer();
   };
   await inWindow(warm, one);
+  const session = await startProfile();
   const t0 = mainThreadMicros();
   const c0 = process.cpuUsage();
   const { connections } = await countConnections(() => inWindow(measured, one));
   const cpu = cpuSince(c0, t0);
+  await stopProfile(session, `${kind}-floor`);
   await agent.close();
   return { ...cpu, connections };
 }

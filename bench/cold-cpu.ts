@@ -142,13 +142,19 @@ try {
   const dists = process.env.BENCH_DISTS?.split(',');
   if (dists !== undefined) {
     const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
-    const ab: { round: number; dist: string; kind: string; imageMicros: number }[] = [];
+    type Measured = { imageMicros: number; floorMicros: number; clientMicros: number };
+    const ab: ({ round: number; dist: string; kind: string } & Measured)[] = [];
     for (let round = 1; round <= rounds; round++) {
       for (const { kind } of kinds) {
         for (const dist of dists) {
-          const m = (await child(kind, dist)) as { imageMicros: number };
-          ab.push({ round, dist, kind, imageMicros: m.imageMicros });
-          process.stderr.write(`round ${round} ${kind} ${dist}: ${(m.imageMicros / 1000).toFixed(2)} ms\n`);
+          const m = (await child(kind, dist)) as Measured;
+          const { imageMicros, floorMicros, clientMicros } = m;
+          ab.push({ round, dist, kind, imageMicros, floorMicros, clientMicros });
+          const ms = (micros: number): string => (micros / 1000).toFixed(2);
+          process.stderr.write(
+            `round ${round} ${kind} ${dist}: ${ms(imageMicros)} ms (floor ${ms(floorMicros)}, ` +
+              `client alone ${ms(clientMicros)})\n`,
+          );
         }
       }
     }

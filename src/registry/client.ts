@@ -22,6 +22,7 @@ import { DEFAULT_TAG, formatReference } from './reference.js';
 import { askReferrersApi, mayBeOfType, ReferrersApiHosts, type ApiAnswer } from './referrers.js';
 import { parseManifest, yieldAfterLargeRead } from './content.js';
 import { toResolvedImage } from './resolve.js';
+import { NoSuchTag, noSuchTagError } from './status-error.js';
 import {
   credentialFor,
   Transport,
@@ -158,19 +159,32 @@ export class RegistryClient implements Registry {
         return manifest;
       });
     }
-    const tagged = await this.#tagged(ctx, ref, tagOrDigest);
+    const found = await this.#byTag(ctx, ref, tagOrDigest, signal);
+    if (found instanceof NoSuchTag) throw noSuchTagError(what, found);
+    return found;
+  }
+
+  /**
+   * A tag's manifest, or NoSuchTag for a 404: the referrers fallback tag is absent for most images,
+   * and needs no error built, thrown and caught, nor the registry's error body parsed, for that.
+   */
+  async #byTag(ctx: RequestContext, ref: Target, tag: string, signal: AbortSignal) {
+    const repoKey = `${ref.registry}/${ref.repository}`;
+    const what = `manifest ${repoKey}:${tag}`;
+    const tagged = await this.#tagged(ctx, ref, tag);
     if (tagged !== undefined) return tagged;
-    const tagKey = `${repoKey}:${tagOrDigest}`;
-    const cred = await credKey();
+    const tagKey = `${repoKey}:${tag}`;
+    const cred = await this.#cred(ctx, ref, signal);
     const mine = (digest: string): FetchedManifest | undefined =>
       this.#content.getFor(`m:${repoKey}@${digest}`, cred) as FetchedManifest | undefined;
-    return this.#flights.do(`t:${tagKey}|${cred}`, signal, async (s) => {
-      const path = `/v2/${ref.repository}/manifests/${tagOrDigest}`;
+    return this.#flights.do<FetchedManifest | NoSuchTag>(`t:${tagKey}|${cred}`, signal, async (s) => {
+      const path = `/v2/${ref.repository}/manifests/${tag}`;
       const ask = (method: 'GET' | 'HEAD') =>
         this.#transport.exchange(ctx, ref, { method, path, accept: MANIFEST_ACCEPT, what }, s);
       const known = this.#lastDigest.get(tagKey);
       if (known !== undefined && mine(known) !== undefined) {
         const head = await ask('HEAD');
+        if (head.status === 404) return new NoSuchTag(await discard(head));
         await this.#transport.expectOk(head, what, 'MANIFEST_UNKNOWN');
         await discard(head);
         const digest = header(head, 'docker-content-digest');
@@ -181,6 +195,7 @@ export class RegistryClient implements Registry {
         }
       }
       const res = await ask('GET');
+      if (res.status === 404) return new NoSuchTag(await discard(res));
       await this.#transport.expectOk(res, what, 'MANIFEST_UNKNOWN');
       const bytes = await readBody(res, MAX_MANIFEST_BYTES, s, what, ctx.bytes);
       const claimed = header(res, 'docker-content-digest');
@@ -265,13 +280,8 @@ export class RegistryClient implements Registry {
     const path = `/v2/${ref.repository}/referrers/${digest}${query}`;
     const api = (): Promise<ApiAnswer> => askReferrersApi(this.#transport, ctx, ref, path, what, signal);
     const tag = async (): Promise<Descriptor[]> => {
-      try {
-        const index = await this.getManifest(ctx, ref, digest.replace(':', '-'), signal);
-        return index.kind === 'index' ? index.json.manifests : [];
-      } catch (err) {
-        if (err instanceof RegistryError && err.code === 'MANIFEST_UNKNOWN') return [];
-        throw err;
-      }
+      const index = await this.#byTag(ctx, ref, digest.replace(':', '-'), signal);
+      return !(index instanceof NoSuchTag) && index.kind === 'index' ? index.json.manifests : [];
     };
     const descriptors = await this.#referrersApi.lookup(ref.registry, signal, api, tag);
     return descriptors.filter((x) => mayBeOfType(x.artifactType, artifactType));

@@ -1,5 +1,6 @@
 /** Maps a registry's HTTP status to the coded error callers and tests rely on. */
 import { RegistryError, withoutStack, type RegistryErrorCode } from '../errors.js';
+import { describeErrorBody } from './http.js';
 
 /** What to do about a registry that refuses imagegate: it needs the credentials the kubelet pulls with. */
 export const CREDENTIALS_FIX =
@@ -52,4 +53,14 @@ export function statusError(
 /** A refusal or unexpected answer from one endpoint: a mirror's is worth trying the next endpoint for. */
 export function isRefusal(err: unknown): boolean {
   return err instanceof RegistryError && (err.code === 'UNAUTHORIZED' || err.code === 'REGISTRY_ERROR');
+}
+
+/** A tag the registry answered 404 for, with the start of its body (for a message, if one is made). */
+export class NoSuchTag {
+  constructor(readonly body: string) {}
+}
+
+/** The MANIFEST_UNKNOWN error of a tag the registry answered 404 for (its body described). */
+export function noSuchTagError(what: string, missing: NoSuchTag): RegistryError {
+  return statusError(404, what, describeErrorBody(missing.body), 'MANIFEST_UNKNOWN');
 }
