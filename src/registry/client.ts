@@ -22,7 +22,7 @@ import { DEFAULT_TAG, formatReference } from './reference.js';
 import { askReferrersApi, mayBeOfType, ReferrersApiHosts, type ApiAnswer } from './referrers.js';
 import { parseManifest, yieldAfterLargeRead } from './content.js';
 import { toResolvedImage } from './resolve.js';
-import { NoSuchTag, noSuchTagError } from './status-error.js';
+import { NoSuchTag, noSuchTagError, orUndefined } from './status-error.js';
 import {
   credentialFor,
   Transport,
@@ -114,6 +114,7 @@ export class RegistryClient implements Registry {
         return p;
       },
       getManifest: (ref, tagOrDigest, signal) => this.getManifest(ctx, ref, tagOrDigest, signal),
+      findTag: async (ref, tag, signal) => orUndefined(await this.#byTag(ctx, ref, tag, signal)),
       getBlob: (ref, d, maxBytes, signal) => this.getBlob(ctx, ref, d, maxBytes, signal),
       getReferrers: (ref, digest, artifactType, signal) =>
         this.getReferrers(ctx, ref, digest, artifactType, signal),
@@ -165,8 +166,8 @@ export class RegistryClient implements Registry {
   }
 
   /**
-   * A tag's manifest, or NoSuchTag for a 404: the referrers fallback tag is absent for most images,
-   * and needs no error built, thrown and caught, nor the registry's error body parsed, for that.
+   * A tag's manifest, or NoSuchTag for a 404: a tag absent for most images (the referrers fallback,
+   * `.sig`) costs no error built, thrown and caught, nor the registry's error body parsed.
    */
   async #byTag(ctx: RequestContext, ref: Target, tag: string, signal: AbortSignal) {
     const repoKey = `${ref.registry}/${ref.repository}`;
@@ -280,8 +281,8 @@ export class RegistryClient implements Registry {
     const path = `/v2/${ref.repository}/referrers/${digest}${query}`;
     const api = (): Promise<ApiAnswer> => askReferrersApi(this.#transport, ctx, ref, path, what, signal);
     const tag = async (): Promise<Descriptor[]> => {
-      const index = await this.#byTag(ctx, ref, digest.replace(':', '-'), signal);
-      return !(index instanceof NoSuchTag) && index.kind === 'index' ? index.json.manifests : [];
+      const index = orUndefined(await this.#byTag(ctx, ref, digest.replace(':', '-'), signal));
+      return index?.kind === 'index' ? index.json.manifests : [];
     };
     const descriptors = await this.#referrersApi.lookup(ref.registry, signal, api, tag);
     return descriptors.filter((x) => mayBeOfType(x.artifactType, artifactType));

@@ -64,3 +64,8 @@ export class NoSuchTag {
 export function noSuchTagError(what: string, missing: NoSuchTag): RegistryError {
   return statusError(404, what, describeErrorBody(missing.body), 'MANIFEST_UNKNOWN');
 }
+
+/** `found`, or undefined for a tag the registry does not have. */
+export function orUndefined<T>(found: T | NoSuchTag): T | undefined {
+  return found instanceof NoSuchTag ? undefined : found;
+}

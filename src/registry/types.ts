@@ -114,6 +114,15 @@ export interface RegistryAccess {
   freshTag?(reference: ImageReference): Promise<string | undefined>;
   resolve(reference: ImageReference, signal: AbortSignal): Promise<ResolvedImage>;
   getManifest(repository: ImageReference, tagOrDigest: string, signal: AbortSignal): Promise<FetchedManifest>;
+  /**
+   * A tag's manifest, or undefined where the registry answers 404 (getManifest throws
+   * MANIFEST_UNKNOWN there): for tags whose absence is the usual answer (a legacy `.sig`/`.att`).
+   */
+  findTag?(
+    repository: ImageReference,
+    tag: string,
+    signal: AbortSignal,
+  ): Promise<FetchedManifest | undefined>;
   getBlob(
     repository: ImageReference,
     descriptor: Descriptor,

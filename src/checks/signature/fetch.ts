@@ -105,11 +105,16 @@ async function fetchLegacy(
   const tag = legacyTag(digest, suffix);
   let manifest;
   try {
-    manifest = await registry.getManifest(ref, tag, signal);
+    // most images have no `.att` (and bundle-signed ones no `.sig`): a 404 answered without an error
+    manifest =
+      registry.findTag !== undefined
+        ? await registry.findTag(ref, tag, signal)
+        : await registry.getManifest(ref, tag, signal);
   } catch (err) {
     if (isMissing(err)) return [];
     throw err;
   }
+  if (manifest === undefined) return [];
   if (manifest.kind !== 'image')
     return [{ ok: false, source: `tag ${tag}`, reason: 'is an index, not a signature manifest' }];
   assertWithinBudget(registry, manifest.json.layers.length, `tag ${tag}`);
