@@ -11,7 +11,8 @@ import { policyHost } from '../shared/host.js';
 import { send, type HttpRequest, type HttpResponse } from './http.js';
 import { limitsFrom, overBudget, queueSignal, Semaphore, type Limits } from './limits.js';
 import { OriginPools } from './origin-pools.js';
-import { addressClass, guardedLookup, isRefusedHostClass } from './targets.js';
+import { guardedLookup } from './targets.js';
+import { apiHostname, assertRegistryAllowed } from './host-guard.js';
 import { isRegistryAllowed, type RegistryEndpointOptions, type RegistryOptions } from './options.js';
 
 export interface RegistryHooks {
@@ -264,28 +265,8 @@ export class Connections {
 
   assertAllowed(registry: string, what: string): void {
     const facts = this.#factsOf(registry);
-    if (facts.allowed !== true) this.#assertAllowed(registry, what);
+    if (facts.allowed !== true) assertRegistryAllowed(this.#options.allow, registry, what, facts.label);
     facts.allowed = true; // reached only when allowed: a refusal throws above, every time
-  }
-
-  #assertAllowed(registry: string, what: string): void {
-    if (!isRegistryAllowed(this.#options.allow, registry)) {
-      throw new RegistryError(
-        'REGISTRY_NOT_ALLOWED',
-        `${what}: registry ${registry} is not in the allowlist of registries imagegate may contact`,
-        { indeterminate: true },
-      );
-    }
-    // a pod naming 169.254.169.254/x:1 must not make imagegate connect there (no allowlist needed);
-    // an image nobody may fetch cannot be checked, so it is denied, not left to onError
-    const cls = addressClass(apiHostname(registry));
-    if (isRefusedHostClass(cls) && this.metricLabel(registry) === 'other') {
-      throw new RegistryError(
-        'REGISTRY_NOT_ALLOWED',
-        `${what}: registry ${registry} is a ${cls} address; imagegate contacts one only when the ` +
-          'operator names it (--allow-registry, --insecure-registry or registries: in --registry-config)',
-      );
-    }
   }
 }
 
@@ -298,13 +279,4 @@ interface HostFacts {
   /** true once assertAllowed passed for this spelling (the options never change). */
   allowed: true | undefined;
   origin: string | undefined;
-}
-
-/** The host name of `host[:port]` (an IPv6 literal keeps its brackets). */
-function apiHostname(registry: string): string {
-  try {
-    return new URL(`https://${registry}`).hostname;
-  } catch {
-    return registry;
-  }
 }
