@@ -5,7 +5,7 @@
  * Asserted on codes and on what the budget holds, never on elapsed time.
  */
 import { connect, type TLSSocket } from 'node:tls';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_BODY_BUDGET } from '../../src/server/body-budget.js';
 import { DEFAULT_BODY_LIMIT } from '../../src/server/app.js';
 import { buildEngine, writePolicyFile } from '../helpers/engine.js';
@@ -276,6 +276,21 @@ describe('request bodies in flight', () => {
       );
       expect(burst.map((r) => r.status)).toEqual(Array.from({ length: 40 }, () => 200));
       expect(server.bodies.refused.BODIES_IN_FLIGHT).toBe(0);
+    });
+
+    it('still counts each whole body, with its bytes, in the total until it is answered', async () => {
+      const reviews = Array.from({ length: 12 }, (_, i) => podReview([`${reg.host}/team/held-${i}:1`]));
+      const sent = reviews.reduce((n, r) => n + Buffer.byteLength(JSON.stringify(r)), 0);
+      const answers = Promise.all(reviews.map((r) => server.post('/validate?timeout=2s', r)));
+      await vi.waitFor(() => expect(server.bodies.bodies).toBe(12), { timeout: 1500, interval: 10 });
+      // arrived whole: out of the address's share, still in the total (count and bytes)
+      expect(server.bodies.addresses).toBe(0);
+      expect(server.bodies.bytes).toBeGreaterThanOrEqual(sent);
+      expect((await answers).map((r) => r.status)).toEqual(Array.from({ length: 12 }, () => 200));
+      await vi.waitFor(() => expect([server.bodies.bodies, server.bodies.bytes]).toEqual([0, 0]), {
+        timeout: 1000,
+        interval: 10,
+      });
     });
   });
 });
