@@ -46,7 +46,9 @@ function apply(root: unknown, path: (string | number)[], value: WrongValue): boo
         if (Array.isArray(container)) container.splice(key as number, 1);
         else delete container[key];
       } else if (value.kind === 'deep') container[key] = `${DEEP}${value.depth}_${value.array ? 'a' : 'o'}`;
-      else container[key] = value.json;
+      // a copy: the value is fast-check's shared constant (scenario.ts WRONG), and a later mutation
+      // descending into it would change it for every later case (seed 20261207 case 17707)
+      else container[key] = structuredClone(value.json);
       return true;
     }
     node = container[key];

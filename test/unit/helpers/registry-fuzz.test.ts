@@ -68,6 +68,30 @@ describe('registry fuzzer', () => {
       expect(all.some((s) => s.index?.others.includes('linux/x86_64'))).toBe(true);
     });
 
+    it('never changes a scenario while rendering it: case i is the same after any cases before it', () => {
+      // a mutation descending into the value an earlier one set (seed 20261207 case 1302's shape)
+      // once wrote into fast-check's shared `[12345]`: case 17707's config read `diff_ids: ["x"]`
+      // after 17,707 cases, `[12345]` alone (docs/security.md, "Last documented run")
+      const shared = [12345];
+      const s: ImageScenario = {
+        ...wellFormed(false),
+        mutations: [
+          { doc: 'config', path: ['history'], value: { kind: 'json', json: shared } },
+          { doc: 'config', path: ['history', 0], value: { kind: 'json', json: 'x' } },
+        ],
+      };
+      const before = structuredClone(s);
+      const first = world(s);
+      expect(shared).toEqual([12345]);
+      expect(s).toEqual(before);
+      expect(world(s).topDigest).toBe(first.topDigest);
+      const later: ImageScenario = {
+        ...wellFormed(false),
+        mutations: [{ doc: 'config', path: ['rootfs', 'diff_ids'], value: { kind: 'json', json: shared } }],
+      };
+      expect(world(later).topDigest).toBe(world(structuredClone(later)).topDigest);
+    });
+
     it('refuses an unknown class name', () => {
       expect(() => knownOpen('nope')).toThrow(/unknown known-open class nope/);
       // a closed class is no longer a name to leave out
