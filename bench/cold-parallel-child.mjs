@@ -16,34 +16,14 @@ import { subscribe } from 'node:diagnostics_channel';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
-import { pino } from 'pino';
 import { Agent, request } from 'undici';
+import { coldReviewOptions } from './cold-parallel-engine.mjs';
 
 const dist = process.env.BENCH_DIST ?? new URL('../dist/src', import.meta.url).pathname;
-const { setupEngine } = await import(`${dist}/cli/setup.js`);
 const { runReview } = await import(`${dist}/review/run.js`);
-const { validateRequest } = await import(`${dist}/review/validate.js`);
-const { DeadlineWatch } = await import(`${dist}/review/deadline.js`);
 
 const config = JSON.parse(readFileSync(process.argv[2], 'utf8'));
-const setup = await setupEngine(
-  {
-    policy: [config.policy],
-    insecureRegistry: [config.host],
-    allowRegistry: [],
-    trustedRoot: [],
-    logLevel: 'info',
-  },
-  pino({ level: 'silent' }),
-  {},
-);
-const options = {
-  engine: setup.engine,
-  handler: validateRequest,
-  mayDeny: true,
-  audit: { write() {} },
-  deadlines: new DeadlineWatch(),
-};
+const { options, close } = await coldReviewOptions(dist, config.policy, config.host);
 
 /** undici's request lifecycle, per request: created, headers, body end (ms since `t0`). */
 const live = new Map();
@@ -167,6 +147,6 @@ for (const pod of config.pods) {
   out.push({ n: pod.n, imagegate: a, split: s, bare: b });
 }
 await Promise.all(workers.map((w) => w.terminate()));
-await setup.registry.close();
+await close();
 await agent.close();
 process.stdout.write(`${JSON.stringify(out)}\n`);

@@ -4,31 +4,10 @@
  * budgets and caps of one engine are not shared with the other threads'.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { pino } from 'pino';
+import { coldReviewOptions } from './cold-parallel-engine.mjs';
 
-const dist = workerData.dist;
-const { setupEngine } = await import(`${dist}/cli/setup.js`);
-const { runReview } = await import(`${dist}/review/run.js`);
-const { validateRequest } = await import(`${dist}/review/validate.js`);
-const { DeadlineWatch } = await import(`${dist}/review/deadline.js`);
-const setup = await setupEngine(
-  {
-    policy: [workerData.policy],
-    insecureRegistry: [workerData.host],
-    allowRegistry: [],
-    trustedRoot: [],
-    logLevel: 'info',
-  },
-  pino({ level: 'silent' }),
-  {},
-);
-const options = {
-  engine: setup.engine,
-  handler: validateRequest,
-  mayDeny: true,
-  audit: { write() {} },
-  deadlines: new DeadlineWatch(),
-};
+const { runReview } = await import(`${workerData.dist}/review/run.js`);
+const { options } = await coldReviewOptions(workerData.dist, workerData.policy, workerData.host);
 parentPort.on('message', async ({ body }) => {
   const t0 = performance.now();
   const r = await runReview(JSON.parse(body), options);
