@@ -202,15 +202,24 @@ async function replayClient(kind, policy, warm, measured) {
       if (err?.code !== 'MANIFEST_UNKNOWN') throw err;
     });
   };
+  const measuredCpu = await replayMeasured(warm, measured, one, `${kind}-client`);
+  access.release();
+  await setup.registry.close();
+  return measuredCpu;
+}
+
+/**
+ * Replays the warm-up pod's requests unmeasured, then the measured pods' (20 in flight) through `one`:
+ * CPU and new connections of the measured part, profiled as `label` under BENCH_PROFILE.
+ */
+async function replayMeasured(warm, measured, one, label) {
   await inWindow(warm, one);
   const session = await startProfile();
   const t0 = mainThreadMicros();
   const c0 = process.cpuUsage();
   const { connections } = await countConnections(() => inWindow(measured, one));
   const cpu = cpuSince(c0, t0);
-  await stopProfile(session, `${kind}-client`);
-  access.release();
-  await setup.registry.close();
+  await stopProfile(session, label);
   return { ...cpu, connections };
 }
 
@@ -230,15 +239,9 @@ async function replay(kind, warm, measured) {
     });
     await res.body.arrayBuffer();
   };
-  await inWindow(warm, one);
-  const session = await startProfile();
-  const t0 = mainThreadMicros();
-  const c0 = process.cpuUsage();
-  const { connections } = await countConnections(() => inWindow(measured, one));
-  const cpu = cpuSince(c0, t0);
-  await stopProfile(session, `${kind}-floor`);
+  const measuredCpu = await replayMeasured(warm, measured, one, `${kind}-floor`);
   await agent.close();
-  return { ...cpu, connections };
+  return measuredCpu;
 }
 
 async function measureFloor() {
