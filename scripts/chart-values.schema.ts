@@ -7,6 +7,7 @@
  */
 import { Type, type TSchema } from '@sinclair/typebox';
 import { ImagePolicySpec } from '../src/policy/policy.schema.js';
+import { AttestationsValues } from './chart-values-caches.schema.js';
 import { CloudIdentityValues } from './chart-values-cloud.schema.js';
 
 const strict = { additionalProperties: false } as const;
@@ -193,6 +194,7 @@ export const ValuesSchema = o({
       description: 'serve --max-exception-duration, e.g. 30d, 7d or 12h; empty: 30d.',
     }),
   }),
+  attestations: AttestationsValues,
   rbac: o({
     create: bool(),
     namespaceLabels: Type.Union([Type.Literal('auto'), Type.Boolean()], {

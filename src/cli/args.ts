@@ -6,6 +6,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError } from '../errors.js';
 import type { BodyBudgetOptions } from '../server/body-budget.js';
 import { BODY_FLAGS, parseBodyFlags } from './body-flags.js';
+import { CACHE_FLAGS, parseCacheFlags, type CacheOptions } from './cache-flags.js';
 import type { Unmatched } from '../evaluate/evaluate.js';
 import type { PolicyMode } from '../policy/policy.schema.js';
 import { AUDIT_OUTPUT_NAMES, type AuditOutput } from '../report/formats.js';
@@ -54,6 +55,8 @@ export type Command =
       warmUp: boolean;
       /** Request-body budget flags given (body-flags.ts); the rest keep their defaults. */
       bodyBudget: BodyBudgetOptions;
+      /** Cache flags given (cache-flags.ts); the rest keep their defaults. */
+      caches: CacheOptions;
     }
   | {
       command: 'check';
@@ -197,6 +200,7 @@ export function parseCommand(argv: readonly string[]): Command {
         events: { type: 'boolean' },
         'warm-up': { type: 'boolean' },
         ...BODY_FLAGS,
+        ...CACHE_FLAGS,
       });
       if (values.help === true) return { command: 'help' };
       if (positionals.length > 0) throw usage(`serve takes no arguments (got "${positionals[0]}")`);
@@ -230,6 +234,7 @@ export function parseCommand(argv: readonly string[]): Command {
         watchPolicies: values['watch-policies'] === true,
         pullSecrets: values['pull-secrets'] === true,
         bodyBudget: parseBodyFlags(values),
+        caches: parseCacheFlags(values),
       };
     }
     case 'check': {

@@ -78,6 +78,7 @@ export async function runServe(cmd: ServeCommand, logger: Logger, io: CliIo): Pr
         if (result === 'error') metrics.kmsKeyFailures.inc({ provider });
       },
     },
+    ...cmd.caches,
     watchPolicies: cmd.watchPolicies,
     pullSecrets: cmd.pullSecrets,
     ...(kube !== undefined ? { kube } : {}),

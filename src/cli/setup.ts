@@ -54,6 +54,8 @@ export interface Setup {
   exceptions: ExceptionStore;
   /** `key.kms` public keys, cached per key reference (serve probes them for /readyz). */
   kms: KmsReader;
+  /** Verified attestation statements, shared by every policy (its budget: --attestation-cache-bytes). */
+  evidence: EvidenceCache;
 }
 
 export interface SetupOptions {
@@ -78,6 +80,8 @@ export interface SetupOptions {
   onCloudToken?: (provider: string, result: 'ok' | 'error') => void;
   /** The engine's clock (epoch ms); default Date.now. Tests pass a fake one. */
   now?: () => number;
+  /** The attestation evidence cache's byte budget (serve --attestation-cache-bytes); default 16 MiB. */
+  evidenceCacheBytes?: number;
 }
 
 /** Every set of authorities a policy names: its signature, its bases' and its attestations'. */
@@ -190,11 +194,15 @@ export async function setupEngine(
   });
   // One verdict cache for the image signature and base checks: a verified digest is not re-verified.
   const verdicts = new VerdictCache({ now: keyClock });
+  // Verified attestation statements (conditions and maxAge are evaluated on them per review).
+  const evidence = new EvidenceCache({
+    now: keyClock,
+    ...(setup.evidenceCacheBytes !== undefined ? { maxBytes: setup.evidenceCacheBytes } : {}),
+  });
   const signatureDeps = {
     trustedRoots,
     cache: verdicts,
-    // Verified attestation statements (conditions and maxAge are evaluated on them per review).
-    attestationEvidence: new EvidenceCache({ now: keyClock }),
+    attestationEvidence: evidence,
     ...(secrets !== undefined ? { secrets } : {}),
     kms,
   };
@@ -255,5 +263,6 @@ export async function setupEngine(
     cloud: registryOptions.cloud,
     exceptions,
     kms,
+    evidence,
   };
 }

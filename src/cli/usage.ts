@@ -65,7 +65,10 @@ const OPTIONS: Record<CommandName, string> = {
   --max-request-body-bytes-per-address SIZE  their bytes (default 8Mi)
   --request-body-timeout DURATION  a whole body must arrive within (default 10s)
   --request-body-first-byte-timeout DURATION  its first byte within (default 2s)
-  --request-body-min-rate SIZE  bytes per second a body must keep arriving at (default 16Ki; 0: none)`,
+  --request-body-min-rate SIZE  bytes per second a body must keep arriving at (default 16Ki; 0: none)
+  caches (docs/operations.md, "Memory"):
+  --attestation-cache-bytes SIZE  verified attestation statements kept across reviews (default 16Mi;
+                                0: none); one image's over a quarter of SIZE is not kept`,
   check: `check options:
   --output text|json            default text
   --namespace NAME              evaluate as if the pod ran in NAME (default "default")

@@ -102,6 +102,20 @@ describe('charts/imagegate: the Deployment', () => {
       );
     });
 
+    it('passes attestations.cacheMaxBytes as --attestation-cache-bytes, which serve parses (0 included)', () => {
+      const flag = (set: string) =>
+        args(helmTemplate(['--set', set])).filter((a) => a.startsWith('--attestation-cache-bytes'));
+      expect(flag('attestations.cacheMaxBytes=64Mi')).toEqual(['--attestation-cache-bytes=64Mi']);
+      expect(flag('attestations.cacheMaxBytes=0')).toEqual(['--attestation-cache-bytes=0']);
+      expect(flag('attestations.cacheMaxBytes=33554432')).toEqual(['--attestation-cache-bytes=33554432']);
+      const cmd = parseCommand(['serve', ...flag('attestations.cacheMaxBytes=64Mi')]);
+      expect(cmd.command === 'serve' && cmd.caches.evidenceCacheBytes).toBe(64 * 1024 * 1024);
+      expect(args(defaults).some((a) => a.startsWith('--attestation-cache-bytes'))).toBe(false);
+      expect(tryHelmTemplate(['--set', 'attestations.cacheMaxBytes=lots']).stderr).toMatch(
+        /attestations\/cacheMaxBytes/,
+      );
+    });
+
     it('passes --warm-up (serve parses it) unless warmUp.enabled is false', () => {
       const cmd = parseCommand(args(defaults).filter((a) => a === 'serve' || a === '--warm-up'));
       expect(cmd.command === 'serve' && cmd.warmUp).toBe(true);
