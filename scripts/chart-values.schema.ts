@@ -7,7 +7,7 @@
  */
 import { Type, type TSchema } from '@sinclair/typebox';
 import { ImagePolicySpec } from '../src/policy/policy.schema.js';
-import { AttestationsValues } from './chart-values-caches.schema.js';
+import { AttestationsValues, KmsValues } from './chart-values-caches.schema.js';
 import { CloudIdentityValues } from './chart-values-cloud.schema.js';
 
 const strict = { additionalProperties: false } as const;
@@ -195,6 +195,7 @@ export const ValuesSchema = o({
     }),
   }),
   attestations: AttestationsValues,
+  kms: KmsValues,
   rbac: o({
     create: bool(),
     namespaceLabels: Type.Union([Type.Literal('auto'), Type.Boolean()], {

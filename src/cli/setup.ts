@@ -82,6 +82,8 @@ export interface SetupOptions {
   now?: () => number;
   /** The attestation evidence cache's byte budget (serve --attestation-cache-bytes); default 16 MiB. */
   evidenceCacheBytes?: number;
+  /** How long `key.kms` keys are fresh (serve --kms-key-refresh; wins over `kms.refreshMs`); default 1 h. */
+  kmsKeyRefreshMs?: number;
 }
 
 /** Every set of authorities a policy names: its signature, its bases' and its attestations'. */
@@ -178,11 +180,13 @@ export async function setupEngine(
     else logger.warn({ trustedRoot: s.name }, message);
   }
   const secrets = setup.kube?.keySecrets;
-  // `key.kms` keys: fetched on first use, then per key reference hourly (stale keys serve an outage).
+  // `key.kms` keys: fetched on first use, then per key reference hourly or every --kms-key-refresh
+  // (stale keys serve an outage).
   // The verdict caches read the key cache's clock: a verdict is kept no longer than its keys are fresh.
   const keyClock = setup.kms?.now ?? now;
   const kms = createKmsKeyReader({
     ...setup.kms,
+    ...(setup.kmsKeyRefreshMs !== undefined ? { refreshMs: setup.kmsKeyRefreshMs } : {}),
     now: keyClock,
     // Cloud KMS and Key Vault tokens count in imagegate_cloud_token_* as gcp-kms and azure-keyvault
     ...(setup.onCloudToken !== undefined ? { tokenHooks: { onFetch: setup.onCloudToken } } : {}),

@@ -68,7 +68,9 @@ const OPTIONS: Record<CommandName, string> = {
   --request-body-min-rate SIZE  bytes per second a body must keep arriving at (default 16Ki; 0: none)
   caches (docs/operations.md, "Memory"):
   --attestation-cache-bytes SIZE  verified attestation statements kept across reviews (default 16Mi;
-                                0: none); one image's over a quarter of SIZE is not kept`,
+                                0: none); one image's over a quarter of SIZE is not kept
+  --kms-key-refresh DURATION    key.kms public keys are fetched again after DURATION (1m-24h, default 1h);
+                                verdicts resting on a key are kept no longer (docs/signatures.md)`,
   check: `check options:
   --output text|json            default text
   --namespace NAME              evaluate as if the pod ran in NAME (default "default")

@@ -116,6 +116,17 @@ describe('charts/imagegate: the Deployment', () => {
       );
     });
 
+    it('passes kms.keyRefresh as --kms-key-refresh, which serve parses', () => {
+      const rendered = args(helmTemplate(['--set', 'kms.keyRefresh=15m']));
+      expect(rendered).toContain('--kms-key-refresh=15m');
+      const cmd = parseCommand(rendered.filter((a) => a === 'serve' || a.startsWith('--kms-key-refresh')));
+      expect(cmd.command === 'serve' && cmd.caches.kmsKeyRefreshMs).toBe(15 * 60_000);
+      expect(args(defaults).some((a) => a.startsWith('--kms-key-refresh'))).toBe(false);
+      expect(tryHelmTemplate(['--set', 'kms.keyRefresh=soon']).stderr).toMatch(
+        /kms\/keyRefresh.*does not match pattern/,
+      );
+    });
+
     it('passes --warm-up (serve parses it) unless warmUp.enabled is false', () => {
       const cmd = parseCommand(args(defaults).filter((a) => a === 'serve' || a === '--warm-up'));
       expect(cmd.command === 'serve' && cmd.warmUp).toBe(true);

@@ -10,6 +10,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parseCommand } from '../../src/cli/args.js';
+import type { CacheOptions } from '../../src/cli/cache-flags.js';
 import { setupEngine, type Setup } from '../../src/cli/setup.js';
 import { createKubeAccess } from '../../src/kube/access.js';
 import { loadKubeConfig } from '../../src/kube/config.js';
@@ -132,7 +134,11 @@ describe.skipIf(!HAVE_COSIGN)('key.kms: cosign-signed images, keys from key serv
 
   beforeEach(() => world.stubAwsEnv());
 
-  async function serve(policies: string, now?: () => number): Promise<{ server: TestServer; setup: Setup }> {
+  async function serve(
+    policies: string,
+    now?: () => number,
+    caches: CacheOptions = {},
+  ): Promise<{ server: TestServer; setup: Setup }> {
     const kc = loadKubeConfig({ file: api.kubeconfigPath })!;
     const setup = await setupEngine(
       commonOptions({ policy: [await writePolicyFile(policies)], insecureRegistry: [registry.host] }),
@@ -140,6 +146,7 @@ describe.skipIf(!HAVE_COSIGN)('key.kms: cosign-signed images, keys from key serv
       {
         kube: createKubeAccess(kc, pino({ level: 'silent' })),
         kms: { env: world.env, dispatcher: world.dispatcher, ...(now !== undefined ? { now } : {}) },
+        ...caches,
       },
     );
     return { server: await startServer({ engine: setup.engine }), setup };
@@ -150,8 +157,9 @@ describe.skipIf(!HAVE_COSIGN)('key.kms: cosign-signed images, keys from key serv
     policies: string,
     now: (() => number) | undefined,
     use: (server: TestServer) => Promise<void>,
+    caches: CacheOptions = {},
   ): Promise<void> {
-    const { server, setup } = await serve(policies, now);
+    const { server, setup } = await serve(policies, now, caches);
     try {
       await use(server);
     } finally {
@@ -163,6 +171,7 @@ describe.skipIf(!HAVE_COSIGN)('key.kms: cosign-signed images, keys from key serv
   /** The GCP key's policy served on a clock `use` moves, its keys fetched by one admitted image, for `use`. */
   function withGcpKeysCached(
     use: (server: TestServer, advance: (ms: number) => void) => Promise<void>,
+    caches: CacheOptions = {},
   ): Promise<void> {
     let now = Date.now();
     const gcp = policy('gcp', `${registry.host}/kms/gcp/**`, `gcpkms://${GCP_KEY}`);
@@ -175,6 +184,7 @@ describe.skipIf(!HAVE_COSIGN)('key.kms: cosign-signed images, keys from key serv
           now += ms;
         });
       },
+      caches,
     );
   }
 
@@ -297,6 +307,33 @@ describe.skipIf(!HAVE_COSIGN)('key.kms: cosign-signed images, keys from key serv
           version.state = 'ENABLED';
         }
       });
+    });
+  });
+
+  describe('with serve --kms-key-refresh=10m', () => {
+    it('a version disabled at the service stops admitting within 10 min: a verdict made at 8 min is not kept past 10', async () => {
+      const cmd = parseCommand(['serve', '--kms-key-refresh=10m']);
+      if (cmd.command !== 'serve') throw new Error('not serve');
+      await withGcpKeysCached(async (server, advance) => {
+        const version = world.gcp.keys.get(GCP_KEY)![0]!; // gcp-old's key
+        const asked = world.gcp.count(/\/cryptoKeyVersions$/);
+        try {
+          advance(8 * 60_000);
+          version.state = 'DISABLED';
+          // the keys fetched 8 min ago are fresh for 10: version 1 still verifies, without asking
+          expect((await judge(server, refs['gcp-old']!)).allowed).toBe(true);
+          expect(world.gcp.count(/\/cryptoKeyVersions$/)).toBe(asked);
+          // 11 min after the fetch, 3 min after that verdict (within its 5 min TTL): the keys are
+          // due again, so the verdict is gone; the service is asked and says disabled
+          advance(3 * 60_000);
+          const { allowed, finding } = await judge(server, refs['gcp-old']!);
+          expect(finding).toMatchObject({ passed: false, code: 'SIGNATURE_INVALID' });
+          expect(allowed).toBe(false);
+          expect(world.gcp.count(/\/cryptoKeyVersions$/)).toBe(asked + 1);
+        } finally {
+          version.state = 'ENABLED';
+        }
+      }, cmd.caches);
     });
   });
 

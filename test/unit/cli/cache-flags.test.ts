@@ -43,4 +43,30 @@ describe('serve cache flags', () => {
       );
     });
   });
+  describe('--kms-key-refresh', () => {
+    it('gives the engine’s key reader its refresh interval (1m to 24h, compound units)', () => {
+      expect(parseCommand(['serve', '--kms-key-refresh=15m'])).toMatchObject({
+        caches: { kmsKeyRefreshMs: 15 * 60_000 },
+      });
+      expect(parseCommand(['serve', '--kms-key-refresh', '1h30m'])).toMatchObject({
+        caches: { kmsKeyRefreshMs: 90 * 60_000 },
+      });
+      expect(parseCommand(['serve', '--kms-key-refresh=60s'])).toMatchObject({
+        caches: { kmsKeyRefreshMs: 60_000 },
+      });
+      expect(parseCommand(['serve', '--kms-key-refresh=24h'])).toMatchObject({
+        caches: { kmsKeyRefreshMs: 86_400_000 },
+      });
+    });
+
+    it.each([['59s'], ['0'], ['25h'], ['1d'], ['soon'], ['-1h'], ['']])(
+      'refuses %s as a usage error naming the bounds',
+      (value) => {
+        expect(() => parseCommand(['serve', `--kms-key-refresh=${value}`])).toThrowWithCode(
+          'USAGE',
+          /--kms-key-refresh must be a duration from 1m to 24h, such as 1h \(the default\) or 15m \(got "/,
+        );
+      },
+    );
+  });
 });
