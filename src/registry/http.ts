@@ -9,7 +9,7 @@ import { errorMessage, RegistryError } from '../errors.js';
 import { plainHttpHint } from './plain-http.js';
 
 export interface HttpRequest {
-  method: 'GET' | 'HEAD' | 'POST';
+  method: 'GET' | 'HEAD' | 'POST' | 'PUT'; // PUT: IMDSv2's session token (credentials/cloud/aws/metadata.ts)
   url: URL;
   headers: Record<string, string>;
   body?: string;

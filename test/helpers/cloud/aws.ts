@@ -98,6 +98,20 @@ export async function startAwsWorld(): Promise<AwsWorld> {
       podIdentity: 0,
     },
   };
+  /** A request left unanswered: when it came and when the client closed its socket. */
+  const recordHang = (service: AwsService, req: IncomingMessage): void => {
+    const entry: AwsWorld['hung'][number] = {
+      service,
+      at: Date.now(),
+      closed: new Promise<void>((resolve) =>
+        req.socket.once('close', () => {
+          entry.closedAt = Date.now();
+          resolve();
+        }),
+      ),
+    };
+    world.hung.push(entry);
+  };
   const issue = (role: string, via: IssuedCredentials['via']): { keyId: string } & IssuedCredentials => {
     const keyId = id('ASIA');
     const creds = {
@@ -152,19 +166,7 @@ export async function startAwsWorld(): Promise<AwsWorld> {
         );
     },
     () => world.hang.has('sts'),
-    (req) => {
-      const entry: AwsWorld['hung'][number] = {
-        service: 'sts',
-        at: Date.now(),
-        closed: new Promise<void>((resolve) =>
-          req.socket.once('close', () => {
-            entry.closedAt = Date.now();
-            resolve();
-          }),
-        ),
-      };
-      world.hung.push(entry);
-    },
+    (req) => recordHang('sts', req),
   );
 
   const ecr = await listen(
@@ -254,6 +256,7 @@ export async function startAwsWorld(): Promise<AwsWorld> {
       );
     },
     () => world.hang.has('imds'),
+    (req) => recordHang('imds', req),
   );
 
   const podIdentity = await listen(
@@ -281,6 +284,7 @@ export async function startAwsWorld(): Promise<AwsWorld> {
       );
     },
     () => world.hang.has('pod-identity'),
+    (req) => recordHang('pod-identity', req),
   );
 
   const servers = [sts.server, ecr.server, imds.server, podIdentity.server];

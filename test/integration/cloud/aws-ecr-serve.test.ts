@@ -133,6 +133,59 @@ describe('AWS ECR credentials under load and in serve', () => {
     expect(hung!.closedAt! - hung!.at).toBeLessThan(5000); // the SDK's request timeout (CALL_TIMEOUT_MS)
   });
 
+  it.each([
+    [
+      'EKS Pod Identity',
+      'pod-identity',
+      /as EKS Pod Identity \(agent http:\/\/127\.0\.0\.1:\d+\/v1\/credentials\)/,
+    ],
+    ['IMDSv2', 'imds', /as the node's instance role \(IMDSv2\)/],
+  ] as const)(
+    "a hung %s: the review's deadline closes its socket too, one attempt, before the 5 s call timeout",
+    async (_name, service, identity) => {
+      const podToken = join(ecr.dir, 'hung-pod-identity-token');
+      await writeFile(podToken, 'hung-pod-token');
+      const env =
+        service === 'pod-identity'
+          ? {
+              AWS_CONTAINER_CREDENTIALS_FULL_URI: world.urls['pod-identity'],
+              AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: podToken,
+              AWS_EC2_METADATA_DISABLED: 'true',
+            }
+          : { AWS_EC2_METADATA_SERVICE_ENDPOINT: world.urls.imds };
+      world.hang.add(service);
+      world.hung.length = 0;
+      const options = withCloud(await loadRegistryConfig(await ecr.writeConfig([USW2])), env);
+      const registry = createRegistry(options);
+      try {
+        await expect(
+          registry
+            .access({ deadline: Date.now() + 1500 })
+            .resolve(parseReference(`${USW2}/team/app:v1`), AbortSignal.timeout(1500)),
+        ).rejects.toThrowWithCode('CREDENTIALS_UNAVAILABLE', {
+          indeterminate: true,
+          message: expect.stringMatching(
+            new RegExp(
+              `^aws-ecr could not get a token for ${USW2} ${identity.source}: the review deadline was reached while it was fetching`,
+            ),
+          ) as unknown,
+        });
+      } finally {
+        world.hang.delete(service);
+        await registry.close();
+      }
+      expect(options.cloud?.status()[0]?.lastError).toBeUndefined(); // a deadline is not the provider's failure
+      // the call was cut at the review's deadline: its socket closed well before the call's own 5 s
+      // timeout (CALL_TIMEOUT_MS), and no second attempt (the SDK's providers kept the socket for 5 s,
+      // and its Pod Identity provider slept 5 s more before trying again)
+      expect(world.hung.map((h) => h.service)).toEqual([service]);
+      const [hung] = world.hung;
+      await Promise.race([hung!.closed, new Promise((r) => setTimeout(r, 4000))]);
+      expect(hung!.closedAt).toBeDefined();
+      expect(hung!.closedAt! - hung!.at).toBeLessThan(4000);
+    },
+  );
+
   it('a pod cannot point the provider elsewhere: look-alike hosts get no token, its env changes no endpoint', async () => {
     const seen: IncomingHttpHeaders[] = [];
     const attacker = createServer((req, res) => {

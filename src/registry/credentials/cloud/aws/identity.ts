@@ -4,12 +4,13 @@
  * EKS Pod Identity (`AWS_CONTAINER_CREDENTIALS_FULL_URI` + its token file), then the instance role
  * through IMDSv2 only. Each names itself (for messages and the cache key) and says how to fix it.
  */
-import { fromHttp, fromInstanceMetadata, fromTokenFile } from '@aws-sdk/credential-providers';
+import { fromTokenFile } from '@aws-sdk/credential-providers';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { CloudEnv } from '../source.js';
+import { imdsCredentials, imdsEndpoint, MetadataHttp, podIdentityCredentials } from './metadata.js';
 
-/** What every `from…` provider of the SDK returns. */
-export type AwsCredentialsProvider = ReturnType<typeof fromHttp>;
+/** What every `from…` provider of the SDK returns (and metadata.ts's providers too). */
+export type AwsCredentialsProvider = ReturnType<typeof fromTokenFile>;
 
 export type AwsMethod = 'environment' | 'irsa' | 'pod-identity' | 'imds';
 
@@ -21,6 +22,8 @@ export interface AwsIdentity {
   credentials(stsRegion: string): AwsCredentialsProvider;
   /** What to do when this identity gets no token. */
   fix: string;
+  /** Closes the connections of its own credential calls (Pod Identity, IMDS). */
+  close?(): void;
 }
 
 export interface AwsIdentityOptions {
@@ -31,7 +34,8 @@ export interface AwsIdentityOptions {
   timeoutMs: number;
   /**
    * The signal of the token fetch that is asking for credentials now (its review's deadline, through
-   * the token cache): STS's socket is destroyed when it aborts, not left to the SDK's own timeout.
+   * the token cache): the socket of STS, the Pod Identity agent or IMDS is destroyed when it aborts,
+   * not left to a timeout of its own.
    */
   callSignal?: () => AbortSignal | undefined;
 }
@@ -109,21 +113,16 @@ export function awsIdentityFrom(env: CloudEnv, options: AwsIdentityOptions): Aws
   }
   const fullUri = nonEmpty(env.AWS_CONTAINER_CREDENTIALS_FULL_URI);
   if (fullUri !== undefined) {
-    const tokenPath = nonEmpty(env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE);
-    const token = nonEmpty(env.AWS_CONTAINER_AUTHORIZATION_TOKEN);
+    const token = {
+      file: nonEmpty(env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE),
+      value: nonEmpty(env.AWS_CONTAINER_AUTHORIZATION_TOKEN),
+    };
+    const http = new MetadataHttp(options.timeoutMs, options.callSignal);
     return {
       method: 'pod-identity',
       describe: `EKS Pod Identity (agent ${fullUri})`,
-      credentials: () =>
-        fromHttp({
-          awsContainerCredentialsFullUri: fullUri,
-          ...(tokenPath !== undefined ? { awsContainerAuthorizationTokenFile: tokenPath } : {}),
-          ...(tokenPath === undefined && token !== undefined
-            ? { awsContainerAuthorizationToken: token }
-            : {}),
-          timeout: options.timeoutMs,
-          maxRetries: 1,
-        }),
+      credentials: () => () => podIdentityCredentials(http, fullUri, token),
+      close: () => http.close(),
       fix:
         `create an EKS Pod Identity association for imagegate's namespace and ServiceAccount with a role ` +
         `allowing ecr:GetAuthorizationToken, ecr:BatchGetImage, ecr:GetDownloadUrlForLayer, and run the ` +
@@ -131,11 +130,12 @@ export function awsIdentityFrom(env: CloudEnv, options: AwsIdentityOptions): Aws
     };
   }
   if ((env.AWS_EC2_METADATA_DISABLED ?? '').toLowerCase() === 'true') return undefined;
+  const http = new MetadataHttp(options.timeoutMs, options.callSignal);
   return {
     method: 'imds',
     describe: "the node's instance role (IMDSv2)",
-    credentials: () =>
-      fromInstanceMetadata({ timeout: options.timeoutMs, maxRetries: 1, ec2MetadataV1Disabled: true }),
+    credentials: () => () => imdsCredentials(http, imdsEndpoint(env)),
+    close: () => http.close(),
     fix:
       `use IRSA or EKS Pod Identity (chart: serviceAccount.aws), or give the node's instance role ` +
       `ecr:GetAuthorizationToken, ecr:BatchGetImage, ecr:GetDownloadUrlForLayer (pods reach IMDSv2 only with ` +

@@ -152,6 +152,7 @@ export class AwsEcrSource implements CloudTokenSource {
   close(): void {
     for (const c of this.#clients.values()) c.destroy();
     this.#clients.clear();
+    this.#identity.close?.();
   }
 
   get config(): AwsCloudConfig {
