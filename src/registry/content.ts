@@ -20,6 +20,7 @@ import {
   type ImageManifestShape,
 } from './content.schema.js';
 import { DOCKER_MANIFEST, INDEX_TYPES, OCI_INDEX, OCI_MANIFEST } from './media-types.js';
+import { assertDiffIds } from './diff-ids.js';
 import type { FetchedManifest, ImageConfigJson, ImageIndexJson, ImageManifestJson } from './types.js';
 
 // The schemas' types must fit the contract checks read (types.ts): a compile-time proof.
@@ -181,5 +182,6 @@ function assertShapeMatchesType(
 export function parseConfig(bytes: Uint8Array, what: string): ImageConfigJson {
   const json = parseJson(bytes, what, 'config');
   assertContent(configChecker, json, what, 'image config');
+  assertDiffIds(json as ImageConfigShape, what);
   return json as ImageConfigShape;
 }

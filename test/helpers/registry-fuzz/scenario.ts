@@ -121,6 +121,8 @@ export const PATHS: Partial<Record<Doc, PathSpec[]>> = {
     [['history', 0, 'empty_layer'], 'boolean'],
     [['rootfs'], 'object'],
     [['rootfs', 'diff_ids'], 'array'],
+    // not a sha256 digest ('', 'sha256:xyz', upper case, md5): refused as REGISTRY_CONTENT_INVALID
+    [['rootfs', 'diff_ids', 0], 'digest'],
     [['architecture'], 'string'],
     [['os'], 'string'],
   ],

@@ -122,6 +122,31 @@ describe('registry fuzzer', () => {
       ]);
     });
 
+    it('takes a config whose diff_ids[0] is not a sha256 digest as malformed: a pass is flagged, the denial imagegate gives is not', () => {
+      const w = world({
+        ...wellFormed(false),
+        onError: 'allow',
+        mutations: [
+          { doc: 'config', path: ['rootfs', 'diff_ids', 0], value: { kind: 'json', json: 'sha256:xyz' } },
+        ],
+      });
+      expect(w.mutated.has('config')).toBe(true);
+      w.delivered.add('config');
+      expect(judge(w, audited('pass'), none)).toMatchObject([
+        { property: 'never-admitted-unchecked', detail: expect.stringContaining('malformed config') },
+      ]);
+      // what imagegate answers since diff_ids are checked (parseConfig): a content finding, never
+      // an outage onError: allow could admit
+      expect(judge(w, audited('fail', [{ code: 'REGISTRY_CONTENT_INVALID' }]), none)).toEqual([]);
+      expect(judge(w, audited('error-allowed', [{ code: 'REGISTRY_CONTENT_INVALID' }]), none)).toMatchObject([
+        { property: 'onError-only-for-availability' },
+      ]);
+      const generated = scenarios(11, 3000, knownOpen()).flatMap((s) => s.mutations);
+      expect(generated.some((m) => m.doc === 'config' && m.path.join('.') === 'rootfs.diff_ids.0')).toBe(
+        true,
+      );
+    });
+
     it('flags onError: allow admitting anything but an outage, and INTERNAL_ERROR', () => {
       const w = world({ ...wellFormed(false), sig: { kind: 'wrong-key', junk: 0 } });
       expect(judge(w, audited('error-allowed', [{ code: 'TIMEOUT', indeterminate: true }]), none)).toEqual(

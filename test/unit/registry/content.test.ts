@@ -39,6 +39,43 @@ describe('registry JSON at the edge', () => {
     });
   });
 
+  describe('when rootfs.diff_ids holds something other than sha256 layer digests', () => {
+    const D = `sha256:${'0'.repeat(64)}`;
+    it.each([
+      ['free text', ['base'], 0, '"base"'],
+      ['an empty string', [''], 0, '""'],
+      ['a digest of 3 characters', ['sha256:xyz'], 0, '"sha256:xyz"'],
+      ['upper-case hex', [`sha256:${'A'.repeat(64)}`], 0, `"sha256:${'A'.repeat(64)}"`],
+      ['another algorithm', ['md5:00'], 0, '"md5:00"'],
+      ['a digest with a newline', [`${D}\n`], 0, JSON.stringify(`${D}\n`)],
+      ['a good one, then a bad one', [D, 'sha256:'], 1, '"sha256:"'],
+    ])(
+      '%s is REGISTRY_CONTENT_INVALID naming the entry, what it is and what was wanted',
+      (_, ids, i, found) => {
+        expect(() =>
+          parseConfig(bytes({ rootfs: { type: 'layers', diff_ids: ids } }), 'config sha256:cc'),
+        ).toThrowWithCode('REGISTRY_CONTENT_INVALID', {
+          indeterminate: false,
+          message: `config sha256:cc: the registry served a malformed image config: rootfs.diff_ids[${i}] is ${found}, wanted a layer digest (sha256: and 64 lowercase hex digits, the uncompressed layer's digest the base-image check compares); ask the image's publisher to rebuild it`,
+        });
+      },
+    );
+
+    it('shows at most 80 characters of a long one', () => {
+      expect(() => parseConfig(bytes({ rootfs: { diff_ids: ['x'.repeat(100_000)] } }), 'c')).toThrowWithCode(
+        'REGISTRY_CONTENT_INVALID',
+        /rootfs\.diff_ids\[0\] is "x{80}"… \(100000 characters\), wanted a layer digest/,
+      );
+    });
+
+    it('accepts sha256 digests and an empty list', () => {
+      expect(
+        parseConfig(bytes({ rootfs: { diff_ids: [D, `sha256:${'f'.repeat(64)}`] } }), 'c').rootfs?.diff_ids,
+      ).toHaveLength(2);
+      expect(parseConfig(bytes({ rootfs: { diff_ids: [] } }), 'c').rootfs?.diff_ids).toEqual([]);
+    });
+  });
+
   describe('when a manifest or index field has the wrong type', () => {
     it.each([
       ['platform: null', { schemaVersion: 2, manifests: [{ ...desc, platform: null }] }],
