@@ -66,6 +66,14 @@ describe('registry content of the wrong type under onError: allow (real server, 
     ] as const) {
       bigImage('bad/config', linuxConfig({ history }), tag);
     }
+    // diff_ids the base-image check would compare as plain strings
+    for (const [tag, ids] of [
+      ['diff-ids-text', ['base']],
+      ['diff-ids-short', ['sha256:xyz']],
+      ['diff-ids-upper', [`sha256:${'A'.repeat(64)}`]],
+    ] as const) {
+      bigImage('bad/config', linuxConfig({ rootfs: { type: 'layers', diff_ids: ids } }), tag);
+    }
     const entry = bigImage('bad/index', linuxConfig({}));
     reg.manifest(
       'bad/index',
@@ -105,6 +113,9 @@ describe('registry content of the wrong type under onError: allow (real server, 
     'bad/config:history-number',
     'bad/config:history-null-entry',
     'bad/config:history-wrong-field',
+    'bad/config:diff-ids-text',
+    'bad/config:diff-ids-short',
+    'bad/config:diff-ids-upper',
     'bad/index:platform-null',
     'bad/index:architecture-number',
   ])('when %s is served', (image) => {
@@ -114,6 +125,8 @@ describe('registry content of the wrong type under onError: allow (real server, 
       expect(a.codes).toContain('REGISTRY_CONTENT_INVALID');
       expect(a.codes).not.toContain('INTERNAL_ERROR');
       expect(a.message).toMatch(/malformed (image config|index)/);
+      if (image.includes('diff-ids'))
+        expect(a.message).toMatch(/rootfs\.diff_ids\[0\] is ".*", wanted a layer digest \(sha256: and 64/);
     });
   });
 
