@@ -9,7 +9,7 @@
  * configured and shares nothing with the serving engine. It never fails the start: a problem (or
  * the time bound) is reported, and readiness proceeds without it.
  */
-import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -22,9 +22,7 @@ import { DeadlineWatch } from '../review/deadline.js';
 import { runReview } from '../review/run.js';
 import { validateRequest } from '../review/validate.js';
 import { setupEngine } from './setup.js';
-
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-const SIMPLE_SIGNING = 'application/vnd.dev.cosign.simplesigning.v1+json';
+import { digestOf, imageDocuments, keySignatureDocuments, OCI_MANIFEST } from './signed-image-builder.js';
 
 export interface WarmUpOptions {
   /** Pods reviewed, one after the other (default 3). */
@@ -51,53 +49,17 @@ interface Content {
   body: Buffer;
 }
 
-const digestOf = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
-const descriptor = (mediaType: string, b: Buffer): { mediaType: string; digest: string; size: number } => ({
-  mediaType,
-  digest: digestOf(b),
-  size: b.byteLength,
-});
-const manifestOf = (config: Buffer, layers: object[]): Buffer =>
-  Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      config: descriptor('application/vnd.oci.image.config.v1+json', config),
-      layers,
-    }),
-  );
-
-/** One image and its `.sig`, as `cosign sign --key` stores them, under `/v2/<repo>/…` paths. */
+/** One image and its `.sig` (signed-image-builder.ts), under `/v2/<repo>/…` paths. */
 function signedImage(host: string, repo: string, key: KeyObject, content: Map<string, Content>): string {
-  const config = Buffer.from(
-    JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers' } }),
-  );
-  const layer = Buffer.from(`imagegate warm-up ${repo}`);
-  const manifest = manifestOf(config, [descriptor('application/vnd.oci.image.layer.v1.tar', layer)]);
-  const digest = digestOf(manifest);
-  const payload = Buffer.from(
-    JSON.stringify({
-      critical: {
-        identity: { 'docker-reference': `${host}/${repo}` },
-        image: { 'docker-manifest-digest': digest },
-        type: 'cosign container image signature',
-      },
-      optional: null,
-    }),
-  );
-  const empty = Buffer.from('{}');
-  const signature = sign('sha256', payload, key).toString('base64');
-  const sig = manifestOf(empty, [
-    {
-      ...descriptor(SIMPLE_SIGNING, payload),
-      annotations: { 'dev.cosignproject.cosign/signature': signature },
-    },
+  const image = imageDocuments({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers' } }, [
+    Buffer.from(`imagegate warm-up ${repo}`),
   ]);
-  content.set(`/v2/${repo}/manifests/${digest}`, { type: OCI_MANIFEST, body: manifest });
-  content.set(`/v2/${repo}/manifests/${digest.replace(':', '-')}.sig`, { type: OCI_MANIFEST, body: sig });
-  for (const blob of [config, layer, payload, empty])
+  const sig = keySignatureDocuments(`${host}/${repo}`, image.digest, (p) => sign('sha256', p, key));
+  content.set(`/v2/${repo}/manifests/${image.digest}`, { type: OCI_MANIFEST, body: image.manifest });
+  content.set(`/v2/${repo}/manifests/${sig.tag}`, { type: OCI_MANIFEST, body: sig.manifest });
+  for (const blob of [...image.blobs, ...sig.blobs])
     content.set(`/v2/${repo}/blobs/${digestOf(blob)}`, { type: 'application/octet-stream', body: blob });
-  return `${host}/${repo}@${digest}`;
+  return `${host}/${repo}@${image.digest}`;
 }
 
 /** A registry on loopback answering GET and HEAD for `content`, 404 (OCI error JSON) for anything else. */

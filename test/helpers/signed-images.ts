@@ -1,13 +1,17 @@
 /**
  * Key-signed images for end-to-end tests and the benchmarks: a tiny OCI image (unique config) pushed
  * to a registry, its cosign legacy `.sig` signature made with a test key, and an ImagePolicy file that
- * requires that key.
+ * requires that key. The documents come from `serve --warm-up`'s builder (src/cli/signed-image-builder.ts),
+ * so the warm-up signs images exactly as these tests do.
  */
+import {
+  imageDocuments,
+  keySignatureDocuments,
+  OCI_MANIFEST,
+  type BuiltDocuments,
+} from '../../src/cli/signed-image-builder.js';
 import type { Seeder } from './seeder.js';
-import { pushLegacySignatures } from './cosign-push.js';
-import { sha256 } from './memory-registry.js';
-import { keyPair, keySignedLayer, simpleSigningPayload } from './test-sigstore.js';
-import { ociImageManifest } from './oci-manifest.js';
+import { keyPair } from './test-sigstore.js';
 
 export type SigningKey = ReturnType<typeof keyPair>;
 
@@ -24,22 +28,23 @@ export interface PushedImage {
   size: number;
 }
 
+/** Pushes `docs` (blobs, then the manifest under `tag`); returns the digest the registry reports. */
+async function push(seeder: Seeder, repo: string, docs: BuiltDocuments, tag: string): Promise<string> {
+  for (const blob of docs.blobs) await seeder.putBlob(repo, blob);
+  return seeder.putManifest(repo, docs.manifest, tag);
+}
+
 /** Pushes a fresh, unsigned image (unique config) to `repo` under `tag`. */
 export async function pushImage(seeder: Seeder, repo: string, tag = 'v1'): Promise<PushedImage> {
   counter += 1;
-  const config = Buffer.from(
-    JSON.stringify({
-      architecture: 'amd64',
-      os: 'linux',
-      config: { Labels: { image: `${repo}#${counter}#${process.pid}#${Date.now()}` } },
-      rootfs: { type: 'layers', diff_ids: [] },
-    }),
-  );
-  await seeder.putBlob(repo, config);
-  const mediaType = 'application/vnd.oci.image.manifest.v1+json';
-  const manifest = ociImageManifest({ digest: sha256(config), size: config.length });
-  const digest = await seeder.putManifest(repo, manifest, tag);
-  return { digest, mediaType, size: manifest.length };
+  const image = imageDocuments({
+    architecture: 'amd64',
+    os: 'linux',
+    config: { Labels: { image: `${repo}#${counter}#${process.pid}#${Date.now()}` } },
+    rootfs: { type: 'layers', diff_ids: [] },
+  });
+  const digest = await push(seeder, repo, image, tag);
+  return { digest, mediaType: OCI_MANIFEST, size: image.manifest.length };
 }
 
 /** Signs `repo@digest` with `key` as `cosign sign --key` does (a legacy `.sig` tag, simple-signing payload). */
@@ -50,8 +55,8 @@ export async function signDigest(
   digest: string,
   key: SigningKey,
 ): Promise<void> {
-  const payload = simpleSigningPayload(`${host}/${repo}`, digest);
-  await pushLegacySignatures(seeder, repo, digest, [keySignedLayer(key.sign, payload)]);
+  const sig = keySignatureDocuments(`${host}/${repo}`, digest, key.sign);
+  await push(seeder, repo, sig, sig.tag);
 }
 
 /** Pushes a fresh image to `repo` (tag `tag`) and, when `key` is given, signs it; returns the digest. */

@@ -1,0 +1,94 @@
+/**
+ * The bytes of a tiny OCI image and of its cosign legacy `.sig` signature made with a key, as
+ * `cosign sign --key` stores them: pure, no I/O. `serve --warm-up` (warm-up.ts) serves them from
+ * memory; the tests' and benchmarks' signed images (test/helpers/signed-images.ts) push the same
+ * documents to a real registry, so both sign images one way.
+ */
+import { createHash } from 'node:crypto';
+
+export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+export const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
+export const SIMPLE_SIGNING = 'application/vnd.dev.cosign.simplesigning.v1+json';
+export const COSIGN_SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
+
+export interface Descriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+}
+
+/** A manifest and the blobs it names, in the order a client would push them (blobs first). */
+export interface BuiltDocuments {
+  /** The manifest's digest. */
+  digest: string;
+  manifest: Buffer;
+  /** Every blob the manifest names (config first). */
+  blobs: Buffer[];
+}
+
+export const digestOf = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+export const descriptorOf = (mediaType: string, b: Buffer): Descriptor => ({
+  mediaType,
+  digest: digestOf(b),
+  size: b.byteLength,
+});
+
+/** An OCI image manifest over `config` (an OCI config blob) and `layers` (descriptors). */
+export function imageManifest(config: Buffer, layers: readonly object[] = []): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: descriptorOf(OCI_CONFIG, config),
+      layers,
+    }),
+  );
+}
+
+/** An image of `config` (an object, serialized here) and uncompressed tar `layers`. */
+export function imageDocuments(config: object, layers: readonly Buffer[] = []): BuiltDocuments {
+  const configBytes = Buffer.from(JSON.stringify(config));
+  const manifest = imageManifest(
+    configBytes,
+    layers.map((l) => descriptorOf('application/vnd.oci.image.layer.v1.tar', l)),
+  );
+  return { digest: digestOf(manifest), manifest, blobs: [configBytes, ...layers] };
+}
+
+/** cosign's simple-signing payload: this signature is for `repository`@`digest`. */
+export function simpleSigningPayload(repository: string, digest: string): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      critical: {
+        identity: { 'docker-reference': repository },
+        image: { 'docker-manifest-digest': digest },
+        type: 'cosign container image signature',
+      },
+      optional: null,
+    }),
+  );
+}
+
+/** The `.sig` tag cosign stores `digest`'s legacy signatures under. */
+export const signatureTag = (digest: string): string => `${digest.replace(':', '-')}.sig`;
+
+/**
+ * `repository`@`digest` signed by `sign` (the raw signature over the payload, e.g. ECDSA with
+ * SHA-256): its `.sig` manifest (tag `signatureTag(digest)`) and blobs.
+ */
+export function keySignatureDocuments(
+  repository: string,
+  digest: string,
+  sign: (payload: Buffer) => Buffer,
+): BuiltDocuments & { tag: string } {
+  const payload = simpleSigningPayload(repository, digest);
+  const empty = Buffer.from('{}');
+  const manifest = imageManifest(empty, [
+    {
+      ...descriptorOf(SIMPLE_SIGNING, payload),
+      annotations: { [COSIGN_SIGNATURE_ANNOTATION]: sign(payload).toString('base64') },
+    },
+  ]);
+  return { digest: digestOf(manifest), manifest, blobs: [empty, payload], tag: signatureTag(digest) };
+}
