@@ -40,15 +40,17 @@ export async function runReview(body: unknown, options: RunOptions): Promise<Rev
   const hardStop = budget + Math.max(0, timeoutMs - budget) / 2;
   let unwatch: (() => void) | undefined;
   let result: ReviewResult;
-  const overrun = new Error(`no answer within the deadline (${Math.round(hardStop)} ms)`);
-  const reached = new Error('deadline reached');
+  // Made only when a deadline fires: an Error captures a stack trace, two per review were a
+  // measurable share of a cached review's CPU (docs/benchmarks.md, issue 26 round 8).
+  let overrun: Error | undefined;
+  let reached: Error | undefined;
   try {
     result = await new Promise<ReviewResult>((resolve, reject) => {
       unwatch = options.deadlines.watch(
         budget,
         hardStop,
-        () => context.abort(reached),
-        () => reject(overrun),
+        () => context.abort((reached = new Error('deadline reached'))),
+        () => reject((overrun = new Error(`no answer within the deadline (${Math.round(hardStop)} ms)`))),
       );
       options.handler(facts, context).then(resolve, reject);
     });
@@ -56,7 +58,9 @@ export async function runReview(body: unknown, options: RunOptions): Promise<Rev
     if (err instanceof AdmissionError) throw err;
     // availability (the deadline, a dependency that could not answer) is onError's to decide; any
     // other exception is a bug, and a bug fails closed
-    const late = err === overrun || err === reached || (err instanceof Error && err.name === 'AbortError');
+    const late =
+      (err !== undefined && (err === overrun || err === reached)) ||
+      (err instanceof Error && err.name === 'AbortError');
     const bug = !late && !(err instanceof ImagegateError && err.indeterminate);
     result = fallback(facts, engine, errorMessage(err), started, options.mayDeny, bug);
   } finally {

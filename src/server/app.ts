@@ -134,9 +134,10 @@ export function buildApp(deps: AppDeps): ImagegateApp {
   const deadlines = new DeadlineWatch();
   /** Both review routes are wired alike: run.ts owns the deadline, fallback and audit record. */
   const callerAuth = deps.callerAuth ?? {};
-  const guard = requireClientCert(callerAuth);
+  // Without a client CA there is nothing to guard: no hook (a promise per review) at all.
+  const guarded = callerAuth.requireClientCert === true ? { onRequest: requireClientCert(callerAuth) } : {};
   function route(path: string, handler: ReviewHandler, mayDeny: boolean): void {
-    app.post<{ Querystring: { timeout?: string } }>(path, { onRequest: guard }, async (request) => {
+    app.post<{ Querystring: { timeout?: string } }>(path, guarded, async (request) => {
       const timeoutMs = parseTimeout(request.query.timeout);
       const result = await runReview(request.body, {
         engine,

@@ -18,9 +18,9 @@
  * Over a bound the request is answered 503 BODIES_IN_FLIGHT, too slow 408 BODY_TIMEOUT, without a
  * certificate 403 CLIENT_CERT_REQUIRED, all with `Connection: close`, so the socket goes too.
  */
-import { Transform, type TransformCallback } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { isAuthenticated } from './caller-auth.js';
+import { ReceiveClock, type Receiving } from './receive-clock.js';
 
 export interface BodyBudgetOptions {
   /** Bodies being received or held by a review at once. */
@@ -48,9 +48,6 @@ export const DEFAULT_BODY_BUDGET = {
   firstByteTimeoutMs: 2_000,
   minBytesPerSecond: 16 * 1024,
 } as const satisfies Required<BodyBudgetOptions>;
-
-/** How often a body's receive rate is measured. */
-const RATE_WINDOW_MS = 1_000;
 
 export type BodyBudgetCode = 'BODIES_IN_FLIGHT' | 'BODY_TIMEOUT' | 'CLIENT_CERT_REQUIRED';
 
@@ -92,12 +89,13 @@ interface Share {
   bytes: number;
 }
 
-interface Hold {
+/** A body from its headers until its answer is sent. */
+interface Hold extends Receiving {
+  /** Bytes it holds in the budget: its declared length up front, or what arrived of a chunked body. */
   bytes: number;
   /** The caller's address share, or undefined for a verified caller (no per-address cap). */
   share: Share | undefined;
   address: string;
-  timer: NodeJS.Timeout | undefined;
 }
 
 /** `::ffff:10.0.0.7` and `10.0.0.7` are one caller. */
@@ -124,7 +122,7 @@ export function useBodyBudget(
     },
     refused,
   };
-  const holds = new WeakMap<FastifyRequest, Hold>();
+  const clock = new ReceiveClock(o);
 
   const refuse = (code: BodyBudgetCode, message: string): BodyBudgetError => {
     refused[code] += 1;
@@ -133,17 +131,14 @@ export function useBodyBudget(
   };
   /** The body arrived whole (or its request ended): it no longer counts against its address. */
   const leaveShare = (hold: Hold): void => {
+    clock.delete(hold);
     if (hold.share === undefined) return;
     hold.share.bodies -= 1;
     hold.share.bytes -= hold.bytes;
     if (hold.share.bodies === 0) shares.delete(hold.address);
     hold.share = undefined;
   };
-  const release = (request: FastifyRequest): void => {
-    const hold = holds.get(request);
-    if (hold === undefined) return;
-    holds.delete(request);
-    clearInterval(hold.timer);
+  const release = (hold: Hold): void => {
     state.bodies -= 1;
     state.bytes -= hold.bytes;
     leaveShare(hold);
@@ -168,17 +163,27 @@ export function useBodyBudget(
     return undefined;
   };
 
-  app.addHook('preParsing', async (request, reply, payload) => {
+  // A callback hook (no promise per request) that returns the request itself as the body stream: a
+  // counting Transform piped in between cost ~45 µs of CPU per cached review (issue 26, round 8).
+  app.addHook('preParsing', (request, reply, payload, done) => {
     // Without either header an HTTP/1.1 request has no body (GET /healthz, probes): nothing to hold.
-    if (request.headers['content-length'] === undefined && request.headers['transfer-encoding'] === undefined)
-      return payload;
+    if (
+      request.headers['content-length'] === undefined &&
+      request.headers['transfer-encoding'] === undefined
+    ) {
+      done(null, payload);
+      return;
+    }
     const verified = isAuthenticated(request);
     if (callers.verifiedOnly === true && !verified) {
       reply.header('connection', 'close');
-      throw refuse(
-        'CLIENT_CERT_REQUIRED',
-        'request bodies are read only from callers with a client certificate signed by the --client-ca',
+      done(
+        refuse(
+          'CLIENT_CERT_REQUIRED',
+          'request bodies are read only from callers with a client certificate signed by the --client-ca',
+        ),
       );
+      return;
     }
     const address = addressOf(request);
     const declared = Number(request.headers['content-length']);
@@ -188,78 +193,65 @@ export function useBodyBudget(
     const busy = overBy(verified ? undefined : (share ?? { bodies: 0, bytes: 0 }), 1, reserve, address);
     if (busy !== undefined) {
       reply.header('connection', 'close');
-      throw refuse('BODIES_IN_FLIGHT', busy);
+      done(refuse('BODIES_IN_FLIGHT', busy));
+      return;
     }
     if (!verified && share === undefined) shares.set(address, (share = { bodies: 0, bytes: 0 }));
-    const hold: Hold = { bytes: reserve, share, address, timer: undefined };
-    holds.set(request, hold);
     state.bodies += 1;
     state.bytes += reserve;
     if (share !== undefined) {
       share.bodies += 1;
       share.bytes += reserve;
     }
-    let received = 0;
-    let windowStart = 0;
-    let windowBytes = 0;
-    const counted = new Transform({
-      transform(chunk: Buffer, _encoding, callback: TransformCallback) {
-        if (received === 0) windowStart = performance.now();
-        received += chunk.length;
-        windowBytes += chunk.length;
-        if (received > hold.bytes) {
-          const more = Math.min(received, bodyLimit + 1) - hold.bytes;
-          const busy = overBy(hold.share, 0, more, address);
-          if (busy !== undefined) {
-            reply.header('connection', 'close');
-            callback(refuse('BODIES_IN_FLIGHT', busy));
-            return;
-          }
-          hold.bytes += more;
-          state.bytes += more;
-          if (hold.share !== undefined) hold.share.bytes += more;
-        }
-        callback(null, chunk);
-      },
-      flush(callback: TransformCallback) {
-        clearInterval(hold.timer);
-        leaveShare(hold);
-        callback();
-      },
-    });
-    const cut = (why: string): void => {
-      clearInterval(hold.timer);
+    const raw = request.raw;
+    /** Ends the body's reading with `err`, answered with its status and `Connection: close`. */
+    const fail = (err: BodyBudgetError): void => {
+      leaveShare(hold);
+      raw.removeListener('data', count);
       reply.header('connection', 'close');
-      counted.destroy(refuse('BODY_TIMEOUT', why));
+      // Fastify's body reader listens for 'error' on the stream this hook returns (the request) and
+      // answers with the error's statusCode; destroy() would close the socket before that answer.
+      // In a microtask: the reader sees the current chunk first (it may refuse it over the body
+      // limit itself), and a reader that has stopped listening has answered already.
+      queueMicrotask(() => {
+        if (raw.listenerCount('error') > 0) raw.emit('error', err);
+      });
     };
-    const started = performance.now();
-    // One timer per body checks all three deadlines (a tenth of the rate window apart).
-    hold.timer = setInterval(
-      () => {
-        const now = performance.now();
-        if (now - started >= o.receiveTimeoutMs)
-          return cut(`the request body did not arrive whole within ${o.receiveTimeoutMs} ms`);
-        if (received === 0) {
-          if (now - started >= o.firstByteTimeoutMs)
-            cut(`no byte of the request body arrived within ${o.firstByteTimeoutMs} ms`);
-          return;
-        }
-        if (now - windowStart < RATE_WINDOW_MS) return;
-        const rate = (windowBytes * 1000) / (now - windowStart);
-        if (rate < o.minBytesPerSecond)
-          return cut(
-            `the request body arrived at ${Math.round(rate)} bytes/s, under the minimum of ${o.minBytesPerSecond}`,
-          );
-        windowStart = now;
-        windowBytes = 0;
-      },
-      Math.min(RATE_WINDOW_MS, o.firstByteTimeoutMs, o.receiveTimeoutMs) / 10,
-    );
-    hold.timer.unref();
+    const hold: Hold = {
+      bytes: reserve,
+      share,
+      address,
+      started: performance.now(),
+      received: 0,
+      windowStart: 0,
+      windowBytes: 0,
+      cut: (why) => fail(refuse('BODY_TIMEOUT', why)),
+    };
+    // Bytes are counted as they reach Fastify's own reader. A declared length was reserved whole, and
+    // the HTTP parser delivers no more than it: only a chunked body grows its hold chunk by chunk.
+    const count = (chunk: Buffer): void => {
+      if (hold.received === 0) hold.windowStart = performance.now();
+      hold.received += chunk.length;
+      hold.windowBytes += chunk.length;
+      if (hold.received > hold.bytes) {
+        const more = Math.min(hold.received, bodyLimit + 1) - hold.bytes;
+        const busy = overBy(hold.share, 0, more, address);
+        if (busy !== undefined) return fail(refuse('BODIES_IN_FLIGHT', busy));
+        hold.bytes += more;
+        state.bytes += more;
+        if (hold.share !== undefined) hold.share.bytes += more;
+      }
+      if (hold.received === declared) leaveShare(hold);
+    };
+    // prependListener, not on(): Readable's on('data') would start the flow before Fastify's reader
+    // listens, and its first chunks would be lost to it.
+    raw.prependListener('data', count);
+    if (reserve === 0 && declared === 0) leaveShare(hold);
+    else clock.add(hold);
+    if (!Number.isFinite(declared)) raw.once('end', () => leaveShare(hold));
     // 'close' comes once the answer is sent or the socket is gone, whichever way the request ended.
-    reply.raw.once('close', () => release(request));
-    payload.on('error', (err) => counted.destroy(err));
-    return payload.pipe(counted);
+    reply.raw.once('close', () => release(hold));
+    done(null, payload);
   });
   return state;
 }
