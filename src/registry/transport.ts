@@ -25,7 +25,15 @@ export interface RequestContext {
   deadline: number | undefined;
   /** The review's share of the process-wide budget of buffered response bytes. */
   bytes?: ByteBudget;
+  /**
+   * The credentials this review has found, per `registry/repository`: the provider chain is asked
+   * once per repository and review (an image's four or five requests looked it up eight to ten times).
+   */
+  found?: Map<string, Promise<Credential | undefined>>;
 }
+
+/** Repositories whose credential one review remembers (bounded by maxImagesPerReview in practice). */
+const MAX_FOUND = 1024;
 
 export type Target = Pick<ImageReference, 'registry' | 'repository'>;
 
@@ -38,6 +46,28 @@ export function credentialFor(
   registry: string,
   repository: string,
   signal?: AbortSignal,
+): Promise<Credential | undefined> {
+  const found = ctx.found;
+  if (found === undefined) return lookUp(ctx, registry, repository, signal);
+  const key = `${registry}/${repository}`;
+  const hit = found.get(key);
+  if (hit !== undefined) return hit;
+  const lookup = lookUp(ctx, registry, repository, signal);
+  // Only an answer is remembered: a failed lookup (an outage, an aborted signal) is asked again.
+  lookup.then(
+    () => {
+      if (found.size < MAX_FOUND) found.set(key, lookup);
+    },
+    () => undefined,
+  );
+  return lookup;
+}
+
+function lookUp(
+  ctx: RequestContext,
+  registry: string,
+  repository: string,
+  signal: AbortSignal | undefined,
 ): Promise<Credential | undefined> {
   const deadline = ctx.deadline;
   if (signal !== undefined || deadline === undefined) {
