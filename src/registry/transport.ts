@@ -97,6 +97,7 @@ export class Transport {
   readonly #connections: Connections;
   readonly #authorizer: Authorizer;
   readonly #maxRedirects: number;
+  readonly #headers = new Map<string, Readonly<Record<string, string>>>();
 
   constructor(options: RegistryOptions, hooks: RegistryHooks) {
     this.#connections = new Connections(options, hooks);
@@ -157,8 +158,7 @@ export class Transport {
     const scope = `repository:${repository}:pull`;
     // paths are built from parsed references (`/v2/…`): appended to the registry's origin, one parse
     const url = new URL(this.#connections.origin(endpoint) + opts.path);
-    const headers: Record<string, string> = { 'user-agent': 'imagegate' };
-    if (opts.accept !== undefined) headers.accept = opts.accept;
+    const headers = this.#headersFor(opts.accept);
     const deadline = ctx.deadline;
     let authorization = await this.#authorizer.known(endpoint, scope, cred, ctx, signal);
     let authRetried = false;
@@ -183,6 +183,20 @@ export class Transport {
       }
       return res;
     }
+  }
+
+  /**
+   * The headers of a request without credentials, one object per Accept value (a few constants in
+   * the code), made once: undici and the redirect loop only read them.
+   */
+  #headersFor(accept: string | undefined): Readonly<Record<string, string>> {
+    const key = accept ?? '';
+    const known = this.#headers.get(key);
+    if (known !== undefined) return known;
+    const made: Record<string, string> = { 'user-agent': 'imagegate' };
+    if (accept !== undefined) made.accept = accept;
+    this.#headers.set(key, Object.freeze(made));
+    return made;
   }
 
   async expectOk(res: HttpResponse, what: string, notFound: RegistryErrorCode): Promise<void> {
