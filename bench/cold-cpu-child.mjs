@@ -31,7 +31,7 @@ const { DeadlineWatch } = await import(`${dist}/review/deadline.js`);
 const config = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const what = process.argv[3];
 const POD = config.pod;
-/** BENCH_PROFILE=alloc: sampled allocations (a .heapprofile) instead of CPU. */
+/** BENCH_PROFILE=alloc: sampled allocations, collected ones included (a .heapprofile), not CPU. */
 const ALLOC = process.env.BENCH_PROFILE_ALLOC === '1';
 const N = config.images;
 
@@ -41,7 +41,6 @@ async function startProfile() {
   const session = new Session();
   session.connect();
   if (ALLOC) {
-    // every allocation sampled (every 4 KB), collected ones included: what drives the GC threads
     await session.post('HeapProfiler.startSampling', {
       samplingInterval: 4096,
       includeObjectsCollectedByMajorGC: true,
@@ -50,7 +49,9 @@ async function startProfile() {
     return session;
   }
   await session.post('Profiler.enable');
-  await session.post('Profiler.setSamplingInterval', { interval: 500 });
+  await session.post('Profiler.setSamplingInterval', {
+    interval: Number(process.env.BENCH_PROFILE_US ?? 500),
+  });
   await session.post('Profiler.start');
   return session;
 }
@@ -212,6 +213,8 @@ async function replayClient(kind, policy, warm, measured) {
       return access.getReferrers(ref, m[3], type, signal);
     }
     if (m[2] === 'blobs') return access.getBlob(ref, { mediaType: '', digest: m[3], size }, 1 << 26, signal);
+    // a tag as the engine asks one (`.sig`, the referrers fallback): absent is an answer, not an error
+    if (!m[3].includes(':') && access.findTag !== undefined) return access.findTag(ref, m[3], signal);
     return access.getManifest(ref, m[3], signal).catch((err) => {
       if (err?.code !== 'MANIFEST_UNKNOWN') throw err;
     });
