@@ -156,8 +156,8 @@ export class Transport {
   ): Promise<HttpResponse> {
     const cred = await credentialFor(ctx, endpoint, repository, signal);
     const scope = `repository:${repository}:pull`;
-    // paths are built from parsed references (`/v2/…`): appended to the registry's origin, one parse
-    const url = new URL(this.#connections.origin(endpoint) + opts.path);
+    // paths are built from parsed references (`/v2/…`): at the registry's origin, parsed once
+    const url = this.#connections.requestUrl(endpoint, opts.path);
     const headers = this.#headersFor(opts.accept);
     const deadline = ctx.deadline;
     let authorization = await this.#authorizer.known(endpoint, scope, cred, ctx, signal);
