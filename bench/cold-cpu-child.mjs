@@ -31,6 +31,8 @@ const { DeadlineWatch } = await import(`${dist}/review/deadline.js`);
 const config = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const what = process.argv[3];
 const POD = config.pod;
+/** BENCH_PROFILE=alloc: sampled allocations, collected ones included (a .heapprofile), not CPU. */
+const ALLOC = process.env.BENCH_PROFILE_ALLOC === '1';
 const N = config.images;
 
 /** BENCH_PROFILE_DIR: a CPU profile of the measured pods only (not the warm-up), through the inspector. */
@@ -38,18 +40,29 @@ async function startProfile() {
   if (process.env.BENCH_PROFILE_DIR === undefined) return undefined;
   const session = new Session();
   session.connect();
+  if (ALLOC) {
+    await session.post('HeapProfiler.startSampling', {
+      samplingInterval: 4096,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
+    return session;
+  }
   await session.post('Profiler.enable');
-  await session.post('Profiler.setSamplingInterval', { interval: 500 });
+  await session.post('Profiler.setSamplingInterval', {
+    interval: Number(process.env.BENCH_PROFILE_US ?? 500),
+  });
   await session.post('Profiler.start');
   return session;
 }
 
 async function stopProfile(session, kind) {
   if (session === undefined) return;
-  const { profile } = await session.post('Profiler.stop');
+  const { profile } = await session.post(ALLOC ? 'HeapProfiler.stopSampling' : 'Profiler.stop');
   const dir = process.env.BENCH_PROFILE_DIR;
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, `cold-cpu-${kind}.cpuprofile`), JSON.stringify(profile));
+  const file = `cold-cpu-${kind}.${ALLOC ? 'heapprofile' : 'cpuprofile'}`;
+  writeFileSync(join(dir, file), JSON.stringify(profile));
   session.disconnect();
 }
 
@@ -150,6 +163,8 @@ async function measureKind({ kind, policy, warmBody, podBodies }) {
   await stopProfile(session, kind);
   await setup.registry.close();
   const requests = Object.fromEntries([...statuses].map(([s, n]) => [s, n / N]));
+  if (process.env.BENCH_REQUESTS_OUT !== undefined)
+    writeFileSync(process.env.BENCH_REQUESTS_OUT, JSON.stringify({ warmRequests, made }));
   const floor = await replay(kind, warmRequests, made);
   const client = await replayClient(kind, policy, warmRequests, made);
   return {
@@ -198,6 +213,8 @@ async function replayClient(kind, policy, warm, measured) {
       return access.getReferrers(ref, m[3], type, signal);
     }
     if (m[2] === 'blobs') return access.getBlob(ref, { mediaType: '', digest: m[3], size }, 1 << 26, signal);
+    // a tag as the engine asks one (`.sig`, the referrers fallback): absent is an answer, not an error
+    if (!m[3].includes(':') && access.findTag !== undefined) return access.findTag(ref, m[3], signal);
     return access.getManifest(ref, m[3], signal).catch((err) => {
       if (err?.code !== 'MANIFEST_UNKNOWN') throw err;
     });
@@ -269,6 +286,15 @@ async function measureFloor() {
   return { okMicros, notFoundMicros };
 }
 
+/** The floor and the client replay alone, in a fresh process, of requests a kind's run wrote. */
+async function replayOnly(kind) {
+  const { warmRequests, made } = JSON.parse(readFileSync(process.env.BENCH_REQUESTS_IN, 'utf8'));
+  const floorMicros = (await replay(kind, warmRequests, made)).micros;
+  const clientMicros = (await replayClient(kind, config.kinds[0].policy, warmRequests, made)).micros;
+  return { kind, floorMicros, clientMicros };
+}
+
 const kind = config.kinds.find((k) => k.kind === what);
-const result = what === 'floor' ? await measureFloor() : await measureKind(kind);
+const measure = { floor: measureFloor, replay: () => replayOnly(config.kinds[0].kind) }[what];
+const result = measure !== undefined ? await measure() : await measureKind(kind);
 process.stdout.write(`${JSON.stringify(result)}\n`);

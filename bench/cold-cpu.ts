@@ -10,9 +10,12 @@
  * counted by status, at a bare GET's CPU per 200 and per 404) is reported beside it, and so is the
  * registry client alone replaying the same requests through its own calls (`clientMicros`: what of
  * the gap is the client's, what the rest of the engine's), the main thread's share of the CPU and the
- * new connections of each. It prints the child's JSON. BENCH_PROFILE=1 makes the
+ * new connections of each. The floor and the client replay are also measured again in a fresh process
+ * (`freshFloorMicros`, `freshClientMicros`), as warm as the engine was when measured: the in-process
+ * replays run after the engine's own 200 images have made undici's code hot. It prints the child's JSON. BENCH_PROFILE=1 makes the
  * child write a CPU profile of each kind's measured pods to
- * bench/results/profiles/cold-cpu-KIND.cpuprofile.
+ * bench/results/profiles/cold-cpu-KIND.cpuprofile; BENCH_PROFILE=alloc, a sampled allocation profile
+ * (collected objects included) of the same part, cold-cpu-KIND.heapprofile.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -108,7 +111,7 @@ try {
   }
 
   const profileDir = join(here, 'results', 'profiles');
-  const profile = process.env.BENCH_PROFILE === '1';
+  const profile = process.env.BENCH_PROFILE === '1' || process.env.BENCH_PROFILE === 'alloc';
   const configFile = join(work, 'child.json');
   await writeFile(
     configFile,
@@ -122,15 +125,21 @@ try {
   );
   // One process per kind (each its own JIT warm-up, as a fresh server); asynchronously, so that this
   // process's event loop keeps draining the registry's log pipe.
-  const child = async (what: string, dist?: string): Promise<Record<string, unknown>> => {
+  const child = async (
+    what: string,
+    dist?: string,
+    extra: Record<string, string> = {},
+  ): Promise<Record<string, unknown>> => {
     const { stdout } = await promisify(execFile)(
       process.execPath,
       [join(here, 'cold-cpu-child.mjs'), configFile, what],
       {
         env: {
           ...process.env,
+          ...extra,
           ...(dist !== undefined ? { BENCH_DIST: dist } : {}),
           ...(profile ? { BENCH_PROFILE_DIR: profileDir } : {}),
+          ...(process.env.BENCH_PROFILE === 'alloc' ? { BENCH_PROFILE_ALLOC: '1' } : {}),
         },
       },
     );
@@ -161,7 +170,20 @@ try {
     process.stdout.write(`${JSON.stringify({ images: N, ab })}\n`);
   } else {
     const measured = [];
-    for (const { kind } of kinds) measured.push(await child(kind));
+    // The same requests replayed again in a fresh process (floor, then client alone), as warm as the
+    // engine was when measured (one pod's requests first), not after the engine's own run has made
+    // undici's code hot (BENCH_FRESH_FLOOR=0: not)
+    const fresh = process.env.BENCH_FRESH_FLOOR !== '0';
+    for (const { kind } of kinds) {
+      const requestsFile = join(work, `${kind}-requests.json`);
+      const m = await child(kind, undefined, fresh ? { BENCH_REQUESTS_OUT: requestsFile } : {});
+      if (fresh) {
+        const again = await child('replay', undefined, { BENCH_REQUESTS_IN: requestsFile });
+        m.freshFloorMicros = again.floorMicros;
+        m.freshClientMicros = again.clientMicros;
+      }
+      measured.push(m);
+    }
     const { okMicros, notFoundMicros } = (await child('floor')) as {
       okMicros: number;
       notFoundMicros: number;

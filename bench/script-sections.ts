@@ -82,6 +82,8 @@ export function coldCpuSection(ctx: BenchContext): void {
       mainThreadMicros?: number;
       connections?: number;
       floorConnections?: number;
+      freshFloorMicros?: number;
+      freshClientMicros?: number;
     }[];
   }>(join(here, 'cold-cpu.ts'), [String(Math.round(100 * Math.min(1, SCALE)))]);
   results.coldCpu = c;
@@ -115,6 +117,8 @@ function coldCpuSplit(
   k: { imageMicros: number; floorMicros: number; clientMicros?: number; mainThreadMicros?: number } & {
     connections?: number;
     floorConnections?: number;
+    freshFloorMicros?: number;
+    freshClientMicros?: number;
   },
   ms: (micros: number) => string,
 ): string {
@@ -123,7 +127,12 @@ function coldCpuSplit(
   return (
     `; the registry client alone ${ms(k.clientMicros)} (${(k.clientMicros / k.floorMicros).toFixed(2)}× floor), ` +
     `the rest of the engine ${ms(k.imageMicros - k.clientMicros)}${main}; ` +
-    `new connections ${k.connections ?? '?'} (floor ${k.floorConnections ?? '?'})`
+    `new connections ${k.connections ?? '?'} (floor ${k.floorConnections ?? '?'})` +
+    (k.freshFloorMicros !== undefined && k.freshClientMicros !== undefined
+      ? `; replayed again in a fresh process as warm as the engine's (not after it): floor ` +
+        `${ms(k.freshFloorMicros)} (${(k.imageMicros / k.freshFloorMicros).toFixed(2)}×), client alone ` +
+        `${ms(k.freshClientMicros)}`
+      : '')
   );
 }
 

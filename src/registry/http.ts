@@ -7,10 +7,11 @@ import { ErrorBodySchema, type ErrorBodyShape } from './content.schema.js';
 import type { Dispatcher } from 'undici';
 import { errorMessage, RegistryError } from '../errors.js';
 import { plainHttpHint } from './plain-http.js';
+import type { RequestUrl } from './request-url.js';
 
 export interface HttpRequest {
   method: 'GET' | 'HEAD' | 'POST' | 'PUT'; // PUT: IMDSv2's session token (credentials/cloud/aws/metadata.ts)
-  url: URL;
+  url: RequestUrl;
   headers: Record<string, string>;
   body?: string;
   dispatcher: Dispatcher;
@@ -110,7 +111,7 @@ export function transportError(
   caller: AbortSignal,
   timeout: Pick<AbortSignal, 'aborted'> | undefined,
   what: string,
-  url?: string | URL,
+  url?: string | RequestUrl,
 ): RegistryError {
   if (err instanceof RegistryError) return err;
   if (caller.aborted) {

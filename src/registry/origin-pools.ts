@@ -30,6 +30,8 @@ export interface OriginPoolsOptions {
 }
 
 type Protocol = 'h2' | 'http/1.1';
+/** What a first connection needs of a request's URL (a URL is one). */
+type Endpoint = Pick<URL, 'origin' | 'protocol' | 'hostname' | 'host' | 'port'>;
 
 /** Origins whose protocol is remembered (hosts come from pod specs: bounded). */
 const MAX_ORIGINS = 1024;
@@ -82,7 +84,7 @@ export class OriginPools {
    * origins; else once the first connection is up (or failed: the request then connects, and fails,
    * on its own, with the usual error). Never rejects; stops waiting when `signal` aborts.
    */
-  ready(url: URL, signal: AbortSignal, origin = url.origin): Promise<void> | undefined {
+  ready(url: Endpoint, signal: AbortSignal, origin = url.origin): Promise<void> | undefined {
     if (this.#protocols.has(origin) || url.protocol !== 'https:') return undefined;
     let probe = this.#probes.get(origin);
     if (probe === undefined) {
@@ -100,7 +102,7 @@ export class OriginPools {
     });
   }
 
-  #probe(url: URL): Promise<void> {
+  #probe(url: Endpoint): Promise<void> {
     const origin = url.origin;
     // As undici's Client asks its connector: an IPv6 literal without its brackets.
     const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;

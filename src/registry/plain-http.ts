@@ -11,7 +11,10 @@ const PLAIN_TEXT_TLS_CODES = new Set([
  * The action to take instead of OpenSSL's text, when an https request failed because the registry
  * speaks plain HTTP (the usual local `docker-registry`); undefined for any other failure.
  */
-export function plainHttpHint(err: unknown, url: string | URL): string | undefined {
+export function plainHttpHint(
+  err: unknown,
+  url: string | Pick<URL, 'protocol' | 'host'>,
+): string | undefined {
   const u = typeof url === 'string' ? new URL(url) : url;
   if (u.protocol !== 'https:') return undefined;
   for (let e: unknown = err, depth = 0; e !== null && typeof e === 'object' && depth < 4; depth++) {

@@ -6,13 +6,14 @@
 import { RegistryError } from '../errors.js';
 import type { Connections } from './connections.js';
 import { discard, header, type HttpResponse } from './http.js';
+import type { RequestUrl } from './request-url.js';
 import { assertRedirectAllowed } from './targets.js';
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 export interface RedirectingRequest {
   method: 'GET' | 'HEAD';
-  url: URL;
+  url: RequestUrl;
   headers: Record<string, string>;
   what: string;
   maxRedirects: number;
@@ -29,7 +30,7 @@ export async function followRedirects(
 ): Promise<HttpResponse> {
   const { url, what, maxRedirects } = req;
   const origin = url.origin;
-  let current = url;
+  let current: RequestUrl = url;
   let h = req.headers; // replaced (never changed) when a redirect leaves the origin
   for (let hops = 0; ; hops++) {
     const target = current;
@@ -53,7 +54,7 @@ export async function followRedirects(
         indeterminate: true,
       });
     }
-    const next = new URL(location, current);
+    const next = new URL(location, current.href);
     const sameOrigin = next.origin === origin;
     // plain http only where the registry itself already is (an `insecure` registry)
     if (next.protocol !== 'https:' && !(next.protocol === 'http:' && sameOrigin)) {

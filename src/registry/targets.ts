@@ -76,7 +76,12 @@ export function isRefusedHostClass(cls: string | undefined): boolean {
  * Refuses a URL on a loopback/link-local/unspecified/metadata address unless the registry itself is on such an
  * address (a registry on 127.0.0.1 may send imagegate to localhost, never to 169.254.169.254).
  */
-function assertAddressAllowed(url: URL, registryUrl: URL, what: string, code: RegistryError['code']): void {
+function assertAddressAllowed(
+  url: URL,
+  registryUrl: Pick<URL, 'hostname' | 'host'>,
+  what: string,
+  code: RegistryError['code'],
+): void {
   if (url.hostname === registryUrl.hostname) return;
   const cls = addressClass(url.hostname);
   if (cls === undefined || cls === addressClass(registryUrl.hostname)) return;
@@ -87,7 +92,11 @@ function assertAddressAllowed(url: URL, registryUrl: URL, what: string, code: Re
   );
 }
 
-export function assertRedirectAllowed(next: URL, registryUrl: URL, what: string): void {
+export function assertRedirectAllowed(
+  next: URL,
+  registryUrl: Pick<URL, 'hostname' | 'host'>,
+  what: string,
+): void {
   assertAddressAllowed(next, registryUrl, `${what}: redirect`, 'REDIRECT_REFUSED');
 }
 

@@ -25,7 +25,15 @@ export interface RequestContext {
   deadline: number | undefined;
   /** The review's share of the process-wide budget of buffered response bytes. */
   bytes?: ByteBudget;
+  /**
+   * The credentials this review has found, per `registry/repository`: the provider chain is asked
+   * once per repository and review (an image's four or five requests looked it up eight to ten times).
+   */
+  found?: Map<string, Promise<Credential | undefined>>;
 }
+
+/** Repositories whose credential one review remembers (bounded by maxImagesPerReview in practice). */
+const MAX_FOUND = 1024;
 
 export type Target = Pick<ImageReference, 'registry' | 'repository'>;
 
@@ -38,6 +46,28 @@ export function credentialFor(
   registry: string,
   repository: string,
   signal?: AbortSignal,
+): Promise<Credential | undefined> {
+  const found = ctx.found;
+  if (found === undefined) return lookUp(ctx, registry, repository, signal);
+  const key = `${registry}/${repository}`;
+  const hit = found.get(key);
+  if (hit !== undefined) return hit;
+  const lookup = lookUp(ctx, registry, repository, signal);
+  // Only an answer is remembered: a failed lookup (an outage, an aborted signal) is asked again.
+  lookup.then(
+    () => {
+      if (found.size < MAX_FOUND) found.set(key, lookup);
+    },
+    () => undefined,
+  );
+  return lookup;
+}
+
+function lookUp(
+  ctx: RequestContext,
+  registry: string,
+  repository: string,
+  signal: AbortSignal | undefined,
 ): Promise<Credential | undefined> {
   const deadline = ctx.deadline;
   if (signal !== undefined || deadline === undefined) {
@@ -67,6 +97,7 @@ export class Transport {
   readonly #connections: Connections;
   readonly #authorizer: Authorizer;
   readonly #maxRedirects: number;
+  readonly #headers = new Map<string, Readonly<Record<string, string>>>();
 
   constructor(options: RegistryOptions, hooks: RegistryHooks) {
     this.#connections = new Connections(options, hooks);
@@ -125,10 +156,9 @@ export class Transport {
   ): Promise<HttpResponse> {
     const cred = await credentialFor(ctx, endpoint, repository, signal);
     const scope = `repository:${repository}:pull`;
-    // paths are built from parsed references (`/v2/…`): appended to the registry's origin, one parse
-    const url = new URL(this.#connections.origin(endpoint) + opts.path);
-    const headers: Record<string, string> = { 'user-agent': 'imagegate' };
-    if (opts.accept !== undefined) headers.accept = opts.accept;
+    // paths are built from parsed references (`/v2/…`): at the registry's origin, parsed once
+    const url = this.#connections.requestUrl(endpoint, opts.path);
+    const headers = this.#headersFor(opts.accept);
     const deadline = ctx.deadline;
     let authorization = await this.#authorizer.known(endpoint, scope, cred, ctx, signal);
     let authRetried = false;
@@ -153,6 +183,20 @@ export class Transport {
       }
       return res;
     }
+  }
+
+  /**
+   * The headers of a request without credentials, one object per Accept value (a few constants in
+   * the code), made once: undici and the redirect loop only read them.
+   */
+  #headersFor(accept: string | undefined): Readonly<Record<string, string>> {
+    const key = accept ?? '';
+    const known = this.#headers.get(key);
+    if (known !== undefined) return known;
+    const made: Record<string, string> = { 'user-agent': 'imagegate' };
+    if (accept !== undefined) made.accept = accept;
+    this.#headers.set(key, Object.freeze(made));
+    return made;
   }
 
   async expectOk(res: HttpResponse, what: string, notFound: RegistryErrorCode): Promise<void> {

@@ -45,6 +45,7 @@ export function chainProviders(
   name = 'chain',
 ): CredentialProvider {
   const list = providers.filter((p): p is CredentialProvider => p !== undefined);
+  if (list.length === 0) return { name, credentialsFor: () => Promise.resolve(undefined) };
   return {
     name,
     async credentialsFor(request) {
