@@ -157,7 +157,7 @@ describe('sigstore-internals', () => {
     type Node = { subs: Node[]; value: Buffer; tag: unknown };
     const nodes = (n: Node): Node[] => [n, ...n.subs.flatMap(nodes)];
 
-    it('is the tree sigstore-js would parse again, with arrays of its own, and is not parsed', () => {
+    it('is the tree sigstore-js would parse again, is not parsed, and has nodes of its own along the splice', () => {
       const cert = freshLeaf();
       const Cert = cert.constructor as unknown as { parse(b: Buffer): LeafCertificate };
       const spy = vi.spyOn(Cert, 'parse');
@@ -175,15 +175,40 @@ describe('sigstore-internals', () => {
       const parsed = nodes((plainLeaf().clone() as unknown as { root: Node }).root);
       expect(theirs).toHaveLength(parsed.length);
       expect(theirs.length).toBeGreaterThan(50);
-      const differing = theirs.filter(
+      const unlike = theirs.filter(
         (n, i) =>
-          n === mine[i] ||
-          n.subs === mine[i]!.subs ||
           JSON.stringify(n.tag) !== JSON.stringify(parsed[i]!.tag) ||
           !n.value.equals(parsed[i]!.value) ||
           n.subs.length !== parsed[i]!.subs.length,
       );
-      expect(differing).toEqual([]);
+      expect(unlike).toEqual([]);
+      // New: the certificate, its TBS, the TBS's [3] and the extension list, each with an array of its own.
+      const copied = theirs.filter((n, i) => n !== mine[i]);
+      const root = (copy as unknown as { root: Node }).root;
+      const tbs = root.subs[0]!;
+      const explicit = tbs.subs[tbs.subs.length - 1]!; // a Fulcio leaf's TBS ends with its [3] extensions
+      const path = [root, tbs, explicit, explicit.subs[0]];
+      expect(copied).toHaveLength(path.length);
+      copied.forEach((n, k) => expect(n).toBe(path[k]));
+      expect(explicit.subs[0]!.subs).toBe(copy.extensions);
+      for (const n of copied) expect(n.subs).not.toBe(mine[theirs.indexOf(n)]!.subs);
+    });
+
+    it("shares no array the splice can reach with the leaf, and a write into a shared node shows in the leaf's encoding", () => {
+      const cert = freshLeaf();
+      const before = rootOf(cert).toDER();
+      const copy = cert.clone();
+      const n = cert.extensions.length;
+      copy.extensions.splice(0, copy.extensions.length);
+      expect(cert.extensions).toHaveLength(n);
+      expect(rootOf(cert).toDER()).toBe(before);
+      // sigstore-js writes into nothing else; if it did, the leaf would not keep its old bytes
+      type Obj = { subs: Obj[]; value: Buffer };
+      const serial = (copy as unknown as { root: Obj }).root.subs[0]!.subs[1]!; // shared with the leaf
+      serial.value = Buffer.from(serial.value.map((b) => b ^ 0xff));
+      const after = rootOf(cert).toDER();
+      expect(after.equals(before)).toBe(false);
+      expect(after.length).toBe(before.length);
     });
 
     it('is parsed again, as sigstore-js does, once the leaf was changed', () => {
