@@ -73,6 +73,7 @@ const NO_SUBS: readonly Asn1Node[] = Object.freeze([]);
 
 /** Whether nothing in `node`'s subtree was replaced, added or removed since it was memoised. */
 function intact(node: Memoised): boolean {
+  if (Object.isFrozen(node)) return true; // sealed right after it was memoised, with its whole subtree
   const snap = node[SNAPSHOT];
   if (
     snap === undefined ||
@@ -150,6 +151,27 @@ export function memoiseEncoding<C extends LeafCertificate>(cert: C): C {
   return cert;
 }
 
+/** Freezes `node`, its `subs` array and its subtree (a write into any of them throws). */
+function freezeTree(node: Asn1Node): void {
+  for (const sub of node.subs) freezeTree(sub);
+  Object.freeze(node.subs);
+  Object.freeze(node);
+}
+
+/**
+ * `memoiseEncoding`, then the tree frozen: for certificates sigstore-js only reads (the trusted
+ * roots' and a bundle's leaf; it writes only into the copy it strips of SCTs, which `copyOf` makes
+ * of nodes of its own along that path), so their memoised encodings are current without walking
+ * the tree at each use. A write (sigstore-js does none) throws instead of leaving stale bytes.
+ */
+export function sealEncoding<C extends LeafCertificate>(cert: C): C {
+  const root = asn1Root(cert);
+  if (memoised.has(root)) return cert;
+  memoiseEncoding(cert);
+  freezeTree(root);
+  return cert;
+}
+
 /** DER's identifier octet of a TBS certificate's `[3] EXPLICIT Extensions` (context-specific, constructed). */
 const EXTENSIONS_TAG = 0xa3;
 
@@ -165,8 +187,8 @@ function shallowCopy(node: Asn1Node, subs: Asn1Node[]): Asn1Node {
  * its encoding gives the same tree. sigstore-js splices the extension list of its copy and writes
  * nothing else, so the copy has nodes of its own (with arrays of their own, re-encoded from their
  * children by sigstore-js's `toDER`) along the path that splice changes: the certificate, its TBS,
- * the TBS's `[3]` and the extension list; every other node is the leaf's (memoised: a write into
- * one shows in the leaf's `intact` and is encoded again there). Undefined for any other leaf.
+ * the TBS's `[3]` and the extension list; every other node is the leaf's (memoised; sealed for a
+ * sealed leaf: a write into one throws). Undefined for any other leaf.
  */
 export function copyOf<C extends LeafCertificate>(cert: C): C | undefined {
   const root = asn1Root(cert) as Memoised;

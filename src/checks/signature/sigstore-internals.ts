@@ -11,7 +11,8 @@
  *   signature, and re-verifies the trusted root certificate's self-signature each time. For
  *   certificates that are parsed and never modified (the trusted roots' and a bundle's leaf), each
  *   node's encoding is the bytes it was parsed from (checked to be what `toDER` would write) or
- *   computed once by sigstore-js's own `toDER`, and then reused; a trusted
+ *   computed once by sigstore-js's own `toDER`, and then reused (the trees frozen: sigstore-js
+ *   never writes into them, and a write would throw instead of leaving stale bytes); a trusted
  *   certificate's self-signature is verified once, and its public key imported once (OpenSSL 3's
  *   key import costs as much as a verification) instead of for every leaf it issued. Every leaf is
  *   still verified against its issuer, and every SCT, log entry and signature as before. The copy
@@ -25,7 +26,7 @@
 import { createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto';
 import type { Signer, TrustMaterial } from '@sigstore/verify';
 import { verifyCertificate } from '@sigstore/verify/dist/key/index.js';
-import { copyOf, isMemoised, memoiseEncoding, type LeafCertificate } from './asn1-memo.js';
+import { copyOf, isMemoised, memoiseEncoding, sealEncoding, type LeafCertificate } from './asn1-memo.js';
 
 export { memoiseEncoding, type LeafCertificate };
 
@@ -95,7 +96,7 @@ function defineMethod(target: object, name: string, value: unknown): void {
  */
 export function memoiseLeaf<C extends LeafCertificate>(cert: C): C {
   if (isMemoised(cert)) return cert;
-  memoiseEncoding(cert);
+  sealEncoding(cert);
   // The copy sigstore-js makes to strip the SCT extension: only the path its splice changes is new.
   const clone = cert.clone;
   defineMethod(
@@ -118,7 +119,7 @@ export function memoiseLeaf<C extends LeafCertificate>(cert: C): C {
  * answer).
  */
 function memoiseTrusted(cert: LeafCertificate): void {
-  memoiseEncoding(cert);
+  sealEncoding(cert);
   trusted.add(cert);
   const verify = cert.verify;
   const byIssuer = new WeakMap<object, boolean>();

@@ -194,7 +194,7 @@ describe('sigstore-internals', () => {
       for (const n of copied) expect(n.subs).not.toBe(mine[theirs.indexOf(n)]!.subs);
     });
 
-    it("shares no array the splice can reach with the leaf, and a write into a shared node shows in the leaf's encoding", () => {
+    it('shares no array the splice can reach with the leaf, and a write into a node it shares throws', () => {
       const cert = freshLeaf();
       const before = rootOf(cert).toDER();
       const copy = cert.clone();
@@ -202,22 +202,44 @@ describe('sigstore-internals', () => {
       copy.extensions.splice(0, copy.extensions.length);
       expect(cert.extensions).toHaveLength(n);
       expect(rootOf(cert).toDER()).toBe(before);
-      // sigstore-js writes into nothing else; if it did, the leaf would not keep its old bytes
+      // sigstore-js writes into nothing else; if it did, the leaf would not keep stale bytes
       type Obj = { subs: Obj[]; value: Buffer };
       const serial = (copy as unknown as { root: Obj }).root.subs[0]!.subs[1]!; // shared with the leaf
-      serial.value = Buffer.from(serial.value.map((b) => b ^ 0xff));
-      const after = rootOf(cert).toDER();
-      expect(after.equals(before)).toBe(false);
-      expect(after.length).toBe(before.length);
+      expect(() => {
+        serial.value = Buffer.from(serial.value.map((b) => b ^ 0xff));
+      }).toThrow(TypeError);
+      expect(rootOf(cert).toDER().equals(reencoded())).toBe(true);
     });
 
-    it('is parsed again, as sigstore-js does, once the leaf was changed', () => {
+    it('is sealed once memoised: a change to the leaf throws, and its encoding stays what it was parsed from', () => {
       const cert = freshLeaf();
-      cert.extensions.pop(); // nothing in imagegate does this: the copy must follow what changed
-      const expected = rootOf(cert).toDER();
-      const copy = cert.clone();
-      expect(rootOf(copy).toDER().equals(expected)).toBe(true);
-      expect(copy.extensions).toHaveLength(cert.extensions.length);
+      type Obj = { subs: Obj[]; value: Buffer; tag: unknown };
+      const root = (cert as unknown as { root: Obj }).root;
+      expect(() => cert.extensions.pop()).toThrow(TypeError); // nothing in imagegate or sigstore-js does this
+      expect(() => root.subs[0]!.subs.splice(0, 1)).toThrow(TypeError);
+      expect(() => {
+        root.subs[0]!.subs[0]!.tag = root.subs[1]!.tag;
+      }).toThrow(TypeError);
+      expect(rootOf(cert).toDER().equals(reencoded())).toBe(true);
+      expect(rootOf(cert.clone()).toDER().equals(reencoded())).toBe(true);
+    });
+
+    it('is memoised, not sealed, when parsed again: its splice is encoded again', () => {
+      type Obj = { subs: Obj[]; value: Buffer };
+      const cert = plainLeaf();
+      const version = (cert as unknown as { root: Obj }).root.subs[0]!.subs[0]!.subs[0]!;
+      version.value = Buffer.from([0x02]); // bytes parsed from nowhere: the tree is not canonical
+      memoiseLeaf(cert);
+      const copy = cert.clone(); // sigstore-js's own copy, memoised
+      const plain = plainLeaf().clone();
+      const before = copy.tbsCertificate.toDER();
+      expect(before.equals(plain.tbsCertificate.toDER())).toBe(true);
+      const sct = copy.extensions.findIndex((e) => e.subs[0]!.toOID() === '1.3.6.1.4.1.11129.2.4.2');
+      copy.extensions.splice(sct, 1); // no throw: not sealed
+      plain.extensions.splice(sct, 1);
+      const after = copy.tbsCertificate.toDER();
+      expect(after.length).toBeLessThan(before.length);
+      expect(after.equals(plain.tbsCertificate.toDER())).toBe(true);
     });
 
     it('is parsed again for a leaf that was not DER as parsed', () => {
