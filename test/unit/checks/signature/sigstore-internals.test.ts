@@ -309,6 +309,28 @@ describe('sigstore-internals', () => {
       );
     });
 
+    it('rejects a leaf one TBS byte away from a leaf it verified (same length and shape)', () => {
+      const trusted = withMemoisedCertificates(material(instance));
+      expect(verifyCertificateChainAt(freshLeaf(), new Date(), trusted).sctCount).toBeGreaterThan(0);
+      const bundle = structuredClone(bundleJson) as {
+        verificationMaterial: { certificate: { rawBytes: string } };
+      };
+      const der = Buffer.from(bundle.verificationMaterial.certificate.rawBytes, 'base64');
+      // 30 82 LL LL 30 82 LL LL a0 03 02 01 02 | 02 LEN serial…: a byte of the serial number
+      expect([der[13], der[14]! < 0x80]).toEqual([0x02, true]);
+      der[16]! ^= 0x01;
+      bundle.verificationMaterial.certificate.rawBytes = der.toString('base64');
+      const entity = toVerifiableEntity(bundleFromJSON(bundle), undefined);
+      if (entity.key.$case !== 'certificate') throw new Error('the test instance signs with certificates');
+      const tampered = entity.key.certificate;
+      expect(tampered.tbsCertificate.toDER().length).toBe(freshLeaf().tbsCertificate.toDER().length);
+      expect(tampered.tbsCertificate.toDER().equals(freshLeaf().tbsCertificate.toDER())).toBe(false);
+      expect(() => verifyCertificateChainAt(tampered, new Date(), trusted)).toThrow(
+        expect.objectContaining({ name: 'VerificationError', code: 'CERTIFICATE_ERROR' }),
+      );
+      expect(verifyCertificateChainAt(freshLeaf(), new Date(), trusted).sctCount).toBeGreaterThan(0);
+    });
+
     it('rejects a leaf of another CA', () => {
       const trusted = withMemoisedCertificates(material(other));
       for (let i = 0; i < 2; i++) {
