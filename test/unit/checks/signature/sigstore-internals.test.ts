@@ -157,7 +157,7 @@ describe('sigstore-internals', () => {
     type Node = { subs: Node[]; value: Buffer; tag: unknown };
     const nodes = (n: Node): Node[] => [n, ...n.subs.flatMap(nodes)];
 
-    it('is the tree sigstore-js would parse again, with arrays of its own, and is not parsed', () => {
+    it('is the tree sigstore-js would parse again, is not parsed, and has nodes of its own along the splice', () => {
       const cert = freshLeaf();
       const Cert = cert.constructor as unknown as { parse(b: Buffer): LeafCertificate };
       const spy = vi.spyOn(Cert, 'parse');
@@ -175,24 +175,71 @@ describe('sigstore-internals', () => {
       const parsed = nodes((plainLeaf().clone() as unknown as { root: Node }).root);
       expect(theirs).toHaveLength(parsed.length);
       expect(theirs.length).toBeGreaterThan(50);
-      const differing = theirs.filter(
+      const unlike = theirs.filter(
         (n, i) =>
-          n === mine[i] ||
-          n.subs === mine[i]!.subs ||
           JSON.stringify(n.tag) !== JSON.stringify(parsed[i]!.tag) ||
           !n.value.equals(parsed[i]!.value) ||
           n.subs.length !== parsed[i]!.subs.length,
       );
-      expect(differing).toEqual([]);
+      expect(unlike).toEqual([]);
+      // New: the certificate, its TBS, the TBS's [3] and the extension list, each with an array of its own.
+      const copied = theirs.filter((n, i) => n !== mine[i]);
+      const root = (copy as unknown as { root: Node }).root;
+      const tbs = root.subs[0]!;
+      const explicit = tbs.subs[tbs.subs.length - 1]!; // a Fulcio leaf's TBS ends with its [3] extensions
+      const path = [root, tbs, explicit, explicit.subs[0]];
+      expect(copied).toHaveLength(path.length);
+      copied.forEach((n, k) => expect(n).toBe(path[k]));
+      expect(explicit.subs[0]!.subs).toBe(copy.extensions);
+      for (const n of copied) expect(n.subs).not.toBe(mine[theirs.indexOf(n)]!.subs);
     });
 
-    it('is parsed again, as sigstore-js does, once the leaf was changed', () => {
+    it('shares no array the splice can reach with the leaf, and a write into a node it shares throws', () => {
       const cert = freshLeaf();
-      cert.extensions.pop(); // nothing in imagegate does this: the copy must follow what changed
-      const expected = rootOf(cert).toDER();
+      const before = rootOf(cert).toDER();
       const copy = cert.clone();
-      expect(rootOf(copy).toDER().equals(expected)).toBe(true);
-      expect(copy.extensions).toHaveLength(cert.extensions.length);
+      const n = cert.extensions.length;
+      copy.extensions.splice(0, copy.extensions.length);
+      expect(cert.extensions).toHaveLength(n);
+      expect(rootOf(cert).toDER()).toBe(before);
+      // sigstore-js writes into nothing else; if it did, the leaf would not keep stale bytes
+      type Obj = { subs: Obj[]; value: Buffer };
+      const serial = (copy as unknown as { root: Obj }).root.subs[0]!.subs[1]!; // shared with the leaf
+      expect(() => {
+        serial.value = Buffer.from(serial.value.map((b) => b ^ 0xff));
+      }).toThrow(TypeError);
+      expect(rootOf(cert).toDER().equals(reencoded())).toBe(true);
+    });
+
+    it('is sealed once memoised: a change to the leaf throws, and its encoding stays what it was parsed from', () => {
+      const cert = freshLeaf();
+      type Obj = { subs: Obj[]; value: Buffer; tag: unknown };
+      const root = (cert as unknown as { root: Obj }).root;
+      expect(() => cert.extensions.pop()).toThrow(TypeError); // nothing in imagegate or sigstore-js does this
+      expect(() => root.subs[0]!.subs.splice(0, 1)).toThrow(TypeError);
+      expect(() => {
+        root.subs[0]!.subs[0]!.tag = root.subs[1]!.tag;
+      }).toThrow(TypeError);
+      expect(rootOf(cert).toDER().equals(reencoded())).toBe(true);
+      expect(rootOf(cert.clone()).toDER().equals(reencoded())).toBe(true);
+    });
+
+    it('is memoised, not sealed, when parsed again: its splice is encoded again', () => {
+      type Obj = { subs: Obj[]; value: Buffer };
+      const cert = plainLeaf();
+      const version = (cert as unknown as { root: Obj }).root.subs[0]!.subs[0]!.subs[0]!;
+      version.value = Buffer.from([0x02]); // bytes parsed from nowhere: the tree is not canonical
+      memoiseLeaf(cert);
+      const copy = cert.clone(); // sigstore-js's own copy, memoised
+      const plain = plainLeaf().clone();
+      const before = copy.tbsCertificate.toDER();
+      expect(before.equals(plain.tbsCertificate.toDER())).toBe(true);
+      const sct = copy.extensions.findIndex((e) => e.subs[0]!.toOID() === '1.3.6.1.4.1.11129.2.4.2');
+      copy.extensions.splice(sct, 1); // no throw: not sealed
+      plain.extensions.splice(sct, 1);
+      const after = copy.tbsCertificate.toDER();
+      expect(after.length).toBeLessThan(before.length);
+      expect(after.equals(plain.tbsCertificate.toDER())).toBe(true);
     });
 
     it('is parsed again for a leaf that was not DER as parsed', () => {
@@ -260,6 +307,28 @@ describe('sigstore-internals', () => {
       expect(() => verifyCertificateChainAt(tampered, new Date(), trusted)).toThrow(
         expect.objectContaining({ name: 'VerificationError', code: 'CERTIFICATE_ERROR' }),
       );
+    });
+
+    it('rejects a leaf one TBS byte away from a leaf it verified (same length and shape)', () => {
+      const trusted = withMemoisedCertificates(material(instance));
+      expect(verifyCertificateChainAt(freshLeaf(), new Date(), trusted).sctCount).toBeGreaterThan(0);
+      const bundle = structuredClone(bundleJson) as {
+        verificationMaterial: { certificate: { rawBytes: string } };
+      };
+      const der = Buffer.from(bundle.verificationMaterial.certificate.rawBytes, 'base64');
+      // 30 82 LL LL 30 82 LL LL a0 03 02 01 02 | 02 LEN serial…: a byte of the serial number
+      expect([der[13], der[14]! < 0x80]).toEqual([0x02, true]);
+      der[16]! ^= 0x01;
+      bundle.verificationMaterial.certificate.rawBytes = der.toString('base64');
+      const entity = toVerifiableEntity(bundleFromJSON(bundle), undefined);
+      if (entity.key.$case !== 'certificate') throw new Error('the test instance signs with certificates');
+      const tampered = entity.key.certificate;
+      expect(tampered.tbsCertificate.toDER().length).toBe(freshLeaf().tbsCertificate.toDER().length);
+      expect(tampered.tbsCertificate.toDER().equals(freshLeaf().tbsCertificate.toDER())).toBe(false);
+      expect(() => verifyCertificateChainAt(tampered, new Date(), trusted)).toThrow(
+        expect.objectContaining({ name: 'VerificationError', code: 'CERTIFICATE_ERROR' }),
+      );
+      expect(verifyCertificateChainAt(freshLeaf(), new Date(), trusted).sctCount).toBeGreaterThan(0);
     });
 
     it('rejects a leaf of another CA', () => {
