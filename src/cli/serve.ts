@@ -33,7 +33,7 @@ import { startServeAudit } from './serve-audit.js';
 import { serveExceptions } from './serve-exceptions.js';
 import { KmsProbe } from '../kms/index.js';
 import { needsPublicGood, setupEngine } from './setup.js';
-import { warmUp } from './warm-up.js';
+import { namesKeyless, warmUp } from './warm-up.js';
 import { PUBLIC_GOOD } from '../checks/signature/index.js';
 
 type ServeCommand = Extract<Command, { command: 'serve' }>;
@@ -268,7 +268,7 @@ export async function runServe(cmd: ServeCommand, logger: Logger, io: CliIo): Pr
     );
   }
   if (warming)
-    void warmUp().then((r) => {
+    void warmUp({ keyless: namesKeyless(store.documents()) }).then((r) => {
       warming = false;
       if (r.ok) logger.info({ warmUp: r }, 'warm-up done');
       else logger.warn({ warmUp: r }, `warm-up incomplete, ready without it: ${r.problem ?? ''}`);

@@ -74,8 +74,28 @@ export function simpleSigningPayload(repository: string, digest: string): Buffer
 export const signatureTag = (digest: string): string => `${digest.replace(':', '-')}.sig`;
 
 /**
+ * The `.sig` manifest (tag `signatureTag(digest)`) and blobs of one signature over `payload` (a
+ * `simpleSigningPayload`); `annotations` beside the signature's (a keyless certificate, chain, log entry).
+ */
+export function legacySignatureDocuments(
+  digest: string,
+  payload: Buffer,
+  signature: Buffer,
+  annotations: Record<string, string> = {},
+): BuiltDocuments & { tag: string } {
+  const empty = Buffer.from('{}');
+  const manifest = imageManifest(empty, [
+    {
+      ...descriptorOf(SIMPLE_SIGNING, payload),
+      annotations: { [COSIGN_SIGNATURE_ANNOTATION]: signature.toString('base64'), ...annotations },
+    },
+  ]);
+  return { digest: digestOf(manifest), manifest, blobs: [empty, payload], tag: signatureTag(digest) };
+}
+
+/**
  * `repository`@`digest` signed by `sign` (the raw signature over the payload, e.g. ECDSA with
- * SHA-256): its `.sig` manifest (tag `signatureTag(digest)`) and blobs.
+ * SHA-256), as `cosign sign --key` stores it.
  */
 export function keySignatureDocuments(
   repository: string,
@@ -83,12 +103,5 @@ export function keySignatureDocuments(
   sign: (payload: Buffer) => Buffer,
 ): BuiltDocuments & { tag: string } {
   const payload = simpleSigningPayload(repository, digest);
-  const empty = Buffer.from('{}');
-  const manifest = imageManifest(empty, [
-    {
-      ...descriptorOf(SIMPLE_SIGNING, payload),
-      annotations: { [COSIGN_SIGNATURE_ANNOTATION]: sign(payload).toString('base64') },
-    },
-  ]);
-  return { digest: digestOf(manifest), manifest, blobs: [empty, payload], tag: signatureTag(digest) };
+  return legacySignatureDocuments(digest, payload, sign(payload));
 }

@@ -3,13 +3,14 @@
  * CPU more than the next ones (code running for the first time across the registry client, the
  * checks, verification and the audit line; docs/benchmarks.md, issue 26 round 7), and a new replica
  * would spend it on the first pods the API server sends. So before readiness the same path runs on
- * synthetic images: key-signed (cosign legacy `.sig`, an ephemeral ECDSA P-256 key) images served
- * by an in-process registry on loopback, reviewed by a throwaway engine (its own policy, caches and
+ * synthetic images: key-signed (cosign legacy `.sig`, an ephemeral ECDSA P-256 key) images, and
+ * keyless-signed ones too when a loaded policy names a keyless authority (warm-up-keyless.ts: a
+ * throwaway CA and log only this warm-up trusts), served by an in-process registry on loopback, reviewed by a throwaway engine (its own policy, caches and
  * connections) through runReview, as /validate reviews a pod. It contacts no registry the operator
  * configured and shares nothing with the serving engine. It never fails the start: a problem (or
  * the time bound) is reported, and readiness proceeds without it.
  */
-import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -22,7 +23,15 @@ import { DeadlineWatch } from '../review/deadline.js';
 import { runReview } from '../review/run.js';
 import { validateRequest } from '../review/validate.js';
 import { setupEngine } from './setup.js';
-import { digestOf, imageDocuments, keySignatureDocuments, OCI_MANIFEST } from './signed-image-builder.js';
+import type { ImagePolicyDocument } from '../policy/policy.schema.js';
+import {
+  digestOf,
+  imageDocuments,
+  legacySignatureDocuments,
+  OCI_MANIFEST,
+  simpleSigningPayload,
+} from './signed-image-builder.js';
+import { keylessSigner, WARM_UP_ISSUER, WARM_UP_ROOT, WARM_UP_SUBJECT } from './warm-up-keyless.js';
 
 export interface WarmUpOptions {
   /** Pods reviewed, one after the other (default 3). */
@@ -31,12 +40,17 @@ export interface WarmUpOptions {
   imagesPerPod?: number;
   /** The warm-up gives up after this long (default 10 s); readiness then proceeds without it. */
   timeoutMs?: number;
+  /** Also as many pods of keyless-signed images (serve: when a loaded policy names a keyless authority). */
+  keyless?: boolean;
 }
 
 export interface WarmUpResult {
   /** Whether every warm-up pod was reviewed and allowed. */
   ok: boolean;
+  /** Pods reviewed and allowed, keyless ones included. */
   pods: number;
+  /** Of them, keyless-signed (allowed by a keyless authority only: the keyless path ran). */
+  keylessPods: number;
   /** Requests the synthetic registry answered: 4 per image, + the first one's referrers API probe. */
   requests: number;
   ms: number;
@@ -49,12 +63,21 @@ interface Content {
   body: Buffer;
 }
 
+type Signer = (payload: Buffer) => Promise<{ signature: Buffer; annotations?: Record<string, string> }>;
+
 /** One image and its `.sig` (signed-image-builder.ts), under `/v2/<repo>/…` paths. */
-function signedImage(host: string, repo: string, key: KeyObject, content: Map<string, Content>): string {
+async function signedImage(
+  host: string,
+  repo: string,
+  signer: Signer,
+  content: Map<string, Content>,
+): Promise<string> {
   const image = imageDocuments({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers' } }, [
     Buffer.from(`imagegate warm-up ${repo}`),
   ]);
-  const sig = keySignatureDocuments(`${host}/${repo}`, image.digest, (p) => sign('sha256', p, key));
+  const payload = simpleSigningPayload(`${host}/${repo}`, image.digest);
+  const signed = await signer(payload);
+  const sig = legacySignatureDocuments(image.digest, payload, signed.signature, signed.annotations);
   content.set(`/v2/${repo}/manifests/${image.digest}`, { type: OCI_MANIFEST, body: image.manifest });
   content.set(`/v2/${repo}/manifests/${sig.tag}`, { type: OCI_MANIFEST, body: sig.manifest });
   for (const blob of [...image.blobs, ...sig.blobs])
@@ -98,30 +121,48 @@ async function serveContent(
   };
 }
 
-function policyYaml(publicPem: string): string {
+/** The key policy over `HOST/warm-up/key/**`, and with `keyless`, a keyless one over `…/keyless/**`. */
+function policyYaml(host: string, publicPem: string, keyless: boolean): string {
   const pem = publicPem
     .trim()
     .split('\n')
     .map((l) => `            ${l}`)
     .join('\n');
-  return [
+  const head = (name: string, glob: string): string[] => [
     'apiVersion: imagegate.dev/v1alpha1',
     'kind: ImagePolicy',
     'metadata:',
-    '  name: warm-up',
+    `  name: ${name}`,
     'spec:',
     '  mode: enforce',
     '  onError: deny',
     '  images:',
-    "    - glob: '**'",
+    `    - glob: '${host}/warm-up/${glob}/**'`,
     '  signature:',
     '    authorities:',
-    '      - name: warm-up',
-    '        key:',
-    '          pem: |',
-    pem,
-    '',
-  ].join('\n');
+  ];
+  const key = [...head('warm-up', 'key'), '      - name: warm-up', '        key:', '          pem: |', pem];
+  const keylessPolicy = [
+    '---',
+    ...head('warm-up-keyless', 'keyless'),
+    '      - name: warm-up-keyless',
+    '        keyless:',
+    `          issuer: ${WARM_UP_ISSUER}`,
+    `          subject: ${WARM_UP_SUBJECT}`,
+    `          trustedRoot: ${WARM_UP_ROOT}`,
+  ];
+  return [...key, ...(keyless ? keylessPolicy : []), ''].join('\n');
+}
+
+/** Whether any policy names a keyless authority (signature, bases or attestations). */
+export function namesKeyless(docs: readonly ImagePolicyDocument[]): boolean {
+  return docs.some((d) =>
+    [
+      d.spec.signature,
+      ...(d.spec.base?.allowed ?? []).map((a) => a.signature),
+      ...(d.spec.attestations ?? []),
+    ].some((spec) => spec?.authorities.some((a) => a.keyless !== undefined) === true),
+  );
 }
 
 function podReview(images: readonly string[], n: number): unknown {
@@ -155,38 +196,50 @@ export async function warmUp(options: WarmUpOptions = {}): Promise<WarmUpResult>
   let dir: string | undefined;
   let timer: NodeJS.Timeout | undefined;
   let done = 0;
+  let keylessDone = 0;
   const result = (problem?: string): WarmUpResult => ({
     ok: problem === undefined,
     pods: done,
+    keylessPods: keylessDone,
     requests: registry?.requests() ?? 0,
     ms: performance.now() - started,
     ...(problem !== undefined ? { problem } : {}),
   });
   const run = async (): Promise<WarmUpResult> => {
     registry = await serveContent(content);
+    const host = registry.host;
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const images = Array.from({ length: pods }, (_, p) =>
-      Array.from({ length: perPod }, (_, i) =>
-        signedImage(registry!.host, `warm-up/p${p}/i${i}`, privateKey, content),
-      ),
-    );
+    const signers: Array<[string, Signer]> = [
+      ['key', (p) => Promise.resolve({ signature: sign('sha256', p, privateKey) })],
+    ];
     dir = await mkdtemp(join(tmpdir(), 'imagegate-warm-up-'));
+    const trustedRoot: string[] = [];
+    if (options.keyless === true) {
+      const keyless = await keylessSigner();
+      signers.push(['keyless', keyless.sign]);
+      const file = join(dir, 'trusted_root.json');
+      await writeFile(file, JSON.stringify(keyless.trustedRoot));
+      trustedRoot.push(`${WARM_UP_ROOT}=${file}`);
+    }
+    const images: Array<{ kind: string; refs: string[] }> = [];
+    for (const [kind, signer] of signers)
+      for (let p = 0; p < pods; p++) {
+        const refs: string[] = [];
+        for (let i = 0; i < perPod; i++)
+          refs.push(await signedImage(host, `warm-up/${kind}/p${p}/i${i}`, signer, content));
+        images.push({ kind, refs });
+      }
     const policy = join(dir, 'policy.yaml');
-    await writeFile(policy, policyYaml(publicKey.export({ type: 'spki', format: 'pem' }).toString()));
+    const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    await writeFile(policy, policyYaml(host, pem, options.keyless === true));
     const setup = await setupEngine(
-      {
-        policy: [policy],
-        insecureRegistry: [registry.host],
-        allowRegistry: [registry.host],
-        trustedRoot: [],
-        logLevel: 'info',
-      },
+      { policy: [policy], insecureRegistry: [host], allowRegistry: [host], trustedRoot, logLevel: 'info' },
       pino({ level: 'silent' }),
     );
     const deadlines = new DeadlineWatch();
     try {
       for (const [n, pod] of images.entries()) {
-        const r = await runReview(podReview(pod, n), {
+        const r = await runReview(podReview(pod.refs, n), {
           engine: setup.engine,
           handler: validateRequest,
           mayDeny: true,
@@ -196,9 +249,10 @@ export async function warmUp(options: WarmUpOptions = {}): Promise<WarmUpResult>
         });
         if (r.response.response.allowed !== true)
           return result(
-            `warm-up pod ${n} was not allowed: ${r.response.response.status?.message ?? 'no message'}`,
+            `warm-up pod ${n} (${pod.kind}) was not allowed: ${r.response.response.status?.message ?? 'no message'}`,
           );
         done++;
+        if (pod.kind === 'keyless') keylessDone++;
       }
       return result();
     } finally {

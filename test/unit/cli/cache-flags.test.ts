@@ -2,6 +2,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { parseCommand } from '../../../src/cli/args.js';
 import { setupEngine } from '../../../src/cli/setup.js';
+import { imagegate } from '../../helpers/cli.js';
 
 /** The engine serve would build from `argv` (its cache options included). */
 async function engineOf(argv: string[]) {
@@ -69,4 +70,13 @@ describe('serve cache flags', () => {
       },
     );
   });
+  it.each([['--kms-key-refresh=10s'], ['--attestation-cache-bytes=a-lot']])(
+    'imagegate serve %s exits 2 before serving, saying what it wants on stderr',
+    async (flag) => {
+      const run = await imagegate(['serve', flag, '--listen', '127.0.0.1:0']);
+      expect(run.code).toBe(2);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toMatch(/must be a (duration from 1m to 24h|size from 0)/);
+    },
+  );
 });
