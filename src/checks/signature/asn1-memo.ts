@@ -37,20 +37,18 @@ function asn1Root(cert: LeafCertificate): Asn1Node {
 /**
  * Where the DER encoding of a node with these tag and content bytes starts in the content's buffer
  * (tag and minimal length octets, as @sigstore/core's encodeLength writes them, right before the
- * content), or -1 when they are not there.
+ * content), or -1 when they are not there. `bytes` views the content's whole ArrayBuffer.
  */
-function headerStart(tag: number, value: Buffer): number {
+function headerStart(tag: number, value: Buffer, bytes: Uint8Array): number {
   const n = value.length;
   let octets = 0; // length octets after the first, for the long form
   if (n >= 128) for (let v = n; v > 0; v = Math.floor(v / 256)) octets++;
   const start = value.byteOffset - 2 - octets;
-  if (start < 0) return -1;
-  const bytes = new Uint8Array(value.buffer, start, 2 + octets);
-  if (bytes[0] !== tag) return -1;
-  if (octets === 0) return bytes[1] === n ? start : -1;
-  if (bytes[1] !== (0x80 | octets)) return -1;
+  if (start < 0 || bytes[start] !== tag) return -1;
+  if (octets === 0) return bytes[start + 1] === n ? start : -1;
+  if (bytes[start + 1] !== (0x80 | octets)) return -1;
   for (let i = 0, v = n; i < octets; i++, v = Math.floor(v / 256)) {
-    if (bytes[1 + octets - i] !== v % 256) return -1;
+    if (bytes[start + 1 + octets - i] !== v % 256) return -1;
   }
   return start;
 }
@@ -64,6 +62,8 @@ interface Snapshot {
   /** Where the bytes the node was parsed from start, when they are its encoding (else -1). */
   start: number;
   encode: () => Buffer;
+  /** A sealed node's `toOID()`, computed once (its content bytes cannot be replaced). */
+  oid: string | undefined;
 }
 
 /** Where a memoised node keeps its snapshot (a property of its own: cheaper than a WeakMap entry). */
@@ -103,18 +103,37 @@ function memoisedToDER(this: Memoised): Buffer {
   return (snap.der ??= snap.start >= 0 ? parsedBytes(snap) : snap.encode.call(this));
 }
 
+/** sigstore-js's own `ASN1Obj.toOID` (the prototype's). */
+function originalToOID(node: Asn1Node): string {
+  return (Object.getPrototypeOf(node) as { toOID(this: Asn1Node): string }).toOID.call(node);
+}
+
+/**
+ * The `toOID` of a sealed node: sigstore-js looks an extension up by parsing the OID of every
+ * extension of a certificate again (a string each) at each lookup, a dozen lookups per signature.
+ * A node that is not an OID throws as sigstore-js's does, every time.
+ */
+function memoisedToOID(this: Memoised): string {
+  const snap = this[SNAPSHOT];
+  if (snap === undefined || !Object.isFrozen(this)) return originalToOID(this);
+  return (snap.oid ??= originalToOID(this));
+}
+
 /**
  * Memoises `node`'s subtree (one pass, children first); returns whether the node's parsed bytes are
  * its encoding: its tag and minimal length stand right before its content, and a constructed
  * node's children fill that content exactly with such encodings (then their concatenation is it).
+ * `bytes` views the ArrayBuffer the tree was parsed from (all of a certificate's, as parsed).
+ * `sealing`: the tree is frozen right after, so `intact` needs no copy of its `subs`.
  */
-function memoiseNode(node: Memoised): boolean {
+function memoiseNode(node: Memoised, bytes: Uint8Array, sealing: boolean): boolean {
   const { subs, value } = node;
+  const view = value.buffer === bytes.buffer ? bytes : new Uint8Array(value.buffer);
   let canonical = true;
   let at = value.byteOffset; // where the next child's encoding must start
   for (let i = 0; i < subs.length; i++) {
     const sub = subs[i] as Memoised;
-    if (memoiseNode(sub) && sub.value.buffer === value.buffer && sub[SNAPSHOT]!.start === at) {
+    if (memoiseNode(sub, view, sealing) && sub.value.buffer === value.buffer && sub[SNAPSHOT]!.start === at) {
       at = sub.value.byteOffset + sub.value.length;
     } else {
       canonical = false;
@@ -122,17 +141,19 @@ function memoiseNode(node: Memoised): boolean {
   }
   const start =
     canonical && (subs.length === 0 || at === value.byteOffset + value.length)
-      ? headerStart(node.tag.toDER(), value)
+      ? headerStart(node.tag.toDER(), value, view)
       : -1;
   node[SNAPSHOT] = {
     tag: node.tag,
     value,
-    subs: subs.length === 0 ? NO_SUBS : subs.slice(),
+    subs: subs.length === 0 || sealing ? NO_SUBS : subs.slice(),
     der: undefined,
     start,
     encode: node.toDER,
+    oid: undefined,
   };
   node.toDER = memoisedToDER;
+  if (sealing) (node as Memoised & { toOID(): string }).toOID = memoisedToOID;
   return start >= 0;
 }
 
@@ -146,7 +167,7 @@ function memoiseNode(node: Memoised): boolean {
 export function memoiseEncoding<C extends LeafCertificate>(cert: C): C {
   const root = asn1Root(cert);
   if (memoised.has(root)) return cert;
-  memoiseNode(root);
+  memoiseNode(root, new Uint8Array(root.value.buffer), false);
   memoised.add(root);
   return cert;
 }
@@ -167,7 +188,8 @@ function freezeTree(node: Asn1Node): void {
 export function sealEncoding<C extends LeafCertificate>(cert: C): C {
   const root = asn1Root(cert);
   if (memoised.has(root)) return cert;
-  memoiseEncoding(cert);
+  memoiseNode(root, new Uint8Array(root.value.buffer), true);
+  memoised.add(root);
   freezeTree(root);
   return cert;
 }

@@ -153,6 +153,45 @@ describe('sigstore-internals', () => {
     });
   });
 
+  describe("a sealed leaf's OIDs", () => {
+    it("are sigstore-js's, parsed once, and a node that is not an OID still throws as sigstore-js's", () => {
+      type Obj = { subs: Obj[]; toOID(): string };
+      const sealed = (freshLeaf() as unknown as { root: Obj }).root;
+      const plain = (plainLeaf() as unknown as { root: Obj }).root;
+      const oids = (a: Obj, b: Obj, out: [string, string][]): [string, string][] => {
+        let mine: string | undefined;
+        let theirs: string | undefined;
+        try {
+          theirs = b.toOID();
+        } catch (err) {
+          expect(() => a.toOID()).toThrow((err as Error).message);
+        }
+        if (theirs !== undefined) {
+          mine = a.toOID();
+          out.push([mine, theirs]);
+        }
+        a.subs.forEach((sub, i) => oids(sub, b.subs[i]!, out));
+        return out;
+      };
+      const pairs = oids(sealed, plain, []);
+      expect(pairs.length).toBeGreaterThan(8); // algorithms, names, every extension
+      for (const [mine, theirs] of pairs) expect(mine).toBe(theirs);
+      expect(pairs.map(([o]) => o)).toContain('1.3.6.1.4.1.11129.2.4.2'); // the SCT extension
+      // parsed once: sigstore-js's own toOID (the prototype's) runs for the first call only
+      const leaf = freshLeaf();
+      const spy = vi.spyOn(Object.getPrototypeOf(sealed) as Obj, 'toOID');
+      try {
+        for (let i = 0; i < 3; i++)
+          expect(leaf.extensions.map((e) => e.subs[0]!.toOID())).toHaveLength(
+            pairs.length > 0 ? leaf.extensions.length : 0,
+          );
+        expect(spy).toHaveBeenCalledTimes(leaf.extensions.length);
+      } finally {
+        spy.mockRestore();
+      }
+    });
+  });
+
   describe("the leaf's copy (X509Certificate.clone)", () => {
     type Node = { subs: Node[]; value: Buffer; tag: unknown };
     const nodes = (n: Node): Node[] => [n, ...n.subs.flatMap(nodes)];
