@@ -7,6 +7,7 @@ import { ErrorBodySchema, type ErrorBodyShape } from './content.schema.js';
 import type { Dispatcher } from 'undici';
 import { errorMessage, RegistryError } from '../errors.js';
 import { plainHttpHint } from './plain-http.js';
+import { RequestAbort } from './request-abort.js';
 import type { RequestUrl } from './request-url.js';
 
 export interface HttpRequest {
@@ -23,8 +24,8 @@ export interface HttpResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: Dispatcher.ResponseData['body'];
-  /** Aborts when the caller's deadline or the per-request timeout ends. */
-  signal: AbortSignal;
+  /** Aborted when the caller's deadline or the per-request timeout ends. */
+  signal: Pick<AbortSignal, 'aborted'>;
 }
 
 export function header(res: Pick<HttpResponse, 'headers'>, name: string): string | undefined {
@@ -33,49 +34,11 @@ export function header(res: Pick<HttpResponse, 'headers'>, name: string): string
 }
 
 /**
- * The per-request abort: one controller aborted by the caller's signal or by the per-request timeout,
- * whichever comes first (one listener and one unref'd timer, instead of AbortSignal.timeout +
- * AbortSignal.any per request: both weakly referenced, registered for finalisation, and the largest
- * per-request item of the client in a cold-image profile). Disarmed when the response body closes.
- */
-class RequestAbort {
-  readonly controller = new AbortController();
-  timedOut = false;
-  readonly #caller: AbortSignal;
-  readonly #timer: NodeJS.Timeout;
-
-  constructor(caller: AbortSignal, timeoutMs: number) {
-    this.#caller = caller;
-    if (caller.aborted) this.controller.abort(caller.reason);
-    else caller.addEventListener('abort', this.#onCaller, { once: true });
-    this.#timer = setTimeout(this.#onTimeout, timeoutMs);
-    this.#timer.unref();
-  }
-
-  readonly #onCaller = (): void => {
-    clearTimeout(this.#timer);
-    this.controller.abort(this.#caller.reason);
-  };
-
-  readonly #onTimeout = (): void => {
-    this.timedOut = true;
-    this.#caller.removeEventListener('abort', this.#onCaller);
-    this.controller.abort(new DOMException('The operation timed out.', 'TimeoutError'));
-  };
-
-  disarm = (): void => {
-    clearTimeout(this.#timer);
-    this.#caller.removeEventListener('abort', this.#onCaller);
-  };
-}
-
-/**
  * One exchange. `onClose` runs once when the response body closes (or at once if it already has),
  * after the per-request abort is disarmed: the caller's release rides on the same listener.
  */
 export async function send(req: HttpRequest, what: string, onClose?: () => void): Promise<HttpResponse> {
   const abort = new RequestAbort(req.signal, req.timeoutMs);
-  const signal = abort.controller.signal;
   const url = req.url;
   try {
     // The dispatcher's own request(), as undici's top-level request() calls it, without parsing the
@@ -86,23 +49,21 @@ export async function send(req: HttpRequest, what: string, onClose?: () => void)
       method: req.method,
       headers: req.headers,
       ...(req.body !== undefined ? { body: req.body } : {}),
-      signal,
+      // undici takes an EventTarget-like signal and reads only what RequestAbort has (its comment)
+      signal: abort as unknown as AbortSignal,
       headersTimeout: req.timeoutMs,
       bodyTimeout: req.timeoutMs,
     });
-    const closed =
-      onClose === undefined
-        ? abort.disarm
-        : (): void => {
-            abort.disarm();
-            onClose();
-          };
+    const closed = (): void => {
+      abort.disarm();
+      onClose?.();
+    };
     if (res.body.destroyed) closed();
     else res.body.once('close', closed);
-    return { status: res.statusCode, headers: res.headers, body: res.body, signal };
+    return { status: res.statusCode, headers: res.headers, body: res.body, signal: abort };
   } catch (err) {
     abort.disarm();
-    throw transportError(err, req.signal, abort.timedOut ? signal : undefined, what, req.url);
+    throw transportError(err, req.signal, abort.timedOut ? abort : undefined, what, req.url);
   }
 }
 
