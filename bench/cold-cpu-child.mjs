@@ -1,25 +1,22 @@
 /**
- * The measuring half of bench/cold-cpu.ts, run with plain node over the compiled dist/ (bench/run.ts
- * builds it first; alone: `npx tsc -p tsconfig.build.json`), one process per kind of signed image:
- * an engine as `imagegate serve` builds it (setupEngine), one pod of 20 not measured (JIT,
- * connections), then pods of 20 never-seen images with process.cpuUsage() around them (and, with
- * BENCH_PROFILE_DIR, a CPU profile of those pods alone); every registry exchange is counted by status through the engine's request hook.
- * After them, in the same process: bare undici replaying the same requests (the floor), then a fresh
- * engine's registry client replaying them through its own calls (`clientMicros`); with
- * BENCH_PROFILE_DIR both are profiled too (cold-cpu-KIND-floor, cold-cpu-KIND-client). With `floor` instead of a kind:
- * bare undici GETs of the same kinds (a 200 manifest, a 404 tag), 20 in flight, with nothing of
- * imagegate around them.
- *
- * argv[2]: a JSON file { registry: { host, url }, trustedRoot, pod, images, kinds: [{ kind, policy,
- * images, warmBody, podBodies (the reviews' bodies, made by cold-cpu.ts) }] }; argv[3]: a kind's
- * name, or `floor`. Prints one JSON line.
+ * The measuring half of bench/cold-cpu.ts, plain node over the compiled dist/ (`npx tsc -p
+ * tsconfig.build.json`), one process per kind of signed image: an engine as `imagegate serve` builds
+ * it (setupEngine), warmed as a running server (config.serveWarmUp: serve's warm-up, keyless too for
+ * a keyless kind; then the warm-up pods of never-seen images, unmeasured), then pods of never-seen
+ * images under process.cpuUsage() (BENCH_PROFILE_DIR: profiled), registry exchanges counted by status.
+ * Then in the same process, each after replaying the warm-up pods' requests unmeasured: bare undici
+ * replaying the measured requests (the floor), a fresh engine's registry client replaying them through
+ * its own calls (`clientMicros`), both profiled under BENCH_PROFILE_DIR. `floor` instead of a kind:
+ * bare undici GETs (a 200 manifest, a 404 tag), 20 in flight; `replay`: the floor and client replays
+ * alone, of the requests in BENCH_REQUESTS_IN. argv[2]: a JSON file { registry: { host, url },
+ * trustedRoot, pod, images, serveWarmUp, kinds: [{ kind, policy, images, warmBodies, podBodies }] }
+ * (the bodies made by cold-cpu.ts); argv[3]: a kind, `floor` or `replay`. Prints one JSON line.
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
-import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { Agent, request } from 'undici';
+import { startProfile, stopProfile } from './cold-cpu-profile.mjs';
 
 // BENCH_DIST=/other/checkout/dist/src measures another build (as bench/cached-cpu.ts).
 const dist = process.env.BENCH_DIST ?? new URL('../dist/src', import.meta.url).pathname;
@@ -27,44 +24,12 @@ const { setupEngine } = await import(`${dist}/cli/setup.js`);
 const { runReview } = await import(`${dist}/review/run.js`);
 const { validateRequest } = await import(`${dist}/review/validate.js`);
 const { DeadlineWatch } = await import(`${dist}/review/deadline.js`);
+const { warmUp } = await import(`${dist}/cli/warm-up.js`);
 
 const config = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const what = process.argv[3];
 const POD = config.pod;
-/** BENCH_PROFILE=alloc: sampled allocations, collected ones included (a .heapprofile), not CPU. */
-const ALLOC = process.env.BENCH_PROFILE_ALLOC === '1';
 const N = config.images;
-
-/** BENCH_PROFILE_DIR: a CPU profile of the measured pods only (not the warm-up), through the inspector. */
-async function startProfile() {
-  if (process.env.BENCH_PROFILE_DIR === undefined) return undefined;
-  const session = new Session();
-  session.connect();
-  if (ALLOC) {
-    await session.post('HeapProfiler.startSampling', {
-      samplingInterval: 4096,
-      includeObjectsCollectedByMajorGC: true,
-      includeObjectsCollectedByMinorGC: true,
-    });
-    return session;
-  }
-  await session.post('Profiler.enable');
-  await session.post('Profiler.setSamplingInterval', {
-    interval: Number(process.env.BENCH_PROFILE_US ?? 500),
-  });
-  await session.post('Profiler.start');
-  return session;
-}
-
-async function stopProfile(session, kind) {
-  if (session === undefined) return;
-  const { profile } = await session.post(ALLOC ? 'HeapProfiler.stopSampling' : 'Profiler.stop');
-  const dir = process.env.BENCH_PROFILE_DIR;
-  mkdirSync(dir, { recursive: true });
-  const file = `cold-cpu-${kind}.${ALLOC ? 'heapprofile' : 'cpuprofile'}`;
-  writeFileSync(join(dir, file), JSON.stringify(profile));
-  session.disconnect();
-}
 
 const engineOptions = (policy) => ({
   policy: [policy],
@@ -110,7 +75,10 @@ async function countConnections(fn) {
   }
 }
 
-async function measureKind({ kind, policy, warmBody, podBodies }) {
+async function measureKind({ kind, policy, warmBodies, podBodies }) {
+  // As `serve --warm-up` before readiness (keyless pods too when the policy names a keyless authority)
+  const warmedUp = config.serveWarmUp ? await warmUp({ keyless: kind.startsWith('keyless') }) : undefined;
+  if (warmedUp !== undefined && !warmedUp.ok) throw new Error(`${kind}: warm-up failed: ${warmedUp.problem}`);
   const statuses = new Map();
   let counting = false;
   const setup = await setupEngine(engineOptions(policy), pino({ level: 'silent' }), {
@@ -147,7 +115,9 @@ async function measureKind({ kind, policy, warmBody, podBodies }) {
   };
   subscribe('undici:request:create', record);
   subscribe('undici:request:headers', headers);
-  await run(warmBody); // warm-up (JIT, connections): one pod not measured
+  // warm-up (JIT, connections): pods of other never-seen images, not measured; their requests are
+  // the replays' warm-up too
+  for (const body of warmBodies) await run(body);
   const warmRequests = made.splice(0);
   counting = true;
   const session = await startProfile();
@@ -169,6 +139,8 @@ async function measureKind({ kind, policy, warmBody, podBodies }) {
   const client = await replayClient(kind, policy, warmRequests, made);
   return {
     kind,
+    warmPods: warmBodies.length,
+    warmUpPods: warmedUp?.pods ?? 0,
     imageMicros: own.micros,
     systemMicros: own.systemMicros,
     mainThreadMicros: own.mainThreadMicros,
@@ -207,7 +179,7 @@ async function replayClient(kind, policy, warm, measured) {
     const m = /^\/v2\/(.+)\/(manifests|blobs|referrers)\/([^/?]+)(?:\?artifactType=(.*))?$/.exec(path);
     if (m === null) throw new Error(`cannot replay ${path} through the client`);
     const ref = { registry: config.registry.host, repository: m[1], original: path };
-    // the API's 404 (the warm-up pod's first lookup) teaches the client to use the tag, as the engine's
+    // the API's 404 (the first warm-up pod's first lookup) teaches the client to use the tag, as the engine's
     if (m[2] === 'referrers') {
       const type = m[4] === undefined ? undefined : decodeURIComponent(m[4]);
       return access.getReferrers(ref, m[3], type, signal);
@@ -226,7 +198,7 @@ async function replayClient(kind, policy, warm, measured) {
 }
 
 /**
- * Replays the warm-up pod's requests unmeasured, then the measured pods' (20 in flight) through `one`:
+ * Replays the warm-up pods' requests unmeasured, then the measured pods' (20 in flight) through `one`:
  * CPU and new connections of the measured part, profiled as `label` under BENCH_PROFILE.
  */
 async function replayMeasured(warm, measured, one, label) {
@@ -242,8 +214,8 @@ async function replayMeasured(warm, measured, one, label) {
 
 /**
  * The floor of a kind: bare undici replaying the very requests its measured pods made (same
- * origins, methods, paths and order; manifests with imagegate's Accept), 20 in flight, after one
- * unmeasured replay of the warm-up pod's requests. CPU per image.
+ * origins, methods, paths and order; manifests with imagegate's Accept), 20 in flight, after an
+ * unmeasured replay of the warm-up pods' requests. CPU per image.
  */
 async function replay(kind, warm, measured) {
   const agent = new Agent();

@@ -5,8 +5,12 @@
  * bundle referrer, each signed with a key and keyless by a test Fulcio/Rekor), then measures in a
  * child that runs the compiled dist/ with plain node, as production runs it (under tsx every named
  * closure is wrapped in `__name()`, which distorts both the CPU and a profile's attributions):
- * bench/cold-cpu-child.mjs. The floor of a kind is bare undici replaying exactly the requests its
- * measured pods made, 20 in flight, in the same process (issue 26); the older priced floor (requests
+ * bench/cold-cpu-child.mjs. Before measuring, the child warms like a running server (issue 26's goal 2
+ * is a cold image on a running server): serve's warm-up (`warmUp`, keyless pods too for a keyless
+ * kind, as `serve --warm-up`), then BENCH_WARM_PODS (default 5) unmeasured pods of other never-seen
+ * images of the kind. The floor of a kind is bare undici replaying exactly the requests its
+ * measured pods made, 20 in flight, in the same process, after replaying every warm-up pod's
+ * requests unmeasured (so is the client alone); the older priced floor (requests
  * counted by status, at a bare GET's CPU per 200 and per 404) is reported beside it, and so is the
  * registry client alone replaying the same requests through its own calls (`clientMicros`: what of
  * the gap is the client's, what the rest of the engine's), the main thread's share of the CPU and the
@@ -35,6 +39,10 @@ const here = dirname(fileURLToPath(import.meta.url));
 const POD = Number(process.env.BENCH_COLD_POD ?? 20); // BENCH_COLD_POD=1: a review per image
 const N = Math.max(POD, Math.round(Number(process.argv[2] ?? 100) / POD) * POD);
 const KINDS = (process.env.BENCH_COLD_KINDS ?? 'key-sig,key-bundle,keyless-sig,keyless-bundle').split(',');
+// A running server's cold image (issue 26), not a half-warm process's: serve's warm-up, then this many
+// unmeasured pods of other never-seen images of the kind. BENCH_WARM_PODS=0: the earlier method (one
+// unmeasured pod, no serve warm-up), for comparison.
+const WARM_PODS = Math.max(0, Number(process.env.BENCH_WARM_PODS ?? 5));
 
 function keylessPolicyYaml(): string {
   return [
@@ -94,19 +102,22 @@ try {
   const kinds = [];
   for (const kind of KINDS) {
     const images: string[] = [];
-    for (let i = 0; i < N + POD; i++) {
+    for (let i = 0; i < N + Math.max(1, WARM_PODS) * POD; i++) {
       const repo = `cold/${kind}/i${i}`;
       images.push(`${host}/${repo}@${await push(kind, repo)}`);
     }
-    // The reviews' bodies are made here (the child is plain node): the warm-up pod, then the measured ones.
-    const pods = [];
-    for (let i = 0; i < N; i += POD) pods.push(podReviewBody(images.slice(i, i + POD), 0, 'cold'));
+    // The reviews' bodies are made here (the child is plain node): the measured pods, then the warm-up ones.
+    const pods = (from: number, to: number): string[] => {
+      const bodies = [];
+      for (let i = from; i < to; i += POD) bodies.push(podReviewBody(images.slice(i, i + POD), 0, 'cold'));
+      return bodies;
+    };
     kinds.push({
       kind,
       policy: kind.startsWith('keyless') ? keylessPolicy : keyPolicy,
       images,
-      warmBody: podReviewBody(images.slice(N), 0, 'cold'),
-      podBodies: pods,
+      warmBodies: pods(N, images.length),
+      podBodies: pods(0, N),
     });
   }
 
@@ -120,6 +131,7 @@ try {
       trustedRoot: `bench=${sigstore.trustedRootPath}`,
       pod: POD,
       images: N,
+      serveWarmUp: WARM_PODS > 0,
       kinds,
     }),
   );
@@ -171,8 +183,8 @@ try {
   } else {
     const measured = [];
     // The same requests replayed again in a fresh process (floor, then client alone), as warm as the
-    // engine was when measured (one pod's requests first), not after the engine's own run has made
-    // undici's code hot (BENCH_FRESH_FLOOR=0: not)
+    // engine was when measured (every warm-up pod's requests first), not after the engine's own run
+    // has made undici's code hot (BENCH_FRESH_FLOOR=0: not)
     const fresh = process.env.BENCH_FRESH_FLOOR !== '0';
     for (const { kind } of kinds) {
       const requestsFile = join(work, `${kind}-requests.json`);
@@ -207,7 +219,8 @@ try {
       notFoundMicros,
       floorMicros: main.floorMicros,
     };
-    process.stdout.write(`${JSON.stringify({ ...summary, kinds: results })}\n`);
+    const warmth = { warmPods: Math.max(1, WARM_PODS), serveWarmUp: WARM_PODS > 0 };
+    process.stdout.write(`${JSON.stringify({ ...summary, ...warmth, kinds: results })}\n`);
   }
 } finally {
   await registry.stop();

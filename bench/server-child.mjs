@@ -13,7 +13,7 @@ import { pino } from 'pino';
 import { Agent } from 'undici';
 import { createAuditWriter, openAuditDestination } from '../dist/src/audit/writer.js';
 import { setupEngine } from '../dist/src/cli/setup.js';
-import { warmUp } from '../dist/src/cli/warm-up.js';
+import { namesKeyless, warmUp } from '../dist/src/cli/warm-up.js';
 import { buildApp, DEFAULT_BODY_LIMIT } from '../dist/src/server/app.js';
 import { createMetrics } from '../dist/src/server/metrics.js';
 import { barePod } from './bare-pod.mjs';
@@ -50,9 +50,10 @@ async function start() {
     { onRegistryRequest: (registry, status) => metrics.registryRequests.inc({ registry, status }) },
   );
   setup.engine.onCheck = (check, _policy, seconds) => metrics.checkDuration.observe({ check }, seconds);
-  // The chart's default (warmUp.enabled: serve --warm-up) before the server says it is ready;
-  // BENCH_WARM_UP=0: without it (what a fresh process's first pod costs then).
-  if (process.env.BENCH_WARM_UP !== '0') await warmUp();
+  // The chart's default (warmUp.enabled: serve --warm-up) before the server says it is ready, keyless
+  // pods too when the policy names a keyless authority, as serve.ts calls it; BENCH_WARM_UP=0:
+  // without it (what a fresh process's first pod costs then).
+  if (process.env.BENCH_WARM_UP !== '0') await warmUp({ keyless: namesKeyless(setup.store.documents()) });
   const app = buildApp({
     engine: setup.engine,
     audit: createAuditWriter(openAuditDestination('/dev/null')),
