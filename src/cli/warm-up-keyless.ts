@@ -9,11 +9,7 @@
  */
 import { createHash, KeyObject, sign, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-
-// @peculiar/x509 types its provider with the DOM Crypto type; Node's webcrypto implements it.
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
-
-const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+import { CA_ALG as ALG, serial, throwawayCa } from '../shared/throwaway-ca.js';
 /** The Fulcio issuer extension (v1, a raw string), as Fulcio and cosign's test CAs write it. */
 const OID_ISSUER_V1 = '1.3.6.1.4.1.57264.1.1';
 
@@ -30,12 +26,6 @@ export interface KeylessSigner {
 
 const b64 = (b: ArrayBuffer | Buffer): string => Buffer.from(b as ArrayBuffer).toString('base64');
 
-function serial(): string {
-  return Buffer.from(webcrypto.getRandomValues(new Uint8Array(16)))
-    .toString('hex')
-    .replace(/^[89a-f]/, '1');
-}
-
 /** RFC 8785's key order for the plain objects Rekor signs (strings, integers, nested objects). */
 function canonical(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
@@ -47,21 +37,8 @@ function canonical(value: unknown): string {
 }
 
 export async function keylessSigner(now = Date.now()): Promise<KeylessSigner> {
-  const caKeys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
-  const root = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: serial(),
-    name: 'CN=imagegate warm-up CA,O=imagegate',
-    notBefore: new Date(now - 60_000),
-    notAfter: new Date(now + 24 * 3600_000),
-    keys: caKeys,
-    signingAlgorithm: ALG,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey),
-    ],
-  });
-  const rootPem = root.toString('pem') + '\n';
+  const ca = await throwawayCa('CN=imagegate warm-up CA,O=imagegate', now, 24 * 3600_000);
+  const { cert: root, keys: caKeys, pem: rootPem } = ca;
   const tlog = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
   const tlogSpki = Buffer.from(await webcrypto.subtle.exportKey('spki', tlog.publicKey));
   const tlogPrivate = KeyObject.from(tlog.privateKey);

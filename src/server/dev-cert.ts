@@ -10,11 +10,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import { ConfigError } from '../errors.js';
-
-// @peculiar/x509 types its provider with the DOM Crypto type; Node's webcrypto implements it.
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
-
-const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+import { CA_ALG as ALG, serial, throwawayCa } from '../shared/throwaway-ca.js';
 const DAY = 24 * 3600 * 1000;
 
 export interface DevCertificate {
@@ -29,12 +25,6 @@ function toPem(der: ArrayBuffer, label: string): string {
   return `-----BEGIN ${label}-----\n${b64.replace(/.{1,64}/g, '$&\n')}-----END ${label}-----\n`;
 }
 
-function serial(): string {
-  return Buffer.from(webcrypto.getRandomValues(new Uint8Array(16)))
-    .toString('hex')
-    .replace(/^[89a-f]/, '1');
-}
-
 interface DevCa {
   cert: x509.X509Certificate;
   privateKey: webcrypto.CryptoKey;
@@ -42,23 +32,9 @@ interface DevCa {
 }
 
 async function newCa(now: number): Promise<{ ca: DevCa; bundle: string }> {
-  const caKeys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: serial(),
-    name: 'CN=imagegate development CA',
-    notBefore: new Date(now - 60_000),
-    notAfter: new Date(now + 30 * DAY),
-    keys: caKeys,
-    signingAlgorithm: ALG,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey),
-    ],
-  });
-  const pem = cert.toString('pem') + '\n';
-  const keyPem = toPem(await webcrypto.subtle.exportKey('pkcs8', caKeys.privateKey), 'PRIVATE KEY');
-  return { ca: { cert, privateKey: caKeys.privateKey, pem }, bundle: keyPem + pem };
+  const { cert, keys, pem } = await throwawayCa('CN=imagegate development CA', now, 30 * DAY);
+  const keyPem = toPem(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey), 'PRIVATE KEY');
+  return { ca: { cert, privateKey: keys.privateKey, pem }, bundle: keyPem + pem };
 }
 
 /** The CA in `bundle` (key + certificate) when it parses and is valid for at least a day more. */
