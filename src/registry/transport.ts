@@ -6,7 +6,12 @@
 import { RegistryError, type RegistryErrorCode } from '../errors.js';
 import { Authorizer } from './authorizer.js';
 import { Connections, type RegistryHooks } from './connections.js';
-import type { Credential, CredentialProvider, PullIdentity } from './credentials/provider.js';
+import type {
+  Credential,
+  CredentialProvider,
+  CredentialRequest,
+  PullIdentity,
+} from './credentials/provider.js';
 import { describeErrorBody, discard, type ByteBudget, type HttpResponse } from './http.js';
 import type { RegistryOptions } from './options.js';
 import { waitOutRateLimit } from './rate-limit.js';
@@ -73,17 +78,28 @@ function lookUp(
   if (signal !== undefined || deadline === undefined) {
     return ctx.credentials.credentialsFor({ registry, repository, identity: ctx.identity, signal });
   }
-  // The deadline's signal is made only for a provider that reads it (one that calls out): an
-  // AbortSignal.timeout (a timer, weakly held, finalised) per lookup is wasted on the others.
-  let timeout: AbortSignal | undefined;
-  return ctx.credentials.credentialsFor({
-    registry,
-    repository,
-    identity: ctx.identity,
-    get signal(): AbortSignal {
-      return (timeout ??= AbortSignal.timeout(Math.max(0, deadline - Date.now())));
-    },
-  });
+  return ctx.credentials.credentialsFor(new DeadlineRequest(registry, repository, ctx.identity, deadline));
+}
+
+/**
+ * A credential request whose signal is the review's deadline, made only for a provider that reads it
+ * (one that calls out): an AbortSignal.timeout (a timer, weakly held, finalised) per lookup is wasted
+ * on the others. A class, not an object literal with a getter: the literal made a getter closure and
+ * a hidden class per call, on every cached review (the reuse key's credential scope).
+ */
+class DeadlineRequest implements CredentialRequest {
+  #timeout: AbortSignal | undefined;
+
+  constructor(
+    readonly registry: string,
+    readonly repository: string,
+    readonly identity: PullIdentity | undefined,
+    readonly deadline: number,
+  ) {}
+
+  get signal(): AbortSignal {
+    return (this.#timeout ??= AbortSignal.timeout(Math.max(0, this.deadline - Date.now())));
+  }
 }
 
 export interface ExchangeOptions {
