@@ -7,12 +7,7 @@ import { RegistryError } from '../errors.js';
 import { TtlCache } from '../shared/cache.js';
 import { ContentCache, DEFAULT_TAG_TTL_MS, manifestCost } from './content-cache.js';
 import { SingleFlight } from './cache.js';
-import {
-  chainProviders,
-  credentialKey,
-  type CredentialProvider,
-  type PullIdentity,
-} from './credentials/provider.js';
+import { chainProviders, type CredentialProvider, type PullIdentity } from './credentials/provider.js';
 import { computeDigest, isDigest, verifyDigest, verifySize } from './digest.js';
 import { discard, header, readBody } from './http.js';
 import { overBudget, ReviewBytes } from './limits.js';
@@ -24,7 +19,7 @@ import { parseManifest, yieldAfterLargeRead } from './content.js';
 import { toResolvedImage } from './resolve.js';
 import { NoSuchTag, noSuchTagError, orUndefined } from './status-error.js';
 import {
-  credentialFor,
+  credentialScope,
   Transport,
   type RegistryHooks,
   type RequestContext,
@@ -214,8 +209,8 @@ export class RegistryClient implements Registry {
   }
 
   /** Which credential `ctx` sends to `ref`'s repository: a key, never the secret. */
-  async #cred(ctx: RequestContext, ref: Target, signal?: AbortSignal): Promise<string> {
-    return credentialKey(await credentialFor(ctx, ref.registry, ref.repository, signal));
+  #cred(ctx: RequestContext, ref: Target, signal?: AbortSignal): Promise<string> {
+    return credentialScope(ctx, ref.registry, ref.repository, signal);
   }
 
   /** A tag's manifest from the tag window (within tagTtl) that `ctx` may read; undefined: ask. */

@@ -6,11 +6,12 @@
 import { RegistryError, type RegistryErrorCode } from '../errors.js';
 import { Authorizer } from './authorizer.js';
 import { Connections, type RegistryHooks } from './connections.js';
-import type {
-  Credential,
-  CredentialProvider,
-  CredentialRequest,
-  PullIdentity,
+import {
+  credentialKey,
+  type Credential,
+  type CredentialProvider,
+  type CredentialRequest,
+  type PullIdentity,
 } from './credentials/provider.js';
 import { describeErrorBody, discard, type ByteBudget, type HttpResponse } from './http.js';
 import type { RegistryOptions } from './options.js';
@@ -35,6 +36,11 @@ export interface RequestContext {
    * once per repository and review (an image's four or five requests looked it up eight to ten times).
    */
   found?: Map<string, Promise<Credential | undefined>>;
+  /**
+   * The same, as the credential's key (credentialKey), which a cached review asks for twice per image
+   * by tag (the reuse key's scope, the tag window's manifest): once per repository and review.
+   */
+  scopes?: Map<string, Promise<string>>;
 }
 
 /** Repositories whose credential one review remembers (bounded by maxImagesPerReview in practice). */
@@ -66,6 +72,32 @@ export function credentialFor(
     () => undefined,
   );
   return lookup;
+}
+
+/**
+ * credentialKey of the credential this request uses at `registry`: a per-review context (one with
+ * `found`) remembers it per repository, as `found` does the credential.
+ */
+export function credentialScope(
+  ctx: RequestContext,
+  registry: string,
+  repository: string,
+  signal?: AbortSignal,
+): Promise<string> {
+  if (ctx.found === undefined) return credentialFor(ctx, registry, repository, signal).then(credentialKey);
+  const scopes = (ctx.scopes ??= new Map<string, Promise<string>>());
+  const key = `${registry}/${repository}`;
+  const hit = scopes.get(key);
+  if (hit !== undefined) return hit;
+  const scope = credentialFor(ctx, registry, repository, signal).then(credentialKey);
+  // Only an answer is remembered (as in `found`): a failed or aborted lookup is asked again.
+  scope.then(
+    () => {
+      if (scopes.size < MAX_FOUND) scopes.set(key, scope);
+    },
+    () => undefined,
+  );
+  return scope;
 }
 
 function lookUp(
