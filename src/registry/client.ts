@@ -55,6 +55,7 @@ export class RegistryClient implements Registry {
   readonly #flights = new SingleFlight();
   /** Which hosts have the referrers API (a 404 there means none: go straight to the tag). */
   readonly #referrersApi: ReferrersApiHosts;
+  #ownChain: CredentialProvider | undefined;
 
   constructor(options: RegistryOptions = {}, hooks: RegistryHooks = {}) {
     this.#options = options;
@@ -71,7 +72,10 @@ export class RegistryClient implements Registry {
   access(options: AccessOptions = {}): RegistryAccess {
     const limits = this.#transport.connections.limits;
     const ctx: RequestContext = {
-      credentials: chainProviders([options.credentials, this.#options.credentials]),
+      credentials:
+        options.credentials !== undefined
+          ? chainProviders([options.credentials, this.#options.credentials])
+          : (this.#ownChain ??= chainProviders([this.#options.credentials])), // serve's: one, not one per review
       found: new Map(),
       identity: options.identity,
       deadline: options.deadline,
