@@ -15,6 +15,7 @@ import { keylessSigner } from '../../src/cli/warm-up-keyless.js';
 import type { ImagePolicyDocument } from '../../src/policy/policy.schema.js';
 import { ROOT } from '../helpers/cli.js';
 import { freePort } from '../helpers/registry.js';
+import { spawnServe } from '../helpers/serve-process.js';
 
 describe('warmUp', () => {
   it('reviews and allows every synthetic pod, making each cold image’s registry requests', async () => {
@@ -164,23 +165,12 @@ describe('imagegate serve --warm-up with a keyless policy loaded (a real process
       ].join('\n'),
     );
     const port = await freePort();
-    child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        join(ROOT, 'src/cli/main.ts'),
-        'serve',
-        '--warm-up',
-        '--policy',
-        policy,
-        '--trusted-root',
-        `ours=${root}`,
-        '--listen',
-        `127.0.0.1:${port}`,
-      ],
-      { cwd: ROOT, env: { ...process.env, IMAGEGATE_DATA_DIR: dir }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    child = spawnServe({
+      port,
+      dataDir: dir,
+      policyFile: policy,
+      args: ['--warm-up', '--trusted-root', `ours=${root}`],
+    });
     let out = '';
     child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
