@@ -14,16 +14,13 @@
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { pino } from 'pino';
 import { Agent, request } from 'undici';
 import { startProfile, stopProfile } from './cold-cpu-profile.mjs';
+import { coldReviewOptions } from './cold-parallel-engine.mjs';
 
 // BENCH_DIST=/other/checkout/dist/src measures another build (as bench/cached-cpu.ts).
 const dist = process.env.BENCH_DIST ?? new URL('../dist/src', import.meta.url).pathname;
-const { setupEngine } = await import(`${dist}/cli/setup.js`);
 const { runReview } = await import(`${dist}/review/run.js`);
-const { validateRequest } = await import(`${dist}/review/validate.js`);
-const { DeadlineWatch } = await import(`${dist}/review/deadline.js`);
 const { warmUp } = await import(`${dist}/cli/warm-up.js`);
 
 const config = JSON.parse(readFileSync(process.argv[2], 'utf8'));
@@ -31,13 +28,9 @@ const what = process.argv[3];
 const POD = config.pod;
 const N = config.images;
 
-const engineOptions = (policy) => ({
-  policy: [policy],
-  insecureRegistry: [config.registry.host],
-  allowRegistry: [],
-  trustedRoot: [config.trustedRoot],
-  logLevel: 'info',
-});
+/** An engine of the child's own on the bench's registry (`deps`: setupEngine's hooks). */
+const engineFor = (policy, deps = {}) =>
+  coldReviewOptions(dist, policy, config.registry.host, { trustedRoot: [config.trustedRoot], deps });
 
 /** CPU (user + system, and system alone) per image, and the main thread's share (Linux: /proc). */
 function cpuSince(c0, t0) {
@@ -81,18 +74,11 @@ async function measureKind({ kind, policy, warmBodies, podBodies }) {
   if (warmedUp !== undefined && !warmedUp.ok) throw new Error(`${kind}: warm-up failed: ${warmedUp.problem}`);
   const statuses = new Map();
   let counting = false;
-  const setup = await setupEngine(engineOptions(policy), pino({ level: 'silent' }), {
+  const { options, close } = await engineFor(policy, {
     onRegistryRequest: (_registry, status) => {
       if (counting) statuses.set(status, (statuses.get(status) ?? 0) + 1);
     },
   });
-  const options = {
-    engine: setup.engine,
-    handler: validateRequest,
-    mayDeny: true,
-    audit: { write() {} },
-    deadlines: new DeadlineWatch(),
-  };
   const run = async (body) => {
     const r = await runReview(JSON.parse(body), options);
     if (!r.response.response.allowed)
@@ -131,7 +117,7 @@ async function measureKind({ kind, policy, warmBodies, podBodies }) {
   unsubscribe('undici:request:create', record);
   unsubscribe('undici:request:headers', headers);
   await stopProfile(session, kind);
-  await setup.registry.close();
+  await close();
   const requests = Object.fromEntries([...statuses].map(([s, n]) => [s, n / N]));
   if (process.env.BENCH_REQUESTS_OUT !== undefined)
     writeFileSync(process.env.BENCH_REQUESTS_OUT, JSON.stringify({ warmRequests, made }));
@@ -172,8 +158,8 @@ async function inWindow(list, one) {
  * kind's CPU is beyond this is the rest of the engine's (policy, signature checks, audit).
  */
 async function replayClient(kind, policy, warm, measured) {
-  const setup = await setupEngine(engineOptions(policy), pino({ level: 'silent' }));
-  const access = setup.registry.access({ deadline: Date.now() + 600_000 });
+  const { registry, close } = await engineFor(policy);
+  const access = registry.access({ deadline: Date.now() + 600_000 });
   const signal = new AbortController().signal;
   const one = async ([, , path, size]) => {
     const m = /^\/v2\/(.+)\/(manifests|blobs|referrers)\/([^/?]+)(?:\?artifactType=(.*))?$/.exec(path);
@@ -193,7 +179,7 @@ async function replayClient(kind, policy, warm, measured) {
   };
   const measuredCpu = await replayMeasured(warm, measured, one, `${kind}-client`);
   access.release();
-  await setup.registry.close();
+  await close();
   return measuredCpu;
 }
 
