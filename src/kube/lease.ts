@@ -30,7 +30,6 @@ export function createLease(kubeConfig: KubeConfig, options: LeaseOptions): Leas
   const api = withTimeouts(kubeConfig.makeApiClient(CoordinationV1Api));
   const now = options.now ?? (() => new Date());
   const { namespace, name, identity, durationSeconds } = options;
-  let held = false;
 
   const spec = (previous: V1Lease['spec'] | undefined, at: Date): V1Lease['spec'] => ({
     holderIdentity: identity,
@@ -64,27 +63,27 @@ export function createLease(kubeConfig: KubeConfig, options: LeaseOptions): Leas
               spec: spec(undefined, at),
             },
           });
-          return (held = true);
+          return true;
         }
         const s = current.spec;
         const renewed = s?.renewTime !== undefined ? new Date(s.renewTime).getTime() : 0;
         const expired = renewed + (s?.leaseDurationSeconds ?? durationSeconds) * 1000 < at.getTime();
         const free = s?.holderIdentity === undefined || s.holderIdentity === '' || expired;
-        if (s?.holderIdentity !== identity && !free) return (held = false);
+        if (s?.holderIdentity !== identity && !free) return false;
         await api.replaceNamespacedLease({
           name,
           namespace,
           body: { ...current, spec: spec(s, at) },
         });
-        return (held = true);
+        return true;
       } catch {
         // 409: another replica won the race; anything else: we cannot prove we hold it.
-        return (held = false);
+        return false;
       }
     },
     async release() {
-      if (!held) return;
-      held = false;
+      // Asked of the API server, not of our last renewal's outcome: a renewal that failed or was cut
+      // by the stop (its write may have landed) leaves the Lease naming us until it expires.
       try {
         const current = await api.readNamespacedLease({ name, namespace });
         if (current.spec?.holderIdentity !== identity) return;
