@@ -38,6 +38,9 @@ subscribe('undici:request:headers', ({ request: r }) => {
   const e = live.get(r);
   if (e) e.headers = performance.now() - t0;
 });
+// connections opened during a run (a pod's requests should reuse the warm pool's)
+let connects = 0;
+subscribe('undici:client:beforeConnect', () => connects++);
 subscribe('undici:request:trailers', ({ request: r }) => {
   const e = live.get(r);
   if (e) e.done = performance.now() - t0;
@@ -46,6 +49,7 @@ subscribe('undici:request:trailers', ({ request: r }) => {
 
 async function imagegate(body) {
   timeline = [];
+  connects = 0;
   const elu0 = performance.eventLoopUtilization();
   const c0 = process.cpuUsage();
   t0 = performance.now();
@@ -54,7 +58,15 @@ async function imagegate(body) {
   const c = process.cpuUsage(c0);
   const elu = performance.eventLoopUtilization(elu0);
   if (!r.response.response.allowed) throw new Error(`denied: ${JSON.stringify(r.response)}`);
-  return { ms, cpuMs: (c.user + c.system) / 1000, loopBusyMs: elu.active, timeline };
+  // t0 on the clock the parent's memo server stamps its answers with (when each was sent)
+  return {
+    ms,
+    cpuMs: (c.user + c.system) / 1000,
+    loopBusyMs: elu.active,
+    timeline,
+    t0Abs: performance.timeOrigin + t0,
+    connects,
+  };
 }
 
 const agent = new Agent({ connections: 64 });
@@ -67,8 +79,10 @@ async function get(path) {
 /** The same requests as imagegate's, in the same dependency order, with nothing around them. */
 async function bare(images) {
   timeline = [];
+  connects = 0;
   const c0 = process.cpuUsage();
   t0 = performance.now();
+  const t0Abs = performance.timeOrigin + t0;
   await Promise.all(
     images.map(async (ref) => {
       const [name, digest] = ref.slice(config.host.length + 1).split('@');
@@ -85,7 +99,7 @@ async function bare(images) {
   );
   const ms = performance.now() - t0;
   const c = process.cpuUsage(c0);
-  return { ms, cpuMs: (c.user + c.system) / 1000, timeline };
+  return { ms, cpuMs: (c.user + c.system) / 1000, timeline, t0Abs, connects };
 }
 
 /** BENCH_SPLIT=k: k worker threads, each with its own engine, each reviewing its share of the pod. */

@@ -8,15 +8,14 @@
  * BENCH_MEMO=1: the delaying server in front of docker-registry answers from memory what it has seen
  * (every pod's requests are made once before measuring): a registry whose own CPU per request is
  * small, as a remote registry's is to imagegate's machine. BENCH_FRESH=1: no warm-up pods, and each
- * measured pod's figures in order (a fresh process's first pods). BENCH_TIMELINE=1: the last largest pod's
- * request timeline (created, headers, end; ms from the review's start).
+ * measured pod's figures in order (a fresh process's first pods). BENCH_TIMELINE=1: each size's median
+ * critical-path phases (bench/cold-parallel-timeline.ts) and the last largest pod's request timeline
+ * (created, with BENCH_MEMO the answer sent, headers read, end; ms from the review's start).
  *
  * node --import tsx bench/cold-parallel.ts
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +28,8 @@ import { keyPolicyYaml, pushSignedImage, signingKey } from '../test/helpers/sign
 // @ts-expect-error: a plain .mjs module (the bench's server child imports it too)
 import { barePod } from './bare-pod.mjs';
 import { podReviewBody } from './common.js';
+import { type Entry, medianPhases, phases } from './cold-parallel-timeline.js';
+import { memoRegistry } from './memo-registry.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const DELAY = Number(process.env.BENCH_DELAY ?? 20);
@@ -37,54 +38,15 @@ const SIZES = (process.env.BENCH_SIZES ?? '1,20').split(',').map(Number);
 const SPLIT = Number(process.env.BENCH_SPLIT ?? 0);
 const MEMO = process.env.BENCH_MEMO === '1';
 
-interface Entry {
-  path: string;
-  created: number;
-  headers?: number;
-  done?: number;
-}
 interface Run {
   ms: number;
   cpuMs: number;
   loopBusyMs?: number;
   timeline: Entry[];
-}
-
-/** A delaying server answering from memory what docker-registry answered once (BENCH_MEMO). */
-async function memoServer(
-  upstream: string,
-  delay: number,
-): Promise<{ host: string; close(): void; misses(): number }> {
-  let misses = 0;
-  const seen = new Map<string, { status: number; headers: Record<string, string>; body: Buffer }>();
-  const server = createServer((req, res) => {
-    const key = `${req.method} ${req.url}`;
-    const answer = (a: { status: number; headers: Record<string, string>; body: Buffer }): void => {
-      setTimeout(() => res.writeHead(a.status, a.headers).end(a.body), delay);
-    };
-    const hit = seen.get(key);
-    if (hit !== undefined) return answer(hit);
-    misses++;
-    void fetch(`${upstream}${req.url}`, {
-      method: req.method,
-      headers: { accept: req.headers.accept ?? '*/*' },
-    })
-      .then(async (r) => {
-        const headers: Record<string, string> = {};
-        for (const h of ['content-type', 'docker-content-digest', 'www-authenticate', 'location'])
-          if (r.headers.get(h) !== null) headers[h] = r.headers.get(h)!;
-        const a = { status: r.status, headers, body: Buffer.from(await r.arrayBuffer()) };
-        seen.set(key, a);
-        answer(a);
-      })
-      .catch(() => res.destroy());
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    host: `127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => server.close(),
-    misses: () => misses,
-  };
+  /** The run's start, performance.timeOrigin + now (the memo server's `sent` clock). */
+  t0Abs?: number;
+  /** Connections undici opened during the run. */
+  connects?: number;
 }
 
 const median = (xs: number[]): number =>
@@ -94,7 +56,7 @@ const registry = await startRegistry();
 const work = await mkdtemp(join(tmpdir(), 'imagegate-cold-parallel-'));
 const proxy = await startFaultProxy(registry.url);
 proxy.inject(/./, { kind: 'delay', ms: DELAY });
-const memo = MEMO ? await memoServer(registry.url, DELAY) : undefined;
+const memo = MEMO ? await memoRegistry(registry.url, DELAY) : undefined;
 const host = memo?.host ?? proxy.host;
 try {
   const seeder = new RegistrySeeder(registry);
@@ -173,6 +135,7 @@ try {
       imagegateCpuMs: median(mine.map((r) => r.imagegate.cpuMs)),
       imagegateLoopBusyMs: median(mine.map((r) => r.imagegate.loopBusyMs ?? 0)),
       imagegateRequestToHeadersMs: median(mine.map((r) => wait(r.imagegate))),
+      imagegateConnects: median(mine.map((r) => r.imagegate.connects ?? Number.NaN)),
       ...(SPLIT > 0
         ? {
             splitMs: median(mine.map((r) => r.split?.ms ?? Number.NaN)),
@@ -182,6 +145,15 @@ try {
       bareMs: median(mine.map((r) => r.bare.ms)),
       bareCpuMs: median(mine.map((r) => r.bare.cpuMs)),
       bareRequestToHeadersMs: median(mine.map((r) => wait(r.bare))),
+      bareConnects: median(mine.map((r) => r.bare.connects ?? Number.NaN)),
+      ...(process.env.BENCH_TIMELINE === '1'
+        ? {
+            imagegatePhases: medianPhases(
+              mine.map((r) => phases(r.imagegate.timeline, memo?.sent, r.imagegate.t0Abs)),
+            ),
+            barePhases: medianPhases(mine.map((r) => phases(r.bare.timeline, memo?.sent, r.bare.t0Abs))),
+          }
+        : {}),
     };
   }
   process.stdout.write(`${JSON.stringify(summary)}\n`);
@@ -197,9 +169,12 @@ try {
       ['bare', last.bare],
     ] as const) {
       process.stdout.write(`${who} ${run.ms.toFixed(1)} ms\n`);
+      // created, (memo: answer sent,) headers read, body end: ms from the review's start
+      const sent = (e: Entry): number[] =>
+        memo !== undefined ? [(memo.sent.get(e.path) ?? Number.NaN) - (run.t0Abs ?? Number.NaN)] : [];
       for (const e of [...run.timeline].sort((a, b) => a.created - b.created))
         process.stdout.write(
-          `  ${[e.created, e.headers ?? Number.NaN, e.done ?? Number.NaN].map((x) => x.toFixed(1).padStart(6)).join(' ')} ` +
+          `  ${[e.created, ...sent(e), e.headers ?? Number.NaN, e.done ?? Number.NaN].map((x) => x.toFixed(1).padStart(6)).join(' ')} ` +
             `${e.path.replace(/sha256[:-][0-9a-f]{64}/g, (m) => m.slice(0, 12))}\n`,
         );
     }

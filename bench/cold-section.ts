@@ -2,6 +2,7 @@
 import { pushSignedImage } from '../test/helpers/signed-images.js';
 import { cpuMicros } from './common.js';
 import { goalThreeWhy, processCpuMs } from './cold-floor.js';
+import { coldMemoRows } from './cold-memo.js';
 import type { BenchContext } from './context.js';
 import { percentile, pool, send, type Target } from './load.js';
 import {
@@ -71,6 +72,9 @@ export async function coldSection(ctx: BenchContext): Promise<void> {
     const cpuPerImage = new Map<number, number>();
     const bareMedians = new Map<number, number>();
     let registryMsPerRequest: number | undefined;
+    // the "registry" CPU split (over bare undici's 20-image pods, when the bench's process runs only
+    // the fault proxy): docker-registry's and the Node fault proxy's, per request
+    const split = { requests: 0, proxyMs: 0, registryMs: 0 as number | undefined };
     for (const n of [1, 4, 10, 20]) {
       const trials = n === 20 ? Math.max(2, Math.round(TRIALS * 0.6)) : TRIALS;
       const latencies: number[] = [];
@@ -96,7 +100,18 @@ export async function coldSection(ctx: BenchContext): Promise<void> {
         requests.push(p.log.length - before);
         registryMs =
           g0 === undefined || g1 === undefined || registryMs === undefined ? undefined : registryMs + g1 - g0;
-        if (n === 1 || n === 20) bare.push(await server.bare(images));
+        if (n === 1) bare.push(await server.bare(images));
+        if (n === 20) {
+          const [p0, r0, l0] = [process.cpuUsage(), processCpuMs(ctx.registryPid), p.log.length];
+          bare.push(await server.bare(images));
+          const [p1, r1] = [process.cpuUsage(p0), processCpuMs(ctx.registryPid)];
+          split.requests += p.log.length - l0;
+          split.proxyMs += (p1.user + p1.system) / 1000;
+          split.registryMs =
+            r0 === undefined || r1 === undefined || split.registryMs === undefined
+              ? undefined
+              : split.registryMs + r1 - r0;
+        }
         if (!r.allowed) denied++;
       }
       latencies.sort((a, b) => a - b);
@@ -171,6 +186,9 @@ export async function coldSection(ctx: BenchContext): Promise<void> {
       bareTwentyMs: bareTwenty,
       bareRatio: bareTwenty / bareOne,
       registryMsPerRequest,
+      bareRegistryMsPerRequest:
+        split.registryMs === undefined ? undefined : split.registryMs / split.requests,
+      bareProxyMsPerRequest: split.proxyMs / split.requests,
     };
     row(
       `cold 20 images vs 1 image, +${delay} ms: bare undici, same requests (goal 3's floor here)`,
@@ -195,9 +213,12 @@ export async function coldSection(ctx: BenchContext): Promise<void> {
         cpuOne: cpuPerImage.get(1) ?? 0,
         cpuTwenty: cpuPerImage.get(20) ?? 0,
         registryMsPerRequest,
+        proxyMsPerRequest: split.requests > 0 ? split.proxyMs / split.requests : undefined,
       }),
     );
     await client.close();
+    // the same ratio with the registry's cost off the machine (a remote registry's is), same run
+    if (delay === 20) cold[`d${delay}-memo`] = await coldMemoRows(ctx, p, delay);
 
     // ---------------------------------------------------------------- 3. burst (on the 5 ms proxy)
     if (delay === 5) {
