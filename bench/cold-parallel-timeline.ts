@@ -25,6 +25,10 @@ export interface Phases {
   sigToBlobMax: number;
   /** The last blob request created, and the last blob answer read. */
   lastBlobCreated: number;
+  /** The last blob request created, from the first first-wave answer read (the wave's own spread). */
+  lastBlobAfterFirstRead: number;
+  /** First-wave answers read before the last blob request was created (of 3 per image). */
+  readBeforeLastBlob: number;
   lastBlobRead: number;
   /** Median answer sent by the server → read by the client (memo server only), first wave and blobs. */
   firstWaveReadWait?: number;
@@ -49,12 +53,15 @@ export function phases(timeline: Entry[], sent?: Map<string, number>, t0Abs?: nu
   const first = timeline.filter((e) => !isBlob(e));
   const sigRead = new Map(first.filter(isSig).map((e) => [repoOf(e.path), e.headers ?? Number.NaN]));
   const sigToBlob = blobs.map((b) => b.created - (sigRead.get(repoOf(b.path)) ?? Number.NaN));
+  const lastBlob = Math.max(...blobs.map((e) => e.created));
   const out: Phases = {
     firstCreated: Math.min(...timeline.map((e) => e.created)),
     firstWaveLastRead: Math.max(...first.map((e) => e.headers ?? Number.NaN)),
     sigToBlobMedian: median(sigToBlob),
     sigToBlobMax: Math.max(...sigToBlob),
-    lastBlobCreated: Math.max(...blobs.map((e) => e.created)),
+    lastBlobCreated: lastBlob,
+    lastBlobAfterFirstRead: lastBlob - Math.min(...first.map((e) => e.headers ?? Number.NaN)),
+    readBeforeLastBlob: first.filter((e) => (e.headers ?? Number.POSITIVE_INFINITY) < lastBlob).length,
     lastBlobRead: Math.max(...blobs.map((e) => e.headers ?? Number.NaN)),
   };
   if (sent !== undefined && t0Abs !== undefined) {
