@@ -64,7 +64,7 @@ export interface WarmUpOptions {
 }
 
 /** In-process verifications per signature form: where the per-call cost stops falling (docs/benchmarks.md). */
-export const HOT_ROUNDS = 200;
+export const HOT_ROUNDS = 500;
 
 export interface WarmUpResult {
   /** Whether every warm-up pod was reviewed and allowed. */
