@@ -246,8 +246,10 @@ export async function warmUp(options: WarmUpOptions = {}): Promise<WarmUpResult>
         done++;
         if (pod.kind === 'keyless') keylessDone++;
       }
+      const rounds = options.verifyRounds ?? HOT_ROUNDS;
+      if (rounds <= 0) return result();
       hot = await warmVerification({
-        rounds: options.verifyRounds ?? HOT_ROUNDS,
+        rounds,
         deadline: started + timeoutMs * 0.8,
         keyPem: pem,
         signWithKey: (data) => sign('sha256', data, privateKey),

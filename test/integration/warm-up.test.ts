@@ -31,6 +31,12 @@ describe('warmUp', () => {
     expect(r).toMatchObject({ ok: true, pods: 4, keylessPods: 2 });
     expect(r.requests).toBe(4 * 2 * 4 + 1);
     expect(await warmUp({ pods: 1, imagesPerPod: 1 })).toMatchObject({ ok: true, pods: 1, keylessPods: 0 });
+    // verifyRounds 0: the pods only, no in-process verification
+    expect(await warmUp({ pods: 1, imagesPerPod: 1, verifyRounds: 0 })).toMatchObject({
+      ok: true,
+      verified: {},
+      verifyMs: 0,
+    });
   });
 
   it('resolves with the problem, never throws, when it cannot finish in time', async () => {
