@@ -3,10 +3,10 @@
  * CPU more than the next ones (code running for the first time across the registry client, the
  * checks, verification and the audit line; docs/benchmarks.md, issue 26 round 7), and a new replica
  * would spend it on the first pods the API server sends. So before readiness the same path runs on
- * synthetic images: key-signed (an ephemeral ECDSA P-256 key; cosign's legacy `.sig` and, every
- * other image, a Sigstore bundle referrer) images, and keyless-signed ones too when a loaded policy
- * names a keyless authority (warm-up-keyless.ts: a throwaway CA, CT log and Rekor only this warm-up
- * trusts), served by an in-process registry on loopback (warm-up-registry.ts), reviewed by a throwaway engine (its own policy, caches and
+ * synthetic images: key-signed (cosign legacy `.sig`, an ephemeral ECDSA P-256 key) images, and
+ * keyless-signed ones too when a loaded policy names a keyless authority (warm-up-keyless.ts: a
+ * throwaway CA, CT log and Rekor only this warm-up trusts), served by an in-process registry on
+ * loopback (warm-up-registry.ts), reviewed by a throwaway engine (its own policy, caches and
  * connections) through runReview, as /validate reviews a pod. Then signature verification alone, in
  * every form the policies may meet (key and keyless, `.sig` and bundle), runs in-process until V8
  * has optimised it (warm-up-verify.ts: hundreds of calls, more than any number of pods would make
@@ -26,7 +26,13 @@ import { runReview } from '../review/run.js';
 import { validateRequest } from '../review/validate.js';
 import { setupEngine } from './setup.js';
 import type { ImagePolicyDocument } from '../policy/policy.schema.js';
-import { keyBundle } from './signed-image-builder.js';
+import {
+  digestOf,
+  imageDocuments,
+  legacySignatureDocuments,
+  OCI_MANIFEST,
+  simpleSigningPayload,
+} from './signed-image-builder.js';
 import {
   keylessSigner,
   WARM_UP_ISSUER,
@@ -34,7 +40,7 @@ import {
   WARM_UP_SUBJECT,
   type KeylessSigner,
 } from './warm-up-keyless.js';
-import { serveContent, signedImage, type Content, type Signer } from './warm-up-registry.js';
+import { serveContent, type Content } from './warm-up-registry.js';
 import { warmVerification, type HotVerification } from './warm-up-verify.js';
 
 export interface WarmUpOptions {
@@ -67,10 +73,7 @@ export interface WarmUpResult {
   pods: number;
   /** Of them, keyless-signed (allowed by a keyless authority only: the keyless path ran). */
   keylessPods: number;
-  /**
-   * Requests the synthetic registry answered: 4 per `.sig` image, 5 per bundle image (every other
-   * one), + the first one's referrers API probe.
-   */
+  /** Requests the synthetic registry answered: 4 per image, + the first one's referrers API probe. */
   requests: number;
   /** In-process verifications that ran and passed, per signature form (warm-up-verify.ts). */
   verified: HotVerification['verified'];
@@ -80,6 +83,28 @@ export interface WarmUpResult {
   ms: number;
   /** What went wrong, when not ok. */
   problem?: string;
+}
+
+type Signer = (payload: Buffer) => Promise<{ signature: Buffer; annotations?: Record<string, string> }>;
+
+/** One image and its `.sig` (signed-image-builder.ts), under `/v2/<repo>/…` paths. */
+async function signedImage(
+  host: string,
+  repo: string,
+  signer: Signer,
+  content: Map<string, Content>,
+): Promise<string> {
+  const image = imageDocuments({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers' } }, [
+    Buffer.from(`imagegate warm-up ${repo}`),
+  ]);
+  const payload = simpleSigningPayload(`${host}/${repo}`, image.digest);
+  const signed = await signer(payload);
+  const sig = legacySignatureDocuments(image.digest, payload, signed.signature, signed.annotations);
+  content.set(`/v2/${repo}/manifests/${image.digest}`, { type: OCI_MANIFEST, body: image.manifest });
+  content.set(`/v2/${repo}/manifests/${sig.tag}`, { type: OCI_MANIFEST, body: sig.manifest });
+  for (const blob of [...image.blobs, ...sig.blobs])
+    content.set(`/v2/${repo}/blobs/${digestOf(blob)}`, { type: 'application/octet-stream', body: blob });
+  return `${host}/${repo}@${image.digest}`;
 }
 
 /** The key policy over `HOST/warm-up/key/**`, and with `keyless`, a keyless one over `…/keyless/**`. */
@@ -176,20 +201,14 @@ export async function warmUp(options: WarmUpOptions = {}): Promise<WarmUpResult>
     const host = registry.host;
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const signers: Array<[string, Signer]> = [
-      [
-        'key',
-        {
-          sig: (p) => Promise.resolve({ signature: sign('sha256', p, privateKey) }),
-          bundle: (st) => Promise.resolve(keyBundle(st, (data) => sign('sha256', data, privateKey))),
-        },
-      ],
+      ['key', (p) => Promise.resolve({ signature: sign('sha256', p, privateKey) })],
     ];
     dir = await mkdtemp(join(tmpdir(), 'imagegate-warm-up-'));
     const trustedRoot: string[] = [];
     let keyless: KeylessSigner | undefined;
     if (options.keyless === true) {
       keyless = options.keylessSigner ?? (await keylessSigner());
-      signers.push(['keyless', { sig: keyless.sign, bundle: keyless.signBundle }]);
+      signers.push(['keyless', keyless.sign]);
       const file = join(dir, 'trusted_root.json');
       await writeFile(file, JSON.stringify(keyless.trustedRoot));
       trustedRoot.push(`${WARM_UP_ROOT}=${file}`);
@@ -199,10 +218,7 @@ export async function warmUp(options: WarmUpOptions = {}): Promise<WarmUpResult>
       for (let p = 0; p < pods; p++) {
         const refs: string[] = [];
         for (let i = 0; i < perPod; i++)
-          // every other image a bundle referrer: both forms' registry and parsing paths run
-          refs.push(
-            await signedImage(host, `warm-up/${kind}/p${p}/i${i}`, signer, i % 2 ? 'bundle' : 'sig', content),
-          );
+          refs.push(await signedImage(host, `warm-up/${kind}/p${p}/i${i}`, signer, content));
         images.push({ kind, refs });
       }
     const policy = join(dir, 'policy.yaml');
