@@ -1,6 +1,6 @@
 /**
  * The bytes of a tiny OCI image and of its cosign legacy `.sig` signature made with a key, as
- * `cosign sign --key` stores them: pure, no I/O. `serve --warm-up` (warm-up.ts) serves them from
+ * `cosign sign --key` stores them (and the bundle form: a DSSE statement as a referrer): pure, no I/O. `serve --warm-up` (warm-up.ts) serves them from
  * memory; the tests' and benchmarks' signed images (test/helpers/signed-images.ts) push the same
  * documents to a real registry, so both sign images one way.
  */
@@ -104,4 +104,63 @@ export function keySignatureDocuments(
 ): BuiltDocuments & { tag: string } {
   const payload = simpleSigningPayload(repository, digest);
   return legacySignatureDocuments(digest, payload, sign(payload));
+}
+
+export const IN_TOTO = 'application/vnd.in-toto+json';
+export const BUNDLE_V03 = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+const OCI_EMPTY = 'application/vnd.oci.empty.v1+json';
+
+/** DSSE's pre-authentication encoding: what a DSSE signature signs. */
+export function dssePae(payloadType: string, payload: Buffer): Buffer {
+  const type = Buffer.from(payloadType);
+  return Buffer.concat([
+    Buffer.from(`DSSEv1 ${type.length} `),
+    type,
+    Buffer.from(` ${payload.length} `),
+    payload,
+  ]);
+}
+
+/** The in-toto statement `cosign sign --new-bundle-format` signs: `digest` of `repository`. */
+export function cosignSignStatement(repository: string, digest: string): Buffer {
+  const [alg, hex] = digest.split(':') as [string, string];
+  return Buffer.from(
+    JSON.stringify({
+      _type: 'https://in-toto.io/Statement/v1',
+      subject: [{ name: repository, digest: { [alg]: hex } }],
+      predicateType: 'https://sigstore.dev/cosign/sign/v1',
+      predicate: {},
+    }),
+  );
+}
+
+/** A Sigstore bundle (v0.3) of `statement` signed with a key, no log entry (`--tlog-upload=false`). */
+export function keyBundle(statement: Buffer, sign: (data: Buffer) => Buffer): object {
+  return {
+    mediaType: BUNDLE_V03,
+    verificationMaterial: { publicKey: { hint: '' }, tlogEntries: [] },
+    dsseEnvelope: {
+      payload: statement.toString('base64'),
+      payloadType: IN_TOTO,
+      signatures: [{ sig: sign(dssePae(IN_TOTO, statement)).toString('base64'), keyid: '' }],
+    },
+  };
+}
+
+/** The referrer manifest (and blobs) cosign stores a bundle as, its subject the image `subject`. */
+export function bundleReferrerDocuments(subject: Descriptor, bundle: object): BuiltDocuments {
+  const empty = Buffer.from('{}');
+  const bytes = Buffer.from(JSON.stringify(bundle));
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      artifactType: BUNDLE_V03,
+      config: descriptorOf(OCI_EMPTY, empty),
+      layers: [descriptorOf(BUNDLE_V03, bytes)],
+      subject,
+      annotations: { 'dev.sigstore.bundle.content': 'dsse-envelope' },
+    }),
+  );
+  return { digest: digestOf(manifest), manifest, blobs: [empty, bytes] };
 }

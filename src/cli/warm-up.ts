@@ -5,15 +5,17 @@
  * would spend it on the first pods the API server sends. So before readiness the same path runs on
  * synthetic images: key-signed (cosign legacy `.sig`, an ephemeral ECDSA P-256 key) images, and
  * keyless-signed ones too when a loaded policy names a keyless authority (warm-up-keyless.ts: a
- * throwaway CA and log only this warm-up trusts), served by an in-process registry on loopback, reviewed by a throwaway engine (its own policy, caches and
- * connections) through runReview, as /validate reviews a pod. It contacts no registry the operator
- * configured and shares nothing with the serving engine. It never fails the start: a problem (or
- * the time bound) is reported, and readiness proceeds without it.
+ * throwaway CA, CT log and Rekor only this warm-up trusts), served by an in-process registry on
+ * loopback (warm-up-registry.ts), reviewed by a throwaway engine (its own policy, caches and
+ * connections) through runReview, as /validate reviews a pod. Then signature verification alone, in
+ * every form the policies may meet (key and keyless, `.sig` and bundle), runs in-process until V8
+ * has optimised it (warm-up-verify.ts: hundreds of calls, more than any number of pods would make
+ * here). It contacts no registry the operator configured and shares nothing with the serving
+ * engine. It never fails the start: a problem (or the time bound) is reported, and readiness
+ * proceeds without it.
  */
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -31,7 +33,15 @@ import {
   OCI_MANIFEST,
   simpleSigningPayload,
 } from './signed-image-builder.js';
-import { keylessSigner, WARM_UP_ISSUER, WARM_UP_ROOT, WARM_UP_SUBJECT } from './warm-up-keyless.js';
+import {
+  keylessSigner,
+  WARM_UP_ISSUER,
+  WARM_UP_ROOT,
+  WARM_UP_SUBJECT,
+  type KeylessSigner,
+} from './warm-up-keyless.js';
+import { serveContent, type Content } from './warm-up-registry.js';
+import { warmVerification, type HotVerification } from './warm-up-verify.js';
 
 export interface WarmUpOptions {
   /** Pods reviewed, one after the other (default 3). */
@@ -42,7 +52,19 @@ export interface WarmUpOptions {
   timeoutMs?: number;
   /** Also as many pods of keyless-signed images (serve: when a loaded policy names a keyless authority). */
   keyless?: boolean;
+  /**
+   * Then verifications of each signature form run in-process (warm-up-verify.ts), until V8 has
+   * optimised them (default HOT_ROUNDS; 0: none), stopping at 80 % of `timeoutMs` at the latest.
+   */
+  verifyRounds?: number;
+  /** The throwaway keyless signer (default: a new one); tests sign with it to prove it trusted nowhere else. */
+  keylessSigner?: KeylessSigner;
+  /** Told after each round of in-process verifications (bench: the per-round cost). */
+  onVerifyRound?: (round: number) => void;
 }
+
+/** In-process verifications per signature form: where the per-call cost stops falling (docs/benchmarks.md). */
+export const HOT_ROUNDS = 500;
 
 export interface WarmUpResult {
   /** Whether every warm-up pod was reviewed and allowed. */
@@ -53,14 +75,14 @@ export interface WarmUpResult {
   keylessPods: number;
   /** Requests the synthetic registry answered: 4 per image, + the first one's referrers API probe. */
   requests: number;
+  /** In-process verifications that ran and passed, per signature form (warm-up-verify.ts). */
+  verified: HotVerification['verified'];
+  /** Time the in-process verifications took, and why they stopped early (the deadline). */
+  verifyMs: number;
+  verifyStopped?: string;
   ms: number;
   /** What went wrong, when not ok. */
   problem?: string;
-}
-
-interface Content {
-  type: string;
-  body: Buffer;
 }
 
 type Signer = (payload: Buffer) => Promise<{ signature: Buffer; annotations?: Record<string, string> }>;
@@ -83,42 +105,6 @@ async function signedImage(
   for (const blob of [...image.blobs, ...sig.blobs])
     content.set(`/v2/${repo}/blobs/${digestOf(blob)}`, { type: 'application/octet-stream', body: blob });
   return `${host}/${repo}@${image.digest}`;
-}
-
-/** A registry on loopback answering GET and HEAD for `content`, 404 (OCI error JSON) for anything else. */
-async function serveContent(
-  content: Map<string, Content>,
-): Promise<{ host: string; requests: () => number; close: () => Promise<void> }> {
-  let requests = 0;
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    requests++;
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
-    const found = req.method === 'GET' || req.method === 'HEAD' ? content.get(path) : undefined;
-    if (found === undefined) {
-      res.writeHead(404, { 'content-type': 'application/json' });
-      res.end('{"errors":[{"code":"MANIFEST_UNKNOWN","message":"not part of the warm-up"}]}');
-      return;
-    }
-    res.writeHead(200, {
-      'content-type': found.type,
-      'content-length': String(found.body.byteLength),
-      'docker-content-digest': digestOf(found.body),
-    });
-    res.end(req.method === 'HEAD' ? undefined : found.body);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  return {
-    host: `127.0.0.1:${(server.address() as AddressInfo).port}`,
-    requests: () => requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
 }
 
 /** The key policy over `HOST/warm-up/key/**`, and with `keyless`, a keyless one over `…/keyless/**`. */
@@ -197,11 +183,16 @@ export async function warmUp(options: WarmUpOptions = {}): Promise<WarmUpResult>
   let timer: NodeJS.Timeout | undefined;
   let done = 0;
   let keylessDone = 0;
+  let hot: HotVerification | undefined;
+  const timeoutMs = options.timeoutMs ?? 10_000;
   const result = (problem?: string): WarmUpResult => ({
     ok: problem === undefined,
     pods: done,
     keylessPods: keylessDone,
     requests: registry?.requests() ?? 0,
+    verified: { ...hot?.verified },
+    verifyMs: hot?.ms ?? 0,
+    ...(hot?.stopped !== undefined ? { verifyStopped: hot.stopped } : {}),
     ms: performance.now() - started,
     ...(problem !== undefined ? { problem } : {}),
   });
@@ -214,8 +205,9 @@ export async function warmUp(options: WarmUpOptions = {}): Promise<WarmUpResult>
     ];
     dir = await mkdtemp(join(tmpdir(), 'imagegate-warm-up-'));
     const trustedRoot: string[] = [];
+    let keyless: KeylessSigner | undefined;
     if (options.keyless === true) {
-      const keyless = await keylessSigner();
+      keyless = options.keylessSigner ?? (await keylessSigner());
       signers.push(['keyless', keyless.sign]);
       const file = join(dir, 'trusted_root.json');
       await writeFile(file, JSON.stringify(keyless.trustedRoot));
@@ -254,16 +246,31 @@ export async function warmUp(options: WarmUpOptions = {}): Promise<WarmUpResult>
         done++;
         if (pod.kind === 'keyless') keylessDone++;
       }
-      return result();
+      const rounds = options.verifyRounds ?? HOT_ROUNDS;
+      if (rounds <= 0) return result();
+      hot = await warmVerification({
+        rounds,
+        deadline: started + timeoutMs * 0.8,
+        keyPem: pem,
+        signWithKey: (data) => sign('sha256', data, privateKey),
+        ...(keyless !== undefined
+          ? {
+              keyless: {
+                signer: keyless,
+                authority: { issuer: WARM_UP_ISSUER, subject: WARM_UP_SUBJECT, trustedRoot: WARM_UP_ROOT },
+              },
+            }
+          : {}),
+        trustedRoots: setup.trustedRoots,
+        ...(options.onVerifyRound !== undefined ? { onRound: options.onVerifyRound } : {}),
+      });
+      return result(hot.problem);
     } finally {
       await setup.registry.close();
     }
   };
   const bound = new Promise<WarmUpResult>((resolve) => {
-    timer = setTimeout(
-      () => resolve(result(`not done within ${options.timeoutMs ?? 10_000} ms`)),
-      options.timeoutMs ?? 10_000,
-    );
+    timer = setTimeout(() => resolve(result(`not done within ${timeoutMs} ms`)), timeoutMs);
     timer.unref();
   });
   try {

@@ -31,6 +31,12 @@ describe('warmUp', () => {
     expect(r).toMatchObject({ ok: true, pods: 4, keylessPods: 2 });
     expect(r.requests).toBe(4 * 2 * 4 + 1);
     expect(await warmUp({ pods: 1, imagesPerPod: 1 })).toMatchObject({ ok: true, pods: 1, keylessPods: 0 });
+    // verifyRounds 0: the pods only, no in-process verification
+    expect(await warmUp({ pods: 1, imagesPerPod: 1, verifyRounds: 0 })).toMatchObject({
+      ok: true,
+      verified: {},
+      verifyMs: 0,
+    });
   });
 
   it('resolves with the problem, never throws, when it cannot finish in time', async () => {
@@ -127,9 +133,17 @@ describe('imagegate serve --warm-up (a real process)', () => {
     const done = out
       .split('\n')
       .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as { msg?: string; warmUp?: { ok: boolean; pods: number; requests: number } })
+      .map(
+        (l) =>
+          JSON.parse(l) as {
+            msg?: string;
+            warmUp?: { ok: boolean; pods: number; requests: number; verified: Record<string, number> };
+          },
+      )
       .find((l) => l.msg === 'warm-up done');
     expect(done?.warmUp).toMatchObject({ ok: true, pods: 3, requests: 3 * 4 * 4 + 1 });
+    // then the key forms verified in-process (as many rounds as the 10 s bound left)
+    expect(Object.keys(done?.warmUp?.verified ?? {}).sort()).toEqual(['key-bundle', 'key-sig']);
     expect((await get('/readyz')).status).toBe(200);
     // audit records go to stdout by default: none of the warm-up's pods is among them
     expect(out).not.toContain('imagegate-warm-up');
@@ -185,5 +199,10 @@ describe('imagegate serve --warm-up with a keyless policy loaded (a real process
       .map((l) => JSON.parse(l) as { msg?: string; warmUp?: Record<string, unknown> })
       .find((l) => l.msg === 'warm-up done');
     expect(done?.warmUp, out).toMatchObject({ ok: true, pods: 6, keylessPods: 3, requests: 6 * 4 * 4 + 1 });
+    // then every form verified in-process, each as often (rounds until HOT_ROUNDS or the bound)
+    const verified = done?.warmUp?.verified as Record<string, number>;
+    expect(Object.keys(verified).sort()).toEqual(['key-bundle', 'key-sig', 'keyless-bundle', 'keyless-sig']);
+    expect(new Set(Object.values(verified)).size).toBe(1);
+    expect(verified['keyless-sig']).toBeGreaterThan(0);
   }, 90_000);
 });
