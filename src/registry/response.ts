@@ -1,0 +1,42 @@
+/** What a registry exchange answers: its headers and its body, as the client reads them (exchange.ts). */
+
+/** Where buffered bytes are counted (a review's share of the process budget, limits.ts). */
+export interface ByteBudget {
+  /** Counts `n` more bytes, or throws the coded budget error (never waits). */
+  take(n: number, what: string): void;
+  give(n: number): void;
+}
+
+/** A response body: read once (whole, bounded), or discarded, or dropped. */
+export interface ResponseBody {
+  /**
+   * The whole body, failing with RESPONSE_TOO_LARGE as soon as it passes `maxBytes`. With a budget,
+   * every byte is counted before it is kept (the declared length up front).
+   */
+  read(maxBytes: number, caller: AbortSignal, what: string, budget?: ByteBudget): Promise<Uint8Array>;
+  /** Reads at most a little of a body we do not need (error answers): its start as text, or ''. */
+  discard(): Promise<string>;
+  /** Drops the body (the connection is aborted if it has not ended). */
+  destroy(): void;
+}
+
+export type Headers = Record<string, string | string[] | undefined>;
+
+export function header(headers: Headers, name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** undici's raw headers (name, value, …) as an object of lower-cased names; repeated names: arrays. */
+export function toHeaders(raw: Buffer[]): Headers {
+  const out = Object.create(null) as Headers;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toString('latin1').toLowerCase();
+    const value = raw[i + 1]!.toString('latin1');
+    const had = out[name];
+    if (had === undefined) out[name] = value;
+    else if (typeof had === 'string') out[name] = [had, value];
+    else had.push(value);
+  }
+  return out;
+}
