@@ -15,7 +15,7 @@ import type { Dispatcher } from 'undici';
 import { RegistryError } from '../errors.js';
 import { RequestAbort } from './request-abort.js';
 import type { RequestUrl } from './request-url.js';
-import { header, toHeaders, type ByteBudget, type Headers, type ResponseBody } from './response.js';
+import { rawHeader, toHeaders, type ByteBudget, type Headers, type ResponseBody } from './response.js';
 import { tooLarge, transportError } from './transport-error.js';
 
 /** Bytes kept of a body nobody reads yet; then the socket is paused (undici's stream: 64 KiB). */
@@ -80,8 +80,17 @@ export class Exchange extends RequestAbort implements Dispatcher.DispatchHandler
     return answer;
   }
 
+  /** All headers as an object, made on first use (the client itself asks for single headers). */
   get headers(): Headers {
     return (this.#headers ??= toHeaders(this.#raw ?? []));
+  }
+
+  /**
+   * The first value of header `name` (lower case), read from undici's raw headers: a response's two
+   * or three headers the client needs cost no object of all of them and no string per header.
+   */
+  header(name: string): string | undefined {
+    return rawHeader(this.#raw, name);
   }
 
   get body(): ResponseBody {
@@ -158,7 +167,7 @@ export class Exchange extends RequestAbort implements Dispatcher.DispatchHandler
 
   read(maxBytes: number, caller: AbortSignal, what: string, budget?: ByteBudget): Promise<Uint8Array> {
     if (this.#want !== NONE) return Promise.reject(new Error(`${what}: a response body is read once`));
-    const declared = Number(header(this.headers, 'content-length'));
+    const declared = Number(this.header('content-length'));
     if (Number.isFinite(declared) && declared > maxBytes) {
       this.destroy();
       return Promise.reject(tooLarge(what, maxBytes));

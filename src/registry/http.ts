@@ -33,7 +33,8 @@ export interface HttpResponse {
 }
 
 export function header(res: Pick<HttpResponse, 'headers'>, name: string): string | undefined {
-  return headerOf(res.headers, name.toLowerCase());
+  const lower = name.toLowerCase();
+  return res instanceof Exchange ? res.header(lower) : headerOf(res.headers, lower);
 }
 
 /**

@@ -40,3 +40,20 @@ export function toHeaders(raw: Buffer[]): Headers {
   }
   return out;
 }
+
+/** The first value of `name` (lower case) in undici's raw headers (name, value, …), any case. */
+export function rawHeader(raw: readonly Buffer[] | undefined, name: string): string | undefined {
+  if (raw === undefined) return undefined;
+  const n = name.length;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const key = raw[i]!;
+    if (key.length !== n) continue;
+    let j = 0;
+    for (; j < n; j++) {
+      const c = key[j]!;
+      if ((c >= 0x41 && c <= 0x5a ? c | 0x20 : c) !== name.charCodeAt(j)) break;
+    }
+    if (j === n) return raw[i + 1]!.toString('latin1');
+  }
+  return undefined;
+}
