@@ -1,21 +1,25 @@
 /**
- * One registry exchange as undici's dispatch handler, with no body stream: undici's `request()` makes
- * a `BodyReadable` per response (stream state, buffer list, event listeners, a promise and closures
- * per read) that the client only ever drained into a buffer. Here the body's chunks go straight into
- * that buffer, with the same bounds: a declared length over the cap fails before a byte is kept, a
- * body passing its cap or its byte budget is cut on the chunk that passes it (the connection
- * aborted), the whole-request timeout and the caller's abort end the exchange (RequestAbort), and an
- * unread body stops the socket at HIGH_WATER bytes, as the stream's highWaterMark did.
- *
- * undici's legacy handler interface (onConnect, onHeaders, onData, onComplete, onError) is the one its
- * core calls; a handler of the newer interface is wrapped in an adapter per request (UnwrapHandler,
- * its controller and a parse of the headers into an object).
+ * One registry exchange as undici's dispatch handler, with no body stream: `request()` made a
+ * `BodyReadable` per response that the client only drained into a buffer. Here the chunks go straight
+ * into that buffer, with the same bounds: a declared length over the cap fails before a byte is kept,
+ * a body passing its cap or byte budget is cut on the chunk that passes it, the whole-request timeout
+ * and the caller's abort end the exchange (RequestAbort), an unread body pauses the socket at
+ * HIGH_WATER bytes (the stream's highWaterMark). The legacy handler interface (onConnect, onHeaders,
+ * onData, onComplete, onError) is the one undici's core calls; a handler of the newer one is wrapped
+ * in an adapter per request (UnwrapHandler, its controller, the headers parsed into an object).
  */
 import type { Dispatcher } from 'undici';
 import { RegistryError } from '../errors.js';
 import { RequestAbort } from './request-abort.js';
 import type { RequestUrl } from './request-url.js';
-import { rawHeader, toHeaders, type ByteBudget, type Headers, type ResponseBody } from './response.js';
+import {
+  rawHeader,
+  startOfText,
+  toHeaders,
+  type ByteBudget,
+  type Headers,
+  type ResponseBody,
+} from './response.js';
 import { tooLarge, transportError } from './transport-error.js';
 
 /** Bytes kept of a body nobody reads yet; then the socket is paused (undici's stream: 64 KiB). */
@@ -23,19 +27,17 @@ const HIGH_WATER = 64 * 1024;
 /** What `discard` reads of a body before it drops the rest. */
 const DISCARD_BYTES = 16_384;
 
-// #state
-const HEADERS = 0;
+const HEADERS = 0; // #state
 const BODY = 1;
 const COMPLETE = 2;
 const FAILED = 3;
-// #want: what the consumer asked of the body
-const NONE = 0;
+const NONE = 0; // #want: what the consumer asked of the body
 const READ = 1;
 const DISCARD = 2;
 
 /**
  * The handler undici calls, the per-request abort (its base class) and the response it answers
- * (HttpResponse: status, headers, body and signal are this object): one object per exchange.
+ * (HttpResponse: status, headers and body are this object): one object per exchange.
  */
 export class Exchange extends RequestAbort implements Dispatcher.DispatchHandler, ResponseBody {
   status = 0;
@@ -85,20 +87,12 @@ export class Exchange extends RequestAbort implements Dispatcher.DispatchHandler
     return (this.#headers ??= toHeaders(this.#raw ?? []));
   }
 
-  /**
-   * The first value of header `name` (lower case), read from undici's raw headers: a response's two
-   * or three headers the client needs cost no object of all of them and no string per header.
-   */
+  /** The first value of header `name` (lower case), from the raw headers: no object of them all. */
   header(name: string): string | undefined {
     return rawHeader(this.#raw, name);
   }
 
   get body(): ResponseBody {
-    return this;
-  }
-
-  /** Aborted when the caller's deadline or the per-request timeout ended the exchange. */
-  get signal(): Pick<AbortSignal, 'aborted'> {
     return this;
   }
 
@@ -250,14 +244,7 @@ export class Exchange extends RequestAbort implements Dispatcher.DispatchHandler
 
   /** The start of a discarded body (the chunks within DISCARD_BYTES); the caller drops the rest. */
   #text(): string {
-    let kept = 0;
-    let n = 0;
-    for (const c of this.#chunks) {
-      if (kept + c.length > DISCARD_BYTES) break;
-      kept += c.length;
-      n++;
-    }
-    const text = Buffer.concat(this.#chunks.slice(0, n), kept).toString('utf8').slice(0, 300);
+    const text = startOfText(this.#chunks, DISCARD_BYTES);
     this.#chunks = [];
     return text;
   }

@@ -28,8 +28,6 @@ export interface HttpResponse {
   /** Lower-cased names; a repeated header's values as an array. */
   headers: Headers;
   body: ResponseBody;
-  /** Aborted when the caller's deadline or the per-request timeout ends. */
-  signal: Pick<AbortSignal, 'aborted'>;
 }
 
 export function header(res: Pick<HttpResponse, 'headers'>, name: string): string | undefined {

@@ -57,3 +57,15 @@ export function rawHeader(raw: readonly Buffer[] | undefined, name: string): str
   }
   return undefined;
 }
+
+/** The start of a discarded body as text: the chunks within `limit` bytes, at most 300 characters. */
+export function startOfText(chunks: readonly Buffer[], limit: number): string {
+  let kept = 0;
+  let n = 0;
+  for (const c of chunks) {
+    if (kept + c.length > limit) break;
+    kept += c.length;
+    n++;
+  }
+  return Buffer.concat(chunks.slice(0, n), kept).toString('utf8').slice(0, 300);
+}

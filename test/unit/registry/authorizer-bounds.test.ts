@@ -16,7 +16,6 @@ function challenge401(realm: string): HttpResponse {
       discard: () => Promise.resolve(''),
       destroy: () => undefined,
     },
-    signal: new AbortController().signal,
   };
 }
 
