@@ -185,11 +185,9 @@ export class Connections {
       // A new HTTPS origin: its first connection tells HTTP/2 from HTTP/1.1 before anything is sent.
       const ready = pools?.ready(url, req.signal, origin);
       if (ready !== undefined) await ready;
+      // released when the exchange ends: its body received in full, failed, cut or dropped
       const res = await send(req, what, release);
       this.#report(registry, String(res.status), start);
-      // 'close' follows an error (and releases); this also keeps an unread body's error from
-      // being unhandled
-      if (!res.body.destroyed) res.body.once('error', release);
       return res;
     } catch (err) {
       this.#report(registry, err instanceof RegistryError ? err.code.toLowerCase() : 'error', start);

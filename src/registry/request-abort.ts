@@ -1,55 +1,55 @@
 /**
- * The per-request abort of a registry exchange: aborted by the caller's signal or by the per-request
- * timeout, whichever comes first, and disarmed when the response body closes.
+ * The per-request abort of a registry exchange: the caller's signal or the per-request timeout,
+ * whichever comes first, ends the exchange (`onAbort`); disarmed when the exchange ends.
  *
- * It is itself the signal undici is given. undici's request() accepts an EventTarget-like signal and
- * uses only `aborted`, `reason` and its 'abort' listener (one, added once and removed when the body
- * closes: api-request.js, util.addAbortListener); this object is that, instead of an AbortController
- * per request (its AbortSignal, that signal's listener map and listener records, and three closures
- * here: the largest per-request items of the client in a cold image's allocation profile). The
- * caller's signal gets this object as its listener (`handleEvent`), the timer gets it as argument.
+ * A base class of the exchange itself (exchange.ts), not an AbortController per request (its
+ * AbortSignal, that signal's listener map and listener records, and closures: the largest per-request
+ * items of the client in a cold image's allocation profile). The caller's signal gets this object as
+ * its listener (`handleEvent`), the timer gets it as argument: no closure per request.
  */
-export class RequestAbort {
+export abstract class RequestAbort {
   aborted = false;
   reason: unknown = undefined;
   timedOut = false;
   readonly #caller: AbortSignal;
-  readonly #timer: NodeJS.Timeout;
-  #listener: (() => void) | undefined;
-  /** Listeners after the first (undici adds one; kept correct for any other caller). */
-  #more: (() => void)[] | undefined;
+  readonly #timer: NodeJS.Timeout | undefined;
+  #armed = false;
 
   constructor(caller: AbortSignal, timeoutMs: number) {
     this.#caller = caller;
-    if (caller.aborted) this.#abort(caller.reason);
-    else caller.addEventListener('abort', this, { once: true });
+    if (caller.aborted) {
+      // the subclass is not constructed yet: it sees `aborted` before it starts anything
+      this.aborted = true;
+      this.reason = caller.reason;
+      return;
+    }
+    caller.addEventListener('abort', this, { once: true });
     this.#timer = setTimeout(onTimeout, timeoutMs, this);
     this.#timer.unref();
+    this.#armed = true;
   }
 
-  addEventListener(_type: 'abort', listener: () => void): void {
-    if (this.#listener === undefined) this.#listener = listener;
-    else (this.#more ??= []).push(listener);
-  }
-
-  removeEventListener(_type: 'abort', listener: () => void): void {
-    if (this.#listener === listener) this.#listener = undefined;
-    else if (this.#more !== undefined) this.#more = this.#more.filter((l) => l !== listener);
-  }
+  /** Ends the exchange with `reason` (called at most once, while armed). */
+  protected abstract onAbort(reason: unknown): void;
 
   /** The caller's signal aborted. */
   handleEvent(): void {
     clearTimeout(this.#timer);
+    this.#armed = false;
     this.#abort(this.#caller.reason);
   }
 
   timeOut(): void {
     this.timedOut = true;
+    this.#armed = false;
     this.#caller.removeEventListener('abort', this);
     this.#abort(new DOMException('The operation timed out.', 'TimeoutError'));
   }
 
+  /** The exchange ended: neither the timer nor the caller's signal ends it any more. */
   disarm(): void {
+    if (!this.#armed) return;
+    this.#armed = false;
     clearTimeout(this.#timer);
     this.#caller.removeEventListener('abort', this);
   }
@@ -58,10 +58,7 @@ export class RequestAbort {
     if (this.aborted) return;
     this.aborted = true;
     this.reason = reason;
-    const listeners = [this.#listener, ...(this.#more ?? [])];
-    this.#listener = undefined;
-    this.#more = undefined;
-    for (const l of listeners) l?.();
+    this.onAbort(reason);
   }
 }
 

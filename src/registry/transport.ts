@@ -161,18 +161,37 @@ export class Transport {
     return this.#connections;
   }
 
-  /** One API call with mirrors, auth (challenge → token/basic, one retry) and one 429 retry. */
-  async exchange(
+  /**
+   * One API call with mirrors, auth (challenge → token/basic, one retry) and one 429 retry. Not an
+   * async function: a registry without mirrors (every request of most reviews) goes straight to
+   * #exchangeWith's promise, without one more promise around it; a refusal is a rejection as before.
+   */
+  exchange(
     ctx: RequestContext,
     target: Target,
     opts: ExchangeOptions,
     signal: AbortSignal,
   ): Promise<HttpResponse> {
-    this.#connections.assertAllowed(target.registry, opts.what);
-    const mirrors = this.#connections.endpoint(target.registry).mirrors;
+    let mirrors: readonly string[] | undefined;
+    try {
+      this.#connections.assertAllowed(target.registry, opts.what);
+      mirrors = this.#connections.endpoint(target.registry).mirrors;
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
     if (mirrors === undefined || mirrors.length === 0) {
       return this.#exchangeWith(ctx, target.registry, target.repository, opts, signal);
     }
+    return this.#viaMirrors(ctx, target, mirrors, opts, signal);
+  }
+
+  async #viaMirrors(
+    ctx: RequestContext,
+    target: Target,
+    mirrors: readonly string[],
+    opts: ExchangeOptions,
+    signal: AbortSignal,
+  ): Promise<HttpResponse> {
     const endpoints = [...mirrors, target.registry];
     let lastError: unknown;
     for (const [i, endpoint] of endpoints.entries()) {

@@ -130,6 +130,36 @@ describe('SingleFlight', () => {
     b.abort();
     await expect(pb).rejects.toThrowWithCode('TIMEOUT');
     expect(sharedSignal?.aborted).toBe(true);
+    expect(sf.inFlight).toBe(0);
+  });
+
+  it('starts nothing for a caller that already gave up, and lets a later caller start afresh', async () => {
+    const sf = new SingleFlight();
+    let calls = 0;
+    const fn = (): Promise<number> => Promise.resolve(++calls);
+    const gone = AbortSignal.abort(new Error('gone'));
+    await expect(sf.do('k', gone, fn)).rejects.toThrow('gone');
+    expect(calls).toBe(0);
+    expect(await sf.do('k', new AbortController().signal, fn)).toBe(1);
+  });
+
+  it("leaves no listener on a caller's signal once its fetch settled", async () => {
+    const sf = new SingleFlight();
+    const caller = new AbortController();
+    let listeners = 0;
+    const add = caller.signal.addEventListener.bind(caller.signal);
+    const remove = caller.signal.removeEventListener.bind(caller.signal);
+    caller.signal.addEventListener = (...args: Parameters<typeof add>) => {
+      listeners++;
+      add(...args);
+    };
+    caller.signal.removeEventListener = (...args: Parameters<typeof remove>) => {
+      listeners--;
+      remove(...args);
+    };
+    await sf.do('a', caller.signal, () => Promise.resolve(1));
+    await expect(sf.do('b', caller.signal, () => Promise.reject(new Error('no')))).rejects.toThrow('no');
+    expect(listeners).toBe(0);
   });
 });
 

@@ -2,7 +2,6 @@
  * Challenges are registry-controlled text (up to 8 KiB each, one per endpoint a pod names): the
  * authorizer keeps them in at most CHALLENGE_CACHE_BYTES, whatever the number of endpoints.
  */
-import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { Authorizer, CHALLENGE_CACHE_BYTES } from '../../../src/registry/authorizer.js';
 import { Connections } from '../../../src/registry/connections.js';
@@ -12,8 +11,11 @@ function challenge401(realm: string): HttpResponse {
   return {
     status: 401,
     headers: { 'www-authenticate': `Basic realm="${realm}"` },
-    body: Readable.from([]) as unknown as HttpResponse['body'],
-    signal: new AbortController().signal,
+    body: {
+      read: () => Promise.resolve(new Uint8Array()),
+      discard: () => Promise.resolve(''),
+      destroy: () => undefined,
+    },
   };
 }
 

@@ -112,8 +112,6 @@ async function exchange<S extends TSchema>(
     },
     what,
   );
-  // readBody and discard report the body's failures; this keeps a destroyed body's late error quiet
-  res.body.on('error', () => undefined);
   if (res.status < 200 || res.status > 299) {
     const text = await discard(res);
     throw unavailable(`${what}: HTTP ${res.status} ${oauthError(text)}`.trim());

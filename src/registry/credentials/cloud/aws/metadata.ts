@@ -159,7 +159,6 @@ async function imdsText(
       },
       what,
     );
-    res.body.on('error', () => undefined);
     if (res.status !== 200) {
       await discard(res);
       throw unavailable(`${what}: HTTP ${res.status}`);
