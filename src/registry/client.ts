@@ -13,13 +13,14 @@ import { discard, header, readBody } from './http.js';
 import { overBudget, ReviewBytes } from './limits.js';
 import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, baseMediaType } from './media-types.js';
 import type { RegistryOptions } from './options.js';
-import { DEFAULT_TAG, formatReference } from './reference.js';
+import { DEFAULT_TAG, formatReference, type ImageReference } from './reference.js';
 import { askReferrersApi, mayBeOfType, ReferrersApiHosts, type ApiAnswer } from './referrers.js';
 import { parseManifest, yieldAfterLargeRead } from './content.js';
 import { toResolvedImage } from './resolve.js';
 import { NoSuchTag, noSuchTagError, orUndefined } from './status-error.js';
 import {
   credentialScope,
+  credentialScopeNow,
   Transport,
   type RegistryHooks,
   type RequestContext,
@@ -91,6 +92,8 @@ export class RegistryClient implements Registry {
       credentialScope: (ref) => this.#cred(ctx, ref),
       freshTag: async (ref) =>
         ref.digest === undefined ? (await this.#tagged(ctx, ref, ref.tag ?? DEFAULT_TAG))?.digest : undefined,
+      credentialScopeNow: (ref) => credentialScopeNow(ctx, ref.registry, ref.repository),
+      freshTagNow: (ref, scope) => (ref.digest === undefined ? this.#taggedNow(ref, scope) : undefined),
       resolve: (ref, signal) => {
         const key = formatReference(ref);
         let p = resolved.get(key);
@@ -224,6 +227,14 @@ export class RegistryClient implements Registry {
     if (digest === undefined) return undefined;
     const hit = await this.#content.get(`m:${repoKey}@${digest}`, () => this.#cred(ctx, ref));
     return hit as FetchedManifest | undefined;
+  }
+
+  /** #tagged's digest for a request sending the credential of `scope` (credentialKey), synchronously. */
+  #taggedNow(ref: ImageReference, scope: string): string | undefined {
+    const repoKey = `${ref.registry}/${ref.repository}`;
+    const digest = this.#tags.get(`${repoKey}:${ref.tag ?? DEFAULT_TAG}`);
+    if (digest === undefined) return undefined;
+    return this.#content.getFor(`m:${repoKey}@${digest}`, scope) !== undefined ? digest : undefined;
   }
 
   /** Parses a fetched manifest, applying the entry budgets before it is checked, cached or used. */
