@@ -22,7 +22,7 @@ import type { RegistryAccess, ResolvedImage } from '../registry/types.js';
 import type { StillHolds } from './reused-outcomes.js';
 import { applyExceptions, exceptionsFor } from './exempt.js';
 import type { EngineSettings, EvaluationContext } from './context.js';
-import { beginImage, mayReuseFor, reuseKeyBase, reuseStore } from './reuse-now.js';
+import { beginImage, mayReuseFor, reuseKey, reuseKeyBase, reuseStore } from './reuse-now.js';
 import { nameFor, type ImageName } from './image-names.js';
 
 export type {
@@ -135,7 +135,7 @@ async function evaluateImage(
   const base = store !== undefined ? reuseKeyBase(begun, settings, scope) : '';
   const named =
     store === undefined ? undefined : (reference.digest ?? (await ctx.registry?.freshTag?.(reference)));
-  const again = named !== undefined ? store?.get(base + named) : undefined;
+  const again = named !== undefined ? store?.get(reuseKey(begun, settings, scope, named)) : undefined;
   if (again !== undefined) {
     outcome.policies = again;
     outcome.digest = named;

@@ -57,6 +57,8 @@ export class RegistryClient implements Registry {
   /** Which hosts have the referrers API (a 404 there means none: go straight to the tag). */
   readonly #referrersApi: ReferrersApiHosts;
   #ownChain: CredentialProvider | undefined;
+  /** #taggedNow's keys per reference: the tag's, and the manifest's of the digest it last named. */
+  readonly #nowKeys = new WeakMap<ImageReference, { tag: string; digest: string; manifest: string }>();
 
   constructor(options: RegistryOptions = {}, hooks: RegistryHooks = {}) {
     this.#options = options;
@@ -229,12 +231,24 @@ export class RegistryClient implements Registry {
     return hit as FetchedManifest | undefined;
   }
 
-  /** #tagged's digest for a request sending the credential of `scope` (credentialKey), synchronously. */
+  /**
+   * #tagged's digest for a request sending the credential of `scope` (credentialKey), synchronously.
+   * Its cache keys are kept per reference (the evaluator's references are the same objects every
+   * review): the same key strings are hashed once, not built and hashed on every lookup.
+   */
   #taggedNow(ref: ImageReference, scope: string): string | undefined {
-    const repoKey = `${ref.registry}/${ref.repository}`;
-    const digest = this.#tags.get(`${repoKey}:${ref.tag ?? DEFAULT_TAG}`);
+    let keys = this.#nowKeys.get(ref);
+    if (keys === undefined) {
+      keys = { tag: `${ref.registry}/${ref.repository}:${ref.tag ?? DEFAULT_TAG}`, digest: '', manifest: '' };
+      this.#nowKeys.set(ref, keys);
+    }
+    const digest = this.#tags.get(keys.tag);
     if (digest === undefined) return undefined;
-    return this.#content.getFor(`m:${repoKey}@${digest}`, scope) !== undefined ? digest : undefined;
+    if (keys.digest !== digest) {
+      keys.digest = digest;
+      keys.manifest = `m:${ref.registry}/${ref.repository}@${digest}`;
+    }
+    return this.#content.getFor(keys.manifest, scope) !== undefined ? digest : undefined;
   }
 
   /** Parses a fetched manifest, applying the entry budgets before it is checked, cached or used. */
