@@ -7,20 +7,20 @@ import { RegistryError } from '../errors.js';
 import { TtlCache } from '../shared/cache.js';
 import { ContentCache, DEFAULT_TAG_TTL_MS, manifestCost } from './content-cache.js';
 import { SingleFlight } from './cache.js';
+import { withAnswersNow } from './access-now.js';
 import { chainProviders, type CredentialProvider, type PullIdentity } from './credentials/provider.js';
 import { computeDigest, isDigest, verifyDigest, verifySize } from './digest.js';
 import { discard, header, readBody } from './http.js';
 import { overBudget, ReviewBytes } from './limits.js';
 import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, baseMediaType } from './media-types.js';
 import type { RegistryOptions } from './options.js';
-import { DEFAULT_TAG, formatReference, type ImageReference } from './reference.js';
+import { DEFAULT_TAG, formatReference } from './reference.js';
 import { askReferrersApi, mayBeOfType, ReferrersApiHosts, type ApiAnswer } from './referrers.js';
 import { parseManifest, yieldAfterLargeRead } from './content.js';
 import { toResolvedImage } from './resolve.js';
 import { NoSuchTag, noSuchTagError, orUndefined } from './status-error.js';
 import {
   credentialScope,
-  credentialScopeNow,
   Transport,
   type RegistryHooks,
   type RequestContext,
@@ -57,8 +57,6 @@ export class RegistryClient implements Registry {
   /** Which hosts have the referrers API (a 404 there means none: go straight to the tag). */
   readonly #referrersApi: ReferrersApiHosts;
   #ownChain: CredentialProvider | undefined;
-  /** #taggedNow's keys per reference: the tag's, and the manifest's of the digest it last named. */
-  readonly #nowKeys = new WeakMap<ImageReference, { tag: string; digest: string; manifest: string }>();
 
   constructor(options: RegistryOptions = {}, hooks: RegistryHooks = {}) {
     this.#options = options;
@@ -94,8 +92,6 @@ export class RegistryClient implements Registry {
       credentialScope: (ref) => this.#cred(ctx, ref),
       freshTag: async (ref) =>
         ref.digest === undefined ? (await this.#tagged(ctx, ref, ref.tag ?? DEFAULT_TAG))?.digest : undefined,
-      credentialScopeNow: (ref) => credentialScopeNow(ctx, ref.registry, ref.repository),
-      freshTagNow: (ref, scope) => (ref.digest === undefined ? this.#taggedNow(ref, scope) : undefined),
       resolve: (ref, signal) => {
         const key = formatReference(ref);
         let p = resolved.get(key);
@@ -124,7 +120,7 @@ export class RegistryClient implements Registry {
       getReferrers: (ref, digest, artifactType, signal) =>
         this.getReferrers(ctx, ref, digest, artifactType, signal),
     };
-    return access;
+    return withAnswersNow(access, ctx, this.#tags, this.#content);
   }
 
   async getManifest(
@@ -229,26 +225,6 @@ export class RegistryClient implements Registry {
     if (digest === undefined) return undefined;
     const hit = await this.#content.get(`m:${repoKey}@${digest}`, () => this.#cred(ctx, ref));
     return hit as FetchedManifest | undefined;
-  }
-
-  /**
-   * #tagged's digest for a request sending the credential of `scope` (credentialKey), synchronously.
-   * Its cache keys are kept per reference (the evaluator's references are the same objects every
-   * review): the same key strings are hashed once, not built and hashed on every lookup.
-   */
-  #taggedNow(ref: ImageReference, scope: string): string | undefined {
-    let keys = this.#nowKeys.get(ref);
-    if (keys === undefined) {
-      keys = { tag: `${ref.registry}/${ref.repository}:${ref.tag ?? DEFAULT_TAG}`, digest: '', manifest: '' };
-      this.#nowKeys.set(ref, keys);
-    }
-    const digest = this.#tags.get(keys.tag);
-    if (digest === undefined) return undefined;
-    if (keys.digest !== digest) {
-      keys.digest = digest;
-      keys.manifest = `m:${ref.registry}/${ref.repository}@${digest}`;
-    }
-    return this.#content.getFor(keys.manifest, scope) !== undefined ? digest : undefined;
   }
 
   /** Parses a fetched manifest, applying the entry budgets before it is checked, cached or used. */
