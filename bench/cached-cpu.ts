@@ -7,6 +7,12 @@
  * and over on the parsed body. Twelve batches; the minimum and median batch are reported (the
  * machine is shared: the minimum is the code's cost, the median what this run saw), next to
  * JSON.parse of the same body: the work the bare-Fastify baseline does for every request too.
+ *
+ * BENCH_DIST=/other/checkout/dist/src measures another build; BENCH_DIST=a,b,… measures several in
+ * one process, each with its own engine, batch by batch in turn (an A/B at the same moment: on a
+ * shared machine, separate runs measure the load more than the code), and prints one line per build.
+ * BENCH_PROFILE_DIR=dir profiles the measured reviews (not the warm-up) into dir, through the
+ * inspector; with BENCH_PROFILE_ALLOC=1 a sampled allocation profile (`node bench/heap-top.mjs`).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -20,47 +26,35 @@ import { startRegistry } from '../test/helpers/registry.js';
 import { RegistrySeeder } from '../test/helpers/registry-seeder.js';
 import { keyPolicyYaml, pushSignedImage, signingKey } from '../test/helpers/signed-images.js';
 import { podReviewBody } from './common.js';
+// @ts-expect-error: a plain .mjs module without types (the cold bench's inspector profiles)
+import { startProfile, stopProfile } from './cold-cpu-profile.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-// BENCH_DIST=/other/checkout/dist/src measures another build (an A/B of a change on the same machine).
-const dist = process.env.BENCH_DIST ?? join(here, '..', 'dist', 'src');
+const dists = (process.env.BENCH_DIST ?? join(here, '..', 'dist', 'src')).split(',');
 const PER_BATCH = Number(process.argv[2] ?? 3000);
 const KB = Number(process.argv[3] ?? 5);
 const BY_TAG = process.argv[4] === 'tag';
 const BATCHES = 12;
 
-// From dist/, as production runs it (bench/run.ts builds it first).
-const { createAuditWriter, openAuditDestination } = (await import(
-  join(dist, 'audit', 'writer.js')
-)) as typeof Writer;
-const { setupEngine } = (await import(join(dist, 'cli', 'setup.js'))) as typeof Setup;
-const { DeadlineWatch, runReview, validateRequest } = (await import(
-  join(dist, 'review', 'index.js')
-)) as typeof Review;
+interface Build {
+  dist: string;
+  review(): Promise<unknown>;
+  micros: number[];
+  close(): Promise<void>;
+}
 
-const registry = await startRegistry();
-const work = await mkdtemp(join(tmpdir(), 'imagegate-cached-cpu-'));
-try {
-  const seeder = new RegistrySeeder(registry);
-  const key = signingKey();
-  const policy = join(work, 'policy.yaml');
-  await writeFile(policy, keyPolicyYaml(key));
-  const images: string[] = [];
-  for (const name of ['app', 'sidecar']) {
-    const digest = await pushSignedImage(seeder, registry.host, `cached/${name}`, key);
-    images.push(`${registry.host}/cached/${name}${BY_TAG ? ':v1' : `@${digest}`}`);
-  }
-  const body = podReviewBody(images, KB * 1024, 'cached-cpu');
-
+/** One build's engine and writer, from its dist/, as production runs it (bench/run.ts builds it first). */
+async function load(dist: string, policy: string, host: string, body: string): Promise<Build> {
+  const { createAuditWriter, openAuditDestination } = (await import(
+    join(dist, 'audit', 'writer.js')
+  )) as typeof Writer;
+  const { setupEngine } = (await import(join(dist, 'cli', 'setup.js'))) as typeof Setup;
+  const { DeadlineWatch, runReview, validateRequest } = (await import(
+    join(dist, 'review', 'index.js')
+  )) as typeof Review;
   const logger = pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: false }));
   const setup = await setupEngine(
-    {
-      policy: [policy],
-      insecureRegistry: [registry.host],
-      allowRegistry: [],
-      trustedRoot: [],
-      logLevel: 'info',
-    },
+    { policy: [policy], insecureRegistry: [host], allowRegistry: [], trustedRoot: [], logLevel: 'info' },
     logger,
   );
   const audit = createAuditWriter(openAuditDestination('/dev/null'));
@@ -75,29 +69,73 @@ try {
     });
   const first = (await review()) as { response: { response: { allowed: boolean } } };
   if (!first.response.response.allowed) throw new Error('the cached pod is not allowed: check the policy');
-
-  const batches = async (fn: () => unknown): Promise<{ min: number; median: number }> => {
-    for (let i = 0; i < PER_BATCH; i++) await fn(); // warm-up (JIT tiering)
-    const micros: number[] = [];
-    for (let b = 0; b < BATCHES; b++) {
-      const c0 = process.cpuUsage();
-      for (let i = 0; i < PER_BATCH; i++) await fn();
-      const c = process.cpuUsage(c0);
-      micros.push((c.user + c.system) / PER_BATCH);
-    }
-    micros.sort((a, b) => a - b);
-    return { min: micros[0]!, median: micros[Math.floor(BATCHES / 2)]! };
+  return {
+    dist,
+    review,
+    micros: [],
+    close: async () => {
+      await audit.flush();
+      await setup.registry.close();
+    },
   };
-  const reviews = await batches(review);
+}
+
+/** CPU µs per call of `fn`, over one batch. */
+async function batch(fn: () => unknown): Promise<number> {
+  const c0 = process.cpuUsage();
+  for (let i = 0; i < PER_BATCH; i++) await fn();
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / PER_BATCH;
+}
+
+const summary = (micros: readonly number[]): { min: number; median: number } => {
+  const sorted = [...micros].sort((a, b) => a - b);
+  return { min: sorted[0]!, median: sorted[Math.floor(sorted.length / 2)]! };
+};
+
+const registry = await startRegistry();
+const work = await mkdtemp(join(tmpdir(), 'imagegate-cached-cpu-'));
+try {
+  const seeder = new RegistrySeeder(registry);
+  const key = signingKey();
+  const policy = join(work, 'policy.yaml');
+  await writeFile(policy, keyPolicyYaml(key));
+  const images: string[] = [];
+  for (const name of ['app', 'sidecar']) {
+    const digest = await pushSignedImage(seeder, registry.host, `cached/${name}`, key);
+    images.push(`${registry.host}/cached/${name}${BY_TAG ? ':v1' : `@${digest}`}`);
+  }
+  const body = podReviewBody(images, KB * 1024, 'cached-cpu');
+  const builds: Build[] = [];
+  for (const dist of dists) builds.push(await load(dist, policy, registry.host, body));
+  for (const b of builds) await batch(b.review); // warm-up (JIT tiering)
+  // BENCH_PROFILE_DIR (+ BENCH_PROFILE_ALLOC=1): a CPU (allocation) profile of the measured reviews only.
+  const profiling: unknown = await startProfile();
+  for (let n = 0; n < BATCHES; n++) {
+    // the builds' order alternates batch by batch
+    for (const b of n % 2 === 0 ? builds : [...builds].reverse()) b.micros.push(await batch(b.review));
+  }
+  await stopProfile(profiling, `cached-${KB}kb-${BY_TAG ? 'tag' : 'digest'}`);
   let sink = 0;
-  const parse = await batches(() => {
+  const parse = (): void => {
     sink += (JSON.parse(body) as { kind: string }).kind.length;
-  });
-  await audit.flush();
-  await setup.registry.close();
-  process.stdout.write(
-    `${JSON.stringify({ bytes: body.length, images: images.length, reviewMicros: reviews, parseMicros: parse, sink: sink > 0 })}\n`,
-  );
+  };
+  await batch(parse);
+  const parseMicros: number[] = [];
+  for (let n = 0; n < BATCHES; n++) parseMicros.push(await batch(parse));
+  for (const b of builds) {
+    await b.close();
+    process.stdout.write(
+      `${JSON.stringify({
+        ...(builds.length > 1 ? { dist: b.dist } : {}),
+        bytes: body.length,
+        images: images.length,
+        reviewMicros: summary(b.micros),
+        parseMicros: summary(parseMicros),
+        sink: sink > 0,
+      })}\n`,
+    );
+  }
 } finally {
   await registry.stop();
   await rm(work, { recursive: true, force: true });

@@ -35,41 +35,68 @@ export interface RequestFacts {
   workload(): readonly WorkloadRef[];
 }
 
-function once<T>(compute: () => T): () => T {
-  let done = false;
-  let value: T;
-  return () => {
-    if (!done) {
-      value = compute();
-      done = true;
+/**
+ * The facts of one request. A class, its derived facts computed on first use and kept in fields:
+ * four `once` closures and their contexts per review were a measurable part of a cached review's
+ * allocations (docs/benchmarks.md, issue 26 round 9).
+ */
+class Facts implements RequestFacts {
+  readonly uid: string;
+  readonly operation: string;
+  readonly dryRun: boolean;
+  readonly user?: string;
+  readonly kind: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly subject: string;
+  readonly #req: AdmissionRequest;
+  #images: readonly ContainerImage[] | undefined;
+  #previous: { value: ReadonlySet<string> | undefined } | undefined;
+  #pullIdentity: PullIdentity | undefined;
+  #workload: readonly WorkloadRef[] | undefined;
+
+  constructor(req: AdmissionRequest) {
+    this.#req = req;
+    const kind = req.kind.kind;
+    const namespace = req.namespace ?? '';
+    const name = objectName(req.object ?? req.oldObject, req.name);
+    this.uid = req.uid;
+    this.operation = req.operation;
+    this.dryRun = req.dryRun ?? false;
+    if (req.userInfo?.username !== undefined) this.user = req.userInfo.username;
+    this.kind = kind;
+    this.namespace = namespace;
+    this.name = name;
+    this.subject = `${kind} ${namespace === '' ? '' : `${namespace}/`}${name}`;
+  }
+
+  images(): readonly ContainerImage[] {
+    return (this.#images ??= imagesOf(this.kind, this.#req.object));
+  }
+
+  previousImages(): ReadonlySet<string> | undefined {
+    this.#previous ??= { value: this.#previousOf(this.#req.oldObject) };
+    return this.#previous.value;
+  }
+
+  #previousOf(old: unknown): ReadonlySet<string> | undefined {
+    if (old === undefined || old === null) return undefined;
+    try {
+      return new Set(imagesOf(this.kind, old).map((i) => i.image));
+    } catch {
+      return new Set<string>();
     }
-    return value;
-  };
+  }
+
+  pullIdentity(): PullIdentity {
+    return (this.#pullIdentity ??= pullIdentityOf(podSpecOf(this.kind, this.#req.object).spec));
+  }
+
+  workload(): readonly WorkloadRef[] {
+    return (this.#workload ??= workloadOf(this.kind, this.name, this.#req.object));
+  }
 }
 
 export function toRequestFacts(req: AdmissionRequest): RequestFacts {
-  const kind = req.kind.kind;
-  const namespace = req.namespace ?? '';
-  const name = objectName(req.object ?? req.oldObject, req.name);
-  return {
-    uid: req.uid,
-    operation: req.operation,
-    dryRun: req.dryRun ?? false,
-    ...(req.userInfo?.username !== undefined ? { user: req.userInfo.username } : {}),
-    kind,
-    namespace,
-    name,
-    subject: `${kind} ${namespace === '' ? '' : `${namespace}/`}${name}`,
-    images: once(() => imagesOf(kind, req.object)),
-    previousImages: once(() => {
-      if (req.oldObject === undefined || req.oldObject === null) return undefined;
-      try {
-        return new Set(imagesOf(kind, req.oldObject).map((i) => i.image));
-      } catch {
-        return new Set<string>();
-      }
-    }),
-    pullIdentity: once(() => pullIdentityOf(podSpecOf(kind, req.object).spec)),
-    workload: once(() => workloadOf(kind, name, req.object)),
-  };
+  return new Facts(req);
 }

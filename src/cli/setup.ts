@@ -14,7 +14,7 @@ import {
 } from '../checks/signature/index.js';
 import { EvidenceCache } from '../checks/attestations/index.js';
 import { checkCompilers, type CheckCompilers } from '../checks/kinds.js';
-import type { Engine } from '../evaluate/engine.js';
+import type { Engine, RequestScope } from '../evaluate/engine.js';
 import { errorMessage } from '../errors.js';
 import type { KubeAccess } from '../kube/index.js';
 import { createKmsKeyReader, type KmsReader, type KmsReaderOptions } from '../kms/index.js';
@@ -37,6 +37,7 @@ import {
   type CloudEnv,
   type CredentialProvider,
   type Registry,
+  type RegistryAccess,
 } from '../registry/index.js';
 import type { CommonOptions } from './args.js';
 
@@ -234,6 +235,15 @@ export async function setupEngine(
   if (options.mode !== undefined)
     logger.info({ mode: options.mode }, 'global mode override: every policy runs in this mode');
 
+  const accessFor = (scope: RequestScope): RegistryAccess =>
+    registry.access({
+      identity: {
+        namespace: scope.namespace,
+        serviceAccount: scope.serviceAccount,
+        pullSecrets: scope.pullSecrets,
+      },
+      ...(scope.deadline !== undefined ? { deadline: scope.deadline } : {}),
+    });
   const engine: Engine = {
     policies: () => store.policies(),
     settings: {
@@ -242,17 +252,8 @@ export async function setupEngine(
       ...(unmatched !== undefined ? { unmatched } : {}),
       ...(options.mode !== undefined ? { modeOverride: options.mode } : {}),
     },
-    registry: (scope) =>
-      Promise.resolve(
-        registry.access({
-          identity: {
-            namespace: scope.namespace,
-            serviceAccount: scope.serviceAccount,
-            pullSecrets: scope.pullSecrets,
-          },
-          ...(scope.deadline !== undefined ? { deadline: scope.deadline } : {}),
-        }),
-      ),
+    registry: (scope) => Promise.resolve(accessFor(scope)),
+    registryNow: accessFor,
     ...(setup.kube !== undefined ? { namespaceLabels: setup.kube.namespaceLabels } : {}),
     exceptions: () => exceptions.all(),
     now,

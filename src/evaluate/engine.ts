@@ -22,6 +22,11 @@ export interface Engine {
   settings: EngineSettings;
   /** Per-request registry access (shared deadline, pull credentials); absent: no registry configured. */
   registry?: (scope: RequestScope) => Promise<RegistryAccess>;
+  /**
+   * The same access without a promise, where making it needs no I/O (the cached path answers
+   * synchronously with it: evaluate/reuse-now.ts); absent: `registry` is awaited.
+   */
+  registryNow?: (scope: RequestScope) => RegistryAccess;
   /** Labels of a namespace for label-selector matching; undefined when unknown. */
   namespaceLabels?: (namespace: string, signal: AbortSignal) => Promise<Record<string, string> | undefined>;
   onCheck?: (check: CheckName, policy: string, seconds: number, passed: boolean) => void;

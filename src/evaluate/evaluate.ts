@@ -10,7 +10,6 @@ import {
   decide,
   policyResult,
   type CheckOutcome,
-  type EvaluationSettings,
   type ImageOutcome,
   type PolicyOutcome,
   type Verdict,
@@ -18,12 +17,13 @@ import {
 import { ImagegateError, RegistryError, errorMessage } from '../errors.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { effectiveMode } from '../policy/mode.js';
-import { decideUnmatched } from '../policy/unmatched.js';
 import type { ImageReference } from '../registry/reference.js';
 import type { RegistryAccess, ResolvedImage } from '../registry/types.js';
-import { ReusedOutcomes, type OutcomeReuse, type StillHolds } from './reused-outcomes.js';
-import { nameFor, type ImageName, type ImageNames } from './image-names.js';
-import { applyExceptions, exceptionsFor, type ExceptionScope } from './exempt.js';
+import type { StillHolds } from './reused-outcomes.js';
+import { applyExceptions, exceptionsFor } from './exempt.js';
+import type { EngineSettings, EvaluationContext } from './context.js';
+import { beginImage, mayReuseFor, reuseKey, reuseKeyBase, reuseStore } from './reuse-now.js';
+import { nameFor, type ImageName } from './image-names.js';
 
 export type {
   CheckOutcome,
@@ -38,29 +38,7 @@ export type {
   Verdict,
 } from './decision.js';
 
-export interface EvaluationContext {
-  namespace: string;
-  namespaceLabels?: Record<string, string>;
-  signal: AbortSignal;
-  registry?: RegistryAccess;
-  /** Reference parser; the CLI adds `oci:PATH` layouts. The webhook never reads local files. */
-  parse?: (image: string) => ImageReference;
-  /** Called with each check's duration, for metrics. */
-  onCheck?: (check: CheckName, policy: string, seconds: number, passed: boolean) => void;
-  /** ImagePolicyExceptions to apply (evaluate/exempt.ts); absent: none. */
-  exceptions?: ExceptionScope;
-}
-
-/**
- * What an engine evaluates with: the decision's settings, the engine's own reused outcomes
- * (reused-outcomes.ts; absent: every check runs) and its memo of image names (image-names.ts;
- * absent: each name parsed each time). Made with the engine (cli/setup.ts), so two engines in one
- * process share none.
- */
-export interface EngineSettings extends EvaluationSettings {
-  reuse?: OutcomeReuse;
-  names?: ImageNames;
-}
+export type { EngineSettings, EvaluationContext } from './context.js';
 
 function toOutcome(check: CheckName, err: unknown, started: number): CheckOutcome {
   const durationMs = performance.now() - started;
@@ -145,42 +123,19 @@ async function evaluateImage(
   } catch (err) {
     return { image, policies: [], invalid: toOutcome('reference', err, performance.now()) };
   }
-  const { reference, full, repository } = name;
-  const governing = name.matching.filter((p) => p.matchesNamespace(ctx.namespace, ctx.namespaceLabels));
-  const outcome: ImageOutcome = { image, reference: full, policies: [] };
-  if (reference.digest !== undefined) outcome.digest = reference.digest;
-  // A tenant's policy (policy/tenant.ts) adds findings but never governs for the unmatched rule.
-  if (!governing.some((p) => p.tenant === undefined)) {
-    // Decided per image (namespace, exclusions, the operator's override): policy/unmatched.ts.
-    const d = decideUnmatched(
-      policies.filter((p) => p.tenant === undefined),
-      { repository, full },
-      { name: ctx.namespace, ...(ctx.namespaceLabels !== undefined ? { labels: ctx.namespaceLabels } : {}) },
-      settings,
-    );
-    outcome.unmatched = d.action;
-    outcome.unmatchedMessage = d.message;
-    if (d.exempt !== undefined) outcome.exempt = d.exempt;
-    if (governing.length === 0) return outcome;
-  }
-
-  // Reuse only in the webhook's and the audit's own parsing (not `oci:` layouts), and only where the
-  // registry's image budget would have let the checks run (reused-outcomes.ts).
-  const store =
-    ctx.parse === undefined && image.length <= 512 && mayReuse ? settings.reuse?.for(policies) : undefined;
-  // kept per credential: an outcome read with one namespace's pull secret answers only reviews
-  // that would send the same one (anonymous outcomes answer everyone who also has none)
+  const begun = beginImage(image, name, policies, settings, ctx);
+  const { outcome, governing } = begun;
+  if (begun.done) return outcome;
+  const { reference, repository, full } = name;
+  const store = reuseStore(image, policies, settings, ctx, mayReuse);
+  // (reuse-now.ts: the same lookup, synchronously, where the registry answers it from memory)
   const scope = store !== undefined ? ((await ctx.registry?.credentialScope?.(reference)) ?? '') : '';
-  // and per digest: a tag's outcome is looked up by the digest the registry's tag window names now
-  // (within tagTtl, else undefined: the tag is asked again first), so a moved tag never finds the
-  // old digest's outcome
-  const base =
-    store !== undefined
-      ? `${ReusedOutcomes.key(image, name.matching, governing, settings.modeOverride ?? '')}\n${scope}\n`
-      : '';
+  // a tag's outcome is looked up by the digest the registry's tag window names now (within tagTtl,
+  // else undefined: the tag is asked again first), so a moved tag never finds the old digest's outcome
+  const base = store !== undefined ? reuseKeyBase(begun, settings, scope) : '';
   const named =
     store === undefined ? undefined : (reference.digest ?? (await ctx.registry?.freshTag?.(reference)));
-  const again = named !== undefined ? store?.get(base + named) : undefined;
+  const again = named !== undefined ? store?.get(reuseKey(begun, settings, scope, named)) : undefined;
   if (again !== undefined) {
     outcome.policies = again;
     outcome.digest = named;
@@ -283,8 +238,7 @@ export async function evaluateImages(
   const unique = [...new Set(images)];
   // Reused outcomes skip the registry: only while the registry's image budget would have let the
   // checks run at all (a pod over it gets the same BUDGET_IMAGES answer as before).
-  const max = ctx.registry?.limits?.maxImagesPerReview;
-  const mayReuse = ctx.registry !== undefined && (max === undefined || unique.length <= max);
+  const mayReuse = mayReuseFor(unique.length, ctx);
   const outcomes = await Promise.all(
     unique.map((image) => evaluateImage(image, policies, settings, ctx, mayReuse)),
   );

@@ -48,9 +48,12 @@ export class ReusedOutcomes {
     governing: readonly CompiledPolicy[],
     mode: string,
   ): string {
-    const which =
-      governing.length === matching.length ? '*' : governing.map((p) => matching.indexOf(p)).join(',');
-    return `${mode}\n${which}\n${image}`;
+    return `${mode}\n${ReusedOutcomes.which(matching, governing)}\n${image}`;
+  }
+
+  /** Which of the matching policies govern: `*` for all of them, else their indices. */
+  static which(matching: readonly CompiledPolicy[], governing: readonly CompiledPolicy[]): string {
+    return governing.length === matching.length ? '*' : governing.map((p) => matching.indexOf(p)).join(',');
   }
 
   /**

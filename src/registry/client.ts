@@ -7,6 +7,7 @@ import { RegistryError } from '../errors.js';
 import { TtlCache } from '../shared/cache.js';
 import { ContentCache, DEFAULT_TAG_TTL_MS, manifestCost } from './content-cache.js';
 import { SingleFlight } from './cache.js';
+import { withAnswersNow } from './access-now.js';
 import { chainProviders, type CredentialProvider, type PullIdentity } from './credentials/provider.js';
 import { computeDigest, isDigest, verifyDigest, verifySize } from './digest.js';
 import { discard, header, readBody } from './http.js';
@@ -119,7 +120,7 @@ export class RegistryClient implements Registry {
       getReferrers: (ref, digest, artifactType, signal) =>
         this.getReferrers(ctx, ref, digest, artifactType, signal),
     };
-    return access;
+    return withAnswersNow(access, ctx, this.#tags, this.#content);
   }
 
   async getManifest(

@@ -100,6 +100,21 @@ export function credentialScope(
   return scope;
 }
 
+/**
+ * credentialScope's answer without a promise, when the request's chain answers from memory
+ * (CredentialProvider.credentialsNow: keyrings, or no provider at all); undefined: ask
+ * credentialScope. The same credential, so the same key, as the asynchronous lookup.
+ */
+export function credentialScopeNow(
+  ctx: RequestContext,
+  registry: string,
+  repository: string,
+): string | undefined {
+  const now = ctx.credentials.credentialsNow;
+  if (now === undefined) return undefined;
+  return credentialKey(now.call(ctx.credentials, { registry, repository, identity: ctx.identity }));
+}
+
 function lookUp(
   ctx: RequestContext,
   registry: string,

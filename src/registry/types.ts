@@ -112,6 +112,14 @@ export interface RegistryAccess {
    * are looked up by it (evaluate.ts).
    */
   freshTag?(reference: ImageReference): Promise<string | undefined>;
+  /**
+   * credentialScope's answer when it needs no provider to call out (every provider of the chain
+   * answers from memory, as a keyring does); undefined: ask credentialScope. For the cached path's
+   * synchronous answer (evaluate/reuse-now.ts).
+   */
+  credentialScopeNow?(reference: ImageReference): string | undefined;
+  /** freshTag's answer for a request sending the credential of `scope`, synchronously. */
+  freshTagNow?(reference: ImageReference, scope: string): string | undefined;
   resolve(reference: ImageReference, signal: AbortSignal): Promise<ResolvedImage>;
   getManifest(repository: ImageReference, tagOrDigest: string, signal: AbortSignal): Promise<FetchedManifest>;
   /**

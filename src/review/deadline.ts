@@ -56,15 +56,25 @@ export class DeadlineWatch {
 
   constructor(readonly now: () => number = performance.now.bind(performance)) {}
 
-  /** Watches one review; call the returned function when it has its answer. */
-  watch(budgetMs: number, stopMs: number, onBudget: () => void, onStop: () => void): () => void {
+  /**
+   * Watches one review, its deadlines counted from `from` (this watch's clock: default now; a
+   * review's start, no later than the start of any review watched after it); call the returned
+   * function when it has its answer.
+   */
+  watch(
+    budgetMs: number,
+    stopMs: number,
+    onBudget: () => void,
+    onStop: () => void,
+    from: number = this.now(),
+  ): () => void {
     const key = `${budgetMs} ${stopMs}`;
     let queue = this.#queues.get(key);
     if (queue === undefined) {
       queue = { items: [], head: 0 };
       this.#queues.set(key, queue);
     }
-    const start = this.now();
+    const start = from;
     const item: Watched = { abortAt: start + budgetMs, stopAt: start + stopMs, onBudget, onStop };
     queue.items.push(item);
     this.#size++;

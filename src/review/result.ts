@@ -28,7 +28,11 @@ export interface ReviewContext {
   started: number;
 }
 
-export type ReviewHandler = (facts: RequestFacts, context: ReviewContext) => Promise<ReviewResult>;
+/** A handler may answer synchronously (validate.ts's cached path) or with a promise. */
+export type ReviewHandler = (
+  facts: RequestFacts,
+  context: ReviewContext,
+) => ReviewResult | Promise<ReviewResult>;
 
 /** Pairs a response with its audit record, both from the same facts. */
 export function toReviewResult(

@@ -29,45 +29,75 @@ export interface RunOptions {
 export async function runReview(body: unknown, options: RunOptions): Promise<ReviewResult> {
   const review = parseAdmissionReview(body);
   const started = performance.now();
+  const watchFrom = options.deadlines.now();
   const facts = toRequestFacts(review.request);
   const timeoutMs = options.timeoutMs ?? DEFAULT_REVIEW_TIMEOUT_MS;
   const budget = budgetFor(timeoutMs);
   const { engine } = options;
   const context = new ReviewDeadline(engine, Date.now() + budget, started);
-  // Work that ignores the abort signal must not hold the answer past the API server's timeout:
-  // after the budget, checks get half the remaining margin to report, then onError decides. Both
-  // deadlines are watched by the server's one timer (deadline.ts): most reviews end long before.
+  let result: ReviewResult;
+  try {
+    const answer = options.handler(facts, context);
+    // A synchronous answer (a review decided from memory: validate.ts) had nothing to wait for.
+    result = isPromise(answer)
+      ? await watched(answer, context, budget, timeoutMs, watchFrom, options)
+      : answer;
+  } catch (err) {
+    if (err instanceof AdmissionError) throw err;
+    // availability (a deadline, a dependency that could not answer) is onError's to decide; any
+    // other exception is a bug, and a bug fails closed
+    const late = err instanceof Late || (err instanceof Error && err.name === 'AbortError');
+    const bug = !late && !(err instanceof ImagegateError && err.indeterminate);
+    result = fallback(facts, engine, errorMessage(err), started, options.mayDeny, bug);
+  }
+  options.audit.write(result.record);
+  return result;
+}
+
+function isPromise(answer: ReviewResult | Promise<ReviewResult>): answer is Promise<ReviewResult> {
+  return typeof (answer as { then?: unknown }).then === 'function';
+}
+
+/** A deadline of the review passed (its budget's abort, or the hard stop): onError decides. */
+class Late extends Error {}
+
+/**
+ * The handler's answer, watched: work that ignores the abort signal must not hold the answer past
+ * the API server's timeout. After the budget, checks get half the remaining margin to report, then
+ * onError decides. Both deadlines count from the review's start (`from`) and are watched by the
+ * server's one timer (deadline.ts): most reviews end long before.
+ */
+async function watched(
+  answer: Promise<ReviewResult>,
+  context: ReviewDeadline,
+  budget: number,
+  timeoutMs: number,
+  from: number,
+  options: RunOptions,
+): Promise<ReviewResult> {
   const hardStop = budget + Math.max(0, timeoutMs - budget) / 2;
   let unwatch: (() => void) | undefined;
-  let result: ReviewResult;
   // Made only when a deadline fires: an Error captures a stack trace, two per review were a
   // measurable share of a cached review's CPU (docs/benchmarks.md, issue 26 round 8).
   let overrun: Error | undefined;
   let reached: Error | undefined;
   try {
-    result = await new Promise<ReviewResult>((resolve, reject) => {
+    return await new Promise<ReviewResult>((resolve, reject) => {
       unwatch = options.deadlines.watch(
         budget,
         hardStop,
         () => context.abort((reached = new Error('deadline reached'))),
         () => reject((overrun = new Error(`no answer within the deadline (${Math.round(hardStop)} ms)`))),
+        from,
       );
-      options.handler(facts, context).then(resolve, reject);
+      answer.then(resolve, reject);
     });
   } catch (err) {
-    if (err instanceof AdmissionError) throw err;
-    // availability (the deadline, a dependency that could not answer) is onError's to decide; any
-    // other exception is a bug, and a bug fails closed
-    const late =
-      (err !== undefined && (err === overrun || err === reached)) ||
-      (err instanceof Error && err.name === 'AbortError');
-    const bug = !late && !(err instanceof ImagegateError && err.indeterminate);
-    result = fallback(facts, engine, errorMessage(err), started, options.mayDeny, bug);
+    if (err !== undefined && (err === overrun || err === reached)) throw new Late((err as Error).message);
+    throw err;
   } finally {
     unwatch?.();
   }
-  options.audit.write(result.record);
-  return result;
 }
 
 /**

@@ -120,12 +120,8 @@ export function buildApp(deps: AppDeps): ImagegateApp {
   });
 
   function record(result: ReviewResult): void {
-    metrics.reviews.inc({ decision: result.record.decision, operation: result.record.operation });
-    metrics.reviewDuration.observe({ decision: result.record.decision }, result.record.latencyMs / 1000);
-    for (const image of result.verdict?.images ?? []) {
-      for (const p of image.policies)
-        metrics.policyDecisions.inc({ policy: p.policy, result: p.result, mode: p.mode });
-    }
+    const { decision, operation, latencyMs } = result.record;
+    metrics.reviewTally.review(decision, operation, latencyMs / 1000, result.verdict?.images ?? []);
     for (const e of result.verdict?.exempted ?? [])
       metrics.exemptions.inc({ policy: e.policy, exception: e.exception });
   }

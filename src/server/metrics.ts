@@ -1,5 +1,6 @@
 /** Prometheus metrics, one registry per app (tests build several apps in one process). */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { ReviewTally } from './review-tally.js';
 
 export interface Metrics {
   registry: Registry;
@@ -7,6 +8,8 @@ export interface Metrics {
   policyDecisions: Counter<'policy' | 'result' | 'mode'>;
   checkDuration: Histogram<'check'>;
   reviewDuration: Histogram<'decision'>;
+  /** Where a review's reviews/policyDecisions/reviewDuration updates go (review-tally.ts). */
+  reviewTally: ReviewTally;
   registryRequests: Counter<'registry' | 'status'>;
   badRequests: Counter<'code'>;
   policiesLoaded: Gauge<'source'>;
@@ -53,20 +56,36 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
   let kmsStatus: () => ReadonlyArray<KmsKeyAge> = () => [];
   const exceptionCounts: Metrics['exceptionCounts'] = {};
   exceptionGauges(exceptionCounts, registers);
+  // counted per review in the tally, handed over whenever prom-client collects any of the three
+  const collect = (): void => tally.flush();
+  const reviews = new Counter({
+    name: 'imagegate_reviews_total',
+    help: 'Admission reviews answered, by decision and operation.',
+    labelNames: ['decision', 'operation'],
+    registers,
+    collect,
+  });
+  const policyDecisions = new Counter({
+    name: 'imagegate_policy_decisions_total',
+    help: 'Per-image policy results (pass, fail, error-allowed, exempted) by policy and effective mode.',
+    labelNames: ['policy', 'result', 'mode'],
+    registers,
+    collect,
+  });
+  const reviewDuration = new Histogram({
+    name: 'imagegate_review_duration_seconds',
+    help: 'Time to answer an admission review.',
+    labelNames: ['decision'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers,
+    collect,
+  });
+  const tally = new ReviewTally(reviews, policyDecisions, reviewDuration);
   return {
     registry,
-    reviews: new Counter({
-      name: 'imagegate_reviews_total',
-      help: 'Admission reviews answered, by decision and operation.',
-      labelNames: ['decision', 'operation'],
-      registers,
-    }),
-    policyDecisions: new Counter({
-      name: 'imagegate_policy_decisions_total',
-      help: 'Per-image policy results (pass, fail, error-allowed, exempted) by policy and effective mode.',
-      labelNames: ['policy', 'result', 'mode'],
-      registers,
-    }),
+    reviews,
+    policyDecisions,
+    reviewTally: tally,
     checkDuration: new Histogram({
       name: 'imagegate_check_duration_seconds',
       help: 'Duration of each check run (signature, size, base, ...); a reused finding is not a run.',
@@ -74,13 +93,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     }),
-    reviewDuration: new Histogram({
-      name: 'imagegate_review_duration_seconds',
-      help: 'Time to answer an admission review.',
-      labelNames: ['decision'],
-      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers,
-    }),
+    reviewDuration,
     registryRequests: new Counter({
       name: 'imagegate_registry_requests_total',
       help: 'HTTP requests to OCI registries, by registry host and status (HTTP code or error).',

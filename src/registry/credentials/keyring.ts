@@ -41,6 +41,10 @@ export class Keyring implements CredentialProvider {
     return Promise.resolve(this.lookup(request.registry, request.repository));
   }
 
+  credentialsNow(request: CredentialRequest): Credential | undefined {
+    return this.lookup(request.registry, request.repository);
+  }
+
   get size(): number {
     return this.#entries.length;
   }

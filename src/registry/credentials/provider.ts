@@ -37,6 +37,12 @@ export interface CredentialProvider {
   readonly name: string;
   /** A credential for the request, or undefined to let the next provider answer. */
   credentialsFor(request: CredentialRequest): Promise<Credential | undefined>;
+  /**
+   * The same answer synchronously, for a provider that never calls out (a keyring): present only
+   * where it is always the answer credentialsFor would give. The cached path uses it to answer
+   * without a promise per image (evaluate/reuse-now.ts).
+   */
+  credentialsNow?(request: CredentialRequest): Credential | undefined;
 }
 
 /** First provider with a credential wins; undefined entries are skipped. */
@@ -45,8 +51,9 @@ export function chainProviders(
   name = 'chain',
 ): CredentialProvider {
   const list = providers.filter((p): p is CredentialProvider => p !== undefined);
-  if (list.length === 0) return { name, credentialsFor: () => Promise.resolve(undefined) };
-  return {
+  if (list.length === 0)
+    return { name, credentialsFor: () => Promise.resolve(undefined), credentialsNow: () => undefined };
+  const chain: CredentialProvider = {
     name,
     async credentialsFor(request) {
       for (const p of list) {
@@ -56,11 +63,34 @@ export function chainProviders(
       return undefined;
     },
   };
+  // Synchronous only when every provider is: one that calls out may answer first.
+  if (list.every((p) => p.credentialsNow !== undefined)) {
+    chain.credentialsNow = (request) => {
+      for (const p of list) {
+        const c = p.credentialsNow?.(request);
+        if (c !== undefined) return c;
+      }
+      return undefined;
+    };
+  }
+  return chain;
 }
 
 /** A stable, non-reversible key for caching tokens per credential. */
 export function credentialKey(c: Credential | undefined): string {
   if (c === undefined) return 'anonymous';
-  const material = c.kind === 'basic' ? `b:${c.username}:${c.password}` : `t:${c.token}`;
-  return createHash('sha256').update(material).digest('hex').slice(0, 16);
+  let key = keys.get(c);
+  if (key === undefined) {
+    const material = c.kind === 'basic' ? `b:${c.username}:${c.password}` : `t:${c.token}`;
+    key = createHash('sha256').update(material).digest('hex').slice(0, 16);
+    keys.set(c, key);
+  }
+  return key;
 }
+
+/**
+ * credentialKey per credential object: a keyring's credentials are the same objects for every
+ * request (a hash per image per review otherwise). Credentials are never changed after they are
+ * made; a refreshed token is a new object, and so gets its own key.
+ */
+const keys = new WeakMap<Credential, string>();

@@ -4,11 +4,15 @@
  * is reused only while the tag → digest answer is within tagTtl; after it the tag is asked again
  * before anything is reused, and a moved tag is judged on its new digest, never answered from the old
  * digest's outcome. Reuse still stops at the credential that read the image (issue 20, property 6).
+ * Both ways a review finds a reused outcome are held to it: evaluateImages (awaiting the credential
+ * lookup and the tag window) and, as /validate tries first, reusedVerdict (evaluate/reuse-now.ts:
+ * the same lookup synchronously, where the credentials answer from memory, as a keyring does).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { checkCompilers } from '../../../src/checks/kinds.js';
 import { VerdictCache } from '../../../src/checks/signature/index.js';
-import { evaluateImages } from '../../../src/evaluate/evaluate.js';
+import { evaluateImages, type Verdict } from '../../../src/evaluate/evaluate.js';
+import { reusedVerdict } from '../../../src/evaluate/reuse-now.js';
 import { OutcomeReuse } from '../../../src/evaluate/reused-outcomes.js';
 import { compilePolicies } from '../../../src/policy/compile.js';
 import { parsePolicyYaml } from '../../../src/policy/load.js';
@@ -32,12 +36,20 @@ spec:
   size: { maxCompressed: 16Ki }
 `;
 const LOGIN = `Basic ${Buffer.from('team-a:pull-only').toString('base64')}`;
-const secret: CredentialProvider = {
-  name: 'pull-secrets',
-  credentialsFor: async () => ({ kind: 'basic', username: 'team-a', password: 'pull-only' }),
+const TEAM_A = { kind: 'basic', username: 'team-a', password: 'pull-only' } as const;
+/** Team A's pull secret as a provider that calls out (as pull-secrets.ts does) … */
+const calling: CredentialProvider = { name: 'pull-secrets', credentialsFor: async () => TEAM_A };
+/** … and as one that answers from memory (a keyring): the synchronous path may answer. */
+const remembered: CredentialProvider = {
+  name: 'registry-config',
+  credentialsFor: async () => TEAM_A,
+  credentialsNow: () => TEAM_A,
 };
 
-describe('a tag-referenced image on the reused-outcome path', () => {
+describe.each([
+  { way: 'evaluateImages, the credential awaited', secret: calling, now: false },
+  { way: 'reusedVerdict first (as /validate), the credential from memory', secret: remembered, now: true },
+])('a tag-referenced image on the reused-outcome path: $way', ({ secret, now }) => {
   let reg: TestRegistry;
   let proxy: FaultProxy;
   let client: Registry;
@@ -75,13 +87,25 @@ describe('a tag-referenced image on the reused-outcome path', () => {
   });
 
   const image = (): string => `${proxy.host}/team/app:v1`;
+  /** Reviews answered synchronously by reusedVerdict (`now` only). */
+  let answeredNow = 0;
   /** A review by team A (with its pull secret) or by team B (anonymous). */
-  const review = (who: 'team-a' | 'anonymous' = 'team-a') =>
-    evaluateImages([image()], policies, settings, {
+  const review = async (who: 'team-a' | 'anonymous' = 'team-a'): Promise<Verdict> => {
+    const ctx = {
       namespace: who === 'team-a' ? 'team-a' : 'team-b',
       signal: AbortSignal.timeout(5_000),
       registry: client.access(who === 'team-a' ? { credentials: secret } : {}),
-    });
+    };
+    const sync = now ? reusedVerdict([image()], policies, settings, ctx) : undefined;
+    if (sync !== undefined) answeredNow++;
+    return sync ?? (await evaluateImages([image()], policies, settings, ctx));
+  };
+  /** How many of the reviews in `fn` were answered synchronously. */
+  const countNow = async (fn: () => Promise<unknown>): Promise<number> => {
+    const before = answeredNow;
+    await fn();
+    return answeredNow - before;
+  };
   /** The registry requests `fn` caused, as "METHOD /path". */
   const requestsOf = async (fn: () => Promise<unknown>): Promise<string[]> => {
     const before = proxy.log.length;
@@ -99,7 +123,9 @@ describe('a tag-referenced image on the reused-outcome path', () => {
     // within the tag window: answered from the reused outcome, nothing asked of the registry
     clock.now += TAG_TTL_MS - 1;
     let again!: Awaited<ReturnType<typeof review>>;
-    expect(await requestsOf(async () => (again = await review()))).toEqual([]);
+    expect(
+      await countNow(async () => expect(await requestsOf(async () => (again = await review()))).toEqual([])),
+    ).toBe(now ? 1 : 0);
     expect(again.images[0]).toMatchObject({ reused: true, digest: small.manifest.digest });
     expect(again.images[0]?.policies[0]?.findings[0]?.durationMs).toBe(0);
 
@@ -107,7 +133,10 @@ describe('a tag-referenced image on the reused-outcome path', () => {
     await pushImage(reg.url, 'team/app', 'v1', big, { authorization: LOGIN });
     clock.now += 2;
     let moved!: Awaited<ReturnType<typeof review>>;
-    const asked = await requestsOf(async () => (moved = await review()));
+    let asked: string[] = [];
+    expect(await countNow(async () => (asked = await requestsOf(async () => (moved = await review()))))).toBe(
+      0,
+    );
     expect(asked[0]).toBe('HEAD /v2/team/app/manifests/v1');
     expect(moved.allowed).toBe(false);
     expect(moved.images[0]?.reused).toBeUndefined();
@@ -116,7 +145,8 @@ describe('a tag-referenced image on the reused-outcome path', () => {
 
     // and stays denied: the small digest's outcome never answers for the moved tag
     clock.now += 1;
-    const still = await review();
+    let still!: Verdict;
+    expect(await countNow(async () => (still = await review()))).toBe(0);
     expect(still.allowed).toBe(false);
     expect(still.images[0]).toMatchObject({ digest: big.manifest.digest });
   });
@@ -141,7 +171,8 @@ describe('a tag-referenced image on the reused-outcome path', () => {
     expect((await review()).allowed).toBe(true);
     expect((await review()).images[0]?.reused).toBe(true);
     // team B, anonymous, inside the tag window: neither the tag answer nor the outcome is its own
-    const b = await review('anonymous');
+    let b!: Verdict;
+    expect(await countNow(async () => (b = await review('anonymous')))).toBe(0);
     expect(b.allowed).toBe(false);
     expect(b.images[0]?.reused).toBeUndefined();
     expect(JSON.stringify(b.images)).toContain('UNAUTHORIZED');

@@ -200,6 +200,24 @@ describe('createAuditWriter', () => {
       });
     });
 
+    it('writes non-ASCII lines byte for byte (each batch encoded once into a buffer)', async () => {
+      await inTempDir(async (dir) => {
+        const file = join(dir, 'audit.log');
+        const writer = createAuditWriter(await opened(file));
+        // 3-byte characters, a 4-byte one (a surrogate pair) and a lone surrogate (written as U+FFFD,
+        // as a string write would), enough of them to cross the write threshold more than once
+        const names = Array.from({ length: 300 }, (_, i) => `pod-日本-${i}-😀-\ud800`);
+        for (const name of names) writer.write({ ...MINIMAL, name });
+        await writer.flush();
+        const expected = names.map((name) => toAuditLine({ ...MINIMAL, name }, 0).replace(/"time":0/, ''));
+        const written = (await readFile(file, 'utf8'))
+          .trimEnd()
+          .split('\n')
+          .map((l) => `${l.replace(/"time":\d+/, '')}\n`);
+        expect(written).toEqual(expected.map((l) => Buffer.from(l).toString('utf8')));
+      });
+    });
+
     it('writes a lone record within the flush period, without flush()', async () => {
       await inTempDir(async (dir) => {
         const file = join(dir, 'audit.log');

@@ -82,6 +82,25 @@ describe('the credential chain', () => {
     expect(await user(chain, 'n.io', 'app', pod)).toBeUndefined();
   });
 
+  it('answers synchronously (credentialsNow) only when no provider calls out, with credentialsFor’s answer', async () => {
+    const memory = credentialChain({ registryConfig, dockerConfig });
+    for (const [registry, expected] of [
+      ['r.io', 'config'],
+      ['d.io', 'docker'],
+      ['n.io', undefined],
+    ] as const) {
+      const now = memory.credentialsNow?.({ registry, repository: 'app' });
+      expect(now?.kind === 'basic' ? now.username : undefined).toBe(expected);
+      expect(await user(memory, registry, 'app')).toBe(expected);
+    }
+    expect(credentialChain({}).credentialsNow?.({ registry: 'r.io', repository: 'app' })).toBeUndefined();
+    expect(credentialChain({}).credentialsNow).toBeDefined();
+    // pull secrets are read from the API: such a chain is always asked asynchronously
+    expect(
+      credentialChain({ pullSecrets: pullSecretProvider(shop()), registryConfig }).credentialsNow,
+    ).toBeUndefined();
+  });
+
   describe('pull secrets', () => {
     it('merges the pod and service account secrets into one keyring: the longest key wins', async () => {
       const p = pullSecretProvider(shop());

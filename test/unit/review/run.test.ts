@@ -148,6 +148,49 @@ describe('runReview', () => {
     });
   });
 
+  describe('when the handler answers synchronously (a review decided from memory)', () => {
+    it('writes its one record and watches no deadline', async () => {
+      const watching = new DeadlineWatch();
+      const watch = vi.spyOn(watching, 'watch');
+      const records: AuditRecord[] = [];
+      const result = await runReview(podReview(['nginx:1'], { uid: 'run-sync' }), {
+        engine: engineWith([]),
+        handler: validateRequest, // no policy has checks: decided without a promise
+        mayDeny: true,
+        audit: { write: (r) => records.push(r) },
+        deadlines: watching,
+      });
+      expect(result.response.response).toMatchObject({ uid: 'run-sync', allowed: true });
+      expect(records).toHaveLength(1);
+      expect(records[0]).toMatchObject({ uid: 'run-sync', decision: 'allowed' });
+      expect(watch).not.toHaveBeenCalled();
+    });
+
+    it('treats a synchronous throw as a rejection: a bug fails closed, a malformed pod is a 4xx', async () => {
+      const records: AuditRecord[] = [];
+      const options = {
+        engine: engineWith([...enforceDeny]),
+        mayDeny: true,
+        audit: { write: (r: AuditRecord) => void records.push(r) },
+        deadlines,
+      };
+      const bug = await runReview(podReview(['nginx:1'], { uid: 'run-throw' }), {
+        ...options,
+        handler: () => {
+          throw new Error('boom');
+        },
+      });
+      expect(bug.response.response).toMatchObject({ allowed: false });
+      expect(records.map((r) => r.uid)).toEqual(['run-throw']);
+      const noPod = podReview(['nginx:1'], { uid: 'run-nopod' });
+      noPod.request.object = { kind: 'Pod', spec: 'not a pod spec' };
+      await expect(runReview(noPod, { ...options, handler: validateRequest })).rejects.toMatchObject({
+        code: 'NO_POD_SPEC',
+      });
+      expect(records).toHaveLength(1);
+    });
+  });
+
   describe('on its deadline watch', () => {
     it('aborts the signal at the budget and answers without the handler at the hard stop (a fake clock)', async () => {
       vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
