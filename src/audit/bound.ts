@@ -70,6 +70,8 @@ function boundImage<I extends BoundableImage>(image: I): I {
 export function boundAuditImages<I extends BoundableImage>(
   images: readonly I[],
 ): { images: I[]; omitted: number } {
-  const listed = images.slice(0, AUDIT_MAX_IMAGES).map(boundImage);
+  const listed = images.slice(0, AUDIT_MAX_IMAGES);
+  // in place: `listed` is our copy (a cached review's images are all within bounds: no second array)
+  for (let i = 0; i < listed.length; i++) listed[i] = boundImage(listed[i]!);
   return { images: listed, omitted: images.length - listed.length };
 }
