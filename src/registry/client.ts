@@ -7,14 +7,14 @@ import { RegistryError } from '../errors.js';
 import { TtlCache } from '../shared/cache.js';
 import { ContentCache, DEFAULT_TAG_TTL_MS, manifestCost } from './content-cache.js';
 import { SingleFlight } from './cache.js';
-import { withAnswersNow } from './access-now.js';
+import { AccessNow, resolveOnce, type FullAccess } from './access-now.js';
 import { chainProviders, type CredentialProvider, type PullIdentity } from './credentials/provider.js';
 import { computeDigest, isDigest, verifyDigest, verifySize } from './digest.js';
 import { discard, header, readBody } from './http.js';
-import { overBudget, ReviewBytes } from './limits.js';
+import { ReviewBytes } from './limits.js';
 import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, baseMediaType } from './media-types.js';
 import type { RegistryOptions } from './options.js';
-import { DEFAULT_TAG, formatReference } from './reference.js';
+import { DEFAULT_TAG } from './reference.js';
 import { askReferrersApi, mayBeOfType, ReferrersApiHosts, type ApiAnswer } from './referrers.js';
 import { parseManifest, yieldAfterLargeRead } from './content.js';
 import { toResolvedImage } from './resolve.js';
@@ -26,7 +26,7 @@ import {
   type RequestContext,
   type Target,
 } from './transport.js';
-import type { Descriptor, FetchedManifest, RegistryAccess, ResolvedImage } from './types.js';
+import type { Descriptor, FetchedManifest, RegistryAccess } from './types.js';
 
 export type { RegistryHooks } from './transport.js';
 
@@ -70,58 +70,46 @@ export class RegistryClient implements Registry {
     });
   }
 
+  /** A review's view: its synchronous answers at once, the rest on first use (access-now.ts). */
   access(options: AccessOptions = {}): RegistryAccess {
-    const limits = this.#transport.connections.limits;
     const ctx: RequestContext = {
       credentials:
         options.credentials !== undefined
           ? chainProviders([options.credentials, this.#options.credentials])
           : (this.#ownChain ??= chainProviders([this.#options.credentials])), // serve's: one, not one per review
-      found: new Map(),
       identity: options.identity,
       deadline: options.deadline,
-      bytes: new ReviewBytes(this.#transport.connections.bytes, limits.maxBytesPerReview, options.deadline),
     };
-    const resolved = new Map<string, Promise<ResolvedImage>>();
-    const seen = new Set<string>();
-    const bytes = ctx.bytes as ReviewBytes;
-    const access: RegistryAccess = {
+    const { limits } = this.#transport.connections;
+    return new AccessNow(limits, ctx, this.#tags, this.#content, this.#fullAccess);
+  }
+
+  /** The asynchronous members of a review's access, over the context access() made. */
+  readonly #fullAccess = (ctx: RequestContext): FullAccess => {
+    const limits = this.#transport.connections.limits;
+    ctx.found = new Map();
+    const bytes = new ReviewBytes(this.#transport.connections.bytes, limits.maxBytesPerReview, ctx.deadline);
+    ctx.bytes = bytes;
+    const access: FullAccess = {
       limits,
       release: () => bytes.release(),
       account: (n, what) => bytes.take(n, what),
       credentialScope: (ref) => this.#cred(ctx, ref),
       freshTag: async (ref) =>
         ref.digest === undefined ? (await this.#tagged(ctx, ref, ref.tag ?? DEFAULT_TAG))?.digest : undefined,
-      resolve: (ref, signal) => {
-        const key = formatReference(ref);
-        let p = resolved.get(key);
-        if (p === undefined) {
-          seen.add(key);
-          if (seen.size > limits.maxImagesPerReview) {
-            return Promise.reject(
-              overBudget(
-                'BUDGET_IMAGES',
-                `${ref.original}: the review names more than ${limits.maxImagesPerReview} distinct images ` +
-                  `to check at registries (maxImagesPerReview)`,
-              ),
-            );
-          }
-          p = this.getManifest(ctx, ref, ref.digest ?? ref.tag ?? DEFAULT_TAG, signal).then((m) =>
-            toResolvedImage(ref, m, access, limits),
-          );
-          resolved.set(key, p);
-          p.catch(() => resolved.delete(key));
-        }
-        return p;
-      },
+      resolve: resolveOnce(limits, (ref, signal) =>
+        this.getManifest(ctx, ref, ref.digest ?? ref.tag ?? DEFAULT_TAG, signal).then((m) =>
+          toResolvedImage(ref, m, access, limits),
+        ),
+      ),
       getManifest: (ref, tagOrDigest, signal) => this.getManifest(ctx, ref, tagOrDigest, signal),
       findTag: async (ref, tag, signal) => orUndefined(await this.#byTag(ctx, ref, tag, signal)),
       getBlob: (ref, d, maxBytes, signal) => this.getBlob(ctx, ref, d, maxBytes, signal),
       getReferrers: (ref, digest, artifactType, signal) =>
         this.getReferrers(ctx, ref, digest, artifactType, signal),
     };
-    return withAnswersNow(access, ctx, this.#tags, this.#content);
-  }
+    return access;
+  };
 
   async getManifest(
     ctx: RequestContext,
