@@ -8,6 +8,7 @@ import { Authorizer } from './authorizer.js';
 import { Connections, type RegistryHooks } from './connections.js';
 import {
   credentialKey,
+  NOT_NOW,
   type Credential,
   type CredentialProvider,
   type CredentialRequest,
@@ -102,7 +103,7 @@ export function credentialScope(
 
 /**
  * credentialScope's answer without a promise, when the request's chain answers from memory
- * (CredentialProvider.credentialsNow: keyrings, or no provider at all); undefined: ask
+ * (CredentialProvider.credentialsNow: keyrings, pull secrets in memory, or no provider); undefined: ask
  * credentialScope. The same credential, so the same key, as the asynchronous lookup.
  */
 export function credentialScopeNow(
@@ -112,7 +113,8 @@ export function credentialScopeNow(
 ): string | undefined {
   const now = ctx.credentials.credentialsNow;
   if (now === undefined) return undefined;
-  return credentialKey(now.call(ctx.credentials, { registry, repository, identity: ctx.identity }));
+  const credential = now.call(ctx.credentials, { registry, repository, identity: ctx.identity });
+  return credential === NOT_NOW ? undefined : credentialKey(credential);
 }
 
 function lookUp(

@@ -2,6 +2,7 @@
 export {
   chainProviders,
   credentialKey,
+  NOT_NOW,
   type Credential,
   type CredentialProvider,
   type CredentialRequest,

@@ -38,12 +38,16 @@ export interface CredentialProvider {
   /** A credential for the request, or undefined to let the next provider answer. */
   credentialsFor(request: CredentialRequest): Promise<Credential | undefined>;
   /**
-   * The same answer synchronously, for a provider that never calls out (a keyring): present only
-   * where it is always the answer credentialsFor would give. The cached path uses it to answer
-   * without a promise per image (evaluate/reuse-now.ts).
+   * The same answer synchronously, where it is always the answer credentialsFor would give now: a
+   * keyring's always, pull secrets' when the identity's keyring is in memory (else NOT_NOW: ask
+   * credentialsFor). The cached path uses it to answer without a promise per image
+   * (evaluate/reuse-now.ts).
    */
-  credentialsNow?(request: CredentialRequest): Credential | undefined;
+  credentialsNow?(request: CredentialRequest): Credential | undefined | typeof NOT_NOW;
 }
+
+/** credentialsNow's answer when only credentialsFor can answer (a read to make or in flight). */
+export const NOT_NOW: unique symbol = Symbol('credentials not in memory');
 
 /** First provider with a credential wins; undefined entries are skipped. */
 export function chainProviders(
@@ -68,7 +72,7 @@ export function chainProviders(
     chain.credentialsNow = (request) => {
       for (const p of list) {
         const c = p.credentialsNow?.(request);
-        if (c !== undefined) return c;
+        if (c !== undefined) return c; // NOT_NOW included: an earlier provider may not be skipped
       }
       return undefined;
     };

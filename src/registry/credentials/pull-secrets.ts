@@ -9,7 +9,13 @@ import { RegistryError, errorMessage } from '../../errors.js';
 import { TtlCache } from '../../shared/cache.js';
 import { parseDockerConfig } from './docker-config.js';
 import { Keyring } from './keyring.js';
-import type { Credential, CredentialProvider, CredentialRequest, PullIdentity } from './provider.js';
+import {
+  NOT_NOW,
+  type Credential,
+  type CredentialProvider,
+  type CredentialRequest,
+  type PullIdentity,
+} from './provider.js';
 
 /** The shape of a Kubernetes Secret that matters here (V1Secret from @kubernetes/client-node fits). */
 export interface PullSecretLike {
@@ -95,48 +101,85 @@ export interface PullSecretProviderOptions {
   now?: () => number;
 }
 
+/** An identity's keyring, read or being read; `done` once its read has settled. */
+interface Read {
+  readonly keyring: Promise<Keyring | undefined>;
+  done: boolean;
+  /** What the read settled to (undefined: no secrets readable, anonymous). */
+  value: Keyring | undefined;
+}
+
 /**
  * The pod's and its service account's imagePullSecrets, read once per identity and cached briefly.
  * An identity object stands for one request: all its lookups share one read, so a failed read is
  * reported once and retried by the next request, not by every fetch of this one.
+ *
+ * credentialsNow answers from a settled read only, the one credentialsFor would await: the
+ * request's own, or the cached one of the same namespace, service account and secrets (then made
+ * the request's own, so both ask the same keyring for the rest of the request). Nothing read or a
+ * read in flight: NOT_NOW, and credentialsFor reads as before.
  */
 export function pullSecretProvider(
   source: PullSecretSource,
   options: PullSecretProviderOptions = {},
 ): CredentialProvider {
   const ttlMs = options.ttlMs ?? 30_000;
-  const cache = new TtlCache<Promise<Keyring | undefined>>(5000, options.now);
-  const perRequest = new WeakMap<PullIdentity, Promise<Keyring | undefined>>();
-  const keyringFor = (identity: PullIdentity): Promise<Keyring | undefined> => {
-    let p = perRequest.get(identity);
-    if (p === undefined) {
-      p = cachedKeyring(identity);
-      perRequest.set(identity, p);
+  const cache = new TtlCache<Read>(5000, options.now);
+  const perRequest = new WeakMap<PullIdentity, Read>();
+  const keyOf = (identity: PullIdentity): string =>
+    `${identity.namespace}\n${identity.serviceAccount ?? 'default'}\n${(identity.pullSecrets ?? []).join(',')}`;
+  const readFor = (identity: PullIdentity): Read => {
+    let read = perRequest.get(identity);
+    if (read === undefined) {
+      read = cachedRead(identity);
+      perRequest.set(identity, read);
     }
-    return p;
+    return read;
   };
-  const cachedKeyring = (identity: PullIdentity): Promise<Keyring | undefined> => {
-    const key = `${identity.namespace}\n${identity.serviceAccount ?? 'default'}\n${(identity.pullSecrets ?? []).join(',')}`;
+  const cachedRead = (identity: PullIdentity): Read => {
+    const key = keyOf(identity);
     const hit = cache.get(key);
     if (hit !== undefined) return hit;
     const keyring = readPullSecrets(source, {
       namespace: identity.namespace,
       imagePullSecrets: (identity.pullSecrets ?? []).map((name) => ({ name })),
       serviceAccountName: identity.serviceAccount,
-    }).catch((err: unknown) => {
-      // Without the pod's credentials the registry may still answer anonymously; never cache this.
-      cache.delete(key);
-      options.onError?.(identity, err);
-      return undefined;
-    });
-    cache.set(key, keyring, ttlMs);
-    return keyring;
+    }).then(
+      (k): Keyring => {
+        read.done = true;
+        read.value = k;
+        return k;
+      },
+      (err: unknown) => {
+        // Without the pod's credentials the registry may still answer anonymously; never cache this.
+        cache.delete(key);
+        read.done = true;
+        options.onError?.(identity, err);
+        return undefined;
+      },
+    );
+    const read: Read = { keyring, done: false, value: undefined };
+    cache.set(key, read, ttlMs);
+    return read;
   };
   return {
     name: 'pull-secrets',
     async credentialsFor(request: CredentialRequest) {
       if (request.identity === undefined) return undefined;
-      return (await keyringFor(request.identity))?.lookup(request.registry, request.repository);
+      return (await readFor(request.identity).keyring)?.lookup(request.registry, request.repository);
+    },
+    credentialsNow(request: CredentialRequest) {
+      const { identity } = request;
+      if (identity === undefined) return undefined;
+      let read = perRequest.get(identity);
+      if (read === undefined) {
+        const hit = cache.get(keyOf(identity));
+        if (hit === undefined || !hit.done) return NOT_NOW;
+        read = hit;
+        perRequest.set(identity, read);
+      }
+      if (!read.done) return NOT_NOW;
+      return read.value?.lookup(request.registry, request.repository);
     },
   };
 }

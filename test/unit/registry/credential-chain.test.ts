@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import {
   credentialChain,
   Keyring,
+  NOT_NOW,
   pullSecretProvider,
+  type CredentialProvider,
   type PullIdentity,
   type PullSecretSource,
 } from '../../../src/registry/credentials/index.js';
@@ -63,6 +65,18 @@ const user = async (
   return c?.kind === 'basic' ? c.username : undefined;
 };
 
+/** credentialsNow's user, or NOT_NOW; throws where the provider has no credentialsNow. */
+const userNow = (
+  p: CredentialProvider,
+  registry: string,
+  repository: string,
+  identity?: PullIdentity,
+): string | undefined | typeof NOT_NOW => {
+  if (p.credentialsNow === undefined) throw new Error(`${p.name} has no credentialsNow`);
+  const c = p.credentialsNow({ registry, repository, identity });
+  return c === NOT_NOW ? c : c?.kind === 'basic' ? c.username : undefined;
+};
+
 describe('the credential chain', () => {
   const registryConfig = new Keyring([['r.io', { kind: 'basic', username: 'config', password: 'x' }]]);
   const dockerConfig = new Keyring([
@@ -89,16 +103,50 @@ describe('the credential chain', () => {
       ['d.io', 'docker'],
       ['n.io', undefined],
     ] as const) {
-      const now = memory.credentialsNow?.({ registry, repository: 'app' });
-      expect(now?.kind === 'basic' ? now.username : undefined).toBe(expected);
+      expect(userNow(memory, registry, 'app')).toBe(expected);
       expect(await user(memory, registry, 'app')).toBe(expected);
     }
     expect(credentialChain({}).credentialsNow?.({ registry: 'r.io', repository: 'app' })).toBeUndefined();
     expect(credentialChain({}).credentialsNow).toBeDefined();
-    // pull secrets are read from the API: such a chain is always asked asynchronously
-    expect(
-      credentialChain({ pullSecrets: pullSecretProvider(shop()), registryConfig }).credentialsNow,
-    ).toBeUndefined();
+  });
+
+  it('answers synchronously with pull secrets only from a read that has settled, per namespace', async () => {
+    const ns = shop();
+    let now = 1_000;
+    const chain = credentialChain({
+      pullSecrets: pullSecretProvider(ns, { ttlMs: 30_000, now: () => now }),
+      registryConfig,
+    });
+    // nothing read yet: the pull secrets would be read, so not even registryConfig's answer is given
+    expect(userNow(chain, 'r.io', 'app', pod)).toBe(NOT_NOW);
+    expect(ns.reads).toEqual([]); // and asking synchronously reads nothing
+    const first = { ...pod };
+    const pending = user(chain, 'r.io', 'app', first);
+    expect(userNow(chain, 'r.io', 'app', first)).toBe(NOT_NOW); // its read is in flight
+    expect(await pending).toBe('pod');
+    for (const [registry, repository] of [
+      ['r.io', 'app'],
+      ['r.io', 'team/app'],
+      ['s.io', 'app'],
+      ['n.io', 'app'],
+    ] as const) {
+      const next = { ...pod }; // another request, same namespace, service account and secrets
+      expect(userNow(chain, registry, repository, next)).toBe(await user(chain, registry, repository, next));
+    }
+    expect(userNow(chain, 'r.io', 'team/app', { ...pod })).toBe('sa');
+    expect(userNow(chain, 'r.io', 'app')).toBe('config'); // no pod: no pull secrets
+    // another namespace (or other secrets) never answers from shop's keyring
+    expect(userNow(chain, 'r.io', 'app', { ...pod, namespace: 'other' })).toBe(NOT_NOW);
+    expect(userNow(chain, 'r.io', 'app', { ...pod, pullSecrets: [] })).toBe(NOT_NOW);
+    expect(ns.reads).toHaveLength(3);
+    now += 30_000; // past the TTL: read again, as credentialsFor would
+    expect(userNow(chain, 'r.io', 'app', { ...pod })).toBe(NOT_NOW);
+    // a refused read: that request is anonymous for pull secrets, the next one is not answered from it
+    ns.refuse = true;
+    const refused = { ...pod };
+    expect(await user(chain, 'r.io', 'app', refused)).toBe('config');
+    expect(userNow(chain, 'r.io', 'app', refused)).toBe('config');
+    expect(userNow(chain, 'r.io', 'app', { ...pod })).toBe(NOT_NOW);
   });
 
   describe('pull secrets', () => {
