@@ -25,6 +25,15 @@ export interface Begun {
   done: boolean;
 }
 
+/** The policies of `matching` that govern in this namespace: `matching` itself (no copy) when all do. */
+function governingOf(matching: readonly CompiledPolicy[], ctx: EvaluationContext): readonly CompiledPolicy[] {
+  for (const p of matching) {
+    if (!p.matchesNamespace(ctx.namespace, ctx.namespaceLabels))
+      return matching.filter((q) => q.matchesNamespace(ctx.namespace, ctx.namespaceLabels));
+  }
+  return matching;
+}
+
 /** The policies that govern `image` (named: nameFor) here, and the unmatched rule's outcome. */
 export function beginImage(
   image: string,
@@ -34,7 +43,7 @@ export function beginImage(
   ctx: EvaluationContext,
 ): Begun {
   const { reference, full, repository } = name;
-  const governing = name.matching.filter((p) => p.matchesNamespace(ctx.namespace, ctx.namespaceLabels));
+  const governing = governingOf(name.matching, ctx);
   const outcome: ImageOutcome = { image, reference: full, policies: [] };
   if (reference.digest !== undefined) outcome.digest = reference.digest;
   // A tenant's policy (policy/tenant.ts) adds findings but never governs for the unmatched rule.
@@ -165,8 +174,10 @@ export function reusedVerdict(
   settings: EngineSettings,
   ctx: EvaluationContext,
 ): Verdict | undefined {
-  const unique = new Set(images);
-  const mayReuse = mayReuseFor(unique.size, ctx);
+  // a pod's few images deduplicated without a Set (its hash table was most of this function's bytes)
+  const unique =
+    images.length <= 16 ? images.filter((x, i) => images.indexOf(x) === i) : [...new Set(images)];
+  const mayReuse = mayReuseFor(unique.length, ctx);
   const outcomes: ImageOutcome[] = [];
   for (const image of unique) {
     const outcome = reusedNow(image, policies, settings, ctx, mayReuse);
