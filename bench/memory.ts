@@ -33,7 +33,7 @@ const digest = await pushSignedImage(
 const spec = { authorities: [{ name: 'release', key: { pem: key.publicPem } }] };
 const probe = new VerdictCache();
 const verifier = compileSignatureVerifier(spec, 'p', {
-  trustedRoots: { has: () => true } as unknown as TrustedRootStore,
+  trustedRoots: { has: () => true, ready: () => undefined } as unknown as TrustedRootStore,
   cache: probe,
 });
 const verdict = await verifier.verify(

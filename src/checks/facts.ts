@@ -46,12 +46,13 @@ function once<T>(
 }
 
 export function createImageFacts(image: ImageFactsSource): ImageFacts {
-  const verdicts = new Map<string, Promise<SignatureVerdict>>();
+  // made on first use (a policy without signature checks never asks)
+  let verdicts: Map<string, Promise<SignatureVerdict>> | undefined;
   const signatures = (
     verifier: SignatureVerifier,
     platforms: readonly string[],
   ): Promise<SignatureVerdict> => {
-    return once(verdicts, verifier, platforms, () => {
+    return once((verdicts ??= new Map()), verifier, platforms, () => {
       const { reference, registry, signal } = image;
       // A pinned digest's own signatures need no manifest: look them up beside its fetch.
       const own =
@@ -71,12 +72,12 @@ export function createImageFacts(image: ImageFactsSource): ImageFacts {
       })();
     });
   };
-  const attested = new Map<string, Promise<VerifiedItem[]>>();
+  let attested: Map<string, Promise<VerifiedItem[]>> | undefined;
   const attestations = (
     verifier: SignatureVerifier,
     platforms: readonly string[],
   ): Promise<VerifiedItem[]> => {
-    return once(attested, verifier, platforms, () => {
+    return once((attested ??= new Map()), verifier, platforms, () => {
       const { reference, registry, signal } = image;
       // A pinned digest's `.att` tag needs no manifest either: look it up beside the signatures.
       const early =

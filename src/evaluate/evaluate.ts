@@ -188,8 +188,9 @@ async function evaluateImage(
               registry: ctx.registry,
               platforms: policy.platforms,
               signal: ctx.signal,
+              facts,
             };
-            for (const c of policy.checks) c.prefetch?.({ ...early, facts });
+            for (const c of policy.checks) c.prefetch?.(early);
           }
           checked = { resolved: await resolved, facts };
         } catch (err) {

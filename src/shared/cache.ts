@@ -31,6 +31,11 @@ export class ByteLru<V> {
     if (ttlMs <= 0 || bytes > this.maxBytes / 4) return;
     this.#remove(key);
     this.#insert(key, { value, bytes, expires: this.now() + ttlMs });
+    // Most sets fit: an iterator only when something must go.
+    if (this.#bytes > this.maxBytes) this.#evict();
+  }
+
+  #evict(): void {
     for (const k of this.#entries.keys()) {
       if (this.#bytes <= this.maxBytes) break;
       this.#remove(k);

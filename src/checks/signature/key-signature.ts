@@ -34,13 +34,11 @@ export async function verifyKeySignature(
 ): Promise<VerifiedSignature> {
   const tlogRequired = authority.transparencyLog === 'required';
   const versions = await authority.publicKeys(signal);
-  let root: LoadedTrustedRoot | undefined;
-  try {
-    root = trustedRoots.get(authority.trustedRoot);
-  } catch (err) {
-    // A key signature needs the root only for its log entries and timestamps.
-    if (tlogRequired) throw err;
-  }
+  // A key signature needs the root only for its log entries and timestamps: without a required log,
+  // an unavailable root (public-good offline, the default for a key) is no error to make per image.
+  const root: LoadedTrustedRoot | undefined = tlogRequired
+    ? trustedRoots.get(authority.trustedRoot)
+    : trustedRoots.ready(authority.trustedRoot);
   const tried = new Set<string>();
   const attempt = (list: readonly PublicKeyVersion[]): VerifiedSignature | Rejected | undefined => {
     let other: Rejected | undefined;

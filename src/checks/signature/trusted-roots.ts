@@ -55,6 +55,8 @@ export interface TrustedRootStore {
   has(name: string): boolean;
   /** The root, or an indeterminate TRUSTED_ROOT_UNAVAILABLE error saying why it is missing. */
   get(name: string): LoadedTrustedRoot;
+  /** The root when it is available, else undefined (for a caller that goes on without it). */
+  ready(name: string): LoadedTrustedRoot | undefined;
   /** One line per root for readiness and start-up logs. */
   status(): TrustedRootStatus[];
   /** Re-fetch TUF-sourced roots (public-good); file roots are not re-read. Never throws. */
@@ -211,7 +213,7 @@ export async function loadTrustedRoots(options: LoadTrustedRootsOptions = {}): P
     get(name) {
       const slot = slots.get(name);
       if (slot?.kind === 'ready') return slot.root;
-      // Expected for key authorities when public-good is offline (checked per signature): no stack.
+      // Expected for a key authority requiring a log when its root is unavailable: no stack.
       throw withoutStack(
         () =>
           new SignatureError(
@@ -222,6 +224,10 @@ export async function loadTrustedRoots(options: LoadTrustedRootsOptions = {}): P
             { indeterminate: true },
           ),
       );
+    },
+    ready(name) {
+      const slot = slots.get(name);
+      return slot?.kind === 'ready' ? slot.root : undefined;
     },
     status() {
       return [...slots.entries()].map(([name, slot]) =>

@@ -61,6 +61,8 @@ export function compileSignatureVerifier(
   deps: SignatureDeps,
 ): SignatureVerifier {
   const { authorities, threshold } = compileAuthorities(spec, where, deps);
+  // Only keyless authorities share proofs between them (certificate-signature.ts).
+  const keyless = authorities.some((a) => a.kind === 'keyless');
 
   async function verifyCandidates(
     registry: RegistryAccess,
@@ -68,12 +70,14 @@ export function compileSignatureVerifier(
     candidates: readonly Candidate[],
     signal: AbortSignal,
   ): Promise<{ verified: VerifiedItem[]; rejections: Rejection[]; attestationsFound: number }> {
-    const manifests = new Map<string, Promise<Buffer>>();
+    // made on first use: a legacy `.sig` carries its payload and asks for no manifest
+    let manifests: Map<string, Promise<Buffer>> | undefined;
     const ctx: VerifyContext = {
       trustedRoots: deps.trustedRoots,
       signal,
-      keylessProofs: new WeakMap(),
+      keylessProofs: keyless ? new WeakMap() : undefined,
       manifestBytes(d: string): Promise<Buffer> {
+        manifests ??= new Map();
         let p = manifests.get(d);
         if (p === undefined) {
           p = registry.getManifest(reference, d, signal).then((m) => Buffer.from(m.bytes));

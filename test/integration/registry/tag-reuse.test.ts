@@ -59,7 +59,7 @@ describe.each([
   const policies = compilePolicies(
     parsePolicyYaml(SMALL_ONLY, 'small.yaml'),
     checkCompilers({
-      trustedRoots: { has: () => true } as unknown as TrustedRootStore,
+      trustedRoots: { has: () => true, ready: () => undefined } as unknown as TrustedRootStore,
       cache: new VerdictCache(),
     }),
   );

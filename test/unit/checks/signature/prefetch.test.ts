@@ -14,7 +14,7 @@ import { MemoryRegistry } from '../../../helpers/memory-registry.js';
 import { keyPolicyYaml, pushSignedImage, signingKey } from '../../../helpers/signed-images.js';
 
 const HOST = 'registry.imagegate.test';
-const roots = { has: () => true } as unknown as TrustedRootStore;
+const roots = { has: () => true, ready: () => undefined } as unknown as TrustedRootStore;
 
 /**
  * A MemoryRegistry whose resolve() waits until `release()`, logging every call in order: shows what

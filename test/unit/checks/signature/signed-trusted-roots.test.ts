@@ -10,7 +10,7 @@ import { parseReference } from '../../../../src/registry/reference.js';
 import { pushCosignOciAttestation, pushLegacySignatures } from '../../../helpers/cosign-push.js';
 import { HAVE_FIXTURES, fixturePath } from '../../../helpers/fixtures.js';
 import { signal, tempDir } from '../../../helpers/signature-setup.js';
-import { ACME } from '../../../helpers/test-sigstore.js';
+import { ACME, keyPair, keySignedLayer } from '../../../helpers/test-sigstore.js';
 import { imageManifest, keyless, memory, useTestSigstore } from '../../../helpers/signed-here-rig.js';
 
 describe('signatures made by the tests', () => {
@@ -37,6 +37,33 @@ describe('signatures made by the tests', () => {
       });
       const err = await v
         .verify(reg, parseReference(`${repo}@${digest}`), digest, signal())
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ImagegateError);
+      expect(err).toMatchObject({ code: 'TRUSTED_ROOT_UNAVAILABLE', indeterminate: true });
+    });
+
+    it('verifies a key signature without a required log while public-good is unavailable; with one, indeterminate', async () => {
+      const store = await loadTrustedRoots({ tuf: () => Promise.reject(new Error('getaddrinfo ENOTFOUND')) });
+      expect(store.ready('public-good')).toBeUndefined();
+      const k = keyPair('ec-p256');
+      const { reg, seeder } = memory();
+      const digest = reg.putManifest(repo, imageManifest());
+      const critical = {
+        identity: { 'docker-reference': repo },
+        image: { 'docker-manifest-digest': digest },
+        type: 'cosign container image signature',
+      };
+      const payload = Buffer.from(JSON.stringify({ critical, optional: null }));
+      await pushLegacySignatures(seeder, repo, digest, [keySignedLayer(k.sign, payload)]);
+      const ref = parseReference(`${repo}@${digest}`);
+      const authorities = [{ name: 'release', key: { pem: k.publicPem } }];
+      const compile = (transparencyLog: 'optional' | 'required') =>
+        compileSignatureVerifier({ authorities, transparencyLog }, 'test', { trustedRoots: store });
+      const optional = await compile('optional').verify(reg, ref, digest, signal());
+      expect(optional).toMatchObject({ passed: true, code: 'OK' });
+      expect(optional.signatures[0]).toMatchObject({ authority: 'release', tlogEntries: 0 });
+      const err = await compile('required')
+        .verify(reg, ref, digest, signal())
         .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ImagegateError);
       expect(err).toMatchObject({ code: 'TRUSTED_ROOT_UNAVAILABLE', indeterminate: true });

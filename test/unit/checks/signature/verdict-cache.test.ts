@@ -143,7 +143,7 @@ describe('VerdictCache', () => {
 
 describe('compileSignatureVerifier with a VerdictCache', () => {
   const repo = 'registry.imagegate.test/app';
-  const roots = { has: () => true } as unknown as TrustedRootStore;
+  const roots = { has: () => true, ready: () => undefined } as unknown as TrustedRootStore;
 
   async function signedImage(reg: MemoryRegistry, k: ReturnType<typeof keyPair>): Promise<string> {
     const digest = reg.putManifest(repo, ociImageManifest({ digest: `sha256:${'0'.repeat(64)}`, size: 2 }));
