@@ -92,19 +92,26 @@ async function measureKind({ kind, policy, warmBodies, podBodies }) {
     index.set(request, made.length);
     made.push([request.origin, request.method, request.path, undefined]);
   };
+  // Only the raw headers are kept while measuring (the floor pays for no recording); each answer's
+  // length is read from them after the measured pods (withLengths).
   const headers = ({ request, response }) => {
     const i = index.get(request);
-    const at = response.headers.findIndex(
-      (h, k) => k % 2 === 0 && String(h).toLowerCase() === 'content-length',
-    );
-    if (i !== undefined && at >= 0) made[i][3] = Number(String(response.headers[at + 1]));
+    if (i !== undefined) made[i][3] = response.headers;
+  };
+  const withLengths = (list) => {
+    for (const entry of list) {
+      const raw = entry[3] ?? [];
+      const at = raw.findIndex((h, k) => k % 2 === 0 && String(h).toLowerCase() === 'content-length');
+      entry[3] = at >= 0 ? Number(String(raw[at + 1])) : undefined;
+    }
+    return list;
   };
   subscribe('undici:request:create', record);
   subscribe('undici:request:headers', headers);
   // warm-up (JIT, connections): pods of other never-seen images, not measured; their requests are
   // the replays' warm-up too
   for (const body of warmBodies) await run(body);
-  const warmRequests = made.splice(0);
+  const warmRequests = withLengths(made.splice(0));
   counting = true;
   const session = await startProfile();
   const t0 = mainThreadMicros();
@@ -116,6 +123,7 @@ async function measureKind({ kind, policy, warmBodies, podBodies }) {
   counting = false;
   unsubscribe('undici:request:create', record);
   unsubscribe('undici:request:headers', headers);
+  withLengths(made);
   await stopProfile(session, kind);
   await close();
   const requests = Object.fromEntries([...statuses].map(([s, n]) => [s, n / N]));
