@@ -186,13 +186,21 @@ try {
     // engine was when measured (every warm-up pod's requests first), not after the engine's own run
     // has made undici's code hot (BENCH_FRESH_FLOOR=0: not)
     const fresh = process.env.BENCH_FRESH_FLOOR !== '0';
+    const freshReplays = Math.max(1, Number(process.env.BENCH_FRESH_REPLAYS ?? 3));
     for (const { kind } of kinds) {
       const requestsFile = join(work, `${kind}-requests.json`);
       const m = await child(kind, undefined, fresh ? { BENCH_REQUESTS_OUT: requestsFile } : {});
       if (fresh) {
-        const again = await child('replay', undefined, { BENCH_REQUESTS_IN: requestsFile });
-        m.freshFloorMicros = again.floorMicros;
-        m.freshClientMicros = again.clientMicros;
+        // One fresh process's floor moved by ±30 % between runs (round 9): the median of several
+        // (BENCH_FRESH_REPLAYS, default 3), with their range kept for the row's why
+        const replays = [];
+        for (let i = 0; i < freshReplays; i++)
+          replays.push(await child('replay', undefined, { BENCH_REQUESTS_IN: requestsFile }));
+        const floors = replays.map((r) => r.floorMicros as number).sort((a, b) => a - b);
+        const clients = replays.map((r) => r.clientMicros as number).sort((a, b) => a - b);
+        m.freshFloorMicros = floors[Math.floor(floors.length / 2)];
+        m.freshClientMicros = clients[Math.floor(clients.length / 2)];
+        m.freshFloorRange = [floors[0], floors[floors.length - 1]];
       }
       measured.push(m);
     }

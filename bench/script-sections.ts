@@ -86,6 +86,7 @@ export function coldCpuSection(ctx: BenchContext): void {
       floorConnections?: number;
       freshFloorMicros?: number;
       freshClientMicros?: number;
+      freshFloorRange?: [number, number];
     }[];
   }>(join(here, 'cold-cpu.ts'), [String(Math.round(100 * Math.min(1, SCALE)))]);
   results.coldCpu = c;
@@ -112,7 +113,11 @@ export function coldCpuSection(ctx: BenchContext): void {
       `≤ ${wanted.toFixed(1)} × floor (${requests.toFixed(0)} requests per image replayed by bare undici, equally warm)`,
       ratio <= wanted,
       `imagegate spends ${ms(k.imageMicros - floor)} per image beyond its requests' floor; ` +
-        `${wanted}× allows ${ms((wanted - 1) * floor)} (priced floor ${ms(k.pricedFloorMicros)})` +
+        `${wanted}× allows ${ms((wanted - 1) * floor)} (priced floor ${ms(k.pricedFloorMicros)}` +
+        (k.freshFloorRange !== undefined
+          ? `; the floor is the median of fresh replays ranging ${ms(k.freshFloorRange[0])}–${ms(k.freshFloorRange[1])}`
+          : '') +
+        ')' +
         coldCpuSplit(k, ms),
     );
   }
