@@ -53,7 +53,8 @@ const OPTIONS: Record<CommandName, string> = {
   --background-audit DURATION   re-audit what runs every DURATION (e.g. 1h; jittered) and write reports
   --reports policyreports|openreports  report kind for --background-audit (default policyreports)
   --events                      Warning Events on enforce-mode denials (background audit: always)
-  --warm-up                     not ready until a few synthetic signed images were reviewed (first pods faster)
+  --warm-up                     not ready until a few synthetic signed images were reviewed and their
+                                signatures verified until optimised, ≤ 10 s (first pods faster)
   --pull-secrets                authenticate with each pod's imagePullSecrets and its service account's
                                 (callers without a --client-ca certificate get verdicts only)
   --audit-log FILE              write audit records to FILE instead of stdout
