@@ -64,11 +64,17 @@ export function credentialFor(
   const key = `${registry}/${repository}`;
   const hit = found.get(key);
   if (hit !== undefined) return hit;
-  const lookup = lookUp(ctx, registry, repository, signal);
-  // Only an answer is remembered: a failed lookup (an outage, an aborted signal) is asked again.
+  return rememberAnswer(found, key, lookUp(ctx, registry, repository, signal));
+}
+
+/**
+ * Keeps `lookup` in `memo` under `key` once it answers, up to MAX_FOUND entries: only an answer is
+ * remembered, a failed lookup (an outage, an aborted signal) is asked again.
+ */
+function rememberAnswer<T>(memo: Map<string, Promise<T>>, key: string, lookup: Promise<T>): Promise<T> {
   lookup.then(
     () => {
-      if (found.size < MAX_FOUND) found.set(key, lookup);
+      if (memo.size < MAX_FOUND) memo.set(key, lookup);
     },
     () => undefined,
   );
@@ -90,15 +96,7 @@ export function credentialScope(
   const key = `${registry}/${repository}`;
   const hit = scopes.get(key);
   if (hit !== undefined) return hit;
-  const scope = credentialFor(ctx, registry, repository, signal).then(credentialKey);
-  // Only an answer is remembered (as in `found`): a failed or aborted lookup is asked again.
-  scope.then(
-    () => {
-      if (scopes.size < MAX_FOUND) scopes.set(key, scope);
-    },
-    () => undefined,
-  );
-  return scope;
+  return rememberAnswer(scopes, key, credentialFor(ctx, registry, repository, signal).then(credentialKey));
 }
 
 /**
